@@ -1,0 +1,5 @@
+import type { Host } from '../host';
+
+export async function activateDiagnostics(host: Host): Promise<void> {
+  void host;
+}

@@ -1,0 +1,32 @@
+/**
+ * Extension entry point. Activation only wires features together: no ML
+ * library is loaded here (training and prediction run in child processes).
+ */
+import * as vscode from 'vscode';
+import { createHost, Host } from './host';
+import { activateTrain } from './train';
+import { activateCompare } from './compare';
+import { activateDiagnostics } from './diagnostics';
+import { activatePredict } from './predict';
+
+export interface FewShotApi {
+  host: Host;
+  /** Test hook: resolves once every feature has registered. */
+  ready: Promise<void>;
+}
+
+export function activate(context: vscode.ExtensionContext): FewShotApi {
+  const host = createHost(context);
+  const ready = (async () => {
+    activateTrain(host);
+    activateCompare(host);
+    activatePredict(host);
+    await activateDiagnostics(host);
+  })();
+  ready.catch((e) => host.output.appendLine(`activation error: ${e instanceof Error ? e.stack : String(e)}`));
+  return { host, ready };
+}
+
+export function deactivate(): void {
+  /* disposables are owned by context.subscriptions */
+}

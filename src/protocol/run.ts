@@ -1,0 +1,180 @@
+/**
+ * The on-disk run format and the metric shapes shared by engine, CLI, trainer,
+ * extension host, webviews and benchmarks. Types only: no runtime imports.
+ *
+ * A run lives in `<workspace>/.fewshot/runs/<id>/`:
+ *   run.json          RunRecord (written atomically: tmp file + rename)
+ *   metrics.jsonl     one EpochMetrics per line, appended per epoch
+ *   report.json       ClassificationReport on the test split (when there is one)
+ *   report.txt        the same as scikit-learn's text table (4 digits)
+ *   confusion.json    { labels, matrix } (also inside report.json)
+ *   predictions.jsonl one TestPrediction per line
+ *   model/head.json   ModelFile (head weights + label map + encoder reference)
+ */
+
+export const RUN_FORMAT_VERSION = 1;
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+export type HeadKind = 'logreg' | 'mlp' | 'centroid';
+
+/** Everything that decides the result of a run. Stored verbatim in run.json. */
+export interface TrainConfig {
+  /** Absolute path of the dataset root folder or file. */
+  dataset: string;
+  /** Encoder spec: 'auto' | 'hashing' | 'use' | 'hf:<model id or folder>' | 'combo:<a>+<b>' */
+  encoder: string;
+  head: HeadKind | 'auto';
+  epochs: number;
+  learningRate: number;
+  batchSize: number;
+  seed: number;
+  /** Number of augmented variants per training text (0 = off). */
+  augment: number;
+  /** Weight the loss by inverse class frequency. */
+  classWeighting: boolean;
+  /** Early-stopping patience in epochs (0 = off). */
+  patience: number;
+  /** Share of the training split held out for validation (stratified). */
+  validationFraction: number;
+  /** Compute backend preference: 'auto' or a tfjs backend name. */
+  backend: string;
+  /** Override column detection for CSV/TSV/JSONL. */
+  textColumn?: string;
+  labelColumn?: string;
+  /** Max characters per text fed to the encoder (longer texts are truncated). */
+  maxChars?: number;
+}
+
+export interface ClassMetrics {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface ClassificationReport {
+  /** Label order used for rows/columns of `confusion`. */
+  labels: string[];
+  perClass: Record<string, ClassMetrics>;
+  accuracy: number;
+  macro: ClassMetrics;
+  weighted: ClassMetrics;
+  /** confusion[i][j] = count of true labels[i] predicted as labels[j] (scikit-learn order). */
+  confusion: number[][];
+  /** scikit-learn style text table, 4 digits. */
+  text: string;
+  /** Which split produced it, e.g. 'test' or 'cross-validation'. */
+  split: string;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  loss: number;
+  valLoss: number | null;
+  valMacroF1: number | null;
+  valAccuracy: number | null;
+  perClassRecall: Record<string, number>;
+  /** Milliseconds since training (the head phase) started. */
+  elapsedMs: number;
+}
+
+export interface TestPrediction {
+  /** Index into the dataset's test samples. */
+  index: number;
+  text: string;
+  label: string;
+  predicted: string;
+  probabilities: Record<string, number>;
+  /** Source file (absolute) and 1-based line for table formats. */
+  file?: string;
+  line?: number;
+}
+
+export interface BackendInfo {
+  /** tfjs backend that ran the head, e.g. 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'. */
+  name: string;
+  gpu: boolean;
+  /** Backends tried before and why they were skipped. */
+  skipped: { name: string; reason: string }[];
+}
+
+export interface EncoderInfo {
+  /** Resolved encoder id, e.g. 'hashing-char-1-4-2048' or 'hf:Xenova/all-MiniLM-L6-v2'. */
+  id: string;
+  /** The spec the user asked for, e.g. 'auto'. */
+  requested: string;
+  dim: number;
+  /** Human readable reason for the choice ("auto: English dataset, no HF model cached → USE-lite"). */
+  reason: string;
+}
+
+export interface DatasetInfo {
+  path: string;
+  format: 'folders' | 'csv' | 'tsv' | 'jsonl';
+  /** Stable hash over (split, label, text) of every sample. */
+  fingerprint: string;
+  labels: string[];
+  counts: { train: Record<string, number>; test: Record<string, number> };
+  /** How the test split was obtained: 'given' | 'stratified-split' | 'cross-validation' | 'none'. */
+  testSource: string;
+  language: string;
+}
+
+export interface RunRecord {
+  formatVersion: number;
+  id: string;
+  /** User-facing name (rename), defaults to id. */
+  name?: string;
+  status: RunStatus;
+  createdAt: string;
+  finishedAt?: string;
+  config: TrainConfig;
+  dataset?: DatasetInfo;
+  encoder?: EncoderInfo;
+  backend?: BackendInfo;
+  versions: Record<string, string>;
+  timings: {
+    loadMs?: number;
+    embedMs?: number;
+    trainMs?: number;
+    evalMs?: number;
+    totalMs?: number;
+    /** ms from start to the first epoch metrics. */
+    firstEpochMs?: number;
+    cachedEmbeddings?: number;
+    computedEmbeddings?: number;
+  };
+  bestEpoch?: number;
+  epochsRun?: number;
+  /** Best validation macro-F1 over epochs. */
+  bestValMacroF1?: number;
+  /** Macro-F1 on the test split of the final (best-epoch) model. */
+  testMacroF1?: number;
+  testAccuracy?: number;
+  error?: { message: string; detail?: string };
+  /** Compare-panel annotations. */
+  starred?: boolean;
+  note?: string;
+  warnings?: string[];
+}
+
+/** model/head.json: everything needed to predict, besides the encoder itself. */
+export interface ModelFile {
+  formatVersion: number;
+  labels: string[];
+  encoder: EncoderInfo;
+  head: HeadKind;
+  /** Layers as plain arrays: dense layers W[in][out], b[out]; centroid: centroids[class][dim]. */
+  weights: { name: string; shape: number[]; values: number[] }[];
+  activation?: string;
+  /** Feature normalisation applied before the head (e.g. mean/std per dim). */
+  normalisation?: { mean: number[]; std: number[] };
+  maxChars?: number;
+}
+
+export interface Prediction {
+  label: string;
+  /** Sorted by probability, descending. */
+  probabilities: { label: string; p: number }[];
+}

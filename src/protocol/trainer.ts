@@ -1,0 +1,49 @@
+/**
+ * Typed, versioned message protocol between a parent (extension host or CLI)
+ * and the child processes that run ML code: the trainer (`dist/trainer.js`) and
+ * the warm predictor (`dist/predictor.js`). Messages go over Node's IPC channel
+ * (`child_process.fork`, `process.send`).
+ */
+import type { ClassificationReport, EpochMetrics, Prediction, RunRecord, TrainConfig } from './run';
+
+export const TRAINER_PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------- trainer
+
+export interface TrainRequest {
+  config: TrainConfig;
+  /** Folder that holds `runs/` and `cache/` (usually `<workspace>/.fewshot`). */
+  storeDir: string;
+  /** Optional run id (else generated). */
+  runId?: string;
+  /** Hugging Face settings. */
+  hf?: { cacheDir?: string; allowRemote?: boolean; localModelPath?: string };
+}
+
+export type ParentToTrainer =
+  | { type: 'train'; protocol: number; request: TrainRequest }
+  | { type: 'cancel' };
+
+export type TrainPhase = 'load' | 'embed' | 'train' | 'evaluate' | 'save';
+
+export type TrainerToParent =
+  | { type: 'ready'; protocol: number; pid: number }
+  | { type: 'started'; runId: string; runDir: string; record: RunRecord }
+  | { type: 'progress'; phase: TrainPhase; done: number; total: number; message?: string }
+  | { type: 'epoch'; runId: string; metrics: EpochMetrics; totalEpochs: number }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'done'; runId: string; runDir: string; record: RunRecord; report: ClassificationReport | null }
+  | { type: 'cancelled'; runId: string; runDir: string }
+  | { type: 'error'; message: string; detail?: string; runId?: string; runDir?: string; file?: string; fix?: string };
+
+// ---------------------------------------------------------------- predictor
+
+export type ParentToPredictor =
+  | { type: 'load'; protocol: number; runDir: string; hf?: TrainRequest['hf'] }
+  | { type: 'predict'; id: number; texts: string[] };
+
+export type PredictorToParent =
+  | { type: 'ready'; protocol: number; pid: number }
+  | { type: 'loaded'; runDir: string; labels: string[]; encoder: string; loadMs: number }
+  | { type: 'result'; id: number; predictions: Prediction[]; ms: number }
+  | { type: 'error'; id?: number; message: string; fix?: string };
