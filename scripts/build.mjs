@@ -1,6 +1,6 @@
 // Builds every bundle with esbuild. Usage: node scripts/build.mjs [--watch] [--tests]
 import * as esbuild from 'esbuild';
-import { readdirSync, statSync, mkdirSync, cpSync, existsSync } from 'node:fs';
+import { readdirSync, statSync, mkdirSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const watch = process.argv.includes('--watch');
@@ -37,6 +37,15 @@ function listTs(dir) {
   }
   return out;
 }
+function listJson(dir) {
+  const out = [];
+  for (const name of readdirSync(join(root, dir))) {
+    const p = join(dir, name);
+    if (statSync(join(root, p)).isDirectory()) out.push(...listJson(p));
+    else if (name === 'l10n.zh-cn.json') out.push(p);
+  }
+  return out;
+}
 if (process.argv.includes('--tests')) {
   for (const dir of ['test/unit', 'test/extension', 'test/e2e', 'test/harness']) {
     const entries = listTs(dir);
@@ -52,6 +61,14 @@ for (const c of configs) if (!present.includes(c)) console.warn(`build: skipping
 
 process.chdir(root);
 mkdirSync('dist/webviews', { recursive: true });
+// Localisation: every feature keeps its Chinese strings next to its code in a
+// `l10n.zh-cn.json` ({ "English text": "中文" }); they are merged into the bundle
+// that vscode.l10n reads.
+const zh = {};
+for (const f of listTs('src').length ? listJson('src') : []) Object.assign(zh, JSON.parse(readFileSync(f, 'utf8')));
+mkdirSync('l10n', { recursive: true });
+writeFileSync('l10n/bundle.l10n.zh-cn.json', JSON.stringify(zh, null, 2) + '\n');
+writeFileSync('l10n/bundle.l10n.json', JSON.stringify(Object.fromEntries(Object.keys(zh).map((k) => [k, k])), null, 2) + '\n');
 cpSync('node_modules/chart.js/dist/chart.umd.js', 'dist/webviews/chart.umd.js');
 if (watch) {
   for (const c of present) (await esbuild.context(c)).watch();
