@@ -1,0 +1,266 @@
+/**
+ * `npm run bench`: few-shot quality and speed of Few-Shot Lab against the
+ * baselines a practitioner would use, on the same splits and features, in one run.
+ *
+ *   npm run bench [-- --quick] [--data file.jsonl ...] [--k 4,8,16,32] [--seeds 5] [--out bench-results]
+ *
+ * Quality protocol: K training texts per class, several seeds, a fixed
+ * group-aware test set of up to 20 texts per class, macro-F1 mean ± std.
+ * Every Few-Shot Lab cell goes through the real training pipeline
+ * (`runTraining`, the code the CLI and the extension run). Baselines are fed
+ * the identical embedding matrices (read back from the pipeline's cache).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { brownGenres, chinesePoetry, Corpus, fixedTestSplit, Item, jsonlCorpus, sampleK, spamAssassin } from './corpora';
+import { runTraining } from '../../src/core/train';
+import { DEFAULT_CONFIG } from '../../src/core/config';
+import { createEncoder, withEmbeddingCache } from '../../src/core/encoders';
+import { trainHead, predictProba, selectBackend } from '../../src/core/heads';
+import { macroF1 } from '../../src/core/metrics';
+import type { TrainConfig, HeadKind } from '../../src/protocol/run';
+
+interface Args { quick: boolean; data: string[]; ks: number[]; seeds: number; out: string; encoders?: string[] }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, data: [], ks: [4, 8, 16, 32], seeds: 5, out: 'bench-results' };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i];
+    if (v === '--quick') a.quick = true;
+    else if (v === '--data') a.data.push(argv[++i]);
+    else if (v === '--k') a.ks = argv[++i].split(',').map(Number);
+    else if (v === '--seeds') a.seeds = Number(argv[++i]);
+    else if (v === '--out') a.out = argv[++i];
+    else if (v === '--encoders') a.encoders = argv[++i].split(',');
+    else if (v === '--help') {
+      console.log('usage: npm run bench -- [--quick] [--data file.jsonl]... [--k 4,8,16,32] [--seeds 5] [--encoders hashing,use] [--out dir]');
+      process.exit(0);
+    }
+  }
+  if (a.quick) {
+    if (!argv.includes('--k')) a.ks = [8];
+    if (!argv.includes('--seeds')) a.seeds = 3;
+  }
+  return a;
+}
+
+const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+const std = (xs: number[]) => {
+  const m = mean(xs);
+  return Math.sqrt(mean(xs.map((x) => (x - m) ** 2)));
+};
+const fmt = (xs: number[]) => (xs.length ? `${mean(xs).toFixed(3)}±${std(xs).toFixed(3)}` : 'n/a');
+
+/** Writes a JSONL dataset with an explicit split column for the pipeline. */
+function writeDataset(dir: string, train: Item[], test: Item[]): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'data.jsonl');
+  const lines = [
+    ...train.map((i) => JSON.stringify({ text: i.text, label: i.label, split: 'train' })),
+    ...test.map((i) => JSON.stringify({ text: i.text, label: i.label, split: 'test' })),
+  ];
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+function python(): { ok: boolean; why?: string; exe: string } {
+  for (const exe of ['/usr/bin/python3', 'python3']) {
+    const r = spawnSync(exe, ['-c', 'import sklearn, numpy; print(sklearn.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) return { ok: true, exe, why: `scikit-learn ${r.stdout.trim()}` };
+  }
+  return { ok: false, exe: '', why: 'python3 with scikit-learn not found (apt-get install python3-sklearn)' };
+}
+
+interface Cell { scores: number[] }
+type Table = Map<string, Map<string, Cell>>; // corpus@K -> column -> scores
+
+function record(t: Table, row: string, col: string, v: number) {
+  const r = t.get(row) ?? new Map<string, Cell>();
+  t.set(row, r);
+  const c = r.get(col) ?? { scores: [] };
+  r.set(col, c);
+  c.scores.push(v);
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-bench-'));
+  const storeDir = path.join(work, 'store');
+  const py = python();
+  const log = (m: string) => process.stderr.write(m + '\n');
+
+  const corpora: Corpus[] = [];
+  if (!args.data.length || args.data.includes('npm')) {
+    for (const c of [spamAssassin(args.quick ? 120 : 300), brownGenres(args.quick ? 60 : 120), chinesePoetry(args.quick ? 80 : 200)]) if (c) corpora.push(c);
+  }
+  for (const f of args.data.filter((d) => d !== 'npm')) corpora.push(jsonlCorpus(f));
+  if (args.quick && corpora.length > 3) corpora.splice(3);
+
+  const quality: Table = new Map();
+  const speed: Record<string, unknown>[] = [];
+  const probeJobs: { id: string; row: string; col: string; train: string; test: string; dim: number; ytrain: number[]; ytest: number[]; nclasses: number; cv: boolean }[] = [];
+  const headTimes: Record<string, number[]> = {};
+  const firstEpoch: number[] = [];
+  let jobN = 0;
+
+  for (const corpus of corpora) {
+    const split = fixedTestSplit(corpus, 20, 0);
+    const labels = [...new Set(corpus.items.map((i) => i.label))].sort();
+    const encoders = args.encoders ?? (corpus.language === 'en' ? ['hashing', 'use', 'combo:use+hashing'] : ['hashing']);
+    log(`\n== ${corpus.name} (${corpus.language}, ${labels.length} classes, test ${split.test.length}, pool ${split.pool.length}) encoders: ${encoders.join(', ')}`);
+
+    // Speed: embedding throughput per encoder on the test texts, cold (no cache), and the runtime called directly.
+    for (const spec of ['auto', ...encoders]) {
+      const { encoder, info } = await createEncoder(spec, { language: corpus.language, log: () => {} });
+      const texts = split.test.map((i) => i.text).slice(0, args.quick ? 60 : 200);
+      const t0 = performance.now();
+      await encoder.embed(texts);
+      const ms = performance.now() - t0;
+      speed.push({ corpus: corpus.name, encoder: info.id, requested: spec, texts: texts.length, meanChars: Math.round(mean(texts.map((t) => t.length))), textsPerSec: +(texts.length / (ms / 1000)).toFixed(1) });
+      encoder.dispose?.();
+    }
+
+    for (const k of args.ks) {
+      const row = `${corpus.name}@K=${k}`;
+      for (let seed = 0; seed < args.seeds; seed++) {
+        const train = sampleK(split.pool, k, seed);
+        if (new Set(train.map((i) => i.label)).size < labels.length) continue;
+        const yTrain = train.map((i) => labels.indexOf(i.label));
+        const yTest = split.test.map((i) => labels.indexOf(i.label));
+        const data = writeDataset(path.join(work, `${corpus.name}-k${k}-s${seed}`), train, split.test);
+
+        // Majority class (of the training sample; ties → first label).
+        const counts = labels.map((_, c) => yTrain.filter((y) => y === c).length);
+        const maj = counts.indexOf(Math.max(...counts));
+        record(quality, row, 'Majority', macroF1(yTest, yTest.map(() => maj), labels.length));
+
+        // Few-Shot Lab default: the pipeline with DEFAULT_CONFIG, as a user gets it.
+        const cfg: TrainConfig = { ...DEFAULT_CONFIG, dataset: data, seed } as TrainConfig;
+        const rec = await runTraining({ config: cfg, storeDir }, { onEvent: () => {} });
+        if (rec.status !== 'completed') throw new Error(`default run failed on ${row}: ${rec.error?.message}`);
+        record(quality, row, 'FSL default', rec.testMacroF1 ?? 0);
+        if (rec.timings.firstEpochMs) firstEpoch.push(rec.timings.firstEpochMs);
+
+        // Per encoder: our heads through the pipeline, and baselines on the identical matrices.
+        for (const spec of encoders) {
+          const { encoder: base, info } = await createEncoder(spec, { language: corpus.language, log: () => {} });
+          const enc = withEmbeddingCache(base, path.join(storeDir, 'cache', 'embeddings'));
+          const xTrain = await enc.embed(train.map((i) => i.text));
+          const xTest = await enc.embed(split.test.map((i) => i.text));
+          const short = spec.replace('combo:', '');
+          // Nearest centroid (cosine), computed here in plain JS.
+          const cents = labels.map((_, c) => {
+            const v = new Float64Array(info.dim);
+            xTrain.forEach((x, i) => { if (yTrain[i] === c) for (let d = 0; d < v.length; d++) v[d] += x[d]; });
+            const n = Math.hypot(...v) || 1;
+            return v.map((x) => x / n);
+          });
+          const ncPred = xTest.map((x) => {
+            let best = 0, bs = -Infinity;
+            cents.forEach((c, j) => { let s = 0; for (let d = 0; d < c.length; d++) s += c[d] * x[d]; if (s > bs) { bs = s; best = j; } });
+            return best;
+          });
+          record(quality, row, `NC ${short}`, macroF1(yTest, ncPred, labels.length));
+
+          // Our heads through the pipeline, same encoder.
+          for (const head of ['logreg', 'mlp'] as HeadKind[]) {
+            const r = await runTraining({ config: { ...cfg, encoder: spec, head }, storeDir }, { onEvent: () => {} }).catch((e) => ({ status: 'failed', error: { message: String(e) } }) as never);
+            if (r.status === 'completed') record(quality, row, `FSL ${head} ${short}`, r.testMacroF1 ?? 0);
+            else log(`  ${row} ${head} ${short}: ${r.error?.message}`);
+          }
+
+          // Head training time on the same matrix (20 epochs, no early stopping) for the speed table.
+          if (seed === 0) {
+            const t0 = performance.now();
+            await trainHead(xTrain, yTrain, [], [], { kind: 'logreg', epochs: 20, learningRate: 0.01, batchSize: 32, seed: 0, patience: 0, labels });
+            (headTimes[`${corpus.name} K=${k} ${info.id}`] ??= []).push(performance.now() - t0);
+          }
+
+          // scikit-learn linear probe on the identical matrices.
+          if (py.ok) {
+            const id = `j${jobN++}`;
+            const f32 = (xs: Float32Array[], f: string) => {
+              const buf = new Float32Array(xs.length * info.dim);
+              xs.forEach((x, i) => buf.set(x, i * info.dim));
+              fs.writeFileSync(f, Buffer.from(buf.buffer));
+              return f;
+            };
+            probeJobs.push({
+              id, row, col: `LR ${short}`, dim: info.dim, nclasses: labels.length, ytrain: yTrain, ytest: yTest, cv: !args.quick,
+              train: f32(xTrain, path.join(work, `${id}-train.f32`)), test: f32(xTest, path.join(work, `${id}-test.f32`)),
+            });
+          }
+          base.dispose?.();
+        }
+        log(`  ${row} seed ${seed}: default ${(rec.testMacroF1 ?? 0).toFixed(3)} (${rec.encoder?.id}, ${rec.config.head})`);
+      }
+    }
+  }
+
+  // Run the scikit-learn probe once over all jobs.
+  const sk: Record<string, number[]> = {};
+  if (py.ok && probeJobs.length) {
+    log(`\n== scikit-learn LogisticRegression on ${probeJobs.length} matrices`);
+    const r = spawnSync(py.exe, [path.join(__dirname, '..', '..', 'scripts', 'bench', 'sklearn_probe.py')], {
+      input: JSON.stringify(probeJobs.map(({ row: _r, col: _c, ...j }) => j)), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+    });
+    if (r.status !== 0) log(`scikit-learn probe failed: ${r.stderr}`);
+    for (const line of r.stdout.split('\n').filter(Boolean)) {
+      const o = JSON.parse(line) as { id: string; macro_f1: number; fit_s: number; cv_macro_f1?: number; cv_fit_s?: number };
+      const job = probeJobs.find((j) => j.id === o.id)!;
+      record(quality, job.row, job.col, o.macro_f1);
+      if (o.cv_macro_f1 !== undefined) record(quality, job.row, job.col.replace('LR', 'LR-CV'), o.cv_macro_f1);
+      (sk[job.col] ??= []).push(o.fit_s * 1000);
+    }
+  }
+
+  // ---- output
+  const backend = await selectBackend('auto');
+  const versions: Record<string, string> = { node: process.version };
+  for (const p of ['@tensorflow/tfjs', '@huggingface/transformers', '@energetic-ai/embeddings']) {
+    try { versions[p] = JSON.parse(fs.readFileSync(path.join('node_modules', p, 'package.json'), 'utf8')).version; } catch { /* absent */ }
+  }
+  const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: +(os.totalmem() / 2 ** 30).toFixed(1), platform: `${os.platform()} ${os.release()}`, backend: backend.name };
+  const cols = [...new Set([...quality.values()].flatMap((r) => [...r.keys()]))];
+  const order = (c: string) => (c === 'FSL default' ? 0 : c === 'Majority' ? 1 : c.startsWith('LR-CV') ? 4 : c.startsWith('LR') ? 3 : c.startsWith('NC') ? 2 : 5);
+  cols.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  const md: string[] = [];
+  md.push(`# Few-Shot Lab benchmark — ${new Date().toISOString().slice(0, 10)}`, '');
+  md.push(`Machine: ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB, ${machine.platform}; head backend ${machine.backend}. Versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}. Baseline: ${py.ok ? py.why : `not run — ${py.why}`}.`, '');
+  md.push(`Protocol: K training texts per class, ${args.seeds} seeds, fixed group-aware test set (≤20 per class), macro-F1 mean±std. "FSL default" is the product's default pipeline; LR = scikit-learn LogisticRegression(max_iter=2000) on the identical embedding matrices; LR-CV chooses C by CV; NC = nearest centroid.`, '');
+  md.push(`| corpus @ K | ${cols.join(' | ')} |`, `|---|${cols.map(() => '---').join('|')}|`);
+  for (const [row, r] of quality) {
+    const best = Math.max(...cols.map((c) => (r.get(c) ? mean(r.get(c)!.scores) : -1)));
+    md.push(`| ${row} | ${cols.map((c) => { const s = r.get(c)?.scores; if (!s) return 'n/a'; const t = fmt(s); return mean(s) === best ? `**${t}**` : t; }).join(' | ')} |`);
+  }
+  // Default vs best LR at each row.
+  const deltas: string[] = [];
+  for (const [row, r] of quality) {
+    const d = r.get('FSL default');
+    const lrs = [...r.entries()].filter(([c]) => c.startsWith('LR ')).map(([, v]) => mean(v.scores));
+    if (d && lrs.length) deltas.push(`${row}: default ${mean(d.scores).toFixed(3)} vs best LR ${Math.max(...lrs).toFixed(3)} (${((mean(d.scores) - Math.max(...lrs)) * 100).toFixed(1)} pts)`);
+  }
+  md.push('', '## Default vs scikit-learn linear probe', '', ...deltas.map((d) => `- ${d}`));
+  md.push('', '## Speed', '', '| corpus | encoder | texts | mean chars | texts/s (cold) |', '|---|---|---|---|---|');
+  for (const s of speed) md.push(`| ${s.corpus} | ${s.encoder} | ${s.texts} | ${s.meanChars} | ${s.textsPerSec} |`);
+  md.push('', '| head training (20 epochs, logreg) | ms |', '|---|---|');
+  for (const [k, v] of Object.entries(headTimes)) md.push(`| ${k} | ${mean(v).toFixed(0)} |`);
+  for (const [k, v] of Object.entries(sk)) md.push(`| scikit-learn fit, ${k} (median) | ${v.sort((a, b) => a - b)[Math.floor(v.length / 2)].toFixed(0)} |`);
+  md.push('', `Time to first epoch (pipeline, warm cache): median ${firstEpoch.sort((a, b) => a - b)[Math.floor(firstEpoch.length / 2)] ?? 'n/a'} ms. Peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB. Wall time: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+  const text = md.join('\n') + '\n';
+  fs.mkdirSync(args.out, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const json = { date: new Date().toISOString(), machine, versions, args, baseline: py.why, quality: Object.fromEntries([...quality].map(([r, m]) => [r, Object.fromEntries([...m].map(([c, v]) => [c, { mean: mean(v.scores), std: std(v.scores), scores: v.scores }]))])), speed, headTimesMs: headTimes, sklearnFitMs: sk, firstEpochMs: firstEpoch, peakRssMiB: process.resourceUsage().maxRSS / 1024, wallS: (Date.now() - started) / 1000 };
+  fs.writeFileSync(path.join(args.out, `bench-${args.quick ? 'quick-' : ''}${stamp}.md`), text);
+  fs.writeFileSync(path.join(args.out, `bench-${args.quick ? 'quick-' : ''}${stamp}.json`), JSON.stringify(json, null, 2));
+  process.stdout.write(text);
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.stack : e);
+  process.exit(1);
+});
