@@ -75,6 +75,9 @@ if (watch) {
   console.log('build: watching…');
 } else {
   const t = Date.now();
-  await Promise.all(present.map((c) => esbuild.build(c)));
-  console.log(`build: ${present.length} bundle groups in ${Date.now() - t} ms`);
+  // allSettled: one broken bundle must not stop the others from being written.
+  const settled = await Promise.allSettled(present.map((c) => esbuild.build(c)));
+  const failed = settled.filter((s) => s.status === 'rejected').length;
+  console.log(`build: ${present.length - failed}/${present.length} bundle groups in ${Date.now() - t} ms`);
+  if (failed) process.exitCode = 1;
 }

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { createHost, Host } from './host';
-import { activateTrain } from './train';
+import { activateTrain, type TrainApi } from './train';
 import { activateCompare } from './compare';
 import { activateDiagnostics } from './diagnostics';
 import { activatePredict } from './predict';
@@ -13,18 +13,28 @@ export interface FewShotApi {
   host: Host;
   /** Test hook: resolves once every feature has registered. */
   ready: Promise<void>;
+  /** Training, dashboards and the Datasets/Runs views (set synchronously during activation). */
+  train: TrainApi;
 }
 
 export function activate(context: vscode.ExtensionContext): FewShotApi {
   const host = createHost(context);
+  let train: TrainApi | undefined;
   const ready = (async () => {
-    activateTrain(host);
+    train = activateTrain(host);
     activateCompare(host);
     activatePredict(host);
     await activateDiagnostics(host);
   })();
   ready.catch((e) => host.output.appendLine(`activation error: ${e instanceof Error ? e.stack : String(e)}`));
-  return { host, ready };
+  return {
+    host,
+    ready,
+    get train(): TrainApi {
+      if (!train) throw new Error('Few-Shot Lab: the train feature failed to activate (see the output channel).');
+      return train;
+    },
+  };
 }
 
 export function deactivate(): void {

@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
+import type { DatasetSummary } from '../protocol/diagnostics';
 
 export interface Host {
   context: vscode.ExtensionContext;
@@ -11,6 +12,13 @@ export interface Host {
   output: vscode.OutputChannel;
   /** Fired by any feature after runs were created, changed or deleted. */
   runsChanged: vscode.EventEmitter<void>;
+  /**
+   * Dataset summaries from the diagnostics language server (`fewshot/datasetSummaries`).
+   * The diagnostics client fires it with every notification; the Datasets tree
+   * uses it for class warning icons. `latestDatasetSummaries` keeps the last value.
+   */
+  datasetSummaries: vscode.EventEmitter<DatasetSummary[]>;
+  latestDatasetSummaries(): DatasetSummary[] | undefined;
   /** `<first workspace folder>/.fewshot`, or undefined without a folder. */
   storeDir(): string | undefined;
   /** Absolute path of a bundled script in dist/ (trainer.js, predictor.js, server.js, cli.js). */
@@ -20,11 +28,15 @@ export interface Host {
 export function createHost(context: vscode.ExtensionContext): Host {
   const output = vscode.window.createOutputChannel('Few-Shot Lab', { log: false } as never);
   const runsChanged = new vscode.EventEmitter<void>();
-  context.subscriptions.push(output, runsChanged);
+  const datasetSummaries = new vscode.EventEmitter<DatasetSummary[]>();
+  let latest: DatasetSummary[] | undefined;
+  context.subscriptions.push(output, runsChanged, datasetSummaries, datasetSummaries.event((s) => { latest = s; }));
   return {
     context,
     output,
     runsChanged,
+    datasetSummaries,
+    latestDatasetSummaries: () => latest,
     storeDir() {
       const folder = vscode.workspace.workspaceFolders?.[0];
       return folder ? path.join(folder.uri.fsPath, '.fewshot') : undefined;

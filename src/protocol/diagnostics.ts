@@ -48,3 +48,64 @@ export const DatasetSummariesNotification = 'fewshot/datasetSummaries';
 export interface DatasetSummariesParams {
   datasets: DatasetSummary[];
 }
+
+/** `source` of every diagnostic the dataset server publishes. */
+export const DiagnosticSource = 'Few-Shot Lab';
+
+/** `initializationOptions` the client passes to the server. */
+export interface DiagnosticsInitializationOptions {
+  /** vscode.env.language; 'zh-cn' (and other zh-Hans tags) selects Simplified Chinese messages. */
+  locale?: string;
+}
+
+/** `data` attached to every diagnostic (used by the code actions). */
+export interface DiagnosticData {
+  /** Absolute dataset root (folder or train table file). */
+  dataset: string;
+  /** Key used in fewshot.diagnostics.ignore (workspace-relative posix path). */
+  datasetKey: string;
+  format: 'folders' | 'csv' | 'tsv' | 'jsonl';
+  code: DiagnosticCode;
+  label?: string;
+  other?: { file: string; range: { start: { line: number; character: number }; end: { line: number; character: number } } };
+  row?: { line: number; endLine: number };
+}
+
+/** Client-side commands the server's code actions invoke (registered by src/extension/diagnostics). */
+export const DiagnosticCommands = {
+  /** (datasetRoot: string, opts?: { confirmed?: boolean }) → moves files train/<c> → test/<c>; returns the moves. */
+  createTestSplit: 'fewshot.diagnostics.createTestSplit',
+  /** (datasetRoot?: string) → sets fewshot.train.classWeighting = true in the workspace settings. */
+  useClassWeighting: 'fewshot.diagnostics.useClassWeighting',
+  /** (uri: string, range) → opens the other file / row. */
+  open: 'fewshot.diagnostics.open',
+  /** (datasetKey: string, code: string) → adds code to fewshot.diagnostics.ignore[datasetKey]. */
+  silence: 'fewshot.diagnostics.silence',
+  /** () → undoes the last quick fix applied through one of the commands above. */
+  undo: 'fewshot.diagnostics.undoFix',
+  /** () → ServerInfo (test / troubleshooting hook). */
+  serverInfo: 'fewshot.diagnostics.serverInfo',
+} as const;
+
+/** Client → server: process id and state (used to test crash recovery). */
+export const ServerInfoRequest = 'fewshot/serverInfo';
+export interface ServerInfo {
+  pid: number;
+  datasets: number;
+  busy: boolean;
+  /** Number of completed analysis passes since start. */
+  passes: number;
+}
+
+/** Client → server: plan a stratified test split for a folder dataset. */
+export const PlanTestSplitRequest = 'fewshot/planTestSplit';
+export interface PlanTestSplitParams {
+  root: string;
+  fraction?: number;
+}
+export interface PlanTestSplitResult {
+  moves: { from: string; to: string }[];
+}
+
+/** Client → server: rediscover and re-analyse everything; resolves when diagnostics are published. */
+export const ReanalyseRequest = 'fewshot/reanalyse';

@@ -77,6 +77,9 @@ export interface EpochMetrics {
   perClassRecall: Record<string, number>;
   /** Milliseconds since training (the head phase) started. */
   elapsedMs: number;
+  /** Training-set metrics, set when there was no validation data (valMacroF1 is then null). */
+  trainMacroF1?: number;
+  trainAccuracy?: number;
 }
 
 export interface TestPrediction {
@@ -152,7 +155,7 @@ export interface RunRecord {
   /** Macro-F1 on the test split of the final (best-epoch) model. */
   testMacroF1?: number;
   testAccuracy?: number;
-  error?: { message: string; detail?: string };
+  error?: { message: string; detail?: string; /** File the error is about (FewShotError). */ file?: string; /** What to do about it (FewShotError). */ fix?: string };
   /** Compare-panel annotations. */
   starred?: boolean;
   note?: string;

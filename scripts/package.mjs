@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// Builds the product bundles and packages the extension for linux-x64:
+//   fewshot-lab-<version>-linux-x64.vsix  (in the repository root)
+// Then checks the package: it unpacks it and loads every runtime ML dependency
+// from the unpacked copy in a plain Node child (so .vscodeignore cannot silently
+// drop a file that is needed at run time). --no-verify skips that check.
+// Usage: node scripts/package.mjs [--no-build] [--no-verify] [--out FILE]
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+process.chdir(root);
+const args = process.argv.slice(2);
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const target = 'linux-x64';
+const outIdx = args.indexOf('--out');
+const out = resolve(outIdx >= 0 ? args[outIdx + 1] : join(root, `${pkg.name}-${pkg.version}-${target}.vsix`));
+
+function run(cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { stdio: 'inherit', ...opts });
+  if (r.status !== 0) {
+    if (r.stdout) process.stderr.write(r.stdout);
+    if (r.stderr) process.stderr.write(r.stderr);
+    console.error(`package: ${opts.what ?? `${cmd} ${argv.join(' ')}`} failed (${r.status ?? r.signal})`);
+    process.exit(1);
+  }
+  return r;
+}
+
+const t0 = Date.now();
+if (!args.includes('--no-build')) run(process.execPath, ['scripts/build.mjs']);
+for (const f of ['dist/extension.js', 'LICENSE']) {
+  if (!existsSync(join(root, f))) {
+    console.error(`package: ${f} is missing`);
+    process.exit(1);
+  }
+}
+
+rmSync(out, { force: true });
+const vsceArgs = [
+  join(root, 'node_modules', '@vscode', 'vsce', 'vsce'),
+  'package',
+  '--target', target,
+  '--no-update-package-json',
+  '--out', out,
+];
+if (!pkg.repository) vsceArgs.push('--allow-missing-repository');
+// stdin closed: vsce must never wait for an answer to a prompt.
+run(process.execPath, vsceArgs, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+const bytes = statSync(out).size;
+console.log(`package: ${out} ${(bytes / 1024 / 1024).toFixed(1)} MB (${bytes} bytes) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+if (!args.includes('--no-verify')) {
+  const dir = mkdtempSync(join(tmpdir(), 'fewshot-vsix-'));
+  try {
+    run('unzip', ['-q', out, '-d', dir]);
+    const ext = join(dir, 'extension');
+    const deps = Object.keys(pkg.dependencies ?? {});
+    // These need the 'vscode' module (extension host only): resolve them, do not load them.
+    const resolveOnly = deps.filter((d) => d === 'vscode-languageclient');
+    // Load each runtime dependency (and onnxruntime-node's linux-x64 binding) from the packaged copy.
+    const probe = `
+      const { createRequire } = require('node:module');
+      const req = createRequire(${JSON.stringify(join(ext, 'package.json'))});
+      const bad = [];
+      const load = async (name) => {
+        try {
+          const p = req.resolve(name);
+          if (!p.startsWith(${JSON.stringify(ext)})) throw new Error('resolved outside the package: ' + p);
+          if (${JSON.stringify(resolveOnly)}.includes(name)) return;
+          try { req(name); } catch (e) { if (e && e.code === 'ERR_REQUIRE_ESM') await import(p); else throw e; }
+        } catch (e) { bad.push(name + ': ' + (e && e.message ? e.message.split('\\n')[0] : e)); }
+      };
+      (async () => {
+        for (const name of ${JSON.stringify(deps)}.concat(['onnxruntime-node'])) await load(name);
+        for (const f of ['dist/extension.js', 'package.json', 'LICENSE.txt']) if (!require('node:fs').existsSync(require('node:path').join(${JSON.stringify(ext)}, f))) bad.push('missing ' + f);
+        if (bad.length) { console.error('package: the packaged extension cannot load:\\n  ' + bad.join('\\n  ')); process.exit(1); }
+        console.log('package: verified: ' + ${JSON.stringify(deps.length + 1)} + ' runtime dependencies load from the unpacked .vsix');
+        process.exit(0);
+      })();`;
+    // Output kept quiet (TF.js prints kernel registrations) unless the check fails.
+    const r = run(process.execPath, ['-e', probe], { cwd: dir, env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' }, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', what: 'verifying the unpacked .vsix' });
+    process.stdout.write(r.stdout.split('\n').filter((l) => l.startsWith('package:')).join('\n') + '\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

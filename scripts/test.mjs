@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// Test runner. `npm test` runs everything in order:
+//   build (node scripts/build.mjs --tests) → type-check (tsc) → unit → extension → e2e
+// `npm test -- unit|extension|e2e [more suites] [--grep X]` runs only those suites
+// (after the build; no type-check unless `typecheck` is named).
+// Each suite writes test-results/<suite>.json; a summary line per suite and a
+// final `N passed, N failed[, N skipped]` line end the output. Exit 1 on any failure.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+process.chdir(root);
+const results = join(root, 'test-results');
+const SUITES = ['unit', 'extension', 'e2e'];
+
+const argv = process.argv.slice(2);
+let grep = process.env.FEWSHOT_TEST_GREP || undefined;
+const chosen = [];
+let noBuild = false;
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i];
+  if (a === '--grep' || a === '-g') grep = argv[++i];
+  else if (a.startsWith('--grep=')) grep = a.slice(7);
+  else if (a === '--no-build') noBuild = true;
+  else if (SUITES.includes(a) || a === 'typecheck') chosen.push(a);
+  else if (a === '--help' || a === '-h') {
+    console.log('usage: node scripts/test.mjs [typecheck|unit|extension|e2e …] [--grep PATTERN] [--no-build]');
+    process.exit(0);
+  } else {
+    console.error(`test: unknown argument ${a} (expected typecheck, unit, extension, e2e, --grep X, --no-build)`);
+    process.exit(2);
+  }
+}
+const runAll = chosen.length === 0;
+const steps = runAll ? ['typecheck', ...SUITES] : chosen;
+
+function secs(ms) {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function findTests(dir) {
+  if (!existsSync(dir)) return [];
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out.sort();
+}
+
+function runChild(cmd, args, env = {}) {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+    const forward = (sig) => child.kill(sig);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      resolvePromise(code ?? (signal ? 128 : 1));
+    });
+  });
+}
+
+function readSuiteResult(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+const summary = [];
+function record(name, r) {
+  summary.push({ name, ...r });
+}
+
+// 1. Build
+if (!noBuild) {
+  const t = Date.now();
+  console.log('\n== build: node scripts/build.mjs --tests');
+  rmSync(join(root, 'out'), { recursive: true, force: true });
+  const r = spawnSync(process.execPath, ['scripts/build.mjs', '--tests'], { stdio: 'inherit' });
+  // A failed bundle fails the run, but the suites still run on what did build
+  // (esbuild writes the bundles that compiled), so one broken feature does not
+  // hide every other result.
+  record('build', { passed: 0, failed: r.status === 0 ? 0 : 1, skipped: 0, ms: Date.now() - t, note: r.status === 0 ? 'ok' : 'failed' });
+  console.log(`build: ${r.status === 0 ? 'ok' : 'FAILED'} (${secs(Date.now() - t)})`);
+}
+mkdirSync(results, { recursive: true });
+
+for (const step of steps) {
+  const t = Date.now();
+  if (step === 'typecheck') {
+    console.log('\n== typecheck: tsc -p . --noEmit');
+    const code = await runChild(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--noEmit']);
+    record('typecheck', { passed: 0, failed: code === 0 ? 0 : 1, skipped: 0, ms: Date.now() - t, note: code === 0 ? 'ok' : 'type errors' });
+    continue;
+  }
+
+  if (step === 'unit' || step === 'e2e') {
+    const files = findTests(join(root, 'out', 'test', step));
+    console.log(`\n== ${step}: mocha (${files.length} file${files.length === 1 ? '' : 's'})${grep ? ` --grep ${grep}` : ''}`);
+    if (files.length === 0) {
+      console.log(`${step}: no tests found in out/test/${step}`);
+      record(step, { passed: 0, failed: 0, skipped: 0, ms: 0, note: 'no tests found' });
+      continue;
+    }
+    const resultFile = join(results, `${step}.json`);
+    rmSync(resultFile, { force: true });
+    const args = [
+      join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'),
+      '--reporter', join(root, 'out', 'test', 'harness', 'reporter.js'),
+      '--timeout', step === 'e2e' ? '300000' : '20000',
+      ...(step === 'e2e' ? ['--slow', '30000'] : []),
+      '--exit',
+      ...(grep ? ['--grep', grep] : []),
+      ...files.map((f) => relative(root, f)),
+    ];
+    const code = await runChild(process.execPath, args, { FEWSHOT_RESULTS_FILE: resultFile, FEWSHOT_SUITE: step });
+    const r = readSuiteResult(resultFile);
+    if (!r) record(step, { passed: 0, failed: 1, skipped: 0, ms: Date.now() - t, note: `mocha exited ${code} without results` });
+    else record(step, { passed: r.passed, failed: r.failed + (code !== 0 && r.failed === 0 ? 1 : 0), skipped: r.skipped, ms: Date.now() - t });
+    continue;
+  }
+
+  if (step === 'extension') {
+    const files = findTests(join(root, 'out', 'test', 'extension'));
+    console.log(`\n== extension: mocha inside code-server's extension host (${files.length} file${files.length === 1 ? '' : 's'})${grep ? ` --grep ${grep}` : ''}`);
+    if (files.length === 0) {
+      console.log('extension: no tests found in out/test/extension');
+      record(step, { passed: 0, failed: 0, skipped: 0, ms: 0, note: 'no tests found' });
+      continue;
+    }
+    const setup = spawnSync(process.execPath, ['scripts/setup-code-server.mjs'], { stdio: 'inherit' });
+    if (setup.status !== 0) {
+      record(step, { passed: 0, failed: 1, skipped: 0, ms: Date.now() - t, note: 'code-server setup failed' });
+      continue;
+    }
+    const resultFile = join(results, 'extension.json');
+    rmSync(resultFile, { force: true });
+    const code = await runChild(process.execPath, [
+      join(root, 'out', 'test', 'harness', 'run-extension-tests.js'),
+      '--results', resultFile,
+      ...(grep ? ['--grep', grep] : []),
+    ]);
+    const r = readSuiteResult(resultFile);
+    if (!r) record(step, { passed: 0, failed: 1, skipped: 0, ms: Date.now() - t, note: `runner exited ${code} without results` });
+    else record(step, { passed: r.passed, failed: r.failed + (code !== 0 && r.failed === 0 ? 1 : 0), skipped: r.skipped, ms: Date.now() - t, note: r.error });
+  }
+}
+
+console.log('\n== summary');
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const s of summary) {
+  passed += s.passed;
+  failed += s.failed;
+  skipped += s.skipped;
+  const counts = s.name === 'typecheck' || s.name === 'build' ? s.note : `${s.passed} passed, ${s.failed} failed${s.skipped ? `, ${s.skipped} skipped` : ''}`;
+  const note = s.note && s.name !== 'typecheck' && s.name !== 'build' ? ` (${s.note})` : '';
+  console.log(`${s.name}: ${counts}${note} [${secs(s.ms)}]`);
+}
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 ? 1 : 0);

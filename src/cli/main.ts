@@ -1,0 +1,492 @@
+/**
+ * `fewshot` command line: train | predict | runs | report | serve.
+ *
+ * Exit codes: 0 ok, 1 failure (training failed or was cancelled, run not found,
+ * model cannot load…), 2 bad usage (unknown option, missing argument, bad value).
+ * Errors print `error: <message>` and `fix: <fix>` on stderr, never a stack trace
+ * (set FEWSHOT_DEBUG=1 to see one).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ClassificationReport, RunRecord, TrainConfig } from '../protocol/run';
+import type { TrainRequest } from '../protocol/trainer';
+import { FewShotError, errorMessage, isFewShotError } from '../core/errors';
+import { resolveConfig } from '../core/config';
+import { ProgressReporter } from './progress';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+class UsageError extends Error {
+  constructor(message: string, readonly command?: string) { super(message); this.name = 'UsageError'; }
+}
+
+const VERSION = readOwnVersion();
+
+const USAGE: Record<string, string> = {
+  main: `Few-Shot Lab ${VERSION}: build, evaluate and use few-shot text classifiers.
+
+Usage: fewshot <command> [options]
+
+Commands:
+  train <dataset>        train a classifier on a dataset folder or CSV/TSV/JSONL file
+  predict --run <run>    label texts (arguments, or one text per line on stdin)
+  runs                   list the runs in the store
+  report <run>           show the classification report of a run
+  serve --run <run>      serve a model over HTTP (POST /predict)
+
+Options: --help (also after a command), --version
+Runs are kept in ./.fewshot (change with --out / --store). Exit codes: 0 ok, 1 failure, 2 bad usage.`,
+  train: `Usage: fewshot train <dataset> [options]
+
+Trains a classifier: the dataset's test split is only used for the final report,
+never for model selection.
+
+Options:
+  --encoder <spec>         auto | hashing | use | hf:<model id or folder> | combo:<a>+<b>  (default auto)
+  --head <kind>            auto | logreg | mlp | centroid  (default auto)
+  --epochs <n>             default 60
+  --lr <x>                 learning rate, default 0.01
+  --batch-size <n>         default 32
+  --seed <n>               default 42
+  --augment <n>            augmented variants per training text, default 0 (off)
+  --patience <n>           early-stopping patience in epochs, default 10 (0 = off)
+  --validation-fraction <x>  share of the training split held out for validation, default 0.2
+  --backend <name>         auto | tensorflow | webgpu | wasm | cpu  (default auto)
+  --text-column <name>     text column of a CSV/TSV/JSONL file (default: detected)
+  --label-column <name>    label column (default: detected)
+  --max-chars <n>          cut texts to this many characters before encoding
+  --hf-model <folder>      local Hugging Face model folder (used by encoder auto)
+  --hf-cache <folder>      folder of downloaded Hugging Face models
+  --allow-remote           allow downloading Hugging Face models
+  --out <store>            store folder (default ./.fewshot)
+  --json                   print the final run record and report as JSON on stdout
+  --verbose                also print info logs`,
+  predict: `Usage: fewshot predict --run <run-dir-or-id> [text…] [options]
+
+Labels the text given as arguments, or each non-empty line of stdin.
+
+Options:
+  --run <run>              run folder, or run id in the store (required)
+  --store <store>          store folder for run ids (default ./.fewshot)
+  --hf-cache <folder>      folder of downloaded Hugging Face models
+  --json                   print [{text, label, probabilities}] as JSON`,
+  runs: `Usage: fewshot runs [options]
+
+Lists runs, newest first.
+
+Options:
+  --store <store>          store folder (default ./.fewshot)
+  --json                   print the run records as JSON`,
+  report: `Usage: fewshot report <run-dir-or-id> [options]
+
+Prints the classification report of a run (test split, or cross-validation).
+
+Options:
+  --store <store>          store folder for run ids (default ./.fewshot)
+  --json                   print {record, report} as JSON`,
+  serve: `Usage: fewshot serve --run <run-dir-or-id> [options]
+
+Serves the model: POST /predict {"text": "…"} or {"texts": […]}, GET /health, GET /model.
+
+Options:
+  --run <run>              run folder, or run id in the store (required)
+  --store <store>          store folder for run ids (default ./.fewshot)
+  --host <host>            default 127.0.0.1 (other hosts need --token)
+  --port <port>            default 5000 (0 = any free port)
+  --token <secret>         require "Authorization: Bearer <secret>"`,
+};
+
+function readOwnVersion(): string {
+  for (const p of [path.join(__dirname, '..', 'package.json'), path.join(__dirname, '..', '..', 'package.json')]) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'fewshot-lab' && pkg.version) return pkg.version;
+    } catch { /* next */ }
+  }
+  return '0.0.0';
+}
+
+type Opts = NonNullable<ParseArgsConfig['options']>;
+const common: Opts = { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } };
+
+function parse(command: string, args: string[], options: Opts): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const r = parseArgs({ args, options: { ...common, ...options }, allowPositionals: true, strict: true });
+    return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
+  } catch (e) {
+    throw new UsageError(errorMessage(e).replace(/^TypeError \[[A-Z_]+\]: /, ''), command);
+  }
+}
+
+function num(values: Record<string, unknown>, name: string, command: string, integer: boolean): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const s = String(raw).trim();
+  const n = Number(s);
+  if (!s || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} needs ${integer ? 'a whole number' : 'a number'} (got "${String(raw)}")`, command);
+  }
+  return n;
+}
+
+function str(values: Record<string, unknown>, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream | NodeJS.WritableStream;
+  cwd: string;
+}
+
+function defaultStore(io: Io, given?: string): string {
+  return path.resolve(io.cwd, given ?? '.fewshot');
+}
+
+/** Run folder from a path (holding run.json) or an id / unique id prefix in the store. */
+export function resolveRunRef(ref: string, storeDir: string, cwd: string): string {
+  const asPath = path.resolve(cwd, ref);
+  if (fs.existsSync(path.join(asPath, 'run.json')) || fs.existsSync(path.join(asPath, 'model', 'head.json'))) return asPath;
+  const runsDir = path.join(storeDir, 'runs');
+  if (!ref.includes('/') && !ref.includes(path.sep)) {
+    if (fs.existsSync(path.join(runsDir, ref))) return path.join(runsDir, ref);
+    let ids: string[] = [];
+    try { ids = fs.readdirSync(runsDir).filter((d) => d.startsWith(ref) || d.endsWith(ref)); } catch { /* no store */ }
+    if (ids.length === 1) return path.join(runsDir, ids[0]);
+    if (ids.length > 1) {
+      throw new FewShotError(`"${ref}" matches ${ids.length} runs in ${runsDir}: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}.`, {
+        file: runsDir, fix: 'Give more of the run id, or the run folder.', code: 'run-ambiguous',
+      });
+    }
+  }
+  throw new FewShotError(`No run "${ref}": neither a run folder nor a run id in ${runsDir}.`, {
+    file: fs.existsSync(asPath) ? asPath : runsDir, fix: 'Pass a run folder (.fewshot/runs/<id>) or an id listed by `fewshot runs` (use --store for another store).', code: 'run-missing',
+  });
+}
+
+// ---------------------------------------------------------------- train
+
+async function cmdTrain(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('train', args, {
+    encoder: { type: 'string' }, head: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' },
+    'batch-size': { type: 'string' }, seed: { type: 'string' }, augment: { type: 'string' }, patience: { type: 'string' },
+    'validation-fraction': { type: 'string' }, backend: { type: 'string' }, 'text-column': { type: 'string' },
+    'label-column': { type: 'string' }, 'max-chars': { type: 'string' }, 'hf-model': { type: 'string' },
+    'hf-cache': { type: 'string' }, 'allow-remote': { type: 'boolean' }, out: { type: 'string' }, verbose: { type: 'boolean', short: 'v' },
+  });
+  if (values.help) { io.stdout.write(USAGE.train + '\n'); return EXIT_OK; }
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one dataset, got ${positionals.length}: ${positionals.join(' ')}` : 'missing <dataset>', 'train');
+  const dataset = path.resolve(io.cwd, positionals[0]);
+  const partial: Partial<TrainConfig> & { dataset: string } = {
+    dataset,
+    encoder: str(values, 'encoder'),
+    head: str(values, 'head') as TrainConfig['head'] | undefined,
+    epochs: num(values, 'epochs', 'train', true),
+    learningRate: num(values, 'lr', 'train', false),
+    batchSize: num(values, 'batch-size', 'train', true),
+    seed: num(values, 'seed', 'train', true),
+    augment: num(values, 'augment', 'train', true),
+    patience: num(values, 'patience', 'train', true),
+    validationFraction: num(values, 'validation-fraction', 'train', false),
+    backend: str(values, 'backend'),
+    textColumn: str(values, 'text-column'),
+    labelColumn: str(values, 'label-column'),
+    maxChars: num(values, 'max-chars', 'train', true),
+  };
+  let config: TrainConfig;
+  try {
+    config = resolveConfig(partial, { cwd: io.cwd, source: 'the command line' });
+  } catch (e) {
+    if (isFewShotError(e) && e.opts.code === 'config-invalid') throw new UsageError(`${e.message}${e.opts.fix ? `\nfix: ${e.opts.fix}` : ''}`, 'train');
+    throw e;
+  }
+  if (!fs.existsSync(dataset)) {
+    throw new FewShotError(`The dataset ${dataset} does not exist.`, { file: dataset, fix: 'Pass a dataset folder (one sub-folder per label, optionally under train/ and test/) or a CSV/TSV/JSONL file.', code: 'dataset-missing' });
+  }
+  const storeDir = defaultStore(io, str(values, 'out'));
+  const hf: TrainRequest['hf'] = {
+    localModelPath: str(values, 'hf-model') ? path.resolve(io.cwd, str(values, 'hf-model')!) : undefined,
+    cacheDir: str(values, 'hf-cache') ? path.resolve(io.cwd, str(values, 'hf-cache')!) : undefined,
+    allowRemote: values['allow-remote'] === true,
+  };
+  const req: TrainRequest = { config, storeDir, hf };
+  const json = values.json === true;
+  const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
+  const progress = new ProgressReporter({ stream: io.stderr, tty, verbose: values.verbose === true });
+
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+  const { runTraining } = await import('../core/train');
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts === 1) { progress.line('Cancelling… (press Ctrl-C again to quit at once)'); controller.abort(); } else process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  let report: ClassificationReport | null = null;
+  let errorInfo: { message: string; fix?: string; file?: string } | undefined;
+  let record: RunRecord;
+  try {
+    record = await runTraining(req, {
+      signal: controller.signal,
+      onEvent: (e) => {
+        progress.handle(e);
+        if (e.type === 'done') report = e.report;
+        if (e.type === 'error') errorInfo = { message: e.message, fix: e.fix, file: e.file };
+      },
+    });
+  } finally {
+    progress.finish();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  const runDir = path.join(storeDir, 'runs', record.id);
+  if (json) {
+    io.stdout.write(JSON.stringify({ status: record.status, runId: record.id, runDir, record, report, error: errorInfo ?? null }, null, 2) + '\n');
+  }
+  if (record.status === 'completed') {
+    if (!json) {
+      const txt = readText(path.join(runDir, 'report.txt'));
+      if (txt) io.stdout.write(txt.endsWith('\n') ? txt : txt + '\n');
+      io.stdout.write(summaryLine(record, runDir) + '\n');
+    }
+    return EXIT_OK;
+  }
+  if (record.status === 'cancelled') {
+    io.stderr.write(`Run ${record.id} was cancelled. Its folder ${runDir} keeps the epochs done so far.\n`);
+    return EXIT_FAILURE;
+  }
+  const err = errorInfo ?? { message: record.error?.message ?? 'training failed', fix: record.error?.fix };
+  printError(io, err.message, err.fix);
+  io.stderr.write(`The run folder ${runDir} records the failure.\n`);
+  return EXIT_FAILURE;
+}
+
+function summaryLine(r: RunRecord, runDir: string): string {
+  const secs = ((r.timings.totalMs ?? 0) / 1000).toFixed(1);
+  const parts = [`Run ${r.id} completed in ${secs} s`];
+  parts.push(`encoder ${r.encoder?.id ?? '?'}`);
+  parts.push(`backend ${r.backend?.name ?? '?'}`);
+  if (r.bestEpoch !== undefined) parts.push(`best epoch ${r.bestEpoch}/${r.epochsRun ?? '?'}`);
+  if (r.testMacroF1 !== undefined) parts.push(`test macro-F1 ${r.testMacroF1.toFixed(4)}`);
+  return `${parts.join(', ')}.\nSaved to ${runDir}`;
+}
+
+function readText(file: string): string | undefined {
+  try { return fs.readFileSync(file, 'utf8'); } catch { return undefined; }
+}
+
+function readRecord(runDir: string): RunRecord {
+  const file = path.join(runDir, 'run.json');
+  let raw: string;
+  try { raw = fs.readFileSync(file, 'utf8'); } catch {
+    throw new FewShotError(`${runDir} is not a run folder: ${file} is missing.`, { file, fix: 'Pass a folder under .fewshot/runs/, or a run id listed by `fewshot runs`.', code: 'run-missing' });
+  }
+  try { return JSON.parse(raw) as RunRecord; } catch (e) {
+    throw new FewShotError(`The run record ${file} is not valid JSON (${errorMessage(e)}).`, { file, fix: 'Delete the run, or restore run.json.', code: 'run-invalid' });
+  }
+}
+
+// ---------------------------------------------------------------- predict
+
+async function readStdinLines(): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(String(c)));
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+}
+
+async function cmdPredict(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('predict', args, { run: { type: 'string' }, store: { type: 'string' }, 'hf-cache': { type: 'string' } });
+  if (values.help) { io.stdout.write(USAGE.predict + '\n'); return EXIT_OK; }
+  const ref = str(values, 'run');
+  if (!ref) throw new UsageError('missing --run <run-dir-or-id>', 'predict');
+  let texts: string[];
+  if (positionals.length) texts = [positionals.join(' ')];
+  else if (process.stdin.isTTY) throw new UsageError('give a text to label, or pipe one text per line on stdin', 'predict');
+  else texts = await readStdinLines();
+  const runDir = resolveRunRef(ref, defaultStore(io, str(values, 'store')), io.cwd);
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+  const { loadPredictor } = await import('../core/predict');
+  const predictor = await loadPredictor(runDir, { hf: { cacheDir: str(values, 'hf-cache') ? path.resolve(io.cwd, str(values, 'hf-cache')!) : undefined } });
+  try {
+    const out: { text: string; label: string; probabilities: { label: string; p: number }[] }[] = [];
+    const batch = 256;
+    for (let i = 0; i < texts.length; i += batch) {
+      const chunk = texts.slice(i, i + batch);
+      const preds = await predictor.predict(chunk);
+      preds.forEach((p, j) => out.push({ text: chunk[j], label: p.label, probabilities: p.probabilities }));
+    }
+    if (values.json) io.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    else for (const o of out) io.stdout.write(`${o.label}\t${o.probabilities[0].p.toFixed(4)}\t${oneLine(o.text, 80)}\n`);
+    return EXIT_OK;
+  } finally {
+    predictor.dispose();
+  }
+}
+
+function oneLine(s: string, max: number): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length > max ? t.slice(0, max - 1) + '…' : t;
+}
+
+// ---------------------------------------------------------------- runs / report
+
+async function cmdRuns(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('runs', args, { store: { type: 'string' } });
+  if (values.help) { io.stdout.write(USAGE.runs + '\n'); return EXIT_OK; }
+  if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`, 'runs');
+  const storeDir = defaultStore(io, str(values, 'store'));
+  const { RunStore } = await import('../core/runs');
+  const list = fs.existsSync(path.join(storeDir, 'runs')) ? await new RunStore(storeDir).list() : [];
+  if (values.json) {
+    io.stdout.write(JSON.stringify(list.map((r) => ({ id: r.id, dir: r.dir, record: r.record ?? null, error: r.error ?? null })), null, 2) + '\n');
+    return EXIT_OK;
+  }
+  if (!list.length) {
+    io.stdout.write(`No runs in ${storeDir}. Train one with: fewshot train <dataset>\n`);
+    return EXIT_OK;
+  }
+  const rows = list.map((r) => {
+    const rec = r.record;
+    if (!rec) return [r.id, 'unreadable', '-', '-', '-', r.error ?? ''];
+    return [
+      rec.name && rec.name !== rec.id ? `${rec.id} (${rec.name})` : rec.id,
+      rec.status,
+      rec.encoder?.id ?? rec.config?.encoder ?? '-',
+      rec.config?.head ?? '-',
+      rec.testMacroF1 !== undefined ? rec.testMacroF1.toFixed(4) : '-',
+      rec.createdAt ?? '',
+    ];
+  });
+  io.stdout.write(table(['RUN', 'STATUS', 'ENCODER', 'HEAD', 'TEST F1', 'CREATED'], rows));
+  return EXIT_OK;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmtRow = (r: string[]): string => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(w[i]))).join('  ').trimEnd();
+  return [fmtRow(head), ...rows.map(fmtRow)].join('\n') + '\n';
+}
+
+async function cmdReport(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('report', args, { store: { type: 'string' } });
+  if (values.help) { io.stdout.write(USAGE.report + '\n'); return EXIT_OK; }
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected one run' : 'missing <run-dir-or-id>', 'report');
+  const runDir = resolveRunRef(positionals[0], defaultStore(io, str(values, 'store')), io.cwd);
+  const record = readRecord(runDir);
+  let report: ClassificationReport | null = null;
+  const reportFile = path.join(runDir, 'report.json');
+  const raw = readText(reportFile);
+  if (raw !== undefined) {
+    try { report = JSON.parse(raw) as ClassificationReport; } catch (e) {
+      throw new FewShotError(`The report ${reportFile} is not valid JSON (${errorMessage(e)}).`, { file: reportFile, fix: 'Retrain the run.', code: 'report-invalid' });
+    }
+  }
+  if (values.json) {
+    io.stdout.write(JSON.stringify({ runDir, record, report }, null, 2) + '\n');
+    return report ? EXIT_OK : EXIT_FAILURE;
+  }
+  if (!report) {
+    const why = record.status === 'completed' ? 'the dataset had no test split' : `the run is ${record.status}`;
+    throw new FewShotError(`Run ${record.id} has no report (${why}).`, {
+      file: reportFile,
+      fix: record.status === 'completed' ? 'Add a test split to the dataset (e.g. a test/ folder) and train again.' : (record.error?.fix ?? 'Train the dataset again.'),
+      code: 'report-missing',
+    });
+  }
+  const txt = readText(path.join(runDir, 'report.txt')) ?? report.text;
+  io.stdout.write(`Run ${record.id} (${record.status}) — ${record.config.dataset}\n\n`);
+  io.stdout.write(txt.endsWith('\n') ? txt : txt + '\n');
+  return EXIT_OK;
+}
+
+// ---------------------------------------------------------------- serve
+
+async function cmdServe(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('serve', args, {
+    run: { type: 'string' }, store: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' },
+  });
+  if (values.help) { io.stdout.write(USAGE.serve + '\n'); return EXIT_OK; }
+  if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`, 'serve');
+  const ref = str(values, 'run');
+  if (!ref) throw new UsageError('missing --run <run-dir-or-id>', 'serve');
+  const port = num(values, 'port', 'serve', true);
+  if (port !== undefined && (port < 0 || port > 65535)) throw new UsageError(`--port must be from 0 to 65535 (got ${port})`, 'serve');
+  const runDir = resolveRunRef(ref, defaultStore(io, str(values, 'store')), io.cwd);
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+  const { startModelServer } = await import('../core/serve');
+  const server = await startModelServer({
+    runDir, host: str(values, 'host'), port, token: str(values, 'token'),
+    log: (m) => io.stderr.write(`${m}\n`),
+  });
+  io.stdout.write(`Serving ${runDir} at ${server.url}\n  POST ${server.url}/predict {"text": "…"}   (Ctrl-C to stop)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  return EXIT_OK;
+}
+
+// ---------------------------------------------------------------- main
+
+function printError(io: Io, message: string, fix?: string): void {
+  io.stderr.write(`error: ${message}\n`);
+  if (fix) io.stderr.write(`fix: ${fix}\n`);
+}
+
+export async function runCli(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() }): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+        io.stderr.write(USAGE.main + '\n');
+        return EXIT_USAGE;
+      case '-h': case '--help': case 'help':
+        io.stdout.write((rest[0] && USAGE[rest[0]] && rest[0] !== 'main' ? USAGE[rest[0]] : USAGE.main) + '\n');
+        return EXIT_OK;
+      case '-V': case '--version': case 'version':
+        io.stdout.write(`${VERSION}\n`);
+        return EXIT_OK;
+      case 'train': return await cmdTrain(rest, io);
+      case 'predict': return await cmdPredict(rest, io);
+      case 'runs': return await cmdRuns(rest, io);
+      case 'report': return await cmdReport(rest, io);
+      case 'serve': return await cmdServe(rest, io);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`error: ${e.message}\n`);
+      io.stderr.write(`Run \`fewshot ${e.command ? e.command + ' ' : ''}--help\` for usage.\n`);
+      return EXIT_USAGE;
+    }
+    if (isFewShotError(e)) {
+      printError(io, e.message, e.opts.fix);
+    } else {
+      printError(io, errorMessage(e));
+      if (process.env.FEWSHOT_DEBUG && e instanceof Error && e.stack) io.stderr.write(e.stack + '\n');
+    }
+    return EXIT_FAILURE;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      // ML libraries may keep handles open (thread pools, timers): leave once output is flushed.
+      process.stdout.write('', () => process.exit(code));
+    },
+    (e) => {
+      process.stderr.write(`error: ${errorMessage(e)}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  );
+}

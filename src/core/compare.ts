@@ -1,0 +1,670 @@
+/**
+ * Run comparison logic (no 'vscode'): load saved runs tolerantly (corrupt,
+ * half-written and older-format runs become notices, never exceptions), derive
+ * the metrics table, the best-vs-last epoch figures, the settings diff, and
+ * export the table as CSV or Markdown. Used by the extension's Compare panel;
+ * usable from the CLI and unit tests.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { FewShotError, errorMessage } from './errors';
+import { writeJsonAtomic } from './util/fs';
+import type { ClassificationReport, EpochMetrics, RunRecord } from '../protocol/run';
+import { RUN_FORMAT_VERSION } from '../protocol/run';
+import {
+  MAX_CURVE_POINTS, NUMERIC_COLUMNS, TABLE_COLUMNS,
+  type CompareModel, type CompareNotice, type CompareRun, type CurvePoint, type RunCurves, type RunHealth,
+  type SettingsDiffRow, type TableColumn, type TableRow,
+} from '../protocol/compare';
+
+// ------------------------------------------------------------------ loading
+
+/** Everything read from one run folder. `record` is missing when run.json could not be read. */
+export interface LoadedRun {
+  id: string;
+  dir: string;
+  record?: RunRecord;
+  metrics: EpochMetrics[];
+  report: ClassificationReport | null;
+  health: RunHealth;
+  notices: CompareNotice[];
+  /** Set when the run cannot be shown at all. */
+  error?: string;
+}
+
+/** Short listing entry (for pickers): no metrics, no report. */
+export interface RunListEntry {
+  id: string;
+  dir: string;
+  record?: RunRecord;
+  error?: string;
+}
+
+const RUN_ID_RE = /^[^./\\][^/\\]*$/;
+
+/** Lists run folders under `runsDir`, newest first (by createdAt, else id). Unreadable runs come back with `error`. */
+export async function listRuns(runsDir: string): Promise<RunListEntry[]> {
+  let names: string[];
+  try {
+    const ents = await fsp.readdir(runsDir, { withFileTypes: true });
+    names = ents.filter((e) => e.isDirectory() && RUN_ID_RE.test(e.name)).map((e) => e.name);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const out = await Promise.all(names.map(async (id): Promise<RunListEntry> => {
+    const dir = path.join(runsDir, id);
+    const r = await readRecord(dir, id);
+    return r.record ? { id, dir, record: r.record } : { id, dir, error: r.error };
+  }));
+  out.sort((a, b) => {
+    const ka = a.record?.createdAt || idToIsoish(a.id);
+    const kb = b.record?.createdAt || idToIsoish(b.id);
+    return ka < kb ? 1 : ka > kb ? -1 : a.id < b.id ? 1 : -1;
+  });
+  return out;
+}
+
+/** "20261101-100000-news-a1b2" → "2026-11-01T10:00:00" (for ordering runs whose run.json is unreadable). */
+function idToIsoish(id: string): string {
+  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})/.exec(id);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}` : id;
+}
+
+/** Reads and normalises run.json. Never throws. */
+async function readRecord(dir: string, id: string): Promise<{ record?: RunRecord; error?: string; fix?: string; older?: number; notices: CompareNotice[] }> {
+  const file = path.join(dir, 'run.json');
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return {
+      error: code === 'ENOENT' ? `Run "${id}" has no run.json (${file}).` : `Cannot read ${file}: ${errorMessage(e)}`,
+      fix: 'If training is still starting, wait a moment; otherwise delete the run folder.',
+      notices: [],
+    };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    const empty = text.trim() === '';
+    return {
+      error: empty
+        ? `${file} is empty: the run was probably interrupted while it was being written.`
+        : `${file} is not valid JSON (${errorMessage(e)}): the file is damaged or half-written.`,
+      fix: 'Delete the run folder, or restore run.json from a backup.',
+      notices: [],
+    };
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    return { error: `${file} does not hold a run record (expected a JSON object).`, fix: 'Delete the run folder.', notices: [] };
+  }
+  return normaliseRecord(raw as Record<string, unknown>, id, file);
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * Brings a parsed run.json to the current RunRecord shape. Records written
+ * before format version 1 (no `formatVersion`, settings under `settings`,
+ * snake_case figures) are read best-effort and flagged as older-format.
+ */
+export function normaliseRecord(raw: Record<string, unknown>, id: string, file: string): { record?: RunRecord; error?: string; fix?: string; older?: number; notices: CompareNotice[] } {
+  const notices: CompareNotice[] = [];
+  const version = num(raw.formatVersion) ?? num(raw.format_version) ?? 0;
+  const cfgRaw = (raw.config ?? raw.settings) as Record<string, unknown> | undefined;
+  if (!cfgRaw || typeof cfgRaw !== 'object') {
+    return { error: `${file} has no training settings ("config").`, fix: 'The file is damaged: delete the run folder.', notices };
+  }
+  if (version > RUN_FORMAT_VERSION) {
+    notices.push({
+      severity: 'warning', runId: id, file,
+      message: `Run "${id}" was saved by a newer Few-Shot Lab (format ${version}, this version reads ${RUN_FORMAT_VERSION}); some figures may be missing.`,
+      fix: 'Update the Few-Shot Lab extension.',
+    });
+  }
+  // Settings as recorded: current names win, older snake_case names are mapped; nothing is invented.
+  const config: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cfgRaw)) config[CONFIG_ALIASES[k] ?? k] ??= v;
+  for (const [k, v] of Object.entries(cfgRaw)) if (!(k in CONFIG_ALIASES)) config[k] = v;
+  if (typeof config.dataset !== 'string') config.dataset = '';
+  if (typeof config.encoder !== 'string') config.encoder = '';
+  const status = str(raw.status);
+  const record: RunRecord = {
+    ...(raw as unknown as RunRecord),
+    formatVersion: version,
+    id: str(raw.id) ?? id,
+    status: (status === 'running' || status === 'completed' || status === 'failed' || status === 'cancelled' ? status : 'completed') as RunRecord['status'],
+    createdAt: str(raw.createdAt) ?? str(raw.created_at) ?? '',
+    config: config as unknown as RunRecord['config'],
+    versions: (raw.versions as Record<string, string>) ?? {},
+    timings: (raw.timings as RunRecord['timings']) ?? {},
+  };
+  if (version < 1) {
+    const f1 = num(raw.bestValMacroF1) ?? num(raw.best_val_f1);
+    if (f1 !== undefined) record.bestValMacroF1 = f1;
+    const tf1 = num(raw.testMacroF1) ?? num(raw.test_f1);
+    if (tf1 !== undefined) record.testMacroF1 = tf1;
+    const be = num(raw.bestEpoch) ?? num(raw.best_epoch);
+    if (be !== undefined) record.bestEpoch = be;
+    const tm = num(raw.train_ms);
+    if (tm !== undefined && record.timings.trainMs === undefined) record.timings = { ...record.timings, trainMs: tm };
+    const enc = str(raw.encoder_id);
+    if (!record.encoder && enc) record.encoder = { id: enc, requested: record.config.encoder, dim: 0, reason: '' };
+    notices.push({
+      severity: 'info', runId: id, file,
+      message: `Run "${id}" uses an older run format (version ${version}); figures it did not record (dataset fingerprint, some timings) are shown as "—".`,
+      fix: 'Retrain the run to get every figure.',
+    });
+  }
+  return { record, older: version < 1 ? version : undefined, notices };
+}
+
+/** Setting names used before format version 1 → current names. */
+const CONFIG_ALIASES: Record<string, string> = {
+  dataset_path: 'dataset', learning_rate: 'learningRate', lr: 'learningRate', batch_size: 'batchSize',
+  class_weighting: 'classWeighting', validation_fraction: 'validationFraction',
+};
+
+/**
+ * Parses metrics.jsonl. Bad lines are skipped with a notice; an incomplete
+ * last line (no trailing newline, typical while training writes) is an info notice.
+ */
+export function parseMetricsJsonl(text: string, file: string, runId?: string): { metrics: EpochMetrics[]; notices: CompareNotice[]; partial: boolean } {
+  const metrics: EpochMetrics[] = [];
+  const notices: CompareNotice[] = [];
+  let partial = false;
+  const lines = text.split('\n');
+  const endsWithNewline = text.endsWith('\n');
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    const isLast = i === lines.length - 1;
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(line);
+      if (!o || typeof o !== 'object') throw new Error('not an object');
+    } catch {
+      if (isLast && !endsWithNewline) {
+        partial = true;
+        notices.push({ severity: 'info', runId, file, message: `The last line of ${file} is incomplete (still being written?); it was ignored.` });
+      } else {
+        notices.push({ severity: 'warning', runId, file, message: `${file}:${i + 1} is not valid JSON; that epoch was skipped.`, fix: 'Delete the damaged line or retrain the run.' });
+      }
+      return;
+    }
+    const epoch = num(o.epoch);
+    if (epoch === undefined) {
+      notices.push({ severity: 'warning', runId, file, message: `${file}:${i + 1} has no "epoch"; it was skipped.` });
+      return;
+    }
+    metrics.push({
+      epoch,
+      loss: num(o.loss) ?? NaN,
+      valLoss: num(o.valLoss) ?? num(o.val_loss) ?? null,
+      valMacroF1: num(o.valMacroF1) ?? num(o.val_f1) ?? num(o.val_macro_f1) ?? null,
+      valAccuracy: num(o.valAccuracy) ?? num(o.val_acc) ?? null,
+      perClassRecall: (o.perClassRecall ?? o.recall ?? {}) as Record<string, number>,
+      elapsedMs: num(o.elapsedMs) ?? num(o.elapsed_ms) ?? NaN,
+    });
+  });
+  metrics.sort((a, b) => a.epoch - b.epoch);
+  return { metrics, notices, partial };
+}
+
+function isReport(o: unknown): o is ClassificationReport {
+  const r = o as ClassificationReport;
+  return !!r && typeof r === 'object' && Array.isArray(r.labels) && !!r.perClass && typeof r.perClass === 'object' && !!r.macro;
+}
+
+/** Loads one run folder for comparison. Never throws: problems become notices or `error`. */
+export async function loadRun(runsDir: string, id: string): Promise<LoadedRun> {
+  const dir = path.join(runsDir, id);
+  const base: LoadedRun = { id, dir, metrics: [], report: null, health: 'ok', notices: [] };
+  if (!RUN_ID_RE.test(id)) return { ...base, error: `"${id}" is not a run id.` };
+  try {
+    const st = await fsp.stat(dir);
+    if (!st.isDirectory()) throw new Error('not a folder');
+  } catch {
+    const message = `Run "${id}" no longer exists (${dir}).`;
+    return { ...base, error: message, notices: [{ severity: 'warning', runId: id, file: dir, message, fix: 'It was deleted; remove it from the comparison.' }] };
+  }
+  const rec = await readRecord(dir, id);
+  if (!rec.record) {
+    return { ...base, error: rec.error, notices: [{ severity: 'error', runId: id, file: path.join(dir, 'run.json'), message: rec.error ?? 'unreadable', fix: rec.fix }] };
+  }
+  const record = rec.record;
+  const notices = [...rec.notices];
+  let health: RunHealth = rec.older !== undefined ? 'older-format' : record.formatVersion > RUN_FORMAT_VERSION ? 'newer-format' : 'ok';
+
+  const mFile = path.join(dir, 'metrics.jsonl');
+  let metrics: EpochMetrics[] = [];
+  try {
+    const parsed = parseMetricsJsonl(await fsp.readFile(mFile, 'utf8'), mFile, id);
+    metrics = parsed.metrics;
+    notices.push(...parsed.notices);
+    if ((parsed.partial || parsed.notices.length) && health === 'ok') health = 'partial';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      notices.push({ severity: 'warning', runId: id, file: mFile, message: `Cannot read ${mFile}: ${errorMessage(e)}` });
+    }
+  }
+
+  let report: ClassificationReport | null = null;
+  const rFile = path.join(dir, 'report.json');
+  try {
+    const o = JSON.parse(await fsp.readFile(rFile, 'utf8'));
+    if (isReport(o)) report = o;
+    else notices.push({ severity: 'warning', runId: id, file: rFile, message: `${rFile} is not a classification report; test figures are missing.`, fix: 'Retrain the run.' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      notices.push({ severity: 'warning', runId: id, file: rFile, message: `${rFile} is damaged (${errorMessage(e)}); test figures are missing.`, fix: 'Retrain the run.' });
+      if (health === 'ok') health = 'partial';
+    } else if (record.status === 'completed' && record.formatVersion >= 1 && record.dataset?.testSource !== 'none') {
+      notices.push({ severity: 'info', runId: id, file: rFile, message: `Run "${record.name ?? id}" has no test report (report.json); test columns are empty.` });
+    }
+  }
+  if (record.status === 'running') {
+    notices.push({ severity: 'info', runId: id, message: `Run "${record.name ?? id}" is still training; the comparison updates when it finishes.` });
+    if (health === 'ok') health = 'partial';
+  } else if (record.status === 'failed' || record.status === 'cancelled') {
+    notices.push({ severity: 'info', runId: id, message: `Run "${record.name ?? id}" ${record.status === 'failed' ? 'failed' : 'was cancelled'}${record.error?.message ? `: ${record.error.message}` : ''}.` });
+  }
+  return { id, dir, record, metrics, report, health, notices };
+}
+
+// ------------------------------------------------------------------ figures
+
+export interface BestVsLast {
+  bestEpoch: number | null;
+  bestValMacroF1: number | null;
+  lastEpoch: number | null;
+  lastValMacroF1: number | null;
+}
+
+/**
+ * Best epoch (highest validation macro-F1; run.json's `bestEpoch` wins when it
+ * names an epoch in the metrics) against the last epoch that ran.
+ */
+export function bestVsLast(metrics: EpochMetrics[], record?: Pick<RunRecord, 'bestEpoch' | 'bestValMacroF1' | 'epochsRun'>): BestVsLast {
+  const withF1 = metrics.filter((m) => m.valMacroF1 !== null && Number.isFinite(m.valMacroF1));
+  let best: EpochMetrics | undefined;
+  if (record?.bestEpoch !== undefined) best = withF1.find((m) => m.epoch === record.bestEpoch);
+  if (!best) for (const m of withF1) if (!best || (m.valMacroF1 as number) > (best.valMacroF1 as number)) best = m;
+  const last = metrics.length ? metrics[metrics.length - 1] : undefined;
+  return {
+    bestEpoch: best?.epoch ?? record?.bestEpoch ?? null,
+    bestValMacroF1: best?.valMacroF1 ?? record?.bestValMacroF1 ?? null,
+    lastEpoch: last?.epoch ?? record?.epochsRun ?? null,
+    lastValMacroF1: last ? last.valMacroF1 : null,
+  };
+}
+
+/** Lowest per-class recall in a report and its class (ties: first in label order). */
+export function minRecall(report: ClassificationReport | null): { recall: number; label: string } | null {
+  if (!report) return null;
+  let out: { recall: number; label: string } | null = null;
+  for (const label of report.labels) {
+    const r = report.perClass[label]?.recall;
+    if (typeof r !== 'number' || !Number.isFinite(r)) continue;
+    if (!out || r < out.recall) out = { recall: r, label };
+  }
+  return out;
+}
+
+export function tableRow(run: LoadedRun): TableRow {
+  const rec = run.record;
+  const bl = bestVsLast(run.metrics, rec);
+  const mr = minRecall(run.report);
+  const lastElapsed = run.metrics.length ? run.metrics[run.metrics.length - 1].elapsedMs : NaN;
+  return {
+    id: run.id,
+    name: rec?.name || run.id,
+    testMacroF1: run.report?.macro.f1 ?? rec?.testMacroF1 ?? null,
+    testWeightedF1: run.report?.weighted.f1 ?? null,
+    testAccuracy: run.report?.accuracy ?? rec?.testAccuracy ?? null,
+    minRecall: mr?.recall ?? null,
+    minRecallClass: mr?.label ?? null,
+    ...bl,
+    // A run still training has no training time yet (its elapsed time would look "fastest").
+    trainMs: rec?.timings?.trainMs ?? (rec?.status !== 'running' && Number.isFinite(lastElapsed) ? lastElapsed : null),
+    backend: rec?.backend?.name ?? '',
+  };
+}
+
+/** Best value per numeric column over the rows (max, or min for times). */
+export function bestValues(rows: TableRow[]): Partial<Record<TableColumn, number>> {
+  const best: Partial<Record<TableColumn, number>> = {};
+  for (const [col, dir] of Object.entries(NUMERIC_COLUMNS) as [TableColumn, 'max' | 'min'][]) {
+    for (const r of rows) {
+      const v = r[col as keyof TableRow];
+      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+      const cur = best[col];
+      if (cur === undefined || (dir === 'max' ? v > cur : v < cur)) best[col] = v;
+    }
+  }
+  return best;
+}
+
+/** Sorts rows by a column; missing values always go last. Stable. */
+export function sortRows(rows: TableRow[], column: TableColumn, descending: boolean): TableRow[] {
+  const key = (r: TableRow): number | string | null => {
+    const v = r[column as keyof TableRow];
+    return v === null || v === undefined || v === '' ? null : (v as number | string);
+  };
+  return rows
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => {
+      const ka = key(a.r), kb = key(b.r);
+      if (ka === null && kb === null) return a.i - b.i;
+      if (ka === null) return 1;
+      if (kb === null) return -1;
+      const c = typeof ka === 'number' && typeof kb === 'number' ? ka - kb : String(ka).localeCompare(String(kb));
+      return (descending ? -c : c) || a.i - b.i;
+    })
+    .map((x) => x.r);
+}
+
+// ------------------------------------------------------------------ settings diff
+
+function fmtSetting(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+/**
+ * The settings of each run side by side: every `config.*` key, the resolved
+ * encoder, backend, dataset fingerprint/labels/test source and library versions.
+ * The dataset fingerprint comes first.
+ */
+export function settingsDiff(runs: LoadedRun[], onlyDiffering = false): SettingsDiffRow[] {
+  const recs = runs.map((r) => r.record);
+  const rows: SettingsDiffRow[] = [];
+  const add = (key: string, get: (r: RunRecord) => unknown) => {
+    const values = recs.map((r) => (r ? fmtSetting(get(r)) : ''));
+    rows.push({ key, values, differs: values.some((v) => v !== values[0]) });
+  };
+  add('dataset.fingerprint', (r) => r.dataset?.fingerprint);
+  add('dataset.labels', (r) => r.dataset?.labels?.join(', '));
+  add('dataset.testSource', (r) => r.dataset?.testSource);
+  add('dataset.train', (r) => (r.dataset?.counts ? Object.values(r.dataset.counts.train).reduce((a, b) => a + b, 0) : undefined));
+  add('dataset.test', (r) => (r.dataset?.counts ? Object.values(r.dataset.counts.test).reduce((a, b) => a + b, 0) : undefined));
+  const cfgKeys = new Set<string>();
+  for (const r of recs) if (r) for (const k of Object.keys(r.config)) cfgKeys.add(k);
+  const order = ['dataset', 'encoder', 'head', 'epochs', 'learningRate', 'batchSize', 'seed', 'augment', 'classWeighting', 'patience', 'validationFraction', 'backend'];
+  const keys = [...order.filter((k) => cfgKeys.has(k)), ...[...cfgKeys].filter((k) => !order.includes(k)).sort()];
+  for (const k of keys) add(`config.${k}`, (r) => (r.config as unknown as Record<string, unknown>)[k]);
+  add('encoder.id', (r) => r.encoder?.id);
+  add('backend.name', (r) => r.backend?.name);
+  add('backend.gpu', (r) => r.backend?.gpu);
+  const verKeys = new Set<string>();
+  for (const r of recs) if (r) for (const k of Object.keys(r.versions ?? {})) verKeys.add(k);
+  for (const k of [...verKeys].sort()) add(`versions.${k}`, (r) => r.versions?.[k]);
+  return onlyDiffering ? rows.filter((r) => r.differs) : rows;
+}
+
+/** Groups run ids by dataset fingerprint; mismatch when more than one group. */
+export function datasetGroups(runs: LoadedRun[]): { groups: { fingerprint: string; runIds: string[] }[]; mismatch: boolean } {
+  const map = new Map<string, string[]>();
+  for (const r of runs) {
+    if (!r.record) continue;
+    const fp = r.record.dataset?.fingerprint ?? '';
+    map.set(fp, [...(map.get(fp) ?? []), r.id]);
+  }
+  const groups = [...map.entries()].map(([fingerprint, runIds]) => ({ fingerprint, runIds }));
+  const known = groups.filter((g) => g.fingerprint !== '');
+  return { groups, mismatch: known.length > 1 };
+}
+
+// ------------------------------------------------------------------ curves
+
+/**
+ * Reduces a series to at most `max` points by min/max bucketing (keeps the
+ * first and last point and every bucket's extremes, so peaks survive).
+ */
+export function decimate(points: CurvePoint[], max = MAX_CURVE_POINTS): CurvePoint[] {
+  if (points.length <= max || max < 4) return points.slice();
+  const inner = points.slice(1, -1);
+  const buckets = Math.floor((max - 2) / 2);
+  const size = inner.length / buckets;
+  const out: CurvePoint[] = [points[0]];
+  for (let b = 0; b < buckets; b++) {
+    const lo = Math.floor(b * size), hi = Math.min(inner.length, Math.floor((b + 1) * size));
+    if (hi <= lo) continue;
+    let mn = lo, mx = lo;
+    for (let i = lo; i < hi; i++) {
+      if (inner[i].y < inner[mn].y) mn = i;
+      if (inner[i].y > inner[mx].y) mx = i;
+    }
+    if (mn === mx) out.push(inner[mn]);
+    else out.push(inner[Math.min(mn, mx)], inner[Math.max(mn, mx)]);
+  }
+  out.push(points[points.length - 1]);
+  return out;
+}
+
+export function curvesOf(metrics: EpochMetrics[], max = MAX_CURVE_POINTS): RunCurves {
+  const series = (get: (m: EpochMetrics) => number | null | undefined) =>
+    decimate(metrics.flatMap((m) => { const y = get(m); return typeof y === 'number' && Number.isFinite(y) ? [{ x: m.epoch, y }] : []; }), max);
+  const labels = new Set<string>();
+  for (const m of metrics) for (const k of Object.keys(m.perClassRecall ?? {})) labels.add(k);
+  const recall: Record<string, CurvePoint[]> = {};
+  for (const l of [...labels].sort()) recall[l] = series((m) => m.perClassRecall?.[l]);
+  return { loss: series((m) => m.loss), valLoss: series((m) => m.valLoss), valMacroF1: series((m) => m.valMacroF1), recall };
+}
+
+// ------------------------------------------------------------------ colours
+
+/** Colour-blind-friendly categorical palette, readable on light and dark themes. */
+export const RUN_PALETTE = [
+  '#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#b07aa1', '#edc948', '#76b7b2', '#ff9da7', '#9c755f', '#8cd17d',
+  '#d37295', '#499894', '#f1ce63', '#86bcb6', '#a0cbe8', '#ffbe7d', '#b6992d', '#fabfd2', '#79706e', '#d4a6c8',
+];
+
+export function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+  return h >>> 0;
+}
+
+/**
+ * Keeps the slots already given (`existing`) and gives each new id the slot its
+ * hash prefers, or the next free one. Slots beyond the palette get generated hues.
+ */
+export function assignColourSlots(ids: string[], existing: Record<string, number> = {}): Record<string, number> {
+  const out: Record<string, number> = {};
+  const used = new Set<number>();
+  for (const id of ids) if (Number.isInteger(existing[id]) && existing[id] >= 0 && !used.has(existing[id])) { out[id] = existing[id]; used.add(existing[id]); }
+  for (const id of ids) {
+    if (id in out) continue;
+    let slot = -1;
+    const pref = hashString(id) % RUN_PALETTE.length;
+    for (let k = 0; k < RUN_PALETTE.length; k++) { const s = (pref + k) % RUN_PALETTE.length; if (!used.has(s)) { slot = s; break; } }
+    if (slot < 0) { slot = RUN_PALETTE.length; while (used.has(slot)) slot++; }
+    out[id] = slot;
+    used.add(slot);
+  }
+  return out;
+}
+
+export function colourForSlot(slot: number): string {
+  if (slot < RUN_PALETTE.length) return RUN_PALETTE[slot];
+  const hue = Math.round((slot * 137.508) % 360);
+  return `hsl(${hue}, 60%, 55%)`;
+}
+
+// ------------------------------------------------------------------ model
+
+/** Builds the panel model for the given run ids (order kept). */
+export async function buildCompareModel(runsDir: string, ids: string[], colourSlots: Record<string, number> = {}): Promise<{ model: CompareModel; loaded: LoadedRun[]; colourSlots: Record<string, number> }> {
+  const uniq = [...new Set(ids)];
+  const loaded = await Promise.all(uniq.map((id) => loadRun(runsDir, id)));
+  return { ...modelFromLoaded(loaded, colourSlots), loaded };
+}
+
+export function modelFromLoaded(loaded: LoadedRun[], colourSlots: Record<string, number> = {}): { model: CompareModel; colourSlots: Record<string, number> } {
+  const ok = loaded.filter((r) => r.record);
+  const slots = assignColourSlots(ok.map((r) => r.id), colourSlots);
+  // Fewer points per curve when many runs are overlaid: keeps the message small and the chart fast.
+  const maxPoints = ok.length > 10 ? Math.floor(MAX_CURVE_POINTS / 2) : MAX_CURVE_POINTS;
+  const runs: CompareRun[] = ok.map((r) => {
+    const rec = r.record as RunRecord;
+    return {
+      id: r.id,
+      name: rec.name || r.id,
+      renamed: !!rec.name && rec.name !== r.id,
+      starred: rec.starred === true,
+      note: rec.note ?? '',
+      status: rec.status ?? 'unknown',
+      createdAt: rec.createdAt,
+      finishedAt: rec.finishedAt,
+      formatVersion: rec.formatVersion,
+      health: r.health,
+      colour: colourForSlot(slots[r.id]),
+      colourSlot: slots[r.id],
+      encoder: rec.encoder?.id ?? rec.config.encoder ?? '',
+      head: String(rec.config.head ?? ''),
+      backend: rec.backend?.name ?? '',
+      datasetPath: rec.dataset?.path ?? rec.config.dataset ?? '',
+      datasetFingerprint: rec.dataset?.fingerprint ?? null,
+      labels: rec.dataset?.labels ?? r.report?.labels ?? [],
+      curves: curvesOf(r.metrics, maxPoints),
+      report: r.report,
+      dir: r.dir,
+    };
+  });
+  const rows = ok.map(tableRow);
+  const { groups, mismatch } = datasetGroups(ok);
+  const notices: CompareNotice[] = loaded.flatMap((r) => r.notices);
+  if (mismatch) {
+    notices.unshift({
+      severity: 'warning',
+      message: `These runs used different data (${groups.filter((g) => g.fingerprint).length} dataset fingerprints): their test figures are not comparable.`,
+      fix: 'Compare runs trained on the same dataset, or read the figures per group.',
+    });
+  }
+  const unknownFp = groups.find((g) => g.fingerprint === '');
+  if (unknownFp && ok.length > 1 && groups.length > 1) {
+    notices.push({ severity: 'info', message: `No dataset fingerprint was saved for ${unknownFp.runIds.join(', ')}: cannot check that they used the same data.` });
+  }
+  const classes = new Set<string>();
+  for (const r of runs) { for (const l of r.labels) classes.add(l); for (const l of Object.keys(r.curves.recall)) classes.add(l); }
+  return {
+    model: {
+      runIds: loaded.map((r) => r.id),
+      runs,
+      rows,
+      best: bestValues(rows),
+      settings: settingsDiff(ok),
+      classes: [...classes].sort(),
+      datasetMismatch: mismatch,
+      datasetGroups: groups,
+      notices,
+      missing: loaded.filter((r) => !r.record).map((r) => r.id),
+    },
+    colourSlots: Object.fromEntries(Object.entries({ ...colourSlots, ...slots })),
+  };
+}
+
+// ------------------------------------------------------------------ export
+
+export interface ExportHeaders {
+  name: string; id: string; testMacroF1: string; testWeightedF1: string; testAccuracy: string;
+  minRecall: string; minRecallClass: string; bestEpoch: string; bestValMacroF1: string;
+  lastEpoch: string; lastValMacroF1: string; trainMs: string; backend: string;
+}
+
+export const DEFAULT_EXPORT_HEADERS: ExportHeaders = {
+  name: 'Run', id: 'Id', testMacroF1: 'Test macro-F1', testWeightedF1: 'Test weighted-F1', testAccuracy: 'Test accuracy',
+  minRecall: 'Min recall', minRecallClass: 'Min recall class', bestEpoch: 'Best epoch', bestValMacroF1: 'Val macro-F1 (best)',
+  lastEpoch: 'Last epoch', lastValMacroF1: 'Val macro-F1 (last)', trainMs: 'Train time (s)', backend: 'Backend',
+};
+
+const EXPORT_ORDER: (keyof ExportHeaders)[] = [
+  'name', 'id', 'testMacroF1', 'testWeightedF1', 'testAccuracy', 'minRecall', 'minRecallClass',
+  'bestEpoch', 'bestValMacroF1', 'lastEpoch', 'lastValMacroF1', 'trainMs', 'backend',
+];
+
+function cell(r: TableRow, k: keyof ExportHeaders): string {
+  if (k === 'trainMs') return r.trainMs === null ? '' : (r.trainMs / 1000).toFixed(2);
+  const v = r[k as keyof TableRow];
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return k === 'bestEpoch' || k === 'lastEpoch' ? String(v) : v.toFixed(4);
+  return String(v);
+}
+
+function csvField(s: string): string {
+  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** RFC 4180 CSV (CRLF line ends), 4-digit metrics, seconds with 2 decimals, empty cell = not available. */
+export function tableToCsv(rows: TableRow[], headers: ExportHeaders = DEFAULT_EXPORT_HEADERS): string {
+  const lines = [EXPORT_ORDER.map((k) => csvField(headers[k])).join(',')];
+  for (const r of rows) lines.push(EXPORT_ORDER.map((k) => csvField(cell(r, k))).join(','));
+  return lines.join('\r\n') + '\r\n';
+}
+
+function mdEscape(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+/** GitHub-flavoured Markdown table; the best value of each numeric column is bold; missing = "—". */
+export function tableToMarkdown(rows: TableRow[], headers: ExportHeaders = DEFAULT_EXPORT_HEADERS): string {
+  const best = bestValues(rows);
+  const numeric = new Set<string>(['testMacroF1', 'testWeightedF1', 'testAccuracy', 'minRecall', 'bestEpoch', 'bestValMacroF1', 'lastEpoch', 'lastValMacroF1', 'trainMs']);
+  const head = `| ${EXPORT_ORDER.map((k) => mdEscape(headers[k])).join(' | ')} |`;
+  const sep = `|${EXPORT_ORDER.map((k) => (numeric.has(k) ? ' ---: ' : ' --- ')).join('|')}|`;
+  const body = rows.map((r) => `| ${EXPORT_ORDER.map((k) => {
+    const c = cell(r, k);
+    if (c === '') return '—';
+    const b = best[k as TableColumn];
+    const v = r[k as keyof TableRow];
+    return b !== undefined && v === b ? `**${mdEscape(c)}**` : mdEscape(c);
+  }).join(' | ')} |`);
+  return [head, sep, ...body].join('\n') + '\n';
+}
+
+// ------------------------------------------------------------------ annotations
+
+export interface RunAnnotation { starred?: boolean; name?: string; note?: string }
+
+/**
+ * Saves star / name / note into the run's run.json atomically (tmp + rename),
+ * keeping every other field as it is on disk. An empty name removes the name.
+ */
+export async function annotateRun(runsDir: string, id: string, patch: RunAnnotation): Promise<RunRecord> {
+  if (!RUN_ID_RE.test(id)) throw new FewShotError(`"${id}" is not a run id.`, { fix: 'Pick a run from the Runs view.' });
+  const file = path.join(runsDir, id, 'run.json');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(await fsp.readFile(file, 'utf8'));
+  } catch (e) {
+    throw new FewShotError(`Cannot update ${file}: ${errorMessage(e)}`, { file, fix: 'The run is unreadable or was deleted; refresh the comparison.' });
+  }
+  if (patch.starred !== undefined) raw.starred = patch.starred;
+  if (patch.note !== undefined) { if (patch.note.trim()) raw.note = patch.note; else delete raw.note; }
+  if (patch.name !== undefined) { const n = patch.name.trim(); if (n && n !== id) raw.name = n; else delete raw.name; }
+  await writeJsonAtomic(file, raw);
+  return raw as unknown as RunRecord;
+}
+
+/** Short one-line description of a run for pickers: "F1 0.8123 · test 0.7900 · hashing · logreg · 2026-11-01 10:00". */
+export function describeRun(rec: RunRecord): { bestValMacroF1: number | null; testMacroF1: number | null; encoder: string; head: string; date: string } {
+  return {
+    bestValMacroF1: rec.bestValMacroF1 ?? null,
+    testMacroF1: rec.testMacroF1 ?? null,
+    encoder: rec.encoder?.id ?? rec.config.encoder ?? '',
+    head: String(rec.config.head ?? ''),
+    date: rec.createdAt ? rec.createdAt.replace('T', ' ').slice(0, 16) : '',
+  };
+}
+
+export { TABLE_COLUMNS };

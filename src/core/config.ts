@@ -1,0 +1,136 @@
+/**
+ * Training configuration: defaults, merging and validation.
+ *
+ * Pure and synchronous; no ML imports (the extension host and the CLI use it to
+ * validate settings before a trainer child is started).
+ */
+import * as path from 'node:path';
+import { FewShotError } from './errors';
+import type { HeadKind, TrainConfig } from '../protocol/run';
+
+export type { TrainConfig };
+
+export const HEAD_KINDS: readonly HeadKind[] = ['logreg', 'mlp', 'centroid'];
+export const BACKENDS: readonly string[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+/** Defaults for every field but `dataset`. */
+export const DEFAULT_CONFIG: Readonly<Omit<TrainConfig, 'dataset'>> = Object.freeze({
+  encoder: 'auto',
+  head: 'auto',
+  epochs: 60,
+  learningRate: 0.01,
+  batchSize: 32,
+  seed: 42,
+  augment: 0,
+  classWeighting: true,
+  patience: 10,
+  validationFraction: 0.2,
+  backend: 'auto',
+});
+
+/**
+ * With `head: 'auto'`, datasets whose smallest class has fewer training
+ * examples than this get a nearest-centroid head (nothing to fit reliably);
+ * everything else gets logistic regression.
+ */
+export const AUTO_CENTROID_BELOW = 4;
+
+/** Resolve `head: 'auto'` from the per-class training counts. */
+export function resolveHead(head: TrainConfig['head'], trainCounts: Record<string, number> | number[]): { head: HeadKind; reason: string } {
+  if (head !== 'auto') return { head, reason: `head ${head} (requested)` };
+  const counts = Array.isArray(trainCounts) ? trainCounts : Object.values(trainCounts);
+  const min = counts.length ? Math.min(...counts) : 0;
+  if (min < AUTO_CENTROID_BELOW) {
+    return { head: 'centroid', reason: `auto: smallest class has ${min} training example(s) (< ${AUTO_CENTROID_BELOW}) → centroid` };
+  }
+  return { head: 'logreg', reason: `auto: smallest class has ${min} training examples → logistic regression` };
+}
+
+const ENCODER_SPEC = /^(auto|hashing([:-][\w.:-]+)?|use(-[\w.-]+)?|hf:.+|combo:.+\+.+)$/;
+
+/**
+ * Merge `partial` over DEFAULT_CONFIG and validate. `dataset` is made absolute
+ * (relative to `cwd`). Throws FewShotError naming the bad field and the fix.
+ * `source` names where the settings came from (a settings file, 'command line').
+ */
+export function resolveConfig(partial: Partial<TrainConfig> & { dataset: string }, opts: { cwd?: string; source?: string } = {}): TrainConfig {
+  const merged: TrainConfig = { ...DEFAULT_CONFIG, ...dropUndefined(partial) } as TrainConfig;
+  if (typeof merged.dataset === 'string' && merged.dataset && !path.isAbsolute(merged.dataset)) {
+    merged.dataset = path.resolve(opts.cwd ?? process.cwd(), merged.dataset);
+  }
+  validateConfig(merged, opts.source);
+  return merged;
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/** Every problem with a config, as messages (empty = valid). */
+export function configProblems(c: Partial<TrainConfig>): { field: string; message: string; fix: string }[] {
+  const p: { field: string; message: string; fix: string }[] = [];
+  const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+  const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  if (typeof c.dataset !== 'string' || !c.dataset.trim()) {
+    p.push({ field: 'dataset', message: 'no dataset given', fix: 'Pass the dataset folder or CSV/TSV/JSONL file to train on.' });
+  }
+  if (typeof c.encoder !== 'string' || !ENCODER_SPEC.test(c.encoder)) {
+    p.push({ field: 'encoder', message: `encoder "${String(c.encoder)}" is not a known encoder spec`, fix: "Use 'auto', 'hashing', 'use', 'hf:<model id or folder>' or 'combo:<a>+<b>'." });
+  }
+  if (c.head !== 'auto' && !HEAD_KINDS.includes(c.head as HeadKind)) {
+    p.push({ field: 'head', message: `head "${String(c.head)}" is not a known head`, fix: "Use 'auto', 'logreg', 'mlp' or 'centroid'." });
+  }
+  if (!isInt(c.epochs) || c.epochs < 1 || c.epochs > 1000) {
+    p.push({ field: 'epochs', message: `epochs must be a whole number from 1 to 1000 (got ${String(c.epochs)})`, fix: 'Set epochs to e.g. 60.' });
+  }
+  if (!isNum(c.learningRate) || c.learningRate <= 0 || c.learningRate > 10) {
+    p.push({ field: 'learningRate', message: `learning rate must be a number above 0 and at most 10 (got ${String(c.learningRate)})`, fix: 'Set the learning rate to e.g. 0.01.' });
+  }
+  if (!isInt(c.batchSize) || c.batchSize < 1 || c.batchSize > 65536) {
+    p.push({ field: 'batchSize', message: `batch size must be a whole number from 1 to 65536 (got ${String(c.batchSize)})`, fix: 'Set the batch size to e.g. 32.' });
+  }
+  if (!isInt(c.seed) || c.seed < 0 || c.seed > 0xffffffff) {
+    p.push({ field: 'seed', message: `seed must be a whole number from 0 to 4294967295 (got ${String(c.seed)})`, fix: 'Set the seed to e.g. 42.' });
+  }
+  if (!isInt(c.augment) || c.augment < 0 || c.augment > 10) {
+    p.push({ field: 'augment', message: `augment must be a whole number from 0 to 10 (got ${String(c.augment)})`, fix: 'Set augment to 0 (off) or the number of variants per training text.' });
+  }
+  if (typeof c.classWeighting !== 'boolean') {
+    p.push({ field: 'classWeighting', message: `classWeighting must be true or false (got ${String(c.classWeighting)})`, fix: 'Set classWeighting to true or false.' });
+  }
+  if (!isInt(c.patience) || c.patience < 0) {
+    p.push({ field: 'patience', message: `patience must be a whole number ≥ 0 (got ${String(c.patience)})`, fix: 'Set patience to e.g. 10, or 0 to turn early stopping off.' });
+  }
+  if (!isNum(c.validationFraction) || c.validationFraction < 0 || c.validationFraction >= 0.9) {
+    p.push({ field: 'validationFraction', message: `validationFraction must be from 0 to below 0.9 (got ${String(c.validationFraction)})`, fix: 'Set validationFraction to e.g. 0.2 (0 = no validation hold-out).' });
+  }
+  if (typeof c.backend !== 'string' || !BACKENDS.includes(c.backend)) {
+    p.push({ field: 'backend', message: `backend "${String(c.backend)}" is not known`, fix: `Use one of: ${BACKENDS.join(', ')}.` });
+  }
+  if (c.maxChars !== undefined && (!isInt(c.maxChars) || c.maxChars < 16)) {
+    p.push({ field: 'maxChars', message: `maxChars must be a whole number ≥ 16 (got ${String(c.maxChars)})`, fix: 'Remove maxChars or set it to e.g. 2000.' });
+  }
+  for (const f of ['textColumn', 'labelColumn'] as const) {
+    if (c[f] !== undefined && (typeof c[f] !== 'string' || !c[f]!.trim())) {
+      p.push({ field: f, message: `${f} must be a non-empty column name`, fix: `Remove ${f} to detect the column, or give its name.` });
+    }
+  }
+  return p;
+}
+
+/** Throws a FewShotError for the first problem (the message lists all of them). */
+export function validateConfig(c: Partial<TrainConfig>, source?: string): asserts c is TrainConfig {
+  const problems = configProblems(c);
+  if (!problems.length) return;
+  const where = source ? ` in ${source}` : '';
+  const message = problems.length === 1
+    ? `Invalid training setting${where}: ${problems[0].message}`
+    : `Invalid training settings${where}: ${problems.map((x) => x.message).join('; ')}`;
+  throw new FewShotError(message, {
+    file: source && path.isAbsolute(source) ? source : undefined,
+    fix: problems.map((x) => x.fix).join(' '),
+    code: 'config-invalid',
+  });
+}

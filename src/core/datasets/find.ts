@@ -1,0 +1,106 @@
+/** findDatasets: scan a workspace for folder layouts and table files that look like datasets. */
+import { promises as fsp, Dirent } from 'node:fs';
+import * as path from 'node:path';
+import { compareCodePoints } from '../metrics';
+import { mapLimit } from '../util/async';
+import { detectEncoding } from './encoding';
+import { isHiddenOrSystem, SAMPLE_EXTENSIONS } from './load';
+import { columnNameLists, detectColumns, normName, readTableRecords, tableFormatOf } from './table';
+import { DatasetFormat, DatasetRef } from './types';
+
+export const SKIP_DIRS = new Set(['node_modules', '.git', '.fewshot', 'dist', 'out', '.hg', '.svn', '__pycache__', '.venv', 'venv', '.vscode-test', '.next', 'bower_components']);
+const SNIFF_BYTES = 16 * 1024;
+const MAX_DIRS = 20_000;
+
+async function readDirSafe(dir: string): Promise<Dirent[]> {
+  try { return await fsp.readdir(dir, { withFileTypes: true }); } catch { return []; }
+}
+
+/** A `train/` folder whose children are class folders holding at least one .txt/.md file. */
+async function looksLikeSplitFolder(dir: string): Promise<boolean> {
+  const ents = (await readDirSafe(dir)).filter((e) => e.isDirectory() && !isHiddenOrSystem(e.name));
+  for (const e of ents.slice(0, 50)) {
+    const files = await readDirSafe(path.join(dir, e.name));
+    if (files.some((f) => f.isFile() && SAMPLE_EXTENSIONS.has(path.extname(f.name).toLowerCase()))) return true;
+  }
+  return false;
+}
+
+function nameMatches(h: string, names: string[]): boolean {
+  const n = normName(h);
+  return names.includes(n) || n.split('_').some((t) => t.length > 2 && names.includes(t));
+}
+
+/** Read only the first few KB of a table file and check for a text and a label column. */
+export async function sniffTableFile(file: string, format: DatasetFormat): Promise<boolean> {
+  let buf: Buffer;
+  let size: number;
+  try {
+    const fh = await fsp.open(file, 'r');
+    try {
+      size = (await fh.stat()).size;
+      buf = Buffer.alloc(Math.min(SNIFF_BYTES, size));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      buf = buf.subarray(0, bytesRead);
+    } finally { await fh.close(); }
+  } catch { return false; }
+  if (!buf.length) return false;
+  const det = detectEncoding(buf, { truncated: size > buf.length });
+  if (det.text === null) return false;
+  try {
+    const rec = readTableRecords(det.text, format, file, size > buf.length);
+    if (!rec.rows.length) return false;
+    const cols = detectColumns(rec.header, rec.rows, file);
+    if (!cols) return false;
+    // Heuristic picks alone are too eager for arbitrary tables: require one recognisable header name.
+    return nameMatches(rec.header[cols.text], columnNameLists.TEXT_NAMES) || nameMatches(rec.header[cols.label], columnNameLists.LABEL_NAMES);
+  } catch { return false; }
+}
+
+function refName(p: string, format: DatasetFormat): string {
+  const base = path.basename(p);
+  return format === 'folders' ? base : base.replace(/\.[^.]+$/, '');
+}
+
+/**
+ * Datasets in a workspace: folders with a train/ folder of class folders, and
+ * CSV/TSV/JSONL files with a detectable text and label column; plus `extraPaths`
+ * (absolute or relative to the workspace), which are listed whenever they exist.
+ */
+export async function findDatasets(workspaceRoot: string, opts: { extraPaths?: string[]; maxDepth?: number } = {}): Promise<DatasetRef[]> {
+  const root = path.resolve(workspaceRoot);
+  const maxDepth = opts.maxDepth ?? 8;
+  const found = new Map<string, DatasetRef>();
+  for (const extra of opts.extraPaths ?? []) {
+    const p = path.resolve(root, extra);
+    try {
+      const st = await fsp.stat(p);
+      if (st.isDirectory()) found.set(p, { root: p, format: 'folders', name: refName(p, 'folders') });
+      else { const f = tableFormatOf(p); if (f) found.set(p, { root: p, format: f, name: refName(p, f) }); }
+    } catch { /* missing configured path: the caller reports it when loading */ }
+  }
+  let level: string[] = [root];
+  let visited = 0;
+  for (let depth = 0; depth <= maxDepth && level.length && visited < MAX_DIRS; depth++) {
+    const next: string[] = [];
+    await mapLimit(level, 32, async (dir) => {
+      if (visited++ >= MAX_DIRS) return;
+      const ents = await readDirSafe(dir);
+      const subdirs = ents.filter((e) => e.isDirectory() && !isHiddenOrSystem(e.name) && !SKIP_DIRS.has(e.name));
+      const train = subdirs.find((e) => ['train', 'training'].includes(e.name.toLowerCase()));
+      if (train && await looksLikeSplitFolder(path.join(dir, train.name))) {
+        if (!found.has(dir)) found.set(dir, { root: dir, format: 'folders', name: refName(dir, 'folders') });
+        return; // do not look inside a dataset
+      }
+      const tables = ents.filter((e) => e.isFile() && !isHiddenOrSystem(e.name) && tableFormatOf(e.name));
+      await mapLimit(tables, 8, async (e) => {
+        const f = tableFormatOf(e.name)!;
+        const p = path.join(dir, e.name);
+        if (!found.has(p) && await sniffTableFile(p, f)) found.set(p, { root: p, format: f, name: refName(p, f) });
+      });
+      for (const e of subdirs) next.push(path.join(dir, e.name));
+    });
+    level = next;
+  }
+  return [...found.values()].sort((a, b) => compareCodePoints(a.root, b.root));
+}

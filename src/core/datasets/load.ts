@@ -1,0 +1,365 @@
+/** loadDataset: folder layouts and table files → Dataset. */
+import { promises as fsp, Dirent } from 'node:fs';
+import * as path from 'node:path';
+import { FewShotError } from '../errors';
+import { sha256Hex } from '../util/hash';
+import { mapLimit } from '../util/async';
+import { compareCodePoints } from '../metrics';
+import { detectEncoding, guessLanguage } from './encoding';
+import { groupOfFileName, stratifiedSplit } from './split';
+import { detectColumns, parseSplitValue, readTableRecords, tableFormatOf } from './table';
+import { Dataset, DatasetFormat, DatasetIssue, FileInfo, IssueCodes, LoadOptions, Sample } from './types';
+
+export const DEFAULTS = {
+  seed: 42,
+  testFraction: 0.25,
+  maxFileBytes: 1_000_000,
+  maxTableBytes: 512 * 1024 * 1024,
+  minSamplesToSplit: 4,
+};
+
+export const SAMPLE_EXTENSIONS = new Set(['.txt', '.md']);
+const TRAIN_DIRS = new Set(['train', 'training']);
+const TEST_DIRS = new Set(['test', 'testing']);
+const SYSTEM_FILES = new Set(['thumbs.db', 'desktop.ini', 'ehthumbs.db', 'icon\r', '__macosx']);
+
+/** Dotfiles, .DS_Store, Thumbs.db, desktop.ini, __MACOSX, editor backups: skipped silently. */
+export function isHiddenOrSystem(name: string): boolean {
+  return name.startsWith('.') || name.startsWith('~$') || name.endsWith('~') || SYSTEM_FILES.has(name.toLowerCase());
+}
+
+function nfc(s: string): string { return s.normalize('NFC'); }
+
+
+/** Read one sample file: size limit, encoding, empty check. */
+export async function readSampleFile(file: string, split: FileInfo['split'], label: string | undefined, maxBytes: number):
+  Promise<{ info: FileInfo; text: string | null; issue?: DatasetIssue }> {
+  const st = await fsp.stat(file);
+  const bytes = st.size;
+  let buf: Buffer;
+  const truncated = bytes > maxBytes;
+  if (truncated) {
+    const fh = await fsp.open(file, 'r');
+    try {
+      buf = Buffer.alloc(maxBytes);
+      const { bytesRead } = await fh.read(buf, 0, maxBytes, 0);
+      buf = buf.subarray(0, bytesRead);
+    } finally { await fh.close(); }
+  } else {
+    buf = await fsp.readFile(file);
+  }
+  const det = detectEncoding(buf, { truncated });
+  if (det.text === null) {
+    return {
+      info: { file, split, label, encoding: 'binary', bytes, chars: 0, skipped: 'binary or undecodable' }, text: null,
+      issue: { code: IssueCodes.undecodableFile, severity: 'warning', file,
+        message: `${file} is binary or not in a supported text encoding (UTF-8, UTF-16 with BOM, GB18030); it was skipped.`,
+        fix: 'Save the file as UTF-8 text, or remove it from the dataset folder.' },
+    };
+  }
+  const text = det.text.replace(/\r\n?/g, '\n').trim();
+  if (!text) {
+    return {
+      info: { file, split, label, encoding: det.encoding, bytes, chars: 0, skipped: 'empty' }, text: null,
+      issue: { code: IssueCodes.emptyFile, severity: 'warning', file, message: `${file} is empty; it was skipped.`,
+        fix: 'Write the example text into the file, or delete it.' },
+    };
+  }
+  const info: FileInfo = { file, split, label, encoding: det.encoding, bytes, chars: text.length };
+  if (truncated) {
+    info.truncated = true;
+    return {
+      info, text,
+      issue: { code: IssueCodes.tooLong, severity: 'warning', file,
+        message: `${file} is ${bytes} bytes, over the ${maxBytes}-byte limit; only its first ${maxBytes} bytes were used.`,
+        fix: 'Split the document into several files (e.g. name_part1.txt, name_part2.txt) or raise the size limit.' },
+    };
+  }
+  return { info, text };
+}
+
+async function listDir(dir: string): Promise<Dirent[]> {
+  const ents = await fsp.readdir(dir, { withFileTypes: true });
+  return ents.filter((e) => !isHiddenOrSystem(e.name)).sort((a, b) => compareCodePoints(a.name, b.name));
+}
+
+async function isDir(p: string, e: Dirent): Promise<boolean> {
+  if (e.isDirectory()) return true;
+  if (e.isSymbolicLink()) { try { return (await fsp.stat(p)).isDirectory(); } catch { return false; } }
+  return false;
+}
+
+/** Sample files under a class folder (recursively), plus files that were ignored. */
+async function listClassFiles(dir: string): Promise<{ files: string[]; ignored: string[] }> {
+  const files: string[] = [];
+  const ignored: string[] = [];
+  for (const e of await listDir(dir)) {
+    const p = path.join(dir, e.name);
+    if (await isDir(p, e)) { const sub = await listClassFiles(p); files.push(...sub.files); ignored.push(...sub.ignored); }
+    else if (SAMPLE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) files.push(p);
+    else ignored.push(p);
+  }
+  return { files, ignored };
+}
+
+interface SplitLoad { samples: Sample[]; labels: string[] }
+
+async function loadSplitFolder(dir: string, split: FileInfo['split'], files: FileInfo[], issues: DatasetIssue[], maxBytes: number): Promise<SplitLoad> {
+  const ents = await listDir(dir);
+  const classDirs: string[] = [];
+  const loose: string[] = [];
+  for (const e of ents) {
+    const p = path.join(dir, e.name);
+    if (await isDir(p, e)) classDirs.push(e.name); else loose.push(p);
+  }
+  if (loose.length) {
+    issues.push({ code: IssueCodes.unsupportedFile, severity: 'info', file: loose[0],
+      message: `${loose.length} file(s) directly in ${dir} were ignored (${loose.slice(0, 3).map((f) => path.basename(f)).join(', ')}${loose.length > 3 ? ', …' : ''}): examples must be inside a class folder.`,
+      fix: `Move each file into ${path.join(dir, '<class>')}/.` });
+  }
+  const samples: Sample[] = [];
+  const labels: string[] = [];
+  for (const name of classDirs) {
+    const label = nfc(name);
+    const classDir = path.join(dir, name);
+    const { files: list, ignored } = await listClassFiles(classDir);
+    if (ignored.length) {
+      issues.push({ code: IssueCodes.unsupportedFile, severity: 'info', file: ignored[0],
+        message: `${ignored.length} file(s) in ${classDir} were ignored because they are not .txt or .md (${ignored.slice(0, 3).map((f) => path.basename(f)).join(', ')}${ignored.length > 3 ? ', …' : ''}).`,
+        fix: 'Save examples as .txt or .md files.' });
+    }
+    const read = await mapLimit(list, 16, (f) => readSampleFile(f, split, label, maxBytes));
+    let used = 0;
+    read.forEach((r, i) => {
+      files.push(r.info);
+      if (r.issue) issues.push(r.issue);
+      if (r.text === null) return;
+      used++;
+      const group = groupOfFileName(path.basename(list[i]));
+      samples.push({ text: r.text, label, file: list[i], ...(group ? { group } : {}) });
+    });
+    if (!used) {
+      issues.push({ code: IssueCodes.emptyClass, severity: 'warning', file: classDir,
+        message: `The class folder ${classDir} has no usable .txt or .md files; the class "${label}" was left out${split === 'test' ? ' of the test split' : ''}.`,
+        fix: `Add example files to ${classDir}, or delete the folder.` });
+    } else labels.push(label);
+  }
+  return { samples, labels };
+}
+
+async function loadFolders(root: string, opts: LoadOptions) {
+  const files: FileInfo[] = [];
+  const issues: DatasetIssue[] = [];
+  const maxBytes = opts.maxFileBytes ?? DEFAULTS.maxFileBytes;
+  const ents = await listDir(root);
+  const dirs: string[] = [];
+  for (const e of ents) if (await isDir(path.join(root, e.name), e)) dirs.push(e.name);
+  const trainName = dirs.find((d) => TRAIN_DIRS.has(d.toLowerCase()));
+  const testName = dirs.find((d) => TEST_DIRS.has(d.toLowerCase()));
+  if (!trainName && testName) {
+    throw new FewShotError(`${root} has a ${testName}/ folder but no train/ folder.`, {
+      file: root, code: 'no-train-folder', fix: `Create ${path.join(root, 'train', '<class>')}/ folders with example .txt files.` });
+  }
+  if (trainName) {
+    const others = dirs.filter((d) => d !== trainName && d !== testName);
+    if (others.length) {
+      issues.push({ code: IssueCodes.unsupportedFile, severity: 'info', file: path.join(root, others[0]),
+        message: `Folder(s) ${others.map((d) => `${d}/`).join(', ')} in ${root} were ignored: only train/ and test/ are read.`,
+        fix: 'Move validation examples into train/ (a validation share is held out automatically) or into test/.' });
+    }
+    const train = await loadSplitFolder(path.join(root, trainName), 'train', files, issues, maxBytes);
+    const test = testName ? await loadSplitFolder(path.join(root, testName), 'test', files, issues, maxBytes) : null;
+    if (!testName) {
+      issues.push({ code: IssueCodes.missingTestSplit, severity: 'info', file: root,
+        message: `${root} has no test/ folder; a test split is held out from train/ instead.`,
+        fix: `Add ${path.join(root, 'test', '<class>')}/ folders to evaluate on examples you choose.` });
+    }
+    return { files, issues, train: train.samples, test: test ? test.samples : null };
+  }
+  if (!dirs.length) {
+    throw new FewShotError(`${root} contains no class folders.`, {
+      file: root, code: 'dataset-empty',
+      fix: `Put examples in ${path.join(root, 'train', '<class>', '*.txt')} (and optionally ${path.join(root, 'test', '<class>', '*.txt')}), or point to a CSV/TSV/JSONL file.` });
+  }
+  const all = await loadSplitFolder(root, 'unsplit', files, issues, maxBytes);
+  return { files, issues, train: all.samples, test: null };
+}
+
+async function loadTable(file: string, format: DatasetFormat, opts: LoadOptions) {
+  const issues: DatasetIssue[] = [];
+  const st = await fsp.stat(file);
+  const maxTable = opts.maxTableBytes ?? DEFAULTS.maxTableBytes;
+  if (st.size > maxTable) {
+    throw new FewShotError(`${file} is ${st.size} bytes, over the ${maxTable}-byte limit for table files.`, {
+      file, code: 'file-too-large', fix: 'Split the table into smaller files or sample fewer rows.' });
+  }
+  const buf = await fsp.readFile(file);
+  const det = detectEncoding(buf);
+  if (det.text === null) {
+    throw new FewShotError(`${file} is binary or not in a supported text encoding (UTF-8, UTF-16 with BOM, GB18030).`, {
+      file, code: 'undecodable-file', fix: 'Save the file as UTF-8 text (CSV, TSV or JSON Lines).' });
+  }
+  if (!det.text.trim()) {
+    throw new FewShotError(`${file} is empty.`, { file, code: 'dataset-empty', fix: 'Add a header row (e.g. text,label) and one row per example.' });
+  }
+  const rec = readTableRecords(det.text, format, file);
+  issues.push(...rec.issues);
+  if (!rec.rows.length) {
+    throw new FewShotError(`${file} has no data rows.`, { file, code: 'dataset-empty',
+      fix: format === 'jsonl' ? 'Add one JSON object per line, e.g. {"text": "...", "label": "..."}.' : 'Add a header row (e.g. text,label) and one row per example.' });
+  }
+  const cols = detectColumns(rec.header, rec.rows, file, opts);
+  if (!cols) {
+    throw new FewShotError(`${file}: could not tell which column holds the text and which the label (columns: ${rec.header.join(', ')}).`, {
+      file, code: 'columns-not-found',
+      fix: 'Name the columns "text" and "label", or set the text and label columns explicitly (textColumn/labelColumn, CLI --text-column/--label-column).' });
+  }
+  const info: FileInfo = { file, split: 'unsplit', encoding: det.encoding, bytes: st.size, chars: det.text.length };
+  const train: Sample[] = [];
+  const test: Sample[] = [];
+  let emptyText = 0, emptyLabel = 0, firstEmptyText = 0, firstEmptyLabel = 0;
+  const unknownSplit = new Map<string, number>();
+  let firstUnknownLine = 0;
+  for (const r of rec.rows) {
+    const text = r.values[cols.text].replace(/\r\n?/g, '\n').trim();
+    const label = nfc(r.values[cols.label].trim());
+    if (!text) { if (!emptyText++) firstEmptyText = r.line; continue; }
+    if (!label) { if (!emptyLabel++) firstEmptyLabel = r.line; continue; }
+    const s: Sample = { text, label, file, line: r.line };
+    if (cols.group !== undefined) { const g = r.values[cols.group].trim(); if (g) s.group = g; }
+    let side: 'train' | 'test' = 'train';
+    if (cols.split !== undefined) {
+      const raw = r.values[cols.split];
+      const v = parseSplitValue(raw);
+      if (v === 'test') side = 'test';
+      else if (v === null) { unknownSplit.set(raw.trim(), (unknownSplit.get(raw.trim()) ?? 0) + 1); if (!firstUnknownLine) firstUnknownLine = r.line; }
+    }
+    (side === 'test' ? test : train).push(s);
+  }
+  if (emptyText) issues.push({ code: IssueCodes.emptyText, severity: 'warning', file, line: firstEmptyText,
+    message: `${file}: ${emptyText} row(s) have an empty "${rec.header[cols.text]}" cell (first on line ${firstEmptyText}); they were skipped.`, fix: 'Fill in the text or delete those rows.' });
+  if (emptyLabel) issues.push({ code: IssueCodes.emptyLabel, severity: 'warning', file, line: firstEmptyLabel,
+    message: `${file}: ${emptyLabel} row(s) have an empty "${rec.header[cols.label]}" cell (first on line ${firstEmptyLabel}); they were skipped.`, fix: 'Label those rows or delete them.' });
+  if (unknownSplit.size) {
+    const vals = [...unknownSplit.keys()].map((v) => JSON.stringify(v)).join(', ');
+    issues.push({ code: IssueCodes.unknownSplit, severity: 'warning', file, line: firstUnknownLine,
+      message: `${file}: split values ${vals} are neither train nor test (first on line ${firstUnknownLine}); those rows were used for training.`,
+      fix: `Use "train" or "test" in the "${rec.header[cols.split!]}" column.` });
+  }
+  const columns: Dataset['columns'] = { text: rec.header[cols.text], label: rec.header[cols.label] };
+  if (cols.group !== undefined) columns.group = rec.header[cols.group];
+  if (cols.split !== undefined) columns.split = rec.header[cols.split];
+  return { files: [info], issues, train, test: cols.split !== undefined && test.length ? test : null, columns };
+}
+
+function fingerprintOf(train: Sample[], test: Sample[]): string {
+  const lines = [
+    ...train.map((s) => JSON.stringify(['train', s.label, s.text])),
+    ...test.map((s) => JSON.stringify(['test', s.label, s.text])),
+  ].sort(compareCodePoints);
+  return sha256Hex(lines.join('\n'));
+}
+
+/** Load a dataset folder or table file. Throws FewShotError for unusable input. */
+export async function loadDataset(p: string, opts: LoadOptions = {}): Promise<Dataset> {
+  const root = path.resolve(p);
+  let st;
+  try { st = await fsp.stat(root); } catch {
+    throw new FewShotError(`Dataset path ${root} does not exist.`, { file: root, code: 'dataset-missing',
+      fix: 'Check the path: point to a folder with train/<class>/*.txt (or <class>/*.txt), or to a .csv, .tsv or .jsonl file.' });
+  }
+  let format: DatasetFormat;
+  let loaded: { files: FileInfo[]; issues: DatasetIssue[]; train: Sample[]; test: Sample[] | null; columns?: Dataset['columns'] };
+  if (st.isDirectory()) {
+    format = 'folders';
+    loaded = await loadFolders(root, opts);
+  } else {
+    const f = tableFormatOf(root);
+    if (!f) {
+      throw new FewShotError(`${root} is not a supported dataset file.`, { file: root, code: 'unsupported-format',
+        fix: 'Use a .csv, .tsv or .jsonl file with text and label columns, or a folder with train/<class>/*.txt.' });
+    }
+    format = f;
+    loaded = await loadTable(root, f, opts);
+  }
+  const { files, issues } = loaded;
+  let train = loaded.train;
+  let test = loaded.test ?? [];
+  if (!train.length && !test.length) {
+    throw new FewShotError(`${root} has no usable examples${files.length ? ` (${files.length} file(s) were all skipped)` : ''}.`, {
+      file: root, code: 'dataset-empty',
+      fix: format === 'folders' ? `Add .txt or .md files to the class folders in ${root}.` : `Add rows with a text and a label to ${root}.` });
+  }
+  const trainLabels = new Set(train.map((s) => s.label));
+  // Test classes that never occur in training cannot be predicted: leave them out of evaluation.
+  if (test.length) {
+    const missing = new Map<string, Sample[]>();
+    for (const s of test) if (!trainLabels.has(s.label)) { let l = missing.get(s.label); if (!l) missing.set(s.label, (l = [])); l.push(s); }
+    for (const [label, ss] of [...missing.entries()].sort((a, b) => compareCodePoints(a[0], b[0]))) {
+      const where = format === 'folders' ? path.dirname(ss[0].file) : root;
+      issues.push({ code: IssueCodes.testClassNotInTrain, severity: 'error', file: where, line: format === 'folders' ? undefined : ss[0].line,
+        message: `The test class "${label}" (${ss.length} example(s) in ${where}) has no training examples, so it cannot be predicted; those examples were left out of the evaluation.`,
+        fix: format === 'folders' ? `Add training examples in ${path.join(root, 'train', label)}/, or remove ${where}.` : `Add rows labelled "${label}" with split "train", or fix the label spelling.` });
+    }
+    if (missing.size) test = test.filter((s) => trainLabels.has(s.label));
+  }
+  const labels = [...trainLabels].sort(compareCodePoints);
+  if (labels.length < 2) {
+    const what = labels.length ? `only one class ("${labels[0]}")` : 'no training examples';
+    throw new FewShotError(`${root} has ${what}; a classifier needs at least two classes.`, {
+      file: root, code: labels.length ? 'single-class' : 'dataset-empty',
+      fix: format === 'folders' ? `Add a second class folder with examples next to ${labels.length ? labels[0] : 'the class folders'}.` : `Add rows with at least two different labels to ${root}.` });
+  }
+  let testSource: Dataset['testSource'];
+  const seed = opts.seed ?? DEFAULTS.seed;
+  if (loaded.test && test.length) {
+    testSource = 'given';
+    const testLabels = new Set(test.map((s) => s.label));
+    for (const l of labels) {
+      if (!testLabels.has(l)) {
+        issues.push({ code: IssueCodes.classMissingFromSplit, severity: 'warning', file: format === 'folders' ? path.join(root, 'test') : root,
+          message: `The class "${l}" has no test examples; its scores cannot be measured.`,
+          fix: format === 'folders' ? `Add examples to ${path.join(root, 'test', l)}/.` : `Mark some "${l}" rows as split "test".` });
+      }
+    }
+    const trainGroups = new Set(train.filter((s) => s.group).map((s) => s.group));
+    const spanning = [...new Set(test.filter((s) => s.group && trainGroups.has(s.group)).map((s) => s.group!))];
+    if (spanning.length) {
+      issues.push({ code: IssueCodes.groupSpansSplits, severity: 'warning', file: root,
+        message: `${spanning.length} document group(s) have parts in both train and test (${spanning.slice(0, 3).join(', ')}${spanning.length > 3 ? ', …' : ''}); test scores may be optimistic.`,
+        fix: 'Keep all parts of a document on the same side of the split.' });
+    }
+  } else {
+    const all = [...train, ...test];
+    const counts = new Map<string, number>();
+    for (const s of all) counts.set(s.label, (counts.get(s.label) ?? 0) + 1);
+    const minNeeded = opts.minSamplesToSplit ?? DEFAULTS.minSamplesToSplit;
+    const small = labels.filter((l) => (counts.get(l) ?? 0) < minNeeded);
+    if (small.length) {
+      testSource = 'cross-validation';
+      train = all; test = [];
+      issues.push({ code: IssueCodes.crossValidation, severity: 'info', file: root,
+        message: `No test split, and class(es) ${small.map((l) => `"${l}" (${counts.get(l)})`).join(', ')} have fewer than ${minNeeded} examples to hold out; results will use cross-validation.`,
+        fix: format === 'folders' ? `Add more examples or a ${path.join(root, 'test', '<class>')}/ folder.` : 'Add more examples or a split column with train/test.' });
+    } else {
+      const r = stratifiedSplit(all, opts.testFraction ?? DEFAULTS.testFraction, seed);
+      train = r.train; test = r.test;
+      testSource = 'stratified-split';
+      issues.push({ code: IssueCodes.stratifiedSplit, severity: 'info', file: root,
+        message: `No test split given: ${test.length} of ${all.length} examples were held out (stratified by class, seed ${seed}).`,
+        fix: format === 'folders' ? `Add ${path.join(root, 'test', '<class>')}/ folders to choose the test examples yourself.` : 'Add a split column with train/test to choose the test examples yourself.' });
+      for (const l of r.classesWithoutTest) {
+        issues.push({ code: IssueCodes.classMissingFromSplit, severity: 'warning', file: root,
+          message: `The class "${l}" could not be held out (all its examples belong to one document group); it has no test examples.`,
+          fix: 'Add examples from other documents to this class.' });
+      }
+    }
+  }
+  const language = guessLanguage([...train, ...test].map((s) => s.text));
+  const ds: Dataset = {
+    root, format, train, test, labels, testSource, files, issues, language,
+    fingerprint: fingerprintOf(train, test),
+  };
+  if (loaded.columns) ds.columns = loaded.columns;
+  return ds;
+}

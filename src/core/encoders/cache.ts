@@ -1,0 +1,178 @@
+/**
+ * On-disk embedding cache. One folder per encoder id:
+ *   meta.json   { id, dim, version }
+ *   rows.bin    fixed-size records, append-only: 4-byte magic "FSE1", 32-byte sha256 of the
+ *               (truncated) text, dim little-endian float32
+ * Each batch of new rows is one append of whole records, so concurrent writers (trainer and
+ * predictor) interleave whole batches. A torn write (crash, full disk) leaves a partial or bad
+ * tail record: the first open stops at the first bad record and cuts the file there.
+ * The index (key → record number) is built by scanning only the keys, and caught up
+ * incrementally before each lookup; rows are read by offset.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Encoder } from './types';
+import { truncate } from './util';
+
+const MAGIC = 0x31455346; // "FSE1" little-endian
+const KEY_BYTES = 32;
+const HEAD_BYTES = 4 + KEY_BYTES;
+const CACHE_VERSION = 1;
+
+export function cacheFolderFor(cacheDir: string, encoderId: string): string {
+  const safe = encoderId.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+  const h = createHash('sha256').update(encoderId).digest('hex').slice(0, 12);
+  return join(cacheDir, `${safe}-${h}`);
+}
+
+export type CachedEncoder = Encoder & { stats: { hits: number; misses: number } };
+
+class Store {
+  private index = new Map<string, number>();
+  private scanned = 0; // records scanned so far
+  private opened = false;
+  private readonly recBytes: number;
+  readonly file: string;
+  constructor(readonly dir: string, readonly id: string, readonly dim: number) {
+    this.recBytes = HEAD_BYTES + dim * 4;
+    this.file = join(dir, 'rows.bin');
+  }
+
+  private async open(): Promise<void> {
+    if (this.opened) return;
+    mkdirSync(this.dir, { recursive: true });
+    const metaFile = join(this.dir, 'meta.json');
+    let ok = false;
+    if (existsSync(metaFile)) {
+      try {
+        const m = JSON.parse(readFileSync(metaFile, 'utf8'));
+        ok = m.id === this.id && m.dim === this.dim && m.version === CACHE_VERSION;
+      } catch { ok = false; }
+    }
+    if (!ok || !existsSync(this.file)) {
+      await fsp.writeFile(this.file, Buffer.alloc(0));
+      writeFileSync(metaFile, JSON.stringify({ id: this.id, dim: this.dim, version: CACHE_VERSION }) + '\n');
+    }
+    this.opened = true;
+    const bad = await this.catchUp();
+    if (bad !== null) await fsp.truncate(this.file, bad * this.recBytes); // cut a torn tail
+    else {
+      const size = (await fsp.stat(this.file)).size;
+      if (size !== this.scanned * this.recBytes) await fsp.truncate(this.file, this.scanned * this.recBytes);
+    }
+  }
+
+  /** Reads keys of records appended since the last scan. Returns the first bad record number, if any. */
+  private async catchUp(): Promise<number | null> {
+    const size = (await fsp.stat(this.file)).size;
+    const n = Math.floor(size / this.recBytes);
+    if (n <= this.scanned) return null;
+    const fh = await fsp.open(this.file, 'r');
+    try {
+      const head = Buffer.alloc(HEAD_BYTES);
+      for (let i = this.scanned; i < n; i++) {
+        const { bytesRead } = await fh.read(head, 0, HEAD_BYTES, i * this.recBytes);
+        if (bytesRead !== HEAD_BYTES || head.readUInt32LE(0) !== MAGIC) return i;
+        const key = head.toString('hex', 4, HEAD_BYTES);
+        if (!this.index.has(key)) this.index.set(key, i);
+        this.scanned = i + 1;
+      }
+    } finally {
+      await fh.close();
+    }
+    return null;
+  }
+
+  async get(keys: string[]): Promise<(Float32Array | undefined)[]> {
+    await this.open();
+    await this.catchUp();
+    const out: (Float32Array | undefined)[] = new Array(keys.length).fill(undefined);
+    const want: { i: number; row: number }[] = [];
+    keys.forEach((k, i) => { const row = this.index.get(k); if (row !== undefined) want.push({ i, row }); });
+    if (!want.length) return out;
+    const fh = await fsp.open(this.file, 'r');
+    try {
+      want.sort((a, b) => a.row - b.row);
+      for (const w of want) {
+        const buf = Buffer.alloc(this.recBytes);
+        const { bytesRead } = await fh.read(buf, 0, this.recBytes, w.row * this.recBytes);
+        if (bytesRead === this.recBytes && buf.readUInt32LE(0) === MAGIC) {
+          // copy into an aligned buffer
+          out[w.i] = new Float32Array(buf.buffer.slice(buf.byteOffset + HEAD_BYTES, buf.byteOffset + this.recBytes));
+        }
+      }
+    } finally {
+      await fh.close();
+    }
+    return out;
+  }
+
+  async put(entries: { key: string; vec: Float32Array }[]): Promise<void> {
+    await this.open();
+    const seen = new Set<string>();
+    const fresh = entries.filter((e) => e.vec.length === this.dim && !this.index.has(e.key) && !seen.has(e.key) && seen.add(e.key));
+    if (!fresh.length) return;
+    const buf = Buffer.alloc(fresh.length * this.recBytes);
+    fresh.forEach((e, k) => {
+      const o = k * this.recBytes;
+      buf.writeUInt32LE(MAGIC, o);
+      buf.write(e.key, o + 4, 'hex');
+      Buffer.from(e.vec.buffer, e.vec.byteOffset, this.dim * 4).copy(buf, o + HEAD_BYTES);
+    });
+    await fsp.appendFile(this.file, buf); // one write of whole records
+  }
+}
+
+/**
+ * Wraps an encoder with the on-disk cache in `cacheDir` (e.g. `<workspace>/.fewshot/cache/embeddings`).
+ * Keyed by encoder id + sha256 of the (truncated) text. Only misses reach the wrapped encoder,
+ * in one call per `embed`. Encoders with `cacheable === false` are passed through (every text counts as a miss).
+ */
+export function withEmbeddingCache(encoder: Encoder, cacheDir: string): CachedEncoder {
+  const stats = { hits: 0, misses: 0 };
+  const store = new Store(cacheFolderFor(cacheDir, encoder.id), encoder.id, encoder.dim);
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = chain.then(fn, fn);
+    chain = p.catch(() => undefined);
+    return p;
+  };
+  const wrapped: CachedEncoder = {
+    id: encoder.id,
+    dim: encoder.dim,
+    maxChars: encoder.maxChars,
+    cacheable: encoder.cacheable,
+    stats,
+    async embed(texts, onProgress) {
+      if (encoder.cacheable === false) {
+        stats.misses += texts.length;
+        return encoder.embed(texts, onProgress);
+      }
+      const keys = texts.map((t) => createHash('sha256').update(truncate(t ?? '', encoder.maxChars)).digest('hex'));
+      const found = await serial(() => store.get(keys));
+      const missIdx: number[] = [];
+      found.forEach((v, i) => { if (!v) missIdx.push(i); });
+      const hits = texts.length - missIdx.length;
+      stats.hits += hits;
+      stats.misses += missIdx.length;
+      onProgress?.(hits, texts.length);
+      if (missIdx.length) {
+        // embed each distinct missing text once
+        const uniq = new Map<string, number>();
+        const uniqTexts: string[] = [];
+        for (const i of missIdx) if (!uniq.has(keys[i])) { uniq.set(keys[i], uniqTexts.length); uniqTexts.push(texts[i]); }
+        const vecs = await encoder.embed(uniqTexts, (d, t) => onProgress?.(hits + Math.round((d / Math.max(1, t)) * missIdx.length), texts.length));
+        for (const i of missIdx) found[i] = vecs[uniq.get(keys[i])!];
+        const entries = [...uniq.entries()].map(([key, j]) => ({ key, vec: vecs[j] }));
+        await serial(() => store.put(entries));
+      }
+      onProgress?.(texts.length, texts.length);
+      return found as Float32Array[];
+    },
+    dispose() {
+      encoder.dispose?.();
+    },
+  };
+  return wrapped;
+}

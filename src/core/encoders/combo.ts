@@ -1,0 +1,41 @@
+/**
+ * Concatenation of encoders: each part's vector is L2-normalised, scaled by its weight, and the
+ * whole vector is divided by sqrt(sum of squared weights) so it is unit length again.
+ */
+import type { Encoder } from './types';
+
+export function createComboEncoder(parts: { encoder: Encoder; weight: number }[]): Encoder {
+  if (parts.length < 2) throw new RangeError('combo needs at least two encoders');
+  const dim = parts.reduce((s, p) => s + p.encoder.dim, 0);
+  const norm = Math.sqrt(parts.reduce((s, p) => s + p.weight * p.weight, 0)) || 1;
+  const id = 'combo:' + parts.map((p) => (p.weight === 1 ? p.encoder.id : `${p.encoder.id}*${p.weight}`)).join('+');
+  return {
+    id,
+    dim,
+    maxChars: Math.max(...parts.map((p) => p.encoder.maxChars)),
+    cacheable: parts.some((p) => p.encoder.cacheable !== false),
+    async embed(texts, onProgress) {
+      const results: Float32Array[][] = [];
+      for (let k = 0; k < parts.length; k++) {
+        results.push(await parts[k].encoder.embed(texts, (d, t) => onProgress?.(Math.round(((k + d / Math.max(1, t)) / parts.length) * texts.length), texts.length)));
+      }
+      const out = texts.map(() => new Float32Array(dim));
+      for (let i = 0; i < texts.length; i++) {
+        let off = 0;
+        for (let k = 0; k < parts.length; k++) {
+          const v = results[k][i];
+          let s = 0;
+          for (let j = 0; j < v.length; j++) s += v[j] * v[j];
+          const scale = s > 0 ? parts[k].weight / Math.sqrt(s) / norm : 0;
+          for (let j = 0; j < v.length; j++) out[i][off + j] = v[j] * scale;
+          off += v.length;
+        }
+      }
+      onProgress?.(texts.length, texts.length);
+      return out;
+    },
+    dispose() {
+      for (const p of parts) p.encoder.dispose?.();
+    },
+  };
+}

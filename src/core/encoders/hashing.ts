@@ -1,0 +1,153 @@
+/**
+ * Character n-gram + word n-gram feature hashing ("hashing trick"), written for
+ * Few-Shot Lab. Works for any language: Latin-like scripts get word-boundary
+ * aware char n-grams (" word " padded, like scikit-learn's char_wb) plus word
+ * unigrams and bigrams; CJK runs (no spaces between words) get raw char n-grams
+ * over the run. Features are hashed with a signed hash into `dim` buckets,
+ * weighted with sublinear tf (1 + ln tf) and L2-normalised.
+ */
+import type { Encoder } from './types';
+import { DEFAULT_MAX_CHARS } from './types';
+import { truncate, yieldToLoop } from './util';
+
+export interface HashingOptions {
+  /** Power of two, 2^10..2^18. Default 2^14. */
+  dim?: number;
+  /** Char n-gram range (default 1..4). */
+  minN?: number;
+  maxN?: number;
+  /** Char n-gram range inside CJK runs (default 1..3). */
+  cjkMaxN?: number;
+  /** Word n-grams up to this order (default 2; 0 = no word features). */
+  wordN?: number;
+  /** Weight of word features relative to char n-grams (default 1). */
+  wordWeight?: number;
+  maxChars?: number;
+  batchSize?: number;
+}
+
+export const DEFAULT_HASHING_DIM = 1 << 14;
+
+// Runs of CJK ideographs/kana/hangul, or runs of letters/digits of other scripts.
+const TOKEN_RE = /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3005\u3007]+)|([\p{L}\p{M}\p{N}]+(?:['’][\p{L}]+)*)/gu;
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function hashStr(s: string, seed: number): number {
+  let h = (FNV_OFFSET ^ seed) >>> 0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  return h >>> 0;
+}
+
+const SEED_CHAR = 0x9e3779b9;
+const SEED_WORD = 0x85ebca77;
+const SEED_BIGRAM = 0xc2b2ae3d;
+
+export function createHashingEncoder(o: HashingOptions = {}): Encoder {
+  const dim = o.dim ?? DEFAULT_HASHING_DIM;
+  if (!Number.isInteger(Math.log2(dim)) || dim < 1 << 10 || dim > 1 << 18) {
+    throw new RangeError(`hashing dim must be a power of two between 1024 and 262144, got ${dim}`);
+  }
+  const minN = o.minN ?? 1;
+  const maxN = o.maxN ?? 4;
+  const cjkMaxN = o.cjkMaxN ?? 3;
+  const wordN = o.wordN ?? 2;
+  const wordWeight = o.wordWeight ?? 1;
+  const maxChars = o.maxChars ?? DEFAULT_MAX_CHARS;
+  const batchSize = o.batchSize ?? 256;
+  const mask = dim - 1;
+  const id = `hashing-v1-char${minN}-${maxN}-cjk${cjkMaxN}-word${wordN}x${wordWeight}-${dim}`;
+
+  const acc = new Float64Array(dim);
+  const touched = new Int32Array(dim);
+  const seen = new Uint8Array(dim);
+
+  function encodeOne(raw: string): Float32Array {
+    const text = truncate(raw, maxChars).normalize('NFKC').toLowerCase();
+    let nTouched = 0;
+    const add = (h: number, w: number) => {
+      const m = fmix(h);
+      const idx = m & mask;
+      if (!seen[idx]) { seen[idx] = 1; touched[nTouched++] = idx; }
+      acc[idx] += (m & 0x80000000) ? -w : w;
+    };
+    // char n-grams over s[from..to) with rolling FNV per start position
+    const charGrams = (s: string, lo: number, hi: number) => {
+      const L = s.length;
+      for (let i = 0; i < L; i++) {
+        let h = (FNV_OFFSET ^ SEED_CHAR) >>> 0;
+        for (let n = 1; n <= hi && i + n <= L; n++) {
+          h = Math.imul(h ^ s.charCodeAt(i + n - 1), FNV_PRIME);
+          if (n >= lo) add(Math.imul(h ^ n, FNV_PRIME), 1);
+        }
+      }
+    };
+    let prevWordHash = -1;
+    TOKEN_RE.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = TOKEN_RE.exec(text))) {
+      if (m[1]) {
+        // CJK: raw n-grams over the run (UTF-16 units: CJK BMP chars are one unit each)
+        charGrams(m[1], minN, cjkMaxN);
+        prevWordHash = -1;
+      } else {
+        const w = m[2];
+        charGrams(' ' + w + ' ', minN, maxN);
+        if (wordN >= 1) {
+          const wh = hashStr(w, SEED_WORD);
+          add(wh, wordWeight);
+          if (wordN >= 2 && prevWordHash >= 0) add(Math.imul(wh ^ Math.imul(prevWordHash, 31), FNV_PRIME) ^ SEED_BIGRAM, wordWeight);
+          prevWordHash = wh;
+        }
+      }
+    }
+    const out = new Float32Array(dim);
+    let ss = 0;
+    for (let k = 0; k < nTouched; k++) {
+      const idx = touched[k];
+      const c = acc[idx];
+      acc[idx] = 0;
+      seen[idx] = 0;
+      const a = Math.abs(c);
+      if (a < 1e-9) continue;
+      // sublinear tf on the (signed) bucket count
+      const v = a >= 1 ? 1 + Math.log(a) : a;
+      const sv = c < 0 ? -v : v;
+      out[idx] = sv;
+      ss += sv * sv;
+    }
+    if (ss > 0) {
+      const inv = 1 / Math.sqrt(ss);
+      for (let k = 0; k < nTouched; k++) out[touched[k]] *= inv;
+    }
+    return out;
+  }
+
+  return {
+    id,
+    dim,
+    maxChars,
+    cacheable: false,
+    async embed(texts, onProgress) {
+      const out: Float32Array[] = new Array(texts.length);
+      for (let i = 0; i < texts.length; i += batchSize) {
+        const end = Math.min(texts.length, i + batchSize);
+        for (let j = i; j < end; j++) out[j] = encodeOne(texts[j] ?? '');
+        onProgress?.(end, texts.length);
+        if (end < texts.length) await yieldToLoop();
+      }
+      if (texts.length === 0) onProgress?.(0, 0);
+      return out;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { EncoderInfo } from '../../protocol/run';
+
+export type { EncoderInfo };
+
+/** Turns texts into fixed-size vectors. Every vector it returns is L2-normalised (unless all-zero). */
+export interface Encoder {
+  /** Stable id: the same id must always produce the same vectors (it keys the embedding cache). */
+  id: string;
+  dim: number;
+  /** Texts are cut to this many characters (code points) before encoding. */
+  maxChars: number;
+  embed(texts: string[], onProgress?: (done: number, total: number) => void): Promise<Float32Array[]>;
+  dispose?(): void;
+  /**
+   * false when recomputing is cheaper than reading from disk (the hashing encoder):
+   * `withEmbeddingCache` then passes calls straight through. Default true.
+   */
+  cacheable?: boolean;
+}
+
+export interface HfOptions {
+  /** Folder of downloaded hub models (`<cacheDir>/<org>/<name>/…`). */
+  cacheDir?: string;
+  /** Allow downloads from the Hugging Face hub. Default false (privacy: no network). */
+  allowRemote?: boolean;
+  /** A local model folder used by 'auto' (config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx). */
+  localModelPath?: string;
+  /** ONNX weights to read: 'fp32' → onnx/model.onnx, 'q8' → onnx/model_quantized.onnx. Default: fp32, or q8 when only the quantized file exists. */
+  dtype?: 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4';
+  /** Texts per inference call. Default 16. */
+  batchSize?: number;
+}
+
+export interface EncoderOptions {
+  /** Embedding cache folder (used by callers with `withEmbeddingCache`; createEncoder does not wrap). */
+  cacheDir?: string;
+  hf?: HfOptions;
+  /** Dataset language ('en' | 'zh' | 'other'): only used by 'auto'. */
+  language?: string;
+  log?: (m: string) => void;
+  /** Max characters per text (default 2000). */
+  maxChars?: number;
+  /** Dimension of the hashing encoder (power of two, 2^10..2^18; default 2^14). */
+  hashingDim?: number;
+}
+
+export const DEFAULT_MAX_CHARS = 2000;

@@ -1,0 +1,162 @@
+/**
+ * Load a trained run (model/head.json + its encoder) and predict labels.
+ * Used by the predictor child, the CLI and the model server (never by the
+ * extension host directly: it loads ML code).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ModelFile, Prediction } from '../protocol/run';
+import { RUN_FORMAT_VERSION } from '../protocol/run';
+import { FewShotError, errorMessage, isFewShotError } from './errors';
+import { createEncoder, type Encoder, type EncoderOptions } from './encoders';
+import { compileHead, predictProba } from './heads';
+
+export interface Predictor {
+  labels: string[];
+  encoderId: string;
+  runDir: string;
+  model: ModelFile;
+  predict(texts: string[]): Promise<Prediction[]>;
+  dispose(): void;
+}
+
+/** Read and check model/head.json of a run. Throws FewShotError naming the file. */
+export function readModelFile(runDir: string): ModelFile {
+  const file = path.join(runDir, 'model', 'head.json');
+  if (!fs.existsSync(runDir)) {
+    throw new FewShotError(`The run folder ${runDir} does not exist.`, {
+      file: runDir, fix: 'Pass the folder of a completed run (.fewshot/runs/<id>); `fewshot runs` lists them.', code: 'run-missing',
+    });
+  }
+  let raw: string;
+  try {
+    raw = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new FewShotError(`No model in ${runDir}: ${file} is missing.`, {
+      file, fix: 'Pick a run that completed (a failed or cancelled run has no model), or train one with `fewshot train <dataset>`.', code: 'model-missing',
+    });
+  }
+  let m: ModelFile;
+  try {
+    m = JSON.parse(raw) as ModelFile;
+  } catch (e) {
+    throw new FewShotError(`The model file ${file} is not valid JSON (${errorMessage(e)}).`, { file, fix: 'Retrain the run; the file was damaged.', code: 'model-invalid' });
+  }
+  const bad = (what: string): never => {
+    throw new FewShotError(`The model file ${file} is invalid: ${what}.`, { file, fix: 'Retrain the run with this version of Few-Shot Lab.', code: 'model-invalid' });
+  };
+  if (!m || typeof m !== 'object') bad('not an object');
+  if (typeof m.formatVersion === 'number' && m.formatVersion > RUN_FORMAT_VERSION) {
+    throw new FewShotError(`The model file ${file} was written by a newer Few-Shot Lab (format ${m.formatVersion}; this one reads ${RUN_FORMAT_VERSION}).`, {
+      file, fix: 'Update Few-Shot Lab, or retrain the run with this version.', code: 'model-too-new',
+    });
+  }
+  if (!Array.isArray(m.labels) || m.labels.length < 2) bad('it has fewer than 2 labels');
+  if (!m.encoder || typeof m.encoder.id !== 'string') bad('it does not name its encoder');
+  if (!Array.isArray(m.weights)) bad('it has no weights');
+  return m;
+}
+
+/**
+ * Recreate the encoder a model was trained with: its resolved id first (so 'auto'
+ * cannot silently pick a different one), then the spec it was requested with when
+ * that names the same encoder.
+ */
+async function encoderFor(m: ModelFile, file: string, opts: EncoderOptions): Promise<Encoder> {
+  let enc: Encoder;
+  try {
+    const { spec, dtype } = specFromEncoderId(m.encoder.id);
+    const hf = dtype ? { ...opts.hf, dtype } : opts.hf;
+    enc = (await createEncoder(spec, { ...opts, hf, maxChars: m.maxChars ?? opts.maxChars })).encoder;
+  } catch (e) {
+    if (isFewShotError(e)) {
+      throw new FewShotError(`The model in ${path.dirname(path.dirname(file))} needs the encoder "${m.encoder.id}", which cannot be loaded: ${e.message}`, {
+        file: e.opts.file ?? file, fix: e.opts.fix ?? 'Make the encoder available again, or retrain the run with another encoder.', code: e.opts.code ?? 'encoder-unavailable',
+      });
+    }
+    throw new FewShotError(`The model in ${path.dirname(path.dirname(file))} needs the encoder "${m.encoder.id}", which cannot be loaded: ${errorMessage(e)}`, {
+      file, fix: 'Make the encoder\'s model files available again (see the Hugging Face settings), or retrain the run with another encoder.', code: 'encoder-unavailable',
+    });
+  }
+  if (enc.id !== m.encoder.id || enc.dim !== m.encoder.dim) {
+    enc.dispose?.();
+    throw new FewShotError(`The model in ${path.dirname(path.dirname(file))} was trained with encoder "${m.encoder.id}" (${m.encoder.dim}-d), but "${enc.id}" (${enc.dim}-d) was loaded.`, {
+      file, fix: 'Retrain the run: its encoder changed since it was trained.', code: 'encoder-mismatch',
+    });
+  }
+  return enc;
+}
+
+/**
+ * The encoder spec that recreates a resolved encoder id (EncoderInfo.id):
+ *   hashing-v1-…-<dim> → hashing:<dim>;  use-lite-en-512 → use;  hf:<ref>@<dtype> → hf:<ref> (+ dtype);
+ *   combo:<a>*w+<b> → combo:<spec a>*w+<spec b>.
+ * The loaded encoder's id is checked against the model's afterwards, so an id this
+ * mapping gets wrong fails loudly instead of predicting with other vectors.
+ */
+export function specFromEncoderId(id: string): { spec: string; dtype?: 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' } {
+  if (id.startsWith('combo:')) {
+    let dtype: ReturnType<typeof specFromEncoderId>['dtype'];
+    const parts = id.slice(6).split('+').map((p) => {
+      const m = /^(.*?)(\*[0-9.]+)?$/.exec(p)!;
+      const sub = specFromEncoderId(m[1]);
+      dtype = dtype ?? sub.dtype;
+      return sub.spec + (m[2] ?? '');
+    });
+    return { spec: 'combo:' + parts.join('+'), dtype };
+  }
+  const hashing = /^hashing-v\d+-.*-(\d+)$/.exec(id);
+  if (hashing) return { spec: `hashing:${hashing[1]}` };
+  if (/^use(-|$)/.test(id)) return { spec: 'use' };
+  if (id.startsWith('hf:')) {
+    const m = /^(hf:.*)@(fp32|fp16|q8|int8|uint8|q4)$/.exec(id);
+    return m ? { spec: m[1], dtype: m[2] as 'q8' } : { spec: id };
+  }
+  return { spec: id };
+}
+
+export async function loadPredictor(runDir: string, opts: EncoderOptions = {}): Promise<Predictor> {
+  const dir = path.resolve(runDir);
+  const model = readModelFile(dir);
+  const file = path.join(dir, 'model', 'head.json');
+  let head: { dim: number; nClasses: number };
+  try {
+    head = compileHead(model);
+  } catch (e) {
+    throw new FewShotError(`The model file ${file} is invalid: ${errorMessage(e)}.`, { file, fix: 'Retrain the run with this version of Few-Shot Lab.', code: 'model-invalid' });
+  }
+  if (head.nClasses !== model.labels.length) {
+    throw new FewShotError(`The model file ${file} is invalid: the head has ${head.nClasses} outputs for ${model.labels.length} labels.`, { file, fix: 'Retrain the run.', code: 'model-invalid' });
+  }
+  if (head.dim !== model.encoder.dim) {
+    throw new FewShotError(`The model file ${file} is invalid: the head expects ${head.dim}-d vectors but names the ${model.encoder.dim}-d encoder "${model.encoder.id}".`, {
+      file, fix: 'Retrain the run.', code: 'encoder-mismatch',
+    });
+  }
+  const encoder = await encoderFor(model, file, opts);
+  const labels = model.labels.slice();
+  let disposed = false;
+  return {
+    labels,
+    encoderId: encoder.id,
+    runDir: dir,
+    model,
+    async predict(texts: string[]): Promise<Prediction[]> {
+      if (disposed) throw new Error('predictor disposed');
+      if (!texts.length) return [];
+      const x = await encoder.embed(texts.map((t) => String(t ?? '')));
+      const proba = await predictProba(model, x);
+      return proba.map((p) => toPrediction(p, labels));
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      try { encoder.dispose?.(); } catch { /* ignore */ }
+    },
+  };
+}
+
+export function toPrediction(p: ArrayLike<number>, labels: string[]): Prediction {
+  const probabilities = labels.map((label, i) => ({ label, p: Number(p[i]) })).sort((a, b) => b.p - a.p); // stable: ties keep label order (like argmax)
+  return { label: probabilities[0].label, probabilities };
+}

@@ -1,0 +1,394 @@
+/**
+ * The local HTTP model server behind `fewshot serve` and the "Serve Model
+ * Locally" command. node:http only, no 'vscode'.
+ *
+ *   POST /predict  {"text": "…"}      → {label, probabilities:[{label,p}], ms}
+ *                  {"texts": ["…"]}   → {predictions:[{label, probabilities}], ms}
+ *   GET  /health                      → {status:'ok'}
+ *   GET  /model                       → {runId, labels, encoder, head, createdAt, testMacroF1}
+ *
+ * Binds 127.0.0.1 by default. Any other (non-loopback) host needs a token; with a
+ * token every request needs `Authorization: Bearer <token>`. Concurrent requests
+ * are coalesced into batches and run one batch at a time on the predictor.
+ */
+import * as http from 'node:http';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { ModelFile, Prediction, RunRecord } from '../protocol/run';
+import { FewShotError, errorMessage, isFewShotError } from './errors';
+
+/** What the server needs from a predictor (structurally the `Predictor` of src/core/predict.ts). */
+export interface ServePredictor {
+  labels: string[];
+  encoderId?: string;
+  predict(texts: string[]): Promise<Prediction[]>;
+  dispose?(): void;
+}
+
+export interface ModelServerOptions {
+  /** Run folder (`.fewshot/runs/<id>`), holding run.json and model/head.json. */
+  runDir: string;
+  /** Default 127.0.0.1. Anything not loopback requires `token`. */
+  host?: string;
+  /** Default 5000; 0 = any free port. */
+  port?: number;
+  /**
+   * When set, every request needs `Authorization: Bearer <token>`. When left
+   * undefined, FEWSHOT_SERVE_TOKEN from the environment is used (so a parent can
+   * pass a token without putting it on a command line other users can read).
+   */
+  token?: string;
+  /** Largest accepted request body (default 1 MiB); larger → 413. */
+  maxBodyBytes?: number;
+  /** Use this predictor (the caller keeps ownership) instead of loading one from runDir. */
+  predictor?: ServePredictor;
+  /** Most texts in one request (default 1000); more → 400. */
+  maxTexts?: number;
+  /** Most texts the server hands to the predictor in one call (default 64). */
+  maxBatch?: number;
+  /** Passed to loadPredictor when the server loads the model itself (e.g. Hugging Face cache folder). */
+  encoderOptions?: import('./encoders/types').EncoderOptions;
+  log?: (m: string) => void;
+}
+
+export interface ModelServer {
+  url: string;
+  port: number;
+  host: string;
+  /** Stop accepting connections, finish the requests in flight, then release the predictor. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_SERVE_HOST = '127.0.0.1';
+export const DEFAULT_SERVE_PORT = 5000;
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** True for hosts that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+interface ModelInfo {
+  runId: string;
+  labels: string[];
+  encoder: string;
+  head: string;
+  createdAt: string | null;
+  testMacroF1: number | null;
+}
+
+async function readModelInfo(runDir: string, predictor: ServePredictor): Promise<ModelInfo> {
+  const headFile = path.join(runDir, 'model', 'head.json');
+  let model: Partial<ModelFile> = {};
+  try {
+    model = JSON.parse(await fs.promises.readFile(headFile, 'utf8')) as ModelFile;
+  } catch {
+    /* an injected predictor may not come with a model file */
+  }
+  let record: Partial<RunRecord> = {};
+  try {
+    record = JSON.parse(await fs.promises.readFile(path.join(runDir, 'run.json'), 'utf8')) as RunRecord;
+  } catch {
+    /* optional */
+  }
+  return {
+    runId: record.id ?? path.basename(path.resolve(runDir)),
+    labels: predictor.labels.slice(),
+    encoder: model.encoder?.id ?? predictor.encoderId ?? 'unknown',
+    head: model.head ?? 'unknown',
+    createdAt: record.createdAt ?? null,
+    testMacroF1: typeof record.testMacroF1 === 'number' ? record.testMacroF1 : null,
+  };
+}
+
+class HttpError extends Error {
+  constructor(public readonly status: number, message: string, public readonly headers: Record<string, string> = {}) {
+    super(message);
+  }
+}
+
+interface Pending {
+  texts: string[];
+  resolve(p: Prediction[]): void;
+  reject(e: unknown): void;
+}
+
+/**
+ * Queues predict calls from concurrent requests and runs them one batch at a
+ * time: texts queued while a batch runs are merged into the next call (up to
+ * maxBatch texts; one request's texts are never split across calls).
+ */
+class Batcher {
+  private queue: Pending[] = [];
+  private running: Promise<void> | null = null;
+  constructor(private readonly predictor: ServePredictor, private readonly maxBatch: number) {}
+
+  predict(texts: string[]): Promise<Prediction[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ texts, resolve, reject });
+      if (!this.running) this.running = this.drain();
+    });
+  }
+
+  /** Resolves when nothing is queued or running. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        const batch: Pending[] = [this.queue.shift()!];
+        let n = batch[0].texts.length;
+        while (this.queue.length && n + this.queue[0].texts.length <= this.maxBatch) {
+          const p = this.queue.shift()!;
+          n += p.texts.length;
+          batch.push(p);
+        }
+        const texts = batch.flatMap((p) => p.texts);
+        try {
+          const out = await this.predictor.predict(texts);
+          if (!Array.isArray(out) || out.length !== texts.length) throw new Error(`predictor returned ${Array.isArray(out) ? out.length : 'no'} predictions for ${texts.length} texts`);
+          let at = 0;
+          for (const p of batch) {
+            p.resolve(out.slice(at, at + p.texts.length));
+            at += p.texts.length;
+          }
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+        }
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  if (!header) return false;
+  const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+  if (!m) return false;
+  // Compare digests so the comparison takes the same time whatever the length.
+  const a = createHash('sha256').update(m[1].trim()).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}
+
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max) {
+      reject(new HttpError(413, `Request body is ${declared} bytes; the limit is ${max} bytes. Send fewer or shorter texts per request.`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > max) {
+        failed = true;
+        chunks.length = 0;
+        reject(new HttpError(413, `Request body is over the limit of ${max} bytes. Send fewer or shorter texts per request.`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => { if (!failed) resolve(Buffer.concat(chunks)); });
+    req.on('error', (e) => { if (!failed) { failed = true; reject(e); } });
+  });
+}
+
+/** Validates a /predict body; returns the texts and whether the single-text form was used. */
+export function parsePredictBody(raw: string, maxTexts: number): { texts: string[]; single: boolean } {
+  let body: unknown;
+  if (!raw.trim()) throw new HttpError(400, 'Empty request body. Send JSON like {"text": "…"} or {"texts": ["…", "…"]}.');
+  try {
+    body = JSON.parse(raw);
+  } catch (e) {
+    throw new HttpError(400, `Request body is not valid JSON (${errorMessage(e)}). Send JSON like {"text": "…"}.`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'Request body must be a JSON object like {"text": "…"} or {"texts": ["…"]}.');
+  }
+  const o = body as Record<string, unknown>;
+  if ('text' in o && 'texts' in o) throw new HttpError(400, 'Send either "text" or "texts", not both.');
+  if ('text' in o) {
+    if (typeof o.text !== 'string') throw new HttpError(400, `"text" must be a string, got ${o.text === null ? 'null' : typeof o.text}.`);
+    if (!o.text.trim()) throw new HttpError(400, '"text" is empty. Send the text to classify.');
+    return { texts: [o.text], single: true };
+  }
+  if ('texts' in o) {
+    if (!Array.isArray(o.texts)) throw new HttpError(400, `"texts" must be an array of strings, got ${o.texts === null ? 'null' : typeof o.texts}.`);
+    if (o.texts.length === 0) throw new HttpError(400, '"texts" is empty. Send at least one text.');
+    if (o.texts.length > maxTexts) throw new HttpError(400, `"texts" has ${o.texts.length} items; the limit is ${maxTexts} per request. Split it into several requests.`);
+    const bad = o.texts.findIndex((t) => typeof t !== 'string');
+    if (bad >= 0) throw new HttpError(400, `"texts[${bad}]" must be a string, got ${o.texts[bad] === null ? 'null' : typeof o.texts[bad]}.`);
+    return { texts: o.texts as string[], single: false };
+  }
+  throw new HttpError(400, 'Missing "text". Send JSON like {"text": "…"} or {"texts": ["…", "…"]}.');
+}
+
+const ROUTES: Record<string, string[]> = { '/predict': ['POST'], '/health': ['GET', 'HEAD'], '/model': ['GET', 'HEAD'] };
+
+async function loadDefaultPredictor(runDir: string, opts: ModelServerOptions['encoderOptions']): Promise<ServePredictor> {
+  const { loadPredictor } = await import('./predict');
+  return loadPredictor(runDir, opts);
+}
+
+/** Start the model server. Rejects with a FewShotError for a bad host/token, a busy port or a model that cannot load. */
+export async function startModelServer(opts: ModelServerOptions): Promise<ModelServer> {
+  const host = (opts.host ?? DEFAULT_SERVE_HOST).trim() || DEFAULT_SERVE_HOST;
+  const port = opts.port ?? DEFAULT_SERVE_PORT;
+  const rawToken = opts.token === undefined ? process.env.FEWSHOT_SERVE_TOKEN : opts.token;
+  const token = rawToken?.trim() ? rawToken.trim() : undefined;
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxTexts = opts.maxTexts ?? 1000;
+  const log = opts.log ?? (() => undefined);
+  const runDir = path.resolve(opts.runDir);
+
+  if (!isLoopbackHost(host) && !token) {
+    throw new FewShotError(`Refusing to serve ${runDir} on ${host}: that host is reachable from other machines and no token is set.`, {
+      file: runDir,
+      fix: 'Bind to 127.0.0.1 (the default), or set a token (`fewshot serve --token <secret>`) so every request needs "Authorization: Bearer <secret>".',
+      code: 'serve-insecure-host',
+    });
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new FewShotError(`Invalid port ${port} for the model server of ${runDir}.`, { file: runDir, fix: 'Use a port between 1 and 65535, or 0 for any free port.', code: 'serve-bad-port' });
+  }
+  if (!opts.predictor && !fs.existsSync(path.join(runDir, 'model', 'head.json'))) {
+    throw new FewShotError(`No model in ${runDir}: model/head.json is missing.`, {
+      file: path.join(runDir, 'model', 'head.json'),
+      fix: 'Pass the folder of a completed run (.fewshot/runs/<id>); train one with `fewshot train <dataset>` first.',
+      code: 'serve-no-model',
+    });
+  }
+
+  const ownsPredictor = !opts.predictor;
+  const predictor = opts.predictor ?? (await loadDefaultPredictor(runDir, opts.encoderOptions));
+  const info = await readModelInfo(runDir, predictor);
+  const batcher = new Batcher(predictor, Math.max(1, opts.maxBatch ?? 64));
+  let closing = false;
+  let inFlight = 0;
+  let drained: (() => void) | null = null;
+
+  const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    if (res.headersSent) return;
+    const json = JSON.stringify(body);
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(json)),
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      ...(closing ? { Connection: 'close' } : {}),
+      ...headers,
+    });
+    res.end(res.req?.method === 'HEAD' ? undefined : json);
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const started = performance.now();
+    const route = (req.url ?? '/').split('?')[0];
+    try {
+      if (token && !tokenMatches(req.headers.authorization, token)) {
+        throw new HttpError(401, 'Missing or wrong token. Send the header "Authorization: Bearer <token>".', { 'WWW-Authenticate': 'Bearer' });
+      }
+      const allowed = ROUTES[route];
+      if (!allowed) throw new HttpError(404, `Unknown route ${route}. Use POST /predict, GET /health or GET /model.`);
+      if (!allowed.includes(req.method ?? '')) {
+        throw new HttpError(405, `${req.method} is not allowed on ${route}; use ${allowed.filter((m) => m !== 'HEAD').join(', ')}.`, { Allow: allowed.join(', ') });
+      }
+      if (route === '/health') return send(res, 200, { status: 'ok' });
+      if (route === '/model') return send(res, 200, info);
+      const raw = (await readBody(req, maxBody)).toString('utf8');
+      const { texts, single } = parsePredictBody(raw, maxTexts);
+      const predictions = await batcher.predict(texts);
+      const ms = Math.round((performance.now() - started) * 100) / 100;
+      if (single) return send(res, 200, { label: predictions[0].label, probabilities: predictions[0].probabilities, ms });
+      return send(res, 200, { predictions: predictions.map((p) => ({ label: p.label, probabilities: p.probabilities })), ms });
+    } catch (e) {
+      if (e instanceof HttpError) {
+        if (e.status === 413) {
+          // Do not read the rest of an oversized body: answer, then close the connection.
+          res.setHeader('Connection', 'close');
+          send(res, 413, { error: e.message }, e.headers);
+          res.on('finish', () => setTimeout(() => req.destroy(), 50).unref());
+          req.resume();
+          return;
+        }
+        if (e.status >= 400 && req.method === 'POST' && !req.readableEnded) req.resume();
+        return send(res, e.status, { error: e.message }, e.headers);
+      }
+      const fix = isFewShotError(e) ? e.fix : undefined;
+      log(`predict failed: ${errorMessage(e)}`);
+      return send(res, 500, { error: `Prediction failed: ${errorMessage(e)}`, ...(fix ? { fix } : {}) });
+    }
+  };
+
+  const server = http.createServer((req, res) => {
+    inFlight++;
+    res.on('close', () => {
+      inFlight--;
+      if (inFlight === 0 && drained) drained();
+    });
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 5000;
+  server.headersTimeout = 30000;
+  server.requestTimeout = 120000;
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    if (ownsPredictor) predictor.dispose?.();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new FewShotError(`Port ${port} on ${host} is already in use; cannot serve ${runDir}.`, { file: runDir, fix: 'Stop the other server or choose another port (--port <n>, or 0 for any free port).', code: 'serve-port-in-use' });
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      throw new FewShotError(`Cannot bind the model server to ${host}: no such address on this machine.`, { file: runDir, fix: 'Use 127.0.0.1 or an address of this machine.', code: 'serve-bad-host' });
+    }
+    if (code === 'EACCES') {
+      throw new FewShotError(`Not allowed to listen on port ${port}.`, { file: runDir, fix: 'Use a port above 1024, or 0 for any free port.', code: 'serve-port-denied' });
+    }
+    throw e;
+  }
+  server.on('error', (e) => log(`server error: ${errorMessage(e)}`));
+  const addr = server.address();
+  const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+  const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const url = `http://${urlHost}:${boundPort}`;
+  log(`serving ${info.runId} (${info.labels.length} labels, encoder ${info.encoder}) at ${url}${token ? ' (token required)' : ''}`);
+
+  let closed: Promise<void> | null = null;
+  return {
+    url,
+    port: boundPort,
+    host,
+    close() {
+      if (closed) return closed;
+      closing = true;
+      closed = (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+        await batcher.idle();
+        server.closeAllConnections();
+        await stopped;
+        if (ownsPredictor) predictor.dispose?.();
+        log('server stopped');
+      })();
+      return closed;
+    },
+  };
+}

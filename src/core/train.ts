@@ -1,0 +1,577 @@
+/**
+ * The training pipeline, shared by the trainer child (src/trainer/main.ts) and
+ * the CLI: dataset → encoder (+ embedding cache) → head → metrics → run store.
+ *
+ * Honesty rules:
+ *  - the test split is never used for model selection: the best epoch is chosen
+ *    on a stratified validation hold-out of the TRAINING split, or by k-fold
+ *    cross-validation over the training split when classes are tiny;
+ *  - augmentation only ever touches training texts (never validation or test);
+ *  - every file of a run is written atomically, so the run folder is always readable.
+ *
+ * `runTraining` resolves with the final RunRecord for completed, failed and
+ * cancelled runs (see `record.status`); it rejects only when no run could be
+ * created (invalid settings, unwritable store), after emitting an 'error' event.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TrainRequest, TrainerToParent, TrainPhase } from '../protocol/trainer';
+import type {
+  BackendInfo, ClassificationReport, DatasetInfo, EncoderInfo, EpochMetrics, HeadKind, ModelFile, RunRecord,
+  TestPrediction, TrainConfig,
+} from '../protocol/run';
+import { DEFAULT_CONFIG as CONFIG_DEFAULTS, resolveConfig, resolveHead } from './config';
+import { FewShotError, errorMessage, isFewShotError } from './errors';
+import { loadDataset, type Dataset, type Sample } from './datasets';
+import { createEncoder, withEmbeddingCache, type Encoder } from './encoders';
+import { predictProba, selectBackend, trainHead } from './heads';
+import { augmentTexts } from './augment';
+import { classificationReport, formatReport } from './metrics';
+import { RunStore } from './runs';
+import { writeFileAtomic, writeJsonAtomic } from './util/fs';
+import { seededRandom, shuffleInPlace } from './util/rng';
+
+export type TrainEvent = TrainerToParent;
+export const DEFAULT_CONFIG = CONFIG_DEFAULTS;
+
+export interface RunTrainingOptions {
+  onEvent(e: TrainEvent): void;
+  signal?: AbortSignal;
+}
+
+/** Classes smaller than this (per class, in the training split) can't give a useful hold-out: use k-fold CV instead. */
+const MIN_VAL_PER_CLASS = 2;
+const MAX_FOLDS = 5;
+
+class Cancelled extends Error {
+  constructor() { super('Training was cancelled.'); this.name = 'AbortError'; }
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new Cancelled();
+}
+
+export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): Promise<RunRecord> {
+  const t0 = Date.now();
+  const { signal } = opts;
+  const emit = (e: TrainEvent): void => {
+    try { opts.onEvent(e); } catch { /* a broken listener must not break training */ }
+  };
+  const log = (message: string, level: 'info' | 'warn' | 'error' = 'info'): void => emit({ type: 'log', level, message });
+
+  let config: TrainConfig;
+  let store: RunStore;
+  let runId: string;
+  let runDir: string;
+  try {
+    config = resolveConfig(req.config);
+    store = new RunStore(req.storeDir);
+    const created = await store.create(config, req.runId);
+    runId = created.id;
+    runDir = created.dir;
+  } catch (e) {
+    emit(errorEvent(e));
+    throw e;
+  }
+
+  const warnings: string[] = [];
+  const warn = (m: string): void => { warnings.push(m); log(m, 'warn'); };
+  const timings: RunRecord['timings'] = {};
+  let record = await store.update(runId, { status: 'running', versions: libraryVersions(), timings });
+  emit({ type: 'started', runId, runDir, record });
+  const progress = (phase: TrainPhase, done: number, total: number, message?: string): void =>
+    emit({ type: 'progress', phase, done, total, message });
+
+  let encoder: Encoder | undefined;
+  let epochsSeen = 0;
+  try {
+    // ---------------------------------------------------------------- load
+    progress('load', 0, 1, `Loading ${config.dataset}`);
+    const tLoad = Date.now();
+    const dataset = await loadDataset(config.dataset, { textColumn: config.textColumn, labelColumn: config.labelColumn, seed: config.seed });
+    timings.loadMs = Date.now() - tLoad;
+    throwIfAborted(signal);
+    const labels = dataset.labels;
+    const labelIndex = new Map(labels.map((l, i) => [l, i] as const));
+    if (labels.length < 2) {
+      throw new FewShotError(`The dataset ${dataset.root} has ${labels.length} label(s); a classifier needs at least 2.`, {
+        file: dataset.root, fix: 'Add examples of at least two labels (one folder per label, or a label column).', code: 'too-few-labels',
+      });
+    }
+    if (!dataset.train.length) {
+      throw new FewShotError(`The dataset ${dataset.root} has no training examples.`, { file: dataset.root, fix: 'Add training examples.', code: 'no-train' });
+    }
+    const datasetInfo = describeDataset(dataset);
+    for (const issue of dataset.issues ?? []) if (issue.severity === 'warning') warn(`${issue.message}${issue.file ? ` (${issue.file})` : ''}`);
+    record = await store.update(runId, { dataset: datasetInfo, timings });
+    progress('load', 1, 1, `${dataset.train.length} training and ${dataset.test.length} test examples, ${labels.length} labels`);
+
+    // ---------------------------------------------------------------- compute backend
+    // Chosen before the encoder: tfjs-based encoders (USE-lite) then run on it too
+    // (wasm embeds several times faster than tfjs' default 'cpu' backend).
+    const tBackend = Date.now();
+    const backend: BackendInfo = await selectBackend(config.backend);
+    log(`Compute backend: ${backend.name} (${Date.now() - tBackend} ms)${backend.skipped.length ? `; skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : ''}`);
+    record = await store.update(runId, { backend });
+    throwIfAborted(signal);
+
+    // ---------------------------------------------------------------- encoder
+    const tEmbed = Date.now();
+    const created = await createEncoder(config.encoder, {
+      hf: req.hf, language: dataset.language, log: (m) => log(m), maxChars: config.maxChars,
+    });
+    const info: EncoderInfo = created.info;
+    const cached = withEmbeddingCache(created.encoder, path.join(req.storeDir, 'cache', 'embeddings'));
+    encoder = cached;
+    log(`Encoder ${info.id} (${info.dim}-d): ${info.reason}`);
+    record = await store.update(runId, { encoder: info });
+    throwIfAborted(signal);
+
+    const yTrainAll = dataset.train.map((s) => labelIndex.get(s.label)!);
+
+    // ---------------------------------------------------------------- augmentation (training texts only)
+    let augmented: string[][] = dataset.train.map(() => []);
+    if (config.augment > 0) {
+      progress('embed', 0, 1, `Augmenting training texts (${config.augment} per text)`);
+      augmented = await augmentTexts(dataset.train.map((s) => s.text), config.augment, { language: dataset.language, seed: config.seed });
+      const n = augmented.reduce((a, v) => a + v.length, 0);
+      log(`Augmentation: ${n} extra training texts`);
+      throwIfAborted(signal);
+    }
+
+    // ---------------------------------------------------------------- embed
+    const texts: string[] = [];
+    const slot = new Map<string, number>();
+    const idOf = (t: string): number => {
+      let i = slot.get(t);
+      if (i === undefined) { i = texts.length; texts.push(t); slot.set(t, i); }
+      return i;
+    };
+    const trainIds = dataset.train.map((s) => idOf(s.text));
+    const augIds = augmented.map((a) => a.map(idOf));
+    const testIds = dataset.test.map((s) => idOf(s.text));
+    let lastProgress = 0;
+    progress('embed', 0, texts.length, `Embedding ${texts.length} texts with ${info.id}`);
+    const vectors = await cached.embed(texts, (done, total) => {
+      if (signal?.aborted) throw new Cancelled();
+      const now = Date.now();
+      if (done === total || now - lastProgress > 150) {
+        lastProgress = now;
+        progress('embed', done, total);
+      }
+    });
+    throwIfAborted(signal);
+    const badRow = vectors.length !== texts.length ? vectors.length : vectors.findIndex((v) => !v || v.length !== cached.dim);
+    if (badRow >= 0) {
+      throw new Error(`The encoder ${info.id} returned ${vectors.length} vectors for ${texts.length} texts (row ${badRow} is missing or not ${cached.dim}-d).`);
+    }
+    timings.embedMs = Date.now() - tEmbed;
+    timings.cachedEmbeddings = cached.stats.hits;
+    timings.computedEmbeddings = cached.stats.misses;
+    progress('embed', texts.length, texts.length, `${cached.stats.hits} cached, ${cached.stats.misses} computed`);
+    const xTrain = trainIds.map((i) => vectors[i]);
+    const xAug = augIds.map((a) => a.map((i) => vectors[i]));
+    const xTest = testIds.map((i) => vectors[i]);
+
+    // ---------------------------------------------------------------- head
+    const counts = labels.map((_, c) => yTrainAll.filter((y) => y === c).length);
+    const headChoice = resolveHead(config.head, counts);
+    log(headChoice.reason);
+
+    const tTrain = Date.now();
+    const fitted = await fitWithSelection(xTrain, xAug, yTrainAll, labels, config, headChoice.head, {
+      signal,
+      warn,
+      progress,
+      onEpoch: async (m) => {
+        epochsSeen++;
+        if (timings.firstEpochMs === undefined) timings.firstEpochMs = Date.now() - t0;
+        await store.appendEpoch(runId, m);
+        emit({ type: 'epoch', runId, metrics: m, totalEpochs: config.epochs });
+      },
+    });
+    throwIfAborted(signal);
+    timings.trainMs = Date.now() - tTrain;
+    const model: ModelFile = { ...fitted.model, labels, encoder: info, head: headChoice.head, maxChars: cached.maxChars };
+
+    // ---------------------------------------------------------------- evaluate
+    const tEval = Date.now();
+    let report: ClassificationReport | null = null;
+    let predictions: TestPrediction[] = [];
+    let reportNote = '';
+    if (dataset.test.length) {
+      progress('evaluate', 0, dataset.test.length, `Evaluating on ${dataset.test.length} test examples`);
+      const proba = await predictProba(model, xTest);
+      predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels));
+      report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'test');
+      reportNote = `Split: test (${dataset.test.length} examples; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
+        + `The test split was never used for model selection: ${fitted.selection}.\n`;
+      progress('evaluate', dataset.test.length, dataset.test.length);
+    } else if (dataset.testSource === 'cross-validation') {
+      const cv = await crossValidate(xTrain, xAug, yTrainAll, dataset.train, labels, config, headChoice.head, { signal, warn, progress });
+      if (cv) {
+        predictions = cv.predictions;
+        report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'cross-validation');
+        reportNote = `Split: cross-validation (${cv.k}-fold, stratified, over all ${dataset.train.length} examples; the dataset has no test split).\n`
+          + 'Each example was predicted by a model that never saw it; model selection inside each fold used only that fold\'s training part.\n'
+          + 'Indices in predictions.jsonl refer to the training examples.\n';
+      }
+    } else {
+      warn(`The dataset ${dataset.root} has no test split, so no test metrics were computed. Add a test split (e.g. a test/ folder) to measure the model.`);
+    }
+    throwIfAborted(signal);
+    timings.evalMs = Date.now() - tEval;
+
+    // ---------------------------------------------------------------- save
+    progress('save', 0, 1, 'Saving model and report');
+    await writeJsonAtomic(path.join(runDir, 'model', 'head.json'), model);
+    await writeFileAtomic(path.join(runDir, 'predictions.jsonl'), predictions.map((p) => JSON.stringify(p)).join('\n') + (predictions.length ? '\n' : ''));
+    if (report) {
+      await writeJsonAtomic(path.join(runDir, 'confusion.json'), { labels: report.labels, matrix: report.confusion });
+      await writeJsonAtomic(path.join(runDir, 'report.json'), report);
+      await writeFileAtomic(path.join(runDir, 'report.txt'), reportNote + '\n' + report.text + (report.text.endsWith('\n') ? '' : '\n'));
+    }
+    timings.totalMs = Date.now() - t0;
+    record = await store.update(runId, {
+      status: 'completed',
+      finishedAt: new Date().toISOString(),
+      timings,
+      bestEpoch: fitted.bestEpoch,
+      epochsRun: fitted.epochsRun,
+      bestValMacroF1: fitted.bestValMacroF1 ?? undefined,
+      testMacroF1: report ? report.macro.f1 : undefined,
+      testAccuracy: report ? report.accuracy : undefined,
+      warnings: warnings.length ? warnings : undefined,
+    });
+    progress('save', 1, 1);
+    emit({ type: 'done', runId, runDir, record, report });
+    return record;
+  } catch (e) {
+    timings.totalMs = Date.now() - t0;
+    const cancelled = signal?.aborted || (e instanceof Error && e.name === 'AbortError');
+    if (cancelled) {
+      record = await safeUpdate(store, runId, record, {
+        status: 'cancelled', finishedAt: new Date().toISOString(), timings, epochsRun: epochsSeen || undefined,
+        warnings: warnings.length ? warnings : undefined,
+      });
+      emit({ type: 'cancelled', runId, runDir });
+      return record;
+    }
+    const ev = errorEvent(e, runId, runDir);
+    record = await safeUpdate(store, runId, record, {
+      status: 'failed', finishedAt: new Date().toISOString(), timings, epochsRun: epochsSeen || undefined,
+      error: { message: ev.message, detail: ev.detail, file: ev.file, fix: ev.fix },
+      warnings: warnings.length ? warnings : undefined,
+    });
+    emit(ev);
+    return record;
+  } finally {
+    try { encoder?.dispose?.(); } catch { /* ignore */ }
+  }
+}
+
+async function safeUpdate(store: RunStore, id: string, fallback: RunRecord, patch: Partial<RunRecord>): Promise<RunRecord> {
+  try { return await store.update(id, patch); } catch { return { ...fallback, ...patch }; }
+}
+
+/** An 'error' event from any thrown value: FewShotErrors carry file/fix; other errors carry their stack as detail. */
+export function errorEvent(e: unknown, runId?: string, runDir?: string): Extract<TrainEvent, { type: 'error' }> {
+  if (isFewShotError(e)) {
+    return { type: 'error', message: e.message, file: e.opts.file, fix: e.opts.fix, runId, runDir };
+  }
+  return { type: 'error', message: errorMessage(e), detail: e instanceof Error ? e.stack : undefined, runId, runDir };
+}
+
+function toPrediction(s: Sample, index: number, p: number[], labels: string[]): TestPrediction {
+  let best = 0;
+  for (let j = 1; j < p.length; j++) if (p[j] > p[best]) best = j;
+  const probabilities: Record<string, number> = {};
+  labels.forEach((l, j) => { probabilities[l] = p[j]; });
+  const out: TestPrediction = { index, text: s.text, label: s.label, predicted: labels[best], probabilities, file: s.file };
+  if (s.line !== undefined) out.line = s.line;
+  return out;
+}
+
+function describeDataset(d: Dataset): DatasetInfo {
+  const count = (xs: Sample[]): Record<string, number> => {
+    const c: Record<string, number> = {};
+    for (const l of d.labels) c[l] = 0;
+    for (const s of xs) c[s.label] = (c[s.label] ?? 0) + 1;
+    return c;
+  };
+  return {
+    path: d.root, format: d.format, fingerprint: d.fingerprint, labels: d.labels,
+    counts: { train: count(d.train), test: count(d.test) }, testSource: d.testSource, language: d.language,
+  };
+}
+
+// ---------------------------------------------------------------- model selection
+
+interface FitHooks {
+  signal?: AbortSignal;
+  warn(m: string): void;
+  progress(phase: TrainPhase, done: number, total: number, message?: string): void;
+  onEpoch?(m: EpochMetrics): Promise<void>;
+}
+
+interface Fitted {
+  model: ModelFile;
+  bestEpoch: number;
+  epochsRun: number;
+  bestValMacroF1: number | null;
+  /** How the model was selected, for the report ("the best epoch was chosen on …"). */
+  selection: string;
+}
+
+function classWeightsFor(y: number[], nClasses: number, on: boolean): number[] | undefined {
+  if (!on) return undefined;
+  const counts = new Array(nClasses).fill(0);
+  for (const c of y) counts[c]++;
+  return counts.map((n) => (n ? y.length / (nClasses * n) : 0));
+}
+
+/** Training rows for the given sample indices: the originals plus their augmented variants. */
+function gather(idx: number[], x: Float32Array[], xAug: Float32Array[][], y: number[]): { x: Float32Array[]; y: number[] } {
+  const ox: Float32Array[] = [];
+  const oy: number[] = [];
+  for (const i of idx) {
+    ox.push(x[i]); oy.push(y[i]);
+    for (const v of xAug[i]) { ox.push(v); oy.push(y[i]); }
+  }
+  return { x: ox, y: oy };
+}
+
+/**
+ * Fit a head on the training split with model selection inside it:
+ *  - stratified hold-out (validationFraction) when every class gives ≥ 2 validation examples;
+ *  - otherwise stratified k-fold CV over the training split picks the epoch count,
+ *    then one model is fitted on all of it;
+ *  - with a class of one example (or validationFraction 0): no selection, all epochs.
+ */
+export async function fitWithSelection(
+  x: Float32Array[], xAug: Float32Array[][], y: number[], labels: string[], config: TrainConfig, head: HeadKind, hooks: FitHooks,
+): Promise<Fitted> {
+  const n = labels.length;
+  const counts = labels.map((_, c) => y.filter((v) => v === c).length);
+  const base = {
+    kind: head, epochs: config.epochs, learningRate: config.learningRate, batchSize: config.batchSize, seed: config.seed,
+    patience: config.patience, signal: hooks.signal, labels,
+  };
+  const minCount = Math.min(...counts);
+  const valSizes = holdoutSizes(counts, config.validationFraction);
+  const all = y.map((_, i) => i);
+
+  if (config.validationFraction > 0 && Math.min(...valSizes) >= MIN_VAL_PER_CLASS) {
+    const split = stratifiedHoldout(y, n, config.validationFraction, config.seed);
+    const tr = gather(split.train, x, xAug, y);
+    const res = await trainHead(tr.x, tr.y, split.val.map((i) => x[i]), split.val.map((i) => y[i]), {
+      ...base, classWeights: classWeightsFor(tr.y, n, config.classWeighting), onEpoch: hooks.onEpoch,
+    });
+    const best = res.history.find((h) => h.epoch === res.bestEpoch) ?? null;
+    return {
+      model: res.model, bestEpoch: res.bestEpoch, epochsRun: res.epochsRun, bestValMacroF1: bestVal(res.history, best),
+      selection: `the best epoch (${res.bestEpoch}) was chosen on a stratified ${Math.round(config.validationFraction * 100)}% validation hold-out of the training split (${split.val.length} examples)`,
+    };
+  }
+
+  if (config.validationFraction > 0 && minCount >= 2) {
+    const k = Math.min(MAX_FOLDS, minCount);
+    const folds = stratifiedKFold(y, n, k, config.seed);
+    const histories: EpochMetrics[][] = [];
+    const t0 = Date.now();
+    for (let f = 0; f < k; f++) {
+      if (hooks.signal?.aborted) throw new Cancelled();
+      hooks.progress('train', f, k + 1, `Cross-validating epochs: fold ${f + 1} of ${k}`);
+      const val = folds[f];
+      const tr = gather(complement(y.length, val), x, xAug, y);
+      const res = await trainHead(tr.x, tr.y, val.map((i) => x[i]), val.map((i) => y[i]), {
+        ...base, patience: 0, seed: config.seed + f, classWeights: classWeightsFor(tr.y, n, config.classWeighting),
+      });
+      histories.push(res.history);
+    }
+    if (hooks.signal?.aborted) throw new Cancelled();
+    const mean = averageHistories(histories, labels, Date.now() - t0);
+    let bestEpoch = mean.length ? mean[0].epoch : 1;
+    let bestF1 = -1;
+    for (const m of mean) {
+      if (hooks.onEpoch) await hooks.onEpoch(m);
+      if (m.valMacroF1 !== null && m.valMacroF1 > bestF1 + 1e-12) { bestF1 = m.valMacroF1; bestEpoch = m.epoch; }
+    }
+    hooks.progress('train', k, k + 1, `Fitting the final model on all training examples (${bestEpoch} epochs)`);
+    const tr = gather(all, x, xAug, y);
+    const res = await trainHead(tr.x, tr.y, [], [], {
+      ...base, epochs: bestEpoch, patience: 0, classWeights: classWeightsFor(tr.y, n, config.classWeighting),
+    });
+    hooks.progress('train', k + 1, k + 1);
+    return {
+      model: res.model, bestEpoch, epochsRun: mean.length, bestValMacroF1: bestF1 >= 0 ? bestF1 : null,
+      selection: `classes are too small for a hold-out, so the epoch count (${bestEpoch}) was chosen by ${k}-fold stratified cross-validation over the training split, then the model was refitted on all training examples`,
+    };
+  }
+
+  hooks.warn(config.validationFraction > 0
+    ? `A class has only ${minCount} training example(s): no validation was possible, the model was trained for all ${config.epochs} epochs without model selection.`
+    : `validationFraction is 0: no validation, the model was trained for all ${config.epochs} epochs.`);
+  const tr = gather(all, x, xAug, y);
+  const res = await trainHead(tr.x, tr.y, [], [], {
+    ...base, patience: 0, classWeights: classWeightsFor(tr.y, n, config.classWeighting), onEpoch: hooks.onEpoch,
+  });
+  return {
+    model: res.model, bestEpoch: res.epochsRun, epochsRun: res.epochsRun, bestValMacroF1: null,
+    selection: 'no model selection was done (all epochs were used)',
+  };
+}
+
+function bestVal(history: EpochMetrics[], best: EpochMetrics | null): number | null {
+  if (best && best.valMacroF1 !== null) return best.valMacroF1;
+  const vals = history.map((h) => h.valMacroF1).filter((v): v is number => v !== null);
+  return vals.length ? Math.max(...vals) : null;
+}
+
+/** Mean of per-fold metrics, epoch by epoch (over the folds that reached that epoch). */
+export function averageHistories(hs: EpochMetrics[][], labels: string[], elapsedMs: number): EpochMetrics[] {
+  const maxEpochs = Math.max(0, ...hs.map((h) => h.length));
+  const out: EpochMetrics[] = [];
+  const mean = (xs: (number | null | undefined)[]): number | null => {
+    const v = xs.filter((a): a is number => typeof a === 'number' && Number.isFinite(a));
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+  };
+  for (let e = 0; e < maxEpochs; e++) {
+    const rows = hs.map((h) => h[e]).filter(Boolean);
+    const perClassRecall: Record<string, number> = {};
+    for (const l of labels) perClassRecall[l] = mean(rows.map((r) => r.perClassRecall?.[l])) ?? 0;
+    out.push({
+      epoch: rows[0].epoch,
+      loss: mean(rows.map((r) => r.loss)) ?? NaN,
+      valLoss: mean(rows.map((r) => r.valLoss)),
+      valMacroF1: mean(rows.map((r) => r.valMacroF1)),
+      valAccuracy: mean(rows.map((r) => r.valAccuracy)),
+      perClassRecall,
+      elapsedMs: Math.round(elapsedMs * ((e + 1) / maxEpochs)),
+    });
+  }
+  return out;
+}
+
+/** Out-of-fold predictions over the training split (for datasets without a test split). */
+async function crossValidate(
+  x: Float32Array[], xAug: Float32Array[][], y: number[], samples: Sample[], labels: string[], config: TrainConfig, head: HeadKind,
+  hooks: FitHooks,
+): Promise<{ k: number; predictions: TestPrediction[] } | null> {
+  const counts = labels.map((_, c) => y.filter((v) => v === c).length);
+  const minCount = Math.min(...counts);
+  if (minCount < 2) {
+    hooks.warn(`Cross-validation needs at least 2 examples per label; "${labels[counts.indexOf(minCount)]}" has ${minCount}. No test metrics were computed.`);
+    return null;
+  }
+  const k = Math.min(MAX_FOLDS, minCount);
+  const folds = stratifiedKFold(y, labels.length, k, config.seed + 1000);
+  const predictions: TestPrediction[] = new Array(y.length);
+  for (let f = 0; f < k; f++) {
+    if (hooks.signal?.aborted) throw new Cancelled();
+    hooks.progress('evaluate', f, k, `Cross-validation fold ${f + 1} of ${k}`);
+    const held = folds[f];
+    const rest = complement(y.length, held);
+    const sub = (idx: number[]) => ({ x: idx.map((i) => x[i]), aug: idx.map((i) => xAug[i]), y: idx.map((i) => y[i]) });
+    const r = sub(rest);
+    const fitted = await fitWithSelection(r.x, r.aug, r.y, labels, { ...config, seed: config.seed + f }, head, {
+      signal: hooks.signal, warn: () => { /* per-fold warnings repeat the main ones */ }, progress: () => { /* quiet */ },
+    });
+    const proba = await predictProba({ ...fitted.model, labels }, held.map((i) => x[i]));
+    held.forEach((i, j) => { predictions[i] = toPrediction(samples[i], i, proba[j], labels); });
+  }
+  hooks.progress('evaluate', k, k);
+  return { k, predictions };
+}
+
+// ---------------------------------------------------------------- splits
+
+/** Indices of each class (by label index), in input order. */
+function indicesByClass(y: readonly number[], nClasses: number): number[][] {
+  const by: number[][] = Array.from({ length: nClasses }, () => []);
+  y.forEach((c, i) => by[c].push(i));
+  return by;
+}
+
+/** Validation size per class for a stratified hold-out: round(n·f), at least 1 and at most n−1 (0 when n < 2). */
+export function holdoutSizes(counts: readonly number[], fraction: number): number[] {
+  return counts.map((n) => (n < 2 || fraction <= 0 ? 0 : Math.min(n - 1, Math.max(1, Math.round(n * fraction)))));
+}
+
+/** Stratified hold-out: `fraction` of each class goes to validation. Sorted index lists. */
+export function stratifiedHoldout(y: readonly number[], nClasses: number, fraction: number, seed: number): { train: number[]; val: number[] } {
+  const rand = seededRandom(seed);
+  const by = indicesByClass(y, nClasses);
+  const sizes = holdoutSizes(by.map((b) => b.length), fraction);
+  const train: number[] = [];
+  const val: number[] = [];
+  by.forEach((idx, c) => {
+    const s = shuffleInPlace(idx.slice(), rand);
+    val.push(...s.slice(0, sizes[c]));
+    train.push(...s.slice(sizes[c]));
+  });
+  return { train: train.sort((a, b) => a - b), val: val.sort((a, b) => a - b) };
+}
+
+/**
+ * Stratified k folds: each class's shuffled indices are dealt round-robin over
+ * the folds, continuing where the previous class stopped so fold sizes stay even.
+ * Returns the validation indices of each fold (sorted).
+ */
+export function stratifiedKFold(y: readonly number[], nClasses: number, k: number, seed: number): number[][] {
+  if (k < 2) throw new Error(`stratifiedKFold: k must be ≥ 2 (got ${k})`);
+  const rand = seededRandom(seed);
+  const folds: number[][] = Array.from({ length: k }, () => []);
+  let next = 0;
+  for (const idx of indicesByClass(y, nClasses)) {
+    for (const i of shuffleInPlace(idx.slice(), rand)) {
+      folds[next].push(i);
+      next = (next + 1) % k;
+    }
+  }
+  return folds.map((f) => f.sort((a, b) => a - b));
+}
+
+function complement(n: number, subset: readonly number[]): number[] {
+  const s = new Set(subset);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) if (!s.has(i)) out.push(i);
+  return out;
+}
+
+// ---------------------------------------------------------------- versions
+
+/** Versions of node and the ML libraries (read from their package.json, without loading them). */
+export function libraryVersions(): Record<string, string> {
+  const v: Record<string, string> = { node: process.versions.node };
+  const pkgs: Record<string, string> = {
+    tfjs: '@tensorflow/tfjs', transformers: '@huggingface/transformers', onnxruntime: 'onnxruntime-node', fewshot: 'fewshot-lab',
+  };
+  for (const [key, name] of Object.entries(pkgs)) {
+    const ver = findPackageVersion(name);
+    if (ver) v[key] = ver;
+  }
+  return v;
+}
+
+function findPackageVersion(name: string): string | undefined {
+  const starts = [__dirname, process.cwd()];
+  for (const start of starts) {
+    let dir = start;
+    for (;;) {
+      const candidates = name === 'fewshot-lab' ? [path.join(dir, 'package.json')] : [path.join(dir, 'node_modules', name, 'package.json')];
+      for (const c of candidates) {
+        try {
+          const pkg = JSON.parse(fs.readFileSync(c, 'utf8')) as { name?: string; version?: string };
+          if (pkg.name === name && pkg.version) return pkg.version;
+        } catch { /* next */ }
+      }
+      const up = path.dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+  return undefined;
+}
+
+export { formatReport };

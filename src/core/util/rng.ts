@@ -1,0 +1,27 @@
+/** Small deterministic helpers shared by core modules (no dependencies). */
+
+/** mulberry32: a fast 32-bit seeded PRNG returning floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher–Yates shuffle in place with the given random source; returns the array. */
+export function shuffleInPlace<T>(arr: T[], rand: () => number): T[] {
+  for (let i = arr.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = arr[i]; arr[i] = arr[j]; arr[j] = t;
+  }
+  return arr;
+}
+
+/** Shuffled copy, deterministic for a seed. */
+export function seededShuffle<T>(arr: readonly T[], seed: number): T[] {
+  return shuffleInPlace(arr.slice(), seededRandom(seed));
+}

@@ -1,0 +1,388 @@
+/**
+ * The "Compare Runs" webview panel (view type `fewshot.compare`): owns the list
+ * of compared runs, builds the model with src/core/compare.ts, keeps it fresh
+ * when runs change on disk, and handles the webview's messages (annotations,
+ * exports, add/remove runs).
+ */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Host } from '../host';
+import {
+  annotateRun, buildCompareModel, sortRows, tableToCsv, tableToMarkdown, type LoadedRun,
+} from '../../core/compare';
+import { isFewShotError, errorMessage } from '../../core/errors';
+import {
+  COMPARE_PROTOCOL_VERSION, COMPARE_VIEW_TYPE,
+  type CompareModel, type CompareToHost, type CompareUiState, type ExportFormat, type ExportTarget, type HostToCompare, type RenderSummary,
+} from '../../protocol/compare';
+import { exportHeaders, webviewStrings } from './strings';
+import { runStore } from '../train/store';
+import type { RunRecord } from '../../protocol/run';
+
+export interface PanelDeps {
+  host: Host;
+  /** Multi-select picker for "Add runs…" (excludes the given ids). */
+  pickRuns(exclude: string[]): Promise<string[] | undefined>;
+}
+
+const MAX_PNG_BYTES = 32 * 1024 * 1024;
+
+export class ComparePanel {
+  private static current: ComparePanel | undefined;
+  static get active(): ComparePanel | undefined { return ComparePanel.current; }
+
+  readonly panel: vscode.WebviewPanel;
+  private runIds: string[];
+  private colourSlots: Record<string, number>;
+  private ui: CompareUiState;
+  private model: CompareModel | undefined;
+  private loaded: LoadedRun[] = [];
+  private webviewReady = false;
+  private wasVisible = true;
+  private disposed = false;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> = Promise.resolve();
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly modelListeners = new Set<(m: CompareModel) => void>();
+  private readonly renderListeners = new Set<(s: RenderSummary) => void>();
+  /** Last messages posted to the webview (newest last, bounded): for tests and diagnostics. */
+  readonly posted: HostToCompare[] = [];
+  lastRender: RenderSummary | undefined;
+
+  /** Opens (or reveals and re-targets) the single compare panel. */
+  static async show(deps: PanelDeps, runIds: string[]): Promise<ComparePanel> {
+    if (ComparePanel.current && !ComparePanel.current.disposed) {
+      const p = ComparePanel.current;
+      p.panel.reveal(undefined, false);
+      await p.setRuns(runIds);
+      return p;
+    }
+    const panel = vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, vscode.l10n.t('Compare Runs'), { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, ComparePanel.options(deps.host));
+    const p = new ComparePanel(deps, panel, { runIds });
+    ComparePanel.current = p;
+    await p.refreshNow();
+    return p;
+  }
+
+  /** Restores a panel after a window reload (WebviewPanelSerializer). */
+  static async revive(deps: PanelDeps, panel: vscode.WebviewPanel, state: unknown): Promise<ComparePanel> {
+    const s = (state && typeof state === 'object' ? state : {}) as Partial<CompareUiState>;
+    const ui: CompareUiState = { ...s, runIds: Array.isArray(s.runIds) ? s.runIds.filter((x): x is string => typeof x === 'string') : [] };
+    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.file(deps.host.distPath('webviews'))] };
+    ComparePanel.current?.panel.dispose();
+    const p = new ComparePanel(deps, panel, ui);
+    ComparePanel.current = p;
+    await p.refreshNow();
+    return p;
+  }
+
+  private static options(host: Host): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      // State lives in getState/setState + the host model, so the webview may be torn down when hidden.
+      retainContextWhenHidden: false,
+      enableFindWidget: true,
+      localResourceRoots: [vscode.Uri.file(host.distPath('webviews'))],
+    };
+  }
+
+  private constructor(private readonly deps: PanelDeps, panel: vscode.WebviewPanel, ui: CompareUiState) {
+    this.panel = panel;
+    this.ui = ui;
+    this.runIds = [...new Set(ui.runIds)];
+    this.colourSlots = { ...(ui.colours ?? {}) };
+    panel.iconPath = { light: vscode.Uri.file(path.join(deps.host.context.extensionPath, 'media', 'fewshot.svg')), dark: vscode.Uri.file(path.join(deps.host.context.extensionPath, 'media', 'fewshot.svg')) };
+    panel.webview.html = this.html();
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: CompareToHost) => { void this.handle(m); }),
+      panel.onDidChangeViewState((e) => {
+        // Re-read only when the panel comes back into view (runs may have changed meanwhile).
+        const visible = e.webviewPanel.visible;
+        if (visible && !this.wasVisible) this.scheduleRefresh();
+        this.wasVisible = visible;
+      }),
+      deps.host.runsChanged.event(() => this.scheduleRefresh()),
+    );
+    const store = deps.host.storeDir();
+    if (store) {
+      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.join(store, 'runs')), '**'));
+      const onFs = (uri: vscode.Uri) => {
+        const rel = path.relative(path.join(store, 'runs'), uri.fsPath);
+        const id = rel.split(path.sep)[0];
+        if (!rel.startsWith('..') && (this.runIds.includes(id) || rel === '')) this.scheduleRefresh();
+      };
+      this.disposables.push(w, w.onDidChange(onFs), w.onDidCreate(onFs), w.onDidDelete(onFs));
+    }
+  }
+
+  get ids(): string[] { return [...this.runIds]; }
+  get currentModel(): CompareModel | undefined { return this.model; }
+  get isDisposed(): boolean { return this.disposed; }
+  get uiState(): CompareUiState {
+    const colours = Object.fromEntries(this.runIds.filter((id) => id in this.colourSlots).map((id) => [id, this.colourSlots[id]]));
+    return { ...this.ui, runIds: [...this.runIds], colours };
+  }
+
+  onModel(cb: (m: CompareModel) => void): vscode.Disposable {
+    this.modelListeners.add(cb);
+    return new vscode.Disposable(() => this.modelListeners.delete(cb));
+  }
+  onRender(cb: (s: RenderSummary) => void): vscode.Disposable {
+    this.renderListeners.add(cb);
+    return new vscode.Disposable(() => this.renderListeners.delete(cb));
+  }
+
+  async setRuns(ids: string[]): Promise<void> {
+    this.runIds = [...new Set(ids)];
+    await this.refreshNow();
+  }
+  async addRuns(ids: string[]): Promise<void> {
+    this.runIds = [...new Set([...this.runIds, ...ids])];
+    await this.refreshNow();
+  }
+  async removeRun(id: string): Promise<void> {
+    this.runIds = this.runIds.filter((x) => x !== id);
+    await this.refreshNow();
+  }
+
+  private runsDir(): string | undefined {
+    const s = this.deps.host.storeDir();
+    return s ? path.join(s, 'runs') : undefined;
+  }
+
+  private scheduleRefresh(): void {
+    if (this.disposed) return;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => { this.refreshTimer = undefined; void this.refreshNow(); }, 250);
+  }
+
+  /** Re-reads the compared runs and posts the new model. Serialised: one reload at a time. */
+  refreshNow(): Promise<void> {
+    const next = this.refreshing.then(() => this.reload()).catch((e) => {
+      this.deps.host.output.appendLine(`compare: ${errorMessage(e)}`);
+    });
+    this.refreshing = next;
+    return next;
+  }
+
+  private async reload(): Promise<void> {
+    if (this.disposed) return;
+    const runsDir = this.runsDir();
+    if (!runsDir) {
+      this.model = emptyModel(vscode.l10n.t('Open a folder to compare its runs (.fewshot/runs).'));
+      this.post({ type: 'model', model: this.model });
+      return;
+    }
+    const { model, loaded, colourSlots } = await buildCompareModel(runsDir, this.runIds, this.colourSlots);
+    // Runs whose folder is gone (deleted) leave the comparison; damaged ones stay, with a notice.
+    const gone = loaded.filter((r) => !r.record && /no longer exists/.test(r.error ?? '')).map((r) => r.id);
+    if (gone.length) {
+      this.runIds = this.runIds.filter((id) => !gone.includes(id));
+      model.runIds = model.runIds.filter((id) => !gone.includes(id));
+      model.missing = model.missing.filter((id) => !gone.includes(id));
+      model.notices = model.notices.filter((n) => !(n.runId && gone.includes(n.runId)));
+      model.notices.push({ severity: 'info', message: vscode.l10n.t('Deleted runs were removed from the comparison: {0}', gone.join(', ')) });
+    }
+    this.colourSlots = colourSlots;
+    this.loaded = loaded;
+    this.model = model;
+    this.panel.title = this.runIds.length ? vscode.l10n.t('Compare Runs ({0})', this.runIds.length) : vscode.l10n.t('Compare Runs');
+    if (this.webviewReady) this.post({ type: 'model', model });
+    for (const cb of this.modelListeners) cb(model);
+  }
+
+  private post(m: HostToCompare): void {
+    this.posted.push(m);
+    if (this.posted.length > 50) this.posted.splice(0, this.posted.length - 50);
+    void this.panel.webview.postMessage(m);
+  }
+
+  /** Handles one message from the webview (also the entry point tests use to act like the webview). */
+  async handle(m: CompareToHost): Promise<void> {
+    if (!m || typeof m !== 'object') return;
+    try {
+      switch (m.type) {
+        case 'ready':
+          this.webviewReady = true;
+          await this.refreshing;
+          if (!this.model) await this.refreshNow();
+          this.post({
+            type: 'init', protocol: COMPARE_PROTOCOL_VERSION, model: this.model as CompareModel, strings: webviewStrings(),
+            locale: vscode.env.language, state: this.uiState,
+          });
+          return;
+        case 'state':
+          if (m.state && typeof m.state === 'object') {
+            const { runIds: _ignored, colours: _c, ...rest } = m.state;
+            void _ignored; void _c;
+            this.ui = { ...this.ui, ...rest };
+          }
+          return;
+        case 'addRuns': {
+          const picked = await this.deps.pickRuns(this.runIds);
+          if (picked?.length) await this.addRuns(picked);
+          return;
+        }
+        case 'removeRun':
+          await this.removeRun(m.id);
+          return;
+        case 'setStar':
+          await this.annotate(m.id, { starred: !!m.starred });
+          return;
+        case 'rename':
+          await this.annotate(m.id, { name: String(m.name ?? '') });
+          return;
+        case 'setNote':
+          await this.annotate(m.id, { note: String(m.note ?? '') });
+          return;
+        case 'exportTable':
+          if (m.sort) this.ui.sort = m.sort;
+          await this.exportTable(m.format, m.target);
+          return;
+        case 'exportPng':
+          await this.exportPng(m.chart, m.dataUrl);
+          return;
+        case 'openRun':
+          if (this.runIds.includes(m.id)) await vscode.commands.executeCommand('fewshot.openDashboard', m.id);
+          return;
+        case 'rendered':
+          this.lastRender = m.summary;
+          for (const cb of this.renderListeners) cb(m.summary);
+          return;
+        case 'log':
+          this.deps.host.output.appendLine(`compare webview ${m.level}: ${m.message}`);
+          return;
+      }
+    } catch (e) {
+      const msg = isFewShotError(e) ? e.toUserString() : errorMessage(e);
+      this.post({ type: 'error', message: msg });
+      void vscode.window.showErrorMessage(msg);
+    }
+  }
+
+  private async annotate(id: string, patch: { starred?: boolean; name?: string; note?: string }): Promise<void> {
+    const runsDir = this.runsDir();
+    if (!runsDir || !this.runIds.includes(id)) return;
+    const store = runStore(this.deps.host);
+    if (store && patch.starred === undefined && patch.note === undefined && patch.name !== undefined) {
+      // Same code path (and per-run write lock) as the Runs view's "Rename Run…".
+      await store.rename(id, patch.name);
+    } else if (store) {
+      const p: Partial<RunRecord> = {};
+      if (patch.starred !== undefined) p.starred = patch.starred;
+      if (patch.note !== undefined) p.note = patch.note.trim() ? patch.note : undefined;
+      if (patch.name !== undefined) p.name = patch.name.trim() && patch.name.trim() !== id ? patch.name.trim() : undefined;
+      await store.update(id, p);
+    } else {
+      await annotateRun(runsDir, id, patch);
+    }
+    this.deps.host.runsChanged.fire();
+    await this.refreshNow();
+  }
+
+  /** The table as CSV or Markdown, rows in the panel's sort order. */
+  tableText(format: ExportFormat): string {
+    const model = this.model;
+    if (!model) return '';
+    const rows = this.ui.sort ? sortRows(model.rows, this.ui.sort.column, this.ui.sort.descending) : model.rows;
+    return format === 'csv' ? tableToCsv(rows, exportHeaders()) : tableToMarkdown(rows, exportHeaders());
+  }
+
+  /** Exports the table to the clipboard or a file (`file` skips the save dialog). Returns the file written, if any. */
+  async exportTable(format: ExportFormat, target: ExportTarget, file?: vscode.Uri): Promise<vscode.Uri | undefined> {
+    const text = this.tableText(format);
+    const what = format === 'csv' ? 'CSV' : 'Markdown';
+    if (target === 'clipboard') {
+      await vscode.env.clipboard.writeText(text);
+      this.post({ type: 'exported', what, clipboard: true });
+      return undefined;
+    }
+    const ext = format === 'csv' ? 'csv' : 'md';
+    const uri = file ?? await vscode.window.showSaveDialog({
+      defaultUri: this.defaultExportUri(`fewshot-compare.${ext}`),
+      filters: format === 'csv' ? { CSV: ['csv'] } : { Markdown: ['md'] },
+      saveLabel: vscode.l10n.t('Export'),
+      title: vscode.l10n.t('Export the comparison table'),
+    });
+    if (!uri) return undefined;
+    // CSV gets a UTF-8 BOM so that spreadsheet programs read non-ASCII names (e.g. Chinese) correctly.
+    const bytes = Buffer.from(format === 'csv' ? '\ufeff' + text : text, 'utf8');
+    await vscode.workspace.fs.writeFile(uri, bytes);
+    this.post({ type: 'exported', what, file: uri.fsPath });
+    return uri;
+  }
+
+  async exportPng(chart: string, dataUrl: string, file?: vscode.Uri): Promise<vscode.Uri | undefined> {
+    const m = /^data:image\/png;base64,([A-Za-z0-9+/=]+)$/.exec(dataUrl ?? '');
+    if (!m) throw new Error(vscode.l10n.t('The chart image is not a PNG.'));
+    const bytes = Buffer.from(m[1], 'base64');
+    if (bytes.length > MAX_PNG_BYTES) throw new Error(vscode.l10n.t('The chart image is too large to save.'));
+    const safe = String(chart).replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 60) || 'chart';
+    const uri = file ?? await vscode.window.showSaveDialog({
+      defaultUri: this.defaultExportUri(`fewshot-compare-${safe}.png`),
+      filters: { PNG: ['png'] },
+      saveLabel: vscode.l10n.t('Save'),
+      title: vscode.l10n.t('Save the chart as PNG'),
+    });
+    if (!uri) return undefined;
+    await vscode.workspace.fs.writeFile(uri, bytes);
+    this.post({ type: 'exported', what: 'PNG', file: uri.fsPath });
+    return uri;
+  }
+
+  private defaultExportUri(name: string): vscode.Uri | undefined {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    return folder ? vscode.Uri.joinPath(folder.uri, name) : undefined;
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const nonce = randomBytes(16).toString('base64');
+    const dist = vscode.Uri.file(this.deps.host.distPath('webviews'));
+    const chartJs = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'chart.umd.js'));
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'compare.js'));
+    const css = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'compare.css'));
+    const csp = [
+      "default-src 'none'",
+      `img-src ${webview.cspSource} data:`,
+      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+      `font-src ${webview.cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    const lang = vscode.env.language.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
+    return `<!DOCTYPE html>
+<html lang="${lang}">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}" nonce="${nonce}">
+<title>${escapeHtml(vscode.l10n.t('Compare Runs'))}</title>
+</head>
+<body>
+<main id="app" aria-busy="true"><p class="loading">${escapeHtml(vscode.l10n.t('Loading runs…'))}</p></main>
+<script nonce="${nonce}" src="${chartJs}"></script>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    if (ComparePanel.current === this) ComparePanel.current = undefined;
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+function emptyModel(message: string): CompareModel {
+  return { runIds: [], runs: [], rows: [], best: {}, settings: [], classes: [], datasetMismatch: false, datasetGroups: [], notices: [{ severity: 'info', message }], missing: [] };
+}

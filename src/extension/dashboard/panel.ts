@@ -1,0 +1,459 @@
+/**
+ * The training dashboard: one webview panel per run. A panel either follows a
+ * live TrainingSession (epoch by epoch) or shows a saved run read from disk
+ * (metrics.jsonl + report.json). The webview talks the typed protocol of
+ * src/protocol/webview.ts: 'ready' → 'init' (full state) → incremental messages.
+ */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  DASHBOARD_PROTOCOL_VERSION, DASHBOARD_STRINGS, DASHBOARD_VIEW_TYPE,
+  type DashboardCompute, type DashboardPersistedState, type DashboardRun, type DashboardState, type DashboardToHost,
+  type HostToDashboard, type MisclassifiedSample, type StringTable,
+} from '../../protocol/webview';
+import type { ClassificationReport, EpochMetrics, RunRecord, TestPrediction } from '../../protocol/run';
+import type { Host } from '../host';
+import type { TrainingManager, TrainingSession } from '../train/manager';
+import { runStore } from '../train/store';
+import { GpuMonitor } from './gpu';
+import { resolveHead } from '../../core/config';
+
+/** 'auto → logreg' once the class counts are known. */
+function headLabel(head: string, rec: RunRecord | undefined): string {
+  const counts = rec?.dataset?.counts?.train;
+  if (head !== 'auto' || !counts || !Object.keys(counts).length) return head;
+  try {
+    return `auto → ${resolveHead('auto', counts).head}`;
+  } catch {
+    return head;
+  }
+}
+
+const MAX_SAMPLES = 200;
+
+export function dashboardStrings(): StringTable {
+  const t: StringTable = {};
+  for (const s of DASHBOARD_STRINGS) t[s] = vscode.l10n.t(s);
+  return t;
+}
+
+function nonce(): string {
+  return randomBytes(16).toString('base64').replace(/[^A-Za-z0-9]/g, '');
+}
+
+export function dashboardHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
+  const n = nonce();
+  const chart = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webviews', 'chart.umd.js'));
+  const main = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webviews', 'dashboard.js'));
+  const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'dashboard.css'));
+  const csp = [
+    "default-src 'none'",
+    `img-src ${webview.cspSource} data:`,
+    `style-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    `script-src 'nonce-${n}'`,
+  ].join('; ');
+  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+  return `<!DOCTYPE html>
+<html lang="${esc(vscode.env.language)}">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}">
+<title>${esc(title)}</title>
+</head>
+<body>
+<main id="fewshot-dashboard" data-view="dashboard"></main>
+<script nonce="${n}" src="${chart}"></script>
+<script nonce="${n}" src="${main}"></script>
+</body>
+</html>`;
+}
+
+interface Services {
+  host: Host;
+  manager: TrainingManager;
+  gpu: GpuMonitor;
+}
+
+/** One dashboard panel. */
+export class DashboardPanel implements vscode.Disposable {
+  private session?: TrainingSession;
+  private runId?: string;
+  private disk?: { record: RunRecord; epochs: EpochMetrics[]; report: ClassificationReport | null };
+  private predictions?: Promise<TestPrediction[]>;
+  private readonly disposables: vscode.Disposable[] = [];
+  private sessionSub?: vscode.Disposable;
+  private gpuLease?: vscode.Disposable;
+  private ready = false;
+  private liveRecordFromDisk?: RunRecord;
+  private backendProbe = false;
+  private readonly closedEmitter = new vscode.EventEmitter<void>();
+  readonly onDidClose = this.closedEmitter.event;
+  /** Test hook: every message posted to the webview. */
+  readonly posted: HostToDashboard[] = [];
+  private readonly receivedEmitter = new vscode.EventEmitter<DashboardToHost>();
+  /** Test hook: every message received from the webview. */
+  readonly onDidReceive = this.receivedEmitter.event;
+
+  constructor(readonly panel: vscode.WebviewPanel, private readonly svc: Services) {
+    const ext = svc.host.context.extensionUri;
+    panel.iconPath = vscode.Uri.joinPath(ext, 'media', 'fewshot.svg');
+    panel.webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(ext, 'dist', 'webviews'), vscode.Uri.joinPath(ext, 'media')],
+    };
+    panel.webview.html = dashboardHtml(panel.webview, ext, panel.title);
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: DashboardToHost) => void this.onMessage(m)),
+      panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState(() => this.updateGpuLease()),
+      svc.gpu.onSample(() => { if (this.ready) this.post({ type: 'compute', compute: this.compute() }); }),
+      svc.host.runsChanged.event(() => void this.onRunsChanged()),
+      this.closedEmitter, this.receivedEmitter,
+    );
+  }
+
+  /** The run id shown (known once the trainer started), else the session key. */
+  get id(): string | undefined {
+    return this.runId ?? this.session?.runId ?? this.session?.key;
+  }
+
+  matches(idOrKey: string): boolean {
+    return idOrKey === this.runId || idOrKey === this.session?.runId || idOrKey === this.session?.key;
+  }
+
+  followSession(session: TrainingSession): void {
+    this.sessionSub?.dispose();
+    this.session = session;
+    this.runId = session.runId;
+    this.disk = undefined;
+    this.panel.title = vscode.l10n.t('Training: {0}', session.datasetName);
+    this.sessionSub = session.onDidChange((e) => {
+      this.runId = session.runId ?? this.runId;
+      if (!this.ready) return;
+      switch (e.kind) {
+        case 'epoch':
+          this.post({ type: 'epoch', metrics: e.metrics, totalEpochs: session.totalEpochs });
+          this.post({ type: 'status', run: this.run() });
+          if (!this.backend() && !this.backendProbe) void this.probeBackend();
+          break;
+        case 'started':
+        case 'progress':
+        case 'record':
+          this.post({ type: 'status', run: this.run() });
+          break;
+        case 'done':
+          void this.sendDone();
+          break;
+      }
+    });
+    this.updateGpuLease();
+    if (this.ready) void this.sendInit();
+  }
+
+  async showRun(runId: string): Promise<void> {
+    this.sessionSub?.dispose();
+    this.session = undefined;
+    this.runId = runId;
+    this.predictions = undefined;
+    await this.loadDisk();
+    this.panel.title = vscode.l10n.t('Run: {0}', this.disk?.record.name ?? runId);
+    this.updateGpuLease();
+    if (this.ready) await this.sendInit();
+  }
+
+  private async loadDisk(): Promise<void> {
+    const store = runStore(this.svc.host);
+    if (!store || !this.runId) return;
+    try {
+      const [record, epochs, report] = await Promise.all([
+        store.read(this.runId), store.readMetrics(this.runId).catch(() => []), store.readReport(this.runId).catch(() => null),
+      ]);
+      this.disk = { record, epochs, report };
+    } catch (e) {
+      this.disk = undefined;
+      void vscode.window.showErrorMessage(vscode.l10n.t('Cannot read run {0}: {1}', this.runId, e instanceof Error ? e.message : String(e)));
+    }
+  }
+
+  private async onRunsChanged(): Promise<void> {
+    // A saved run shown from disk may have been renamed or finished by another window/CLI.
+    if (this.session || !this.runId) return;
+    const before = this.disk?.record;
+    await this.loadDisk();
+    if (this.ready && this.disk && JSON.stringify(before) !== JSON.stringify(this.disk.record)) await this.sendInit();
+  }
+
+  private backend(): RunRecord['backend'] | undefined {
+    return this.session?.record?.backend ?? this.liveRecordFromDisk?.backend ?? this.disk?.record.backend;
+  }
+
+  /** The trainer writes the chosen backend into run.json before the first epoch; read it once. */
+  private async probeBackend(): Promise<void> {
+    const store = runStore(this.svc.host);
+    const id = this.session?.runId;
+    if (!store || !id) return;
+    this.backendProbe = true;
+    try {
+      const rec = await store.read(id);
+      this.liveRecordFromDisk = rec;
+      if (rec.backend) {
+        this.post({ type: 'compute', compute: this.compute() });
+        return;
+      }
+    } catch { /* not yet */ }
+    this.backendProbe = false;
+  }
+
+  private run(): DashboardRun {
+    const s = this.session;
+    if (s) {
+      const rec = s.record;
+      return {
+        runId: s.runId,
+        name: rec?.name ?? s.runId ?? s.datasetName,
+        dataset: s.config.dataset,
+        datasetName: s.datasetName,
+        encoder: rec?.encoder?.id ?? s.config.encoder,
+        head: headLabel(s.config.head, rec?.dataset ? rec : this.liveRecordFromDisk),
+        status: s.status,
+        startedAt: s.startedAt,
+        finishedAt: s.finishedAt,
+        totalEpochs: s.totalEpochs,
+        phase: s.phase,
+        error: s.error ? s.error + (s.fix ? `\n${vscode.l10n.t('Fix: {0}', s.fix)}` : '') : undefined,
+        testMacroF1: rec?.testMacroF1 ?? s.report?.macro.f1,
+        testAccuracy: rec?.testAccuracy ?? s.report?.accuracy,
+        live: s.status === 'running',
+      };
+    }
+    const r = this.disk?.record;
+    const startedAt = r ? Date.parse(r.createdAt) : Date.now();
+    const finishedAt = r?.finishedAt ? Date.parse(r.finishedAt) : r?.timings.totalMs ? startedAt + r.timings.totalMs : undefined;
+    return {
+      runId: this.runId,
+      name: r?.name ?? this.runId ?? '?',
+      dataset: r?.config.dataset ?? '',
+      datasetName: r ? path.basename(r.config.dataset) : '',
+      encoder: r?.encoder?.id ?? r?.config.encoder ?? '',
+      head: r ? headLabel(r.config.head, r) : '',
+      status: r?.status ?? 'failed',
+      startedAt,
+      finishedAt: finishedAt ?? (r?.status === 'running' ? undefined : startedAt),
+      totalEpochs: r?.config.epochs ?? 0,
+      error: r?.error ? r.error.message + (r.error.fix ? `\n${vscode.l10n.t('Fix: {0}', r.error.fix)}` : '') : undefined,
+      testMacroF1: r?.testMacroF1,
+      testAccuracy: r?.testAccuracy,
+      live: false,
+    };
+  }
+
+  private compute(): DashboardCompute {
+    const b = this.backend();
+    const cost = vscode.workspace.getConfiguration('fewshot.cost');
+    const gpu = b?.gpu ?? false;
+    return {
+      backend: b?.name,
+      gpu,
+      nvidiaSmi: this.svc.gpu.available,
+      gpuName: this.svc.gpu.name,
+      sample: this.svc.gpu.latest,
+      hourlyRate: gpu ? cost.get<number>('gpuHourlyRate', 0) : cost.get<number>('cpuHourlyRate', 0),
+      currency: cost.get<string>('currency', 'USD'),
+    };
+  }
+
+  state(): DashboardState {
+    return {
+      protocol: DASHBOARD_PROTOCOL_VERSION,
+      run: this.run(),
+      epochs: (this.session?.epochs ?? this.disk?.epochs ?? []).slice(),
+      report: this.session?.report ?? this.disk?.report ?? null,
+      compute: this.compute(),
+    };
+  }
+
+  private async sendInit(): Promise<void> {
+    if (this.session?.runId && !this.backend()) await this.probeBackend();
+    this.post({ type: 'init', state: this.state(), strings: dashboardStrings(), locale: vscode.env.language });
+  }
+
+  private async sendDone(): Promise<void> {
+    const s = this.session;
+    if (!s) return;
+    if (s.runId) {
+      // run.json has the final record (backend, timings) and report.json the report when the child wrote it.
+      const store = runStore(this.svc.host);
+      if (store) {
+        try { s.setRecord(await store.read(s.runId)); } catch { /* keep the last one */ }
+        if (!s.report && s.status === 'completed') s.report = await store.readReport(s.runId).catch(() => null);
+      }
+    }
+    this.updateGpuLease();
+    this.post({ type: 'done', run: this.run(), report: s.report, epochs: s.epochs.slice() });
+    this.post({ type: 'compute', compute: this.compute() });
+  }
+
+  private post(m: HostToDashboard): void {
+    this.posted.push(m);
+    if (this.posted.length > 500) this.posted.splice(0, this.posted.length - 500);
+    void this.panel.webview.postMessage(m);
+  }
+
+  private updateGpuLease(): void {
+    const want = this.panel.visible && (this.session?.status === 'running' || this.svc.gpu.available === undefined);
+    if (want && !this.gpuLease) this.gpuLease = this.svc.gpu.acquire();
+    else if (!want && this.gpuLease) { this.gpuLease.dispose(); this.gpuLease = undefined; }
+  }
+
+  private async onMessage(m: DashboardToHost): Promise<void> {
+    this.receivedEmitter.fire(m);
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        await this.sendInit();
+        break;
+      case 'cancel':
+        this.session?.cancel();
+        break;
+      case 'compare': {
+        const id = this.session?.runId ?? this.runId;
+        if (id) await vscode.commands.executeCommand('fewshot.compareRuns', id);
+        break;
+      }
+      case 'showLog':
+        this.svc.host.output.show(true);
+        break;
+      case 'openSample':
+        await openSample(m.file, m.line);
+        break;
+      case 'requestSamples': {
+        const { samples, total } = await this.samples(m.trueLabel, m.predicted);
+        this.post({ type: 'samples', requestId: m.requestId, trueLabel: m.trueLabel, predicted: m.predicted, samples, total });
+        break;
+      }
+    }
+  }
+
+  private async samples(trueLabel: string, predicted: string): Promise<{ samples: MisclassifiedSample[]; total: number }> {
+    const store = runStore(this.svc.host);
+    const id = this.session?.runId ?? this.runId;
+    if (!store || !id) return { samples: [], total: 0 };
+    this.predictions ??= store.readPredictions(id).catch(() => []);
+    const all = (await this.predictions).filter((p) => p.label === trueLabel && p.predicted === predicted);
+    return {
+      total: all.length,
+      samples: all.slice(0, MAX_SAMPLES).map((p) => ({ index: p.index, text: p.text, file: p.file, line: p.line, confidence: p.probabilities?.[p.predicted] })),
+    };
+  }
+
+  /** For the serializer: the state the webview persisted. */
+  static persistedRunId(state: unknown): string | undefined {
+    const s = state as DashboardPersistedState | undefined;
+    return typeof s?.runId === 'string' ? s.runId : typeof s?.state?.run.runId === 'string' ? s.state.run.runId : undefined;
+  }
+
+  dispose(): void {
+    this.sessionSub?.dispose();
+    this.gpuLease?.dispose();
+    this.closedEmitter.fire();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}
+
+async function openSample(file: string, line?: number): Promise<void> {
+  if (!path.isAbsolute(file) || !fs.existsSync(file)) {
+    void vscode.window.showWarningMessage(vscode.l10n.t('The sample file {0} no longer exists.', file));
+    return;
+  }
+  const pos = line && line > 0 ? new vscode.Position(line - 1, 0) : undefined;
+  await vscode.window.showTextDocument(vscode.Uri.file(file), {
+    viewColumn: vscode.ViewColumn.Beside,
+    preview: true,
+    selection: pos ? new vscode.Range(pos, pos) : undefined,
+  });
+}
+
+/** Opens, finds and restores dashboard panels. */
+export class DashboardManager implements vscode.Disposable {
+  private readonly panels = new Set<DashboardPanel>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly openedEmitter = new vscode.EventEmitter<DashboardPanel>();
+  readonly onDidOpen = this.openedEmitter.event;
+  readonly gpu = new GpuMonitor();
+
+  constructor(private readonly host: Host, private readonly manager: TrainingManager) {
+    this.disposables.push(
+      this.gpu, this.openedEmitter,
+      manager.onDidStart((s) => this.openSession(s)),
+      vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel, state) => {
+          const id = DashboardPanel.persistedRunId(state);
+          if (!id) { panel.dispose(); return; }
+          const p = this.adopt(panel);
+          const live = this.manager.find(id);
+          if (live) p.followSession(live);
+          else await p.showRun(id);
+        },
+      }),
+    );
+  }
+
+  all(): DashboardPanel[] {
+    return [...this.panels];
+  }
+
+  find(idOrKey: string): DashboardPanel | undefined {
+    return this.all().find((p) => p.matches(idOrKey));
+  }
+
+  private adopt(panel: vscode.WebviewPanel): DashboardPanel {
+    const p = new DashboardPanel(panel, { host: this.host, manager: this.manager, gpu: this.gpu });
+    this.panels.add(p);
+    p.onDidClose(() => this.panels.delete(p));
+    this.openedEmitter.fire(p);
+    return p;
+  }
+
+  private create(title: string): DashboardPanel {
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.host.context.extensionUri, 'dist', 'webviews'), vscode.Uri.joinPath(this.host.context.extensionUri, 'media')],
+    });
+    return this.adopt(panel);
+  }
+
+  openSession(s: TrainingSession): DashboardPanel {
+    const existing = this.find(s.key) ?? (s.runId ? this.find(s.runId) : undefined);
+    if (existing) {
+      existing.panel.reveal();
+      return existing;
+    }
+    const p = this.create(vscode.l10n.t('Training: {0}', s.datasetName));
+    p.followSession(s);
+    return p;
+  }
+
+  /** Open (or reveal) the dashboard of a run id or live session key. */
+  async open(idOrKey: string): Promise<DashboardPanel> {
+    const existing = this.find(idOrKey);
+    if (existing) {
+      existing.panel.reveal();
+      return existing;
+    }
+    const live = this.manager.find(idOrKey);
+    if (live) return this.openSession(live);
+    const p = this.create(vscode.l10n.t('Run: {0}', idOrKey));
+    await p.showRun(idOrKey);
+    return p;
+  }
+
+  dispose(): void {
+    for (const p of this.all()) p.panel.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}

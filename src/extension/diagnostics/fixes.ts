@@ -1,0 +1,95 @@
+/**
+ * Client side of the quick fixes: every change goes through an undo stack.
+ * File moves use WorkspaceEdit renames (so Explorer undo works as well) and
+ * settings changes remember the previous workspace value.
+ */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { withSilenced } from '../../server/analysis/fixes';
+
+export type UndoEntry =
+  | { kind: 'moves'; title: string; moves: { from: string; to: string }[]; createdDirs: string[] }
+  | { kind: 'setting'; title: string; section: string; key: string; previous: unknown };
+
+export class FixUndoStack {
+  private entries: UndoEntry[] = [];
+
+  push(e: UndoEntry): void {
+    this.entries.push(e);
+    if (this.entries.length > 20) this.entries.shift();
+  }
+  get size(): number {
+    return this.entries.length;
+  }
+  peek(): UndoEntry | undefined {
+    return this.entries[this.entries.length - 1];
+  }
+
+  /** Undo the last fix; returns it, or undefined when there is nothing to undo. */
+  async undo(): Promise<UndoEntry | undefined> {
+    const e = this.entries.pop();
+    if (!e) return undefined;
+    if (e.kind === 'setting') {
+      await vscode.workspace.getConfiguration(e.section).update(e.key, e.previous, vscode.ConfigurationTarget.Workspace);
+      return e;
+    }
+    const edit = new vscode.WorkspaceEdit();
+    for (const m of e.moves.slice().reverse()) edit.renameFile(vscode.Uri.file(m.to), vscode.Uri.file(m.from), { overwrite: false });
+    if (!(await vscode.workspace.applyEdit(edit))) {
+      this.entries.push(e);
+      throw new Error(vscode.l10n.t('Could not move the files back. Check that they still exist in the test folder.'));
+    }
+    // remove the folders the fix created, deepest first, if they are empty again
+    for (const dir of e.createdDirs.slice().sort((a, b) => b.length - a.length)) {
+      try {
+        const entries = await vscode.workspace.fs.readDirectory(vscode.Uri.file(dir));
+        if (entries.length === 0) await vscode.workspace.fs.delete(vscode.Uri.file(dir), { recursive: false, useTrash: false });
+      } catch { /* already gone */ }
+    }
+    return e;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(vscode.Uri.file(p));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Apply file moves as one WorkspaceEdit; records the undo entry. */
+export async function applyMoves(stack: FixUndoStack, title: string, moves: { from: string; to: string }[]): Promise<boolean> {
+  const createdDirs: string[] = [];
+  for (const m of moves) {
+    let dir = path.dirname(m.to);
+    const chain: string[] = [];
+    while (!(await exists(dir)) && !createdDirs.includes(dir) && !chain.includes(dir)) {
+      chain.push(dir);
+      const up = path.dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+    createdDirs.push(...chain);
+  }
+  const edit = new vscode.WorkspaceEdit();
+  for (const m of moves) edit.renameFile(vscode.Uri.file(m.from), vscode.Uri.file(m.to), { overwrite: false });
+  const ok = await vscode.workspace.applyEdit(edit);
+  if (ok) stack.push({ kind: 'moves', title, moves, createdDirs });
+  return ok;
+}
+
+/** Set a workspace setting; records the previous workspace value for undo. */
+export async function setSetting(stack: FixUndoStack, title: string, section: string, key: string, value: unknown): Promise<void> {
+  const cfg = vscode.workspace.getConfiguration(section);
+  const previous = cfg.inspect(key)?.workspaceValue;
+  await cfg.update(key, value, vscode.ConfigurationTarget.Workspace);
+  stack.push({ kind: 'setting', title, section, key, previous });
+}
+
+export async function silence(stack: FixUndoStack, datasetKey: string, code: string): Promise<void> {
+  const cfg = vscode.workspace.getConfiguration('fewshot.diagnostics');
+  const current = cfg.inspect<Record<string, string[]>>('ignore')?.workspaceValue;
+  await setSetting(stack, vscode.l10n.t('Silence {0} for {1}', code, datasetKey), 'fewshot.diagnostics', 'ignore', withSilenced(current, datasetKey, code));
+}

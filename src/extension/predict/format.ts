@@ -1,0 +1,56 @@
+/** Text shapes of prediction results (inline decoration, copy text, CSV). No 'vscode'. */
+import type { Prediction } from '../../protocol/run';
+
+/** 0.9134 → "0.91" (two decimals; values that round to 0/1 keep a hint they are not exact). */
+export function formatP(p: number): string {
+  if (!Number.isFinite(p)) return '?';
+  if (p >= 0.995 && p < 1) return '>0.99';
+  if (p > 0 && p < 0.005) return '<0.01';
+  return p.toFixed(2);
+}
+
+/** Top-k "label p" pairs, highest first. */
+export function topK(pred: Prediction, k = 3): { label: string; p: number }[] {
+  return [...pred.probabilities].sort((a, b) => b.p - a.p).slice(0, k);
+}
+
+/** Inline text after a selection: "sports 0.91 · cooking 0.06 · weather 0.03". */
+export function inlineText(pred: Prediction, k = 3): string {
+  return topK(pred, k).map((x) => `${x.label} ${formatP(x.p)}`).join(' · ');
+}
+
+/** The probability of the predicted label. */
+export function labelProbability(pred: Prediction): number {
+  return pred.probabilities.find((x) => x.label === pred.label)?.p ?? topK(pred, 1)[0]?.p ?? NaN;
+}
+
+/** "label (p)", what the Copy button puts on the clipboard. */
+export function copyText(pred: Prediction): string {
+  return `${pred.label} (${formatP(labelProbability(pred))})`;
+}
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF, or starts/ends with a space. */
+export function csvField(v: string | number): string {
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(Math.round(v * 1e6) / 1e6) : '') : v;
+  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export interface LineResult {
+  /** 1-based line number. */
+  line: number;
+  text: string;
+  prediction: Prediction;
+}
+
+/** CSV with header line,text,label,probability (probability of the predicted label). */
+export function linesToCsv(rows: readonly LineResult[]): string {
+  const out = ['line,text,label,probability'];
+  for (const r of rows) out.push([r.line, r.text, r.prediction.label, labelProbability(r.prediction)].map(csvField).join(','));
+  return out.join('\r\n') + '\r\n';
+}
+
+/** Shorten a text for messages: first line, at most `max` characters. */
+export function preview(text: string, max = 40): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > max ? one.slice(0, max - 1) + '…' : one;
+}

@@ -1,0 +1,184 @@
+/**
+ * Contract between the training dashboard webview (`webviews/dashboard`) and the
+ * extension host (`src/extension/dashboard`). Types and constants only.
+ *
+ * Handshake (like GitLens' webviews): the webview script posts `ready` once its
+ * DOM is up (also after a reload or after being hidden and shown again); the
+ * host answers with `init` carrying the complete state. After that the host
+ * sends incremental messages (`epoch`, `status`, `progress`, `gpu`, `done`).
+ * Messages sent while the webview is hidden are lost, so the host always keeps
+ * the full state and re-sends it on the next `ready`.
+ */
+import type { ClassificationReport, EpochMetrics, RunStatus } from './run';
+import type { TrainPhase } from './trainer';
+
+export type { ClassificationReport, EpochMetrics, RunStatus, TrainPhase };
+
+export const DASHBOARD_VIEW_TYPE = 'fewshot.dashboard';
+export const DASHBOARD_PROTOCOL_VERSION = 1;
+
+/** What the header shows about a run. */
+export interface DashboardRun {
+  runId?: string;
+  name: string;
+  /** Absolute dataset path and its display name. */
+  dataset: string;
+  datasetName: string;
+  /** Resolved encoder id when known, else the requested spec. */
+  encoder: string;
+  head: string;
+  status: RunStatus;
+  /** ms since the epoch (Date.now()) */
+  startedAt: number;
+  finishedAt?: number;
+  /** Maximum number of epochs (the run may stop early). */
+  totalEpochs: number;
+  /** Current phase of a live run (load, embed, train, evaluate, save). */
+  phase?: { name: TrainPhase; done: number; total: number; message?: string };
+  error?: string;
+  /** Test-set macro-F1 / accuracy of the finished run. */
+  testMacroF1?: number;
+  testAccuracy?: number;
+  /** Whether the host can cancel this run (a live run of this window). */
+  live: boolean;
+}
+
+export interface GpuSample {
+  /** Percent 0..100 */
+  utilization: number;
+  /** MiB */
+  memoryUsed: number;
+  memoryTotal: number;
+}
+
+export interface DashboardCompute {
+  /** tfjs backend that trains the head ('wasm', 'tensorflow', 'webgpu', 'cpu'); undefined until known. */
+  backend?: string;
+  /** Whether the backend runs on a GPU. */
+  gpu: boolean;
+  /** Whether `nvidia-smi` was found (undefined: not probed yet). */
+  nvidiaSmi?: boolean;
+  /** GPU name from nvidia-smi, if any. */
+  gpuName?: string;
+  /** Latest nvidia-smi sample (null when there is none). */
+  sample?: GpuSample | null;
+  /** Hourly rate that applies to this run (GPU rate for GPU runs, else CPU rate) and its currency. */
+  hourlyRate: number;
+  currency: string;
+}
+
+export interface DashboardState {
+  protocol: number;
+  run: DashboardRun;
+  epochs: EpochMetrics[];
+  report: ClassificationReport | null;
+  compute: DashboardCompute;
+}
+
+/** English strings → display strings (the host translates them). */
+export type StringTable = Record<string, string>;
+
+export type HostToDashboard =
+  | { type: 'init'; state: DashboardState; strings: StringTable; locale: string }
+  | { type: 'epoch'; metrics: EpochMetrics; totalEpochs: number }
+  | { type: 'status'; run: DashboardRun }
+  | { type: 'compute'; compute: DashboardCompute }
+  | { type: 'done'; run: DashboardRun; report: ClassificationReport | null; epochs: EpochMetrics[] }
+  | { type: 'samples'; requestId: number; trueLabel: string; predicted: string; samples: MisclassifiedSample[]; total: number };
+
+export interface MisclassifiedSample {
+  index: number;
+  text: string;
+  file?: string;
+  line?: number;
+  /** Probability the model gave to the predicted label. */
+  confidence?: number;
+}
+
+export type DashboardToHost =
+  | { type: 'ready' }
+  | { type: 'requestSamples'; requestId: number; trueLabel: string; predicted: string }
+  | { type: 'openSample'; file: string; line?: number }
+  | { type: 'compare' }
+  | { type: 'cancel' }
+  | { type: 'showLog' };
+
+/** What the webview keeps with setState (and the serializer receives after a reload). */
+export interface DashboardPersistedState {
+  runId?: string;
+  state?: DashboardState;
+  strings?: StringTable;
+}
+
+/**
+ * Every English string the dashboard shows. The host passes them through
+ * vscode.l10n.t and sends the table in `init`. `{0}` placeholders are filled by the webview.
+ */
+export const DASHBOARD_STRINGS = [
+  'Few-Shot Lab — Training Dashboard',
+  'Dataset',
+  'Encoder',
+  'Head',
+  'Compute',
+  'Elapsed',
+  'Time left',
+  'Cost',
+  'free',
+  'Status',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'Epoch {0} of {1}',
+  'Loss',
+  'Training loss',
+  'Validation loss',
+  'Validation macro-F1 and accuracy',
+  'Validation macro-F1',
+  'Validation accuracy',
+  'Per-class recall (validation)',
+  'Lowest recall: {0} ({1})',
+  'Waiting for the first epoch…',
+  'Test-set classification report',
+  'Class',
+  'Precision',
+  'Recall',
+  'F1-score',
+  'Support',
+  'accuracy',
+  'macro avg',
+  'weighted avg',
+  'Confusion matrix (rows: true label, columns: predicted)',
+  'True {0}, predicted {1}: {2} samples',
+  'Select a cell to list its test samples.',
+  'Test samples with true label {0} predicted as {1} ({2})',
+  'No samples in this cell.',
+  'Open',
+  'Compare with…',
+  'Cancel Training',
+  'Show Log',
+  'No test split: no classification report for this run.',
+  'GPU: {0}% busy, {1} / {2} MiB',
+  'No NVIDIA GPU detected — running on CPU ({0})',
+  'NVIDIA GPU present, but the head trains on {0}',
+  'detecting…',
+  'Phase: {0} {1}/{2}',
+  'Test macro-F1 {0}, accuracy {1}',
+  'and {0} more',
+  'Epoch',
+  'Score',
+  'Loading dataset',
+  'Embedding texts',
+  'Training',
+  'Evaluating',
+  'Saving',
+] as const;
+
+/** String-table key of each training phase. */
+export const PHASE_STRINGS = {
+  load: 'Loading dataset',
+  embed: 'Embedding texts',
+  train: 'Training',
+  evaluate: 'Evaluating',
+  save: 'Saving',
+} as const;

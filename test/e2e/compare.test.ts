@@ -1,0 +1,154 @@
+/**
+ * Browser e2e: in code-server, select two saved runs in the Runs view
+ * (ctrl-click), open "Compare Runs" from the context menu, and check the
+ * comparison webview: overlaid curves and the metrics table are drawn (element
+ * screenshots in test-results/screenshots/, asserted not blank), the table sorts
+ * from the keyboard.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import {
+  assertNotBlank,
+  Browser,
+  CodeServer,
+  expectUi,
+  launchBrowser,
+  makeScratchWorkspace,
+  openWorkbench,
+  removeDir,
+  repoRoot,
+  resultsDir,
+  runCommand,
+  saveFailureArtifacts,
+  startCodeServer,
+  waitForTitle,
+  webviewFrame,
+} from '../harness';
+
+const A = '20261101-100000-news-a1b2'; // named "baseline hashing"
+const B = '20261101-110000-news-c3d4';
+const fixtures = path.join(repoRoot, 'test', 'fixtures', 'runs');
+
+describe('e2e: compare runs', function () {
+  this.timeout(300_000);
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let workspace = '';
+  let page: Page;
+  let frame: Frame;
+
+  before(async () => {
+    workspace = makeScratchWorkspace('compare', {
+      only: [],
+      copy: {
+        [`.fewshot/runs/${A}`]: path.join(fixtures, A),
+        [`.fewshot/runs/${B}`]: path.join(fixtures, B),
+      },
+    });
+    server = await startCodeServer({ name: 'compare', workspace });
+    browser = await launchBrowser('compare');
+    page = browser.page;
+    await openWorkbench(page, server.workbenchUrl({ extensionDevelopmentPath: repoRoot }));
+    await waitForTitle(page, '[Extension Development Host]');
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await saveFailureArtifacts(`compare-${this.currentTest.title}`, browser, server);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (workspace) removeDir(path.dirname(workspace));
+  });
+
+  it('selects two runs in the Runs view and opens the comparison from the context menu', async () => {
+    const item = page.locator('.part.activitybar .action-item a[aria-label^="Few-Shot Lab"]');
+    await item.waitFor({ state: 'visible', timeout: 60_000 });
+    await item.click();
+    const sidebar = page.locator('.part.sidebar');
+    const runsPane = sidebar.locator('.pane', { has: page.locator('.pane-header', { hasText: /^runs/i }) });
+    await runsPane.first().waitFor({ state: 'visible', timeout: 30_000 });
+    const header = runsPane.locator('.pane-header').first();
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+    const rowA = runsPane.locator('.monaco-list-row', { hasText: 'baseline hashing' }).first();
+    const rowB = runsPane.locator('.monaco-list-row', { hasText: B }).first();
+    await expectUi(page, 'the Runs view does not list the fixture runs', Promise.all([rowA.waitFor({ state: 'visible', timeout: 60_000 }), rowB.waitFor({ state: 'visible', timeout: 60_000 })]));
+    await rowA.click({ modifiers: ['Control'] });
+    await rowB.click({ modifiers: ['Control'] });
+    await expectUi(page, 'both rows selected', page.waitForFunction(() => {
+      const rows = Array.from(document.querySelectorAll('.part.sidebar .monaco-list-row.selected'));
+      return rows.length >= 2;
+    }, undefined, { timeout: 10_000 }));
+    await rowB.click({ button: 'right' });
+    const menuItem = page.locator('.context-view .monaco-menu .action-item', { hasText: /^Compare Runs/ }).first();
+    await expectUi(page, 'no "Compare Runs" in the context menu', menuItem.waitFor({ state: 'visible', timeout: 15_000 }));
+    await menuItem.click();
+    frame = await expectUi(page, 'the comparison webview did not open', webviewFrame(page, { hasText: /Compare runs \(2\)/, timeoutMs: 60_000 }));
+    await frame.locator('table.metrics tbody tr').nth(1).waitFor({ state: 'visible', timeout: 30_000 });
+    const names = await frame.locator('table.metrics tbody tr th').allInnerTexts();
+    assert.equal(names.length, 2);
+    assert.ok(names.some((n) => n.includes('baseline hashing')), names.join(' | '));
+    assert.ok(names.some((n) => n.includes(B)), names.join(' | '));
+    const cells = await frame.locator('table.metrics tbody tr td[data-column="testMacroF1"]').allInnerTexts();
+    assert.deepEqual(cells.map((c) => c.trim().slice(0, 6)).sort(), ['0.8347', '0.8982']);
+    assert.equal(await frame.locator('table.metrics td.best[data-column="testMacroF1"]').innerText().then((s) => s.trim().slice(0, 6)), '0.8982');
+  });
+
+  it('draws the overlaid curves and the table (screenshots not blank)', async () => {
+    const dir = path.join(resultsDir, 'screenshots');
+    fs.mkdirSync(dir, { recursive: true });
+    const canvas = frame.locator('#curves-canvas');
+    await canvas.scrollIntoViewIfNeeded();
+    // chart.js has drawn when the canvas has a backing store and the legend lists both runs (via the render summary in the DOM)
+    await frame.waitForFunction(() => {
+      const c = document.getElementById('curves-canvas') as HTMLCanvasElement | null;
+      return !!c && c.width > 100 && c.height > 100;
+    }, undefined, { timeout: 30_000 });
+    const curvesFile = path.join(dir, 'compare-curves.png');
+    await canvas.screenshot({ path: curvesFile });
+    const curves = assertNotBlank(curvesFile, { distinctColors: 8, lumaStdDev: 2 });
+    assert.ok(curves.width > 300, `curves screenshot is ${curves.width}px wide`);
+    const table = frame.locator('table.metrics');
+    await table.scrollIntoViewIfNeeded();
+    const tableFile = path.join(dir, 'compare-table.png');
+    await table.screenshot({ path: tableFile });
+    assertNotBlank(tableFile, { distinctColors: 8, lumaStdDev: 2 });
+    // the whole panel too, for the humans
+    await page.screenshot({ path: path.join(dir, 'compare-panel.png') });
+  });
+
+  it('sorts the table from the keyboard (Enter on a column header)', async () => {
+    const sortBtn = frame.locator('th button.sort[data-column="testMacroF1"]');
+    await sortBtn.focus();
+    await page.keyboard.press('Enter');
+    await frame.waitForFunction(() => document.querySelector('th[aria-sort="descending"] button[data-column="testMacroF1"]') !== null, undefined, { timeout: 10_000 });
+    const first = await frame.locator('table.metrics tbody tr').first().getAttribute('data-run');
+    assert.equal(first, B);
+    await frame.locator('th button.sort[data-column="testMacroF1"]').focus();
+    await page.keyboard.press('Enter');
+    await frame.waitForFunction(() => document.querySelector('th[aria-sort="ascending"] button[data-column="testMacroF1"]') !== null, undefined, { timeout: 10_000 });
+    assert.equal(await frame.locator('table.metrics tbody tr').first().getAttribute('data-run'), A);
+  });
+
+  it('keeps its state when hidden and restores itself after a window reload', async () => {
+    const sortedAsc = () => frame.waitForFunction(() => document.querySelector('th[aria-sort="ascending"] button[data-column="testMacroF1"]') !== null, undefined, { timeout: 30_000 });
+    await sortedAsc();
+    // hide the panel behind another editor, then bring it back
+    await runCommand(page, 'New Untitled Text File');
+    await page.locator('.tabs-container .tab.active', { hasText: /Untitled/ }).waitFor({ state: 'visible', timeout: 15_000 });
+    await page.locator('.tabs-container .tab', { hasText: 'Compare Runs (2)' }).click();
+    frame = await webviewFrame(page, { hasText: /Compare runs \(2\)/, timeoutMs: 30_000 });
+    await sortedAsc();
+    assert.equal(await frame.locator('table.metrics tbody tr').first().getAttribute('data-run'), A);
+    // reload the window: the serializer brings the panel back with its runs and sort
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
+    await page.locator('.tabs-container .tab', { hasText: 'Compare Runs' }).first().click({ timeout: 60_000 });
+    frame = await expectUi(page, 'the comparison did not come back after reload', webviewFrame(page, { hasText: /Compare runs \(2\)/, timeoutMs: 90_000 }));
+    await frame.locator('table.metrics tbody tr').nth(1).waitFor({ state: 'visible', timeout: 30_000 });
+    await sortedAsc();
+  });
+});

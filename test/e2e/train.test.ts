@@ -1,0 +1,204 @@
+/**
+ * Browser e2e: right-click the dataset folder in the Explorer → "Train Few-Shot
+ * Model" → the dashboard webview fills its charts epoch by epoch and shows the
+ * final report. Measures click → first epoch point and click → final report.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Frame, Locator, Page } from 'playwright-core';
+import {
+  Browser,
+  CodeServer,
+  assertNotBlank,
+  decodePng,
+  expectUi,
+  launchBrowser,
+  makeScratchWorkspace,
+  openWorkbench,
+  removeDir,
+  repoRoot,
+  resultsDir,
+  runCommand,
+  saveFailureArtifacts,
+  screenshot,
+  startCodeServer,
+  waitForTitle,
+  webviewFrame,
+} from '../harness';
+
+const EPOCHS = 40;
+
+/** Pixels of a chart canvas that differ from its most common colour (read inside the webview). */
+async function chartInk(frame: Frame, id: string): Promise<{ ink: number; points: number; w: number; h: number }> {
+  return frame.evaluate((canvasId) => {
+    const c = document.getElementById(canvasId) as HTMLCanvasElement | null;
+    if (!c || !c.width || !c.height) return { ink: 0, points: 0, w: 0, h: 0 };
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const counts = new Map<number, number>();
+    for (let i = 0; i < d.length; i += 4) {
+      const k = (d[i] << 24) ^ (d[i + 1] << 16) ^ (d[i + 2] << 8) ^ d[i + 3];
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    const bg = Math.max(...counts.values());
+    return { ink: d.length / 4 - bg, points: Number(c.getAttribute('data-points') ?? 0), w: c.width, h: c.height };
+  }, id);
+}
+
+/** Non-background pixels of an element screenshot (PNG decoded by the harness). */
+async function screenshotInk(el: Locator, file: string): Promise<number> {
+  await el.screenshot({ path: file });
+  const png = decodePng(file);
+  const counts = new Map<number, number>();
+  for (let i = 0; i < png.data.length; i += png.channels) {
+    const k = (png.data[i] << 16) | (png.data[i + 1] << 8) | png.data[i + 2];
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return png.width * png.height - Math.max(...counts.values());
+}
+
+describe('e2e: train from the Explorer context menu', function () {
+  this.timeout(420_000);
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let workspace = '';
+  let page: Page;
+  let frame: Frame;
+  let tClick = 0;
+  let tFirstMs = 0;
+  const shots = path.join(resultsDir, 'screenshots');
+
+  before(async () => {
+    workspace = makeScratchWorkspace('train-e2e', { only: ['train-tiny'] });
+    server = await startCodeServer({
+      name: 'train-e2e',
+      workspace,
+      settings: { 'fewshot.train.encoder': 'hashing', 'fewshot.train.epochs': EPOCHS, 'fewshot.train.patience': 0 },
+    });
+    browser = await launchBrowser('train-e2e');
+    page = browser.page;
+    await openWorkbench(page, server.workbenchUrl({ extensionDevelopmentPath: repoRoot }));
+    await waitForTitle(page, '[Extension Development Host]');
+    fs.mkdirSync(shots, { recursive: true });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await saveFailureArtifacts(`train-e2e-${this.currentTest.title}`, browser, server);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (workspace) removeDir(path.dirname(workspace));
+  });
+
+  it('right-clicks train-tiny in the Explorer and runs "Train Few-Shot Model"', async () => {
+    await page.keyboard.press('Control+Shift+E');
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^train-tiny$/ }).first();
+    await expectUi(page, 'train-tiny is not in the Explorer', row.waitFor({ state: 'visible', timeout: 60_000 }));
+    // The extension contributes the menu item once it is active (onStartupFinished): retry the menu until it shows.
+    const item = page.locator('.context-view .monaco-menu .action-item', { has: page.locator('.action-label', { hasText: /^Train Few-Shot Model$/ }) }).first();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await row.click({ button: 'right' });
+      try {
+        await item.waitFor({ state: 'visible', timeout: 3_000 });
+        break;
+      } catch (e) {
+        await page.keyboard.press('Escape');
+        if (Date.now() > deadline) throw new Error(`no "Train Few-Shot Model" in the Explorer context menu: ${e}`);
+      }
+    }
+    tClick = Date.now();
+    await item.click();
+  });
+
+  it('opens the dashboard, whose charts fill in epoch by epoch', async () => {
+    frame = await expectUi(page, 'the dashboard webview did not open', webviewFrame(page, { hasText: /Validation macro-F1 and accuracy/, timeoutMs: 120_000 }));
+    await frame.waitForFunction(() => Number(document.getElementById('loss-chart')?.getAttribute('data-points') ?? 0) > 0, undefined, { timeout: 120_000, polling: 50 });
+    const tFirst = Date.now() - tClick;
+    const live = await chartInk(frame, 'loss-chart');
+    const liveShot = await screenshot(page, 'train-dashboard-live');
+    assertNotBlank(liveShot);
+    assert.ok(live.points >= 2, `loss chart has ${live.points} points`);
+    assert.ok(live.ink > 500, `the loss chart canvas is blank (${JSON.stringify(live)})`);
+    console.log(`      timing: click → first epoch point on the dashboard: ${tFirst} ms`);
+    tFirstMs = tFirst;
+  });
+
+  it('shows the final report and confusion matrix, with every chart drawn', async () => {
+    await frame.locator('#report-table').waitFor({ state: 'visible', timeout: 180_000 });
+    const tReport = Date.now() - tClick;
+    console.log(`      timing: click → final report on the dashboard: ${tReport} ms`);
+    fs.writeFileSync(path.join(shots, 'train-dashboard-timings.json'), JSON.stringify({ clickToFirstEpochMs: tFirstMs, clickToReportMs: tReport, epochs: EPOCHS }, null, 2));
+    const status = await frame.locator('#run-status').innerText();
+    assert.match(status, /completed/i);
+    const rows = await frame.locator('#report-table tbody tr').allInnerTexts();
+    assert.ok(rows.some((r) => /macro avg/.test(r)) && rows.some((r) => /weighted avg/.test(r)), `report rows: ${rows.join(' | ')}`);
+    assert.ok(rows.some((r) => /\b0\.\d{4}\b|\b1\.0000\b/.test(r)), 'no 4-digit values in the report');
+    for (const id of ['loss-chart', 'score-chart', 'recall-chart']) {
+      const ink = await chartInk(frame, id);
+      assert.ok(ink.points >= 2, `${id}: ${ink.points} points`);
+      assert.ok(ink.ink > 500, `${id} looks blank: ${JSON.stringify(ink)}`);
+      const px = await screenshotInk(frame.locator(`#${id}`), path.join(shots, `train-${id}.png`));
+      assert.ok(px > 500, `${id} screenshot has only ${px} non-background pixels`);
+    }
+    // Per-class recall names its lowest class.
+    assert.match(await frame.locator('#recall-caption').innerText(), /Lowest recall: \S+/);
+    const finalShot = await screenshot(page, 'train-dashboard-final');
+    assertNotBlank(finalShot);
+    const cells = await frame.locator('#confusion button.cell').count();
+    assert.equal(cells, 9);
+  });
+
+  it('lists the samples of a confusion-matrix cell and opens one in the editor', async () => {
+    // Prefer an off-diagonal (misclassified) cell; fall back to any non-empty one.
+    const cell = (await frame.locator('#confusion button.cell:not(.diag):not([data-count="0"])').count())
+      ? frame.locator('#confusion button.cell:not(.diag):not([data-count="0"])').first()
+      : frame.locator('#confusion button.cell:not([data-count="0"])').first();
+    const n = Number(await cell.getAttribute('data-count'));
+    await cell.focus();
+    await page.keyboard.press('Enter');
+    const list = frame.locator('#samples .sample-list button.sample');
+    await list.first().waitFor({ state: 'visible', timeout: 30_000 });
+    assert.equal(await list.count(), n);
+    const where = (await list.first().locator('.sample-where').innerText()).trim();
+    await list.first().click();
+    const tab = page.locator('.tabs-container .tab', { hasText: where });
+    await expectUi(page, `the sample ${where} did not open in an editor`, tab.first().waitFor({ state: 'visible', timeout: 30_000 }));
+    await screenshot(page, 'train-dashboard-sample-opened');
+  });
+
+  it('redraws the charts with the new colours when the theme changes', async () => {
+    const before = await frame.evaluate(() => (window as unknown as { Chart: { defaults: { color: string } } }).Chart.defaults.color);
+    await runCommand(page, 'Preferences: Color Theme');
+    const input = page.locator('.quick-input-widget input').first();
+    await input.fill('Light Modern');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: /^Light Modern/ }).first().waitFor({ state: 'visible' });
+    await page.keyboard.press('Enter');
+    await frame.waitForFunction(() => document.body.classList.contains('vscode-light'), undefined, { timeout: 30_000 });
+    await frame.waitForFunction((old) => {
+      const c = (window as unknown as { Chart: { defaults: { color: string } } }).Chart.defaults.color;
+      const fg = getComputedStyle(document.body).getPropertyValue('--vscode-editor-foreground').trim();
+      return c !== old && c === fg;
+    }, before, { timeout: 30_000 });
+    for (const id of ['loss-chart', 'score-chart', 'recall-chart']) {
+      const ink = await chartInk(frame, id);
+      assert.ok(ink.ink > 500, `${id} blank after the theme change: ${JSON.stringify(ink)}`);
+    }
+    assertNotBlank(await screenshot(page, 'train-dashboard-light'));
+  });
+
+  it('restores the dashboard with its charts and report after a window reload', async () => {
+    // Bring the dashboard back to the front (the sample opened beside it).
+    await page.locator('.tabs-container .tab', { hasText: /^Training: train-tiny/ }).first().click();
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
+    frame = await expectUi(page, 'the dashboard was not restored after reload', webviewFrame(page, { hasText: /Validation macro-F1 and accuracy/, timeoutMs: 120_000 }));
+    await frame.locator('#report-table').waitFor({ state: 'visible', timeout: 60_000 });
+    await frame.waitForFunction((n) => Number(document.getElementById('loss-chart')?.getAttribute('data-points') ?? 0) === 2 * n, EPOCHS, { timeout: 60_000 });
+    const ink = await chartInk(frame, 'recall-chart');
+    assert.ok(ink.ink > 500, `recall chart blank after reload: ${JSON.stringify(ink)}`);
+    assertNotBlank(await screenshot(page, 'train-dashboard-restored'));
+  });
+});

@@ -1,0 +1,156 @@
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ClassificationReport, RunRecord, TestPrediction } from '../../src/protocol/run';
+import { buildChildBundles, bundleEnv, readJsonl, repoRoot, rmrf, tempDir, writeCsvDataset } from './helpers/trainerFixtures';
+
+interface Result { code: number | null; stdout: string; stderr: string }
+
+function runCli(cli: string, args: string[], opts: { cwd: string; input?: string; env?: NodeJS.ProcessEnv } ): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: opts.cwd, env: { ...process.env, ...bundleEnv, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+const noStack = (r: Result): void => assert.ok(!/\n\s+at .+:\d+:\d+\)?/.test(r.stderr), `no stack trace in:\n${r.stderr}`);
+
+describe('fewshot CLI', function () {
+  this.timeout(180_000);
+  let cli: string;
+  let dir: string;
+  let csv: string;
+  const run = (args: string[], input?: string): Promise<Result> => runCli(cli, args, { cwd: dir, input });
+  before(() => {
+    cli = buildChildBundles().cli;
+    dir = tempDir('cli');
+    csv = writeCsvDataset(path.join(dir, 'ds'), 15, 6);
+  });
+  after(() => rmrf(dir));
+
+  it('--help for the tool and for each command exits 0', async () => {
+    const main = await run(['--help']);
+    assert.equal(main.code, 0);
+    for (const c of ['train', 'predict', 'runs', 'report', 'serve']) assert.ok(main.stdout.includes(c), c);
+    for (const c of ['train', 'predict', 'runs', 'report', 'serve']) {
+      const r = await run([c, '--help']);
+      assert.equal(r.code, 0, c);
+      assert.match(r.stdout, new RegExp(`^Usage: fewshot ${c}`), c);
+    }
+  });
+
+  it('bad usage exits 2 with an error line', async () => {
+    for (const args of [[], ['frobnicate'], ['train'], ['train', csv, '--epochs', 'many'], ['train', csv, '--epochs', '0'], ['train', csv, '--bogus'],
+      ['predict', 'some text'], ['report'], ['serve'], ['serve', '--run', 'x', '--port', '70000'], ['runs', 'extra']]) {
+      const r = await run(args);
+      assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}\n${r.stderr}`);
+      assert.ok(args.length === 0 ? r.stderr.includes('Usage: fewshot') : r.stderr.startsWith('error: '), r.stderr);
+      noStack(r);
+    }
+  });
+
+  it('failures exit 1 with error and fix lines, never a stack trace', async () => {
+    const missing = await run(['train', 'no-such-dataset']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^error: .*no-such-dataset/m);
+    assert.match(missing.stderr, /^fix: /m);
+    noStack(missing);
+
+    fs.writeFileSync(path.join(dir, 'one-label.csv'), 'text,label\nfirst,a\nsecond,a\nthird,a\n');
+    const bad = await run(['train', 'one-label.csv', '--encoder', 'hashing']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^error: .*one-label\.csv/m);
+    assert.match(bad.stderr, /^fix: /m);
+    noStack(bad);
+
+    const report = await run(['report', 'nope-run']);
+    assert.equal(report.code, 1);
+    assert.match(report.stderr, /^error: No run "nope-run"/m);
+    assert.match(report.stderr, /^fix: /m);
+  });
+
+  describe('train → runs → report → predict', () => {
+    let record: RunRecord;
+    let runDir: string;
+    before(async () => {
+      const r = await run(['train', 'ds/data.csv', '--encoder', 'hashing:1024', '--epochs', '10', '--seed', '7', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { status: string; runId: string; runDir: string; record: RunRecord; report: ClassificationReport };
+      assert.equal(out.status, 'completed');
+      assert.equal(out.report.split, 'test');
+      record = out.record;
+      runDir = out.runDir;
+      assert.equal(runDir, path.join(fs.realpathSync(dir), '.fewshot', 'runs', out.runId), 'default store is ./.fewshot');
+      assert.equal(record.config.seed, 7);
+      assert.equal(record.config.epochs, 10);
+      // not a TTY: a plain line per epoch on stderr
+      const epochLines = r.stderr.split('\n').filter((l) => /^epoch \d+\/10 /.test(l));
+      assert.equal(epochLines.length, record.epochsRun);
+    });
+
+    it('runs lists it (table and --json)', async () => {
+      const t = await run(['runs']);
+      assert.equal(t.code, 0);
+      assert.ok(t.stdout.includes(record.id));
+      assert.match(t.stdout, /completed/);
+      const j = await run(['runs', '--json']);
+      const list = JSON.parse(j.stdout) as { id: string; record: RunRecord }[];
+      const mine = list.find((x) => x.id === record.id);
+      assert.ok(mine, 'the trained run is listed');
+      assert.equal(mine.record.status, 'completed');
+      assert.deepEqual(mine.record, JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')));
+      // runs of the failure test above share the store and are listed as failed
+      assert.ok(list.filter((x) => x.id !== record.id).every((x) => x.record.status === 'failed'));
+      const other = await run(['runs', '--store', path.join(dir, 'empty-store'), '--json']);
+      assert.equal(other.code, 0);
+      assert.deepEqual(JSON.parse(other.stdout), []);
+    });
+
+    it('report prints the saved report, by id, id prefix or folder', async () => {
+      const byId = await run(['report', record.id]);
+      assert.equal(byId.code, 0, byId.stderr);
+      const txt = fs.readFileSync(path.join(runDir, 'report.txt'), 'utf8');
+      assert.ok(byId.stdout.includes(txt.trim()));
+      assert.match(byId.stdout, /macro avg/);
+      const byDir = await run(['report', runDir, '--json']);
+      const j = JSON.parse(byDir.stdout) as { record: RunRecord; report: ClassificationReport };
+      assert.deepEqual(j.report, JSON.parse(fs.readFileSync(path.join(runDir, 'report.json'), 'utf8')));
+      const byPrefix = await run(['report', record.id.slice(0, record.id.length - 2)]);
+      assert.equal(byPrefix.code, 0);
+    });
+
+    it('predict labels an argument and stdin lines, like the test predictions', async () => {
+      const preds = readJsonl<TestPrediction>(path.join(runDir, 'predictions.jsonl'));
+      const one = await run(['predict', '--run', record.id, preds[0].text]);
+      assert.equal(one.code, 0, one.stderr);
+      assert.equal(one.stdout.split('\t')[0], preds[0].predicted);
+      const many = await run(['predict', '--run', runDir, '--json'], preds.map((p) => p.text).join('\n') + '\n\n');
+      assert.equal(many.code, 0, many.stderr);
+      const out = JSON.parse(many.stdout) as { text: string; label: string; probabilities: { label: string; p: number }[] }[];
+      assert.deepEqual(out.map((o) => o.label), preds.map((p) => p.predicted));
+      assert.deepEqual(out.map((o) => o.text), preds.map((p) => p.text));
+      const noModel = await run(['predict', '--run', path.join(dir, 'ds'), 'x']);
+      assert.equal(noModel.code, 1);
+      assert.match(noModel.stderr, /^fix: /m);
+    });
+  });
+
+  it('train samples/clinical-notes --encoder hashing prints a classification report', async () => {
+    const sample = path.join(repoRoot, 'samples', 'clinical-notes');
+    assert.ok(fs.existsSync(sample), 'samples/clinical-notes exists');
+    const r = await run(['train', sample, '--encoder', 'hashing', '--out', path.join(dir, 'sample-store')]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const label of ['cardiology', 'gastro', 'neurology', 'respiratory']) assert.match(r.stdout, new RegExp(`^\\s*${label}\\s+\\d\\.\\d{4}\\s+\\d\\.\\d{4}\\s+\\d\\.\\d{4}\\s+6$`, 'm'));
+    assert.match(r.stdout, /^\s*accuracy\s+\d\.\d{4}\s+24$/m);
+    assert.match(r.stdout, /macro avg/);
+    assert.match(r.stdout, /never used for model selection/);
+    assert.match(r.stdout, /test macro-F1 \d\.\d{4}/);
+  });
+});

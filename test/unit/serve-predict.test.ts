@@ -1,0 +1,272 @@
+/**
+ * The vscode-free parts of the predict feature: run choice, result formatting,
+ * the warm predictor child (real dist/predictor.js) and the `fewshot serve` child.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { defaultModelRun, listModelRuns, runIdFromArg, ModelRun } from '../../src/extension/predict/runs';
+import { copyText, csvField, inlineText, linesToCsv, formatP } from '../../src/extension/predict/format';
+import { WarmPredictor, WarmPredictorError } from '../../src/extension/predict/warm';
+import { checkHealth, curlExample, startServeChild, ServeStartError } from '../../src/extension/predict/serveProcess';
+import { launchPredictor } from '../../src/trainer/launch';
+import { makeTinyModel, TinyModel } from './helpers/serveModel';
+
+const repo = path.resolve(__dirname, '..', '..', '..');
+const predictorJs = path.join(repo, 'dist', 'predictor.js');
+const cliJs = path.join(repo, 'dist', 'cli.js');
+
+function run(id: string, dataset: string, createdAt: string, test?: number, val?: number): ModelRun {
+  return { id, name: id, dir: `/x/${id}`, dataset, createdAt, testMacroF1: test, bestValMacroF1: val };
+}
+
+describe('predict: run choice (src/extension/predict/runs.ts)', () => {
+  it('defaults to the best run of the most recent dataset', () => {
+    const runs = [
+      run('a', '/d/old', '2026-01-05T00:00:00Z', 0.99),
+      run('b', '/d/new', '2026-01-03T00:00:00Z', 0.7),
+      run('c', '/d/new', '2026-01-04T00:00:00Z', 0.81),
+      run('d', '/d/new', '2026-01-06T00:00:00Z', 0.75),
+      run('e', '/d/older', '2026-01-01T00:00:00Z', 1),
+    ];
+    // newest run is 'd' (dataset /d/new) → best of /d/new by test macro-F1 is 'c'
+    assert.equal(defaultModelRun(runs)?.id, 'c');
+  });
+
+  it('falls back to validation macro-F1 when no run has a test score', () => {
+    const runs = [run('a', '/d', '2026-01-01T00:00:00Z', undefined, 0.6), run('b', '/d', '2026-01-02T00:00:00Z', undefined, 0.9), run('c', '/d', '2026-01-03T00:00:00Z')];
+    assert.equal(defaultModelRun(runs)?.id, 'b');
+    assert.equal(defaultModelRun([]), undefined);
+  });
+
+  it('lists only completed runs that have a model file, newest first', async () => {
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-runs-'));
+    try {
+      const mk = (id: string, status: string, createdAt: string, model: boolean, extra: object = {}) => {
+        const dir = path.join(store, 'runs', id);
+        fs.mkdirSync(path.join(dir, 'model'), { recursive: true });
+        fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ id, status, createdAt, config: { dataset: '/data/x' }, ...extra }));
+        if (model) fs.writeFileSync(path.join(dir, 'model', 'head.json'), '{}');
+      };
+      mk('r1', 'completed', '2026-01-01T00:00:00Z', true, { testMacroF1: 0.5, name: 'First' });
+      mk('r2', 'completed', '2026-01-02T00:00:00Z', true, { bestValMacroF1: 0.4 });
+      mk('r3', 'failed', '2026-01-03T00:00:00Z', false);
+      mk('r4', 'running', '2026-01-04T00:00:00Z', false);
+      mk('r5', 'completed', '2026-01-05T00:00:00Z', false);
+      fs.mkdirSync(path.join(store, 'runs', 'junk'));
+      const runs = await listModelRuns(store);
+      assert.deepEqual(runs.map((r) => r.id), ['r2', 'r1']);
+      assert.equal(runs[1].name, 'First');
+      assert.equal(runs[1].testMacroF1, 0.5);
+      assert.equal(runs[0].bestValMacroF1, 0.4);
+      assert.deepEqual(await listModelRuns(path.join(store, 'nope')), []);
+    } finally {
+      fs.rmSync(store, { recursive: true, force: true });
+    }
+  });
+
+  it('accepts tree items, ids and folders as a run argument', () => {
+    assert.equal(runIdFromArg('20260101-x'), '20260101-x');
+    assert.equal(runIdFromArg('/ws/.fewshot/runs/20260101-x'), '20260101-x');
+    assert.equal(runIdFromArg({ runId: 'a' }), 'a');
+    assert.equal(runIdFromArg({ id: 'b', label: 'x' }), 'b');
+    assert.equal(runIdFromArg({ run: { id: 'c' } }), 'c');
+    assert.equal(runIdFromArg({ fsPath: '/ws/.fewshot/runs/d' }), 'd');
+    assert.equal(runIdFromArg(undefined), undefined);
+    assert.equal(runIdFromArg({}), undefined);
+  });
+});
+
+describe('predict: formatting (src/extension/predict/format.ts)', () => {
+  const pred = { label: 'sports', probabilities: [{ label: 'weather', p: 0.05 }, { label: 'sports', p: 0.9134 }, { label: 'cooking', p: 0.0366 }, { label: 'x', p: 0 }] };
+  it('shows the top 3 inline and copies "label (p)"', () => {
+    assert.equal(inlineText(pred), 'sports 0.91 · weather 0.05 · cooking 0.04');
+    assert.equal(copyText(pred), 'sports (0.91)');
+    assert.equal(formatP(0.999), '>0.99');
+    assert.equal(formatP(0.001), '<0.01');
+  });
+  it('writes CSV with quoting', () => {
+    assert.equal(csvField('a,b'), '"a,b"');
+    assert.equal(csvField('say "hi"'), '"say ""hi"""');
+    assert.equal(csvField('plain'), 'plain');
+    const csv = linesToCsv([{ line: 3, text: 'goal, then "win"', prediction: pred }]);
+    assert.equal(csv, 'line,text,label,probability\r\n3,"goal, then ""win""",sports,0.9134\r\n');
+  });
+  it('builds a curl command with the JSON body', () => {
+    assert.equal(curlExample('http://127.0.0.1:5000', "it's fine"), `curl -s -X POST http://127.0.0.1:5000/predict -H 'Content-Type: application/json' -d '{"text":"it'\\''s fine"}'`);
+    assert.match(curlExample('http://h:1', 'x', 'tok'), /-H 'Authorization: Bearer tok'/);
+  });
+});
+
+describe('predict: warm predictor child (dist/predictor.js)', function () {
+  this.timeout(60000);
+  let tiny: TinyModel;
+  before(async function () {
+    if (!fs.existsSync(predictorJs)) throw new Error(`${predictorJs} is missing: run node scripts/build.mjs`);
+    tiny = await makeTinyModel();
+  });
+  after(() => { tiny?.predictor.dispose(); tiny?.cleanup(); });
+
+  const make = (opts: Partial<ConstructorParameters<typeof WarmPredictor>[0]> = {}, script = predictorJs) => {
+    const pids: number[] = [];
+    const warm = new WarmPredictor({
+      launch: (runDir, onExit) => {
+        const c = launchPredictor(runDir, { predictorScript: script, onExit: (i) => onExit(i.lastLog) });
+        void c.ready.then((i) => pids.push(i.pid), () => undefined);
+        return c;
+      },
+      ...opts,
+    });
+    return { warm, pids };
+  };
+
+  it('keeps one child warm across predictions and matches in-process predictions', async () => {
+    const { warm, pids } = make();
+    try {
+      const texts = ['the striker scored a goal', 'bake bread with butter'];
+      const a = await warm.predict(tiny.runDir, texts);
+      const b = await warm.predict(tiny.runDir, ['fog and showers']);
+      assert.equal(a.launched, true);
+      assert.equal(b.launched, false);
+      assert.equal(warm.launches, 1);
+      assert.deepEqual(a.predictions, await tiny.predictor.predict(texts));
+      assert.equal(b.predictions[0].label, 'weather');
+      assert.equal(new Set(pids).size, 1);
+    } finally {
+      warm.dispose();
+    }
+  });
+
+  it('relaunches transparently after the child was killed', async () => {
+    const { warm, pids } = make();
+    try {
+      await warm.predict(tiny.runDir, ['rain']);
+      const first = pids[0];
+      process.kill(first, 'SIGKILL');
+      // Wait for the exit to be seen (visible state, no fixed sleep).
+      while (warm.running) await new Promise((r) => setTimeout(r, 20));
+      const r = await warm.predict(tiny.runDir, ['snow storm']);
+      assert.equal(r.launched, true);
+      assert.equal(r.predictions[0].label, 'weather');
+      assert.equal(warm.launches, 2);
+      assert.notEqual(pids[1], first);
+    } finally {
+      warm.dispose();
+    }
+  });
+
+  it('a model whose encoder cannot load is a clear error, not a hang', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-badenc-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'model'), { recursive: true });
+      const model = JSON.parse(fs.readFileSync(path.join(tiny.runDir, 'model', 'head.json'), 'utf8'));
+      model.encoder = { id: 'hf:Xenova/not-cached-model', requested: 'hf:Xenova/not-cached-model', dim: 1024, reason: 'test' };
+      fs.writeFileSync(path.join(dir, 'model', 'head.json'), JSON.stringify(model));
+      const { warm } = make({ readyTimeoutMs: 30000 });
+      try {
+        await assert.rejects(warm.predict(dir, ['hello']), (e: unknown) => {
+          assert.ok(e instanceof WarmPredictorError);
+          assert.equal(e.kind, 'load');
+          assert.match(e.message, /not-cached-model/);
+          return true;
+        });
+      } finally {
+        warm.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('times out a child that never loads, and kills it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-stuck-'));
+    const stuck = path.join(dir, 'stuck.js');
+    // A "predictor" that says ready but never answers the load request.
+    fs.writeFileSync(stuck, "process.send({type:'ready',protocol:1,pid:process.pid}); process.on('message',()=>{}); setInterval(()=>{},1000);");
+    const { warm } = make({ readyTimeoutMs: 1500 }, stuck);
+    try {
+      await assert.rejects(warm.predict(tiny.runDir, ['x']), (e: unknown) => {
+        assert.ok(e instanceof WarmPredictorError);
+        assert.equal(e.kind, 'load-timeout');
+        assert.equal(e.failures, 1);
+        return true;
+      });
+      assert.equal(warm.running, false);
+    } finally {
+      warm.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a child that keeps crashing', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-crash-'));
+    const crash = path.join(dir, 'crash.js');
+    // Loads fine, dies on every predict request.
+    fs.writeFileSync(crash, "process.send({type:'ready',protocol:1,pid:process.pid}); process.on('message',(m)=>{ if(m.type==='load') process.send({type:'loaded',runDir:m.runDir,labels:['a','b'],encoder:'x',loadMs:1}); else process.exit(3); });");
+    const { warm } = make({}, crash);
+    try {
+      await assert.rejects(warm.predict(tiny.runDir, ['x']), (e: unknown) => {
+        assert.ok(e instanceof WarmPredictorError);
+        assert.equal(e.kind, 'crash');
+        assert.ok(e.failures >= 2, `failures ${e.failures}`);
+        assert.match(e.message, /exited with code 3/);
+        return true;
+      });
+      assert.equal(warm.launches, 2, 'one transparent relaunch before giving up');
+    } finally {
+      warm.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('predict: `fewshot serve` child (dist/cli.js)', function () {
+  this.timeout(60000);
+  let tiny: TinyModel;
+  before(async function () {
+    if (!fs.existsSync(cliJs)) throw new Error(`${cliJs} is missing: run node scripts/build.mjs`);
+    tiny = await makeTinyModel();
+  });
+  after(() => { tiny?.predictor.dispose(); tiny?.cleanup(); });
+
+  it('starts on a free port, answers, and stops gracefully', async () => {
+    const child = await startServeChild({ cliPath: cliJs, runDir: tiny.runDir, host: '127.0.0.1', port: 0 });
+    try {
+      assert.match(child.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal(await checkHealth(child.url), true);
+      const res = await fetch(`${child.url}/predict`, { method: 'POST', body: JSON.stringify({ text: 'heavy rain and wind' }) });
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { label: string }).label, 'weather');
+    } finally {
+      await child.stop();
+    }
+    assert.equal(child.exited, true);
+    assert.equal(await checkHealth(child.url), false);
+  });
+
+  it('passes a token through the environment for a non-loopback host', async () => {
+    const child = await startServeChild({ cliPath: cliJs, runDir: tiny.runDir, host: '0.0.0.0', port: 0, token: 'tok-123' });
+    try {
+      assert.match(child.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal((await fetch(`${child.url}/model`)).status, 401);
+      assert.equal((await fetch(`${child.url}/model`, { headers: { Authorization: 'Bearer tok-123' } })).status, 200);
+    } finally {
+      await child.stop();
+    }
+  });
+
+  it('a busy port fails fast with portInUse', async () => {
+    const first = await startServeChild({ cliPath: cliJs, runDir: tiny.runDir, host: '127.0.0.1', port: 0 });
+    try {
+      await assert.rejects(startServeChild({ cliPath: cliJs, runDir: tiny.runDir, host: '127.0.0.1', port: first.port }), (e: unknown) => {
+        assert.ok(e instanceof ServeStartError);
+        assert.equal(e.portInUse, true);
+        assert.match(e.message, /already in use/);
+        return true;
+      });
+    } finally {
+      await first.stop();
+    }
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * Drives the bundled language server (dist/server.js) over IPC like VS Code
+ * does: initialize → workspace/configuration → publishDiagnostics + the
+ * fewshot/datasetSummaries notification, code actions, watched-file changes,
+ * open-document edits and configuration changes.
+ */
+import * as assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createMessageConnection, IPCMessageReader, IPCMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  DatasetSummariesNotification, DiagnosticCodes, DiagnosticCommands, PlanTestSplitRequest, ServerInfoRequest,
+  type DatasetSummariesParams, type PlanTestSplitResult, type ServerInfo,
+} from '../../src/protocol/diagnostics';
+import { makeFixtureWorkspace, rmrf } from './analysis.fixtures';
+
+const SERVER = path.resolve(__dirname, '..', '..', '..', 'dist', 'server.js');
+
+interface Diag { range: { start: { line: number; character: number } }; code: string; severity: number; message: string; source: string; data: { dataset: string; row?: unknown } }
+interface Action { title: string; edit?: { changes: Record<string, { range: unknown; newText: string }[]> }; command?: { command: string; arguments: unknown[] } }
+
+class Session {
+  child: ChildProcess;
+  conn: MessageConnection;
+  diags = new Map<string, Diag[]>();
+  summaries: DatasetSummariesParams[] = [];
+  config: Record<string, unknown> = { 'fewshot.diagnostics': {}, 'fewshot.train': { classWeighting: true }, 'fewshot.datasets': { paths: [] } };
+  private waiters: Array<() => void> = [];
+
+  constructor(public ws: string) {
+    this.child = fork(SERVER, ['--node-ipc'], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    this.conn = createMessageConnection(new IPCMessageReader(this.child), new IPCMessageWriter(this.child));
+    this.conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: Diag[] }) => { this.diags.set(p.uri, p.diagnostics); this.poke(); });
+    this.conn.onNotification(DatasetSummariesNotification, (p: DatasetSummariesParams) => { this.summaries.push(p); this.poke(); });
+    this.conn.onNotification('window/logMessage', () => undefined);
+    this.conn.onRequest('workspace/configuration', (p: { items: { section: string }[] }) => p.items.map((i) => this.config[i.section] ?? null));
+    this.conn.listen();
+  }
+  private poke() { for (const w of this.waiters.splice(0)) w(); }
+  /** Wait until `pred` holds (re-checked on every server message). */
+  async until(pred: () => boolean, what: string, ms = 15_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 200); });
+    }
+  }
+  async start(locale = 'en'): Promise<void> {
+    await this.conn.sendRequest('initialize', {
+      processId: process.pid, rootUri: null, capabilities: { workspace: { configuration: true, didChangeWatchedFiles: { dynamicRegistration: false } } },
+      workspaceFolders: [{ uri: pathToFileURL(this.ws).toString(), name: 'ws' }], initializationOptions: { locale },
+    });
+    await this.conn.sendNotification('initialized', {});
+    await this.until(() => this.summaries.length > 0, 'the first summaries');
+  }
+  uri(rel: string): string { return pathToFileURL(path.join(this.ws, rel)).toString(); }
+  codes(rel: string): string[] { return (this.diags.get(this.uri(rel)) ?? []).map((d) => d.code).sort(); }
+  async stop(): Promise<void> {
+    try {
+      await Promise.race([this.conn.sendRequest('shutdown'), new Promise((r) => setTimeout(r, 2000))]);
+      await this.conn.sendNotification('exit');
+    } catch { /* already gone */ }
+    this.conn.dispose();
+    if (this.child.exitCode === null) this.child.kill();
+  }
+}
+
+describe('server: language server over IPC', function () {
+  this.timeout(30_000);
+  let ws = '';
+  let s: Session;
+  before(function () {
+    if (!fs.existsSync(SERVER)) throw new Error(`${SERVER} is missing: run \`node scripts/build.mjs\``);
+  });
+  beforeEach(async () => {
+    ws = makeFixtureWorkspace();
+    s = new Session(ws);
+    await s.start();
+  });
+  afterEach(async () => {
+    await s.stop();
+    rmrf(ws);
+  });
+
+  it('publishes diagnostics with stable codes, severities and source at startup', () => {
+    assert.deepEqual(s.codes('folders/news/train/ｔｅｃｈ/x01.txt'), [
+      DiagnosticCodes.classImbalance, DiagnosticCodes.classMissingFromSplit, DiagnosticCodes.classUnderrepresented,
+      DiagnosticCodes.labelVariants, DiagnosticCodes.tooFewTrain,
+    ].sort());
+    const leak = s.diags.get(s.uri('folders/news/test/sports/t01.txt'))![0];
+    assert.equal(leak.code, DiagnosticCodes.leakageExact);
+    assert.equal(leak.severity, 2);
+    assert.equal(leak.source, 'Few-Shot Lab');
+    const bin = s.diags.get(s.uri('folders/news/train/sports/scan.bin'))![0];
+    assert.equal(bin.severity, 1);
+    const all = new Set([...s.diags.values()].flat().map((d) => d.code));
+    assert.deepEqual(Object.values(DiagnosticCodes).filter((c) => !all.has(c)), []);
+  });
+
+  it('sends fewshot/datasetSummaries with per-class counts and severities', () => {
+    const last = s.summaries[s.summaries.length - 1];
+    assert.equal(last.datasets.length, 5);
+    const news = last.datasets.find((d) => d.root === path.join(ws, 'folders', 'news'))!;
+    assert.equal(news.format, 'folders');
+    const politics = news.classes.find((c) => c.label === 'politics')!;
+    assert.deepEqual([politics.train, politics.test, politics.severity], [2, 2, 'error']);
+    assert.ok(politics.problems.length > 0);
+  });
+
+  it('offers code actions: remove the duplicate row (edit), open the duplicate, split, silence, class weighting', async () => {
+    const csv = s.uri('tables/reviews.csv');
+    const dup = s.diags.get(csv)!.filter((d) => d.code === DiagnosticCodes.duplicateInSplit);
+    const actions = (await s.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: csv }, range: dup[0].range, context: { diagnostics: dup } })) as Action[];
+    const titles = actions.map((a) => a.title);
+    assert.deepEqual(titles, ['Remove the duplicate row', 'Open the duplicate', 'Silence this check for this dataset']);
+    const edit = actions[0].edit!.changes[csv][0];
+    assert.deepEqual(edit, { range: { start: { line: 3, character: 0 }, end: { line: 4, character: 0 } }, newText: '' });
+    assert.equal(actions[1].command!.command, DiagnosticCommands.open);
+    assert.deepEqual(actions[2].command!.arguments, ['tables/reviews.csv', DiagnosticCodes.duplicateInSplit]);
+
+    const ns = s.uri('folders/nosplit/train/alpha/alpha-01.txt');
+    const miss = s.diags.get(ns)!;
+    const a2 = (await s.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: ns }, range: miss[0].range, context: { diagnostics: miss } })) as Action[];
+    assert.equal(a2[0].title, 'Create a stratified test split');
+    assert.deepEqual(a2[0].command!.arguments, [path.join(ws, 'folders', 'nosplit')]);
+    const plan = (await s.conn.sendRequest(PlanTestSplitRequest, { root: path.join(ws, 'folders', 'nosplit') })) as PlanTestSplitResult;
+    assert.equal(plan.moves.length, 6);
+
+    // class weighting is offered only when fewshot.train.classWeighting is off
+    const x01 = s.uri('folders/news/train/ｔｅｃｈ/x01.txt');
+    const imb = s.diags.get(x01)!.filter((d) => d.code === DiagnosticCodes.classImbalance);
+    const ask = async () => ((await s.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: x01 }, range: imb[0].range, context: { diagnostics: imb } })) as Action[]).map((a) => a.title);
+    assert.deepEqual(await ask(), ['Silence this check for this dataset']);
+    s.config['fewshot.train'] = { classWeighting: false };
+    const n = s.summaries.length;
+    await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    await s.until(() => s.summaries.length > n, 'reanalysis after the configuration change');
+    assert.deepEqual(await ask(), ['Use class weighting for this dataset', 'Silence this check for this dataset']);
+  });
+
+  it('re-analyses after workspace/didChangeWatchedFiles (only the affected dataset)', async () => {
+    const t01 = path.join(ws, 'folders', 'news', 'test', 'sports', 't01.txt');
+    fs.writeFileSync(t01, 'A completely fresh test sentence about curling.\n');
+    const n = s.summaries.length;
+    await s.conn.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: pathToFileURL(t01).toString(), type: 2 }] });
+    await s.until(() => s.summaries.length > n, 'summaries after the change');
+    assert.deepEqual(s.codes('folders/news/test/sports/t01.txt'), []);
+    const info = (await s.conn.sendRequest(ServerInfoRequest)) as ServerInfo;
+    assert.equal(info.pid, s.child.pid);
+    assert.equal(info.datasets, 5);
+  });
+
+  it('follows unsaved edits of open table documents', async () => {
+    const csv = path.join(ws, 'tables', 'intents.jsonl');
+    const uri = pathToFileURL(csv).toString();
+    const text = fs.readFileSync(csv, 'utf8');
+    await s.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'jsonl', version: 1, text } });
+    const fixed = text.replace('"cancel my reservation" "label"', '"cancel my reservation", "label"');
+    await s.conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: fixed }] });
+    await s.until(() => !(s.diags.get(uri) ?? []).some((d) => d.code === DiagnosticCodes.undecodableFile), 'the JSON error to disappear');
+    assert.ok(fs.readFileSync(csv, 'utf8').includes('" "label"'), 'the disk still has the broken line');
+  });
+
+  it('reacts to configuration changes: thresholds, silencing and disabling', async () => {
+    s.config['fewshot.diagnostics'] = { ignore: { 'folders/news': [DiagnosticCodes.classImbalance] }, maxChars: 100000 };
+    await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    await s.until(() => !s.codes('folders/news/train/ｔｅｃｈ/x01.txt').includes(DiagnosticCodes.classImbalance), 'silenced imbalance');
+    assert.deepEqual(s.codes('folders/news/train/sports/long.txt'), []);
+    s.config['fewshot.diagnostics'] = { enabled: false };
+    const n = s.summaries.length;
+    await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    await s.until(() => s.summaries.length > n && s.summaries[s.summaries.length - 1].datasets.length === 0, 'empty summaries');
+    assert.ok([...s.diags.values()].every((d) => d.length === 0), 'all diagnostics cleared');
+  });
+});
+
+describe('server: locale', function () {
+  this.timeout(30_000);
+  it('speaks Simplified Chinese when the client locale is zh-cn', async () => {
+    const ws = makeFixtureWorkspace();
+    const s = new Session(ws);
+    try {
+      await s.start('zh-cn');
+      const d = s.diags.get(s.uri('folders/news/train/ｔｅｃｈ/x01.txt'))!.find((x) => x.code === DiagnosticCodes.classImbalance)!;
+      assert.match(d.message, /类别不平衡/);
+      const actions = (await s.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: s.uri('folders/news/train/ｔｅｃｈ/x01.txt') }, range: d.range, context: { diagnostics: [d] } })) as Action[];
+      assert.deepEqual(actions.map((a) => a.title), ['对此数据集忽略此检查']);
+    } finally {
+      await s.stop();
+      rmrf(ws);
+    }
+  });
+});

@@ -1,0 +1,268 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_CONFIG, configProblems, resolveConfig, resolveHead, validateConfig } from '../../src/core/config';
+import { runTraining, stratifiedHoldout, stratifiedKFold, holdoutSizes, averageHistories, type TrainEvent } from '../../src/core/train';
+import { classificationReport } from '../../src/core/metrics';
+import { loadPredictor } from '../../src/core/predict';
+import { FewShotError } from '../../src/core/errors';
+import type { ClassificationReport, EpochMetrics, RunRecord, TestPrediction, TrainConfig } from '../../src/protocol/run';
+import { LABELS, readJsonl, rmrf, tempDir, writeCsvDataset, writeFolderDataset } from './helpers/trainerFixtures';
+
+function cfg(dataset: string, over: Partial<TrainConfig> = {}): TrainConfig {
+  return { ...DEFAULT_CONFIG, dataset, encoder: 'hashing:1024', epochs: 12, ...over };
+}
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    assert.deepEqual({ ...DEFAULT_CONFIG }, {
+      encoder: 'auto', head: 'auto', epochs: 60, learningRate: 0.01, batchSize: 32, seed: 42, augment: 0,
+      classWeighting: true, patience: 10, validationFraction: 0.2, backend: 'auto',
+    });
+  });
+
+  it('merges over the defaults and makes the dataset absolute', () => {
+    const c = resolveConfig({ dataset: 'data/x.csv', epochs: 5, encoder: undefined }, { cwd: '/tmp/ws' });
+    assert.equal(c.dataset, path.resolve('/tmp/ws', 'data/x.csv'));
+    assert.equal(c.epochs, 5);
+    assert.equal(c.encoder, 'auto');
+    assert.equal(c.learningRate, 0.01);
+  });
+
+  it('accepts every encoder spec form', () => {
+    for (const encoder of ['auto', 'hashing', 'hashing:2048', 'use', 'hf:Xenova/all-MiniLM-L6-v2', 'hf:/models/x', 'combo:use+hashing*0.8']) {
+      assert.deepEqual(configProblems(cfg('/d', { encoder })), [], encoder);
+    }
+  });
+
+  it('rejects bad values with a FewShotError naming the field and a fix', () => {
+    const bad: [Partial<TrainConfig>, string][] = [
+      [{ epochs: 0 }, 'epochs'], [{ epochs: 2.5 }, 'epochs'], [{ learningRate: 0 }, 'learning rate'], [{ learningRate: NaN }, 'learning rate'],
+      [{ batchSize: -1 }, 'batch size'], [{ seed: 1.5 }, 'seed'], [{ augment: 11 }, 'augment'], [{ patience: -2 }, 'patience'],
+      [{ validationFraction: 0.95 }, 'validationFraction'], [{ head: 'svm' as TrainConfig['head'] }, 'head'], [{ backend: 'cuda' }, 'backend'],
+      [{ encoder: 'bert' }, 'encoder'], [{ dataset: '' }, 'dataset'], [{ classWeighting: 'yes' as unknown as boolean }, 'classWeighting'],
+    ];
+    for (const [over, word] of bad) {
+      let err: unknown;
+      try { validateConfig(cfg('/d', over)); } catch (e) { err = e; }
+      assert.ok(err instanceof FewShotError, `${JSON.stringify(over)} should be rejected`);
+      assert.ok(err.message.includes(word), `"${err.message}" should mention ${word}`);
+      assert.ok(err.opts.fix && err.opts.fix.length > 5, 'has a fix');
+      assert.equal(err.opts.code, 'config-invalid');
+    }
+  });
+
+  it('lists every problem at once', () => {
+    const p = configProblems(cfg('/d', { epochs: 0, batchSize: 0, seed: -1 }));
+    assert.deepEqual(p.map((x) => x.field).sort(), ['batchSize', 'epochs', 'seed']);
+    assert.throws(() => validateConfig(cfg('/d', { epochs: 0, batchSize: 0 }), '/ws/settings.json'), (e: FewShotError) =>
+      e.message.includes('/ws/settings.json') && e.message.includes('epochs') && e.message.includes('batch size') && e.opts.file === '/ws/settings.json');
+  });
+
+  it('resolves head auto: centroid for very few shots, else logistic regression', () => {
+    assert.equal(resolveHead('auto', [2, 10]).head, 'centroid');
+    assert.equal(resolveHead('auto', { a: 3, b: 3 }).head, 'centroid');
+    assert.equal(resolveHead('auto', [4, 50]).head, 'logreg');
+    assert.equal(resolveHead('mlp', [1, 1]).head, 'mlp');
+  });
+});
+
+describe('train splits', () => {
+  const y = [...Array(30).fill(0), ...Array(10).fill(1), ...Array(5).fill(2)];
+
+  it('stratified hold-out keeps every class on both sides, disjoint and complete', () => {
+    const s = stratifiedHoldout(y, 3, 0.2, 42);
+    assert.equal(s.train.length + s.val.length, y.length);
+    assert.equal(new Set([...s.train, ...s.val]).size, y.length);
+    const valCounts = [0, 1, 2].map((c) => s.val.filter((i) => y[i] === c).length);
+    assert.deepEqual(valCounts, [6, 2, 1]);
+    assert.deepEqual(stratifiedHoldout(y, 3, 0.2, 42), s, 'deterministic for a seed');
+    assert.notDeepEqual(stratifiedHoldout(y, 3, 0.2, 43).val, s.val, 'another seed, another split');
+    assert.deepEqual(holdoutSizes([1, 2, 10], 0.2), [0, 1, 2]);
+  });
+
+  it('stratified k-fold partitions the indices with every class spread over the folds', () => {
+    const folds = stratifiedKFold(y, 3, 5, 1);
+    assert.equal(folds.length, 5);
+    assert.deepEqual(folds.flat().sort((a, b) => a - b), y.map((_, i) => i));
+    for (const f of folds) {
+      assert.equal(f.filter((i) => y[i] === 2).length, 1);
+      assert.equal(f.filter((i) => y[i] === 0).length, 6);
+    }
+  });
+
+  it('averages fold histories epoch by epoch', () => {
+    const m = (epoch: number, f1: number): EpochMetrics => ({ epoch, loss: 1, valLoss: 2, valMacroF1: f1, valAccuracy: f1, perClassRecall: { a: f1 }, elapsedMs: 0 });
+    const avg = averageHistories([[m(1, 0.2), m(2, 0.4)], [m(1, 0.4)]], ['a'], 100);
+    assert.equal(avg.length, 2);
+    assert.ok(Math.abs(avg[0].valMacroF1! - 0.3) < 1e-12);
+    assert.equal(avg[1].valMacroF1, 0.4);
+    assert.equal(avg[1].elapsedMs, 100);
+  });
+});
+
+describe('runTraining pipeline', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let csv: string;
+  before(() => {
+    dir = tempDir('train');
+    csv = writeCsvDataset(path.join(dir, 'ds'), 20, 8);
+  });
+  after(() => rmrf(dir));
+
+  it('trains end to end: completed run, one metrics line per epoch, honest report, working model', async () => {
+    const events: TrainEvent[] = [];
+    const store = path.join(dir, 'store1');
+    const record = await runTraining({ config: cfg(csv, { patience: 0 }), storeDir: store }, { onEvent: (e) => events.push(e) });
+    assert.equal(record.status, 'completed', JSON.stringify(record.error));
+    const runDir = path.join(store, 'runs', record.id);
+    assert.equal(events[0].type, 'started');
+    assert.equal(events[events.length - 1].type, 'done');
+    assert.ok(events.some((e) => e.type === 'progress' && e.phase === 'embed'));
+
+    const onDisk = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as RunRecord;
+    assert.equal(onDisk.status, 'completed');
+    assert.deepEqual(onDisk, record);
+    assert.equal(record.config.epochs, 12);
+    assert.ok(record.encoder!.id.startsWith('hashing-'));
+    assert.equal(record.dataset!.labels.join(','), LABELS.join(','));
+    assert.equal(record.dataset!.counts.test[LABELS[0]], 8);
+    assert.ok(record.backend && record.backend.name.length > 0);
+    assert.equal(record.versions.node, process.versions.node);
+    assert.ok(record.versions.tfjs, 'tfjs version recorded');
+    for (const k of ['loadMs', 'embedMs', 'trainMs', 'evalMs', 'totalMs', 'firstEpochMs'] as const) assert.ok(typeof record.timings[k] === 'number', k);
+    assert.ok(record.timings.firstEpochMs! <= record.timings.totalMs!);
+    assert.equal(record.timings.computedEmbeddings, 20 * 3 + 8 * 3);
+
+    // metrics.jsonl: one line per epoch, same as the epoch events
+    const metrics = readJsonl<EpochMetrics>(path.join(runDir, 'metrics.jsonl'));
+    const epochEvents = events.filter((e): e is Extract<TrainEvent, { type: 'epoch' }> => e.type === 'epoch');
+    assert.equal(metrics.length, 12, 'patience 0 runs every epoch');
+    assert.equal(record.epochsRun, 12);
+    assert.deepEqual(metrics.map((m) => m.epoch), Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.deepEqual(epochEvents.map((e) => e.metrics), metrics);
+    assert.ok(metrics.every((m) => m.valMacroF1 !== null), 'validated on the hold-out');
+    const bestVal = Math.max(...metrics.map((m) => m.valMacroF1!));
+    assert.equal(record.bestValMacroF1, bestVal);
+    assert.equal(metrics.find((m) => m.epoch === record.bestEpoch)!.valMacroF1, bestVal);
+
+    // report == classificationReport(predictions.jsonl)
+    const preds = readJsonl<TestPrediction>(path.join(runDir, 'predictions.jsonl'));
+    assert.equal(preds.length, 24);
+    assert.ok(preds.every((p) => p.file === csv && typeof p.line === 'number' && p.line > 1));
+    const report = JSON.parse(fs.readFileSync(path.join(runDir, 'report.json'), 'utf8')) as ClassificationReport;
+    assert.deepEqual(report, classificationReport(preds.map((p) => p.label), preds.map((p) => p.predicted), LABELS, 'test'));
+    assert.equal(report.split, 'test');
+    assert.equal(record.testMacroF1, report.macro.f1);
+    assert.ok(report.macro.f1 > 0.6, `the toy task is learnable (macro-F1 ${report.macro.f1})`);
+    const txt = fs.readFileSync(path.join(runDir, 'report.txt'), 'utf8');
+    assert.match(txt, /never used for model selection/);
+    assert.ok(txt.includes(report.text.trim()));
+    const confusion = JSON.parse(fs.readFileSync(path.join(runDir, 'confusion.json'), 'utf8'));
+    assert.deepEqual(confusion, { labels: report.labels, matrix: report.confusion });
+    const done = events[events.length - 1] as Extract<TrainEvent, { type: 'done' }>;
+    assert.deepEqual(done.report, report);
+
+    // the saved model predicts the same labels
+    const predictor = await loadPredictor(runDir);
+    try {
+      const out = await predictor.predict(preds.map((p) => p.text));
+      assert.deepEqual(out.map((o) => o.label), preds.map((p) => p.predicted));
+      for (const [i, o] of out.entries()) {
+        assert.ok(Math.abs(o.probabilities[0].p - preds[i].probabilities[o.label]) < 1e-5);
+        assert.ok(Math.abs(o.probabilities.reduce((a, b) => a + b.p, 0) - 1) < 1e-4);
+      }
+    } finally {
+      predictor.dispose();
+    }
+  });
+
+  it('a re-run hits the embedding cache', async function () {
+    this.timeout(240_000);
+    // The hashing encoder is not cached (recomputing is cheaper), so use USE-lite on a tiny dataset.
+    const small = writeCsvDataset(path.join(dir, 'small'), 5, 2, 3);
+    const store = path.join(dir, 'store-cache');
+    const a = await runTraining({ config: cfg(small, { encoder: 'use', epochs: 3 }), storeDir: store }, { onEvent: () => undefined });
+    assert.equal(a.status, 'completed', JSON.stringify(a.error));
+    assert.equal(a.timings.cachedEmbeddings, 0);
+    assert.equal(a.timings.computedEmbeddings, 21);
+    const b = await runTraining({ config: cfg(small, { encoder: 'use', epochs: 3 }), storeDir: store }, { onEvent: () => undefined });
+    assert.equal(b.status, 'completed');
+    assert.equal(b.timings.cachedEmbeddings, 21);
+    assert.equal(b.timings.computedEmbeddings, 0);
+    assert.ok(fs.readdirSync(path.join(store, 'cache', 'embeddings')).length >= 1);
+  });
+
+  it('cancels mid-run: status cancelled, folder still readable', async () => {
+    const store = path.join(dir, 'store-cancel');
+    const ac = new AbortController();
+    const events: TrainEvent[] = [];
+    const record = await runTraining({ config: cfg(csv, { epochs: 1000, patience: 0 }), storeDir: store }, {
+      signal: ac.signal,
+      onEvent: (e) => { events.push(e); if (e.type === 'epoch' && e.metrics.epoch === 2) ac.abort(); },
+    });
+    assert.equal(record.status, 'cancelled');
+    assert.equal(events[events.length - 1].type, 'cancelled');
+    assert.ok(!events.some((e) => e.type === 'done' || e.type === 'error'));
+    const runDir = path.join(store, 'runs', record.id);
+    const onDisk = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as RunRecord;
+    assert.equal(onDisk.status, 'cancelled');
+    assert.ok(onDisk.finishedAt);
+    const metrics = readJsonl<EpochMetrics>(path.join(runDir, 'metrics.jsonl'));
+    assert.ok(metrics.length >= 2 && metrics.length < 1000, `${metrics.length} epochs`);
+    assert.ok(!fs.existsSync(path.join(runDir, 'model', 'head.json')), 'no model for a cancelled run');
+  });
+
+  it('a bad dataset ends the run failed, with the file and a fix', async () => {
+    const bad = path.join(dir, 'bad.csv');
+    fs.writeFileSync(bad, 'text,label\nonly one label here,a\nand another,a\n');
+    const store = path.join(dir, 'store-bad');
+    const events: TrainEvent[] = [];
+    const record = await runTraining({ config: cfg(bad), storeDir: store }, { onEvent: (e) => events.push(e) });
+    assert.equal(record.status, 'failed');
+    const err = events.find((e): e is Extract<TrainEvent, { type: 'error' }> => e.type === 'error');
+    assert.ok(err, 'error event');
+    assert.ok(err.file && err.file.includes('bad.csv'), `file: ${err.file}`);
+    assert.ok(err.fix && err.fix.length > 5, 'fix');
+    assert.ok(!err.detail?.includes('    at '), 'no stack trace for a FewShotError');
+    const onDisk = JSON.parse(fs.readFileSync(path.join(store, 'runs', record.id, 'run.json'), 'utf8')) as RunRecord;
+    assert.equal(onDisk.status, 'failed');
+    assert.equal(onDisk.error!.message, err.message);
+    assert.equal(onDisk.error!.fix, err.fix);
+
+    const missing = await runTraining({ config: cfg(path.join(dir, 'nope')), storeDir: store }, { onEvent: () => undefined });
+    assert.equal(missing.status, 'failed');
+    assert.ok(missing.error!.message.includes(path.join(dir, 'nope')));
+  });
+
+  it('rejects invalid settings before creating a run', async () => {
+    const store = path.join(dir, 'store-invalid');
+    const events: TrainEvent[] = [];
+    await assert.rejects(runTraining({ config: cfg(csv, { epochs: -1 }), storeDir: store }, { onEvent: (e) => events.push(e) }), FewShotError);
+    assert.equal(events.length, 1);
+    assert.equal(events[0].type, 'error');
+    assert.ok(!fs.existsSync(path.join(store, 'runs')) || fs.readdirSync(path.join(store, 'runs')).length === 0);
+  });
+
+  it('without a test split and with tiny classes: cross-validated report and CV model selection', async () => {
+    const ds = writeFolderDataset(path.join(dir, 'tiny'), 3);
+    const store = path.join(dir, 'store-cv');
+    const events: TrainEvent[] = [];
+    const record = await runTraining({ config: cfg(ds, { epochs: 5, head: 'logreg' }), storeDir: store }, { onEvent: (e) => events.push(e) });
+    assert.equal(record.status, 'completed', JSON.stringify(record.error));
+    assert.equal(record.dataset!.testSource, 'cross-validation');
+    const runDir = path.join(store, 'runs', record.id);
+    const report = JSON.parse(fs.readFileSync(path.join(runDir, 'report.json'), 'utf8')) as ClassificationReport;
+    assert.equal(report.split, 'cross-validation');
+    const preds = readJsonl<TestPrediction>(path.join(runDir, 'predictions.jsonl'));
+    assert.equal(preds.length, 9, 'every example predicted out of fold');
+    assert.deepEqual(preds.map((p) => p.index).sort((a, b) => a - b), Array.from({ length: 9 }, (_, i) => i));
+    assert.deepEqual(report, classificationReport(preds.map((p) => p.label), preds.map((p) => p.predicted), LABELS, 'cross-validation'));
+    assert.match(fs.readFileSync(path.join(runDir, 'report.txt'), 'utf8'), /cross-validation/);
+    // epochs were chosen by 3-fold CV on the training split: 5 averaged epoch lines
+    assert.equal(readJsonl<EpochMetrics>(path.join(runDir, 'metrics.jsonl')).length, 5);
+    assert.ok(record.bestEpoch! >= 1 && record.bestEpoch! <= 5);
+    assert.ok(fs.existsSync(path.join(runDir, 'model', 'head.json')));
+  });
+});

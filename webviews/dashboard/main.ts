@@ -1,0 +1,443 @@
+/**
+ * Training dashboard webview. Receives the run's state from the host (see
+ * src/protocol/webview.ts) and draws three live charts, the test report and a
+ * clickable confusion matrix. No network, no eval: chart.js comes from a local
+ * <script> tag, everything else is built with DOM calls.
+ */
+import type { Chart as ChartJs } from 'chart.js';
+import { PHASE_STRINGS } from '../../src/protocol/webview';
+import type {
+  DashboardPersistedState,
+  DashboardState,
+  DashboardToHost,
+  EpochMetrics,
+  HostToDashboard,
+  MisclassifiedSample,
+  StringTable,
+} from '../../src/protocol/webview';
+import { getWebviewApi, onHostMessage } from '../shared/vscode';
+import { onThemeChange, readThemeColors, withAlpha, type ThemeColors } from '../shared/theme';
+import { applyChartDefaults, createChart, heat, pointCount, restyleChart } from '../shared/chart';
+import { createTranslator, type Translate } from '../shared/strings';
+import { clear, formatDuration, h } from '../shared/dom';
+
+const api = getWebviewApi<DashboardToHost, DashboardPersistedState>();
+let state: DashboardState | undefined;
+let strings: StringTable | undefined;
+let T: Translate = createTranslator(undefined);
+let theme: ThemeColors = readThemeColors();
+let requestSeq = 0;
+let selectedCell: { i: number; j: number } | undefined;
+let lastSamples: Extract<HostToDashboard, { type: 'samples' }> | undefined;
+
+const charts: { loss?: ChartJs<'line'>; score?: ChartJs<'line'>; recall?: ChartJs<'line'> } = {};
+const root = document.getElementById('fewshot-dashboard')!;
+
+function post(m: DashboardToHost): void {
+  api.post(m);
+}
+
+function persist(): void {
+  api.setState({ runId: state?.run.runId, state, strings });
+}
+
+// ------------------------------------------------------------------ layout
+
+const el = {
+  title: h('h1', { id: 'run-title' }),
+  status: h('span', { id: 'run-status', class: 'badge', role: 'status' }),
+  actions: h('div', { class: 'actions' }),
+  meta: h('dl', { class: 'meta', id: 'meta' }),
+  computeNote: h('p', { class: 'note', id: 'compute-note', 'aria-live': 'polite' }),
+  phase: h('p', { class: 'phase', id: 'phase', 'aria-live': 'polite' }),
+  error: h('p', { class: 'error', id: 'run-error', role: 'alert' }),
+  charts: h('section', { class: 'charts', id: 'charts' }),
+  report: h('section', { class: 'report', id: 'report', 'aria-label': 'report' }),
+};
+
+function chartCard(id: string): { card: HTMLElement; canvas: HTMLCanvasElement; caption: HTMLElement; heading: HTMLElement } {
+  const heading = h('h2', { id: `${id}-title` });
+  const canvas = h('canvas', { id: `${id}-chart`, role: 'img', 'data-points': 0, 'aria-labelledby': `${id}-title` });
+  const caption = h('p', { class: 'caption', id: `${id}-caption`, 'aria-live': 'polite' });
+  const card = h('div', { class: 'card chart-card', tabindex: 0, 'aria-labelledby': `${id}-title` }, heading, h('div', { class: 'canvas-box' }, canvas), caption);
+  return { card, canvas, caption, heading };
+}
+
+const cards = { loss: chartCard('loss'), score: chartCard('score'), recall: chartCard('recall') };
+
+root.append(
+  h('header', { class: 'top' }, h('div', { class: 'title-row' }, el.title, el.status), el.actions),
+  el.meta,
+  el.computeNote,
+  el.phase,
+  el.error,
+  el.charts,
+  el.report,
+);
+el.charts.append(cards.loss.card, cards.score.card, cards.recall.card);
+
+// ------------------------------------------------------------------ header
+
+function statusText(s: string): string {
+  return T(s);
+}
+
+function formatCost(ms: number): string {
+  if (!state) return '—';
+  const rate = state.compute.hourlyRate;
+  if (!rate) return T('free');
+  const cost = (ms / 3_600_000) * rate;
+  try {
+    return new Intl.NumberFormat(undefined, { style: 'currency', currency: state.compute.currency, maximumFractionDigits: 4 }).format(cost);
+  } catch {
+    return `${cost.toFixed(4)} ${state.compute.currency}`;
+  }
+}
+
+function elapsedMs(): number {
+  if (!state) return 0;
+  const end = state.run.finishedAt ?? (state.run.status === 'running' ? Date.now() : state.run.startedAt);
+  return Math.max(0, end - state.run.startedAt);
+}
+
+function timeLeftMs(): number | undefined {
+  if (!state || state.run.status !== 'running') return state ? 0 : undefined;
+  const last = state.epochs[state.epochs.length - 1];
+  if (!last || last.epoch <= 0) return undefined;
+  const perEpoch = last.elapsedMs / last.epoch;
+  return Math.max(0, (state.run.totalEpochs - last.epoch) * perEpoch);
+}
+
+function renderMeta(): void {
+  if (!state) return;
+  const r = state.run;
+  const c = state.compute;
+  const left = timeLeftMs();
+  const computeText = c.backend ? `${c.gpu ? 'GPU' : 'CPU'} · ${c.backend}${c.gpuName ? ` · ${c.gpuName}` : ''}` : T('detecting…');
+  const rows: [string, string, string][] = [
+    ['dataset', T('Dataset'), r.datasetName],
+    ['encoder', T('Encoder'), r.encoder],
+    ['head', T('Head'), r.head],
+    ['compute', T('Compute'), computeText],
+    ['elapsed', T('Elapsed'), formatDuration(elapsedMs())],
+    ['left', T('Time left'), left === undefined ? '—' : formatDuration(left)],
+    ['cost', T('Cost'), formatCost(elapsedMs())],
+  ];
+  clear(el.meta);
+  for (const [id, k, v] of rows) {
+    el.meta.append(h('div', { class: 'meta-item' }, h('dt', {}, k), h('dd', { id: `meta-${id}`, title: id === 'dataset' ? r.dataset : undefined }, v)));
+  }
+  // GPU line
+  if (c.sample) {
+    el.computeNote.textContent = T('GPU: {0}% busy, {1} / {2} MiB', c.sample.utilization, c.sample.memoryUsed, c.sample.memoryTotal) +
+      (c.backend && !c.gpu ? ` — ${T('NVIDIA GPU present, but the head trains on {0}', c.backend)}` : '');
+  } else if (c.nvidiaSmi === false) {
+    el.computeNote.textContent = T('No NVIDIA GPU detected — running on CPU ({0})', c.backend ?? T('detecting…'));
+  } else {
+    el.computeNote.textContent = '';
+  }
+}
+
+function renderHeader(): void {
+  if (!state) return;
+  const r = state.run;
+  document.title = r.name;
+  el.title.textContent = r.name;
+  el.status.textContent = statusText(r.status);
+  el.status.className = `badge status-${r.status}`;
+  clear(el.actions);
+  if (r.live && r.status === 'running') {
+    el.actions.append(h('button', { id: 'btn-cancel', class: 'secondary', onclick: () => post({ type: 'cancel' }) }, T('Cancel Training')));
+  }
+  if (r.runId) el.actions.append(h('button', { id: 'btn-compare', onclick: () => post({ type: 'compare' }) }, T('Compare with…')));
+  el.actions.append(h('button', { id: 'btn-log', class: 'secondary', onclick: () => post({ type: 'showLog' }) }, T('Show Log')));
+  if (r.status === 'running' && r.phase) {
+    el.phase.textContent = r.phase.name === 'train' && state.epochs.length
+      ? T('Epoch {0} of {1}', state.epochs[state.epochs.length - 1].epoch, r.totalEpochs)
+      : T('Phase: {0} {1}/{2}', T(PHASE_STRINGS[r.phase.name] ?? r.phase.name), r.phase.done, r.phase.total) + (r.phase.message ? ` — ${r.phase.message}` : '');
+  } else if (r.status !== 'running' && r.testMacroF1 !== undefined) {
+    el.phase.textContent = T('Test macro-F1 {0}, accuracy {1}', r.testMacroF1.toFixed(4), (r.testAccuracy ?? NaN).toFixed(4));
+  } else {
+    el.phase.textContent = '';
+  }
+  el.error.textContent = r.error ?? '';
+  el.error.hidden = !r.error;
+  renderMeta();
+}
+
+// ------------------------------------------------------------------ charts
+
+function lineDataset(label: string, data: (number | null)[], color: string, extra: Record<string, unknown> = {}) {
+  return { label, data, borderColor: color, backgroundColor: withAlpha(color, 0.25), pointRadius: 2, borderWidth: 2, tension: 0.15, spanGaps: true, ...extra };
+}
+
+function axis(title: string, opts: Record<string, unknown> = {}) {
+  return {
+    title: { display: true, text: title, color: theme.foreground },
+    ticks: { color: theme.foreground },
+    grid: { color: withAlpha(theme.grid, 0.6) },
+    ...opts,
+  };
+}
+
+function recallLabels(epochs: EpochMetrics[]): string[] {
+  const set = new Set<string>();
+  for (const e of epochs) for (const k of Object.keys(e.perClassRecall ?? {})) set.add(k);
+  if (state?.report) for (const l of state.report.labels) set.add(l);
+  return [...set].sort();
+}
+
+function lowestRecall(epochs: EpochMetrics[]): { label: string; recall: number } | undefined {
+  const last = epochs[epochs.length - 1];
+  if (!last) return undefined;
+  let best: { label: string; recall: number } | undefined;
+  for (const [label, recall] of Object.entries(last.perClassRecall ?? {})) {
+    if (recall === null || recall === undefined) continue;
+    if (!best || recall < best.recall) best = { label, recall };
+  }
+  return best;
+}
+
+function updateCharts(): void {
+  if (!state) return;
+  const epochs = state.epochs;
+  const labels = epochs.map((e) => e.epoch);
+  const common = {
+    type: 'line' as const,
+    options: {
+      animation: false as const,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: 'index' as const, intersect: false },
+      plugins: { legend: { labels: { color: theme.foreground } } },
+    },
+  };
+  const lossData = {
+    labels,
+    datasets: [
+      lineDataset(T('Training loss'), epochs.map((e) => e.loss), theme.blue),
+      lineDataset(T('Validation loss'), epochs.map((e) => e.valLoss), theme.orange),
+    ],
+  };
+  const scoreData = {
+    labels,
+    datasets: [
+      lineDataset(T('Validation macro-F1'), epochs.map((e) => e.valMacroF1), theme.green),
+      lineDataset(T('Validation accuracy'), epochs.map((e) => e.valAccuracy), theme.purple),
+    ],
+  };
+  const classes = recallLabels(epochs);
+  const low = lowestRecall(epochs);
+  const recallData = {
+    labels,
+    datasets: classes.map((c, i) => {
+      const isLow = low?.label === c;
+      const color = theme.series[i % theme.series.length];
+      return lineDataset(isLow ? `▼ ${c}` : c, epochs.map((e) => (e.perClassRecall?.[c] ?? null)), isLow ? theme.red : color, {
+        borderWidth: isLow ? 4 : 1.5,
+        pointRadius: isLow ? 3 : 1.5,
+        borderDash: isLow ? [] : [],
+        order: isLow ? 0 : 1,
+      });
+    }),
+  };
+  const set = (key: keyof typeof charts, card: ReturnType<typeof chartCard>, data: typeof lossData, yTitle: string, yOpts: Record<string, unknown> = {}) => {
+    const existing = charts[key];
+    if (existing) {
+      existing.data = data as never;
+      existing.update('none');
+    } else {
+      charts[key] = createChart(card.canvas, {
+        ...common,
+        data: data as never,
+        options: { ...common.options, scales: { x: axis(T('Epoch')), y: axis(yTitle, yOpts) } } as never,
+      });
+    }
+    card.canvas.setAttribute('data-points', String(pointCount(charts[key]! as never)));
+  };
+  cards.loss.heading.textContent = T('Training loss') + ' / ' + T('Validation loss');
+  cards.score.heading.textContent = T('Validation macro-F1 and accuracy');
+  cards.recall.heading.textContent = T('Per-class recall (validation)');
+  set('loss', cards.loss, lossData, T('Loss'), { beginAtZero: true });
+  set('score', cards.score, scoreData, T('Score'), { min: 0, max: 1 });
+  set('recall', cards.recall, recallData, T('Recall'), { min: 0, max: 1 });
+  const waiting = epochs.length === 0 ? T('Waiting for the first epoch…') : '';
+  const last = epochs[epochs.length - 1];
+  cards.loss.caption.textContent = waiting || `${T('Training loss')} ${last.loss.toFixed(4)}` + (last.valLoss !== null ? ` · ${T('Validation loss')} ${last.valLoss.toFixed(4)}` : '');
+  cards.score.caption.textContent = waiting || (last.valMacroF1 !== null ? `${T('Validation macro-F1')} ${last.valMacroF1.toFixed(4)}` : '') + (last.valAccuracy !== null ? ` · ${T('Validation accuracy')} ${last.valAccuracy.toFixed(4)}` : '');
+  cards.recall.caption.textContent = waiting || (low ? T('Lowest recall: {0} ({1})', low.label, low.recall.toFixed(4)) : '');
+  cards.recall.caption.classList.toggle('low', !!low);
+  if (low) cards.recall.canvas.setAttribute('data-lowest', low.label);
+}
+
+// ------------------------------------------------------------------ report + confusion
+
+function fmt(v: number): string {
+  return Number.isFinite(v) ? v.toFixed(4) : '—';
+}
+
+function renderReport(): void {
+  clear(el.report);
+  if (!state) return;
+  const rep = state.report;
+  if (!rep) {
+    if (state.run.status === 'completed') el.report.append(h('p', { class: 'note', id: 'no-report' }, T('No test split: no classification report for this run.')));
+    return;
+  }
+  const head = h('tr', {}, h('th', { scope: 'col' }, T('Class')), h('th', { scope: 'col' }, T('Precision')), h('th', { scope: 'col' }, T('Recall')), h('th', { scope: 'col' }, T('F1-score')), h('th', { scope: 'col' }, T('Support')));
+  const body = h('tbody', {});
+  const low = rep.labels.reduce<string | undefined>((a, l) => (a === undefined || rep.perClass[l].recall < rep.perClass[a].recall ? l : a), undefined);
+  for (const l of rep.labels) {
+    const m = rep.perClass[l];
+    body.append(h('tr', { class: l === low ? 'lowest' : undefined }, h('th', { scope: 'row' }, l), h('td', {}, fmt(m.precision)), h('td', {}, fmt(m.recall)), h('td', {}, fmt(m.f1)), h('td', {}, m.support)));
+  }
+  const total = rep.macro.support;
+  body.append(h('tr', { class: 'sep' }, h('th', { scope: 'row' }, T('accuracy')), h('td', {}), h('td', {}), h('td', {}, fmt(rep.accuracy)), h('td', {}, total)));
+  body.append(h('tr', {}, h('th', { scope: 'row' }, T('macro avg')), h('td', {}, fmt(rep.macro.precision)), h('td', {}, fmt(rep.macro.recall)), h('td', {}, fmt(rep.macro.f1)), h('td', {}, rep.macro.support)));
+  body.append(h('tr', {}, h('th', { scope: 'row' }, T('weighted avg')), h('td', {}, fmt(rep.weighted.precision)), h('td', {}, fmt(rep.weighted.recall)), h('td', {}, fmt(rep.weighted.f1)), h('td', {}, rep.weighted.support)));
+  const table = h('table', { class: 'report-table', id: 'report-table' }, h('caption', {}, T('Test-set classification report') + (rep.split && rep.split !== 'test' ? ` (${rep.split})` : '')), h('thead', {}, head), body);
+
+  // Confusion matrix heatmap (buttons in cells: Tab/arrow keys + Enter).
+  const max = Math.max(1, ...rep.confusion.flat());
+  const cm = h('table', { class: 'confusion', id: 'confusion', role: 'grid' });
+  cm.append(h('caption', {}, T('Confusion matrix (rows: true label, columns: predicted)')));
+  cm.append(h('thead', {}, h('tr', {}, h('th', {}), ...rep.labels.map((l) => h('th', { scope: 'col', title: l }, l)))));
+  const cmBody = h('tbody', {});
+  rep.confusion.forEach((row, i) => {
+    cmBody.append(h('tr', {}, h('th', { scope: 'row', title: rep.labels[i] }, rep.labels[i]), ...row.map((n, j) => {
+      const btn = h('button', {
+        class: `cell${i === j ? ' diag' : ''}${selectedCell?.i === i && selectedCell?.j === j ? ' selected' : ''}`,
+        'data-i': i, 'data-j': j, 'data-count': n,
+        'aria-label': T('True {0}, predicted {1}: {2} samples', rep.labels[i], rep.labels[j], n),
+        title: T('True {0}, predicted {1}: {2} samples', rep.labels[i], rep.labels[j], n),
+        onclick: () => selectCell(i, j),
+        onkeydown: (e: Event) => moveFocus(e as KeyboardEvent, i, j, rep.labels.length),
+      }, n);
+      btn.style.background = heat(i === j ? theme.blue : theme.red, n / max);
+      if (n / max > 0.55) btn.classList.add('strong');
+      return h('td', {}, btn);
+    })));
+  });
+  cm.append(cmBody);
+  const samples = h('div', { id: 'samples', class: 'samples', 'aria-live': 'polite' });
+  el.report.append(h('div', { class: 'card' }, table), h('div', { class: 'card' }, cm, h('p', { class: 'note' }, T('Select a cell to list its test samples.')), samples));
+  if (lastSamples) renderSamples(lastSamples);
+}
+
+function moveFocus(e: KeyboardEvent, i: number, j: number, n: number): void {
+  const d: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+  const mv = d[e.key];
+  if (!mv) return;
+  e.preventDefault();
+  const ni = Math.min(n - 1, Math.max(0, i + mv[0]));
+  const nj = Math.min(n - 1, Math.max(0, j + mv[1]));
+  (document.querySelector(`#confusion button[data-i="${ni}"][data-j="${nj}"]`) as HTMLButtonElement | null)?.focus();
+}
+
+function selectCell(i: number, j: number): void {
+  if (!state?.report) return;
+  selectedCell = { i, j };
+  document.querySelectorAll('#confusion button.selected').forEach((b) => b.classList.remove('selected'));
+  document.querySelector(`#confusion button[data-i="${i}"][data-j="${j}"]`)?.classList.add('selected');
+  post({ type: 'requestSamples', requestId: ++requestSeq, trueLabel: state.report.labels[i], predicted: state.report.labels[j] });
+}
+
+function renderSamples(m: Extract<HostToDashboard, { type: 'samples' }>): void {
+  const box = document.getElementById('samples');
+  if (!box) return;
+  clear(box);
+  box.append(h('h3', {}, T('Test samples with true label {0} predicted as {1} ({2})', m.trueLabel, m.predicted, m.total)));
+  if (!m.samples.length) {
+    box.append(h('p', { class: 'note' }, T('No samples in this cell.')));
+    return;
+  }
+  const list = h('ul', { class: 'sample-list' });
+  for (const s of m.samples) list.append(h('li', {}, sampleButton(s)));
+  box.append(list);
+  if (m.total > m.samples.length) box.append(h('p', { class: 'note' }, T('and {0} more', m.total - m.samples.length)));
+}
+
+function sampleButton(s: MisclassifiedSample): HTMLElement {
+  const where = s.file ? `${s.file.split(/[\\/]/).pop()}${s.line ? `:${s.line}` : ''}` : '';
+  const text = s.text.length > 200 ? s.text.slice(0, 200) + '…' : s.text;
+  return h('button', {
+    class: 'sample link',
+    disabled: !s.file,
+    title: s.file ? `${T('Open')} ${s.file}${s.line ? `:${s.line}` : ''}` : undefined,
+    onclick: () => s.file && post({ type: 'openSample', file: s.file, line: s.line }),
+  }, h('span', { class: 'sample-text' }, text), where ? h('span', { class: 'sample-where' }, where) : null,
+  s.confidence !== undefined ? h('span', { class: 'sample-conf' }, s.confidence.toFixed(2)) : null);
+}
+
+// ------------------------------------------------------------------ messages
+
+function renderAll(): void {
+  renderHeader();
+  updateCharts();
+  renderReport();
+}
+
+onHostMessage<HostToDashboard>((m) => {
+  switch (m.type) {
+    case 'init':
+      state = m.state;
+      strings = m.strings;
+      T = createTranslator(strings);
+      document.documentElement.lang = m.locale;
+      renderAll();
+      break;
+    case 'epoch':
+      if (!state) return;
+      if (!state.epochs.some((e) => e.epoch === m.metrics.epoch)) state.epochs.push(m.metrics);
+      state.run.totalEpochs = m.totalEpochs;
+      updateCharts();
+      renderHeader();
+      break;
+    case 'status':
+      if (!state) return;
+      state.run = m.run;
+      renderHeader();
+      break;
+    case 'compute':
+      if (!state) return;
+      state.compute = m.compute;
+      renderMeta();
+      break;
+    case 'done':
+      if (!state) return;
+      state.run = m.run;
+      state.report = m.report;
+      if (m.epochs.length >= state.epochs.length) state.epochs = m.epochs;
+      renderAll();
+      break;
+    case 'samples':
+      if (m.requestId !== requestSeq) return;
+      lastSamples = m;
+      renderSamples(m);
+      return;
+  }
+  persist();
+});
+
+// Redraw with the new palette when the theme changes.
+onThemeChange((t) => {
+  theme = t;
+  applyChartDefaults(theme);
+  for (const c of Object.values(charts)) if (c) restyleChart(c as never, theme);
+  updateCharts();
+  renderReport();
+});
+
+setInterval(() => {
+  if (state?.run.status === 'running') renderMeta();
+}, 1000);
+
+applyChartDefaults(theme);
+const saved = api.getState();
+if (saved?.state) {
+  state = saved.state;
+  strings = saved.strings;
+  T = createTranslator(strings);
+  renderAll();
+}
+post({ type: 'ready' });
