@@ -177,6 +177,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     const counts = labels.map((_, c) => yTrainAll.filter((y) => y === c).length);
     const headChoice = resolveHead(config.head, counts);
     log(headChoice.reason);
+    record = await store.update(runId, { head: headChoice.head });
 
     const tTrain = Date.now();
     const fitted = await fitWithSelection(xTrain, xAug, yTrainAll, labels, config, headChoice.head, {

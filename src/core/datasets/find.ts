@@ -8,7 +8,7 @@ import { isHiddenOrSystem, SAMPLE_EXTENSIONS } from './load';
 import { columnNameLists, detectColumns, normName, readTableRecords, tableFormatOf } from './table';
 import { DatasetFormat, DatasetRef } from './types';
 
-export const SKIP_DIRS = new Set(['node_modules', '.git', '.fewshot', 'dist', 'out', '.hg', '.svn', '__pycache__', '.venv', 'venv', '.vscode-test', '.next', 'bower_components']);
+export const SKIP_DIRS = new Set(['node_modules', '.git', '.fewshot', 'dist', 'out', '.hg', '.svn', '__pycache__', '.venv', 'venv', '.vscode-test', '.next', 'bower_components', 'test-results', '.cache', 'bench-results']);
 const SNIFF_BYTES = 16 * 1024;
 const MAX_DIRS = 20_000;
 
