@@ -82,7 +82,16 @@ function record(name, r) {
 if (!noBuild) {
   const t = Date.now();
   console.log('\n== build: node scripts/build.mjs --tests');
-  rmSync(join(root, 'out'), { recursive: true, force: true });
+  // Drop compiled tests whose source is gone (not all of out/: other runs may be using it).
+  for (const suite of ['unit', 'extension', 'e2e']) {
+    for (const f of findTests(join(root, 'out', 'test', suite))) {
+      const src = join(root, 'test', suite, relative(join(root, 'out', 'test', suite), f)).replace(/\.js$/, '.ts');
+      if (!existsSync(src)) {
+        rmSync(f, { force: true });
+        rmSync(`${f}.map`, { force: true });
+      }
+    }
+  }
   const r = spawnSync(process.execPath, ['scripts/build.mjs', '--tests'], { stdio: 'inherit' });
   // A failed bundle fails the run, but the suites still run on what did build
   // (esbuild writes the bundles that compiled), so one broken feature does not

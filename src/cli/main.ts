@@ -271,6 +271,7 @@ function summaryLine(r: RunRecord, runDir: string): string {
   const secs = ((r.timings.totalMs ?? 0) / 1000).toFixed(1);
   const parts = [`Run ${r.id} completed in ${secs} s`];
   parts.push(`encoder ${r.encoder?.id ?? '?'}`);
+  if (r.head) parts.push(`head ${r.head}`);
   parts.push(`backend ${r.backend?.name ?? '?'}`);
   if (r.bestEpoch !== undefined) parts.push(`best epoch ${r.bestEpoch}/${r.epochsRun ?? '?'}`);
   if (r.testMacroF1 !== undefined) parts.push(`test macro-F1 ${r.testMacroF1.toFixed(4)}`);
@@ -358,7 +359,7 @@ async function cmdRuns(args: string[], io: Io): Promise<number> {
       rec.name && rec.name !== rec.id ? `${rec.id} (${rec.name})` : rec.id,
       rec.status,
       rec.encoder?.id ?? rec.config?.encoder ?? '-',
-      rec.config?.head ?? '-',
+      rec.head ?? rec.config?.head ?? '-',
       rec.testMacroF1 !== undefined ? rec.testMacroF1.toFixed(4) : '-',
       rec.createdAt ?? '',
     ];

@@ -47,7 +47,12 @@ export interface ModelServerOptions {
   maxTexts?: number;
   /** Most texts the server hands to the predictor in one call (default 64). */
   maxBatch?: number;
-  /** Passed to loadPredictor when the server loads the model itself (e.g. Hugging Face cache folder). */
+  /** Most texts waiting for the predictor; more → 503 "busy" (default 10000). */
+  maxQueuedTexts?: number;
+  /**
+   * Passed to loadPredictor when the server loads the model itself (e.g. the
+   * Hugging Face cache folder). Default: FEWSHOT_HF_CACHE from the environment as hf.cacheDir.
+   */
   encoderOptions?: import('./encoders/types').EncoderOptions;
   log?: (m: string) => void;
 }
@@ -123,11 +128,14 @@ interface Pending {
 class Batcher {
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
+  /** Texts waiting (not yet handed to the predictor). */
+  queued = 0;
   constructor(private readonly predictor: ServePredictor, private readonly maxBatch: number) {}
 
   predict(texts: string[]): Promise<Prediction[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ texts, resolve, reject });
+      this.queued += texts.length;
       if (!this.running) this.running = this.drain();
     });
   }
@@ -147,6 +155,7 @@ class Batcher {
           n += p.texts.length;
           batch.push(p);
         }
+        this.queued -= n;
         const texts = batch.flatMap((p) => p.texts);
         try {
           const out = await this.predictor.predict(texts);
@@ -247,6 +256,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   const token = rawToken?.trim() ? rawToken.trim() : undefined;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxTexts = opts.maxTexts ?? 1000;
+  const maxQueued = opts.maxQueuedTexts ?? 10000;
   const log = opts.log ?? (() => undefined);
   const runDir = path.resolve(opts.runDir);
 
@@ -269,7 +279,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   }
 
   const ownsPredictor = !opts.predictor;
-  const predictor = opts.predictor ?? (await loadDefaultPredictor(runDir, opts.encoderOptions));
+  const predictor = opts.predictor ?? (await loadDefaultPredictor(runDir, opts.encoderOptions ?? (process.env.FEWSHOT_HF_CACHE ? { hf: { cacheDir: process.env.FEWSHOT_HF_CACHE } } : undefined)));
   const info = await readModelInfo(runDir, predictor);
   const batcher = new Batcher(predictor, Math.max(1, opts.maxBatch ?? 64));
   let closing = false;
@@ -306,6 +316,9 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
       if (route === '/model') return send(res, 200, info);
       const raw = (await readBody(req, maxBody)).toString('utf8');
       const { texts, single } = parsePredictBody(raw, maxTexts);
+      if (batcher.queued + texts.length > maxQueued) {
+        throw new HttpError(503, `The server is busy (${batcher.queued} texts waiting). Retry shortly, or send fewer concurrent requests.`, { 'Retry-After': '1' });
+      }
       const predictions = await batcher.predict(texts);
       const ms = Math.round((performance.now() - started) * 100) / 100;
       if (single) return send(res, 200, { label: predictions[0].label, probabilities: predictions[0].probabilities, ms });

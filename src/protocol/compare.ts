@@ -186,4 +186,6 @@ export interface RenderSummary {
   settingsRows: number;
   notices: number;
   theme: string;
+  /** Time of the last full render in the webview (ms). */
+  renderMs: number;
 }

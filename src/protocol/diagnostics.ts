@@ -29,6 +29,8 @@ export interface ClassSummary {
   test: number;
   /** Absolute path of the class folder (folder layouts) if any. */
   folder?: string;
+  /** Every folder of the class (train/<class> and test/<class>), for Explorer badges. */
+  folders?: string[];
   /** Worst problem on this class, for badges/icons. */
   severity?: 'error' | 'warning' | 'info';
   problems: string[];

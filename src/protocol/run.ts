@@ -148,6 +148,8 @@ export interface RunRecord {
     cachedEmbeddings?: number;
     computedEmbeddings?: number;
   };
+  /** The head actually trained (config.head may be 'auto'). */
+  head?: HeadKind;
   bestEpoch?: number;
   epochsRun?: number;
   /** Best validation macro-F1 over epochs. */

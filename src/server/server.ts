@@ -264,8 +264,8 @@ connection.onCodeAction((params): CodeAction[] => {
       });
     }
     actions.push({
-      title: msg(locale, 'actionSilence'), kind: CodeActionKind.QuickFix, diagnostics: [d],
-      command: { title: msg(locale, 'actionSilence'), command: DiagnosticCommands.silence, arguments: [data.datasetKey, code] },
+      title: msg(locale, 'actionSilence', code), kind: CodeActionKind.QuickFix, diagnostics: [d],
+      command: { title: msg(locale, 'actionSilence', code), command: DiagnosticCommands.silence, arguments: [data.datasetKey, code] },
     });
   }
   return actions;

@@ -72,6 +72,13 @@ describe('e2e: predict selection in the editor', function () {
     const item = page.locator('.part.statusbar .statusbar-item', { hasText: runId });
     await expectUi(page, 'the model status-bar item did not appear', item.first().waitFor({ state: 'visible', timeout: 60_000 }));
     assert.equal(await item.first().locator('.codicon-package').count(), 1);
+    // Clicking it opens "Select Model Run" with the run and its test macro-F1.
+    await item.first().click();
+    const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: runId }).first();
+    await expectUi(page, 'the Select Model Run quick pick did not open', row.waitFor({ state: 'visible', timeout: 30_000 }));
+    assert.match(await row.innerText(), /test macro-F1 \d\.\d{4}/);
+    await page.keyboard.press('Escape');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   });
 
   it('predicts the selected text from the command palette and shows it inline', async () => {

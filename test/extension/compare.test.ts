@@ -111,6 +111,10 @@ describe('compare runs (extension host)', () => {
     const md = fs.readFileSync(mdFile, 'utf8').split('\n');
     assert.equal(md[0], '| Run | Id | Test macro-F1 | Test weighted-F1 | Test accuracy | Min recall | Min recall class | Best epoch | Val macro-F1 (best) | Last epoch | Val macro-F1 (last) | Train time (s) | Backend |');
     assert.equal(md[3], '| 20261101-110000-news-c3d4 | 20261101-110000-news-c3d4 | **0.8982** | **0.8982** | **0.9000** | **0.8000** | tech | 15 | **0.8600** | 15 | **0.8600** | 5.10 | cpu |');
+    // "Copy Markdown" from the webview puts the same text on the clipboard
+    await api.send({ type: 'exportTable', format: 'markdown', target: 'clipboard' });
+    assert.equal(await vscode.env.clipboard.readText(), fs.readFileSync(mdFile, 'utf8'));
+    assert.ok(api.posted().some((m) => m.type === 'exported' && m.clipboard === true));
     // the table's sort (sent by the webview) decides the row order of the export
     await api.send({ type: 'state', state: { runIds: [], sort: { column: 'testMacroF1', descending: true } } });
     assert.deepEqual(api.tableText('csv').split('\r\n').slice(1, 3).map((l) => l.split(',')[1]), [B, A]);
@@ -232,6 +236,8 @@ describe('compare runs (extension host)', () => {
     const s = await rendered((x) => x.tableRows === 50, 'the webview to render 50 rows');
     const ms = Date.now() - t0;
     assert.ok(ms < 20_000, `50 runs took ${ms} ms to build and render`);
+    assert.ok(s.renderMs < 5_000, `the webview took ${s.renderMs} ms to render 50 runs`);
+    console.log(`      50 runs: ${ms} ms from open to rendered, webview render ${s.renderMs} ms`);
     assert.equal(s.curveDatasets, 50);
     assert.equal(s.matricesTotal, 50);
     assert.ok(s.matricesDrawn < 50, `all ${s.matricesDrawn} confusion matrices were drawn eagerly`);

@@ -42,8 +42,10 @@ async function until<T>(what: string, fn: () => T | undefined | false | Promise<
 }
 
 async function actionsFor(rel: string, d: vscode.Diagnostic): Promise<vscode.CodeAction[]> {
+  // the code-action command needs a loaded text model
+  await vscode.workspace.openTextDocument(uriOf(rel));
   const all = await vscode.commands.executeCommand<(vscode.CodeAction | vscode.Command)[]>('vscode.executeCodeActionProvider', uriOf(rel), d.range, vscode.CodeActionKind.QuickFix.value);
-  return (all ?? []).filter((a): a is vscode.CodeAction => 'title' in a && ('edit' in a || 'command' in a) && !!(a as vscode.CodeAction).kind);
+  return (all ?? []).filter((a): a is vscode.CodeAction => typeof (a as vscode.CodeAction).title === 'string' && (a as vscode.CodeAction).kind !== undefined);
 }
 
 describe('diagnostics: dataset language server in the extension host', function () {
@@ -105,8 +107,9 @@ describe('diagnostics: dataset language server in the extension host', function 
   it('"Open the duplicate" opens the first occurrence', async () => {
     const rel = 'diag-table/feedback.csv';
     const [dup] = await until('duplicate', () => { const x = diagsOf(rel, DiagnosticCodes.duplicateInSplit); return x.length ? x : false; });
-    const open = (await actionsFor(rel, dup)).find((a) => a.title === 'Open the duplicate');
-    assert.ok(open?.command);
+    const actions = await actionsFor(rel, dup);
+    const open = actions.find((a) => a.title === 'Open the duplicate');
+    assert.ok(open?.command, `actions: ${actions.map((a) => a.title).join(', ')}`);
     await vscode.commands.executeCommand(open.command.command, ...(open.command.arguments ?? []));
     const ed = await until('the editor', () => vscode.window.activeTextEditor?.document.uri.fsPath === uriOf(rel).fsPath && vscode.window.activeTextEditor);
     assert.equal(ed.selection.start.line, 1);
@@ -152,7 +155,7 @@ describe('diagnostics: dataset language server in the extension host', function 
   it('"Silence this check for this dataset" hides the diagnostic, and undo shows it again', async () => {
     const rel = 'diag-imbalance/train/negative/neg-01.txt';
     const [imb] = await until('imbalance', () => { const x = diagsOf(rel, DiagnosticCodes.classImbalance); return x.length ? x : false; });
-    const act = (await actionsFor(rel, imb)).find((a) => a.title === 'Silence this check for this dataset');
+    const act = (await actionsFor(rel, imb)).find((a) => a.title === `Silence this check for this dataset (${DiagnosticCodes.classImbalance})`);
     assert.ok(act?.command);
     await vscode.commands.executeCommand(act.command.command, ...(act.command.arguments ?? []));
     assert.deepEqual(vscode.workspace.getConfiguration('fewshot.diagnostics').inspect('ignore')?.workspaceValue, { 'diag-imbalance': [DiagnosticCodes.classImbalance] });

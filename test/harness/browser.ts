@@ -201,6 +201,7 @@ export async function saveFailureArtifacts(
   server?: { collectLogs(dest: string): void },
 ): Promise<string> {
   const dest = path.join(resultsDir, 'failures', sanitize(name));
+  removeDir(dest); // only this run's artifacts
   fs.mkdirSync(dest, { recursive: true });
   if (b) {
     await b.page.screenshot({ path: path.join(dest, 'screenshot.png') }).catch(() => undefined);

@@ -99,3 +99,23 @@ describe('encoders: hf (transformers.js) with a generated tiny BERT model', func
     assert.match(info.reason, /Hugging Face/);
   });
 });
+
+describe('encoders: auto finds a cached sentence model', function () {
+  this.timeout(60000);
+  it('uses a known model id found in the HF cache folder, and falls back by language otherwise', async () => {
+    const { resolveAuto } = await import('../../src/core/encoders');
+    const hub = mkdtempSync(join(tmpdir(), 'fsl-hub-'));
+    try {
+      assert.equal(resolveAuto({ language: 'zh', hf: { cacheDir: hub } }).spec, 'hashing');
+      writeTinyModel(join(hub, 'Xenova', 'bge-small-zh-v1.5'));
+      const r = resolveAuto({ language: 'zh', hf: { cacheDir: hub } });
+      assert.equal(r.spec, 'hf:Xenova/bge-small-zh-v1.5');
+      assert.match(r.reason, /local cache/);
+      assert.equal(resolveAuto({ language: 'en', hf: { cacheDir: hub } }).spec, 'combo:use+hashing', 'the Chinese model is not used for English');
+      const { info } = await createEncoder('auto', { language: 'zh', hf: { cacheDir: hub } });
+      assert.equal(info.id, 'hf:Xenova/bge-small-zh-v1.5');
+    } finally {
+      rmSync(hub, { recursive: true, force: true });
+    }
+  });
+});

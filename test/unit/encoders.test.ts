@@ -160,3 +160,32 @@ describe('encoders: embedding cache', () => {
     assert.equal(readdirSync(dir).length, 0, 'nothing written for hashing');
   });
 });
+
+describe('encoders: cache with combos', () => {
+  it('caches each part of a combo separately and counts a text as a hit when all cached parts hit', async () => {
+    const { createComboEncoder } = await import('../../src/core/encoders');
+    const dir = mkdtempSync(join(tmpdir(), 'fsl-cache-combo-'));
+    try {
+      const a = counting(4);
+      const b = { ...counting(3), id: 'fake-b' } as Encoder & { calls: string[][] };
+      const combo = createComboEncoder([{ encoder: a, weight: 1 }, { encoder: b, weight: 0.5 }, { encoder: createHashingEncoder({ dim: 1024 }), weight: 1 }]);
+      const c = withEmbeddingCache(combo, dir);
+      assert.equal(c.id, combo.id);
+      const v1 = await c.embed(['x1', 'x2']);
+      const v2 = await withEmbeddingCache(combo, dir).embed(['x2', 'x1']);
+      assert.equal(a.calls.length, 1);
+      assert.equal(b.calls.length, 1);
+      assert.deepEqual(Array.from(v2[0]), Array.from(v1[1]));
+      assert.equal(v1[0].length, 4 + 3 + 1024);
+      const c3 = withEmbeddingCache(combo, dir);
+      await c3.embed(['x1', 'new']);
+      assert.deepEqual(c3.stats, { hits: 1, misses: 1 });
+      // a part shared with another spec reuses the same rows
+      const alone = withEmbeddingCache(a, dir);
+      await alone.embed(['x1', 'x2', 'new']);
+      assert.equal(alone.stats.hits, 3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

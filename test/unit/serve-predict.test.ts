@@ -17,6 +17,14 @@ const repo = path.resolve(__dirname, '..', '..', '..');
 const predictorJs = path.join(repo, 'dist', 'predictor.js');
 const cliJs = path.join(repo, 'dist', 'cli.js');
 
+async function until(f: () => boolean, timeoutMs = 10000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!f()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function run(id: string, dataset: string, createdAt: string, test?: number, val?: number): ModelRun {
   return { id, name: id, dir: `/x/${id}`, dataset, createdAt, testMacroF1: test, bestValMacroF1: val };
 }
@@ -99,6 +107,21 @@ describe('predict: formatting (src/extension/predict/format.ts)', () => {
   });
 });
 
+describe('predict: localisation', () => {
+  it('has a Simplified Chinese string for every vscode.l10n.t() text', () => {
+    const src = fs.readFileSync(path.join(repo, 'src/extension/predict/index.ts'), 'utf8');
+    const zh = JSON.parse(fs.readFileSync(path.join(repo, 'src/extension/predict/l10n.zh-cn.json'), 'utf8')) as Record<string, string>;
+    const keys = [...src.matchAll(/\bt\(\s*'((?:[^'\\]|\\.)*)'/g)].map((m) => m[1].replace(/\\'/g, "'"));
+    assert.ok(keys.length > 30, `found only ${keys.length} strings`);
+    const missing = keys.filter((k) => !(k in zh));
+    assert.deepEqual(missing, []);
+    for (const k of keys) {
+      const placeholders = (x: string) => (x.match(/\{\d\}/g) ?? []).sort().join();
+      assert.equal(placeholders(zh[k]), placeholders(k), `placeholders differ in "${k}"`);
+    }
+  });
+});
+
 describe('predict: warm predictor child (dist/predictor.js)', function () {
   this.timeout(60000);
   let tiny: TinyModel;
@@ -135,6 +158,26 @@ describe('predict: warm predictor child (dist/predictor.js)', function () {
       assert.equal(new Set(pids).size, 1);
     } finally {
       warm.dispose();
+    }
+  });
+
+  it('restarts the child when the run changes', async () => {
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-run2-'));
+    fs.cpSync(tiny.runDir, other, { recursive: true });
+    const { warm, pids } = make();
+    try {
+      await warm.predict(tiny.runDir, ['rain']);
+      const first = pids[0];
+      const r = await warm.predict(other, ['bake bread']);
+      assert.equal(r.launched, true);
+      assert.equal(r.info.runDir, other);
+      assert.equal(warm.launches, 2);
+      assert.equal(warm.activeRunDir, other);
+      // The old child goes away.
+      await until(() => { try { process.kill(first, 0); return false; } catch { return true; } });
+    } finally {
+      warm.dispose();
+      fs.rmSync(other, { recursive: true, force: true });
     }
   });
 

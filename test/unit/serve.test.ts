@@ -266,6 +266,32 @@ describe('model server (src/core/serve.ts)', function () {
     }
   });
 
+  it('503 when too many texts are waiting', async () => {
+    const slow = await makeTinyModel({ delayMs: 200 });
+    try {
+      server = await startModelServer({ runDir: slow.runDir, port: 0, predictor: slow.predictor, maxQueuedTexts: 3, maxBatch: 2 });
+      const first = request(server.url, { method: 'POST', path: '/predict', ...json({ texts: ['a', 'b'] }) });
+      while (slow.predictor.calls.length === 0) await new Promise((r) => setImmediate(r));
+      const queued = request(server.url, { method: 'POST', path: '/predict', ...json({ texts: ['c', 'd', 'e'] }) });
+      // Wait until those 3 texts are queued behind the running batch, then overflow the queue.
+      let busy: Reply | undefined;
+      for (let i = 0; i < 200 && !busy; i++) {
+        const r = await request(server!.url, { method: 'POST', path: '/predict', ...json({ text: 'f' }) });
+        if (r.status === 503) busy = r;
+      }
+      assert.ok(busy, 'never got 503');
+      assert.match(busy.body.error, /busy/);
+      assert.equal(busy.headers['retry-after'], '1');
+      assert.equal((await first).status, 200);
+      assert.equal((await queued).status, 200);
+    } finally {
+      await server?.close();
+      server = undefined;
+      slow.predictor.dispose();
+      slow.cleanup();
+    }
+  });
+
   it('a predictor failure is a 500 with the message, and the server keeps serving', async () => {
     let fail = true;
     const flaky = { ...tiny.predictor, predict: async (t: string[]) => { if (fail) { fail = false; throw new Error('encoder crashed'); } return tiny.predictor.predict(t); } };

@@ -114,7 +114,7 @@ describe('server: language server over IPC', function () {
     const dup = s.diags.get(csv)!.filter((d) => d.code === DiagnosticCodes.duplicateInSplit);
     const actions = (await s.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: csv }, range: dup[0].range, context: { diagnostics: dup } })) as Action[];
     const titles = actions.map((a) => a.title);
-    assert.deepEqual(titles, ['Remove the duplicate row', 'Open the duplicate', 'Silence this check for this dataset']);
+    assert.deepEqual(titles, ['Remove the duplicate row', 'Open the duplicate', 'Silence this check for this dataset (fewshot.duplicate-in-split)']);
     const edit = actions[0].edit!.changes[csv][0];
     assert.deepEqual(edit, { range: { start: { line: 3, character: 0 }, end: { line: 4, character: 0 } }, newText: '' });
     assert.equal(actions[1].command!.command, DiagnosticCommands.open);
@@ -132,12 +132,12 @@ describe('server: language server over IPC', function () {
     const x01 = s.uri('folders/news/train/ｔｅｃｈ/x01.txt');
     const imb = s.diags.get(x01)!.filter((d) => d.code === DiagnosticCodes.classImbalance);
     const ask = async () => ((await s.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: x01 }, range: imb[0].range, context: { diagnostics: imb } })) as Action[]).map((a) => a.title);
-    assert.deepEqual(await ask(), ['Silence this check for this dataset']);
+    assert.deepEqual(await ask(), ['Silence this check for this dataset (fewshot.class-imbalance)']);
     s.config['fewshot.train'] = { classWeighting: false };
     const n = s.summaries.length;
     await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
     await s.until(() => s.summaries.length > n, 'reanalysis after the configuration change');
-    assert.deepEqual(await ask(), ['Use class weighting for this dataset', 'Silence this check for this dataset']);
+    assert.deepEqual(await ask(), ['Use class weighting for this dataset', 'Silence this check for this dataset (fewshot.class-imbalance)']);
   });
 
   it('re-analyses after workspace/didChangeWatchedFiles (only the affected dataset)', async () => {
@@ -186,7 +186,7 @@ describe('server: locale', function () {
       const d = s.diags.get(s.uri('folders/news/train/ｔｅｃｈ/x01.txt'))!.find((x) => x.code === DiagnosticCodes.classImbalance)!;
       assert.match(d.message, /类别不平衡/);
       const actions = (await s.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: s.uri('folders/news/train/ｔｅｃｈ/x01.txt') }, range: d.range, context: { diagnostics: [d] } })) as Action[];
-      assert.deepEqual(actions.map((a) => a.title), ['对此数据集忽略此检查']);
+      assert.deepEqual(actions.map((a) => a.title), ['对此数据集忽略此检查（fewshot.class-imbalance）']);
     } finally {
       await s.stop();
       rmrf(ws);

@@ -126,6 +126,7 @@ describe('runTraining pipeline', function () {
     assert.deepEqual(onDisk, record);
     assert.equal(record.config.epochs, 12);
     assert.ok(record.encoder!.id.startsWith('hashing-'));
+    assert.equal(record.head, 'logreg', 'head auto with 16 training examples per class → logistic regression');
     assert.equal(record.dataset!.labels.join(','), LABELS.join(','));
     assert.equal(record.dataset!.counts.test[LABELS[0]], 8);
     assert.ok(record.backend && record.backend.name.length > 0);
@@ -192,6 +193,22 @@ describe('runTraining pipeline', function () {
     assert.equal(b.timings.cachedEmbeddings, 21);
     assert.equal(b.timings.computedEmbeddings, 0);
     assert.ok(fs.readdirSync(path.join(store, 'cache', 'embeddings')).length >= 1);
+  });
+
+  it('augments training texts only', async () => {
+    const store = path.join(dir, 'store-aug');
+    const events: TrainEvent[] = [];
+    const record = await runTraining({ config: cfg(csv, { augment: 2, epochs: 4 }), storeDir: store }, { onEvent: (e) => events.push(e) });
+    assert.equal(record.status, 'completed', JSON.stringify(record.error));
+    const log = events.find((e): e is Extract<TrainEvent, { type: 'log' }> => e.type === 'log' && /^Augmentation: \d+ extra training texts/.test(e.message));
+    assert.ok(log, 'augmentation logged');
+    const extra = Number(/(\d+)/.exec(log.message)![1]);
+    assert.ok(extra > 0 && extra <= 60 * 2, `${extra} extra texts for 60 training texts`);
+    // every distinct text is embedded once: originals + variants (variants may repeat)
+    assert.ok(record.timings.computedEmbeddings! > 84 && record.timings.computedEmbeddings! <= 84 + extra);
+    const preds = readJsonl<TestPrediction>(path.join(store, 'runs', record.id, 'predictions.jsonl'));
+    assert.equal(preds.length, 24, 'the test split is not augmented');
+    assert.equal(record.dataset!.counts.train[LABELS[0]], 20);
   });
 
   it('cancels mid-run: status cancelled, folder still readable', async () => {

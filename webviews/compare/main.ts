@@ -96,12 +96,27 @@ function destroyCharts(): void {
 }
 
 /** Full render. Keeps keyboard focus (and caret) on the same control across re-renders. */
+/** Re-renders one section in place (sorting the table or toggling the diff must not rebuild the charts). */
+function replaceSection(oldId: string, build: () => HTMLElement): void {
+  const old = document.getElementById(oldId);
+  const focusKey = document.hasFocus() ? document.activeElement?.getAttribute('data-focus') : null;
+  const next = build();
+  if (old) old.replaceWith(next);
+  if (focusKey) app.querySelector<HTMLElement>(`[data-focus="${CSS.escape(focusKey)}"]`)?.focus({ preventScroll: true });
+  saveState();
+  reportRendered();
+}
+
+let lastRenderMs = 0;
 function render(): void {
   if (!model) return;
+  const t0 = performance.now();
   // Only give focus back when this webview has it: never steal it from the workbench (e.g. the command palette).
   const active = document.hasFocus() ? document.activeElement as (HTMLElement & { selectionStart?: number | null; selectionEnd?: number | null }) | null : null;
   const focusKey = active?.getAttribute?.('data-focus');
   const sel = active && 'selectionStart' in active ? [active.selectionStart, active.selectionEnd] : undefined;
+  // A name or note being typed survives a refresh (e.g. a compared run finished an epoch meanwhile).
+  const editing = focusKey && /^(name|note):/.test(focusKey) ? (active as HTMLInputElement | HTMLTextAreaElement).value : undefined;
   const scroll = window.scrollY;
 
   destroyCharts();
@@ -123,6 +138,7 @@ function render(): void {
   if (focusKey) {
     const el = app.querySelector<HTMLElement>(`[data-focus="${CSS.escape(focusKey)}"]`);
     if (el) {
+      if (editing !== undefined && 'value' in el) (el as HTMLInputElement).value = editing;
       el.focus({ preventScroll: true });
       if (sel && 'setSelectionRange' in el && sel[0] !== null && sel[0] !== undefined) {
         try { (el as HTMLInputElement).setSelectionRange(sel[0], sel[1] ?? sel[0]); } catch { /* not a text field */ }
@@ -131,6 +147,7 @@ function render(): void {
   }
   window.scrollTo(0, scroll);
   saveState();
+  lastRenderMs = Math.round(performance.now() - t0);
   reportRendered();
 }
 
@@ -156,6 +173,7 @@ function reportRendered(): void {
         settingsRows: app.querySelectorAll('table.settings tbody tr').length,
         notices: app.querySelectorAll('.notices li').length,
         theme: theme.kind,
+        renderMs: lastRenderMs,
       },
     });
   });
@@ -215,7 +233,7 @@ function healthBadge(r: CompareRun): HTMLElement | null {
 }
 
 function renderRuns(m: CompareModel): HTMLElement {
-  return h('section', { 'aria-labelledby': 'runs-h' },
+  return h('section', { class: 'lazy', 'aria-labelledby': 'runs-h' },
     h('h2', { id: 'runs-h', class: 'sr-only' }, t('Run')),
     h('ul', { class: 'runs' }, m.runs.map((r) => {
       const star = h('button', {
@@ -371,7 +389,7 @@ function renderTableSection(m: CompareModel): HTMLElement {
       onclick: () => {
         const descending = active ? !sort?.descending : NUMERIC_COLUMNS[c] === 'max';
         ui.sort = { column: c, descending };
-        render();
+        if (model) replaceSection('sec-table', () => renderTableSection(model as CompareModel));
       },
     }, label, active ? (sort?.descending ? ' ▼' : ' ▲') : '');
     return h('th', { scope: 'col', class: numeric(c) ? 'num' : '', 'aria-sort': active ? (sort?.descending ? 'descending' : 'ascending') : 'none' }, btn);
@@ -388,7 +406,7 @@ function renderTableSection(m: CompareModel): HTMLElement {
       c === 'minRecall' && r.minRecallClass ? h('span', { class: 'sub' }, ` (${r.minRecallClass})`) : null,
       isBest ? h('span', { class: 'sr-only' }, ` (${t('best')})`) : null);
   })));
-  return h('section', { 'aria-labelledby': 'table-h' },
+  return h('section', { id: 'sec-table', class: 'lazy', 'aria-labelledby': 'table-h' },
     h('h2', { id: 'table-h' }, t('Metrics')),
     h('div', { class: 'table-wrap' }, h('table', { class: 'metrics' }, h('thead', {}, head), h('tbody', {}, body))));
 }
@@ -446,7 +464,7 @@ function drawBars(): void {
 
 function renderMatricesSection(m: CompareModel): HTMLElement {
   const withReport = m.runs.filter((r) => r.report && r.report.confusion?.length);
-  return h('section', { 'aria-labelledby': 'matrices-h' },
+  return h('section', { class: 'lazy', 'aria-labelledby': 'matrices-h' },
     h('h2', { id: 'matrices-h' }, t('Confusion matrices')),
     withReport.length ? h('div', { class: 'matrices' }, withReport.map((r) => {
       const n = r.report!.labels.length;
@@ -545,9 +563,9 @@ function drawMatrix(canvas: HTMLCanvasElement): void {
 function renderSettingsSection(m: CompareModel): HTMLElement {
   const only = ui.onlyDiffering ?? true;
   const box = h('input', { type: 'checkbox', id: 'only-diff', checked: only, 'data-focus': 'only-diff' });
-  box.addEventListener('change', () => { ui.onlyDiffering = box.checked; render(); });
+  box.addEventListener('change', () => { ui.onlyDiffering = box.checked; replaceSection('sec-settings', () => renderSettingsSection(m)); });
   const rows = only ? m.settings.filter((s) => s.differs) : m.settings;
-  return h('section', { 'aria-labelledby': 'settings-h' },
+  return h('section', { id: 'sec-settings', class: 'lazy', 'aria-labelledby': 'settings-h' },
     h('h2', { id: 'settings-h' }, t('Settings')),
     h('div', { class: 'toolbar' }, box, h('label', { for: 'only-diff' }, t('Only what differs'))),
     !m.datasetMismatch && m.runs.length > 1 && m.datasetGroups.length === 1 && m.datasetGroups[0].fingerprint ? h('p', { class: 'muted' }, t('Same dataset for all runs.')) : null,

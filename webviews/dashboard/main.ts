@@ -120,9 +120,9 @@ function renderMeta(): void {
     ['head', T('Head'), r.head],
     ['compute', T('Compute'), computeText],
     ['elapsed', T('Elapsed'), formatDuration(elapsedMs())],
-    ['left', T('Time left'), left === undefined ? '—' : formatDuration(left)],
     ['cost', T('Cost'), formatCost(elapsedMs())],
   ];
+  if (r.status === 'running') rows.splice(5, 0, ['left', T('Time left'), left === undefined ? '—' : formatDuration(left)]);
   clear(el.meta);
   for (const [id, k, v] of rows) {
     el.meta.append(h('div', { class: 'meta-item' }, h('dt', {}, k), h('dd', { id: `meta-${id}`, title: id === 'dataset' ? r.dataset : undefined }, v)));

@@ -14,6 +14,7 @@ import { promises as fsp, existsSync, mkdirSync, readFileSync, writeFileSync } f
 import { join } from 'node:path';
 import type { Encoder } from './types';
 import { truncate } from './util';
+import { createComboEncoder } from './combo';
 
 const MAGIC = 0x31455346; // "FSE1" little-endian
 const KEY_BYTES = 32;
@@ -131,6 +132,26 @@ class Store {
  */
 export function withEmbeddingCache(encoder: Encoder, cacheDir: string): CachedEncoder {
   const stats = { hits: 0, misses: 0 };
+  if (encoder.parts?.length) {
+    // Combo: cache each part on its own (e.g. USE-lite rows are reused by 'use' and by every
+    // combo with it; hashing parts are recomputed). A text counts as a hit when all cached parts hit.
+    const parts = encoder.parts.map((p) => ({ encoder: withEmbeddingCache(p.encoder, cacheDir), weight: p.weight }));
+    const cachedParts = parts.filter((p) => p.encoder.cacheable !== false);
+    const inner = createComboEncoder(parts);
+    return {
+      ...inner,
+      id: encoder.id,
+      stats,
+      async embed(texts, onProgress) {
+        const before = cachedParts.map((p) => p.encoder.stats.hits);
+        const out = await inner.embed(texts, onProgress);
+        const hits = cachedParts.length ? Math.min(...cachedParts.map((p, i) => p.encoder.stats.hits - before[i])) : 0;
+        stats.hits += hits;
+        stats.misses += texts.length - hits;
+        return out;
+      },
+    };
+  }
   const store = new Store(cacheFolderFor(cacheDir, encoder.id), encoder.id, encoder.dim);
   let chain: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {

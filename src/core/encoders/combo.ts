@@ -12,6 +12,7 @@ export function createComboEncoder(parts: { encoder: Encoder; weight: number }[]
   return {
     id,
     dim,
+    parts,
     maxChars: Math.max(...parts.map((p) => p.encoder.maxChars)),
     cacheable: parts.some((p) => p.encoder.cacheable !== false),
     async embed(texts, onProgress) {

@@ -65,6 +65,13 @@ async function build(spec: string, opts: EncoderOptions): Promise<Encoder> {
   throw new FewShotError(`Unknown encoder "${spec}"`, { code: 'bad-encoder', fix: 'Use one of: auto, hashing, use, hf:<model id or folder>, combo:<a>+<b>.' });
 }
 
+/** Sentence-embedding models that 'auto' uses when they are already in the HF cache folder, best first. */
+export const AUTO_HF_MODELS: Record<'en' | 'zh' | 'other', string[]> = {
+  en: ['Xenova/all-mpnet-base-v2', 'Xenova/bge-small-en-v1.5', 'Xenova/all-MiniLM-L6-v2', 'Xenova/paraphrase-multilingual-MiniLM-L12-v2'],
+  zh: ['Xenova/bge-small-zh-v1.5', 'Xenova/paraphrase-multilingual-MiniLM-L12-v2'],
+  other: ['Xenova/paraphrase-multilingual-MiniLM-L12-v2'],
+};
+
 /** Decides what 'auto' means for these options. */
 export function resolveAuto(opts: EncoderOptions = {}): { spec: string; reason: string } {
   const hf = opts.hf ?? {};
@@ -72,6 +79,11 @@ export function resolveAuto(opts: EncoderOptions = {}): { spec: string; reason: 
     return { spec: `hf:${hf.localModelPath}`, reason: `auto: a local Hugging Face model is configured (${hf.localModelPath}) → hf` };
   }
   const lang = opts.language ?? 'en';
+  const key = lang === 'en' || lang === 'zh' ? lang : 'other';
+  if (hf.cacheDir) {
+    const cached = AUTO_HF_MODELS[key].find((id) => hfModelAvailable(id, hf));
+    if (cached) return { spec: `hf:${cached}`, reason: `auto: the Hugging Face model ${cached} is in the local cache (${hf.cacheDir}) → hf` };
+  }
   if (lang === 'en') {
     return {
       spec: AUTO_EN_SPEC,

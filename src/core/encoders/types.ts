@@ -16,6 +16,8 @@ export interface Encoder {
    * `withEmbeddingCache` then passes calls straight through. Default true.
    */
   cacheable?: boolean;
+  /** Set on combo encoders: the weighted parts (withEmbeddingCache caches each part separately). */
+  parts?: { encoder: Encoder; weight: number }[];
 }
 
 export interface HfOptions {

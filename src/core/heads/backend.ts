@@ -2,6 +2,7 @@
  * tfjs compute backend selection: tfjs-node-gpu → tfjs-node → WebGPU → WASM → cpu.
  * Every package is loaded lazily; native tfjs-node packages only when require.resolve finds them.
  */
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { BackendInfo } from '../../protocol/run';
 
@@ -16,6 +17,8 @@ export function loadTf(): Tf {
     // The full package registers the gradient functions (tfjs-core alone has none) and the cpu backend.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     tfCore = require('@tensorflow/tfjs') as Tf;
+    // PROD silences tfjs' console banners ("looks like you are running TensorFlow.js in Node.js").
+    tfCore.env().set('PROD', true);
   }
   return tfCore;
 }
@@ -26,6 +29,15 @@ function resolvable(name: string): string | null {
   } catch {
     return null;
   }
+}
+
+function hasVulkanLoader(): boolean {
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib', '/usr/lib64', '/lib', '/lib64', '/usr/local/lib',
+    '/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib/aarch64-linux-gnu',
+  ];
+  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }
 
 const CHAIN = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -59,6 +71,8 @@ async function attempt(tf: Tf, c: Candidate): Promise<{ name: string; gpu: boole
     }
     case 'webgpu': {
       if (!resolvable('webgpu') || !resolvable('@tensorflow/tfjs-backend-webgpu')) throw new Error('webgpu or @tensorflow/tfjs-backend-webgpu is not installed');
+      // Dawn on Linux needs the Vulkan loader; without it there can be no adapter (and Dawn prints a warning).
+      if (process.platform === 'linux' && !process.env.FEWSHOT_FORCE_WEBGPU && !hasVulkanLoader()) throw new Error('no WebGPU adapter possible: the Vulkan loader (libvulkan.so.1) is not installed');
       const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
       if (!g.navigator?.gpu) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -111,7 +111,7 @@ export class ComparePanel {
       const onFs = (uri: vscode.Uri) => {
         const rel = path.relative(path.join(store, 'runs'), uri.fsPath);
         const id = rel.split(path.sep)[0];
-        if (!rel.startsWith('..') && (this.runIds.includes(id) || rel === '')) this.scheduleRefresh();
+        if (!rel.startsWith('..') && (this.runIds.includes(id) || rel === '')) this.scheduleRefresh(600);
       };
       this.disposables.push(w, w.onDidChange(onFs), w.onDidCreate(onFs), w.onDidDelete(onFs));
     }
@@ -152,10 +152,11 @@ export class ComparePanel {
     return s ? path.join(s, 'runs') : undefined;
   }
 
-  private scheduleRefresh(): void {
+  /** Debounced reload: file events come in bursts (an epoch appends metrics, run.json is renamed into place…). */
+  private scheduleRefresh(delayMs = 250): void {
     if (this.disposed) return;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    this.refreshTimer = setTimeout(() => { this.refreshTimer = undefined; void this.refreshNow(); }, 250);
+    this.refreshTimer = setTimeout(() => { this.refreshTimer = undefined; void this.refreshNow(); }, delayMs);
   }
 
   /** Re-reads the compared runs and posts the new model. Serialised: one reload at a time. */
@@ -209,7 +210,7 @@ export class ComparePanel {
           await this.refreshing;
           if (!this.model) await this.refreshNow();
           this.post({
-            type: 'init', protocol: COMPARE_PROTOCOL_VERSION, model: this.model as CompareModel, strings: webviewStrings(),
+            type: 'init', protocol: COMPARE_PROTOCOL_VERSION, model: this.model ?? emptyModel(vscode.l10n.t('The runs could not be read; see the Few-Shot Lab output.')), strings: webviewStrings(),
             locale: vscode.env.language, state: this.uiState,
           });
           return;

@@ -73,13 +73,15 @@ export function activatePredict(host: Host): PredictApi {
 
   const log = (m: string) => output.appendLine(`[predict] ${m}`);
 
+  // Same folder the trainer uses (src/extension/train): the setting, else the extension's global storage.
+  const hfCacheDir = () => vscode.workspace.getConfiguration('fewshot.huggingface').get<string>('cacheDir') || path.join(context.globalStorageUri.fsPath, 'hf');
   const warm = new WarmPredictor({
     launch: (runDir, onExit) => {
       const cfg = vscode.workspace.getConfiguration('fewshot.huggingface');
       return launchPredictor(runDir, {
         predictorScript: host.distPath('predictor.js'),
         hf: {
-          cacheDir: cfg.get<string>('cacheDir') || path.join(context.globalStorageUri.fsPath, 'hf'),
+          cacheDir: hfCacheDir(),
           allowRemote: cfg.get<boolean>('allowRemoteModels', false),
         },
         onExit: (i) => onExit(i.lastLog),
@@ -134,7 +136,10 @@ export function activatePredict(host: Host): PredictApi {
       if (lastKnownActive !== run?.dir) {
         if (warm.activeRunDir && warm.activeRunDir !== run?.dir) {
           log(`active run is now ${run?.id ?? 'none'}: stopping the predictor of ${path.basename(warm.activeRunDir)}`);
+          const wasRunning = warm.running;
           warm.reset();
+          // The user has been predicting: have the new model loaded before the next request.
+          if (wasRunning && run && vscode.workspace.isTrusted) void warm.warm(run.dir).catch((e) => log(`preloading ${run.id} failed: ${(e as Error).message}`));
         }
         lastKnownActive = run?.dir;
       }
@@ -504,6 +509,7 @@ export function activatePredict(host: Host): PredictApi {
               host: hostName,
               port,
               token,
+              env: { FEWSHOT_HF_CACHE: hfCacheDir() },
               onLog: (l) => output.appendLine(`[serve] ${l}`),
               onExit: ({ code, signal }) => {
                 if (serving?.child !== child) return;

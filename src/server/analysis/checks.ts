@@ -298,6 +298,7 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
     return {
       label: l, train: trainCount.get(l) ?? 0, test: testCount.get(l) ?? 0,
       folder: desc.classFolders[l]?.[0],
+      folders: desc.classFolders[l] ? [...desc.classFolders[l]] : undefined,
       severity: severity === 'hint' ? undefined : severity,
       problems,
     };

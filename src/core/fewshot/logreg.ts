@@ -1,0 +1,221 @@
+/**
+ * Multinomial (softmax) logistic regression with an L2 penalty, fitted by L-BFGS in plain JS.
+ * Deterministic (no randomness at all), converges to the unique optimum of the strictly convex
+ * objective, and is fast on the small matrices of few-shot training.
+ *
+ * Objective (scikit-learn's parametrisation, so `C` means the same thing as in
+ * `sklearn.linear_model.LogisticRegression(C=…)`):
+ *
+ *     f(W, b) = ½‖W‖² + C · Σᵢ sᵢ · CE(softmax(W·xᵢ + b), yᵢ)        (b is not penalised)
+ *
+ * Rows are given as a dense row-major Float64Array (n × d).
+ */
+
+export interface LogRegOptions {
+  C: number;
+  /** Per-sample weights sᵢ (default 1). */
+  sampleWeights?: ArrayLike<number>;
+  /** Stop when max |∇f| ≤ tol · max(1, C·Σs) (default 1e-5). */
+  tol?: number;
+  maxIter?: number;
+  /** L-BFGS memory (default 10). */
+  memory?: number;
+  /** Called after each accepted iteration with the objective value (per-sample mean loss, without the penalty, as `dataLoss`). */
+  onIter?(it: number, objective: number, dataLoss: number): void;
+  /** Warm start: coefficients (d × k) and intercepts (k). */
+  init?: { W: Float64Array; b: Float64Array };
+}
+
+export interface LogRegFit {
+  /** d × k, row-major. */
+  W: Float64Array;
+  b: Float64Array;
+  iterations: number;
+  converged: boolean;
+  objective: number;
+  /** Mean (weighted) cross-entropy on the training rows at the optimum. */
+  dataLoss: number;
+}
+
+/** logits Z (n × k) = X W + b. */
+function logits(X: Float64Array, n: number, d: number, W: Float64Array, b: Float64Array, k: number, Z: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    const zo = i * k;
+    for (let c = 0; c < k; c++) Z[zo + c] = b[c];
+    const xo = i * d;
+    for (let j = 0; j < d; j++) {
+      const xv = X[xo + j];
+      if (xv === 0) continue;
+      const wo = j * k;
+      for (let c = 0; c < k; c++) Z[zo + c] += xv * W[wo + c];
+    }
+  }
+}
+
+/**
+ * Evaluates the objective and (optionally) its gradient. Returns [objective, weighted data loss sum].
+ * G (d × k) and gb (k) receive the gradient when given.
+ */
+function evaluate(
+  X: Float64Array, n: number, d: number, y: ArrayLike<number>, s: Float64Array, k: number, C: number,
+  W: Float64Array, b: Float64Array, Z: Float64Array, G?: Float64Array, gb?: Float64Array,
+): [number, number] {
+  logits(X, n, d, W, b, k, Z);
+  let loss = 0;
+  // Z ← C·s·(P − Y) in place (the gradient of the data term w.r.t. the logits)
+  for (let i = 0; i < n; i++) {
+    const o = i * k;
+    let m = -Infinity;
+    for (let c = 0; c < k; c++) if (Z[o + c] > m) m = Z[o + c];
+    let se = 0;
+    for (let c = 0; c < k; c++) se += Math.exp(Z[o + c] - m);
+    const lse = m + Math.log(se);
+    loss += s[i] * (lse - Z[o + y[i]]);
+    if (G) {
+      for (let c = 0; c < k; c++) Z[o + c] = Math.exp(Z[o + c] - lse);
+      Z[o + y[i]] -= 1;
+      for (let c = 0; c < k; c++) Z[o + c] *= C * s[i];
+    }
+  }
+  let reg = 0;
+  for (let j = 0; j < W.length; j++) reg += W[j] * W[j];
+  const f = 0.5 * reg + C * loss;
+  if (G && gb) {
+    G.set(W);
+    gb.fill(0);
+    for (let i = 0; i < n; i++) {
+      const o = i * k;
+      for (let c = 0; c < k; c++) gb[c] += Z[o + c];
+      const xo = i * d;
+      for (let j = 0; j < d; j++) {
+        const xv = X[xo + j];
+        if (xv === 0) continue;
+        const wo = j * k;
+        for (let c = 0; c < k; c++) G[wo + c] += xv * Z[o + c];
+      }
+    }
+  }
+  return [f, loss];
+}
+
+function dot(a: Float64Array, b: Float64Array, a2: Float64Array, b2: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  for (let i = 0; i < a2.length; i++) s += a2[i] * b2[i];
+  return s;
+}
+
+/** Fits softmax regression on X (n × d) with labels y ∈ [0, k). */
+export function fitLogReg(X: Float64Array, n: number, d: number, y: ArrayLike<number>, k: number, o: LogRegOptions): LogRegFit {
+  if (X.length !== n * d) throw new Error(`fitLogReg: X has ${X.length} values, expected ${n}×${d}`);
+  const C = o.C;
+  const s = new Float64Array(n);
+  for (let i = 0; i < n; i++) s[i] = o.sampleWeights ? o.sampleWeights[i] : 1;
+  const sSum = s.reduce((a, v) => a + v, 0) || 1;
+  const tol = (o.tol ?? 1e-5) * Math.max(1, C * sSum);
+  const maxIter = o.maxIter ?? 500;
+  const mem = o.memory ?? 10;
+  const P = d * k;
+  let W = o.init ? Float64Array.from(o.init.W) : new Float64Array(P);
+  let b = o.init ? Float64Array.from(o.init.b) : new Float64Array(k);
+  const Z = new Float64Array(n * k);
+  let G = new Float64Array(P);
+  let gb = new Float64Array(k);
+  let [f, loss] = evaluate(X, n, d, y, s, k, C, W, b, Z, G, gb);
+  const S: [Float64Array, Float64Array][] = [];
+  const Yh: [Float64Array, Float64Array][] = [];
+  const rho: number[] = [];
+  const maxAbs = (g: Float64Array, g2: Float64Array) => { let m = 0; for (const v of g) m = Math.max(m, Math.abs(v)); for (const v of g2) m = Math.max(m, Math.abs(v)); return m; };
+  let it = 0;
+  let converged = maxAbs(G, gb) <= tol;
+  const Wn = new Float64Array(P);
+  const bn = new Float64Array(k);
+  const Gn = new Float64Array(P);
+  const gbn = new Float64Array(k);
+  while (!converged && it < maxIter) {
+    // two-loop recursion: direction = −H·g
+    const q = Float64Array.from(G);
+    const qb = Float64Array.from(gb);
+    const alpha: number[] = new Array(S.length);
+    for (let m = S.length - 1; m >= 0; m--) {
+      alpha[m] = rho[m] * dot(S[m][0], q, S[m][1], qb);
+      const [yW, yb] = Yh[m];
+      for (let j = 0; j < P; j++) q[j] -= alpha[m] * yW[j];
+      for (let c = 0; c < k; c++) qb[c] -= alpha[m] * yb[c];
+    }
+    let gamma = 1;
+    if (S.length) {
+      const last = S.length - 1;
+      gamma = dot(S[last][0], Yh[last][0], S[last][1], Yh[last][1]) / dot(Yh[last][0], Yh[last][0], Yh[last][1], Yh[last][1]);
+    } else {
+      const gn = Math.sqrt(dot(G, G, gb, gb));
+      gamma = gn > 0 ? 1 / gn : 1;
+    }
+    for (let j = 0; j < P; j++) q[j] *= gamma;
+    for (let c = 0; c < k; c++) qb[c] *= gamma;
+    for (let m = 0; m < S.length; m++) {
+      const beta = rho[m] * dot(Yh[m][0], q, Yh[m][1], qb);
+      const [sW, sb] = S[m];
+      for (let j = 0; j < P; j++) q[j] += (alpha[m] - beta) * sW[j];
+      for (let c = 0; c < k; c++) qb[c] += (alpha[m] - beta) * sb[c];
+    }
+    // direction p = −q
+    let gp = -dot(G, q, gb, qb);
+    if (!(gp < 0)) {
+      // not a descent direction: restart with steepest descent
+      S.length = 0; Yh.length = 0; rho.length = 0;
+      q.set(G); qb.set(gb);
+      const gn = Math.sqrt(dot(G, G, gb, gb));
+      for (let j = 0; j < P; j++) q[j] /= gn;
+      for (let c = 0; c < k; c++) qb[c] /= gn;
+      gp = -dot(G, q, gb, qb);
+    }
+    // backtracking line search (Armijo), step 1 first
+    let t = 1;
+    let fn = 0;
+    let lossN = 0;
+    let ok = false;
+    for (let ls = 0; ls < 40; ls++) {
+      for (let j = 0; j < P; j++) Wn[j] = W[j] - t * q[j];
+      for (let c = 0; c < k; c++) bn[c] = b[c] - t * qb[c];
+      [fn, lossN] = evaluate(X, n, d, y, s, k, C, Wn, bn, Z, Gn, gbn);
+      if (fn <= f + 1e-4 * t * gp) { ok = true; break; }
+      t *= 0.5;
+    }
+    it++;
+    if (!ok) break; // no progress possible (numerically converged)
+    const sW = new Float64Array(P);
+    const sb = new Float64Array(k);
+    const yW = new Float64Array(P);
+    const yb = new Float64Array(k);
+    for (let j = 0; j < P; j++) { sW[j] = Wn[j] - W[j]; yW[j] = Gn[j] - G[j]; }
+    for (let c = 0; c < k; c++) { sb[c] = bn[c] - b[c]; yb[c] = gbn[c] - gb[c]; }
+    const sy = dot(sW, yW, sb, yb);
+    const fPrev = f;
+    W = Float64Array.from(Wn); b = Float64Array.from(bn);
+    G = Float64Array.from(Gn); gb = Float64Array.from(gbn);
+    f = fn; loss = lossN;
+    if (sy > 1e-12) {
+      S.push([sW, sb]); Yh.push([yW, yb]); rho.push(1 / sy);
+      if (S.length > mem) { S.shift(); Yh.shift(); rho.shift(); }
+    }
+    o.onIter?.(it, f, loss / sSum);
+    converged = maxAbs(G, gb) <= tol || Math.abs(fPrev - f) <= 1e-12 * Math.max(1, Math.abs(f));
+  }
+  return { W, b, iterations: it, converged, objective: f, dataLoss: loss / sSum };
+}
+
+/** Softmax probabilities (n × k, row-major) for rows X (n × d). */
+export function predictLogReg(X: Float64Array, n: number, d: number, W: Float64Array, b: Float64Array, k: number): Float64Array {
+  const Z = new Float64Array(n * k);
+  logits(X, n, d, W, b, k, Z);
+  for (let i = 0; i < n; i++) {
+    const o = i * k;
+    let m = -Infinity;
+    for (let c = 0; c < k; c++) if (Z[o + c] > m) m = Z[o + c];
+    let se = 0;
+    for (let c = 0; c < k; c++) { Z[o + c] = Math.exp(Z[o + c] - m); se += Z[o + c]; }
+    for (let c = 0; c < k; c++) Z[o + c] /= se;
+  }
+  return Z;
+}
