@@ -167,7 +167,10 @@ async function settingsChanged(): Promise<void> {
 const pending = new Set<string>();
 let timer: NodeJS.Timeout | undefined;
 function ignoredPath(p: string): boolean {
-  return p.split(path.sep).some((seg) => seg === 'node_modules' || (seg.startsWith('.') && seg.length > 1));
+  // judge only the part inside the workspace folder (the folder itself may live under a hidden directory)
+  const folder = index.folders.find((f) => p === f || p.startsWith(f + path.sep));
+  const rel = folder ? path.relative(folder, p) : p;
+  return rel.split(path.sep).some((seg) => seg === 'node_modules' || (seg.startsWith('.') && seg.length > 1));
 }
 function scheduleChange(p: string): void {
   if (ignoredPath(p)) return;

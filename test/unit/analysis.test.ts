@@ -315,6 +315,25 @@ describe('analysis: incremental re-analysis', function () {
   });
 });
 
+describe('analysis: files that are not datasets', function () {
+  this.timeout(20_000);
+  let ws = '';
+  beforeEach(() => { ws = makeFixtureWorkspace(); });
+  afterEach(() => rmrf(ws));
+
+  it('ignores tables without text/label columns and files outside datasets', async () => {
+    const ix = await analyse(ws);
+    const before = [...ix.datasets.keys()];
+    const notes = path.join(ws, 'notes.csv');
+    fs.writeFileSync(notes, 'name,amount\nrent,1200\n');
+    const readme = path.join(ws, 'README.txt');
+    fs.writeFileSync(readme, 'hello');
+    const r = await ix.applyChanges([notes, readme]);
+    assert.deepEqual(r, { analysed: [], removed: [] });
+    assert.deepEqual([...ix.datasets.keys()], before);
+  });
+});
+
 describe('analysis: quick-fix planning and undo', function () {
   this.timeout(20_000);
   let ws = '';

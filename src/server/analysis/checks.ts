@@ -262,9 +262,10 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
       if (++n % 2000 === 0) await yieldNow();
     }
     n = 0;
+    const tried = new Set<Sample>();
     for (const t of tests) {
       let best: Sample | undefined, bestJ = 0;
-      const tried = new Set<Sample>();
+      tried.clear();
       scan: for (const k of t.bands!) {
         for (const c of buckets.get(k) ?? []) {
           if (tried.has(c)) continue;

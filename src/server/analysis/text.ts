@@ -122,7 +122,8 @@ export function bandKeys(sig: Uint32Array, bands = 8): number[] {
       h ^= sig[b * rows + r];
       h = Math.imul(h, 0x01000193);
     }
-    keys.push(b * 4294967296 + (h >>> 0));
+    // 3 bits of band + 27 bits of hash: stays a small integer (fast Map key)
+    keys.push((b << 27) | ((h >>> 0) >>> 5));
   }
   return keys;
 }

@@ -307,11 +307,20 @@ export class DatasetIndex {
       for (const d of this.datasets.values()) {
         if (d.format === 'folders' ? isUnder(c, d.root) || isUnder(d.root, c) : d.members.some((m) => m.file === c)) { affected.add(d.root); hit = true; }
       }
-      if (!hit) {
-        const ext = path.extname(c).toLowerCase();
-        // a new table file, a new folder (maybe a new dataset), or a deleted folder
-        if (TABLE_EXT[ext] || ext === '' || path.basename(c) === 'train' || path.basename(c) === 'test') structural = true;
-        else if (!ext && (await isDir(c))) structural = true;
+      if (!hit && !structural) {
+        // Only what can create a dataset triggers a (cheap, directory-only) rediscovery:
+        // a table file with text/label columns, a new folder, or a file under a train/ or test/ folder.
+        const fmt = TABLE_EXT[path.extname(c).toLowerCase()];
+        if (fmt) {
+          const ov = this.opts.overlay?.(c);
+          try {
+            if (sniffColumns(ov ? ov.text.slice(0, 65536) : await readHead(c), fmt)) structural = true;
+          } catch { /* deleted or unreadable: nothing to discover */ }
+        } else if (await isDir(c)) {
+          structural = true;
+        } else if (c.split(path.sep).some((seg) => seg === 'train' || seg === 'test')) {
+          structural = true;
+        }
       }
     }
     const before = new Map(this.datasets);
