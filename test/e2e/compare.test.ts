@@ -29,6 +29,7 @@ import {
 
 const A = '20261101-100000-news-a1b2'; // named "baseline hashing"
 const B = '20261101-110000-news-c3d4';
+const C = '20261102-090000-news-e5f6'; // trained on different data
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'runs');
 
 describe('e2e: compare runs', function () {
@@ -45,6 +46,7 @@ describe('e2e: compare runs', function () {
       copy: {
         [`.fewshot/runs/${A}`]: path.join(fixtures, A),
         [`.fewshot/runs/${B}`]: path.join(fixtures, B),
+        [`.fewshot/runs/${C}`]: path.join(fixtures, C),
       },
     });
     server = await startCodeServer({ name: 'compare', workspace });
@@ -150,5 +152,25 @@ describe('e2e: compare runs', function () {
     frame = await expectUi(page, 'the comparison did not come back after reload', webviewFrame(page, { hasText: /Compare runs \(2\)/, timeoutMs: 90_000 }));
     await frame.locator('table.metrics tbody tr').nth(1).waitFor({ state: 'visible', timeout: 30_000 });
     await sortedAsc();
+  });
+
+  it('opens from the command palette: a multi-select list with the figures beside each run', async () => {
+    await runCommand(page, 'Few-Shot Lab: Compare Runs');
+    const widget = page.locator('.quick-input-widget');
+    const rowA = widget.locator('.monaco-list-row', { hasText: 'baseline hashing' }).first();
+    const rowC = widget.locator('.monaco-list-row', { hasText: C }).first();
+    await expectUi(page, 'the run picker did not open', rowA.waitFor({ state: 'visible', timeout: 30_000 }));
+    const textA = (await rowA.innerText()).replace(/\s+/g, ' ');
+    assert.match(textA, /best macro-F1 0\.8000 · test macro-F1 0\.8347/);
+    assert.match(textA, /hashing-char-1-4-2048 · logreg · 2026-11-01 10:00/);
+    await rowA.locator('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+    await rowC.locator('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+    await page.keyboard.press('Enter');
+    frame = await expectUi(page, 'the comparison of A and C did not show', webviewFrame(page, { hasText: /Different data/, timeoutMs: 60_000 }));
+    await frame.locator('.banner.mismatch[role="alert"]').waitFor({ state: 'visible', timeout: 30_000 });
+    const rows = await frame.locator('table.metrics tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run')));
+    assert.deepEqual([...rows].sort(), [A, C].sort());
+    const dir = path.join(resultsDir, 'screenshots');
+    await page.screenshot({ path: path.join(dir, 'compare-different-data.png') });
   });
 });

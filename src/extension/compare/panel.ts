@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Host } from '../host';
 import {
@@ -27,6 +28,7 @@ export interface PanelDeps {
 }
 
 const MAX_PNG_BYTES = 32 * 1024 * 1024;
+const POLL_MS = 2000;
 
 export class ComparePanel {
   private static current: ComparePanel | undefined;
@@ -39,6 +41,10 @@ export class ComparePanel {
   private model: CompareModel | undefined;
   private loaded: LoadedRun[] = [];
   private webviewReady = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+  /** Stat signature of the compared runs at the last reload (see `signature`). */
+  private lastSignature = '';
   private wasVisible = true;
   private disposed = false;
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -105,6 +111,8 @@ export class ComparePanel {
       }),
       deps.host.runsChanged.event(() => this.scheduleRefresh()),
     );
+    // File watchers can be late or miss events (busy machines, network drives): a cheap stat-based poll backs them up.
+    this.pollTimer = setInterval(() => { void this.poll(); }, POLL_MS);
     const store = deps.host.storeDir();
     if (store) {
       const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.join(store, 'runs')), '**'));
@@ -147,6 +155,28 @@ export class ComparePanel {
     await this.refreshNow();
   }
 
+  /** mtime/size of each compared run's files: changes when a run writes an epoch, finishes, is renamed or deleted. */
+  private async signature(): Promise<string> {
+    const runsDir = this.runsDir();
+    if (!runsDir) return '';
+    const stat = async (f: string) => { try { const st = await fsp.stat(f); return `${st.mtimeMs}/${st.size}`; } catch { return '-'; } };
+    const parts = await Promise.all(this.runIds.map(async (id) => {
+      const dir = path.join(runsDir, id);
+      return `${id}:${await stat(path.join(dir, 'run.json'))}:${await stat(path.join(dir, 'metrics.jsonl'))}:${await stat(path.join(dir, 'report.json'))}`;
+    }));
+    return parts.join('|');
+  }
+
+  private async poll(): Promise<void> {
+    if (this.disposed || this.polling || !this.panel.visible || this.refreshTimer) return;
+    this.polling = true;
+    try {
+      if ((await this.signature()) !== this.lastSignature) this.scheduleRefresh(0);
+    } finally {
+      this.polling = false;
+    }
+  }
+
   private runsDir(): string | undefined {
     const s = this.deps.host.storeDir();
     return s ? path.join(s, 'runs') : undefined;
@@ -176,6 +206,7 @@ export class ComparePanel {
       this.post({ type: 'model', model: this.model });
       return;
     }
+    const signature = await this.signature();
     const { model, loaded, colourSlots } = await buildCompareModel(runsDir, this.runIds, this.colourSlots);
     // Runs whose folder is gone (deleted) leave the comparison; damaged ones stay, with a notice.
     const gone = loaded.filter((r) => !r.record && /no longer exists/.test(r.error ?? '')).map((r) => r.id);
@@ -186,6 +217,7 @@ export class ComparePanel {
       model.notices = model.notices.filter((n) => !(n.runId && gone.includes(n.runId)));
       model.notices.push({ severity: 'info', message: vscode.l10n.t('Deleted runs were removed from the comparison: {0}', gone.join(', ')) });
     }
+    this.lastSignature = gone.length ? await this.signature() : signature;
     this.colourSlots = colourSlots;
     this.loaded = loaded;
     this.model = model;
@@ -374,6 +406,7 @@ export class ComparePanel {
     if (this.disposed) return;
     this.disposed = true;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
     if (ComparePanel.current === this) ComparePanel.current = undefined;
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
