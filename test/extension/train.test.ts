@@ -212,4 +212,43 @@ describe('train: commands, training, cancel, crash', function () {
     assert.equal(rb.status, 'completed', rb.error);
     assert.notEqual(ra.runId, rb.runId);
   });
+
+  it('trainWithOptions walks through the 7 steps (defaults from settings) and remembers the choices per dataset', async () => {
+    const cfg = vscode.workspace.getConfiguration('fewshot.train');
+    await cfg.update('encoder', 'hashing', vscode.ConfigurationTarget.Workspace);
+    await cfg.update('epochs', 3, vscode.ConfigurationTarget.Workspace);
+    try {
+      const before = new Set(api.train.manager.running());
+      const started = new Promise<TrainingSession>((resolve) => {
+        const sub = api.train.manager.onDidChangeSessions(() => {
+          const s = api.train.manager.running().find((x) => !before.has(x));
+          if (s) { sub.dispose(); resolve(s); }
+        });
+      });
+      const cmd = vscode.commands.executeCommand('fewshot.trainWithOptions', vscode.Uri.file(dataset));
+      // Accept each quick pick / input box with its default (the value from the settings) until the training starts.
+      let session: TrainingSession | undefined;
+      void started.then((s) => { session = s; });
+      const t0 = Date.now();
+      while (!session) {
+        if (Date.now() - t0 > 30_000) throw new Error('trainWithOptions did not start a training');
+        await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      await cmd;
+      assert.equal(session.config.encoder, 'hashing');
+      assert.equal(session.config.epochs, 3);
+      assert.equal(session.config.dataset, dataset);
+      const r = await session.done;
+      assert.equal(r.status, 'completed', r.error);
+      const remembered = api.host.context.workspaceState.get<Record<string, { encoder?: string; epochs?: number; seed?: number }>>('fewshot.train.lastOptions');
+      assert.ok(remembered?.[dataset], 'choices not remembered for the dataset');
+      assert.equal(remembered[dataset].encoder, 'hashing');
+      assert.equal(remembered[dataset].epochs, 3);
+      assert.equal(remembered[dataset].seed, 42);
+    } finally {
+      await cfg.update('encoder', undefined, vscode.ConfigurationTarget.Workspace);
+      await cfg.update('epochs', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
 });

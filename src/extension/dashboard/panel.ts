@@ -393,7 +393,12 @@ export class DashboardManager implements vscode.Disposable {
       vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state) => {
           const id = DashboardPanel.persistedRunId(state);
-          if (!id) { panel.dispose(); return; }
+          const store = runStore(this.host);
+          // Nothing to show: the run never started, or it was deleted since.
+          if (!id || (!this.manager.find(id) && (!store || !fs.existsSync(path.join(store.dirOf(id), 'run.json'))))) {
+            panel.dispose();
+            return;
+          }
           const p = this.adopt(panel);
           const live = this.manager.find(id);
           if (live) p.followSession(live);
