@@ -58,6 +58,8 @@ Options:
   --text-column <name>     text column of a CSV/TSV/JSONL file (default: detected)
   --label-column <name>    label column (default: detected)
   --max-chars <n>          cut texts to this many characters before encoding
+  --no-refit               keep the model of the best epoch instead of refitting it on
+                           the whole training split (hold-out + rest) for that many epochs
   --hf-model <folder>      local Hugging Face model folder (used by encoder auto)
   --hf-cache <folder>      folder of downloaded Hugging Face models
   --allow-remote           allow downloading Hugging Face models
@@ -177,6 +179,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     'validation-fraction': { type: 'string' }, backend: { type: 'string' }, 'text-column': { type: 'string' },
     'label-column': { type: 'string' }, 'max-chars': { type: 'string' }, 'hf-model': { type: 'string' },
     'hf-cache': { type: 'string' }, 'allow-remote': { type: 'boolean' }, out: { type: 'string' }, verbose: { type: 'boolean', short: 'v' },
+    'no-refit': { type: 'boolean' },
   });
   if (values.help) { io.stdout.write(USAGE.train + '\n'); return EXIT_OK; }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one dataset, got ${positionals.length}: ${positionals.join(' ')}` : 'missing <dataset>', 'train');
@@ -196,6 +199,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     textColumn: str(values, 'text-column'),
     labelColumn: str(values, 'label-column'),
     maxChars: num(values, 'max-chars', 'train', true),
+    refit: values['no-refit'] === true ? false : undefined,
   };
   let config: TrainConfig;
   try {
@@ -310,6 +314,7 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
   if (positionals.length) texts = [positionals.join(' ')];
   else if (process.stdin.isTTY) throw new UsageError('give a text to label, or pipe one text per line on stdin', 'predict');
   else texts = await readStdinLines();
+  if (!texts.length) throw new UsageError('no text to label: give it as an argument, or pipe one text per line on stdin', 'predict');
   const runDir = resolveRunRef(ref, defaultStore(io, str(values, 'store')), io.cwd);
   process.env.ORT_DISABLE_TELEMETRY = '1';
   const { loadPredictor } = await import('../core/predict');

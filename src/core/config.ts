@@ -112,6 +112,9 @@ export function configProblems(c: Partial<TrainConfig>): { field: string; messag
   if (c.maxChars !== undefined && (!isInt(c.maxChars) || c.maxChars < 16)) {
     p.push({ field: 'maxChars', message: `maxChars must be a whole number ≥ 16 (got ${String(c.maxChars)})`, fix: 'Remove maxChars or set it to e.g. 2000.' });
   }
+  if (c.refit !== undefined && typeof c.refit !== 'boolean') {
+    p.push({ field: 'refit', message: `refit must be true or false (got ${String(c.refit)})`, fix: 'Set refit to true (default) or false.' });
+  }
   for (const f of ['textColumn', 'labelColumn'] as const) {
     if (c[f] !== undefined && (typeof c[f] !== 'string' || !c[f]!.trim())) {
       p.push({ field: f, message: `${f} must be a non-empty column name`, fix: `Remove ${f} to detect the column, or give its name.` });

@@ -369,9 +369,22 @@ export async function fitWithSelection(
       ...base, classWeights: classWeightsFor(tr.y, n, config.classWeighting), onEpoch: hooks.onEpoch,
     });
     const best = res.history.find((h) => h.epoch === res.bestEpoch) ?? null;
+    const chosen = `the best epoch (${res.bestEpoch}) was chosen on a stratified ${Math.round(config.validationFraction * 100)}% validation hold-out of the training split (${split.val.length} examples)`;
+    if (config.refit === false) {
+      return { model: res.model, bestEpoch: res.bestEpoch, epochsRun: res.epochsRun, bestValMacroF1: bestVal(res.history, best), selection: chosen };
+    }
+    // Refit: with a few examples per class the hold-out is precious, so the final model is
+    // trained on the whole training split for the chosen number of epochs.
+    if (hooks.signal?.aborted) throw new Cancelled();
+    hooks.progress('train', 0, 1, `Refitting on all ${y.length} training examples (${res.bestEpoch} epochs)`);
+    const full = gather(all, x, xAug, y);
+    const refit = await trainHead(full.x, full.y, [], [], {
+      ...base, epochs: res.bestEpoch, patience: 0, classWeights: classWeightsFor(full.y, n, config.classWeighting),
+    });
+    hooks.progress('train', 1, 1);
     return {
-      model: res.model, bestEpoch: res.bestEpoch, epochsRun: res.epochsRun, bestValMacroF1: bestVal(res.history, best),
-      selection: `the best epoch (${res.bestEpoch}) was chosen on a stratified ${Math.round(config.validationFraction * 100)}% validation hold-out of the training split (${split.val.length} examples)`,
+      model: refit.model, bestEpoch: res.bestEpoch, epochsRun: res.epochsRun, bestValMacroF1: bestVal(res.history, best),
+      selection: `${chosen}; the model was then refitted on all ${y.length} training examples for that many epochs`,
     };
   }
 

@@ -44,6 +44,11 @@ export interface TrainConfig {
   labelColumn?: string;
   /** Max characters per text fed to the encoder (longer texts are truncated). */
   maxChars?: number;
+  /**
+   * After choosing the best epoch on the validation hold-out, retrain on the whole
+   * training split for that many epochs (default true; false keeps the hold-out model).
+   */
+  refit?: boolean;
 }
 
 export interface ClassMetrics {
@@ -175,6 +180,12 @@ export interface ModelFile {
   activation?: string;
   /** Feature normalisation applied before the head (e.g. mean/std per dim). */
   normalisation?: { mean: number[]; std: number[] };
+  /**
+   * Applied after `normalisation` (few-shot recipe, src/core/fewshot): each block of dims
+   * [start, end) is rescaled to L2 norm `weight` (an all-zero block stays zero). Dims outside
+   * every block pass unchanged.
+   */
+  blockNorm?: { start: number; end: number; weight: number }[];
   maxChars?: number;
 }
 

@@ -136,6 +136,8 @@ describe('fewshot CLI', function () {
       const out = JSON.parse(many.stdout) as { text: string; label: string; probabilities: { label: string; p: number }[] }[];
       assert.deepEqual(out.map((o) => o.label), preds.map((p) => p.predicted));
       assert.deepEqual(out.map((o) => o.text), preds.map((p) => p.text));
+      const empty = await run(['predict', '--run', runDir], '\n  \n');
+      assert.equal(empty.code, 2, 'nothing to label is bad usage');
       const noModel = await run(['predict', '--run', path.join(dir, 'ds'), 'x']);
       assert.equal(noModel.code, 1);
       assert.match(noModel.stderr, /^fix: /m);

@@ -159,6 +159,7 @@ describe('runTraining pipeline', function () {
     assert.ok(report.macro.f1 > 0.6, `the toy task is learnable (macro-F1 ${report.macro.f1})`);
     const txt = fs.readFileSync(path.join(runDir, 'report.txt'), 'utf8');
     assert.match(txt, /never used for model selection/);
+    assert.match(txt, /refitted on all 60 training examples/);
     assert.ok(txt.includes(report.text.trim()));
     const confusion = JSON.parse(fs.readFileSync(path.join(runDir, 'confusion.json'), 'utf8'));
     assert.deepEqual(confusion, { labels: report.labels, matrix: report.confusion });
@@ -193,6 +194,16 @@ describe('runTraining pipeline', function () {
     assert.equal(b.timings.cachedEmbeddings, 21);
     assert.equal(b.timings.computedEmbeddings, 0);
     assert.ok(fs.readdirSync(path.join(store, 'cache', 'embeddings')).length >= 1);
+  });
+
+  it('refit: false keeps the hold-out model of the best epoch', async () => {
+    const store = path.join(dir, 'store-norefit');
+    const record = await runTraining({ config: cfg(csv, { refit: false, epochs: 6 }), storeDir: store }, { onEvent: () => undefined });
+    assert.equal(record.status, 'completed');
+    assert.equal(record.config.refit, false);
+    const txt = fs.readFileSync(path.join(store, 'runs', record.id, 'report.txt'), 'utf8');
+    assert.match(txt, /validation hold-out of the training split \(12 examples\)/);
+    assert.doesNotMatch(txt, /refitted/);
   });
 
   it('augments training texts only', async () => {
