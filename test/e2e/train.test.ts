@@ -57,6 +57,24 @@ async function screenshotInk(el: Locator, file: string): Promise<number> {
   return png.width * png.height - Math.max(...counts.values());
 }
 
+/**
+ * Runs the item labelled `label` of the open context menu. VS Code's menu only
+ * listens for mouse-up 100 ms after an item renders ("to avoid accidental
+ * clicks", base/browser/ui/menu/menu.ts), so a click made as soon as the item
+ * shows is silently dropped and the menu stays open. Instead: hover the item,
+ * wait until the menu marks it focused, press Enter (handled at once), and wait
+ * for the menu to close.
+ */
+async function chooseMenuItem(page: Page, label: RegExp): Promise<void> {
+  const menu = page.locator('.context-view .monaco-menu');
+  const item = menu.locator('.action-item', { has: page.locator('.action-label', { hasText: label }) }).first();
+  await expectUi(page, `no ${label} in the context menu`, item.waitFor({ state: 'visible', timeout: 30_000 }));
+  await item.hover();
+  await menu.locator('.action-item.focused', { has: page.locator('.action-label', { hasText: label }) }).waitFor({ state: 'visible', timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await menu.waitFor({ state: 'hidden', timeout: 10_000 });
+}
+
 describe('e2e: train from the Explorer context menu', function () {
   this.timeout(420_000);
   let server: CodeServer | undefined;
@@ -110,7 +128,7 @@ describe('e2e: train from the Explorer context menu', function () {
       }
     }
     tClick = Date.now();
-    await item.click();
+    await chooseMenuItem(page, /^Train Few-Shot Model$/);
   });
 
   it('opens the dashboard, whose charts fill in epoch by epoch', async () => {
@@ -221,7 +239,7 @@ describe('e2e: train from the Explorer context menu', function () {
     assert.ok(await row.locator('.codicon-pass').count(), 'no completed icon on the run');
     // Rename
     await row.click({ button: 'right' });
-    await page.locator('.context-view .monaco-menu .action-label', { hasText: /^Rename Run…$/ }).click();
+    await chooseMenuItem(page, /^Rename Run…$/);
     const input = page.locator('.quick-input-widget input').first();
     await input.waitFor({ state: 'visible' });
     await input.fill('my first model');
@@ -230,9 +248,10 @@ describe('e2e: train from the Explorer context menu', function () {
     await expectUi(page, 'the renamed run does not show', renamed.waitFor({ state: 'visible', timeout: 30_000 }));
     // Delete (modal)
     await renamed.click({ button: 'right' });
-    await page.locator('.context-view .monaco-menu .action-label', { hasText: /^Delete Run$/ }).click();
+    await chooseMenuItem(page, /^Delete Run$/);
+    // code-server renders modal messages as the workbench's own dialog.
     const dialog = page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ state: 'visible', timeout: 30_000 });
+    await expectUi(page, 'no confirmation dialog for "Delete Run"', dialog.waitFor({ state: 'visible', timeout: 30_000 }));
     assert.match(await dialog.innerText(), /removed from disk/);
     await dialog.locator('.monaco-button', { hasText: /^Delete$/ }).click();
     await expectUi(page, 'the deleted run is still listed', renamed.waitFor({ state: 'detached', timeout: 30_000 }));
