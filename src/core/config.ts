@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { FewShotError } from './errors';
 import type { HeadKind, TrainConfig } from '../protocol/run';
+import { encoderSpecProblem } from './encoders/spec';
 
 export type { TrainConfig };
 
@@ -46,7 +47,6 @@ export function resolveHead(head: TrainConfig['head'], trainCounts: Record<strin
   return { head: 'logreg', reason: `auto: smallest class has ${min} training examples → logistic regression` };
 }
 
-const ENCODER_SPEC = /^(auto|hashing([:-][\w.:-]+)?|use(-[\w.-]+)?|hf:.+|combo:.+\+.+)$/;
 
 /**
  * Merge `partial` over DEFAULT_CONFIG and validate. `dataset` is made absolute
@@ -76,8 +76,10 @@ export function configProblems(c: Partial<TrainConfig>): { field: string; messag
   if (typeof c.dataset !== 'string' || !c.dataset.trim()) {
     p.push({ field: 'dataset', message: 'no dataset given', fix: 'Pass the dataset folder or CSV/TSV/JSONL file to train on.' });
   }
-  if (typeof c.encoder !== 'string' || !ENCODER_SPEC.test(c.encoder)) {
-    p.push({ field: 'encoder', message: `encoder "${String(c.encoder)}" is not a known encoder spec`, fix: "Use 'auto', 'hashing', 'use', 'hf:<model id or folder>' or 'combo:<a>+<b>'." });
+  // The same parser createEncoder uses (specs and resolved ids); it loads nothing.
+  const encoderProblem = encoderSpecProblem(c.encoder);
+  if (encoderProblem) {
+    p.push({ field: 'encoder', message: encoderProblem.message, fix: encoderProblem.fix });
   }
   if (c.head !== 'auto' && !HEAD_KINDS.includes(c.head as HeadKind)) {
     p.push({ field: 'head', message: `head "${String(c.head)}" is not a known head`, fix: "Use 'auto', 'logreg', 'mlp' or 'centroid'." });

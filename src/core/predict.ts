@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { ModelFile, Prediction } from '../protocol/run';
 import { RUN_FORMAT_VERSION } from '../protocol/run';
 import { FewShotError, errorMessage, isFewShotError } from './errors';
-import { createEncoder, type Encoder, type EncoderOptions } from './encoders';
+import { createEncoder, shortSpecFromId, type Encoder, type EncoderOptions } from './encoders';
 import { compileHead, predictProba } from './heads';
 
 export interface Predictor {
@@ -58,16 +58,23 @@ export function readModelFile(runDir: string): ModelFile {
 }
 
 /**
- * Recreate the encoder a model was trained with: its resolved id first (so 'auto'
- * cannot silently pick a different one), then the spec it was requested with when
- * that names the same encoder.
+ * Recreate the encoder a model was trained with from its resolved id (createEncoder accepts
+ * resolved ids, so 'auto' cannot silently pick a different one). Ids of other encoder versions
+ * fall back to the nearest spec; the loaded encoder's id is then checked against the model's.
+ * Model-backed encoders (USE-lite, Hugging Face) load on the first prediction.
  */
 async function encoderFor(m: ModelFile, file: string, opts: EncoderOptions): Promise<Encoder> {
   let enc: Encoder;
+  // eager: a loaded predictor is ready to answer (model errors surface here, not on the first request)
+  const encOpts = { eager: true, ...opts, maxChars: m.maxChars ?? opts.maxChars };
   try {
-    const { spec, dtype } = specFromEncoderId(m.encoder.id);
-    const hf = dtype ? { ...opts.hf, dtype } : opts.hf;
-    enc = (await createEncoder(spec, { ...opts, hf, maxChars: m.maxChars ?? opts.maxChars })).encoder;
+    try {
+      enc = (await createEncoder(m.encoder.id, encOpts)).encoder;
+    } catch (e) {
+      if (!(isFewShotError(e) && e.opts.code === 'bad-encoder')) throw e;
+      const { spec, dtype } = specFromEncoderId(m.encoder.id);
+      enc = (await createEncoder(spec, { ...encOpts, hf: dtype ? { ...opts.hf, dtype } : opts.hf })).encoder;
+    }
   } catch (e) {
     if (isFewShotError(e)) {
       throw new FewShotError(`The model in ${path.dirname(path.dirname(file))} needs the encoder "${m.encoder.id}", which cannot be loaded: ${e.message}`, {
@@ -88,31 +95,12 @@ async function encoderFor(m: ModelFile, file: string, opts: EncoderOptions): Pro
 }
 
 /**
- * The encoder spec that recreates a resolved encoder id (EncoderInfo.id):
+ * The short encoder spec for a resolved encoder id (EncoderInfo.id), as a user would write it:
  *   hashing-v1-…-<dim> → hashing:<dim>;  use-lite-en-512 → use;  hf:<ref>@<dtype> → hf:<ref> (+ dtype);
- *   combo:<a>*w+<b> → combo:<spec a>*w+<spec b>.
- * The loaded encoder's id is checked against the model's afterwards, so an id this
- * mapping gets wrong fails loudly instead of predicting with other vectors.
+ *   combo:<a>*w+<b> → combo:<spec a>*w+<spec b>.  (The parsing lives in encoders/spec.ts.)
  */
 export function specFromEncoderId(id: string): { spec: string; dtype?: 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' } {
-  if (id.startsWith('combo:')) {
-    let dtype: ReturnType<typeof specFromEncoderId>['dtype'];
-    const parts = id.slice(6).split('+').map((p) => {
-      const m = /^(.*?)(\*[0-9.]+)?$/.exec(p)!;
-      const sub = specFromEncoderId(m[1]);
-      dtype = dtype ?? sub.dtype;
-      return sub.spec + (m[2] ?? '');
-    });
-    return { spec: 'combo:' + parts.join('+'), dtype };
-  }
-  const hashing = /^hashing-v\d+-.*-(\d+)$/.exec(id);
-  if (hashing) return { spec: `hashing:${hashing[1]}` };
-  if (/^use(-|$)/.test(id)) return { spec: 'use' };
-  if (id.startsWith('hf:')) {
-    const m = /^(hf:.*)@(fp32|fp16|q8|int8|uint8|q4)$/.exec(id);
-    return m ? { spec: m[1], dtype: m[2] as 'q8' } : { spec: id };
-  }
-  return { spec: id };
+  return shortSpecFromId(id);
 }
 
 export async function loadPredictor(runDir: string, opts: EncoderOptions = {}): Promise<Predictor> {

@@ -27,3 +27,29 @@ describe('encoders: use (USE-lite, offline from node_modules)', function () {
     assert.ok(Math.abs(Math.sqrt(dot(v, v)) - 1) < 1e-4);
   });
 });
+
+describe('encoders: use keeps its tfjs backend when the engine is switched', function () {
+  this.timeout(180000);
+  it('still embeds on its own backend (same vectors, no slow-down) after selectBackend("cpu"), and leaves cpu selected', async () => {
+    const { selectBackend } = await import('../../src/core/heads');
+    const tf = await import('@tensorflow/tfjs-core');
+    await selectBackend('wasm');
+    const { encoder } = await createEncoder('use');
+    const texts = Array.from({ length: 16 }, (_, i) => `Patient ${i} reports chest pain and shortness of breath after climbing stairs.`);
+    await encoder.embed(texts.slice(0, 2)); // load + warm up
+    let t = Date.now();
+    const onWasm = await encoder.embed(texts);
+    const wasmMs = Date.now() - t;
+    assert.equal((await selectBackend('cpu')).name, 'cpu');
+    t = Date.now();
+    const afterSwitch = await encoder.embed(texts);
+    const afterMs = Date.now() - t;
+    assert.equal(tf.getBackend(), 'cpu', 'the backend chosen for heads is restored after embedding');
+    for (let i = 0; i < texts.length; i++) {
+      assert.ok(Math.max(...Array.from(onWasm[i], (v, j) => Math.abs(v - afterSwitch[i][j]))) < 1e-4, `text ${i}`);
+    }
+    // On tfjs' plain cpu backend this takes 10–30× longer; allow generous noise on a shared machine.
+    assert.ok(afterMs < Math.max(4 * wasmMs, 3000), `after switching: ${afterMs} ms vs ${wasmMs} ms`);
+    await selectBackend('wasm');
+  });
+});

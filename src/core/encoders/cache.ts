@@ -165,6 +165,7 @@ export function withEmbeddingCache(encoder: Encoder, cacheDir: string): CachedEn
     maxChars: encoder.maxChars,
     cacheable: encoder.cacheable,
     stats,
+    ...(encoder.preload ? { preload: () => encoder.preload!() } : {}),
     async embed(texts, onProgress) {
       if (encoder.cacheable === false) {
         stats.misses += texts.length;

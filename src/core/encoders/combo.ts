@@ -35,6 +35,9 @@ export function createComboEncoder(parts: { encoder: Encoder; weight: number }[]
       onProgress?.(texts.length, texts.length);
       return out;
     },
+    async preload() {
+      for (const p of parts) await p.encoder.preload?.();
+    },
     dispose() {
       for (const p of parts) p.encoder.dispose?.();
     },

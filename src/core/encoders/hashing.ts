@@ -9,6 +9,7 @@
 import type { Encoder } from './types';
 import { DEFAULT_MAX_CHARS } from './types';
 import { truncate, yieldToLoop } from './util';
+import { checkHashingDim } from './spec';
 
 export interface HashingOptions {
   /** Power of two, 2^10..2^18. Default 2^14. */
@@ -55,9 +56,7 @@ const SEED_BIGRAM = 0xc2b2ae3d;
 
 export function createHashingEncoder(o: HashingOptions = {}): Encoder {
   const dim = o.dim ?? DEFAULT_HASHING_DIM;
-  if (!Number.isInteger(Math.log2(dim)) || dim < 1 << 10 || dim > 1 << 18) {
-    throw new RangeError(`hashing dim must be a power of two between 1024 and 262144, got ${dim}`);
-  }
+  checkHashingDim(dim);
   const minN = o.minN ?? 1;
   const maxN = o.maxN ?? 4;
   const cjkMaxN = o.cjkMaxN ?? 3;

@@ -3,7 +3,7 @@
  * CPU): mean pooling over non-padded tokens + L2 normalisation.
  * Privacy default: no network (env.allowRemoteModels only when allowRemote is true).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { FewShotError } from '../errors';
 import type { Encoder, HfOptions } from './types';
@@ -78,24 +78,107 @@ export function hfModelAvailable(ref: string, hf: HfOptions = {}): boolean {
 
 type Extractor = ((texts: string[], o: { pooling: 'mean'; normalize: boolean }) => Promise<{ data: Float32Array; dims: number[] }>) & { dispose?(): Promise<void> };
 
-export async function createHfEncoder(ref: string, o: { hf?: HfOptions; maxChars?: number; log?: (m: string) => void } = {}): Promise<Encoder> {
+/** The embedding size a model folder declares in config.json (hidden_size and its aliases), or null. */
+export function declaredHiddenSize(dir: string): number | null {
+  try {
+    const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    for (const k of ['hidden_size', 'd_model', 'dim', 'n_embd', 'embed_dim']) {
+      const v = c[k];
+      if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+    }
+  } catch { /* unreadable: the loader reports it */ }
+  return null;
+}
+
+/**
+ * Creates a transformers.js encoder. The files are checked now (missing ones → FewShotError naming
+ * them); the model itself is loaded by the first embed() with texts, unless its size cannot be read
+ * from config.json (or it must be downloaded first): then it is loaded now.
+ */
+export async function createHfEncoder(ref: string, o: { hf?: HfOptions; maxChars?: number; log?: (m: string) => void; eager?: boolean } = {}): Promise<Encoder & { readonly loaded: boolean; preload(): Promise<void> }> {
   const hf = o.hf ?? {};
   const local = isLocalModelRef(ref);
   let modelRef = ref;
   let dtype: string | undefined = hf.dtype;
+  let folder: string | undefined;
   if (local) {
     modelRef = resolve(ref.startsWith('~') ? ref.replace(/^~/, process.env.HOME ?? '~') : ref);
     dtype = checkModelFolder(modelRef, hf.dtype);
-  } else if (!hf.allowRemote) {
-    const folder = hf.cacheDir ? hubCacheFolder(ref, hf.cacheDir) : undefined;
-    if (!folder || !existsSync(join(folder, 'config.json'))) {
-      throw new FewShotError(`The Hugging Face model "${ref}" is not in the local cache${folder ? ` (${folder})` : ''} and downloads are off`, {
-        file: folder, code: 'hf-not-cached',
+    folder = modelRef;
+  } else {
+    const cached = hf.cacheDir ? hubCacheFolder(ref, hf.cacheDir) : undefined;
+    if (cached && existsSync(join(cached, 'config.json'))) {
+      try {
+        dtype = checkModelFolder(cached, hf.dtype);
+        folder = cached;
+      } catch (e) {
+        if (!hf.allowRemote) throw e; // with downloads on, transformers.js fetches the missing files
+      }
+    } else if (!hf.allowRemote) {
+      throw new FewShotError(`The Hugging Face model "${ref}" is not in the local cache${cached ? ` (${cached})` : ''} and downloads are off`, {
+        file: cached, code: 'hf-not-cached',
         fix: 'Enable "fewshot.huggingface.allowRemoteModels" once to download it, set "fewshot.huggingface.cacheDir" to a folder that holds it, or use "hf:<local folder>".',
       });
     }
-    dtype = checkModelFolder(folder, hf.dtype);
   }
+  const maxChars = o.maxChars ?? DEFAULT_MAX_CHARS;
+  const batchSize = hf.batchSize ?? 16;
+  const id = `hf:${local ? modelRef : ref}${dtype && dtype !== 'fp32' ? `@${dtype}` : ''}`;
+  const declared = folder ? declaredHiddenSize(folder) : null;
+
+  let loading: Promise<{ extractor: Extractor; dim: number }> | null = null;
+  const load = () => {
+    if (!loading) {
+      loading = loadExtractor(ref, modelRef, local, dtype, hf, o.log);
+      loading.catch(() => { loading = null; });
+    }
+    return loading;
+  };
+  let dim = declared ?? 0;
+  if (!declared || o.eager) {
+    const r = await load();
+    if (declared && r.dim !== declared) throw dimMismatch(ref, folder, declared, r.dim);
+    dim = r.dim;
+  }
+  return {
+    id,
+    dim,
+    maxChars,
+    get loaded() { return loading !== null; },
+    async preload() { await load(); },
+    async embed(texts, onProgress) {
+      const out: Float32Array[] = [];
+      if (texts.length === 0) {
+        onProgress?.(0, 0);
+        return out;
+      }
+      const { extractor, dim: got } = await load();
+      if (got !== dim) throw dimMismatch(ref, folder, dim, got);
+      for (let i = 0; i < texts.length; i += batchSize) {
+        const batch = texts.slice(i, i + batchSize).map((s) => truncate(s ?? '', maxChars));
+        const r = await extractor(batch, { pooling: 'mean', normalize: true });
+        for (let k = 0; k < batch.length; k++) out.push(l2normalize(r.data.slice(k * dim, (k + 1) * dim)));
+        onProgress?.(out.length, texts.length);
+        await yieldToLoop();
+      }
+      return out;
+    },
+    dispose() {
+      const l = loading;
+      loading = null;
+      void l?.then((r) => r.extractor.dispose?.(), () => undefined);
+    },
+  };
+}
+
+function dimMismatch(ref: string, folder: string | undefined, declared: number, got: number): FewShotError {
+  return new FewShotError(`The Hugging Face model "${ref}" declares ${declared}-d vectors in config.json but produces ${got}-d ones`, {
+    file: folder ? join(folder, 'config.json') : undefined, code: 'hf-dim-mismatch',
+    fix: 'Check that config.json belongs to the ONNX model in the same folder (hidden_size must match its output size).',
+  });
+}
+
+async function loadExtractor(ref: string, modelRef: string, local: boolean, dtype: string | undefined, hf: HfOptions, log?: (m: string) => void): Promise<{ extractor: Extractor; dim: number }> {
   process.env.ORT_DISABLE_TELEMETRY = '1';
   const t = await import('@huggingface/transformers');
   const env = t.env;
@@ -121,31 +204,9 @@ export async function createHfEncoder(ref: string, o: { hf?: HfOptions; maxChars
         : 'Downloads are off: use "hf:<local folder>" with config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx, or enable "fewshot.huggingface.allowRemoteModels".',
     });
   }
-  const maxChars = o.maxChars ?? DEFAULT_MAX_CHARS;
-  const batchSize = hf.batchSize ?? 16;
   // Probe the output size once.
   const probe = await extractor(['a'], { pooling: 'mean', normalize: true });
   const dim = probe.dims[probe.dims.length - 1];
-  o.log?.(`hf: loaded ${modelRef} (dtype ${dtype ?? 'default'}, ${dim}-d)`);
-  const id = `hf:${local ? modelRef : ref}${dtype && dtype !== 'fp32' ? `@${dtype}` : ''}`;
-  return {
-    id,
-    dim,
-    maxChars,
-    async embed(texts, onProgress) {
-      const out: Float32Array[] = [];
-      for (let i = 0; i < texts.length; i += batchSize) {
-        const batch = texts.slice(i, i + batchSize).map((s) => truncate(s ?? '', maxChars));
-        const r = await extractor(batch, { pooling: 'mean', normalize: true });
-        for (let k = 0; k < batch.length; k++) out.push(l2normalize(r.data.slice(k * dim, (k + 1) * dim)));
-        onProgress?.(out.length, texts.length);
-        await yieldToLoop();
-      }
-      if (texts.length === 0) onProgress?.(0, 0);
-      return out;
-    },
-    dispose() {
-      void extractor.dispose?.();
-    },
-  };
+  log?.(`hf: loaded ${modelRef} (dtype ${dtype ?? 'default'}, ${dim}-d)`);
+  return { extractor, dim };
 }

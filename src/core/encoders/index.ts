@@ -1,6 +1,7 @@
 /**
  * Encoders: text → L2-normalised vectors.
  *   'hashing' | 'hashing:<dim>'   char/word n-gram hashing, any language, no download
+ *   resolved ids (EncoderInfo.id) are accepted too: see ./spec.ts
  *   'use'                         Universal Sentence Encoder lite (English, 512-d, offline)
  *   'hf:<hub id | folder>'        transformers.js model: mean pooling + L2
  *   'combo:<a>+<b>[*w]'           concatenation, per-part L2 and weights, e.g. 'combo:use+hashing*0.8'
@@ -13,6 +14,7 @@ import { DEFAULT_MAX_CHARS } from './types';
 import { createHashingEncoder, DEFAULT_HASHING_DIM } from './hashing';
 import { createComboEncoder } from './combo';
 import { hfModelAvailable } from './hf';
+import { parseEncoderSpec, type EncoderSpec } from './spec';
 
 export type { Encoder, EncoderOptions, HfOptions, EncoderInfo } from './types';
 export { DEFAULT_MAX_CHARS } from './types';
@@ -21,48 +23,42 @@ export { createHashingEncoder, DEFAULT_HASHING_DIM, type HashingOptions } from '
 export { createComboEncoder } from './combo';
 export { checkModelFolder, hfModelAvailable, hubCacheFolder, HF_REQUIRED_FILES } from './hf';
 export { l2normalize, truncate } from './util';
+export { parseEncoderSpec, encoderSpecProblem, shortSpecFromId, USE_ID, USE_DIM, type EncoderSpec } from './spec';
 
 /** What 'auto' picks for English when no HF model is available (see docs in the report / measure script). */
 export const AUTO_EN_SPEC = 'combo:use+hashing';
 export const AUTO_OTHER_SPEC = 'hashing';
 
-/** Splits 'a+b*0.5' at top-level '+' (hf ids never contain '+'). */
-function parseCombo(body: string): { spec: string; weight: number }[] {
-  return body.split('+').filter(Boolean).map((p) => {
-    const m = /^(.*)\*([0-9.]+)$/.exec(p.trim());
-    return m ? { spec: m[1], weight: Number(m[2]) } : { spec: p.trim(), weight: 1 };
-  });
-}
-
-async function build(spec: string, opts: EncoderOptions): Promise<Encoder> {
+async function build(parsed: EncoderSpec, spec: string, opts: EncoderOptions): Promise<Encoder> {
   const maxChars = opts.maxChars ?? DEFAULT_MAX_CHARS;
-  const s = spec.trim();
-  if (s === 'hashing' || s.startsWith('hashing:')) {
-    const dim = s.includes(':') ? Number(s.slice(s.indexOf(':') + 1)) : (opts.hashingDim ?? DEFAULT_HASHING_DIM);
-    try {
-      return createHashingEncoder({ dim, maxChars });
-    } catch (e) {
-      throw new FewShotError(`Bad encoder "${spec}": ${(e as Error).message}`, { code: 'bad-encoder', fix: 'Use "hashing" or "hashing:<power of two>", e.g. "hashing:16384".' });
+  switch (parsed.kind) {
+    case 'hashing': {
+      const p = parsed.params;
+      try {
+        return createHashingEncoder({ ...p, dim: p.dim ?? opts.hashingDim ?? DEFAULT_HASHING_DIM, maxChars });
+      } catch (e) {
+        throw new FewShotError(`Bad encoder "${spec}": ${(e as Error).message}`, { code: 'bad-encoder', fix: 'Use "hashing" or "hashing:<power of two>", e.g. "hashing:16384".' });
+      }
     }
-  }
-  if (s === 'use') {
-    const { createUseEncoder } = await import('./use');
-    return createUseEncoder({ maxChars });
-  }
-  if (s.startsWith('hf:')) {
-    const { createHfEncoder } = await import('./hf');
-    return createHfEncoder(s.slice(3), { hf: opts.hf, maxChars, log: opts.log });
-  }
-  if (s.startsWith('combo:')) {
-    const parts = parseCombo(s.slice(6));
-    if (parts.length < 2 || parts.some((p) => !(p.weight > 0) || p.spec.startsWith('combo:'))) {
-      throw new FewShotError(`Bad encoder "${spec}"`, { code: 'bad-encoder', fix: 'Write two or more encoders joined by "+", each with an optional "*weight", e.g. "combo:use+hashing*0.8".' });
+    case 'use': {
+      const { createUseEncoder } = await import('./use');
+      const use = createUseEncoder({ maxChars });
+      if (opts.eager) await use.preload();
+      return use;
     }
-    const built: { encoder: Encoder; weight: number }[] = [];
-    for (const p of parts) built.push({ encoder: await build(p.spec, opts), weight: p.weight });
-    return createComboEncoder(built);
+    case 'hf': {
+      const { createHfEncoder } = await import('./hf');
+      const hf = parsed.dtype ? { ...opts.hf, dtype: parsed.dtype } : opts.hf;
+      return createHfEncoder(parsed.ref, { hf, maxChars, log: opts.log, eager: opts.eager });
+    }
+    case 'combo': {
+      const built: { encoder: Encoder; weight: number }[] = [];
+      for (const p of parsed.parts) built.push({ encoder: await build(p.spec, spec, opts), weight: p.weight });
+      return createComboEncoder(built);
+    }
+    case 'auto':
+      throw new FewShotError(`Bad encoder "${spec}": "auto" cannot be nested`, { code: 'bad-encoder', fix: 'Use one of: auto, hashing, use, hf:<model id or folder>, combo:<a>+<b>.' });
   }
-  throw new FewShotError(`Unknown encoder "${spec}"`, { code: 'bad-encoder', fix: 'Use one of: auto, hashing, use, hf:<model id or folder>, combo:<a>+<b>.' });
 }
 
 /** Sentence-embedding models that 'auto' uses when they are already in the HF cache folder, best first. */
@@ -96,23 +92,30 @@ export function resolveAuto(opts: EncoderOptions = {}): { spec: string; reason: 
   };
 }
 
+/**
+ * Creates an encoder from a spec or from a resolved encoder id (EncoderInfo.id, e.g.
+ * 'combo:use-lite-en-512+hashing-v1-char1-4-cjk3-word2x1-16384'), so a saved model recreates its encoder.
+ * Lazy: USE-lite and Hugging Face models load on the first embed() that has texts (behind
+ * withEmbeddingCache: only on a cache miss); `info.dim` is known without loading them.
+ */
 export async function createEncoder(spec: string, opts: EncoderOptions = {}): Promise<{ encoder: Encoder; info: EncoderInfo }> {
   const requested = spec || 'auto';
   let resolved = requested;
   let reason = `as requested (${requested})`;
-  if (requested === 'auto') ({ spec: resolved, reason } = resolveAuto(opts));
+  if (parseEncoderSpec(requested).kind === 'auto') ({ spec: resolved, reason } = resolveAuto(opts));
   if (requested === 'auto' && resolved.startsWith('hf:')) {
     try {
-      const encoder = await build(resolved, opts);
+      const encoder = await build(parseEncoderSpec(resolved), resolved, opts);
+      opts.log?.(`encoder: ${encoder.id} (${encoder.dim}-d) — ${reason}`);
       return { encoder, info: { id: encoder.id, requested, dim: encoder.dim, reason } };
     } catch (e) {
-      const fb = resolveAuto({ ...opts, hf: { ...opts.hf, localModelPath: undefined } });
+      const fb = resolveAuto({ ...opts, hf: { ...opts.hf, localModelPath: undefined, cacheDir: undefined } });
       opts.log?.(`auto: could not load ${resolved} (${(e as Error).message}); falling back to ${fb.spec}`);
       resolved = fb.spec;
       reason = `${fb.reason} (the configured Hugging Face model failed to load: ${(e as Error).message})`;
     }
   }
-  const encoder = await build(resolved, opts);
+  const encoder = await build(parseEncoderSpec(resolved), resolved, opts);
   opts.log?.(`encoder: ${encoder.id} (${encoder.dim}-d) — ${reason}`);
   return { encoder, info: { id: encoder.id, requested, dim: encoder.dim, reason } };
 }

