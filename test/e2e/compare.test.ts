@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import {
+  chooseMenuItem,
   assertNotBlank,
   Browser,
   CodeServer,
@@ -85,14 +86,7 @@ describe('e2e: compare runs', function () {
       return rows.length >= 2;
     }, undefined, { timeout: 10_000 }));
     await rowB.click({ button: 'right' });
-    const menuItem = page.locator('.context-view .monaco-menu .action-item', { hasText: /^Compare Runs/ }).first();
-    await expectUi(page, 'no "Compare Runs" in the context menu', menuItem.waitFor({ state: 'visible', timeout: 15_000 }));
-    // The menu ignores mouse-up for its first 100 ms (menu.ts, "avoid accidental clicks"), so a
-    // click right after it shows can be dropped: focus the item by hovering, then press Enter.
-    await menuItem.hover();
-    await page.locator('.context-view .monaco-menu .action-item.focused', { hasText: /^Compare Runs/ }).waitFor({ state: 'visible', timeout: 10_000 });
-    await page.keyboard.press('Enter');
-    await page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden', timeout: 10_000 });
+    await chooseMenuItem(page, /^Compare Runs/);
     frame = await expectUi(page, 'the comparison webview did not open', webviewFrame(page, { hasText: /Compare runs \(2\)/, timeoutMs: 60_000 }));
     await frame.locator('table.metrics tbody tr').nth(1).waitFor({ state: 'visible', timeout: 30_000 });
     const names = await frame.locator('table.metrics tbody tr th').allInnerTexts();

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import {
+  chooseMenuItem,
   Browser,
   CodeServer,
   expectUi,
@@ -126,9 +127,7 @@ describe('e2e: predict selection in the editor', function () {
     await page.keyboard.press('Shift+End');
     await editor.locator('.selected-text').first().waitFor({ state: 'visible' });
     await line.click({ button: 'right', position: { x: 20, y: 5 } });
-    const menuItem = page.locator('.context-view .action-item', { hasText: /^Predict Selection/ }).first();
-    await expectUi(page, 'no "Predict Selection" in the editor context menu', menuItem.waitFor({ state: 'visible', timeout: 15_000 }));
-    await menuItem.click();
+    await chooseMenuItem(page, /^Predict Selection/);
     await expectUi(page, 'no inline weather prediction', page.waitForFunction(() => {
       return Array.from(document.querySelectorAll('.monaco-editor .view-lines span')).some((el) => getComputedStyle(el, '::after').content.includes('» weather'));
     }, undefined, { timeout: 60_000 }));

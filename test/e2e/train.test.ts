@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Locator, Page } from 'playwright-core';
 import {
+  chooseMenuItem,
   Browser,
   CodeServer,
   assertNotBlank,
@@ -57,23 +58,6 @@ async function screenshotInk(el: Locator, file: string): Promise<number> {
   return png.width * png.height - Math.max(...counts.values());
 }
 
-/**
- * Runs the item labelled `label` of the open context menu. VS Code's menu only
- * listens for mouse-up 100 ms after an item renders ("to avoid accidental
- * clicks", base/browser/ui/menu/menu.ts), so a click made as soon as the item
- * shows is silently dropped and the menu stays open. Instead: hover the item,
- * wait until the menu marks it focused, press Enter (handled at once), and wait
- * for the menu to close.
- */
-async function chooseMenuItem(page: Page, label: RegExp): Promise<void> {
-  const menu = page.locator('.context-view .monaco-menu');
-  const item = menu.locator('.action-item', { has: page.locator('.action-label', { hasText: label }) }).first();
-  await expectUi(page, `no ${label} in the context menu`, item.waitFor({ state: 'visible', timeout: 30_000 }));
-  await item.hover();
-  await menu.locator('.action-item.focused', { has: page.locator('.action-label', { hasText: label }) }).waitFor({ state: 'visible', timeout: 10_000 });
-  await page.keyboard.press('Enter');
-  await menu.waitFor({ state: 'hidden', timeout: 10_000 });
-}
 
 describe('e2e: train from the Explorer context menu', function () {
   this.timeout(420_000);

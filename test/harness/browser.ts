@@ -210,3 +210,19 @@ export async function saveFailureArtifacts(
   server?.collectLogs(dest);
   return dest;
 }
+
+/**
+ * Chooses an item of the open context menu. VS Code's menu ignores mouse-up for
+ * the first 100 ms after it is drawn ("avoid accidental clicks"), so a fast
+ * click can be dropped: hover the item, wait until the menu marks it focused,
+ * press Enter and wait for the menu to close.
+ */
+export async function chooseMenuItem(page: Page, label: RegExp): Promise<void> {
+  const menu = page.locator('.context-view .monaco-menu');
+  const item = menu.locator('.action-item', { has: page.locator('.action-label', { hasText: label }) }).first();
+  await expectUi(page, `no ${label} in the context menu`, item.waitFor({ state: 'visible', timeout: 30_000 }));
+  await item.hover();
+  await menu.locator('.action-item.focused', { has: page.locator('.action-label', { hasText: label }) }).waitFor({ state: 'visible', timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await menu.waitFor({ state: 'hidden', timeout: 10_000 });
+}
