@@ -26,6 +26,13 @@ export interface CodeServerOptions {
   locale?: string;
   /** Max time to wait for the HTTP server (default 90 s). */
   startTimeoutMs?: number;
+  /**
+   * Enable VS Code's workspace trust (default false: code-server runs with
+   * --disable-workspace-trust). When true, the flag is omitted and
+   * `security.workspace.trust.enabled` is set, so a fresh profile opens the
+   * workspace with the "Do you trust the authors…" prompt.
+   */
+  workspaceTrust?: boolean;
 }
 
 export interface CodeServer {
@@ -138,7 +145,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   const userDataDir = path.join(dir, 'user-data');
   const extensionsDir = path.join(dir, 'extensions');
   for (const d of [home, userDataDir, extensionsDir, path.join(userDataDir, 'User')]) fs.mkdirSync(d, { recursive: true });
-  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...opts.settings }, null, 2));
+  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...(opts.workspaceTrust ? { 'security.workspace.trust.enabled': true } : {}), ...opts.settings }, null, 2));
   if (opts.locale) fs.writeFileSync(path.join(userDataDir, 'User', 'argv.json'), JSON.stringify({ locale: opts.locale }));
   const env = cleanEnv(home, opts.env);
   const logFile = path.join(dir, 'code-server.log');
@@ -160,7 +167,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
       '--bind-addr', `127.0.0.1:${port}`,
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(opts.workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       '--ignore-last-opened',
       ...(opts.locale ? ['--locale', opts.locale] : []),
