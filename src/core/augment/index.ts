@@ -5,19 +5,13 @@
  */
 import { englishSynonyms } from './wordnet';
 import { findChineseSynonymSpans, chineseSynonyms } from './zh';
+import { mulberry32 } from '../util/rng';
 
 export { englishSynonyms, closeWordnet } from './wordnet';
 export { chineseSynonyms } from './zh';
 
 function rng(seed: number): () => number {
-  let a = (seed >>> 0) ^ 0x5bd1e995;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32((seed >>> 0) ^ 0x5bd1e995);
 }
 
 const STOP = new Set(('a an the and or but if then else of to in on at by for with from as is are was were be been being am do does did have has had '

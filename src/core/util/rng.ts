@@ -1,8 +1,8 @@
 /** Small deterministic helpers shared by core modules (no dependencies). */
 
-/** mulberry32: a fast 32-bit seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
+/** mulberry32 from a raw 32-bit state: a fast seeded PRNG returning floats in [0, 1). */
+export function mulberry32(state: number): () => number {
+  let a = state >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
@@ -10,6 +10,11 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** The project's default seeded PRNG (mulberry32 over a mixed seed). */
+export function seededRandom(seed: number): () => number {
+  return mulberry32(Math.floor(seed) ^ 0x9e3779b9);
 }
 
 /** Fisher–Yates shuffle in place with the given random source; returns the array. */
