@@ -26,6 +26,7 @@ import { loadDataset, type Dataset, type Sample } from './datasets';
 import { createEncoder, withEmbeddingCache, type Encoder } from './encoders';
 import { predictProba, selectBackend, trainHead } from './heads';
 import { augmentTexts } from './augment';
+import { fitFewShot } from './fewshot';
 import { classificationReport, formatReport } from './metrics';
 import { RunStore } from './runs';
 import { writeFileAtomic, writeJsonAtomic } from './util/fs';
@@ -184,6 +185,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       signal,
       warn,
       progress,
+      encoderId: info.id,
       onEpoch: async (m) => {
         epochsSeen++;
         if (timings.firstEpochMs === undefined) timings.firstEpochMs = Date.now() - t0;
@@ -209,7 +211,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         + `The test split was never used for model selection: ${fitted.selection}.\n`;
       progress('evaluate', dataset.test.length, dataset.test.length);
     } else if (dataset.testSource === 'cross-validation') {
-      const cv = await crossValidate(xTrain, xAug, yTrainAll, dataset.train, labels, config, headChoice.head, { signal, warn, progress });
+      const cv = await crossValidate(xTrain, xAug, yTrainAll, dataset.train, labels, config, headChoice.head, { signal, warn, progress, encoderId: info.id });
       if (cv) {
         predictions = cv.predictions;
         report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'cross-validation');
@@ -313,6 +315,8 @@ interface FitHooks {
   warn(m: string): void;
   progress(phase: TrainPhase, done: number, total: number, message?: string): void;
   onEpoch?(m: EpochMetrics): Promise<void>;
+  /** Resolved encoder id (the few-shot recipe splits combo vectors into their parts). */
+  encoderId?: string;
 }
 
 interface Fitted {
@@ -352,6 +356,7 @@ function gather(idx: number[], x: Float32Array[], xAug: Float32Array[][], y: num
 export async function fitWithSelection(
   x: Float32Array[], xAug: Float32Array[][], y: number[], labels: string[], config: TrainConfig, head: HeadKind, hooks: FitHooks,
 ): Promise<Fitted> {
+  if (config.head === 'auto' && head === 'logreg' && config.refit !== false) return fitFewShotHead(x, xAug, y, labels, config, hooks);
   const n = labels.length;
   const counts = labels.map((_, c) => y.filter((v) => v === c).length);
   const base = {
@@ -436,6 +441,44 @@ export async function fitWithSelection(
   };
 }
 
+/**
+ * head 'auto' (few-shot recipe, src/core/fewshot): nothing is held out. IDF on the n-gram block is
+ * kept or dropped by stratified k-fold CV over the original training texts (encoder blocks get
+ * equal weights); a convex L2-regularised logistic regression is fitted by L-BFGS to convergence
+ * on all of them (plus their augmented variants). The progress points are shares of the L-BFGS
+ * iterations, with out-of-fold (CV) validation metrics of the same recipe.
+ */
+async function fitFewShotHead(
+  x: Float32Array[], xAug: Float32Array[][], y: number[], labels: string[], config: TrainConfig, hooks: FitHooks,
+): Promise<Fitted> {
+  if (hooks.signal?.aborted) throw new Cancelled();
+  hooks.progress('train', 0, 1, 'Fitting the few-shot head: cross-validating IDF, then logistic regression on all training examples');
+  const augX: Float32Array[] = [];
+  const augY: number[] = [];
+  xAug.forEach((vs, i) => vs.forEach((v) => { augX.push(v); augY.push(y[i]); }));
+  const r = await fitFewShot(x, y, {
+    labels, encoderId: hooks.encoderId, signal: hooks.signal,
+    classWeights: classWeightsFor([...y, ...augY], labels.length, config.classWeighting),
+    extraX: augX, extraY: augY, maxPoints: config.epochs, onIter: hooks.onEpoch,
+  });
+  hooks.progress('train', 1, 1);
+  const minCount = Math.min(...labels.map((_, c) => y.filter((v) => v === c).length));
+  const folds = Math.min(4, minCount);
+  const w = r.blockWeights.map((v) => (v * v).toFixed(2)).join('/');
+  const parts: string[] = [];
+  if (r.cvConfigs) parts.push(`IDF (${r.idf ? 'on' : 'off'}) was chosen by ${folds}-fold stratified cross-validation over the training split (encoder block weights ${w})`);
+  parts.push(`an L2-regularised logistic regression (C=${r.C}) was fitted by L-BFGS`);
+  if (r.bestValMacroF1 !== null) {
+    parts.push(r.stoppedAt !== null
+      ? `stopped after ${r.stoppedAt} iterations, where the ${folds}-fold out-of-fold macro-F1 peaked (${r.bestValMacroF1.toFixed(4)}; progress points are shares of the iterations, with out-of-fold validation metrics)`
+      : `run to convergence (${folds}-fold out-of-fold macro-F1 of the converged fit: ${r.bestValMacroF1.toFixed(4)}; progress points are shares of the iterations, with out-of-fold validation metrics)`);
+  } else parts.push('run to convergence');
+  return {
+    model: r.model, bestEpoch: r.bestPoint, epochsRun: r.history.length, bestValMacroF1: r.bestValMacroF1,
+    selection: `few-shot recipe, nothing held out: ${parts.join('; ')}; the model was then refitted on all ${y.length + augY.length} training examples`,
+  };
+}
+
 function bestVal(history: EpochMetrics[], best: EpochMetrics | null): number | null {
   if (best && best.valMacroF1 !== null) return best.valMacroF1;
   const vals = history.map((h) => h.valMacroF1).filter((v): v is number => v !== null);
@@ -489,7 +532,7 @@ async function crossValidate(
     const sub = (idx: number[]) => ({ x: idx.map((i) => x[i]), aug: idx.map((i) => xAug[i]), y: idx.map((i) => y[i]) });
     const r = sub(rest);
     const fitted = await fitWithSelection(r.x, r.aug, r.y, labels, { ...config, seed: config.seed + f }, head, {
-      signal: hooks.signal, warn: () => { /* per-fold warnings repeat the main ones */ }, progress: () => { /* quiet */ },
+      signal: hooks.signal, warn: () => { /* per-fold warnings repeat the main ones */ }, progress: () => { /* quiet */ }, encoderId: hooks.encoderId,
     });
     const proba = await predictProba({ ...fitted.model, labels }, held.map((i) => x[i]));
     held.forEach((i, j) => { predictions[i] = toPrediction(samples[i], i, proba[j], labels); });

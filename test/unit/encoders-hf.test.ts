@@ -106,7 +106,7 @@ describe('encoders: auto finds a cached sentence model', function () {
     const { resolveAuto } = await import('../../src/core/encoders');
     const hub = mkdtempSync(join(tmpdir(), 'fsl-hub-'));
     try {
-      assert.equal(resolveAuto({ language: 'zh', hf: { cacheDir: hub } }).spec, 'hashing');
+      assert.equal(resolveAuto({ language: 'zh', hf: { cacheDir: hub } }).spec, 'chargram');
       writeTinyModel(join(hub, 'Xenova', 'bge-small-zh-v1.5'));
       const r = resolveAuto({ language: 'zh', hf: { cacheDir: hub } });
       assert.equal(r.spec, 'hf:Xenova/bge-small-zh-v1.5');

@@ -54,7 +54,7 @@ describe('encoders: createEncoder / auto / combo', () => {
   it('auto picks hashing for Chinese and says why', async () => {
     const { encoder, info } = await createEncoder('auto', { language: 'zh' });
     assert.equal(info.requested, 'auto');
-    assert.match(info.id, /^hashing/);
+    assert.match(info.id, /^chargram/); // character n-gram hashing with punctuation (src/core/fewshot/chargram.ts)
     assert.equal(info.dim, encoder.dim);
     assert.match(info.reason, /Chinese/);
     assert.match(info.reason, /hashing/);

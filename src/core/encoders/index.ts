@@ -27,7 +27,7 @@ export { parseEncoderSpec, encoderSpecProblem, shortSpecFromId, USE_ID, USE_DIM,
 
 /** What 'auto' picks for English when no HF model is available (see docs in the report / measure script). */
 export const AUTO_EN_SPEC = 'combo:use+hashing';
-export const AUTO_OTHER_SPEC = 'hashing';
+export const AUTO_OTHER_SPEC = 'chargram';
 
 async function build(parsed: EncoderSpec, spec: string, opts: EncoderOptions): Promise<Encoder> {
   const maxChars = opts.maxChars ?? DEFAULT_MAX_CHARS;
@@ -39,6 +39,10 @@ async function build(parsed: EncoderSpec, spec: string, opts: EncoderOptions): P
       } catch (e) {
         throw new FewShotError(`Bad encoder "${spec}": ${(e as Error).message}`, { code: 'bad-encoder', fix: 'Use "hashing" or "hashing:<power of two>", e.g. "hashing:16384".' });
       }
+    }
+    case 'chargram': {
+      const { createCharGramEncoder } = await import('../fewshot/chargram');
+      return createCharGramEncoder({ ...parsed.params, maxChars });
     }
     case 'use': {
       const { createUseEncoder } = await import('./use');
@@ -88,7 +92,7 @@ export function resolveAuto(opts: EncoderOptions = {}): { spec: string; reason: 
   }
   return {
     spec: AUTO_OTHER_SPEC,
-    reason: `auto: ${lang === 'zh' ? 'Chinese' : 'non-English'} dataset, no Hugging Face model configured → character n-gram hashing (USE-lite is English-only)`,
+    reason: `auto: ${lang === 'zh' ? 'Chinese' : 'non-English'} dataset, no Hugging Face model configured → character n-gram hashing with punctuation (chargram, 2^16 dims; USE-lite is English-only)`,
   };
 }
 

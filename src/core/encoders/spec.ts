@@ -6,11 +6,13 @@
  *   auto
  *   hashing | hashing:<dim> | hashing-v1-char<a>-<b>-cjk<c>-word<n>x<w>-<dim>
  *   use | use-lite-en-512
+ *   chargram | chargram:<dim> | chargram-v1-wb<a>-<b>-<dim>   (src/core/fewshot/chargram.ts)
  *   hf:<hub id | folder>[@fp32|fp16|q8|int8|uint8|q4]
  *   combo:<part>+<part>[*weight]…   (parts: any of the above but auto/combo)
  */
 import { FewShotError } from '../errors';
 import type { HfOptions } from './types';
+import { chargramSpecOptions, type CharGramOptions } from '../fewshot/chargram';
 
 export const USE_DIM = 512;
 export const USE_ID = 'use-lite-en-512';
@@ -23,6 +25,7 @@ export type EncoderSpec =
   | { kind: 'auto' }
   | { kind: 'hashing'; params: HashingParams }
   | { kind: 'use' }
+  | { kind: 'chargram'; params: CharGramOptions }
   | { kind: 'hf'; ref: string; dtype?: HfDtype }
   | { kind: 'combo'; parts: { spec: EncoderSpec; weight: number }[] };
 
@@ -65,6 +68,13 @@ export function parseEncoderSpec(spec: string): EncoderSpec {
     if (!(minN >= 1 && maxN >= minN && cjkMaxN >= 1 && wordWeight >= 0 && Number.isFinite(wordWeight))) bad(spec, 'inconsistent n-gram settings', FIX_HASHING);
     try { checkHashingDim(dim); } catch (e) { bad(spec, (e as Error).message, FIX_HASHING); }
     return { kind: 'hashing', params: { minN, maxN, cjkMaxN, wordN, wordWeight, dim } };
+  }
+  const cg = chargramSpecOptions(s);
+  if (cg) {
+    if (cg.dim !== undefined) {
+      try { checkHashingDim(cg.dim); } catch (e) { bad(spec, (e as Error).message.replace('hashing', 'chargram'), 'Use "chargram" or "chargram:<power of two>", e.g. "chargram:65536".'); }
+    }
+    return { kind: 'chargram', params: cg };
   }
   if (s === 'use' || s === USE_ID) return { kind: 'use' };
   if (s.startsWith('hf:')) {
@@ -126,6 +136,7 @@ export function shortSpecFromId(id: string): { spec: string; dtype?: HfDtype } {
       case 'auto': return { spec: 'auto' };
       case 'use': return { spec: 'use' };
       case 'hashing': return { spec: p.params.dim !== undefined ? `hashing:${p.params.dim}` : 'hashing' };
+      case 'chargram': return { spec: p.params.dim !== undefined ? `chargram:${p.params.dim}` : 'chargram' };
       case 'hf': return p.dtype ? { spec: `hf:${p.ref}`, dtype: p.dtype } : { spec: `hf:${p.ref}` };
       case 'combo': {
         // (combo parts that are not valid ids made the whole parse fail above)

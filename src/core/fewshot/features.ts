@@ -29,7 +29,7 @@ export function blocksFromEncoderId(id: string, dim: number): Block[] {
   const parts = id.slice(6).split('+').map((p) => p.replace(/\*[0-9.]+$/, ''));
   const dims = parts.map((p) => {
     if (p.startsWith('use-lite-en-512')) return 512;
-    const m = /^hashing-.*-(\d+)$/.exec(p);
+    const m = /^(?:hashing|chargram)-.*-(\d+)$/.exec(p);
     return m ? Number(m[1]) : NaN;
   });
   if (dims.some((d) => !Number.isFinite(d)) || dims.reduce((a, b) => a + b, 0) !== dim) return [{ start: 0, end: dim }];

@@ -10,6 +10,9 @@
 import { cholesky, solveUpperT } from './linalg';
 import { fitLogReg, type LogRegFit } from './logreg';
 
+/** Lazy views of an L-BFGS iterate. */
+export interface IterateView { trainLogits(): Float64Array; coef(): { A: Float64Array; b: Float64Array } }
+
 export interface KernelFit {
   /** n × k dual coefficients: W = Σᵢ xᵢ ⊗ Aᵢ. */
   A: Float64Array;
@@ -26,10 +29,26 @@ export function subKernel(K: Float64Array, n: number, rows: number[], cols: numb
 
 export function fitKernelLogReg(
   K: Float64Array, n: number, y: ArrayLike<number>, k: number,
-  o: { C: number; sampleWeights?: ArrayLike<number>; maxIter?: number; tol?: number; onIter?(it: number, objective: number, dataLoss: number): void },
+  o: { C: number; sampleWeights?: ArrayLike<number>; maxIter?: number; tol?: number; onIter?(it: number, objective: number, dataLoss: number, at: IterateView): void },
 ): KernelFit {
   const L = cholesky(K, n);
-  const fit = fitLogReg(L, n, n, y, k, { C: o.C, sampleWeights: o.sampleWeights, maxIter: o.maxIter ?? 1000, tol: o.tol ?? 1e-6, onIter: o.onIter });
+  const onIter = o.onIter && ((it: number, f: number, loss: number, U: Float64Array, b: Float64Array) => {
+    o.onIter!(it, f, loss, {
+      // logits of the training rows at this iterate: L·U + b
+      trainLogits: () => {
+        const Z = new Float64Array(n * k);
+        for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) {
+          let z = b[c];
+          for (let j = 0; j <= i; j++) z += L[i * n + j] * U[j * k + c];
+          Z[i * k + c] = z;
+        }
+        return Z;
+      },
+      // dual coefficients of this iterate (for logits of other rows via kernelLogits)
+      coef: () => ({ A: solveUpperT(L, n, U, k), b: Float64Array.from(b) }),
+    });
+  });
+  const fit = fitLogReg(L, n, n, y, k, { C: o.C, sampleWeights: o.sampleWeights, maxIter: o.maxIter ?? 1000, tol: o.tol ?? 1e-6, onIter });
   const A = solveUpperT(L, n, fit.W, k);
   return { A, b: fit.b, fit };
 }

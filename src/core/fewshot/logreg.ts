@@ -21,7 +21,7 @@ export interface LogRegOptions {
   /** L-BFGS memory (default 10). */
   memory?: number;
   /** Called after each accepted iteration with the objective value (per-sample mean loss, without the penalty, as `dataLoss`). */
-  onIter?(it: number, objective: number, dataLoss: number): void;
+  onIter?(it: number, objective: number, dataLoss: number, W: Float64Array, b: Float64Array): void;
   /** Warm start: coefficients (d × k) and intercepts (k). */
   init?: { W: Float64Array; b: Float64Array };
 }
@@ -199,7 +199,7 @@ export function fitLogReg(X: Float64Array, n: number, d: number, y: ArrayLike<nu
       S.push([sW, sb]); Yh.push([yW, yb]); rho.push(1 / sy);
       if (S.length > mem) { S.shift(); Yh.shift(); rho.shift(); }
     }
-    o.onIter?.(it, f, loss / sSum);
+    o.onIter?.(it, f, loss / sSum, W, b);
     converged = maxAbs(G, gb) <= tol || Math.abs(fPrev - f) <= 1e-12 * Math.max(1, Math.abs(f));
   }
   return { W, b, iterations: it, converged, objective: f, dataLoss: loss / sSum };

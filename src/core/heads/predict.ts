@@ -46,10 +46,19 @@ export function compileHead(model: ModelFile): CompiledHead {
   const norm = model.normalisation;
   const mean = norm ? Float32Array.from(norm.mean) : null;
   const invStd = norm ? Float32Array.from(norm.std, (s) => (s > 0 ? 1 / s : 1)) : null;
+  const blocks = model.blockNorm;
   const prep = (x: Float32Array): Float32Array | Float64Array => {
-    if (!mean || !invStd) return x;
+    if ((!mean || !invStd) && !blocks) return x;
     const o = new Float64Array(x.length);
-    for (let i = 0; i < x.length; i++) o[i] = (x[i] - mean[i]) * invStd[i];
+    if (mean && invStd) for (let i = 0; i < x.length; i++) o[i] = (x[i] - mean[i]) * invStd[i];
+    else o.set(x);
+    // few-shot recipe: each block rescaled to L2 norm `weight` (src/core/fewshot)
+    if (blocks) for (const b of blocks) {
+      let s = 0;
+      for (let i = b.start; i < b.end; i++) s += o[i] * o[i];
+      const f = s > 0 ? b.weight / Math.sqrt(s) : 0;
+      for (let i = b.start; i < b.end; i++) o[i] *= f;
+    }
     return o;
   };
   if (model.head === 'centroid') {

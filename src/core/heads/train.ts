@@ -11,6 +11,7 @@ import { accuracyOf, macroF1, perClassRecall } from '../metrics';
 import { ensureBackend, loadTf } from './backend';
 import type { Tf } from './backend';
 import { predictProbaSync } from './predict';
+import { mulberry32 } from '../util/rng';
 
 export interface HeadTrainOptions {
   kind: HeadKind;
@@ -79,14 +80,7 @@ export class HeadAbortError extends Error {
 
 /** mulberry32: small, fast, seeded PRNG in [0, 1). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32((seed >>> 0) || 0x9e3779b9);
 }
 
 function shuffle(idx: number[], r: () => number): void {

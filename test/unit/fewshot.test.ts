@@ -1,0 +1,207 @@
+import * as assert from 'node:assert/strict';
+import { fitFewShot, fitLogReg, predictLogReg, blocksFromEncoderId, createCharGramEncoder, chooseC, chargramSpecOptions } from '../../src/core/fewshot';
+import { fitKernelLogReg, kernelLogits, softmaxRows } from '../../src/core/fewshot/kernel';
+import { blockGram } from '../../src/core/fewshot';
+import { transformRow } from '../../src/core/fewshot/features';
+import { cholesky } from '../../src/core/fewshot/linalg';
+import { predictProba } from '../../src/core/heads';
+import { macroF1 } from '../../src/core/metrics';
+
+/** mulberry32 */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randn(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+}
+
+/** Dense blobs in `dim` dims; class c shifted along dim c. Rows are returned raw (not normalised). */
+function blobs(nPerClass: number, k: number, dim: number, seed: number, shift = 1.5) {
+  const r = rng(seed);
+  const x: Float32Array[] = [];
+  const y: number[] = [];
+  for (let i = 0; i < nPerClass * k; i++) {
+    const c = i % k;
+    const v = new Float32Array(dim);
+    for (let j = 0; j < dim; j++) v[j] = randn(r) + (j === c ? shift : 0);
+    x.push(v);
+    y.push(c);
+  }
+  return { x, y };
+}
+
+function flat(x: Float32Array[]): Float64Array {
+  const d = x[0].length;
+  const out = new Float64Array(x.length * d);
+  x.forEach((v, i) => out.set(v, i * d));
+  return out;
+}
+
+describe('fewshot: L-BFGS logistic regression', () => {
+  it('reaches a stationary point of the scikit-learn objective (gradient ≈ 0)', () => {
+    const { x, y } = blobs(10, 3, 5, 1);
+    const n = x.length, d = 5, k = 3, C = 2;
+    const X = flat(x);
+    const f = fitLogReg(X, n, d, y, k, { C, tol: 1e-9, maxIter: 2000 });
+    assert.ok(f.converged, `not converged after ${f.iterations} iterations`);
+    // gradient of ½‖W‖² + C Σ CE, computed independently here
+    const P = predictLogReg(X, n, d, f.W, f.b, k);
+    const gW = Float64Array.from(f.W);
+    const gb = new Float64Array(k);
+    for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) {
+      const r = C * (P[i * k + c] - (y[i] === c ? 1 : 0));
+      gb[c] += r;
+      for (let j = 0; j < d; j++) gW[j * k + c] += X[i * d + j] * r;
+    }
+    const maxG = Math.max(...gW.map(Math.abs), ...gb.map(Math.abs));
+    assert.ok(maxG < 1e-5, `max |grad| = ${maxG}`);
+    // a stronger penalty shrinks the weights
+    const f2 = fitLogReg(X, n, d, y, k, { C: 0.01 });
+    const norm = (w: Float64Array) => Math.sqrt(w.reduce((s, v) => s + v * v, 0));
+    assert.ok(norm(f2.W) < norm(f.W) / 5, `${norm(f2.W)} vs ${norm(f.W)}`);
+  });
+
+  it('the kernel (Gram-matrix) fit gives the same logits as the primal fit when d > n', () => {
+    const { x, y } = blobs(4, 3, 40, 2);
+    const n = x.length, d = 40, k = 3, C = 5;
+    const X = flat(x);
+    const primal = fitLogReg(X, n, d, y, k, { C, tol: 1e-10, maxIter: 5000 });
+    const K = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let s = 0; for (let p = 0; p < d; p++) s += X[i * d + p] * X[j * d + p]; K[i * n + j] = s; }
+    const kf = fitKernelLogReg(K, n, y, k, { C, tol: 1e-10, maxIter: 5000 });
+    const test = blobs(3, 3, 40, 3);
+    const Xt = flat(test.x);
+    const m = test.x.length;
+    const Kt = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) { let s = 0; for (let p = 0; p < d; p++) s += Xt[i * d + p] * X[j * d + p]; Kt[i * n + j] = s; }
+    const zk = kernelLogits(Kt, m, n, kf.A, kf.b, k);
+    const Pp = predictLogReg(Xt, m, d, primal.W, primal.b, k);
+    const Pk = new Float64Array(m * k);
+    for (let i = 0; i < m; i++) {
+      let mx = -Infinity; for (let c = 0; c < k; c++) mx = Math.max(mx, zk[i * k + c]);
+      let s = 0; for (let c = 0; c < k; c++) { Pk[i * k + c] = Math.exp(zk[i * k + c] - mx); s += Pk[i * k + c]; }
+      for (let c = 0; c < k; c++) Pk[i * k + c] /= s;
+    }
+    for (let i = 0; i < Pp.length; i++) assert.ok(Math.abs(Pp[i] - Pk[i]) < 1e-4, `row ${Math.floor(i / k)}: ${Pp[i]} vs ${Pk[i]}`);
+  });
+
+  it('cholesky survives duplicate rows (singular Gram matrix)', () => {
+    const K = Float64Array.from([1, 1, 0, 1, 1, 0, 0, 0, 1]);
+    const L = cholesky(K, 3);
+    assert.ok(L.every(Number.isFinite));
+  });
+});
+
+describe('fewshot: fitFewShot', () => {
+  it('fits a model that predictProba runs, with the same predictions as the kernel form, deterministically', async () => {
+    // a combo-like vector: 8 dense dims + 64 sparse "n-gram" dims, each block unit-normalised and scaled by 1/√2
+    const r = rng(5);
+    const k = 3;
+    const make = (c: number): Float32Array => {
+      const v = new Float32Array(72);
+      for (let j = 0; j < 8; j++) v[j] = randn(r) * 0.5 + (j === c ? 1.5 : 0);
+      for (let t = 0; t < 6; t++) v[8 + ((c * 20 + Math.floor(r() * 24)) % 64)] += 1;
+      for (let t = 0; t < 3; t++) v[8 + Math.floor(r() * 64)] += 1;
+      for (const [a, b] of [[0, 8], [8, 72]]) {
+        let s = 0; for (let j = a; j < b; j++) s += v[j] * v[j];
+        for (let j = a; j < b; j++) v[j] *= Math.SQRT1_2 / Math.sqrt(s);
+      }
+      return v;
+    };
+    const xTrain: Float32Array[] = [];
+    const yTrain: number[] = [];
+    for (let i = 0; i < 36; i++) { xTrain.push(make(i % k)); yTrain.push(i % k); }
+    const xTest: Float32Array[] = [];
+    const yTest: number[] = [];
+    for (let i = 0; i < 60; i++) { xTest.push(make(i % k)); yTest.push(i % k); }
+    const blocks = [{ start: 0, end: 8 }, { start: 8, end: 72 }];
+    const res = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, C: 10 });
+    assert.equal(res.model.head, 'logreg');
+    assert.deepEqual(res.model.weights.map((w) => [w.name, w.shape]), [['W', [72, 3]], ['b', [3]]]);
+    assert.ok(res.transforms[1].idf && !res.transforms[0].idf, 'IDF only on the sparse block');
+    assert.ok(res.converged);
+    const proba = await predictProba(res.model, xTest);
+    const pred = proba.map((p) => p.indexOf(Math.max(...p)));
+    assert.ok(macroF1(yTest, pred, k) > 0.9, `test macro-F1 ${macroF1(yTest, pred, k)}`);
+    for (const p of proba) assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-6);
+    // predictProba (plain-JS head) applies IDF, vocabulary and block re-normalisation exactly like the fit
+    const rows = (xs: Float32Array[]) => xs.map((v) => transformRow(v, res.transforms));
+    const Kt = blockGram(rows(xTest), rows(xTrain), res.transforms);
+    const kf = fitKernelLogReg(blockGram(rows(xTrain), rows(xTrain), res.transforms), 36, yTrain, k, { C: res.C });
+    const Pk = softmaxRows(kernelLogits(Kt, 60, 36, kf.A, kf.b, k), 60, k);
+    const ref = res.predict(xTest);
+    ref.forEach((p, i) => p.forEach((v, c) => assert.ok(Math.abs(v - Pk[i * k + c]) < 1e-6, `reference row ${i}: ${v} vs ${Pk[i * k + c]}`)));
+    proba.forEach((p, i) => p.forEach((v, c) => assert.ok(Math.abs(v - Pk[i * k + c]) < 1e-4, `predictProba row ${i}: ${v} vs ${Pk[i * k + c]}`)));
+    // training rows are fitted
+    const trainPred = (await predictProba(res.model, xTrain)).map((p) => p.indexOf(Math.max(...p)));
+    assert.deepEqual(trainPred, yTrain);
+    // progress points: 60 by default, numbered 1…60, training loss of the final fit falling, out-of-fold validation metrics
+    assert.equal(res.history.length, 60);
+    assert.ok(res.history.every((h, i) => h.epoch === i + 1 && Object.keys(h.perClassRecall).length === 3 && h.valMacroF1 !== null && h.valLoss !== null));
+    assert.ok(res.history[59].loss < res.history[0].loss);
+    assert.equal(res.bestPoint, 60, 'the converged fit is the model');
+    assert.equal(res.history[59].valMacroF1, res.bestValMacroF1);
+    assert.equal(res.stoppedAt, null);
+    const es = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, earlyStop: true });
+    assert.equal(es.bestValMacroF1, Math.max(...es.history.map((h) => h.valMacroF1!)));
+    assert.equal(es.history[es.bestPoint - 1].valMacroF1, es.bestValMacroF1);
+    // without the CV curve the points carry training-set metrics
+    const plain = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, C: 10, cvCurve: false, maxPoints: 8 });
+    assert.ok(plain.history.length <= 8 && plain.history.every((h) => h.valMacroF1 === null && h.trainMacroF1 !== undefined));
+    assert.equal(plain.history[plain.history.length - 1].trainMacroF1, 1);
+    assert.ok(plain.converged && plain.stoppedAt === null);
+    assert.ok(res.cvConfigs && res.cvConfigs.length === 2, 'CV compared IDF on/off');
+    const wcv = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, blockWeights: 'cv' });
+    assert.ok(wcv.cvConfigs && wcv.cvConfigs.length === 10, 'CV compared 5 block weightings × IDF on/off');
+    // with fewer than MIN_CV_ROWS texts nothing is cross-validated: equal weights, IDF on
+    const small = await fitFewShot(xTrain.slice(0, 12), yTrain.slice(0, 12), { labels: ['a', 'b', 'c'], blocks });
+    assert.equal(small.cvConfigs, undefined);
+    assert.ok(small.idf && Math.abs(small.blockWeights[0] - Math.SQRT1_2) < 1e-12);
+    // deterministic
+    const again = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, C: 10 });
+    assert.deepEqual(again.model.weights, res.model.weights);
+  });
+
+  it('chooses C by cross-validation from the grid', () => {
+    const { x, y } = blobs(6, 3, 10, 9);
+    const r = chooseC(x, y, 3, [{ start: 0, end: 10 }], [0.01, 1, 100], {});
+    assert.ok(r);
+    assert.equal(r!.scores.length, 3);
+    assert.ok([0.01, 1, 100].includes(r!.C));
+    assert.equal(chooseC(x.slice(0, 3), y.slice(0, 3), 3, [{ start: 0, end: 10 }], [1], {}), null, 'one example per class: no CV');
+  });
+
+  it('splits combo vectors into blocks from the encoder id', () => {
+    assert.deepEqual(blocksFromEncoderId('combo:use-lite-en-512+hashing-v1-char1-4-cjk3-word2x1-16384', 16896), [{ start: 0, end: 512 }, { start: 512, end: 16896 }]);
+    assert.deepEqual(blocksFromEncoderId('combo:use-lite-en-512+chargram-v1-wb1-3-65536', 66048), [{ start: 0, end: 512 }, { start: 512, end: 66048 }]);
+    assert.deepEqual(blocksFromEncoderId('hashing-v1-char1-4-cjk3-word2x1-16384', 16384), [{ start: 0, end: 16384 }]);
+    assert.deepEqual(blocksFromEncoderId('combo:hf:x+use-lite-en-512', 896), [{ start: 0, end: 896 }], 'unknown part dims → one block');
+  });
+});
+
+describe('fewshot: chargram encoder', () => {
+  it('hashes char_wb n-grams, keeps punctuation, returns unit vectors deterministically', async () => {
+    const e = createCharGramEncoder({ dim: 4096 });
+    const [a, b, c, a2] = await e.embed(['床前明月光，疑是地上霜。', '床前明月光疑是地上霜', 'Hello, world!', '床前明月光，疑是地上霜。']);
+    for (const v of [a, b, c]) assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-5);
+    assert.deepEqual(a, a2);
+    const cos = (u: Float32Array, v: Float32Array) => u.reduce((s, x, i) => s + x * v[i], 0);
+    assert.ok(cos(a, b) < 0.99 && cos(a, b) > 0.5, `punctuation changes the vector a little (${cos(a, b)})`);
+    assert.ok(Math.abs(cos(a, c)) < 0.3);
+    assert.equal(e.id, 'chargram-v1-wb1-3-4096');
+    assert.throws(() => createCharGramEncoder({ dim: 1000 }), /power of two/);
+    // specs and resolved ids round-trip
+    assert.equal(createCharGramEncoder(chargramSpecOptions('chargram')!).id, 'chargram-v1-wb1-3-65536');
+    assert.deepEqual(chargramSpecOptions('chargram:4096'), { dim: 4096 });
+    assert.equal(createCharGramEncoder(chargramSpecOptions(e.id)!).id, e.id);
+    assert.equal(chargramSpecOptions('hashing'), null);
+  });
+});
