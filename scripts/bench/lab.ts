@@ -13,6 +13,11 @@ import { macroF1 } from '../../src/core/metrics';
 import { fitIdf, transformRow, type BlockTransform } from '../../src/core/fewshot/features';
 import { gram, type SparseRow } from '../../src/core/fewshot/linalg';
 import { createCharGramEncoder } from '../../src/core/fewshot/chargram';
+import { fitFewShot, type FewShotOptions } from '../../src/core/fewshot';
+import { fitWithSelection } from '../../src/core/train';
+import { DEFAULT_CONFIG } from '../../src/core/config';
+import { predictProba } from '../../src/core/heads';
+import type { TrainConfig } from '../../src/protocol/run';
 import { fitKernelLogReg, kernelLogits, subKernel } from '../../src/core/fewshot/kernel';
 
 /** scikit-learn TfidfVectorizer(analyzer='char_wb', ngram_range=(lo,hi), sublinear_tf=True) term counts, before IDF/L2. */
@@ -45,7 +50,7 @@ function tfidfRows(train: string[], test: string[], useIdf: boolean, lo = 1, hi 
 
 const BENCH_CACHE = path.join(process.cwd(), '.cache', 'bench', 'embeddings');
 
-type KType = 'raw' | 'idf' | 'idfs'; // raw; idf+renorm; idf without renorm (scaled back to mean unit norm)
+type KType = 'raw' | 'idf' | 'idfs' | 'idfv' | 'rawv' | 'idfh'; // raw; idf+renorm; idf without renorm (scaled back to mean unit norm)
 interface Variant { name: string; parts: { block: number; type: KType; w: number }[]; C: number | 'cv'; grid?: number[]; nc?: number; cvBy?: 'f1' | 'loss' }
 
 function stratFolds(y: number[], k: number, nf: number): number[][] {
@@ -104,7 +109,9 @@ function predictVariant(v: Variant, K: Float64Array, n: number, Kx: Float64Array
       if (score > best + 1e-9) { best = score; C = c; }
     }
   }
-  const f = fitKernelLogReg(K, n, y, k, { C });
+  const counts = Array.from({ length: k }, (_, c) => y.filter((t) => t === c).length);
+  const sw = v.name.startsWith('skLR') ? undefined : y.map((c) => n / (k * counts[c]));
+  const f = fitKernelLogReg(K, n, y, k, { C, sampleWeights: sw });
   let Z = kernelLogits(Kx, m, n, f.A, f.b, k);
   if (v.nc) {
     const P1 = softmax(Z, m, k);
@@ -128,9 +135,9 @@ async function main() {
   }
   await selectBackend('auto');
   const corpora: Corpus[] = [];
-  if (npm) for (const c of [spamAssassin(300), brownGenres(120), chinesePoetry(200)]) if (c) corpora.push({ ...c, name: c.name + '(npm)' });
+  if (npm) for (const c of (process.env.QUICK ? [spamAssassin(120), brownGenres(60), chinesePoetry(80)] : [spamAssassin(300), brownGenres(120), chinesePoetry(200)])) if (c) corpora.push({ ...c, name: c.name + '(pkg)' });
   for (const f of data) corpora.push(jsonlCorpus(f));
-  const { encoder: hashing } = await createEncoder('hashing', {});
+  const { encoder: hashing } = await createEncoder(process.env.HD ? 'hashing:' + process.env.HD : 'hashing', {});
   const cgOpt = (process.env.CG ?? '1,3,16384').split(',').map(Number);
   const cg = createCharGramEncoder({ minN: cgOpt[0], maxN: cgOpt[1], dim: cgOpt[2] });
   let combo: ReturnType<typeof withEmbeddingCache> | null = null;
@@ -159,6 +166,38 @@ async function main() {
     { name: 'use+cgidf-C10', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 3, type: 'idf', w: s2 }], C: 10 },
     { name: 'use+cgidf-cv', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 3, type: 'idf', w: s2 }], C: 'cv' },
     { name: 'use+cgidf+hashidf-C10', parts: [{ block: 0, type: 'raw', w: 0.6 }, { block: 3, type: 'idf', w: 0.566 }, { block: 1, type: 'idf', w: 0.566 }], C: 10 },
+    { name: 'cgrawv-C1', parts: [{ block: 3, type: 'rawv', w: 1 }], C: 1 },
+    { name: 'cgidfv-C1', parts: [{ block: 3, type: 'idfv', w: 1 }], C: 1 },
+    { name: 'cgidfv-C10', parts: [{ block: 3, type: 'idfv', w: 1 }], C: 10 },
+    { name: 'hashidfv-C1', parts: [{ block: 1, type: 'idfv', w: 1 }], C: 1 },
+    { name: 'hashidfv-C10', parts: [{ block: 1, type: 'idfv', w: 1 }], C: 10 },
+    { name: 'comboidfv-C10', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 1, type: 'idfv', w: s2 }], C: 10 },
+    { name: 'comboidfv-C1', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 1, type: 'idfv', w: s2 }], C: 1 },
+    { name: 'use+cgidfv-C10', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 3, type: 'idfv', w: s2 }], C: 10 },
+    { name: 'comboidfs-C10', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 1, type: 'idfs', w: s2 }], C: 10 },
+    { name: 'comboidfv-cv', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 1, type: 'idfv', w: s2 }], C: 'cv' },
+    { name: 'use+cgidfv-C1', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 3, type: 'idfv', w: s2 }], C: 1 },
+    { name: 'use+cgidfv-C100', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 3, type: 'idfv', w: s2 }], C: 100 },
+    { name: 'use+cgidfv-cv', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 3, type: 'idfv', w: s2 }], C: 'cv' },
+    { name: 'use+cgidfv+hashidfv-C10', parts: [{ block: 0, type: 'raw', w: 0.6 }, { block: 3, type: 'idfv', w: 0.566 }, { block: 1, type: 'idfv', w: 0.566 }], C: 10 },
+    { name: 'use.5+cgidfv-C10', parts: [{ block: 0, type: 'raw', w: 0.5 }, { block: 3, type: 'idfv', w: 0.866 }], C: 10 },
+    { name: 'use.8+cgidfv-C10', parts: [{ block: 0, type: 'raw', w: 0.8 }, { block: 3, type: 'idfv', w: 0.6 }], C: 10 },
+    { name: 'hash-C10', parts: [{ block: 1, type: 'raw', w: 1 }], C: 10 },
+    { name: 'hash-C100', parts: [{ block: 1, type: 'raw', w: 1 }], C: 100 },
+    { name: 'hashrawv-C10', parts: [{ block: 1, type: 'rawv', w: 1 }], C: 10 },
+    { name: 'hashidfv-C10-nc.5', parts: [{ block: 1, type: 'idfv', w: 1 }], C: 10, nc: 0.5 },
+    { name: 'hashidfv-C100', parts: [{ block: 1, type: 'idfv', w: 1 }], C: 100 },
+    { name: 'comboidfv-C10-nc.5', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 1, type: 'idfv', w: s2 }], C: 10, nc: 0.5 },
+    { name: 'comboidfv-C100', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 1, type: 'idfv', w: s2 }], C: 100 },
+    { name: 'comborawv-C10', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 1, type: 'rawv', w: s2 }], C: 10 },
+    { name: 'combo-C10', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 1, type: 'raw', w: s2 }], C: 10 },
+    { name: 'cg-raw-C10', parts: [{ block: 3, type: 'raw', w: 1 }], C: 10 },
+    { name: 'use+cgraw-C10', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 3, type: 'raw', w: s2 }], C: 10 },
+    { name: 'use+cgraw-C1', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 3, type: 'raw', w: s2 }], C: 1 },
+    { name: 'cgidfh-C10', parts: [{ block: 3, type: 'idfh', w: 1 }], C: 10 },
+    { name: 'cgidfh-C1', parts: [{ block: 3, type: 'idfh', w: 1 }], C: 1 },
+    { name: 'cgrawv-C10', parts: [{ block: 3, type: 'rawv', w: 1 }], C: 10 },
+    { name: 'comboidfh-C10', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 1, type: 'idfh', w: s2 }], C: 10 },
     { name: 'comboidf-C1', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 1, type: 'idf', w: s2 }], C: 1 },
     { name: 'comboidf-C10', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 1, type: 'idf', w: s2 }], C: 10 },
     { name: 'comboidf-C100', parts: [{ block: 0, type: 'raw', w: s2 }, { block: 1, type: 'idf', w: s2 }], C: 100 },
@@ -171,6 +210,7 @@ async function main() {
 
   const summary: Record<string, Record<string, number[]>> = {};
   for (const corpus of corpora) {
+    if (process.env.ONLY && !corpus.name.includes(process.env.ONLY)) continue;
     const t0 = Date.now();
     const split = fixedTestSplit(corpus, 20, 0);
     const labels = [...new Set(corpus.items.map((i) => i.label))].sort();
@@ -213,7 +253,12 @@ async function main() {
         const blk = { start: 0, end: dim };
         const tr32 = trV.map((r) => r[block]);
         const te32 = testV.map((r) => r[block]);
-        const t: BlockTransform = { ...blk, idf: type === 'raw' ? null : fitIdf(tr32, blk), weight: 1, renorm: type === 'idf' };
+        let idf = type === 'raw' ? null : fitIdf(tr32, blk);
+        if (type === 'idfv' || type === 'rawv' || type === 'idfh') {
+          const mx = Math.log(1 + tr32.length) + 1;
+          idf = idf!.map((v) => (v >= mx - 1e-9 ? 0 : type === 'rawv' ? 1 : type === 'idfh' ? Math.sqrt(v) : v));
+        }
+        const t: BlockTransform = { ...blk, idf, weight: 1, renorm: type === 'idf' || type === 'idfv' || type === 'rawv' || type === 'idfh' };
         const a: SparseRow[] = tr32.map((v) => transformRow(v, [t])[0]);
         const b: SparseRow[] = te32.map((v) => transformRow(v, [t])[0]);
         if (type === 'idfs') {
@@ -225,6 +270,31 @@ async function main() {
         kern.set(key, res2);
         return res2;
       };
+      const fsVariants: [string, Partial<FewShotOptions>][] = [
+        ['FS-default', {}],
+        ['FS-idf-wcv', { idf: true }],
+        ['FS-idfcv-eq', { blockWeights: en ? [s2, s2] : [1] }],
+        ['FS-idf-eq', { idf: true, blockWeights: en ? [s2, s2] : [1] }],
+        ['FS-C1', { C: 1 }],
+        ['FS-noES', { cvCurve: false }],
+      ];
+      for (const [name, o] of fsVariants) {
+        if (only && !only.includes(name)) continue;
+        const prod = (r: Float32Array[]) => (en ? Float32Array.from([...r[0]].map((a) => a * s2).concat([...r[1]].map((a) => a * s2))) : (process.env.FSZH === 'hash' ? r[1] : r[3]));
+        const counts = labels.map((_, c) => y.filter((t) => t === c).length);
+        const res2 = await fitFewShot(trV.map(prod), y, { labels, blocks: en ? [{ start: 0, end: 512 }, { start: 512, end: 512 + trV[0][1].length }] : undefined, classWeights: counts.map((c) => n / (k * c)), ...o });
+        const P = res2.predict(testV.map(prod));
+        (res[name] ??= []).push(macroF1(yTest, P.map((p) => p.indexOf(Math.max(...p))), k));
+        (Cs[name] ??= []).push((res2.blockWeights[0] ** 2) * 100 + (res2.idf ? 1000 : 0));
+      }
+      if (!only || only.includes('OLD')) {
+        // the pre-existing default head (tfjs logreg via fitWithSelection) on the old 'auto' features
+        const prodOld = (r: Float32Array[]) => (en ? Float32Array.from([...r[0]].map((a) => a * s2).concat([...r[1]].map((a) => a * s2))) : r[1]);
+        const cfg = { ...DEFAULT_CONFIG, dataset: 'x', seed } as TrainConfig;
+        const fitted = await fitWithSelection(trV.map(prodOld), trV.map(() => []), y, labels, cfg, 'logreg', { warn: () => {}, progress: () => {} });
+        const P = await predictProba({ ...fitted.model, labels }, testV.map(prodOld));
+        (res.OLD ??= []).push(macroF1(yTest, P.map((p) => p.indexOf(Math.max(...p))), k));
+      }
       for (const v of variants) {
         if (!en && v.parts.some((p) => p.block === 0)) continue;
         const K = new Float64Array(n * n);
@@ -243,7 +313,7 @@ async function main() {
     const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
     const sd = (x: number[]) => Math.sqrt(mean(x.map((a) => (a - mean(x)) ** 2)));
     console.log(`\n== ${corpus.name} (${k} classes, test ${split.test.length}) ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    for (const [name, xs] of Object.entries(res)) console.log(`  ${name.padEnd(20)} ${mean(xs).toFixed(3)}±${sd(xs).toFixed(3)}${variants.find((v) => v.name === name)?.C === 'cv' ? `  C=${Cs[name].join(',')}` : ''}`);
+    for (const [name, xs] of Object.entries(res)) console.log(`  ${name.padEnd(20)} ${mean(xs).toFixed(3)}±${sd(xs).toFixed(3)}${variants.find((v) => v.name === name)?.C === 'cv' || name.startsWith('FS') ? `  C=${Cs[name].map((c) => Math.round(c)).join(',')}` : ''}`);
   }
   console.log('\nJSON ' + JSON.stringify(summary));
 }

@@ -2,7 +2,13 @@
  * `npm run bench`: few-shot quality and speed of Few-Shot Lab against the
  * baselines a practitioner would use, on the same splits and features, in one run.
  *
- *   npm run bench [-- --quick] [--data file.jsonl ...] [--k 4,8,16,32] [--seeds 5] [--out bench-results]
+ *   npm run bench [-- --quick] [--data file.jsonl|folder ...] [--k 4,8,16] [--seeds 5] [--heads] [--no-cache] [--out bench-results]
+ *
+ * Embeddings are cached across runs in .cache/bench/embeddings (the product's own cache
+ * format; `--no-cache` uses a fresh one). `--lr-cv` adds scikit-learn LR with C chosen by 4-fold
+ * GridSearchCV (slow on the 16k–64k-dim n-gram matrices: tens of minutes). `--heads` also trains the tfjs logreg/mlp heads
+ * through the pipeline on every encoder (slow). `--data` takes JSONL files or folders of them;
+ * 'npm' adds the corpora built from npm packages (the default when no --data is given).
  *
  * Quality protocol: K training texts per class, several seeds, a fixed
  * group-aware test set of up to 20 texts per class, macro-F1 mean ± std.
@@ -17,15 +23,15 @@ import { spawnSync } from 'node:child_process';
 import { brownGenres, chinesePoetry, Corpus, fixedTestSplit, Item, jsonlCorpus, sampleK, spamAssassin } from './corpora';
 import { runTraining } from '../../src/core/train';
 import { DEFAULT_CONFIG } from '../../src/core/config';
-import { createEncoder, withEmbeddingCache } from '../../src/core/encoders';
+import { createEncoder, resolveAuto, withEmbeddingCache } from '../../src/core/encoders';
 import { trainHead, predictProba, selectBackend } from '../../src/core/heads';
 import { macroF1 } from '../../src/core/metrics';
 import type { TrainConfig, HeadKind } from '../../src/protocol/run';
 
-interface Args { quick: boolean; data: string[]; ks: number[]; seeds: number; out: string; encoders?: string[] }
+interface Args { quick: boolean; data: string[]; ks: number[]; seeds: number; out: string; encoders?: string[]; heads: boolean; cache: boolean; lrcv: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, data: [], ks: [4, 8, 16, 32], seeds: 5, out: 'bench-results' };
+  const a: Args = { quick: false, data: [], ks: [4, 8, 16, 32], seeds: 5, out: 'bench-results', heads: false, cache: true, lrcv: false };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === '--quick') a.quick = true;
@@ -34,8 +40,11 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--seeds') a.seeds = Number(argv[++i]);
     else if (v === '--out') a.out = argv[++i];
     else if (v === '--encoders') a.encoders = argv[++i].split(',');
+    else if (v === '--heads') a.heads = true;
+    else if (v === '--lr-cv') a.lrcv = true;
+    else if (v === '--no-cache') a.cache = false;
     else if (v === '--help') {
-      console.log('usage: npm run bench -- [--quick] [--data file.jsonl]... [--k 4,8,16,32] [--seeds 5] [--encoders hashing,use] [--out dir]');
+      console.log('usage: npm run bench -- [--quick] [--data file.jsonl|folder|npm]... [--k 4,8,16] [--seeds 5] [--encoders hashing,use] [--heads] [--lr-cv] [--no-cache] [--out dir]');
       process.exit(0);
     }
   }
@@ -89,6 +98,14 @@ async function main() {
   const started = Date.now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-bench-'));
   const storeDir = path.join(work, 'store');
+  // Persistent embedding cache shared by every bench run (USE-lite is the slow part).
+  const cacheLink = path.join(storeDir, 'cache', 'embeddings');
+  if (args.cache) {
+    const persistent = path.join(process.cwd(), '.cache', 'bench', 'embeddings');
+    fs.mkdirSync(persistent, { recursive: true });
+    fs.mkdirSync(path.dirname(cacheLink), { recursive: true });
+    fs.symlinkSync(persistent, cacheLink, 'dir');
+  }
   const py = python();
   const log = (m: string) => process.stderr.write(m + '\n');
 
@@ -96,7 +113,10 @@ async function main() {
   if (!args.data.length || args.data.includes('npm')) {
     for (const c of [spamAssassin(args.quick ? 120 : 300), brownGenres(args.quick ? 60 : 120), chinesePoetry(args.quick ? 80 : 200)]) if (c) corpora.push(c);
   }
-  for (const f of args.data.filter((d) => d !== 'npm')) corpora.push(jsonlCorpus(f));
+  for (const f of args.data.filter((d) => d !== 'npm')) {
+    if (fs.statSync(f).isDirectory()) for (const g of fs.readdirSync(f).filter((x) => x.endsWith('.jsonl')).sort()) corpora.push(jsonlCorpus(path.join(f, g)));
+    else corpora.push(jsonlCorpus(f));
+  }
   if (args.quick && corpora.length > 3) corpora.splice(3);
 
   const quality: Table = new Map();
@@ -104,18 +124,22 @@ async function main() {
   const probeJobs: { id: string; row: string; col: string; train: string; test: string; dim: number; ytrain: number[]; ytest: number[]; nclasses: number; cv: boolean }[] = [];
   const headTimes: Record<string, number[]> = {};
   const firstEpoch: number[] = [];
+  const defaultTrainMs: Record<string, number[]> = {};
   let jobN = 0;
 
   for (const corpus of corpora) {
     const split = fixedTestSplit(corpus, 20, 0);
     const labels = [...new Set(corpus.items.map((i) => i.label))].sort();
-    const encoders = args.encoders ?? (corpus.language === 'en' ? ['hashing', 'use', 'combo:use+hashing'] : ['hashing']);
+    // Baseline features: the encoders a practitioner would try, plus whatever 'auto' (the default) resolves to.
+    const autoSpec = resolveAuto({ language: corpus.language }).spec;
+    const encoders = args.encoders ?? [...new Set([...(corpus.language === 'en' ? ['hashing', 'use', 'combo:use+hashing'] : ['hashing']), autoSpec])];
     log(`\n== ${corpus.name} (${corpus.language}, ${labels.length} classes, test ${split.test.length}, pool ${split.pool.length}) encoders: ${encoders.join(', ')}`);
 
     // Speed: embedding throughput per encoder on the test texts, cold (no cache), and the runtime called directly.
-    for (const spec of ['auto', ...encoders]) {
+    // (combos are not timed separately: their cost is the sum of their parts)
+    for (const spec of encoders.filter((e) => !e.startsWith('combo:'))) {
       const { encoder, info } = await createEncoder(spec, { language: corpus.language, log: () => {} });
-      const texts = split.test.map((i) => i.text).slice(0, args.quick ? 60 : 200);
+      const texts = split.test.map((i) => i.text).slice(0, args.quick ? 16 : 64);
       const t0 = performance.now();
       await encoder.embed(texts);
       const ms = performance.now() - t0;
@@ -143,6 +167,7 @@ async function main() {
         if (rec.status !== 'completed') throw new Error(`default run failed on ${row}: ${rec.error?.message}`);
         record(quality, row, 'FSL default', rec.testMacroF1 ?? 0);
         if (rec.timings.firstEpochMs) firstEpoch.push(rec.timings.firstEpochMs);
+        if (rec.timings.trainMs !== undefined) (defaultTrainMs[`${corpus.name} K=${k} ${rec.encoder?.id}`] ??= []).push(rec.timings.trainMs);
 
         // Per encoder: our heads through the pipeline, and baselines on the identical matrices.
         for (const spec of encoders) {
@@ -166,7 +191,7 @@ async function main() {
           record(quality, row, `NC ${short}`, macroF1(yTest, ncPred, labels.length));
 
           // Our heads through the pipeline, same encoder.
-          for (const head of ['logreg', 'mlp'] as HeadKind[]) {
+          for (const head of (args.heads ? ['logreg', 'mlp'] : []) as HeadKind[]) {
             const r = await runTraining({ config: { ...cfg, encoder: spec, head }, storeDir }, { onEvent: () => {} }).catch((e) => ({ status: 'failed', error: { message: String(e) } }) as never);
             if (r.status === 'completed') record(quality, row, `FSL ${head} ${short}`, r.testMacroF1 ?? 0);
             else log(`  ${row} ${head} ${short}: ${r.error?.message}`);
@@ -189,7 +214,7 @@ async function main() {
               return f;
             };
             probeJobs.push({
-              id, row, col: `LR ${short}`, dim: info.dim, nclasses: labels.length, ytrain: yTrain, ytest: yTest, cv: !args.quick,
+              id, row, col: `LR ${short}`, dim: info.dim, nclasses: labels.length, ytrain: yTrain, ytest: yTest, cv: args.lrcv,
               train: f32(xTrain, path.join(work, `${id}-train.f32`)), test: f32(xTest, path.join(work, `${id}-test.f32`)),
             });
           }
@@ -238,25 +263,36 @@ async function main() {
   }
   // Default vs best LR at each row.
   const deltas: string[] = [];
+  const gains: number[] = [];
   for (const [row, r] of quality) {
     const d = r.get('FSL default');
     const lrs = [...r.entries()].filter(([c]) => c.startsWith('LR ')).map(([, v]) => mean(v.scores));
-    if (d && lrs.length) deltas.push(`${row}: default ${mean(d.scores).toFixed(3)} vs best LR ${Math.max(...lrs).toFixed(3)} (${((mean(d.scores) - Math.max(...lrs)) * 100).toFixed(1)} pts)`);
+    const best = [...r.entries()].filter(([c]) => c.startsWith('LR ')).sort((a, b) => mean(b[1].scores) - mean(a[1].scores))[0];
+    const cvs = [...r.entries()].filter(([c]) => c.startsWith('LR-CV ')).map(([, v]) => mean(v.scores));
+    if (d && lrs.length) gains.push(mean(d.scores) - Math.max(...lrs));
+    if (d && lrs.length) {
+      deltas.push(`${row}: default ${fmt(d.scores)} vs best LR ${fmt(best[1].scores)} (${best[0]}): ${((mean(d.scores) - Math.max(...lrs)) * 100).toFixed(1)} pts`
+        + (cvs.length ? `; vs best LR-CV ${Math.max(...cvs).toFixed(3)}: ${((mean(d.scores) - Math.max(...cvs)) * 100).toFixed(1)} pts` : ''));
+    }
   }
   md.push('', '## Default vs scikit-learn linear probe', '', ...deltas.map((d) => `- ${d}`));
+  if (gains.length) md.push('', `Mean gain of the default over the best LR column: ${(mean(gains) * 100).toFixed(1)} pts (min ${(Math.min(...gains) * 100).toFixed(1)}, rows where the default loses: ${gains.filter((g) => g < 0).length} of ${gains.length}).`);
   md.push('', '## Speed', '', '| corpus | encoder | texts | mean chars | texts/s (cold) |', '|---|---|---|---|---|');
   for (const s of speed) md.push(`| ${s.corpus} | ${s.encoder} | ${s.texts} | ${s.meanChars} | ${s.textsPerSec} |`);
-  md.push('', '| head training (20 epochs, logreg) | ms |', '|---|---|');
+  md.push('', '| default head training (runTraining timings.trainMs, mean over seeds) | ms |', '|---|---|');
+  for (const [k, v] of Object.entries(defaultTrainMs)) md.push(`| ${k} | ${mean(v).toFixed(0)} |`);
+  md.push('', '| head training (20 epochs, tfjs logreg) | ms |', '|---|---|');
   for (const [k, v] of Object.entries(headTimes)) md.push(`| ${k} | ${mean(v).toFixed(0)} |`);
   for (const [k, v] of Object.entries(sk)) md.push(`| scikit-learn fit, ${k} (median) | ${v.sort((a, b) => a - b)[Math.floor(v.length / 2)].toFixed(0)} |`);
   md.push('', `Time to first epoch (pipeline, warm cache): median ${firstEpoch.sort((a, b) => a - b)[Math.floor(firstEpoch.length / 2)] ?? 'n/a'} ms. Peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB. Wall time: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   const text = md.join('\n') + '\n';
   fs.mkdirSync(args.out, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const json = { date: new Date().toISOString(), machine, versions, args, baseline: py.why, quality: Object.fromEntries([...quality].map(([r, m]) => [r, Object.fromEntries([...m].map(([c, v]) => [c, { mean: mean(v.scores), std: std(v.scores), scores: v.scores }]))])), speed, headTimesMs: headTimes, sklearnFitMs: sk, firstEpochMs: firstEpoch, peakRssMiB: process.resourceUsage().maxRSS / 1024, wallS: (Date.now() - started) / 1000 };
+  const json = { defaultTrainMs, date: new Date().toISOString(), machine, versions, args, baseline: py.why, quality: Object.fromEntries([...quality].map(([r, m]) => [r, Object.fromEntries([...m].map(([c, v]) => [c, { mean: mean(v.scores), std: std(v.scores), scores: v.scores }]))])), speed, headTimesMs: headTimes, sklearnFitMs: sk, firstEpochMs: firstEpoch, peakRssMiB: process.resourceUsage().maxRSS / 1024, wallS: (Date.now() - started) / 1000 };
   fs.writeFileSync(path.join(args.out, `bench-${args.quick ? 'quick-' : ''}${stamp}.md`), text);
   fs.writeFileSync(path.join(args.out, `bench-${args.quick ? 'quick-' : ''}${stamp}.json`), JSON.stringify(json, null, 2));
   process.stdout.write(text);
+  if (args.cache) fs.unlinkSync(cacheLink); // never delete the persistent cache through the link
   fs.rmSync(work, { recursive: true, force: true });
 }
 
