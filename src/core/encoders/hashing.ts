@@ -8,7 +8,7 @@
  */
 import type { Encoder } from './types';
 import { DEFAULT_MAX_CHARS } from './types';
-import { truncate, yieldToLoop } from './util';
+import { fmix32, sparseCountsToUnit, truncate, yieldToLoop } from './util';
 import { checkHashingDim } from './spec';
 
 export interface HashingOptions {
@@ -34,15 +34,6 @@ const TOKEN_RE = /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Scrip
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 function hashStr(s: string, seed: number): number {
   let h = (FNV_OFFSET ^ seed) >>> 0;
@@ -75,7 +66,7 @@ export function createHashingEncoder(o: HashingOptions = {}): Encoder {
     const text = truncate(raw, maxChars).normalize('NFKC').toLowerCase();
     let nTouched = 0;
     const add = (h: number, w: number) => {
-      const m = fmix(h);
+      const m = fmix32(h);
       const idx = m & mask;
       if (!seen[idx]) { seen[idx] = 1; touched[nTouched++] = idx; }
       acc[idx] += (m & 0x80000000) ? -w : w;
@@ -110,26 +101,7 @@ export function createHashingEncoder(o: HashingOptions = {}): Encoder {
         }
       }
     }
-    const out = new Float32Array(dim);
-    let ss = 0;
-    for (let k = 0; k < nTouched; k++) {
-      const idx = touched[k];
-      const c = acc[idx];
-      acc[idx] = 0;
-      seen[idx] = 0;
-      const a = Math.abs(c);
-      if (a < 1e-9) continue;
-      // sublinear tf on the (signed) bucket count
-      const v = a >= 1 ? 1 + Math.log(a) : a;
-      const sv = c < 0 ? -v : v;
-      out[idx] = sv;
-      ss += sv * sv;
-    }
-    if (ss > 0) {
-      const inv = 1 / Math.sqrt(ss);
-      for (let k = 0; k < nTouched; k++) out[touched[k]] *= inv;
-    }
-    return out;
+    return sparseCountsToUnit(acc, seen, touched, nTouched, dim);
   }
 
   return {

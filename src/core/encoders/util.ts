@@ -29,3 +29,40 @@ export function yieldToLoop(): Promise<void> {
 export function toFloat32(v: ArrayLike<number>): Float32Array {
   return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
+
+/** murmur3's 32-bit finaliser: spreads the bits of a running hash. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * Turns signed bucket counts of a feature-hashing pass into a unit-length dense
+ * vector with sublinear term frequency (1 + ln|c| for |c| ≥ 1), and clears the
+ * scratch buffers (`acc`, `seen`) at the touched buckets for the next text.
+ */
+export function sparseCountsToUnit(acc: Float64Array | Float32Array, seen: Uint8Array, touched: Int32Array | Uint32Array, nTouched: number, dim: number): Float32Array {
+  const out = new Float32Array(dim);
+  let ss = 0;
+  for (let k = 0; k < nTouched; k++) {
+    const idx = touched[k];
+    const c = acc[idx];
+    acc[idx] = 0;
+    seen[idx] = 0;
+    const a = Math.abs(c);
+    if (a < 1e-9) continue;
+    const v = a >= 1 ? 1 + Math.log(a) : a;
+    const sv = c < 0 ? -v : v;
+    out[idx] = sv;
+    ss += sv * sv;
+  }
+  if (ss > 0) {
+    const inv = 1 / Math.sqrt(ss);
+    for (let k = 0; k < nTouched; k++) out[touched[k]] *= inv;
+  }
+  return out;
+}

@@ -8,7 +8,7 @@
  */
 import type { Encoder } from '../encoders/types';
 import { DEFAULT_MAX_CHARS } from '../encoders/types';
-import { truncate } from '../encoders/util';
+import { fmix32, sparseCountsToUnit, truncate } from '../encoders/util';
 
 export interface CharGramOptions { dim?: number; minN?: number; maxN?: number; maxChars?: number }
 
@@ -26,15 +26,6 @@ export function chargramSpecOptions(spec: string): CharGramOptions | null {
   m = /^chargram-v1-wb(\d+)-(\d+)-(\d+)$/.exec(spec);
   if (m) return { minN: Number(m[1]), maxN: Number(m[2]), dim: Number(m[3]) };
   return null;
-}
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 export function chargramId(o: CharGramOptions = {}): string {
@@ -65,28 +56,14 @@ export function createCharGramEncoder(o: CharGramOptions = {}): Encoder {
         for (let n = 1; n <= maxN && i + n <= s.length; n++) {
           h = Math.imul(h ^ s[i + n - 1], 0x01000193);
           if (n < minN) continue;
-          const m = fmix(Math.imul(h ^ n, 0x01000193) >>> 0);
+          const m = fmix32(Math.imul(h ^ n, 0x01000193) >>> 0);
           const idx = m & mask;
           if (!seen[idx]) { seen[idx] = 1; touched[nTouched++] = idx; }
           acc[idx] += (m & 0x80000000) ? -1 : 1;
         }
       }
     }
-    const out = new Float32Array(dim);
-    let ss = 0;
-    for (let t = 0; t < nTouched; t++) {
-      const idx = touched[t];
-      const c = acc[idx];
-      acc[idx] = 0;
-      seen[idx] = 0;
-      const a = Math.abs(c);
-      if (a < 1e-9) continue;
-      const v = 1 + Math.log(a);
-      out[idx] = c < 0 ? -v : v;
-      ss += v * v;
-    }
-    if (ss > 0) { const inv = 1 / Math.sqrt(ss); for (let t = 0; t < nTouched; t++) out[touched[t]] *= inv; }
-    return out;
+    return sparseCountsToUnit(acc, seen, touched, nTouched, dim);
   }
 
   return {
