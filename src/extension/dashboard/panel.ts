@@ -316,6 +316,8 @@ export class DashboardPanel implements vscode.Disposable {
       case 'ready':
         this.ready = true;
         await this.sendInit();
+        // A training that finished before the webview was ready still gets its 'done' (final record + report).
+        if (this.session && !this.session.live) await this.sendDone();
         break;
       case 'cancel':
         this.session?.cancel();
