@@ -6,18 +6,9 @@ import { transformRow } from '../../src/core/fewshot/features';
 import { cholesky } from '../../src/core/fewshot/linalg';
 import { predictProba } from '../../src/core/heads';
 import { macroF1 } from '../../src/core/metrics';
+import { mulberry32 } from '../../src/core/util/rng';
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = (seed: number) => mulberry32(seed);
 
 function randn(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
