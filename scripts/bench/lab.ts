@@ -13,7 +13,7 @@ import { macroF1 } from '../../src/core/metrics';
 import { fitIdf, transformRow, type BlockTransform } from '../../src/core/fewshot/features';
 import { gram, type SparseRow } from '../../src/core/fewshot/linalg';
 import { createCharGramEncoder } from '../../src/core/fewshot/chargram';
-import { fitFewShot, type FewShotOptions } from '../../src/core/fewshot';
+import { argmaxRows, fitFewShot, stratifiedFolds, type FewShotOptions } from '../../src/core/fewshot';
 import { fitWithSelection } from '../../src/core/train';
 import { DEFAULT_CONFIG } from '../../src/core/config';
 import { predictProba } from '../../src/core/heads';
@@ -53,19 +53,6 @@ const BENCH_CACHE = path.join(process.cwd(), '.cache', 'bench', 'embeddings');
 type KType = 'raw' | 'idf' | 'idfs' | 'idfv' | 'rawv' | 'idfh'; // raw; idf+renorm; idf without renorm (scaled back to mean unit norm)
 interface Variant { name: string; parts: { block: number; type: KType; w: number }[]; C: number | 'cv'; grid?: number[]; nc?: number; cvBy?: 'f1' | 'loss' }
 
-function stratFolds(y: number[], k: number, nf: number): number[][] {
-  const folds: number[][] = Array.from({ length: nf }, () => []);
-  let next = 0;
-  for (let c = 0; c < k; c++) y.forEach((v, i) => { if (v === c) { folds[next].push(i); next = (next + 1) % nf; } });
-  return folds;
-}
-
-function argmaxRows(Z: Float64Array, m: number, k: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < m; i++) { let b = 0; for (let c = 1; c < k; c++) if (Z[i * k + c] > Z[i * k + b]) b = c; out.push(b); }
-  return out;
-}
-
 function ncScores(Kx: Float64Array, m: number, K: Float64Array, n: number, y: number[], k: number): Float64Array {
   const norms = new Float64Array(k);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (y[i] === y[j]) norms[y[i]] += K[i * n + j];
@@ -93,7 +80,7 @@ function predictVariant(v: Variant, K: Float64Array, n: number, Kx: Float64Array
     const grid = v.grid ?? [0.1, 1, 10, 100];
     const minCount = Math.min(...Array.from({ length: k }, (_, c) => y.filter((t) => t === c).length));
     const nf = Math.min(4, minCount);
-    const folds = stratFolds(y, k, nf);
+    const folds = stratifiedFolds(y, k, nf);
     let best = -Infinity;
     for (const c of grid) {
       let score = 0;

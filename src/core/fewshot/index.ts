@@ -130,14 +130,16 @@ export function fitTransforms(x: Float32Array[], blocks: Block[], o: { idf?: boo
   });
 }
 
-function stratifiedFolds(y: number[], k: number, nf: number): number[][] {
+/** Deterministic stratified folds: each class's examples dealt round-robin over `nf` folds. */
+export function stratifiedFolds(y: number[], k: number, nf: number): number[][] {
   const folds: number[][] = Array.from({ length: nf }, () => []);
   let next = 0;
   for (let c = 0; c < k; c++) y.forEach((v, i) => { if (v === c) { folds[next].push(i); next = (next + 1) % nf; } });
   return folds;
 }
 
-function argmaxRows(Z: Float64Array, m: number, k: number): number[] {
+/** Row-wise argmax of an m×k row-major score matrix. */
+export function argmaxRows(Z: Float64Array, m: number, k: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < m; i++) { let b = 0; for (let c = 1; c < k; c++) if (Z[i * k + c] > Z[i * k + b]) b = c; out.push(b); }
   return out;
