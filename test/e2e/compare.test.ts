@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import {
+  cleanUpSuite,
   chooseMenuItem,
   assertNotBlank,
   Browser,
@@ -18,11 +19,9 @@ import {
   launchBrowser,
   makeScratchWorkspace,
   openWorkbench,
-  removeDir,
   repoRoot,
   resultsDir,
   runCommand,
-  saveFailureArtifacts,
   startCodeServer,
   waitForTitle,
   webviewFrame,
@@ -57,15 +56,7 @@ describe('e2e: compare runs', function () {
     await waitForTitle(page, '[Extension Development Host]');
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await saveFailureArtifacts(`compare-${this.currentTest.title}`, browser, server);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (workspace) removeDir(path.dirname(workspace));
-  });
+  cleanUpSuite('compare', () => ({ browser, server, workspace }));
 
   it('selects two runs in the Runs view and opens the comparison from the context menu', async () => {
     const item = page.locator('.part.activitybar .action-item a[aria-label^="Few-Shot Lab"]');

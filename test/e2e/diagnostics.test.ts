@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import {
+  cleanUpSuite,
   assertNotBlank, Browser, CodeServer, expectUi, launchBrowser, makeScratchWorkspace, openWorkbench, removeDir, repoRoot,
   runCommand, saveFailureArtifacts, screenshot, startCodeServer, waitForTitle,
 } from '../harness';
@@ -33,15 +34,7 @@ describe('diagnostics e2e: class imbalance in the Problems panel and the Explore
     await waitForTitle(page, '[Extension Development Host]');
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await saveFailureArtifacts(`diagnostics-${this.currentTest.title}`, browser, server);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (workspace) removeDir(path.dirname(workspace));
-  });
+  cleanUpSuite('diagnostics', () => ({ browser, server, workspace }));
 
   it('shows a "!" badge with the problem as tooltip on the under-represented class folder in the Explorer', async () => {
     await runCommand(page, 'Show Explorer');

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import {
+  cleanUpSuite,
   chooseMenuItem,
   Browser,
   CodeServer,
@@ -17,10 +18,8 @@ import {
   launchBrowser,
   makeScratchWorkspace,
   openWorkbench,
-  removeDir,
   repoRoot,
   runCommand,
-  saveFailureArtifacts,
   screenshot,
   startCodeServer,
   waitForTitle,
@@ -59,15 +58,7 @@ describe('e2e: predict selection in the editor', function () {
     await waitForTitle(page, '[Extension Development Host]');
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await saveFailureArtifacts(`predict-${this.currentTest.title}`, browser, server);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (workspace) removeDir(path.dirname(workspace));
-  });
+  cleanUpSuite('predict', () => ({ browser, server, workspace }));
 
   it('shows the active model run in the status bar', async () => {
     const item = page.locator('.part.statusbar .statusbar-item', { hasText: runId });

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import {
+  cleanUpSuite,
   assertNotBlank,
   expectUi,
   Browser,
@@ -14,10 +15,8 @@ import {
   launchBrowser,
   makeScratchWorkspace,
   openWorkbench,
-  removeDir,
   repoRoot,
   runCommand,
-  saveFailureArtifacts,
   screenshot,
   startCodeServer,
   waitForTitle,
@@ -38,15 +37,7 @@ describe('smoke: workbench with Few-Shot Lab', function () {
     await openWorkbench(page, server.workbenchUrl({ extensionDevelopmentPath: repoRoot }));
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await saveFailureArtifacts(`smoke-${this.currentTest.title}`, browser, server);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (workspace) removeDir(path.dirname(workspace));
-  });
+  cleanUpSuite('smoke', () => ({ browser, server, workspace }));
 
   it('loads the workbench as an Extension Development Host on the scratch workspace', async () => {
     await waitForTitle(page, '[Extension Development Host]');

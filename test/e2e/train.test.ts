@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Locator, Page } from 'playwright-core';
 import {
+  cleanUpSuite,
   chooseMenuItem,
   Browser,
   CodeServer,
@@ -17,11 +18,9 @@ import {
   launchBrowser,
   makeScratchWorkspace,
   openWorkbench,
-  removeDir,
   repoRoot,
   resultsDir,
   runCommand,
-  saveFailureArtifacts,
   screenshot,
   startCodeServer,
   waitForTitle,
@@ -84,15 +83,7 @@ describe('e2e: train from the Explorer context menu', function () {
     fs.mkdirSync(shots, { recursive: true });
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await saveFailureArtifacts(`train-e2e-${this.currentTest.title}`, browser, server);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (workspace) removeDir(path.dirname(workspace));
-  });
+  cleanUpSuite('train-e2e', () => ({ browser, server, workspace }));
 
   it('right-clicks train-tiny in the Explorer and runs "Train Few-Shot Model"', async () => {
     await page.keyboard.press('Control+Shift+E');

@@ -13,6 +13,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import {
+  cleanUpSuite,
   assertNotBlank,
   Browser,
   CodeServer,
@@ -21,9 +22,7 @@ import {
   launchBrowser,
   makeScratchWorkspace,
   openWorkbench,
-  removeDir,
   repoRoot,
-  saveFailureArtifacts,
   screenshot,
   startCodeServer,
   waitForTitle,
@@ -80,15 +79,7 @@ describe('e2e: untrusted workspace (Restricted Mode)', function () {
     await openWorkbench(page, server.workbenchUrl({ extensionDevelopmentPath: repoRoot }));
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await saveFailureArtifacts(`untrusted-${this.currentTest.title}`, browser, server);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (workspace) removeDir(path.dirname(workspace));
-  });
+  cleanUpSuite('untrusted', () => ({ browser, server, workspace }));
 
   it('asks whether to trust the authors; "No" opens the folder in Restricted Mode', async () => {
     const dialog = page.locator('.monaco-dialog-box', { hasText: /Do you trust the authors of the files in this folder\?/ });

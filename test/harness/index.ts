@@ -7,3 +7,4 @@ export * from './browser';
 export * from './results';
 export * from './png';
 export { runExtensionTests } from './extensionHost';
+export * from './suite';
