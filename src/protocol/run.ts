@@ -31,6 +31,13 @@ export interface TrainConfig {
   seed: number;
   /** Number of augmented variants per training text (0 = off). */
   augment: number;
+  /**
+   * Few-shot recipe (head 'auto'): also train on 2–3 sentence-aligned passages of each training
+   * text of 800+ characters (default true; absent in runs made before it existed = off).
+   */
+  passages?: boolean;
+  /** Few-shot recipe (head 'auto'): use each class name written in the dataset's script as a prior example (default true). */
+  classNames?: boolean;
   /** Weight the loss by inverse class frequency. */
   classWeighting: boolean;
   /** Early-stopping patience in epochs (0 = off). */
@@ -186,7 +193,20 @@ export interface ModelFile {
    * every block pass unchanged.
    */
   blockNorm?: { start: number; end: number; weight: number }[];
+  /**
+   * Further linear parts (few-shot configuration ensemble; head 'logreg' only): each has its own
+   * W/b, normalisation and blockNorm, and the model's logits are the sum of the top-level part's
+   * logits and every member's.
+   */
+  members?: ModelPart[];
   maxChars?: number;
+}
+
+/** One linear part of a 'logreg' ModelFile (see ModelFile.members). */
+export interface ModelPart {
+  weights: ModelFile['weights'];
+  normalisation?: ModelFile['normalisation'];
+  blockNorm?: ModelFile['blockNorm'];
 }
 
 export interface Prediction {

@@ -42,12 +42,11 @@ function dense(x: Float64Array | Float32Array, Wv: Float32Array, b: Float32Array
   return y;
 }
 
-export function compileHead(model: ModelFile): CompiledHead {
-  const norm = model.normalisation;
+/** The input transform of a model part: normalisation, then per-block L2 rescaling. */
+function preparer(norm: ModelFile['normalisation'], blocks: ModelFile['blockNorm']): (x: Float32Array) => Float32Array | Float64Array {
   const mean = norm ? Float32Array.from(norm.mean) : null;
   const invStd = norm ? Float32Array.from(norm.std, (s) => (s > 0 ? 1 / s : 1)) : null;
-  const blocks = model.blockNorm;
-  const prep = (x: Float32Array): Float32Array | Float64Array => {
+  return (x) => {
     if ((!mean || !invStd) && !blocks) return x;
     const o = new Float64Array(x.length);
     if (mean && invStd) for (let i = 0; i < x.length; i++) o[i] = (x[i] - mean[i]) * invStd[i];
@@ -61,6 +60,10 @@ export function compileHead(model: ModelFile): CompiledHead {
     }
     return o;
   };
+}
+
+export function compileHead(model: ModelFile): CompiledHead {
+  const prep = preparer(model.normalisation, model.blockNorm);
   if (model.head === 'centroid') {
     const C = weight(model, 'centroids');
     const scale = model.weights.find((w) => w.name === 'scale')?.values[0] ?? 20;
@@ -89,6 +92,26 @@ export function compileHead(model: ModelFile): CompiledHead {
   for (const [wn, bn] of names) {
     const w = weight(model, wn);
     layers.push({ W: Float32Array.from(w.values), b: Float32Array.from(weight(model, bn).values), nIn: w.shape[0], nOut: w.shape[1] });
+  }
+  if (model.head === 'logreg' && model.members?.length) {
+    // configuration ensemble: the logits are the sum over the parts, each with its own transform
+    const parts = [{ prep, W: layers[0].W, b: layers[0].b }, ...model.members.map((m) => {
+      const p = { weights: m.weights } as ModelFile;
+      return { prep: preparer(m.normalisation, m.blockNorm), W: Float32Array.from(weight(p, 'W').values), b: Float32Array.from(weight(p, 'b').values) };
+    })];
+    const { nIn, nOut } = layers[0];
+    for (const p of parts) if (p.W.length !== nIn * nOut || p.b.length !== nOut) throw new Error('model file: an ensemble member has weights of another shape');
+    return {
+      nClasses: nOut, dim: nIn,
+      predict(x) {
+        const z = new Float64Array(nOut);
+        for (const p of parts) {
+          const y = dense(p.prep(x), p.W, p.b, nIn, nOut, false);
+          for (let j = 0; j < nOut; j++) z[j] += y[j];
+        }
+        return softmaxInPlace(z);
+      },
+    };
   }
   return {
     nClasses: layers[layers.length - 1].nOut, dim: layers[0].nIn,
