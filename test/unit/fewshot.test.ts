@@ -114,7 +114,7 @@ describe('fewshot: fitFewShot', () => {
     const yTest: number[] = [];
     for (let i = 0; i < 60; i++) { xTest.push(make(i % k)); yTest.push(i % k); }
     const blocks = [{ start: 0, end: 8 }, { start: 8, end: 72 }];
-    const res = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, C: 10 });
+    const res = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, C: 10, ensemble: false });
     assert.equal(res.model.head, 'logreg');
     assert.deepEqual(res.model.weights.map((w) => [w.name, w.shape]), [['W', [72, 3]], ['b', [3]]]);
     assert.ok(res.transforms[1].idf && !res.transforms[0].idf, 'IDF only on the sparse block');
@@ -141,24 +141,97 @@ describe('fewshot: fitFewShot', () => {
     assert.equal(res.bestPoint, 60, 'the converged fit is the model');
     assert.equal(res.history[59].valMacroF1, res.bestValMacroF1);
     assert.equal(res.stoppedAt, null);
-    const es = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, earlyStop: true });
+    const es = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, earlyStop: true, ensemble: false });
     assert.equal(es.bestValMacroF1, Math.max(...es.history.map((h) => h.valMacroF1!)));
     assert.equal(es.history[es.bestPoint - 1].valMacroF1, es.bestValMacroF1);
     // without the CV curve the points carry training-set metrics
-    const plain = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, C: 10, cvCurve: false, maxPoints: 8 });
+    const plain = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, C: 10, cvCurve: false, maxPoints: 8, ensemble: false });
     assert.ok(plain.history.length <= 8 && plain.history.every((h) => h.valMacroF1 === null && h.trainMacroF1 !== undefined));
     assert.equal(plain.history[plain.history.length - 1].trainMacroF1, 1);
     assert.ok(plain.converged && plain.stoppedAt === null);
     assert.ok(res.cvConfigs && res.cvConfigs.length === 2, 'CV compared IDF on/off');
-    const wcv = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, blockWeights: 'cv' });
+    const wcv = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, blockWeights: 'cv', ensemble: false });
     assert.ok(wcv.cvConfigs && wcv.cvConfigs.length === 10, 'CV compared 5 block weightings × IDF on/off');
     // with fewer than MIN_CV_ROWS texts nothing is cross-validated: equal weights, IDF on
-    const small = await fitFewShot(xTrain.slice(0, 12), yTrain.slice(0, 12), { labels: ['a', 'b', 'c'], blocks });
+    const small = await fitFewShot(xTrain.slice(0, 12), yTrain.slice(0, 12), { labels: ['a', 'b', 'c'], blocks, ensemble: false });
     assert.equal(small.cvConfigs, undefined);
     assert.ok(small.idf && Math.abs(small.blockWeights[0] - Math.SQRT1_2) < 1e-12);
     // deterministic
-    const again = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, C: 10 });
+    const again = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, C: 10, ensemble: false });
     assert.deepEqual(again.model.weights, res.model.weights);
+  });
+
+  it('ensemble (default): the 3 of IDF × block weights × C configurations with the lowest CV log-loss, mean logits, exported as parts that predictProba sums', async () => {
+    const r = rng(11);
+    const k = 3;
+    const make = (c: number): Float32Array => {
+      const v = new Float32Array(40);
+      for (let j = 0; j < 8; j++) v[j] = randn(r) * 0.6 + (j === c ? 1.2 : 0);
+      for (let t = 0; t < 5; t++) v[8 + ((c * 10 + Math.floor(r() * 14)) % 32)] += 1;
+      for (let t = 0; t < 3; t++) v[8 + Math.floor(r() * 32)] += 1;
+      return v;
+    };
+    const x: Float32Array[] = [];
+    const y: number[] = [];
+    for (let i = 0; i < 30; i++) { x.push(make(i % k)); y.push(i % k); }
+    const xTest = Array.from({ length: 45 }, (_, i) => make(i % k));
+    const yTest = xTest.map((_, i) => i % k);
+    const extraX = [make(0), make(1)];
+    const blocks = [{ start: 0, end: 8 }, { start: 8, end: 40 }];
+    const res = await fitFewShot(x, y, { labels: ['a', 'b', 'c'], blocks, extraX, extraY: [0, 1], extraWeights: [0.5, 0.5] });
+    // candidates: 2 IDF settings (the n-gram block is sparse) × 3 block weightings × 3 C, scored by CV log-loss
+    assert.equal(res.ensembleCv?.length, 18);
+    assert.deepEqual([...new Set(res.ensembleCv!.map((m) => m.C))], [1, 10, 100]);
+    assert.deepEqual([...new Set(res.ensembleCv!.map((m) => m.idf))], [true, false]);
+    assert.ok(res.ensembleCv!.every((m) => Number.isFinite(m.logLoss) && m.logLoss > 0));
+    // members: the 3 with the lowest CV log-loss
+    assert.equal(res.ensemble?.length, 3);
+    const best3 = [...res.ensembleCv!].sort((a, b) => a.logLoss - b.logLoss).slice(0, 3).map((m) => m.logLoss);
+    assert.deepEqual(res.ensemble!.map((m) => m.cvLogLoss).sort(), best3.sort());
+    for (const m of res.ensemble!) assert.ok(Math.abs(m.weights[0] ** 2 + m.weights[1] ** 2 - 1) < 1e-12);
+    // one model part per IDF setting among the members: the top level and at most one member
+    const idfs = new Set(res.ensemble!.map((m) => m.idf));
+    assert.equal((res.model.members?.length ?? 0) + 1, idfs.size);
+    assert.equal(res.cvConfigs, undefined, 'nothing is chosen by CV when the ensemble is fitted');
+    // predictProba (plain JS, summed parts) equals the kernel-form reference
+    const proba = await predictProba(res.model, xTest);
+    const ref = res.predict(xTest);
+    proba.forEach((p, i) => p.forEach((v, c) => assert.ok(Math.abs(v - ref[i][c]) < 1e-4, `row ${i}: ${v} vs ${ref[i][c]}`)));
+    const pred = proba.map((p) => p.indexOf(Math.max(...p)));
+    assert.ok(macroF1(yTest, pred, k) > 0.8, `test macro-F1 ${macroF1(yTest, pred, k)}`);
+    // the reference is the mean of the members' logits: refit three members by hand and compare
+    const member = (idf: boolean, w: number[], C: number) => {
+      const t = fitFewShot([...x, ...extraX], [...y, 0, 1], { labels: ['a', 'b', 'c'], blocks, C, idf, blockWeights: w, ensemble: false, cvCurve: false, classWeights: [1, 1, 1] });
+      return t;
+    };
+    const one = await member(true, [Math.SQRT1_2, Math.SQRT1_2], 10);
+    const p1 = one.predict(xTest);
+    // a single member differs from the ensemble somewhere (the ensemble is not one of its members)
+    assert.ok(p1.some((p, i) => Math.abs(p[0] - ref[i][0]) > 1e-3));
+    // progress points still follow the main member with out-of-fold metrics
+    assert.equal(res.history.length, 60);
+    assert.ok(res.history.every((h) => h.valMacroF1 !== null));
+    // a dense-only layout: IDF does not apply, one part, 3 members (C) with equal weights
+    const dense = await fitFewShot(x.map((v) => v.slice(0, 8)), y, { labels: ['a', 'b', 'c'], blocks: [{ start: 0, end: 8 }] });
+    assert.equal(dense.ensembleCv?.length, 3);
+    assert.equal(dense.ensemble?.length, 3);
+    assert.equal(dense.model.members, undefined);
+    // a class with one example: nothing to cross-validate, every candidate is a member (two parts: IDF on and off)
+    const tiny = await fitFewShot(x.slice(0, 3), y.slice(0, 3), { labels: ['a', 'b', 'c'], blocks });
+    assert.equal(tiny.ensembleCv, undefined);
+    assert.equal(tiny.ensemble?.length, 18);
+    assert.equal(tiny.model.members?.length, 1);
+    // IDF on: IDF weights; IDF off: only the training vocabulary (std 1 on seen dims, switched off elsewhere)
+    assert.ok(tiny.model.normalisation!.std.some((v) => v !== 1 && v < 1e29));
+    assert.ok(tiny.model.members![0].normalisation!.std.every((v) => v === 1 || v > 1e29));
+    const tp = await predictProba(tiny.model, xTest);
+    tiny.predict(xTest).forEach((p, i) => p.forEach((v, c) => assert.ok(Math.abs(v - tp[i][c]) < 1e-4)));
+    // ensemble: false and above ENSEMBLE_MAX_ROWS: one configuration
+    const single = await fitFewShot(x, y, { labels: ['a', 'b', 'c'], blocks, ensemble: false });
+    assert.equal(single.ensemble, undefined);
+    assert.equal(single.model.members, undefined);
+    // bad extra weights are refused
+    await assert.rejects(fitFewShot(x, y, { labels: ['a', 'b', 'c'], blocks, extraX, extraY: [0, 1], extraWeights: [1] }), /extraWeights/);
   });
 
   it('chooses C by cross-validation from the grid', () => {

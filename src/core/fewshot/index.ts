@@ -48,6 +48,14 @@ export interface FewShotOptions {
   /** Extra training rows (e.g. augmented variants) used in the final fit only, never in CV. */
   extraX?: Float32Array[];
   extraY?: number[];
+  /** Sample weight of each extra row (multiplies its class weight; default 1). */
+  extraWeights?: number[];
+  /**
+   * Fit the configuration ensemble (see ENSEMBLE_*): the model's logits are the mean of the
+   * logits of L2 logistic regressions over IDF on/off × block weightings × C. Default: on when
+   * there are at most ENSEMBLE_MAX_ROWS training rows (with the extra rows), else one fit.
+   */
+  ensemble?: boolean;
   /** Progress points of the final fit, at most `maxPoints` (default 60), numbered 1…N. */
   onIter?(m: EpochMetrics): void | Promise<void>;
   maxPoints?: number;
@@ -79,7 +87,11 @@ export interface FewShotResult {
   bestValMacroF1: number | null;
   /** L-BFGS iterations of the final fit cut at this count (early stopping by CV), or null for the converged fit. */
   stoppedAt: number | null;
-  /** Chosen block weights and IDF setting. */
+  /** The configuration ensemble, when one was fitted: its members (the model is their mean logit). */
+  ensemble?: { idf: boolean; weights: number[]; C: number; cvLogLoss?: number }[];
+  /** Every candidate configuration of the ensemble with its cross-validated log-loss (absent when CV was not possible). */
+  ensembleCv?: { idf: boolean; w: number[]; C: number; logLoss: number }[];
+  /** Chosen block weights and IDF setting (of the main member when an ensemble was fitted). */
   blockWeights: number[];
   idf: boolean;
   /** Probabilities computed from the fitted transforms and weights directly (reference for predictProba). */
@@ -113,6 +125,19 @@ export function weightCandidates(nBlocks: number): number[][] {
   return out;
 }
 export const DEFAULT_GRID = [0.1, 1, 10, 100];
+
+/** Regularisation strengths of the ensemble members. */
+export const ENSEMBLE_C = [1, 10, 100];
+/** Members kept: the configurations with the lowest cross-validated log-loss. */
+export const ENSEMBLE_TOP = 3;
+/** Above this many training rows one configuration is fitted (the ensemble's Gram matrices grow as n²). */
+export const ENSEMBLE_MAX_ROWS = 2000;
+
+/** Squared block weights of the ensemble members: equal shares, and each of two blocks leaning 3:1. */
+export function ensembleWeights(nBlocks: number): number[][] {
+  const eq = new Array(nBlocks).fill(1 / nBlocks);
+  return nBlocks === 2 ? [eq, [0.75, 0.25], [0.25, 0.75]] : [eq];
+}
 
 /** Fits the block transforms on the training rows. */
 export function fitTransforms(x: Float32Array[], blocks: Block[], o: { idf?: boolean; blockWeights?: number[] } = {}): BlockTransform[] {
@@ -242,6 +267,55 @@ export function chooseConfig(
   return { ...cands[best], scores: cands.map((c, ci) => ({ ...c, macroF1: f1s[ci] / nf, logLoss: sums[ci] / nf })) };
 }
 
+interface EnsembleConfig { idf: boolean; w: number[]; C: number }
+
+/** Σⱼ wⱼ·Kⱼ of per-block Gram matrices (w: squared block weights). */
+function weightedGram(Ks: Float64Array[], w: number[], n: number): Float64Array {
+  const K = new Float64Array(n * n);
+  w.forEach((wj, j) => { if (wj) for (let i = 0; i < K.length; i++) K[i] += wj * Ks[j][i]; });
+  return K;
+}
+
+/**
+ * Mean held-out log-loss of each configuration by stratified k-fold CV over the original
+ * training rows (extra rows never take part); each fold fits its own transforms. null when a
+ * class has fewer than 2 examples.
+ */
+function cvLogLoss(
+  x: Float32Array[], y: number[], k: number, blocks: Block[], cfgs: EnsembleConfig[], sw: number[] | undefined, signal?: AbortSignal,
+): (EnsembleConfig & { logLoss: number })[] | null {
+  const minCount = Math.min(...Array.from({ length: k }, (_, c) => y.filter((v) => v === c).length));
+  const nf = Math.min(4, minCount);
+  if (nf < 2) return null;
+  const sums = cfgs.map(() => 0);
+  for (const val of stratifiedFolds(y, k, nf)) {
+    const inVal = new Set(val);
+    const tr = y.map((_, i) => i).filter((i) => !inVal.has(i));
+    const yTr = tr.map((i) => y[i]);
+    const swTr = sw && tr.map((i) => sw[i]);
+    for (const useIdf of [...new Set(cfgs.map((c) => c.idf))]) {
+      const t = fitTransforms(tr.map((i) => x[i]), blocks, { idf: useIdf, blockWeights: blocks.map(() => 1) });
+      const rt = tr.map((i) => transformRow(x[i], t));
+      const rv = val.map((i) => transformRow(x[i], t));
+      const Ks = t.map((blk, j) => gram(rt.map((r) => r[j]), rt.map((r) => r[j]), blk.end - blk.start));
+      const Kvs = t.map((blk, j) => gram(rv.map((r) => r[j]), rt.map((r) => r[j]), blk.end - blk.start));
+      cfgs.forEach((c, ci) => {
+        if (c.idf !== useIdf) return;
+        if (signal?.aborted) throw abortError();
+        const f = fitKernelLogReg(weightedGram(Ks, c.w, tr.length), tr.length, yTr, k, { C: c.C, sampleWeights: swTr });
+        const Kv = new Float64Array(val.length * tr.length);
+        c.w.forEach((wj, j) => { if (wj) for (let i = 0; i < Kv.length; i++) Kv[i] += wj * Kvs[j][i]; });
+        const P = softmaxRows(kernelLogits(Kv, val.length, tr.length, f.A, f.b, k), val.length, k);
+        val.forEach((r, j) => { sums[ci] -= Math.log(Math.max(1e-12, P[j * k + y[r]])); });
+      });
+    }
+  }
+  return cfgs.map((c, ci) => ({ ...c, logLoss: sums[ci] / y.length }));
+}
+
+/** One linear part of the model: a transform, its training rows, dual coefficients per block (or one for all) and intercepts. */
+interface Part { t: BlockTransform[]; rows: SparseRow[][]; A: Float64Array[]; b: Float64Array }
+
 interface FoldTrace { val: number[]; preds: number[][]; loss: number[] }
 
 /** Out-of-fold predictions at every L-BFGS iteration of each fold's fit (chosen configuration). */
@@ -304,7 +378,9 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
   let cvConfigs: FewShotResult['cvConfigs'];
   const wCands = opts.blockWeights === 'cv' ? weightCandidates(blocks.length) : [weights];
   const idfCands = idfOpt === 'cv' && anySparse ? [true, false] : [idf];
-  const chosen = chooseConfig(xTrain, yTrain, k, blocks, C, { weights: wCands, idf: idfCands, sampleWeights });
+  const nAllRows = n + (opts.extraX?.length ?? 0);
+  const useEnsemble = opts.ensemble ?? nAllRows <= ENSEMBLE_MAX_ROWS;
+  const chosen = useEnsemble ? null : chooseConfig(xTrain, yTrain, k, blocks, C, { weights: wCands, idf: idfCands, sampleWeights });
   if (chosen) { weights = chosen.weights; idf = chosen.idf; cvConfigs = chosen.scores; }
   if (opts.signal?.aborted) throw abortError();
   // validation curve over iterations (k-fold CV of the chosen configuration)
@@ -342,7 +418,11 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
   const yAll = opts.extraX?.length ? [...yTrain, ...(opts.extraY ?? [])] : yTrain;
   if (xAll.length !== yAll.length) throw new Error('fitFewShot: extraX and extraY lengths differ');
   const nAll = xAll.length;
-  const swAll = opts.classWeights ? yAll.map((c) => opts.classWeights![c] ?? 1) : undefined;
+  const extraW = opts.extraWeights;
+  if (extraW && extraW.length !== (opts.extraX?.length ?? 0)) throw new Error('fitFewShot: extraWeights and extraX lengths differ');
+  const swAll = opts.classWeights || extraW
+    ? yAll.map((c, i) => (opts.classWeights?.[c] ?? 1) * (i >= n && extraW ? extraW[i - n] : 1))
+    : undefined;
   const t = fitTransforms(xAll, blocks, { idf, blockWeights: weights });
   const rows = xAll.map((v) => transformRow(v, t));
   const K = blockGram(rows, rows, t);
@@ -351,27 +431,72 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
     C, sampleWeights: swAll, maxIter: stoppedAt ?? opts.maxIter,
     onIter: (it, _f, loss, at) => iters.push({ it, loss, pred: argmaxRows(at.trainLogits(), nAll, k) }),
   });
-  // W = Σᵢ x̃ᵢ ⊗ Aᵢ in the transformed space (d × k)
-  const W = new Float64Array(d * k);
-  rows.forEach((r, i) => t.forEach((blk, j) => {
-    const s = r[j];
-    for (let p = 0; p < s.idx.length; p++) {
-      const off = (blk.start + s.idx[p]) * k;
-      for (let c = 0; c < k; c++) W[off + c] += s.val[p] * fit.A[i * k + c];
+  // The model: one linear part per transform (IDF on / off). Without the ensemble, the fit above.
+  // With it, every member (IDF × block weighting × C) is fitted on the unit-weight rows of its
+  // transform, and the parts hold the mean of the members' weights, so the model's logits are the
+  // mean of the members' logits (a geometric mean of their probabilities).
+  const parts: Part[] = [];
+  let members: FewShotResult['ensemble'];
+  let ensembleCv: FewShotResult['ensembleCv'];
+  if (!useEnsemble) {
+    parts.push({ t, rows, A: [fit.A], b: fit.b });
+  } else {
+    members = [];
+    const idfs = blocks.some((bl) => sparsity(xAll, bl) > 0.5) ? [true, false] : [true];
+    const wSets = ensembleWeights(blocks.length);
+    const all: EnsembleConfig[] = idfs.flatMap((useIdf) => wSets.flatMap((w) => ENSEMBLE_C.map((Cm) => ({ idf: useIdf, w, C: Cm }))));
+    // keep the ENSEMBLE_TOP configurations with the lowest cross-validated log-loss (all of them when CV is not possible)
+    const scored = cvLogLoss(xTrain, yTrain, k, blocks, all, sampleWeights, opts.signal);
+    ensembleCv = scored ?? undefined;
+    const chosen = scored ? [...scored].sort((a, b) => a.logLoss - b.logLoss).slice(0, ENSEMBLE_TOP) : all.map((c) => ({ ...c, logLoss: NaN }));
+    const M = chosen.length;
+    for (const useIdf of idfs) {
+      const mine = chosen.filter((c) => c.idf === useIdf);
+      if (!mine.length) continue;
+      const tu = fitTransforms(xAll, blocks, { idf: useIdf, blockWeights: blocks.map(() => 1) });
+      const ru = xAll.map((v) => transformRow(v, tu));
+      const Ks = tu.map((blk, j) => gram(ru.map((r) => r[j]), ru.map((r) => r[j]), blk.end - blk.start));
+      // per block: Σ over members of (squared block weight × dual coefficients) / M
+      const A = blocks.map(() => new Float64Array(nAll * k));
+      const bSum = new Float64Array(k);
+      for (const c of mine) {
+        if (opts.signal?.aborted) throw abortError();
+        const f = fitKernelLogReg(weightedGram(Ks, c.w, nAll), nAll, yAll, k, { C: c.C, sampleWeights: swAll, maxIter: opts.maxIter });
+        c.w.forEach((wj, j) => { for (let i = 0; i < A[j].length; i++) A[j][i] += (wj * f.A[i]) / M; });
+        for (let q = 0; q < k; q++) bSum[q] += f.b[q] / M;
+        members.push({ idf: useIdf, weights: c.w.map(Math.sqrt), C: c.C, ...(Number.isFinite(c.logLoss) ? { cvLogLoss: c.logLoss } : {}) });
+      }
+      parts.push({ t: tu, rows: ru, A, b: bSum });
     }
-  }));
-  const std = new Array<number>(d).fill(1);
-  let anyIdf = false;
-  for (const blk of t) if (blk.idf) { anyIdf = true; for (let j = 0; j < blk.idf.length; j++) std[blk.start + j] = blk.idf[j] > 0 ? 1 / blk.idf[j] : OFF; }
+  }
+  const modelParts = parts.map((pt) => {
+    // W = Σᵢ x̃ᵢ ⊗ Aᵢ in the transformed space (d × k), block by block
+    const W = new Float64Array(d * k);
+    pt.rows.forEach((r, i) => pt.t.forEach((blk, j) => {
+      const s = r[j];
+      const Aj = pt.A[Math.min(j, pt.A.length - 1)];
+      for (let q = 0; q < s.idx.length; q++) {
+        const off = (blk.start + s.idx[q]) * k;
+        for (let c = 0; c < k; c++) W[off + c] += s.val[q] * Aj[i * k + c];
+      }
+    }));
+    const std = new Array<number>(d).fill(1);
+    let anyIdf = false;
+    for (const blk of pt.t) if (blk.idf) { anyIdf = true; for (let j = 0; j < blk.idf.length; j++) std[blk.start + j] = blk.idf[j] > 0 ? 1 / blk.idf[j] : OFF; }
+    return {
+      weights: [
+        { name: 'W', shape: [d, k], values: Array.from(W, (v) => Math.fround(v)) },
+        { name: 'b', shape: [k], values: Array.from(pt.b) },
+      ],
+      ...(anyIdf ? { normalisation: { mean: new Array<number>(d).fill(0), std } } : {}),
+      blockNorm: pt.t.map((bl) => ({ start: bl.start, end: bl.end, weight: bl.weight })),
+    };
+  });
   const model: ModelFile = {
     formatVersion: RUN_FORMAT_VERSION, labels, head: 'logreg',
     encoder: { id: opts.encoderId ?? 'unknown', requested: opts.encoderId ?? 'unknown', dim: d, reason: 'set by the caller' },
-    weights: [
-      { name: 'W', shape: [d, k], values: Array.from(W, (v) => Math.fround(v)) },
-      { name: 'b', shape: [k], values: Array.from(fit.b) },
-    ],
-    ...(anyIdf ? { normalisation: { mean: new Array<number>(d).fill(0), std } } : {}),
-    blockNorm: t.map((b) => ({ start: b.start, end: b.end, weight: b.weight })),
+    ...modelParts[0],
+    ...(modelParts.length > 1 ? { members: modelParts.slice(1) } : {}),
   };
 
   // Per-iteration history of the final fit, for the live dashboard: training loss at each
@@ -402,12 +527,21 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
     if (opts.signal?.aborted) throw abortError();
   }
   const predict = (x: Float32Array[]): number[][] => {
-    const r = x.map((v) => transformRow(v, t));
-    const P2 = softmaxRows(kernelLogits(blockGram(r, rows, t), x.length, nAll, fit.A, fit.b, k), x.length, k);
+    const Z = new Float64Array(x.length * k);
+    for (const pt of parts) {
+      const r = x.map((v) => transformRow(v, pt.t));
+      pt.t.forEach((blk, j) => {
+        const g = gram(r.map((row) => row[j]), pt.rows.map((row) => row[j]), blk.end - blk.start);
+        const Zj = kernelLogits(g, x.length, nAll, pt.A[Math.min(j, pt.A.length - 1)], new Float64Array(k), k);
+        for (let i = 0; i < Z.length; i++) Z[i] += Zj[i];
+      });
+      for (let i = 0; i < x.length; i++) for (let c = 0; c < k; c++) Z[i * k + c] += pt.b[c];
+    }
+    const P2 = softmaxRows(Z, x.length, k);
     return x.map((_, i) => Array.from(P2.subarray(i * k, (i + 1) * k)));
   };
   return {
-    model, C, iterations: fit.fit.iterations, converged: fit.fit.converged, history, cv, cvConfigs, blockWeights: weights, idf, predict, transforms: t,
+    model, C, ensemble: members, ensembleCv, iterations: fit.fit.iterations, converged: fit.fit.converged, history, cv, cvConfigs, blockWeights: weights, idf, predict, transforms: t,
     bestPoint: curve ? bestPoint : history.length, bestValMacroF1: curve ? curve[bestPoint - 1].f1 : null, stoppedAt,
   };
 }
