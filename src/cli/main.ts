@@ -52,6 +52,8 @@ Options:
   --batch-size <n>         default 32
   --seed <n>               default 42
   --augment <n>            augmented variants per training text, default 0 (off)
+  --no-passages            head auto: do not also train on passages of long training texts
+  --no-class-names         head auto: do not use the class names as prior examples
   --patience <n>           early-stopping patience in epochs, default 10 (0 = off)
   --validation-fraction <x>  share of the training split held out for validation, default 0.2
   --backend <name>         auto | tensorflow | webgpu | wasm | cpu  (default auto)
@@ -179,7 +181,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     'validation-fraction': { type: 'string' }, backend: { type: 'string' }, 'text-column': { type: 'string' },
     'label-column': { type: 'string' }, 'max-chars': { type: 'string' }, 'hf-model': { type: 'string' },
     'hf-cache': { type: 'string' }, 'allow-remote': { type: 'boolean' }, out: { type: 'string' }, verbose: { type: 'boolean', short: 'v' },
-    'no-refit': { type: 'boolean' },
+    'no-refit': { type: 'boolean' }, 'no-passages': { type: 'boolean' }, 'no-class-names': { type: 'boolean' },
   });
   if (values.help) { io.stdout.write(USAGE.train + '\n'); return EXIT_OK; }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one dataset, got ${positionals.length}: ${positionals.join(' ')}` : 'missing <dataset>', 'train');
@@ -193,6 +195,8 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     batchSize: num(values, 'batch-size', 'train', true),
     seed: num(values, 'seed', 'train', true),
     augment: num(values, 'augment', 'train', true),
+    passages: values['no-passages'] ? false : undefined,
+    classNames: values['no-class-names'] ? false : undefined,
     patience: num(values, 'patience', 'train', true),
     validationFraction: num(values, 'validation-fraction', 'train', false),
     backend: str(values, 'backend'),

@@ -23,6 +23,8 @@ export const DEFAULT_CONFIG: Readonly<Omit<TrainConfig, 'dataset'>> = Object.fre
   batchSize: 32,
   seed: 42,
   augment: 0,
+  passages: true,
+  classNames: true,
   classWeighting: true,
   patience: 10,
   validationFraction: 0.2,
@@ -98,6 +100,11 @@ export function configProblems(c: Partial<TrainConfig>): { field: string; messag
   }
   if (!isInt(c.augment) || c.augment < 0 || c.augment > 10) {
     p.push({ field: 'augment', message: `augment must be a whole number from 0 to 10 (got ${String(c.augment)})`, fix: 'Set augment to 0 (off) or the number of variants per training text.' });
+  }
+  for (const f of ['passages', 'classNames'] as const) {
+    if (c[f] !== undefined && typeof c[f] !== 'boolean') {
+      p.push({ field: f, message: `${f} must be true or false (got ${String(c[f])})`, fix: `Set ${f} to true (default) or false.` });
+    }
   }
   if (typeof c.classWeighting !== 'boolean') {
     p.push({ field: 'classWeighting', message: `classWeighting must be true or false (got ${String(c.classWeighting)})`, fix: 'Set classWeighting to true or false.' });

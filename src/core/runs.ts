@@ -103,6 +103,8 @@ export function normaliseRecord(raw: unknown, id: string): RunRecord | null {
     batchSize: num(st.batch_size) ?? 0,
     seed: num(st.seed) ?? 0,
     augment: num(st.augment) ?? 0,
+    passages: false,
+    classNames: false,
     classWeighting: Boolean(st.class_weighting ?? false),
     patience: num(st.patience) ?? 0,
     validationFraction: num(st.validation_fraction) ?? 0,

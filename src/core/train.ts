@@ -25,7 +25,7 @@ import { FewShotError, errorMessage, isFewShotError } from './errors';
 import { loadDataset, type Dataset, type Sample } from './datasets';
 import { createEncoder, withEmbeddingCache, type Encoder } from './encoders';
 import { predictProba, selectBackend, trainHead } from './heads';
-import { augmentTexts } from './augment';
+import { augmentTexts, classNameText, EXTRA_ROW_WEIGHT, splitPassages } from './augment';
 import { fitFewShot } from './fewshot';
 import { classificationReport, formatReport } from './metrics';
 import { RunStore } from './runs';
@@ -140,6 +140,20 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       throwIfAborted(signal);
     }
 
+    // ------------------------------------------- few-shot recipe: passages and class names as extra rows
+    const trainCounts = labels.map((l) => dataset.train.filter((s) => s.label === l).length);
+    const recipe = config.head === 'auto' && config.refit !== false && resolveHead(config.head, trainCounts).head === 'logreg';
+    const passages: string[][] = dataset.train.map((s) => (recipe && config.passages !== false ? splitPassages(s.text) : []));
+    const priorTexts: { text: string; y: number }[] = [];
+    if (recipe && config.classNames !== false) {
+      labels.forEach((l, c) => { const t = classNameText(l, dataset.language); if (t) priorTexts.push({ text: t, y: c }); });
+    }
+    if (recipe) {
+      const nP = passages.reduce((a, v) => a + v.length, 0);
+      if (config.passages !== false) log(`Passages: ${nP} extra training rows from ${passages.filter((v) => v.length).length} training texts of 800+ characters`);
+      if (config.classNames !== false) log(`Class names as prior examples: ${priorTexts.length ? priorTexts.map((p) => JSON.stringify(p.text)).join(', ') : 'none (the labels are codes or in another script)'}`);
+    }
+
     // ---------------------------------------------------------------- embed
     const texts: string[] = [];
     const slot = new Map<string, number>();
@@ -150,6 +164,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     };
     const trainIds = dataset.train.map((s) => idOf(s.text));
     const augIds = augmented.map((a) => a.map(idOf));
+    const passageIds = passages.map((a) => a.map(idOf));
+    const priorIds = priorTexts.map((p) => idOf(p.text));
     const testIds = dataset.test.map((s) => idOf(s.text));
     let lastProgress = 0;
     progress('embed', 0, texts.length, `Embedding ${texts.length} texts with ${info.id}`);
@@ -172,6 +188,10 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     progress('embed', texts.length, texts.length, `${cached.stats.hits} cached, ${cached.stats.misses} computed`);
     const xTrain = trainIds.map((i) => vectors[i]);
     const xAug = augIds.map((a) => a.map((i) => vectors[i]));
+    // extra rows of the few-shot recipe (final fit only, never in its cross-validation)
+    const extra = { x: [] as Float32Array[], y: [] as number[], w: [] as number[] };
+    passageIds.forEach((ids, i) => ids.forEach((id) => { extra.x.push(vectors[id]); extra.y.push(yTrainAll[i]); extra.w.push(EXTRA_ROW_WEIGHT); }));
+    priorIds.forEach((id, j) => { extra.x.push(vectors[id]); extra.y.push(priorTexts[j].y); extra.w.push(EXTRA_ROW_WEIGHT); });
     const xTest = testIds.map((i) => vectors[i]);
 
     // ---------------------------------------------------------------- head
@@ -186,6 +206,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       warn,
       progress,
       encoderId: info.id,
+      extra,
       onEpoch: async (m) => {
         epochsSeen++;
         if (timings.firstEpochMs === undefined) timings.firstEpochMs = Date.now() - t0;
@@ -317,6 +338,8 @@ interface FitHooks {
   onEpoch?(m: EpochMetrics): Promise<void>;
   /** Resolved encoder id (the few-shot recipe splits combo vectors into their parts). */
   encoderId?: string;
+  /** Few-shot recipe only: extra weighted training rows (passages, class names) for the final fit. */
+  extra?: { x: Float32Array[]; y: number[]; w: number[] };
 }
 
 interface Fitted {
@@ -455,17 +478,33 @@ async function fitFewShotHead(
   hooks.progress('train', 0, 1, 'Fitting the few-shot head: cross-validating IDF, then logistic regression on all training examples');
   const augX: Float32Array[] = [];
   const augY: number[] = [];
-  xAug.forEach((vs, i) => vs.forEach((v) => { augX.push(v); augY.push(y[i]); }));
+  const augW: number[] = [];
+  xAug.forEach((vs, i) => vs.forEach((v) => { augX.push(v); augY.push(y[i]); augW.push(1); }));
+  if (hooks.extra) hooks.extra.x.forEach((v, j) => { augX.push(v); augY.push(hooks.extra!.y[j]); augW.push(hooks.extra!.w[j]); });
   const r = await fitFewShot(x, y, {
     labels, encoderId: hooks.encoderId, signal: hooks.signal,
     classWeights: classWeightsFor([...y, ...augY], labels.length, config.classWeighting),
-    extraX: augX, extraY: augY, maxPoints: config.epochs, onIter: hooks.onEpoch,
+    extraX: augX, extraY: augY, extraWeights: augW, maxPoints: config.epochs, onIter: hooks.onEpoch,
   });
   hooks.progress('train', 1, 1);
   const minCount = Math.min(...labels.map((_, c) => y.filter((v) => v === c).length));
   const folds = Math.min(4, minCount);
   const w = r.blockWeights.map((v) => (v * v).toFixed(2)).join('/');
   const parts: string[] = [];
+  if (r.ensemble) {
+    const desc = (m: { idf: boolean; weights: number[]; C: number }) => `IDF ${m.idf ? 'on' : 'off'}, block weights ${m.weights.map((v) => (v * v).toFixed(2)).join('/')}, C=${m.C}`;
+    const pool = r.ensembleCv?.length ?? r.ensemble.length;
+    parts.push(r.ensembleCv
+      ? `an ensemble of the ${r.ensemble.length} of ${pool} L2-regularised logistic regressions (IDF on/off × encoder block weights × C 1, 10, 100) with the lowest ${folds}-fold cross-validated log-loss on the training split (${r.ensemble.map(desc).join('; ')}), each refitted by L-BFGS to convergence, averaged in logit space`
+      : `an ensemble of all ${r.ensemble.length} L2-regularised logistic regressions (IDF on/off × encoder block weights × C 1, 10, 100; a class is too small to cross-validate), each fitted by L-BFGS to convergence, averaged in logit space`);
+    parts.push(r.bestValMacroF1 !== null
+      ? `progress points follow the main member (C=${r.C}, equal block weights, IDF on), with ${folds}-fold out-of-fold validation metrics (${r.bestValMacroF1.toFixed(4)} at convergence)`
+      : 'progress points follow the main member');
+    return {
+      model: r.model, bestEpoch: r.bestPoint, epochsRun: r.history.length, bestValMacroF1: r.bestValMacroF1,
+      selection: `few-shot recipe, nothing held out and nothing selected on the test split: ${parts.join('; ')}; all ${y.length} training texts and ${augY.length} extra rows (passages, class names, augmented variants) were used`,
+    };
+  }
   if (r.cvConfigs) parts.push(`IDF (${r.idf ? 'on' : 'off'}) was chosen by ${folds}-fold stratified cross-validation over the training split (encoder block weights ${w})`);
   parts.push(`an L2-regularised logistic regression (C=${r.C}) was fitted by L-BFGS`);
   if (r.bestValMacroF1 !== null) {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { augment, augmentTexts, englishSynonyms, chineseSynonyms } from '../../src/core/augment';
+import { augment, augmentTexts, englishSynonyms, chineseSynonyms, splitPassages, classNameText, PASSAGE_MAX_PARTS, PASSAGE_MIN_CHARS } from '../../src/core/augment';
 
 describe('augment', function () {
   this.timeout(30000);
@@ -55,5 +55,44 @@ describe('augment', function () {
     assert.deepEqual(await augmentTexts(['hello there friend'], 0, { seed: 1 }), [[]]);
     const [v] = await augmentTexts(['ok'], 3, { seed: 1, language: 'en' });
     assert.ok(v.length < 3);
+  });
+});
+
+describe('augment: passages and class names', () => {
+  const sentence = (i: number) => `Sentence number ${i} describes the patient's symptoms in plain words and ends here.`;
+
+  it('splits a long text at sentence ends into 2–3 passages that together are the text', () => {
+    const text = Array.from({ length: 12 }, (_, i) => sentence(i)).join(' '); // ≈ 1,000 characters
+    const parts = splitPassages(text);
+    assert.equal(parts.length, 2, `${text.length} characters → floor(len / 400) = 2 passages`);
+    assert.equal(parts.join(' '), text, 'consecutive, nothing lost or reordered');
+    for (const p of parts) assert.match(p, /\.$/, 'never cuts a sentence');
+    const longer = Array.from({ length: 40 }, (_, i) => sentence(i)).join(' ');
+    assert.equal(splitPassages(longer).length, PASSAGE_MAX_PARTS, 'at most 3 passages');
+    assert.ok(Math.abs(splitPassages(longer)[0].length - longer.length / 3) < 120, 'about equal lengths');
+  });
+
+  it('leaves short texts and single sentences alone', () => {
+    assert.deepEqual(splitPassages('Short note. Nothing to split.'), []);
+    assert.deepEqual(splitPassages('x'.repeat(PASSAGE_MIN_CHARS * 2 - 1) + '.'), []);
+    assert.deepEqual(splitPassages('word '.repeat(400)), [], 'no sentence end: one sentence');
+  });
+
+  it('splits Chinese text at Chinese full stops', () => {
+    const text = Array.from({ length: 30 }, (_, i) => `患者第${i}次复诊，自述头痛症状明显减轻，睡眠质量较前改善，建议继续观察。`).join('');
+    const parts = splitPassages(text);
+    assert.equal(parts.length, 2);
+    assert.equal(parts.join('').replace(/\s/g, ''), text);
+    for (const p of parts) assert.match(p, /。$/);
+  });
+
+  it('reads class names as prior examples only when they are words in the dataset script', () => {
+    assert.equal(classNameText('cardiology', 'en'), 'cardiology');
+    assert.equal(classNameText('B_blood', 'en'), 'blood');
+    assert.equal(classNameText('belles_lettres', 'en'), 'belles lettres');
+    assert.equal(classNameText('sideEffects', 'en'), 'side effects');
+    for (const code of ['man1', 'c2', '12', 'A', '心内科']) assert.equal(classNameText(code, 'en'), null, code);
+    assert.equal(classNameText('心内科', 'zh'), '心内科');
+    assert.equal(classNameText('shijing', 'zh'), null, 'a Latin-script name says nothing about Chinese texts');
   });
 });

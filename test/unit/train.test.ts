@@ -7,7 +7,7 @@ import { classificationReport } from '../../src/core/metrics';
 import { loadPredictor } from '../../src/core/predict';
 import { FewShotError } from '../../src/core/errors';
 import type { ClassificationReport, EpochMetrics, RunRecord, TestPrediction, TrainConfig } from '../../src/protocol/run';
-import { LABELS, readJsonl, rmrf, tempDir, writeCsvDataset, writeFolderDataset } from './helpers/trainerFixtures';
+import { LABELS, makeTexts, readJsonl, rmrf, tempDir, writeCsvDataset, writeFolderDataset } from './helpers/trainerFixtures';
 
 function cfg(dataset: string, over: Partial<TrainConfig> = {}): TrainConfig {
   return { ...DEFAULT_CONFIG, dataset, encoder: 'hashing:1024', epochs: 12, ...over };
@@ -17,7 +17,7 @@ describe('config', () => {
   it('has the documented defaults', () => {
     assert.deepEqual({ ...DEFAULT_CONFIG }, {
       encoder: 'auto', head: 'auto', epochs: 60, learningRate: 0.01, batchSize: 32, seed: 42, augment: 0,
-      classWeighting: true, patience: 10, validationFraction: 0.2, backend: 'auto',
+      passages: true, classNames: true, classWeighting: true, patience: 10, validationFraction: 0.2, backend: 'auto',
     });
   });
 
@@ -41,6 +41,7 @@ describe('config', () => {
       [{ batchSize: -1 }, 'batch size'], [{ seed: 1.5 }, 'seed'], [{ augment: 11 }, 'augment'], [{ patience: -2 }, 'patience'],
       [{ validationFraction: 0.95 }, 'validationFraction'], [{ head: 'svm' as TrainConfig['head'] }, 'head'], [{ backend: 'cuda' }, 'backend'],
       [{ encoder: 'bert' }, 'encoder'], [{ dataset: '' }, 'dataset'], [{ classWeighting: 'yes' as unknown as boolean }, 'classWeighting'],
+      [{ passages: 1 as unknown as boolean }, 'passages'], [{ classNames: 'no' as unknown as boolean }, 'classNames'],
     ];
     for (const [over, word] of bad) {
       let err: unknown;
@@ -134,7 +135,7 @@ describe('runTraining pipeline', function () {
     assert.ok(record.versions.tfjs, 'tfjs version recorded');
     for (const k of ['loadMs', 'embedMs', 'trainMs', 'evalMs', 'totalMs', 'firstEpochMs'] as const) assert.ok(typeof record.timings[k] === 'number', k);
     assert.ok(record.timings.firstEpochMs! <= record.timings.totalMs!);
-    assert.equal(record.timings.computedEmbeddings, 20 * 3 + 8 * 3);
+    assert.equal(record.timings.computedEmbeddings, 20 * 3 + 8 * 3 + 3, 'texts + the 3 class names as prior examples');
 
     // metrics.jsonl: one line per epoch, same as the epoch events
     const metrics = readJsonl<EpochMetrics>(path.join(runDir, 'metrics.jsonl'));
@@ -159,7 +160,7 @@ describe('runTraining pipeline', function () {
     assert.ok(report.macro.f1 > 0.6, `the toy task is learnable (macro-F1 ${report.macro.f1})`);
     const txt = fs.readFileSync(path.join(runDir, 'report.txt'), 'utf8');
     assert.match(txt, /never used for model selection/);
-    assert.match(txt, /refitted on all 60 training examples/);
+    assert.match(txt, /all 60 training texts and 3 extra rows/);
     assert.ok(txt.includes(report.text.trim()));
     const confusion = JSON.parse(fs.readFileSync(path.join(runDir, 'confusion.json'), 'utf8'));
     assert.deepEqual(confusion, { labels: report.labels, matrix: report.confusion });
@@ -188,10 +189,10 @@ describe('runTraining pipeline', function () {
     const a = await runTraining({ config: cfg(small, { encoder: 'use', epochs: 3 }), storeDir: store }, { onEvent: () => undefined });
     assert.equal(a.status, 'completed', JSON.stringify(a.error));
     assert.equal(a.timings.cachedEmbeddings, 0);
-    assert.equal(a.timings.computedEmbeddings, 21);
+    assert.equal(a.timings.computedEmbeddings, 24, '21 texts + 3 class names (cooking, finance, sports)');
     const b = await runTraining({ config: cfg(small, { encoder: 'use', epochs: 3 }), storeDir: store }, { onEvent: () => undefined });
     assert.equal(b.status, 'completed');
-    assert.equal(b.timings.cachedEmbeddings, 21);
+    assert.equal(b.timings.cachedEmbeddings, 24);
     assert.equal(b.timings.computedEmbeddings, 0);
     assert.ok(fs.readdirSync(path.join(store, 'cache', 'embeddings')).length >= 1);
   });
@@ -216,10 +217,46 @@ describe('runTraining pipeline', function () {
     const extra = Number(/(\d+)/.exec(log.message)![1]);
     assert.ok(extra > 0 && extra <= 60 * 2, `${extra} extra texts for 60 training texts`);
     // every distinct text is embedded once: originals + variants (variants may repeat)
-    assert.ok(record.timings.computedEmbeddings! > 84 && record.timings.computedEmbeddings! <= 84 + extra);
+    assert.ok(record.timings.computedEmbeddings! > 87 && record.timings.computedEmbeddings! <= 87 + extra);
     const preds = readJsonl<TestPrediction>(path.join(store, 'runs', record.id, 'predictions.jsonl'));
     assert.equal(preds.length, 24, 'the test split is not augmented');
     assert.equal(record.dataset!.counts.train[LABELS[0]], 20);
+  });
+
+  it('few-shot recipe: long training texts add passages, class names add prior rows; both can be turned off', async () => {
+    const long = path.join(dir, 'long');
+    fs.mkdirSync(long, { recursive: true });
+    const rows = ['text,label,split'];
+    const testTexts = new Set<string>();
+    for (const label of LABELS) {
+      // 6 long training texts (16 sentences ≈ 1,000 characters) and 2 short test texts per class
+      makeTexts(label, 6, 7).forEach((_, i) => rows.push(`"${makeTexts(label, 16, 100 + i).join('. ')}.",${label},train`));
+      makeTexts(label, 2, 9).forEach((t) => { rows.push(`${t},${label},test`); testTexts.add(t); });
+    }
+    fs.writeFileSync(path.join(long, 'data.csv'), rows.join('\n') + '\n');
+    const logs = async (over: Partial<TrainConfig>) => {
+      const ev: TrainEvent[] = [];
+      const rec = await runTraining({ config: cfg(path.join(long, 'data.csv'), { epochs: 6, ...over }), storeDir: path.join(dir, 'store-long') }, { onEvent: (e) => ev.push(e) });
+      assert.equal(rec.status, 'completed', JSON.stringify(rec.error));
+      return { rec, logs: ev.filter((e): e is Extract<TrainEvent, { type: 'log' }> => e.type === 'log').map((e) => e.message) };
+    };
+    const on = await logs({});
+    const pl = on.logs.find((m) => m.startsWith('Passages:'));
+    assert.ok(pl, on.logs.join('\n'));
+    const nPass = Number(/Passages: (\d+) extra training rows from (\d+)/.exec(pl!)![1]);
+    assert.ok(nPass >= 18 * 2 && nPass <= 18 * 3, pl);
+    assert.match(on.logs.find((m) => m.startsWith('Class names'))!, /"cooking", "finance", "sports"/);
+    assert.equal(on.rec.timings.computedEmbeddings, 18 + testTexts.size + 3 + nPass, 'texts + class names + passages, each distinct text embedded once');
+    const report = fs.readFileSync(path.join(dir, 'store-long', 'runs', on.rec.id, 'report.txt'), 'utf8');
+    assert.match(report, /ensemble of the 3 of 6 L2-regularised logistic regressions \(IDF on\/off .*lowest 4-fold cross-validated log-loss/, 'one sparse block: IDF on/off × C 1, 10, 100');
+    assert.match(report, new RegExp(`all 18 training texts and ${nPass + 3} extra rows`));
+    assert.equal(on.rec.dataset!.counts.train[LABELS[0]], 6, 'passages are not counted as training texts');
+    const off = await logs({ passages: false, classNames: false });
+    assert.ok(!off.logs.some((m) => m.startsWith('Passages:') || m.startsWith('Class names')), off.logs.join('\n'));
+    assert.equal((off.rec.timings.computedEmbeddings ?? 0) + (off.rec.timings.cachedEmbeddings ?? 0), 18 + testTexts.size, 'only the dataset texts are embedded');
+    // an explicit head does not use the recipe's extra rows
+    const explicit = await logs({ head: 'logreg' });
+    assert.ok(!explicit.logs.some((m) => m.startsWith('Passages:')));
   });
 
   it('cancels mid-run: status cancelled, folder still readable', async () => {

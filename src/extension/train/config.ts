@@ -23,6 +23,8 @@ export function configFromSettings(dataset: string, overrides: TrainOverrides = 
     batchSize: s.get<number>('batchSize'),
     seed: s.get<number>('seed'),
     augment: s.get<number>('augment'),
+    passages: s.get<boolean>('passages'),
+    classNames: s.get<boolean>('classNames'),
     classWeighting: s.get<boolean>('classWeighting'),
     patience: s.get<number>('patience'),
     backend: s.get<string>('backend'),
