@@ -231,20 +231,12 @@ export function chooseConfig(
     const sw = o.sampleWeights && tr.map((i) => o.sampleWeights![i]);
     for (const idf of o.idf) {
       // per-block Grams with unit block weights, then any weighting is a weighted sum
-      const t = fitTransforms(tr.map((i) => x[i]), blocks, { idf, blockWeights: blocks.map(() => 1) });
-      const rt = tr.map((i) => transformRow(x[i], t));
-      const rv = val.map((i) => transformRow(x[i], t));
-      const Ks = t.map((blk, j) => gram(rt.map((r) => r[j]), rt.map((r) => r[j]), blk.end - blk.start));
-      const Kvs = t.map((blk, j) => gram(rv.map((r) => r[j]), rt.map((r) => r[j]), blk.end - blk.start));
+      const { Ks, Kvs } = foldGrams(x, blocks, tr, val, idf);
       cands.forEach((cand, ci) => {
         if (cand.idf !== idf) return;
-        const K = new Float64Array(tr.length * tr.length);
-        const Kv = new Float64Array(val.length * tr.length);
-        cand.weights.forEach((w, j) => {
-          if (w === 0) return;
-          for (let i = 0; i < K.length; i++) K[i] += w * w * Ks[j][i];
-          for (let i = 0; i < Kv.length; i++) Kv[i] += w * w * Kvs[j][i];
-        });
+        const sq = cand.weights.map((w) => w * w);
+        const K = weightedSum(Ks, sq);
+        const Kv = weightedSum(Kvs, sq);
         const f = fitKernelLogReg(K, tr.length, yTr, k, { C, sampleWeights: sw });
         const Z = kernelLogits(Kv, val.length, tr.length, f.A, f.b, k);
         const P = softmaxRows(Z, val.length, k);
@@ -269,11 +261,22 @@ export function chooseConfig(
 
 interface EnsembleConfig { idf: boolean; w: number[]; C: number }
 
-/** Σⱼ wⱼ·Kⱼ of per-block Gram matrices (w: squared block weights). */
-function weightedGram(Ks: Float64Array[], w: number[], n: number): Float64Array {
-  const K = new Float64Array(n * n);
-  w.forEach((wj, j) => { if (wj) for (let i = 0; i < K.length; i++) K[i] += wj * Ks[j][i]; });
+/** Σⱼ wⱼ·Mⱼ of per-block matrices of one shape (w: squared block weights). */
+function weightedSum(Ms: Float64Array[], w: number[]): Float64Array {
+  const K = new Float64Array(Ms[0].length);
+  w.forEach((wj, j) => { if (wj) for (let i = 0; i < K.length; i++) K[i] += wj * Ms[j][i]; });
   return K;
+}
+
+/** Per-block Gram matrices of a CV fold: train × train and val × train, transforms fitted on the fold's training rows only (unit block weights). */
+function foldGrams(x: Float32Array[], blocks: Block[], tr: number[], val: number[], idf: boolean): { Ks: Float64Array[]; Kvs: Float64Array[] } {
+  const t = fitTransforms(tr.map((i) => x[i]), blocks, { idf, blockWeights: blocks.map(() => 1) });
+  const rt = tr.map((i) => transformRow(x[i], t));
+  const rv = val.map((i) => transformRow(x[i], t));
+  return {
+    Ks: t.map((blk, j) => gram(rt.map((r) => r[j]), rt.map((r) => r[j]), blk.end - blk.start)),
+    Kvs: t.map((blk, j) => gram(rv.map((r) => r[j]), rt.map((r) => r[j]), blk.end - blk.start)),
+  };
 }
 
 /**
@@ -294,17 +297,12 @@ function cvLogLoss(
     const yTr = tr.map((i) => y[i]);
     const swTr = sw && tr.map((i) => sw[i]);
     for (const useIdf of [...new Set(cfgs.map((c) => c.idf))]) {
-      const t = fitTransforms(tr.map((i) => x[i]), blocks, { idf: useIdf, blockWeights: blocks.map(() => 1) });
-      const rt = tr.map((i) => transformRow(x[i], t));
-      const rv = val.map((i) => transformRow(x[i], t));
-      const Ks = t.map((blk, j) => gram(rt.map((r) => r[j]), rt.map((r) => r[j]), blk.end - blk.start));
-      const Kvs = t.map((blk, j) => gram(rv.map((r) => r[j]), rt.map((r) => r[j]), blk.end - blk.start));
+      const { Ks, Kvs } = foldGrams(x, blocks, tr, val, useIdf);
       cfgs.forEach((c, ci) => {
         if (c.idf !== useIdf) return;
         if (signal?.aborted) throw abortError();
-        const f = fitKernelLogReg(weightedGram(Ks, c.w, tr.length), tr.length, yTr, k, { C: c.C, sampleWeights: swTr });
-        const Kv = new Float64Array(val.length * tr.length);
-        c.w.forEach((wj, j) => { if (wj) for (let i = 0; i < Kv.length; i++) Kv[i] += wj * Kvs[j][i]; });
+        const f = fitKernelLogReg(weightedSum(Ks, c.w), tr.length, yTr, k, { C: c.C, sampleWeights: swTr });
+        const Kv = weightedSum(Kvs, c.w);
         const P = softmaxRows(kernelLogits(Kv, val.length, tr.length, f.A, f.b, k), val.length, k);
         val.forEach((r, j) => { sums[ci] -= Math.log(Math.max(1e-12, P[j * k + y[r]])); });
       });
@@ -461,7 +459,7 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
       const bSum = new Float64Array(k);
       for (const c of mine) {
         if (opts.signal?.aborted) throw abortError();
-        const f = fitKernelLogReg(weightedGram(Ks, c.w, nAll), nAll, yAll, k, { C: c.C, sampleWeights: swAll, maxIter: opts.maxIter });
+        const f = fitKernelLogReg(weightedSum(Ks, c.w), nAll, yAll, k, { C: c.C, sampleWeights: swAll, maxIter: opts.maxIter });
         c.w.forEach((wj, j) => { for (let i = 0; i < A[j].length; i++) A[j][i] += (wj * f.A[i]) / M; });
         for (let q = 0; q < k; q++) bSum[q] += f.b[q] / M;
         members.push({ idf: useIdf, weights: c.w.map(Math.sqrt), C: c.C, ...(Number.isFinite(c.logLoss) ? { cvLogLoss: c.logLoss } : {}) });
