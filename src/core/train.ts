@@ -465,17 +465,18 @@ export async function fitWithSelection(
 }
 
 /**
- * head 'auto' (few-shot recipe, src/core/fewshot): nothing is held out. IDF on the n-gram block is
- * kept or dropped by stratified k-fold CV over the original training texts (encoder blocks get
- * equal weights); a convex L2-regularised logistic regression is fitted by L-BFGS to convergence
- * on all of them (plus their augmented variants). The progress points are shares of the L-BFGS
- * iterations, with out-of-fold (CV) validation metrics of the same recipe.
+ * head 'auto' (few-shot recipe, src/core/fewshot): nothing is held out. 18 convex L2 logistic
+ * regressions (IDF on/off × encoder block weights × C) are scored by stratified k-fold CV log-loss
+ * over the original training texts; the best 3 are fitted by L-BFGS to convergence on all of them
+ * plus the extra rows (passages, class names, augmented variants) and averaged in logit space.
+ * The progress points are shares of the L-BFGS iterations of the main member, with out-of-fold
+ * (CV) validation metrics.
  */
 async function fitFewShotHead(
   x: Float32Array[], xAug: Float32Array[][], y: number[], labels: string[], config: TrainConfig, hooks: FitHooks,
 ): Promise<Fitted> {
   if (hooks.signal?.aborted) throw new Cancelled();
-  hooks.progress('train', 0, 1, 'Fitting the few-shot head: cross-validating IDF, then logistic regression on all training examples');
+  hooks.progress('train', 0, 1, 'Fitting the few-shot head: cross-validating logistic-regression configurations, then fitting on all training examples');
   const augX: Float32Array[] = [];
   const augY: number[] = [];
   const augW: number[] = [];
