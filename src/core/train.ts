@@ -25,7 +25,7 @@ import { FewShotError, errorMessage, isFewShotError } from './errors';
 import { loadDataset, type Dataset, type Sample } from './datasets';
 import { createEncoder, withEmbeddingCache, type Encoder } from './encoders';
 import { predictProba, selectBackend, trainHead } from './heads';
-import { augmentTexts, classNameText, EXTRA_ROW_WEIGHT, splitPassages } from './augment';
+import { augmentTexts, classNameText, EXTRA_ROW_WEIGHT, PASSAGE_MAX_TRAIN_TEXTS, splitPassages } from './augment';
 import { fitFewShot } from './fewshot';
 import { classificationReport, formatReport } from './metrics';
 import { RunStore } from './runs';
@@ -143,14 +143,16 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     // ------------------------------------------- few-shot recipe: passages and class names as extra rows
     const trainCounts = labels.map((l) => dataset.train.filter((s) => s.label === l).length);
     const recipe = config.head === 'auto' && config.refit !== false && resolveHead(config.head, trainCounts).head === 'logreg';
-    const passages: string[][] = dataset.train.map((s) => (recipe && config.passages !== false ? splitPassages(s.text) : []));
+    const passagesOn = recipe && config.passages !== false && dataset.train.length <= PASSAGE_MAX_TRAIN_TEXTS;
+    const passages: string[][] = dataset.train.map((s) => (passagesOn ? splitPassages(s.text) : []));
     const priorTexts: { text: string; y: number }[] = [];
     if (recipe && config.classNames !== false) {
       labels.forEach((l, c) => { const t = classNameText(l, dataset.language); if (t) priorTexts.push({ text: t, y: c }); });
     }
     if (recipe) {
       const nP = passages.reduce((a, v) => a + v.length, 0);
-      if (config.passages !== false) log(`Passages: ${nP} extra training rows from ${passages.filter((v) => v.length).length} training texts of 800+ characters`);
+      if (passagesOn) log(`Passages: ${nP} extra training rows from ${passages.filter((v) => v.length).length} training texts of 800+ characters`);
+      else if (config.passages !== false) log(`Passages: off (${dataset.train.length} training texts, more than ${PASSAGE_MAX_TRAIN_TEXTS}: passages help with few examples and would multiply the fitting time here)`);
       if (config.classNames !== false) log(`Class names as prior examples: ${priorTexts.length ? priorTexts.map((p) => JSON.stringify(p.text)).join(', ') : 'none (the labels are codes or in another script)'}`);
     }
 

@@ -6,6 +6,7 @@ import { runTraining, stratifiedHoldout, stratifiedKFold, holdoutSizes, averageH
 import { classificationReport } from '../../src/core/metrics';
 import { loadPredictor } from '../../src/core/predict';
 import { FewShotError } from '../../src/core/errors';
+import { PASSAGE_MAX_TRAIN_TEXTS } from '../../src/core/augment';
 import type { ClassificationReport, EpochMetrics, RunRecord, TestPrediction, TrainConfig } from '../../src/protocol/run';
 import { LABELS, makeTexts, readJsonl, rmrf, tempDir, writeCsvDataset, writeFolderDataset } from './helpers/trainerFixtures';
 
@@ -257,6 +258,25 @@ describe('runTraining pipeline', function () {
     // an explicit head does not use the recipe's extra rows
     const explicit = await logs({ head: 'logreg' });
     assert.ok(!explicit.logs.some((m) => m.startsWith('Passages:')));
+  });
+
+  it('few-shot recipe: no passages beyond PASSAGE_MAX_TRAIN_TEXTS training texts (logged)', async () => {
+    const big = path.join(dir, 'big');
+    fs.mkdirSync(big, { recursive: true });
+    const rows = ['text,label,split'];
+    const per = Math.ceil((PASSAGE_MAX_TRAIN_TEXTS + 1) / LABELS.length);
+    for (const label of LABELS) {
+      for (let i = 0; i < per; i++) rows.push(`"${makeTexts(label, 16, 300 + i).join('. ')}.",${label},train`);
+      makeTexts(label, 2, 11).forEach((t) => rows.push(`${t},${label},test`));
+    }
+    fs.writeFileSync(path.join(big, 'data.csv'), rows.join('\n') + '\n');
+    const ev: TrainEvent[] = [];
+    const rec = await runTraining({ config: cfg(path.join(big, 'data.csv'), { epochs: 4 }), storeDir: path.join(dir, 'store-big') }, { onEvent: (e) => ev.push(e) });
+    assert.equal(rec.status, 'completed', JSON.stringify(rec.error));
+    const nTrain = Object.values(rec.dataset!.counts.train).reduce((a, b) => a + b, 0);
+    assert.ok(nTrain > PASSAGE_MAX_TRAIN_TEXTS, `${nTrain} training texts`);
+    const msgs = ev.filter((e): e is Extract<TrainEvent, { type: 'log' }> => e.type === 'log').map((e) => e.message);
+    assert.ok(msgs.some((m) => m.startsWith(`Passages: off (${nTrain} training texts, more than ${PASSAGE_MAX_TRAIN_TEXTS}`)), msgs.join('\n'));
   });
 
   it('cancels mid-run: status cancelled, folder still readable', async () => {

@@ -9,7 +9,7 @@ import { mulberry32 } from '../util/rng';
 
 export { englishSynonyms, closeWordnet } from './wordnet';
 export { chineseSynonyms } from './zh';
-export { splitPassages, classNameText, PASSAGE_MIN_CHARS, PASSAGE_MAX_PARTS, EXTRA_ROW_WEIGHT } from './passages';
+export { splitPassages, classNameText, PASSAGE_MIN_CHARS, PASSAGE_MAX_PARTS, PASSAGE_MAX_TRAIN_TEXTS, EXTRA_ROW_WEIGHT } from './passages';
 
 function rng(seed: number): () => number {
   return mulberry32((seed >>> 0) ^ 0x5bd1e995);

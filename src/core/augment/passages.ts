@@ -21,6 +21,12 @@ export interface PassageOptions {
 export const PASSAGE_MIN_CHARS = 400;
 export const PASSAGE_MAX_PARTS = 3;
 /**
+ * Passages are used only while the training split has at most this many texts: they were measured
+ * to help in the few-shot regime (8 texts per class), and beyond it they multiply the rows the
+ * head is fitted on (minutes instead of seconds at a few hundred long texts).
+ */
+export const PASSAGE_MAX_TRAIN_TEXTS = 200;
+/**
  * Sample weight of a passage or class-name row relative to an original text (of the same class).
  * On the development corpora weight 0.5 and 1 were within noise; 0.5 keeps the originals dominant.
  */

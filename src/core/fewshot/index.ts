@@ -137,7 +137,7 @@ export const ENSEMBLE_C = [1, 10, 100];
 /** Members kept: the configurations with the lowest cross-validated log-loss. */
 export const ENSEMBLE_TOP = 3;
 /** Above this many training rows one configuration is fitted (the ensemble's Gram matrices grow as n²). */
-export const ENSEMBLE_MAX_ROWS = 2000;
+export const ENSEMBLE_MAX_ROWS = 1000;
 
 /** Squared block weights of the ensemble members: equal shares, and each of two blocks leaning 3:1. */
 export function ensembleWeights(nBlocks: number): number[][] {
