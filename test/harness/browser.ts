@@ -100,12 +100,14 @@ export async function runCommand(page: Page, title: string, opts: { timeoutMs?: 
     await page.keyboard.press('F1');
     try {
       await input.waitFor({ state: 'visible', timeout: Math.min(5_000, Math.max(1, deadline - Date.now())) });
+      // the palette sometimes closes again right after opening (focus moving in the workbench):
+      // typing is part of the retried step
+      await input.fill(`>${title}`, { timeout: 5_000 });
       break;
     } catch (e) {
-      if (Date.now() > deadline || attempt >= 4) throw new Error(`runCommand(${title}): command palette did not open: ${e}`);
+      if (Date.now() > deadline || attempt >= 4) throw new Error(`runCommand(${title}): command palette did not open or closed before the title was typed: ${e}`);
     }
   }
-  await input.fill(`>${title}`);
   const label = new RegExp(`^(?:[^:]+: )?${escapeRegExp(title)}$`);
   const row = widget.locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: label }) }).first();
   try {
