@@ -141,8 +141,9 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     }
 
     // ------------------------------------------- few-shot recipe: passages and class names as extra rows
-    const trainCounts = labels.map((l) => dataset.train.filter((s) => s.label === l).length);
-    const recipe = config.head === 'auto' && config.refit !== false && resolveHead(config.head, trainCounts).head === 'logreg';
+    const counts = labels.map((l) => dataset.train.filter((s) => s.label === l).length);
+    const headChoice = resolveHead(config.head, counts);
+    const recipe = config.head === 'auto' && config.refit !== false && headChoice.head === 'logreg';
     const passagesOn = recipe && config.passages !== false && dataset.train.length <= PASSAGE_MAX_TRAIN_TEXTS;
     const passages: string[][] = dataset.train.map((s) => (passagesOn ? splitPassages(s.text) : []));
     const priorTexts: { text: string; y: number }[] = [];
@@ -197,8 +198,6 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     const xTest = testIds.map((i) => vectors[i]);
 
     // ---------------------------------------------------------------- head
-    const counts = labels.map((_, c) => yTrainAll.filter((y) => y === c).length);
-    const headChoice = resolveHead(config.head, counts);
     log(headChoice.reason);
     record = await store.update(runId, { head: headChoice.head });
 

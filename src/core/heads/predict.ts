@@ -6,9 +6,9 @@ import type { ModelFile } from '../../protocol/run';
 
 type W = ModelFile['weights'][number];
 
-function weight(model: ModelFile, name: string): W {
+function weight(model: { weights: W[]; head?: string }, name: string): W {
   const w = model.weights.find((x) => x.name === name);
-  if (!w) throw new Error(`model file has no weight '${name}' (head ${model.head})`);
+  if (!w) throw new Error(`model file has no weight '${name}' (head ${model.head ?? 'logreg member'})`);
   return w;
 }
 
@@ -96,8 +96,7 @@ export function compileHead(model: ModelFile): CompiledHead {
   if (model.head === 'logreg' && model.members?.length) {
     // configuration ensemble: the logits are the sum over the parts, each with its own transform
     const parts = [{ prep, W: layers[0].W, b: layers[0].b }, ...model.members.map((m) => {
-      const p = { weights: m.weights } as ModelFile;
-      return { prep: preparer(m.normalisation, m.blockNorm), W: Float32Array.from(weight(p, 'W').values), b: Float32Array.from(weight(p, 'b').values) };
+      return { prep: preparer(m.normalisation, m.blockNorm), W: Float32Array.from(weight(m, 'W').values), b: Float32Array.from(weight(m, 'b').values) };
     })];
     const { nIn, nOut } = layers[0];
     for (const p of parts) if (p.W.length !== nIn * nOut || p.b.length !== nOut) throw new Error('model file: an ensemble member has weights of another shape');
