@@ -212,7 +212,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         epochsSeen++;
         if (timings.firstEpochMs === undefined) timings.firstEpochMs = Date.now() - t0;
         await store.appendEpoch(runId, m);
-        emit({ type: 'epoch', runId, metrics: m, totalEpochs: config.epochs });
+        emit({ type: 'epoch', runId, metrics: m, totalEpochs: config.epochs, unit: m.unit ?? 'epoch' });
       },
     });
     throwIfAborted(signal);

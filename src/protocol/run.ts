@@ -14,9 +14,58 @@
 
 export const RUN_FORMAT_VERSION = 1;
 
-export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+/**
+ * 'interrupted' is never written by a trainer: the run store reports it for a run whose
+ * run.json still says 'running' but whose process is gone (see src/core/runs.ts).
+ */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
 
 export type HeadKind = 'logreg' | 'mlp' | 'centroid';
+
+/**
+ * The method that actually fitted the head (the `head` setting names a choice, this the algorithm):
+ *  - 'fewshot-ensemble': head 'auto', the CV-scored ensemble of convex L2 logistic regressions (L-BFGS);
+ *  - 'fewshot-lbfgs':    head 'auto' above the ensemble's row limit: one convex L2 logistic regression (L-BFGS);
+ *  - 'tfjs-adam-logreg': head 'logreg', softmax regression trained by Adam in TensorFlow.js, in epochs;
+ *  - 'tfjs-mlp':         head 'mlp', one hidden layer, Adam in TensorFlow.js, in epochs;
+ *  - 'centroid':         nearest centroid (no iterations).
+ */
+export type Algorithm = 'fewshot-ensemble' | 'fewshot-lbfgs' | 'tfjs-adam-logreg' | 'tfjs-mlp' | 'centroid';
+
+/**
+ * Unit of a progress point (one line of metrics.jsonl, one point on a curve):
+ *  - 'epoch':         a training epoch (tfjs heads, fine-tuning);
+ *  - 'configuration': one candidate configuration of the few-shot recipe, scored by k-fold
+ *                     cross-validation on the training split when its last fold was fitted.
+ */
+export type ProgressUnit = 'epoch' | 'configuration';
+
+/** Axis titles per unit (English; the views translate them). */
+export const PROGRESS_UNIT_LABELS: Readonly<Record<ProgressUnit, string>> = {
+  epoch: 'epoch',
+  configuration: 'candidate configuration (CV-scored)',
+};
+
+/**
+ * Settings each `head` choice actually uses (besides dataset, encoder, seed and text/label
+ * columns, which every head uses). Train with Options asks only for these, the CLI refuses the
+ * others, and Compare shows "n/a" for the rest.
+ */
+export const HEAD_SETTINGS: Readonly<Record<HeadKind | 'auto', readonly (keyof TrainConfig)[]>> = {
+  auto: ['augment', 'passages', 'classNames', 'classWeighting', 'maxChars'],
+  logreg: ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'refit', 'classWeighting', 'augment', 'backend', 'maxChars'],
+  mlp: ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'refit', 'classWeighting', 'augment', 'backend', 'maxChars'],
+  centroid: ['augment', 'maxChars'],
+};
+
+/** Settings of an algorithm (what Compare shows, per run, as used / "n/a"). */
+export const ALGORITHM_SETTINGS: Readonly<Record<Algorithm, readonly (keyof TrainConfig)[]>> = {
+  'fewshot-ensemble': HEAD_SETTINGS.auto,
+  'fewshot-lbfgs': HEAD_SETTINGS.auto,
+  'tfjs-adam-logreg': HEAD_SETTINGS.logreg,
+  'tfjs-mlp': HEAD_SETTINGS.mlp,
+  centroid: HEAD_SETTINGS.centroid,
+};
 
 /** Everything that decides the result of a run. Stored verbatim in run.json. */
 export interface TrainConfig {
@@ -80,14 +129,26 @@ export interface ClassificationReport {
   split: string;
 }
 
+/**
+ * One progress point, computed at the moment it is emitted (never resampled or interpolated).
+ * The name is historical: `epoch` is the 1-based index of the point in its `unit`.
+ */
 export interface EpochMetrics {
+  /** 1-based index in `unit` (the epoch number for epochs, the candidate number for configurations). */
   epoch: number;
+  /** Absent in runs written before units existed: 'epoch'. */
+  unit?: ProgressUnit;
+  /** What the point is, e.g. "IDF on · block weights 0.50/0.50 · C=10" for a configuration. */
+  label?: string;
+  /**
+   * Training loss at this point (for a configuration: the mean training log-loss of its fold fits).
+   */
   loss: number;
   valLoss: number | null;
   valMacroF1: number | null;
   valAccuracy: number | null;
   perClassRecall: Record<string, number>;
-  /** Milliseconds since training (the head phase) started. */
+  /** Milliseconds since training (the head phase) started, measured when the point was computed. */
   elapsedMs: number;
   /** Training-set metrics, set when there was no validation data (valMacroF1 is then null). */
   trainMacroF1?: number;
@@ -162,9 +223,17 @@ export interface RunRecord {
   };
   /** The head actually trained (config.head may be 'auto'). */
   head?: HeadKind;
+  /** The algorithm that fitted it (absent in runs made before it was recorded). */
+  algorithm?: Algorithm;
+  /**
+   * What the progress points of this run are: their unit, how many were planned, and what
+   * "validation" means for them, e.g. "4-fold out-of-fold predictions on the training split".
+   */
+  progress?: { unit: ProgressUnit; total: number; validation: string };
+  /** Only for algorithms with epochs (tfjs heads, fine-tuning). */
   bestEpoch?: number;
   epochsRun?: number;
-  /** Best validation macro-F1 over epochs. */
+  /** Best validation macro-F1 over the progress points (see `progress.validation` for what validation is). */
   bestValMacroF1?: number;
   /** Macro-F1 on the test split of the final (best-epoch) model. */
   testMacroF1?: number;

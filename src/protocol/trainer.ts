@@ -4,9 +4,9 @@
  * the warm predictor (`dist/predictor.js`). Messages go over Node's IPC channel
  * (`child_process.fork`, `process.send`).
  */
-import type { ClassificationReport, EpochMetrics, Prediction, RunRecord, TrainConfig } from './run';
+import type { ClassificationReport, EpochMetrics, Prediction, ProgressUnit, RunRecord, TrainConfig } from './run';
 
-export const TRAINER_PROTOCOL_VERSION = 1;
+export const TRAINER_PROTOCOL_VERSION = 2;
 
 // ---------------------------------------------------------------- trainer
 
@@ -30,7 +30,8 @@ export type TrainerToParent =
   | { type: 'ready'; protocol: number; pid: number }
   | { type: 'started'; runId: string; runDir: string; record: RunRecord }
   | { type: 'progress'; phase: TrainPhase; done: number; total: number; message?: string }
-  | { type: 'epoch'; runId: string; metrics: EpochMetrics; totalEpochs: number }
+  /** A progress point, sent the moment it was computed. `totalEpochs` = points planned in `unit`. */
+  | { type: 'epoch'; runId: string; metrics: EpochMetrics; totalEpochs: number; unit: ProgressUnit }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'done'; runId: string; runDir: string; record: RunRecord; report: ClassificationReport | null }
   | { type: 'cancelled'; runId: string; runDir: string }
