@@ -197,6 +197,19 @@ export interface DatasetInfo {
   language: string;
 }
 
+/**
+ * A problem with the data that changes how the results should be read, shown as a banner next to
+ * them (dashboard, report.txt). `count`: how many examples / files / classes it concerns.
+ */
+export interface DataProblem {
+  code: 'test-train-overlap' | 'small-test-class' | 'files-skipped' | 'test-class-not-in-train';
+  count: number;
+  /** One sentence, English, with the numbers (e.g. "3 test texts also occur in the training split"). */
+  message: string;
+  /** Files concerned (absolute; at most a few), for links. */
+  files?: string[];
+}
+
 export interface RunRecord {
   formatVersion: number;
   id: string;
@@ -243,6 +256,8 @@ export interface RunRecord {
   starred?: boolean;
   note?: string;
   warnings?: string[];
+  /** Data problems found when the run loaded its dataset (absent: none, or a run made before they were recorded). */
+  dataProblems?: DataProblem[];
 }
 
 /** model/head.json: everything needed to predict, besides the encoder itself. */
