@@ -53,6 +53,15 @@ describe('datasets: detectEncoding', () => {
 });
 
 describe('datasets: CSV parsing', () => {
+  it('keeps the 0-based position of every field, inside the quotes, across CRLF and quoted newlines', () => {
+    const r = parseDelimited('\uFEFFa,b\r\n"x, ""y""",1\r\n"multi\nline",2\n', ',');
+    assert.deepEqual(r.rows.map((x) => [x.line, x.lastLine]), [[1, 1], [2, 2], [3, 4]]);
+    assert.deepEqual(r.rows[0].spans[1], { start: { line: 0, character: 2 }, end: { line: 0, character: 3 } });
+    assert.deepEqual(r.rows[1].spans[0], { start: { line: 1, character: 1 }, end: { line: 1, character: 9 } });
+    assert.deepEqual(r.rows[1].spans[1], { start: { line: 1, character: 11 }, end: { line: 1, character: 12 } });
+    assert.deepEqual(r.rows[2].spans[0], { start: { line: 2, character: 1 }, end: { line: 3, character: 4 } });
+    assert.deepEqual(r.rows[2].spans[1], { start: { line: 3, character: 6 }, end: { line: 3, character: 7 } });
+  });
   it('handles quoted fields, escaped quotes, embedded newlines and CRLF with 1-based line numbers', () => {
     const csv = 'text,label\r\n"He said ""stop"", then left",a\r\n"line one\r\nline two",b\r\nplain,c\r\n';
     const r = parseDelimited(csv, ',');
@@ -125,7 +134,8 @@ describe('datasets: column detection', () => {
   it('reads JSONL records, skipping bad lines with an issue', () => {
     const r = readTableRecords('{"text":"a","label":"x"}\nnot json\n[1,2]\n\n{"text":"b","label":"y","n":3}\n', 'jsonl', '/d/f.jsonl');
     assert.deepEqual(r.header, ['text', 'label', 'n']);
-    assert.deepEqual(r.rows, [{ values: ['a', 'x', ''], line: 1 }, { values: ['b', 'y', '3'], line: 5 }]);
+    assert.deepEqual(r.rows.map((x) => ({ values: x.values, line: x.line })), [{ values: ['a', 'x', ''], line: 1 }, { values: ['b', 'y', '3'], line: 5 }]);
+    assert.deepEqual(r.rowProblems.map((p) => p.line), [2, 3]);
     assert.deepEqual(r.issues.map((i) => i.line), [2, 3]);
     assert.ok(r.issues.every((i) => i.message.includes('/d/f.jsonl') && i.fix));
   });
@@ -134,7 +144,8 @@ describe('datasets: column detection', () => {
   });
   it('pads short CSV rows and skips rows with extra fields (with the line number)', () => {
     const r = readTableRecords('text,label,split\nfine,a\nbad,a,train,extra\n', 'csv', '/d/f.csv');
-    assert.deepEqual(r.rows, [{ values: ['fine', 'a', ''], line: 2 }]);
+    assert.deepEqual(r.rows.map((x) => ({ values: x.values, line: x.line })), [{ values: ['fine', 'a', ''], line: 2 }]);
+    assert.deepEqual(r.rowProblems, [{ line: 3, reason: 'expected 3 fields but found 4' }]);
     assert.equal(r.issues[0].line, 3);
   });
 });

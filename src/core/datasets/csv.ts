@@ -1,13 +1,22 @@
 /**
  * Delimited-text parsing (CSV/TSV, RFC 4180 plus the usual real-world slack):
  * quoted fields, `""` escapes, newlines inside quotes, CRLF/LF/CR line ends,
- * 1-based line numbers for every record.
+ * 1-based line numbers for every record and the position of every field
+ * (what the language server's diagnostics point at).
  */
+
+/** 0-based line and UTF-16 character, as in LSP (a leading BOM is not counted). */
+export interface TextPosition { line: number; character: number }
+export interface TextSpan { start: TextPosition; end: TextPosition }
 
 export interface ParsedRow {
   fields: string[];
   /** 1-based line where the record starts. */
   line: number;
+  /** 1-based line where the record ends (> line when a quoted field holds newlines). */
+  lastLine: number;
+  /** Where each field's value lies (inside the quotes of a quoted field). */
+  spans: TextSpan[];
 }
 
 export interface ParseResult {
@@ -21,6 +30,7 @@ export function parseDelimited(text: string, delimiter = ','): ParseResult {
   const rows: ParsedRow[] = [];
   const problems: { line: number; message: string }[] = [];
   let fields: string[] = [];
+  let spans: TextSpan[] = [];
   let field = '';
   let line = 1;
   let rowLine = 1;
@@ -29,13 +39,22 @@ export function parseDelimited(text: string, delimiter = ','): ParseResult {
   let fieldQuoted = false;   // current field started with a quote
   let rowHasContent = false; // a delimiter or a quoted field was seen in this record
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let lineStart = i;         // offset of the current line's first character
   const n = text.length;
+  const pos = (at: number): TextPosition => ({ line: line - 1, character: at - lineStart });
+  let fieldStart = pos(i);
+  let quotedEnd: TextPosition | null = null;
 
-  const endRow = () => {
+  const endField = () => {
     fields.push(field);
+    spans.push({ start: fieldStart, end: quotedEnd ?? pos(i) });
+    field = ''; fieldQuoted = false; quotedEnd = null;
+  };
+  const endRow = () => {
+    endField();
     // A blank line is a record with one empty, unquoted field: skip it.
-    if (rowHasContent || field !== '') rows.push({ fields, line: rowLine });
-    fields = []; field = ''; fieldQuoted = false; rowHasContent = false;
+    if (rowHasContent || fields.length > 1 || fields[0] !== '') rows.push({ fields, line: rowLine, lastLine: line, spans });
+    fields = []; spans = []; rowHasContent = false;
   };
 
   while (i < n) {
@@ -43,27 +62,29 @@ export function parseDelimited(text: string, delimiter = ','): ParseResult {
     if (inQuotes) {
       if (c === '"') {
         if (text[i + 1] === '"') { field += '"'; i += 2; continue; }
+        quotedEnd = pos(i);
         inQuotes = false; i++; continue;
       }
       if (c === '\r' || c === '\n') {
         field += '\n';
         if (c === '\r' && text[i + 1] === '\n') i++;
-        line++; i++; continue;
+        line++; i++; lineStart = i; continue;
       }
       field += c; i++; continue;
     }
     if (c === '"' && field === '' && !fieldQuoted) {
-      inQuotes = true; fieldQuoted = true; rowHasContent = true; quoteLine = line; i++; continue;
+      inQuotes = true; fieldQuoted = true; rowHasContent = true; quoteLine = line; i++; fieldStart = pos(i); continue;
     }
-    if (c === delimiter) { fields.push(field); field = ''; fieldQuoted = false; rowHasContent = true; i++; continue; }
+    if (c === delimiter) { endField(); rowHasContent = true; i++; fieldStart = pos(i); continue; }
     if (c === '\r' || c === '\n') {
       endRow();
       if (c === '\r' && text[i + 1] === '\n') i++;
-      i++; line++; rowLine = line; continue;
+      i++; line++; lineStart = i; rowLine = line; fieldStart = pos(i); continue;
     }
     // Stray quote inside an unquoted field or after a closed quoted field: keep it literally.
     field += c; i++;
   }
+  if (inQuotes) quotedEnd = pos(i);
   if (inQuotes) problems.push({ line: quoteLine, message: `the quoted field that starts on line ${quoteLine} is never closed` });
   if (field !== '' || rowHasContent) endRow();
   return { rows, problems, unterminated: inQuotes };

@@ -7,7 +7,8 @@ import { mapLimit } from '../util/async';
 import { compareCodePoints } from '../metrics';
 import { detectEncoding, guessLanguage } from './encoding';
 import { groupOfFileName, stratifiedSplit } from './split';
-import { detectColumns, parseSplitValue, readTableRecords, tableFormatOf } from './table';
+import type { TextSpan } from './csv';
+import { detectColumns, parseSplitValue, readTableRecords, tableFormatOf, valueSpan } from './table';
 import { Dataset, DatasetFormat, DatasetIssue, FileInfo, IssueCodes, LoadOptions, Sample } from './types';
 
 export const DEFAULTS = {
@@ -29,6 +30,9 @@ export function isHiddenOrSystem(name: string): boolean {
 }
 
 function nfc(s: string): string { return s.normalize('NFC'); }
+
+/** The text a sample holds: line ends normalised to \n, outer whitespace trimmed. */
+export function sampleText(raw: string): string { return raw.replace(/\r\n?/g, '\n').trim(); }
 
 
 /** Read one sample file: size limit, encoding, empty check. */
@@ -57,7 +61,7 @@ export async function readSampleFile(file: string, split: FileInfo['split'], lab
         fix: 'Save the file as UTF-8 text, or remove it from the dataset folder.' },
     };
   }
-  const text = det.text.replace(/\r\n?/g, '\n').trim();
+  const text = sampleText(det.text);
   if (!text) {
     return {
       info: { file, split, label, encoding: det.encoding, bytes, chars: 0, skipped: 'empty' }, text: null,
@@ -102,16 +106,34 @@ async function listClassFiles(dir: string): Promise<{ files: string[]; ignored: 
   return { files, ignored };
 }
 
+/** One class folder of a folder layout: its sample files (sorted, recursive) and the files it ignores. */
+export interface ClassFolder { label: string; dir: string; files: string[]; ignored: string[] }
+
+/** The class folders of `dir` (sorted) and the loose files next to them. */
+export async function listClassFolders(dir: string): Promise<{ classes: ClassFolder[]; loose: string[] }> {
+  const classes: ClassFolder[] = [];
+  const loose: string[] = [];
+  for (const e of await listDir(dir)) {
+    const p = path.join(dir, e.name);
+    if (await isDir(p, e)) classes.push({ label: nfc(e.name), dir: p, ...(await listClassFiles(p)) });
+    else loose.push(p);
+  }
+  return { classes, loose };
+}
+
+/** The train/ and test/ folders of a folder dataset (names matched case-insensitively), and the other folders. */
+export async function splitFolders(root: string): Promise<{ train?: string; test?: string; others: string[] }> {
+  const dirs: string[] = [];
+  for (const e of await listDir(root)) if (await isDir(path.join(root, e.name), e)) dirs.push(e.name);
+  const train = dirs.find((d) => TRAIN_DIRS.has(d.toLowerCase()));
+  const test = dirs.find((d) => TEST_DIRS.has(d.toLowerCase()));
+  return { train, test, others: dirs.filter((d) => d !== train && d !== test) };
+}
+
 interface SplitLoad { samples: Sample[]; labels: string[] }
 
 async function loadSplitFolder(dir: string, split: FileInfo['split'], files: FileInfo[], issues: DatasetIssue[], maxBytes: number): Promise<SplitLoad> {
-  const ents = await listDir(dir);
-  const classDirs: string[] = [];
-  const loose: string[] = [];
-  for (const e of ents) {
-    const p = path.join(dir, e.name);
-    if (await isDir(p, e)) classDirs.push(e.name); else loose.push(p);
-  }
+  const { classes, loose } = await listClassFolders(dir);
   if (loose.length) {
     issues.push({ code: IssueCodes.unsupportedFile, severity: 'info', file: loose[0],
       message: `${loose.length} file(s) directly in ${dir} were ignored (${loose.slice(0, 3).map((f) => path.basename(f)).join(', ')}${loose.length > 3 ? ', …' : ''}): examples must be inside a class folder.`,
@@ -119,10 +141,7 @@ async function loadSplitFolder(dir: string, split: FileInfo['split'], files: Fil
   }
   const samples: Sample[] = [];
   const labels: string[] = [];
-  for (const name of classDirs) {
-    const label = nfc(name);
-    const classDir = path.join(dir, name);
-    const { files: list, ignored } = await listClassFiles(classDir);
+  for (const { label, dir: classDir, files: list, ignored } of classes) {
     if (ignored.length) {
       issues.push({ code: IssueCodes.unsupportedFile, severity: 'info', file: ignored[0],
         message: `${ignored.length} file(s) in ${classDir} were ignored because they are not .txt or .md (${ignored.slice(0, 3).map((f) => path.basename(f)).join(', ')}${ignored.length > 3 ? ', …' : ''}).`,
@@ -135,8 +154,7 @@ async function loadSplitFolder(dir: string, split: FileInfo['split'], files: Fil
       if (r.issue) issues.push(r.issue);
       if (r.text === null) return;
       used++;
-      const group = groupOfFileName(path.basename(list[i]));
-      samples.push({ text: r.text, label, file: list[i], ...(group ? { group } : {}) });
+      samples.push(folderSample(r.text, label, list[i]));
     });
     if (!used) {
       issues.push({ code: IssueCodes.emptyClass, severity: 'warning', file: classDir,
@@ -147,21 +165,22 @@ async function loadSplitFolder(dir: string, split: FileInfo['split'], files: Fil
   return { samples, labels };
 }
 
+/** The sample of one file of a folder layout (its group comes from a part marker in the file name). */
+export function folderSample(text: string, label: string, file: string): Sample {
+  const group = groupOfFileName(path.basename(file));
+  return { text, label, file, ...(group ? { group } : {}) };
+}
+
 async function loadFolders(root: string, opts: LoadOptions) {
   const files: FileInfo[] = [];
   const issues: DatasetIssue[] = [];
   const maxBytes = opts.maxFileBytes ?? DEFAULTS.maxFileBytes;
-  const ents = await listDir(root);
-  const dirs: string[] = [];
-  for (const e of ents) if (await isDir(path.join(root, e.name), e)) dirs.push(e.name);
-  const trainName = dirs.find((d) => TRAIN_DIRS.has(d.toLowerCase()));
-  const testName = dirs.find((d) => TEST_DIRS.has(d.toLowerCase()));
+  const { train: trainName, test: testName, others } = await splitFolders(root);
   if (!trainName && testName) {
     throw new FewShotError(`${root} has a ${testName}/ folder but no train/ folder.`, {
       file: root, code: 'no-train-folder', fix: `Create ${path.join(root, 'train', '<class>')}/ folders with example .txt files.` });
   }
   if (trainName) {
-    const others = dirs.filter((d) => d !== trainName && d !== testName);
     if (others.length) {
       issues.push({ code: IssueCodes.unsupportedFile, severity: 'info', file: path.join(root, others[0]),
         message: `Folder(s) ${others.map((d) => `${d}/`).join(', ')} in ${root} were ignored: only train/ and test/ are read.`,
@@ -176,7 +195,7 @@ async function loadFolders(root: string, opts: LoadOptions) {
     }
     return { files, issues, train: train.samples, test: test ? test.samples : null };
   }
-  if (!dirs.length) {
+  if (!others.length) {
     throw new FewShotError(`${root} contains no class folders.`, {
       file: root, code: 'dataset-empty',
       fix: `Put examples in ${path.join(root, 'train', '<class>', '*.txt')} (and optionally ${path.join(root, 'test', '<class>', '*.txt')}), or point to a CSV/TSV/JSONL file.` });
@@ -185,56 +204,63 @@ async function loadFolders(root: string, opts: LoadOptions) {
   return { files, issues, train: all.samples, test: null };
 }
 
-async function loadTable(file: string, format: DatasetFormat, opts: LoadOptions) {
-  const issues: DatasetIssue[] = [];
-  const st = await fsp.stat(file);
-  const maxTable = opts.maxTableBytes ?? DEFAULTS.maxTableBytes;
-  if (st.size > maxTable) {
-    throw new FewShotError(`${file} is ${st.size} bytes, over the ${maxTable}-byte limit for table files.`, {
-      file, code: 'file-too-large', fix: 'Split the table into smaller files or sample fewer rows.' });
-  }
-  const buf = await fsp.readFile(file);
-  const det = detectEncoding(buf);
-  if (det.text === null) {
-    throw new FewShotError(`${file} is binary or not in a supported text encoding (UTF-8, UTF-16 with BOM, GB18030).`, {
-      file, code: 'undecodable-file', fix: 'Save the file as UTF-8 text (CSV, TSV or JSON Lines).' });
-  }
-  if (!det.text.trim()) {
-    throw new FewShotError(`${file} is empty.`, { file, code: 'dataset-empty', fix: 'Add a header row (e.g. text,label) and one row per example.' });
-  }
-  const rec = readTableRecords(det.text, format, file);
-  issues.push(...rec.issues);
-  if (!rec.rows.length) {
-    throw new FewShotError(`${file} has no data rows.`, { file, code: 'dataset-empty',
-      fix: format === 'jsonl' ? 'Add one JSON object per line, e.g. {"text": "...", "label": "..."}.' : 'Add a header row (e.g. text,label) and one row per example.' });
-  }
+/** A usable table row: its sample, the side it belongs to and where it lies. */
+export interface TableRow { sample: Sample; split: 'train' | 'test'; lastLine: number; textSpan?: TextSpan }
+
+/** What one table file holds, as both training and the language server see it. */
+export interface TableRead {
+  header: string[];
+  /** Null when no text/label column could be found. */
+  columns: NonNullable<Dataset['columns']> | null;
+  hasSplitColumn: boolean;
+  rows: TableRow[];
+  /** Rows left out because their text or label cell is empty. */
+  skipped: { line: number; lastLine: number; why: 'empty-text' | 'empty-label'; textSpan?: TextSpan }[];
+  /** Records that could not be read (bad JSON, wrong field count, unclosed quote). */
+  rowProblems: { line: number; reason: string }[];
+  /** 1-based line of the header / first object (0 = none). */
+  headerLine: number;
+  /** Data records read (usable or not). */
+  recordCount: number;
+  issues: DatasetIssue[];
+}
+
+/**
+ * Read the rows of a decoded table file: columns, text/label/split/group of each row,
+ * rows skipped and why. `side` is the split of rows without a split value ('test' for
+ * the test file of a train/test pair). Throws FewShotError only for bad column overrides.
+ */
+export function readTable(text: string, format: DatasetFormat, file: string, opts: LoadOptions = {}, side: 'train' | 'test' = 'train'): TableRead {
+  const rec = readTableRecords(text, format, file);
+  const out: TableRead = { header: rec.header, columns: null, hasSplitColumn: false, rows: [], skipped: [], rowProblems: rec.rowProblems, headerLine: rec.headerLine, recordCount: rec.rows.length, issues: [...rec.issues] };
+  if (!rec.rows.length) return out;
   const cols = detectColumns(rec.header, rec.rows, file, opts);
-  if (!cols) {
-    throw new FewShotError(`${file}: could not tell which column holds the text and which the label (columns: ${rec.header.join(', ')}).`, {
-      file, code: 'columns-not-found',
-      fix: 'Name the columns "text" and "label", or set the text and label columns explicitly (textColumn/labelColumn, CLI --text-column/--label-column).' });
-  }
-  const info: FileInfo = { file, split: 'unsplit', encoding: det.encoding, bytes: st.size, chars: det.text.length };
-  const train: Sample[] = [];
-  const test: Sample[] = [];
+  if (!cols) return out;
+  const issues = out.issues;
   let emptyText = 0, emptyLabel = 0, firstEmptyText = 0, firstEmptyLabel = 0;
   const unknownSplit = new Map<string, number>();
   let firstUnknownLine = 0;
   for (const r of rec.rows) {
-    const text = r.values[cols.text].replace(/\r\n?/g, '\n').trim();
+    const text = sampleText(r.values[cols.text]);
     const label = nfc(r.values[cols.label].trim());
-    if (!text) { if (!emptyText++) firstEmptyText = r.line; continue; }
-    if (!label) { if (!emptyLabel++) firstEmptyLabel = r.line; continue; }
+    const textSpan = valueSpan(r, rec.header, cols.text);
+    if (!text || !label) {
+      const why = !text ? 'empty-text' : 'empty-label';
+      out.skipped.push({ line: r.line, lastLine: r.lastLine, why, textSpan });
+      if (!text) { if (!emptyText++) firstEmptyText = r.line; } else if (!emptyLabel++) firstEmptyLabel = r.line;
+      continue;
+    }
     const s: Sample = { text, label, file, line: r.line };
     if (cols.group !== undefined) { const g = r.values[cols.group].trim(); if (g) s.group = g; }
-    let side: 'train' | 'test' = 'train';
+    let split = side;
     if (cols.split !== undefined) {
       const raw = r.values[cols.split];
       const v = parseSplitValue(raw);
-      if (v === 'test') side = 'test';
+      if (v === 'test') split = 'test';
+      else if (v === 'train') split = 'train';
       else if (v === null) { unknownSplit.set(raw.trim(), (unknownSplit.get(raw.trim()) ?? 0) + 1); if (!firstUnknownLine) firstUnknownLine = r.line; }
     }
-    (side === 'test' ? test : train).push(s);
+    out.rows.push({ sample: s, split, lastLine: r.lastLine, textSpan });
   }
   if (emptyText) issues.push({ code: IssueCodes.emptyText, severity: 'warning', file, line: firstEmptyText,
     message: `${file}: ${emptyText} row(s) have an empty "${rec.header[cols.text]}" cell (first on line ${firstEmptyText}); they were skipped.`, fix: 'Fill in the text or delete those rows.' });
@@ -243,13 +269,84 @@ async function loadTable(file: string, format: DatasetFormat, opts: LoadOptions)
   if (unknownSplit.size) {
     const vals = [...unknownSplit.keys()].map((v) => JSON.stringify(v)).join(', ');
     issues.push({ code: IssueCodes.unknownSplit, severity: 'warning', file, line: firstUnknownLine,
-      message: `${file}: split values ${vals} are neither train nor test (first on line ${firstUnknownLine}); those rows were used for training.`,
+      message: `${file}: split values ${vals} are neither train nor test (first on line ${firstUnknownLine}); those rows were used for ${side === 'test' ? 'testing' : 'training'}.`,
       fix: `Use "train" or "test" in the "${rec.header[cols.split!]}" column.` });
   }
-  const columns: Dataset['columns'] = { text: rec.header[cols.text], label: rec.header[cols.label] };
-  if (cols.group !== undefined) columns.group = rec.header[cols.group];
-  if (cols.split !== undefined) columns.split = rec.header[cols.split];
-  return { files: [info], issues, train, test: cols.split !== undefined && test.length ? test : null, columns };
+  out.hasSplitColumn = cols.split !== undefined;
+  out.columns = { text: rec.header[cols.text], label: rec.header[cols.label] };
+  if (cols.group !== undefined) out.columns.group = rec.header[cols.group];
+  if (cols.split !== undefined) out.columns.split = rec.header[cols.split];
+  return out;
+}
+
+const TRAIN_TOKEN = /(^|[._\- ])train(?=[._\- ]|$)/i;
+
+/** `tickets-train.tsv` → `tickets-test.tsv` (the test file of a train/test pair), or undefined. */
+export function pairedTestFile(file: string): string | undefined {
+  const base = path.basename(file);
+  if (!TRAIN_TOKEN.test(base)) return undefined;
+  const test = path.join(path.dirname(file), base.replace(TRAIN_TOKEN, (_m, p1: string) => `${p1}test`));
+  return test === file ? undefined : test;
+}
+
+/** `tickets-test.tsv` → `tickets-train.tsv`, or undefined. */
+export function pairedTrainFile(file: string): string | undefined {
+  const base = path.basename(file);
+  const re = /(^|[._\- ])test(?=[._\- ]|$)/i;
+  if (!re.test(base)) return undefined;
+  return path.join(path.dirname(file), base.replace(re, (_m, p1: string) => `${p1}train`));
+}
+
+async function decodeTableFile(file: string, opts: LoadOptions): Promise<{ text: string; encoding: string; bytes: number }> {
+  const st = await fsp.stat(file);
+  const maxTable = opts.maxTableBytes ?? DEFAULTS.maxTableBytes;
+  if (st.size > maxTable) {
+    throw new FewShotError(`${file} is ${st.size} bytes, over the ${maxTable}-byte limit for table files.`, {
+      file, code: 'file-too-large', fix: 'Split the table into smaller files or sample fewer rows.' });
+  }
+  const det = detectEncoding(await fsp.readFile(file));
+  if (det.text === null) {
+    throw new FewShotError(`${file} is binary or not in a supported text encoding (UTF-8, UTF-16 with BOM, GB18030).`, {
+      file, code: 'undecodable-file', fix: 'Save the file as UTF-8 text (CSV, TSV or JSON Lines).' });
+  }
+  return { text: det.text, encoding: det.encoding, bytes: st.size };
+}
+
+/** The test file paired with a train table, when it exists and has a text and a label column. */
+async function readPairedTest(file: string, format: DatasetFormat, opts: LoadOptions): Promise<{ info: FileInfo; read: TableRead } | null> {
+  const testFile = pairedTestFile(file);
+  if (!testFile || tableFormatOf(testFile) !== format) return null;
+  try { if (!(await fsp.stat(testFile)).isFile()) return null; } catch { return null; }
+  const d = await decodeTableFile(testFile, opts);
+  const read = readTable(d.text, format, testFile, opts, 'test');
+  if (!read.columns) return null;
+  return { info: { file: testFile, split: 'test', encoding: d.encoding, bytes: d.bytes, chars: d.text.length }, read };
+}
+
+async function loadTable(file: string, format: DatasetFormat, opts: LoadOptions) {
+  const d = await decodeTableFile(file, opts);
+  if (!d.text.trim()) {
+    throw new FewShotError(`${file} is empty.`, { file, code: 'dataset-empty', fix: 'Add a header row (e.g. text,label) and one row per example.' });
+  }
+  const read = readTable(d.text, format, file, opts);
+  if (!read.recordCount) {
+    throw new FewShotError(`${file} has no data rows.`, { file, code: 'dataset-empty',
+      fix: format === 'jsonl' ? 'Add one JSON object per line, e.g. {"text": "...", "label": "..."}.' : 'Add a header row (e.g. text,label) and one row per example.' });
+  }
+  if (!read.columns) {
+    throw new FewShotError(`${file}: could not tell which column holds the text and which the label (columns: ${read.header.join(', ')}).`, {
+      file, code: 'columns-not-found',
+      fix: 'Name the columns "text" and "label", or set the text and label columns explicitly (textColumn/labelColumn, CLI --text-column/--label-column).' });
+  }
+  const pair = await readPairedTest(file, format, opts);
+  const files: FileInfo[] = [{ file, split: pair ? 'train' : 'unsplit', encoding: d.encoding, bytes: d.bytes, chars: d.text.length }];
+  const rows = [...read.rows];
+  const issues = [...read.issues];
+  if (pair) { files.push(pair.info); rows.push(...pair.read.rows); issues.push(...pair.read.issues); }
+  const train = rows.filter((r) => r.split === 'train').map((r) => r.sample);
+  const test = rows.filter((r) => r.split === 'test').map((r) => r.sample);
+  const given = pair !== null || read.hasSplitColumn;
+  return { files, issues, train, test: given && test.length ? test : null, columns: read.columns };
 }
 
 function fingerprintOf(train: Sample[], test: Sample[]): string {

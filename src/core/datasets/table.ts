@@ -3,13 +3,50 @@
  * then by content heuristics), and conversion to samples.
  */
 import { FewShotError } from '../errors';
-import { parseDelimited, sniffDelimiter } from './csv';
+import { parseDelimited, sniffDelimiter, type TextSpan } from './csv';
 import { DatasetFormat, DatasetIssue, IssueCodes, LoadOptions } from './types';
+
+export interface TableRecord {
+  values: string[];
+  /** 1-based first and last line of the record. */
+  line: number;
+  lastLine: number;
+  /** CSV/TSV: where each value lies. */
+  spans?: TextSpan[];
+  /** JSONL: the record's line (to locate a value on it). */
+  source?: string;
+}
 
 export interface TableRecords {
   header: string[];
-  rows: { values: string[]; line: number }[];
+  rows: TableRecord[];
   issues: DatasetIssue[];
+  /** Records that could not be read (also in `issues`), with the bare reason. */
+  rowProblems: { line: number; reason: string }[];
+  /** 1-based line of the header (CSV/TSV) or of the first object (JSONL); 0 when none. */
+  headerLine: number;
+}
+
+/** Where the value of `header[col]` lies in a record (0-based LSP positions); undefined when unknown. */
+export function valueSpan(rec: TableRecord, header: string[], col: number): TextSpan | undefined {
+  if (rec.spans) return rec.spans[col];
+  if (rec.source === undefined) return undefined;
+  const raw = rec.source;
+  const ln = rec.line - 1;
+  const key = JSON.stringify(header[col]);
+  const keyAt = raw.indexOf(key);
+  if (keyAt < 0) return undefined;
+  let p = raw.indexOf(':', keyAt + key.length);
+  if (p < 0) return undefined;
+  p++;
+  while (p < raw.length && /\s/.test(raw[p])) p++;
+  let end = raw.length;
+  try {
+    const parsed = JSON.parse(raw) as Record<string, unknown>;
+    const enc = JSON.stringify(parsed[header[col]]);
+    if (enc && raw.startsWith(enc, p)) end = p + enc.length;
+  } catch { /* keep the rest of the line */ }
+  return { start: { line: ln, character: p }, end: { line: ln, character: end } };
 }
 
 const TEXT_NAMES = ['text', 'texts', 'sentence', 'sentences', 'content', 'contents', 'note', 'notes', 'document', 'doc', 'body',
@@ -69,37 +106,42 @@ function cellString(v: unknown): string {
  */
 export function readTableRecords(text: string, format: DatasetFormat, file: string, partial = false): TableRecords {
   const issues: DatasetIssue[] = [];
+  const rowProblems: TableRecords['rowProblems'] = [];
   if (format === 'jsonl') {
     const lines = text.split(/\r\n|\n|\r/);
     if (partial && lines.length > 1) lines.pop();
+    if (lines.length) lines[0] = lines[0].replace(/^\uFEFF/, '');
     const header: string[] = [];
     const known = new Set<string>();
-    const objs: { obj: Record<string, unknown>; line: number }[] = [];
+    const objs: { obj: Record<string, unknown>; line: number; source: string }[] = [];
     let badCount = 0;
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i].trim();
       if (!l) continue;
       let obj: unknown;
-      try { obj = JSON.parse(i === 0 ? l.replace(/^\uFEFF/, '') : l); } catch {
+      try { obj = JSON.parse(l); } catch (e) {
         badCount++;
+        rowProblems.push({ line: i + 1, reason: e instanceof Error ? e.message : 'not valid JSON' });
         issues.push({ code: IssueCodes.badRow, severity: 'warning', file, line: i + 1,
           message: `${file}:${i + 1}: not valid JSON; the line was skipped`, fix: 'Write one JSON object per line, e.g. {"text": "...", "label": "..."}' });
         continue;
       }
       if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
         badCount++;
+        rowProblems.push({ line: i + 1, reason: 'not a JSON object' });
         issues.push({ code: IssueCodes.badRow, severity: 'warning', file, line: i + 1,
           message: `${file}:${i + 1}: expected a JSON object; the line was skipped`, fix: 'Write one JSON object per line, e.g. {"text": "...", "label": "..."}' });
         continue;
       }
       for (const k of Object.keys(obj)) if (!known.has(k)) { known.add(k); header.push(k); }
-      objs.push({ obj: obj as Record<string, unknown>, line: i + 1 });
+      objs.push({ obj: obj as Record<string, unknown>, line: i + 1, source: lines[i] });
     }
     if (!objs.length && badCount) {
       throw new FewShotError(`${file} is not a JSON Lines file: no line holds a JSON object.`, {
         file, code: 'table-unreadable', fix: 'Write one JSON object per line, e.g. {"text": "...", "label": "..."}, or save it as .csv.' });
     }
-    return { header, rows: objs.map(({ obj, line }) => ({ values: header.map((h) => cellString(obj[h])), line })), issues };
+    const rows = objs.map(({ obj, line, source }) => ({ values: header.map((h) => cellString(obj[h])), line, lastLine: line, source }));
+    return { header, rows, issues, rowProblems, headerLine: objs[0]?.line ?? 0 };
   }
   const delim = format === 'tsv' ? '\t' : sniffDelimiter(text, ',');
   const parsed = parseDelimited(text, delim);
@@ -107,31 +149,36 @@ export function readTableRecords(text: string, format: DatasetFormat, file: stri
   if (partial && rows.length > 1) rows = rows.slice(0, -1);
   if (!partial) {
     for (const p of parsed.problems) {
+      rowProblems.push({ line: p.line, reason: p.message });
       issues.push({ code: IssueCodes.badRow, severity: 'warning', file, line: p.line,
         message: `${file}:${p.line}: ${p.message}; the rest of the file was read as one field`, fix: 'Close the quote (") or double quotes inside quoted text ("").' });
     }
   }
-  if (!rows.length) return { header: [], rows: [], issues };
+  if (!rows.length) return { header: [], rows: [], issues, rowProblems, headerLine: 0 };
   const header = dedupeHeader(rows[0].fields);
-  const out: { values: string[]; line: number }[] = [];
+  const out: TableRecord[] = [];
   for (const r of rows.slice(1)) {
+    const at = { line: r.line, lastLine: r.lastLine, spans: r.spans };
     if (r.fields.length !== header.length) {
       if (r.fields.length < header.length) {
         // Short rows: pad (trailing empty cells are often dropped by editors).
-        out.push({ values: [...r.fields, ...new Array(header.length - r.fields.length).fill('')], line: r.line });
+        const end = r.spans[r.spans.length - 1].end;
+        const pad = new Array<string>(header.length - r.fields.length).fill('');
+        out.push({ values: [...r.fields, ...pad], ...at, spans: [...r.spans, ...pad.map(() => ({ start: end, end }))] });
         continue;
       }
-      if (r.fields.slice(header.length).every((f) => f.trim() === '')) { out.push({ values: r.fields.slice(0, header.length), line: r.line }); continue; }
+      if (r.fields.slice(header.length).every((f) => f.trim() === '')) { out.push({ values: r.fields.slice(0, header.length), ...at }); continue; }
       if (!partial) {
+        rowProblems.push({ line: r.line, reason: `expected ${header.length} fields but found ${r.fields.length}` });
         issues.push({ code: IssueCodes.badRow, severity: 'warning', file, line: r.line,
           message: `${file}:${r.line}: expected ${header.length} fields but found ${r.fields.length}; the row was skipped`,
           fix: `Put text that contains the delimiter ${delim === '\t' ? '(tab)' : `"${delim}"`} in double quotes.` });
       }
       continue;
     }
-    out.push({ values: r.fields, line: r.line });
+    out.push({ values: r.fields, ...at });
   }
-  return { header, rows: out, issues };
+  return { header, rows: out, issues, rowProblems, headerLine: rows[0].line };
 }
 
 export interface ColumnChoice {
