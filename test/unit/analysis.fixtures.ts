@@ -18,7 +18,7 @@ export function makeFixtureWorkspace(): string {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-diag-'));
   fs.cpSync(FIXTURES, ws, { recursive: true });
   const news = path.join(ws, 'folders', 'news');
-  fs.writeFileSync(path.join(news, 'train', 'sports', 'scan.bin'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 1, 0, 0xff, 0x00]));
+  fs.writeFileSync(path.join(news, 'train', 'sports', 'scan.txt'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 1, 0, 0xff, 0x00]));
   fs.writeFileSync(path.join(news, 'train', 'tech', 't09-gb18030.txt'), GB18030_HELLO);
   fs.writeFileSync(path.join(news, 'train', 'tech', 't10-utf16.txt'), utf16le('A foldable tablet doubles as a small laptop.'));
   return ws;

@@ -3,9 +3,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import * as os from 'node:os';
 import {
-  DatasetIndex, DEFAULT_SETTINGS, detectEncoding, invertMoves, jaccard, labelKey, minhash, normaliseText,
-  parseDelimited, parseTable, planStratifiedSplit, rowDeletionRange, shingles, withSilenced, type Issue, type Settings,
+  DatasetIndex, DEFAULT_SETTINGS, invertMoves, jaccard, labelKey, loadMember, minhash, normaliseText,
+  planStratifiedSplit, rowDeletionRange, shingles, withSilenced, type Issue, type Settings,
 } from '../../src/server/analysis';
 import { DiagnosticCodes } from '../../src/protocol/diagnostics';
 import { GB18030_HELLO, makeFixtureWorkspace, rmrf, utf16le } from './analysis.fixtures';
@@ -58,44 +59,44 @@ describe('analysis: text helpers', () => {
   });
 });
 
-describe('analysis: encoding detection', () => {
-  it('detects UTF-8, UTF-8 with BOM, UTF-16 (with and without BOM), GB18030, Windows-1252 and binary', () => {
-    assert.equal(detectEncoding(Buffer.from('héllo wörld')).encoding, 'utf-8');
-    assert.equal(detectEncoding(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('hi')])).encoding, 'utf-8-bom');
-    const u16 = detectEncoding(utf16le('hello world'));
-    assert.equal(u16.encoding, 'utf-16le');
-    assert.equal(u16.text, 'hello world');
-    assert.equal(detectEncoding(utf16le('hello world', false)).encoding, 'utf-16le');
-    const gb = detectEncoding(GB18030_HELLO);
-    assert.equal(gb.encoding, 'gb18030');
-    assert.equal(gb.text, '你好，世界，这是一个测试');
-    assert.equal(detectEncoding(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6e, 0x6f, 0x69, 0x72])).encoding, 'windows-1252');
-    const bin = detectEncoding(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1, 2, 3, 0xff]));
-    assert.equal(bin.encoding, 'binary');
-    assert.equal(bin.text, null);
-  });
-});
+describe('analysis: files are read with the core dataset modules', () => {
+  let dir = '';
+  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-member-')); });
+  after(() => rmrf(dir));
+  const write = (name: string, data: string | Buffer) => { const p = path.join(dir, name); fs.writeFileSync(p, data); return p; };
 
-describe('analysis: CSV / TSV / JSONL parsing', () => {
-  it('keeps line and column of quoted, multi-line fields', () => {
-    const rows = parseDelimited('a,b\n"x, ""y""",1\n"multi\nline",2\n', ',');
-    assert.equal(rows.length, 3);
-    assert.equal(rows[1].fields[0].value, 'x, "y"');
-    assert.deepEqual(rows[1].fields[0].start, { line: 1, character: 1 });
-    assert.equal(rows[2].fields[0].value, 'multi\nline');
-    assert.equal(rows[2].line, 2);
-    assert.equal(rows[2].endLine, 4);
-    assert.deepEqual(rows[2].fields[1].start, { line: 3, character: 6 });
+  it('decodes like training: UTF-8 (BOM), UTF-16 with BOM and GB18030 are text; Windows-1252 and BOM-less UTF-16 are not', async () => {
+    const enc = async (data: Buffer) => (await loadMember({ file: write('x.txt', data), split: 'train', label: 'a' }, 'folders')).encoding;
+    assert.equal(await enc(Buffer.from('héllo wörld')), 'utf-8');
+    assert.equal(await enc(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('hi')])), 'utf-8-bom');
+    assert.equal(await enc(utf16le('hello world')), 'utf-16le');
+    const gb = await loadMember({ file: write('gb.txt', GB18030_HELLO), split: 'train', label: 'a' }, 'folders');
+    assert.equal(gb.encoding, 'gb18030');
+    assert.equal(gb.samples[0].text, '你好，世界，这是一个测试');
+    for (const bytes of [Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6e, 0x6f, 0x69, 0x72]), utf16le('hello world', false)]) {
+      const lf = await loadMember({ file: write('y.txt', bytes), split: 'train', label: 'a' }, 'folders');
+      assert.equal(lf.status, 'binary');
+      assert.equal(lf.samples.length, 0);
+    }
   });
-  it('finds text/label/split columns and reports broken JSONL lines', () => {
-    const csv = parseTable('id,Text,Category,split\n1,hello,greet,train\n2,bye,farewell,test\n', 'csv');
+
+  it('keeps the line and column of quoted, multi-line fields', async () => {
+    const lf = await loadMember({ file: write('r.csv', 'note,department\n"x, ""y""",1\n"multi\nline",2\n'), split: 'unsplit' }, 'csv');
+    assert.deepEqual(lf.columns, { text: 'note', label: 'department' });
+    assert.deepEqual(lf.samples.map((s) => [s.text, s.label, s.line, s.row]), [['x, "y"', '1', 2, { line: 1, endLine: 2 }], ['multi\nline', '2', 3, { line: 2, endLine: 4 }]]);
+    assert.deepEqual(lf.samples[0].range, { start: { line: 1, character: 1 }, end: { line: 1, character: 9 } });
+    assert.deepEqual(lf.samples[1].range, { start: { line: 2, character: 1 }, end: { line: 3, character: 4 } });
+  });
+
+  it('finds text/label/split columns by the core rules and reports broken JSONL lines', async () => {
+    const csv = await loadMember({ file: write('s.csv', 'id,Text,Category,split\n1,hello,greet,train\n2,bye,farewell,test\n3,hi,greet,dev\n'), split: 'unsplit' }, 'csv');
     assert.deepEqual(csv.columns, { text: 'Text', label: 'Category', split: 'split' });
-    assert.deepEqual(csv.records.map((r) => [r.text, r.label, r.split, r.line]), [['hello', 'greet', 'train', 1], ['bye', 'farewell', 'test', 2]]);
-    const jl = parseTable('{"text": "a b", "label": "x"}\nnot json\n{"label": "y", "text": "c"}\n', 'jsonl');
-    assert.equal(jl.records.length, 2);
-    assert.equal(jl.errors.length, 1);
-    assert.equal(jl.errors[0].line, 1);
-    assert.deepEqual(jl.records[0].range, { start: { line: 0, character: 9 }, end: { line: 0, character: 14 } });
+    assert.deepEqual(csv.samples.map((s) => [s.text, s.label, s.split, s.row!.line]), [['hello', 'greet', 'train', 1], ['bye', 'farewell', 'test', 2], ['hi', 'greet', 'train', 3]]);
+    const jl = await loadMember({ file: write('j.jsonl', '{"text": "a b", "label": "x"}\nnot json\n{"label": "y", "text": "c"}\n'), split: 'unsplit' }, 'jsonl');
+    assert.equal(jl.samples.length, 2);
+    assert.equal(jl.parseErrors.length, 1);
+    assert.equal(jl.parseErrors[0].line, 1);
+    assert.deepEqual(jl.samples[0].range, { start: { line: 0, character: 9 }, end: { line: 0, character: 14 } });
   });
 });
 
@@ -186,7 +187,7 @@ describe('analysis: every diagnostic on the fixture datasets', function () {
 
   it('reports binary files and unreadable rows as undecodable', () => {
     const u = find(all, DiagnosticCodes.undecodableFile).map((i) => `${rel(ws, i)}:${i.range.start.line}`).sort();
-    assert.deepEqual(u, ['folders/news/train/sports/scan.bin:0', 'tables/intents.jsonl:3']);
+    assert.deepEqual(u, ['folders/news/train/sports/scan.txt:0', 'tables/intents.jsonl:3']);
   });
 
   it('reports GB18030 and UTF-16 files in a mostly UTF-8 dataset', () => {
@@ -204,7 +205,7 @@ describe('analysis: every diagnostic on the fixture datasets', function () {
   it('reports label names that differ only by case, whitespace or width', () => {
     const v = find(all, DiagnosticCodes.labelVariants);
     assert.deepEqual(v.filter((i) => i.data.dataset.endsWith('news')).map((i) => i.data.label).sort(), ['tech', 'ｔｅｃｈ']);
-    assert.deepEqual(v.filter((i) => i.file.endsWith('.jsonl')).map((i) => i.data.label).sort(), ['Weather ', 'weather']);
+    assert.deepEqual(v.filter((i) => i.file.endsWith('.jsonl')).map((i) => i.data.label).sort(), ['Weather', 'weather'], 'labels are trimmed as training trims them');
   });
 
   it('covers every diagnostic code', () => {

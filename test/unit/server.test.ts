@@ -93,7 +93,7 @@ describe('server: language server over IPC', function () {
     assert.equal(leak.code, DiagnosticCodes.leakageExact);
     assert.equal(leak.severity, 2);
     assert.equal(leak.source, 'Few-Shot Lab');
-    const bin = s.diags.get(s.uri('folders/news/train/sports/scan.bin'))![0];
+    const bin = s.diags.get(s.uri('folders/news/train/sports/scan.txt'))![0];
     assert.equal(bin.severity, 1);
     const all = new Set([...s.diags.values()].flat().map((d) => d.code));
     assert.deepEqual(Object.values(DiagnosticCodes).filter((c) => !all.has(c)), []);

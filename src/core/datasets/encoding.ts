@@ -87,6 +87,17 @@ export function detectEncoding(buf: Buffer | Uint8Array, opts: DetectOptions = {
   return { encoding: 'binary', text: null };
 }
 
+/** Display name of a detected encoding ('utf-8-bom' → 'UTF-8 (BOM)'). */
+export function encodingLabel(e: string): string {
+  const names: Record<string, string> = { 'utf-8': 'UTF-8', 'utf-8-bom': 'UTF-8 (BOM)', 'utf-16le': 'UTF-16 LE', 'utf-16be': 'UTF-16 BE', gb18030: 'GB18030' };
+  return names[e] ?? e;
+}
+
+/** Encodings that count as the same when looking for the odd file out (UTF-8 with and without BOM). */
+export function encodingFamily(e: string): string {
+  return e === 'utf-8-bom' ? 'utf-8' : e;
+}
+
 /** Counts used by the language guess. */
 export function scriptCounts(text: string, limit = 200_000): { cjk: number; latin: number; letters: number } {
   let cjk = 0, latin = 0, letters = 0;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { compareCodePoints } from '../metrics';
 import { mapLimit } from '../util/async';
 import { detectEncoding } from './encoding';
-import { isHiddenOrSystem, SAMPLE_EXTENSIONS } from './load';
+import { isHiddenOrSystem, pairedTestFile, pairedTrainFile, SAMPLE_EXTENSIONS } from './load';
 import { columnNameLists, detectColumns, normName, readTableRecords, tableFormatOf } from './table';
 import { DatasetFormat, DatasetRef } from './types';
 
@@ -31,6 +31,18 @@ function nameMatches(h: string, names: string[]): boolean {
   return names.includes(n) || n.split('_').some((t) => t.length > 2 && names.includes(t));
 }
 
+/** Whether the start of a table (`partial`: only a prefix of the file) has a text and a label column. */
+export function sniffTableText(text: string, format: DatasetFormat, file: string, partial = false): boolean {
+  try {
+    const rec = readTableRecords(text, format, file, partial);
+    if (!rec.rows.length) return false;
+    const cols = detectColumns(rec.header, rec.rows, file);
+    if (!cols) return false;
+    // Heuristic picks alone are too eager for arbitrary tables: require one recognisable header name.
+    return nameMatches(rec.header[cols.text], columnNameLists.TEXT_NAMES) || nameMatches(rec.header[cols.label], columnNameLists.LABEL_NAMES);
+  } catch { return false; }
+}
+
 /** Read only the first few KB of a table file and check for a text and a label column. */
 export async function sniffTableFile(file: string, format: DatasetFormat): Promise<boolean> {
   let buf: Buffer;
@@ -47,14 +59,7 @@ export async function sniffTableFile(file: string, format: DatasetFormat): Promi
   if (!buf.length) return false;
   const det = detectEncoding(buf, { truncated: size > buf.length });
   if (det.text === null) return false;
-  try {
-    const rec = readTableRecords(det.text, format, file, size > buf.length);
-    if (!rec.rows.length) return false;
-    const cols = detectColumns(rec.header, rec.rows, file);
-    if (!cols) return false;
-    // Heuristic picks alone are too eager for arbitrary tables: require one recognisable header name.
-    return nameMatches(rec.header[cols.text], columnNameLists.TEXT_NAMES) || nameMatches(rec.header[cols.label], columnNameLists.LABEL_NAMES);
-  } catch { return false; }
+  return sniffTableText(det.text, format, file, size > buf.length);
 }
 
 function refName(p: string, format: DatasetFormat): string {
@@ -101,6 +106,11 @@ export async function findDatasets(workspaceRoot: string, opts: { extraPaths?: s
       for (const e of subdirs) next.push(path.join(dir, e.name));
     });
     level = next;
+  }
+  // The test file of a train/test pair belongs to the train file's dataset.
+  for (const ref of [...found.values()]) {
+    const train = ref.format !== 'folders' ? pairedTrainFile(ref.root) : undefined;
+    if (train && found.get(train)?.format === ref.format && pairedTestFile(train) === ref.root) found.delete(ref.root);
   }
   return [...found.values()].sort((a, b) => compareCodePoints(a.root, b.root));
 }

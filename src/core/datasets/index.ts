@@ -4,12 +4,16 @@
  */
 export type { DatasetFormat, Sample, FileInfo, DatasetIssue, Dataset, LoadOptions, DatasetRef } from './types';
 export { IssueCodes } from './types';
-export { loadDataset, readSampleFile, isHiddenOrSystem, DEFAULTS as DATASET_DEFAULTS, SAMPLE_EXTENSIONS } from './load';
-export { findDatasets, sniffTableFile, SKIP_DIRS } from './find';
-export { detectEncoding, guessLanguage } from './encoding';
+export {
+  loadDataset, finishDataset, readSampleFile, readTable, sampleText, folderSample, listClassFolders, splitFolders, pairedTestFile, pairedTrainFile,
+  isHiddenOrSystem, DEFAULTS as DATASET_DEFAULTS, SAMPLE_EXTENSIONS,
+} from './load';
+export type { DatasetParts, TableRead, TableRow, ClassFolder } from './load';
+export { findDatasets, sniffTableFile, sniffTableText, SKIP_DIRS } from './find';
+export { detectEncoding, guessLanguage, encodingLabel, encodingFamily } from './encoding';
 export type { DetectedEncoding, DetectOptions } from './encoding';
 export { parseDelimited, sniffDelimiter } from './csv';
-export type { ParsedRow, ParseResult } from './csv';
+export type { ParsedRow, ParseResult, TextPosition, TextSpan } from './csv';
 export { detectColumns, readTableRecords, parseSplitValue, tableFormatOf } from './table';
 export type { ColumnChoice, TableRecords } from './table';
 export { stratifiedSplit, groupOfFileName } from './split';

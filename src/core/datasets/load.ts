@@ -366,7 +366,7 @@ export async function loadDataset(p: string, opts: LoadOptions = {}): Promise<Da
       fix: 'Check the path: point to a folder with train/<class>/*.txt (or <class>/*.txt), or to a .csv, .tsv or .jsonl file.' });
   }
   let format: DatasetFormat;
-  let loaded: { files: FileInfo[]; issues: DatasetIssue[]; train: Sample[]; test: Sample[] | null; columns?: Dataset['columns'] };
+  let loaded: DatasetParts;
   if (st.isDirectory()) {
     format = 'folders';
     loaded = await loadFolders(root, opts);
@@ -379,7 +379,20 @@ export async function loadDataset(p: string, opts: LoadOptions = {}): Promise<Da
     format = f;
     loaded = await loadTable(root, f, opts);
   }
-  const { files, issues } = loaded;
+  return finishDataset(root, format, loaded, opts);
+}
+
+/** What a reader found in a dataset, before the test split is settled. `test: null` = no test split given. */
+export interface DatasetParts { files: FileInfo[]; issues: DatasetIssue[]; train: Sample[]; test: Sample[] | null; columns?: Dataset['columns'] }
+
+/**
+ * Settle labels and splits the way training uses them: test classes without training
+ * data are left out, and a dataset without a test split gets a stratified hold-out (or
+ * cross-validation when classes are too small). Throws FewShotError for unusable data.
+ */
+export function finishDataset(root: string, format: DatasetFormat, loaded: DatasetParts, opts: LoadOptions = {}): Dataset {
+  const { files } = loaded;
+  const issues = [...loaded.issues];
   let train = loaded.train;
   let test = loaded.test ?? [];
   if (!train.length && !test.length) {

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { DiagnosticCodes, type ClassSummary, type DatasetSummary, type DiagnosticCode } from '../../protocol/diagnostics';
-import { encodingFamily, encodingLabel, type EncodingName } from './encoding';
+import { encodingFamily, encodingLabel } from '../../core/datasets/encoding';
 import { msg } from './messages';
 import { jaccard, labelKey, positionAt, signatureSimilarity, yieldNow } from './text';
 import type { DatasetDesc, Issue, IssueData, LoadedFile, Range, Sample, Settings, Severity } from './types';
@@ -62,16 +62,13 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
       push(DiagnosticCodes.emptyFile, 'warning', msg(locale, 'emptyFile'), lf.file, lf.headRange, { label: m.label });
       continue;
     }
-    if (isTable && lf.columns && lf.samples.length === 0 && lf.parseErrors.length === 0) {
+    if (isTable && lf.columns && lf.samples.length === 0 && lf.skipped.length === 0 && lf.parseErrors.length === 0) {
       push(DiagnosticCodes.emptyFile, 'warning', msg(locale, 'emptyTable'), lf.file, lf.headRange);
     }
-    for (const s of lf.samples) {
-      if (isTable && !s.text.trim()) {
-        push(DiagnosticCodes.emptyFile, 'warning', msg(locale, 'emptyRow'), s.file, s.row ? { start: { line: s.row.line, character: 0 }, end: s.range.end } : s.range, { label: s.label, row: s.row });
-        continue;
-      }
-      samples.push(s);
+    for (const k of lf.skipped) {
+      push(DiagnosticCodes.emptyFile, 'warning', msg(locale, k.why === 'empty-text' ? 'emptyRow' : 'emptyLabel'), lf.file, k.range, { row: k.row });
     }
+    samples.push(...lf.samples);
   }
 
   // ---- encodings: flag the odd ones out in a mostly-X dataset
@@ -89,7 +86,7 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
       for (const { lf, label } of loaded) {
         if (lf.status === 'binary' || lf.status === 'error' || lf.size === 0) continue;
         if (encodingFamily(lf.encoding) !== major) {
-          push(DiagnosticCodes.unexpectedEncoding, 'warning', msg(locale, 'unexpectedEncoding', encodingLabel(lf.encoding), encodingLabel(major as EncodingName)), lf.file, lf.headRange, { label });
+          push(DiagnosticCodes.unexpectedEncoding, 'warning', msg(locale, 'unexpectedEncoding', encodingLabel(lf.encoding), encodingLabel(major)), lf.file, lf.headRange, { label });
         }
       }
     }

@@ -1,8 +1,6 @@
 /** Public surface of the dataset analysis (pure, no vscode). */
 export * from './types';
 export * from './text';
-export * from './encoding';
-export * from './table';
 export * from './checks';
 export * from './fixes';
 export * from './workspace';

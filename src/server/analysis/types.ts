@@ -61,6 +61,10 @@ export interface Sample {
   label: string;
   split: Split;
   file: string;
+  /** Table rows: 1-based line of the record (the core Sample's `line`). */
+  line?: number;
+  /** Document group (the core Sample's `group`). */
+  group?: string;
   /** Where to put a diagnostic about this sample (whole first line for .txt, text field for rows). */
   range: Range;
   /** Table rows: lines of the record (endLine exclusive). */
@@ -79,12 +83,15 @@ export interface LoadedFile {
   size: number;
   /** Version of the open document this was read from, if any. */
   version?: number;
-  encoding: import('./encoding').EncodingName;
+  /** As detected by the core: 'utf-8' | 'utf-8-bom' | 'utf-16le' | 'utf-16be' | 'gb18030' | 'binary'. */
+  encoding: string;
   status: 'ok' | 'empty' | 'binary' | 'error';
   error?: string;
   /** Decoded text (kept for positions of long samples and row edits). */
   text: string;
   samples: Sample[];
+  /** Table rows that training skips (empty text or label). */
+  skipped: { why: 'empty-text' | 'empty-label'; row: { line: number; endLine: number }; range: Range }[];
   parseErrors: { line: number; message: string; range: Range }[];
   /** Range of the header line (tables) or first line (.txt). */
   headRange: Range;

@@ -3,18 +3,17 @@
  * no LSP imports: the language server drives it, the unit tests and the bench
  * script use it directly.
  */
-import { promises as fsp, type Dirent } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import {
+  DATASET_DEFAULTS, detectEncoding, findDatasets, finishDataset, folderSample, listClassFolders, pairedTestFile, readTable,
+  sampleText, sniffTableFile, sniffTableText, splitFolders, tableFormatOf, type Dataset, type Sample as CoreSample, type TableRead,
+} from '../../core/datasets';
 import { analyseDataset, type AnalysisResult } from './checks';
-import { detectEncoding } from './encoding';
-import { parseTable, sniffColumns } from './table';
 import { bandKeys, minhash, normaliseText, shingles, textHash, yieldNow } from './text';
 import type { DatasetDesc, LoadedFile, MemberFile, Range, Sample, Settings, Split } from './types';
 import { DEFAULT_SETTINGS } from './types';
 
-const SKIP_DIRS = new Set(['node_modules', 'out', 'dist', '__pycache__', 'venv', 'test-results']);
-const TABLE_EXT: Record<string, 'csv' | 'tsv' | 'jsonl'> = { '.csv': 'csv', '.tsv': 'tsv', '.jsonl': 'jsonl' };
-const MAX_DEPTH = 8;
 const READ_BATCH = 64;
 
 export interface Overlay { text: string; version: number }
@@ -36,14 +35,6 @@ function isUnder(file: string, dir: string): boolean {
   return file.startsWith(d);
 }
 
-async function readdirSafe(dir: string): Promise<Dirent[]> {
-  try {
-    return await fsp.readdir(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-}
-
 async function isDir(p: string): Promise<boolean> {
   try {
     return (await fsp.stat(p)).isDirectory();
@@ -52,16 +43,19 @@ async function isDir(p: string): Promise<boolean> {
   }
 }
 
-async function readHead(file: string, bytes = 65536): Promise<string> {
-  const fh = await fsp.open(file, 'r');
+async function isFile(p: string): Promise<boolean> {
   try {
-    const buf = Buffer.alloc(bytes);
-    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-    const d = detectEncoding(buf.subarray(0, bytesRead));
-    return d.text ?? '';
-  } finally {
-    await fh.close();
+    return (await fsp.stat(p)).isFile();
+  } catch {
+    return false;
   }
+}
+
+/** Whether a table file (or its unsaved overlay) has a text and a label column, by the core's rules. */
+async function looksLikeTable(file: string, overlay?: Overlay): Promise<boolean> {
+  const fmt = tableFormatOf(file);
+  if (!fmt) return false;
+  return overlay ? sniffTableText(overlay.text, fmt, file) : sniffTableFile(file, fmt);
 }
 
 function lineRange(text: string, line = 0): Range {
@@ -87,17 +81,28 @@ function countCodePoints(s: string): number {
   return n;
 }
 
-export function makeSample(text: string, label: string, split: Split, file: string, range: Range, row?: { line: number; endLine: number }): Sample {
-  const norm = normaliseText(text);
+/** A server sample: the core's sample (what training reads) plus what the checks need. */
+export function makeSample(core: CoreSample, split: Split, range: Range, row?: { line: number; endLine: number }): Sample {
+  const norm = normaliseText(core.text);
   const sh = shingles(norm);
   const sig = sh.length >= 3 ? minhash(sh) : null;
-  return { text, label, split, file, range, row, chars: countCodePoints(text), hash: textHash(norm), shingles: sh, sig, bands: sig ? bandKeys(sig) : null };
+  return {
+    text: core.text, label: core.label, split, file: core.file, line: core.line, group: core.group, range, row,
+    chars: countCodePoints(core.text), hash: textHash(norm), shingles: sh, sig, bands: sig ? bandKeys(sig) : null,
+  };
 }
 
-/** Read and parse one member file (from an overlay if the document is open). */
+function emptyFile(file: string, size: number, status: LoadedFile['status'], encoding: string, error?: string): LoadedFile {
+  return { file, mtimeMs: 0, size, encoding, status, error, text: '', samples: [], skipped: [], parseErrors: [], headRange: lineRange('') };
+}
+
+/**
+ * Read and parse one member file (from an overlay if the document is open) with the
+ * core's decoder and table reader, so its samples are exactly the ones training reads.
+ */
 export async function loadMember(m: MemberFile, format: DatasetDesc['format'], overlay?: Overlay): Promise<LoadedFile> {
   let text: string | null;
-  let encoding: LoadedFile['encoding'];
+  let encoding: string;
   let size: number;
   if (overlay) {
     text = overlay.text;
@@ -108,60 +113,71 @@ export async function loadMember(m: MemberFile, format: DatasetDesc['format'], o
     try {
       buf = await fsp.readFile(m.file);
     } catch (e) {
-      return { file: m.file, mtimeMs: 0, size: 0, encoding: 'binary', status: 'error', error: String(e), text: '', samples: [], parseErrors: [], headRange: lineRange('') };
+      return emptyFile(m.file, 0, 'error', 'binary', String(e));
     }
     size = buf.length;
-    const d = detectEncoding(buf);
+    // Training reads only the first maxFileBytes of a sample file.
+    const cut = format === 'folders' && size > DATASET_DEFAULTS.maxFileBytes;
+    const d = detectEncoding(cut ? buf.subarray(0, DATASET_DEFAULTS.maxFileBytes) : buf, { truncated: cut });
     text = d.text;
     encoding = d.encoding;
   }
-  if (text === null) return { file: m.file, mtimeMs: 0, size, encoding, status: 'binary', text: '', samples: [], parseErrors: [], headRange: lineRange('') };
+  if (text === null) return emptyFile(m.file, size, 'binary', encoding);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lf: LoadedFile = { file: m.file, mtimeMs: 0, size, version: overlay?.version, encoding, status: text.trim() ? 'ok' : 'empty', text, samples: [], parseErrors: [], headRange: lineRange(text) };
-  const defaultSplit: Split = m.split === 'test' ? 'test' : 'train';
+  const lf: LoadedFile = { file: m.file, mtimeMs: 0, size, version: overlay?.version, encoding, status: text.trim() ? 'ok' : 'empty', text, samples: [], skipped: [], parseErrors: [], headRange: lineRange(text) };
+  const side: Split = m.split === 'test' ? 'test' : 'train';
   if (format === 'folders') {
-    if (lf.status === 'ok') lf.samples.push(makeSample(text, m.label ?? '', defaultSplit, m.file, lf.headRange));
+    const body = sampleText(text);
+    if (body) lf.samples.push(makeSample(folderSample(body, m.label ?? '', m.file), side, lf.headRange));
     return lf;
   }
-  const parsed = parseTable(text, format);
-  lf.columns = parsed.columns;
-  lf.headRange = parsed.headerRange;
-  lf.parseErrors = parsed.errors;
-  for (const r of parsed.records) {
-    lf.samples.push(makeSample(r.text, r.label, r.split ?? defaultSplit, m.file, r.range, { line: r.line, endLine: r.endLine }));
+  let read: TableRead;
+  try {
+    read = readTable(text, format, m.file, {}, side);
+  } catch (e) {
+    lf.parseErrors.push({ line: 0, message: e instanceof Error ? e.message : String(e), range: lineRange(text) });
+    return lf;
+  }
+  lf.columns = read.columns;
+  if (read.headerLine) lf.headRange = lineRange(text, read.headerLine - 1);
+  lf.parseErrors = read.rowProblems.map((p) => ({ line: p.line - 1, message: p.reason, range: lineRange(text!, p.line - 1) }));
+  for (const r of read.rows) {
+    const row = { line: r.sample.line! - 1, endLine: r.lastLine };
+    lf.samples.push(makeSample(r.sample, r.split, r.textSpan ?? lineRange(text, row.line), row));
+  }
+  for (const k of read.skipped) {
+    const row = { line: k.line - 1, endLine: k.lastLine };
+    lf.skipped.push({ why: k.why, row, range: { start: { line: row.line, character: 0 }, end: k.textSpan?.end ?? lineRange(text, row.line).end } });
   }
   return lf;
 }
 
-/** A folder layout `<root>/train/<class>/*` (+ optional `<root>/test/<class>/*`), or an unsplit `<root>/<class>/*`. */
+/**
+ * A folder layout `<root>/train/<class>/*` (+ optional `<root>/test/<class>/*`), or an unsplit
+ * `<root>/<class>/*`, listed with the core's rules (train/training, test/testing, .txt/.md files).
+ */
 export async function describeFolderDataset(root: string, workspaceFolders: string[], allowUnsplit = false): Promise<DatasetDesc | null> {
   const members: MemberFile[] = [];
   const classFolders: Record<string, string[]> = {};
   const addSplit = async (dir: string, split: MemberFile['split']) => {
-    let any = false;
-    for (const cls of await readdirSafe(dir)) {
-      if (!cls.isDirectory() || cls.name.startsWith('.')) continue;
-      any = true;
-      const cdir = path.join(dir, cls.name);
-      (classFolders[cls.name] ??= []).push(cdir);
-      for (const f of await readdirSafe(cdir)) {
-        if (f.isFile() && !f.name.startsWith('.')) members.push({ file: path.join(cdir, f.name), split, label: cls.name });
-      }
+    const { classes } = await listClassFolders(dir);
+    for (const c of classes) {
+      (classFolders[c.label] ??= []).push(c.dir);
+      for (const file of c.files) members.push({ file, split, label: c.label });
     }
-    return any;
+    return classes.length > 0;
   };
-  const trainDir = path.join(root, 'train');
-  let hasTestFolder = false;
-  if (await isDir(trainDir)) {
-    if (!(await addSplit(trainDir, 'train'))) return null;
-    const testDir = path.join(root, 'test');
-    if (await isDir(testDir)) { hasTestFolder = true; await addSplit(testDir, 'test'); }
-  } else if (allowUnsplit) {
+  let dirs: Awaited<ReturnType<typeof splitFolders>>;
+  try { dirs = await splitFolders(root); } catch { return null; }
+  if (dirs.train) {
+    if (!(await addSplit(path.join(root, dirs.train), 'train'))) return null;
+    if (dirs.test) await addSplit(path.join(root, dirs.test), 'test');
+  } else if (allowUnsplit && !dirs.test) {
     if (!(await addSplit(root, 'unsplit'))) return null;
   } else {
     return null;
   }
-  return { root, name: path.basename(root), format: 'folders', key: datasetKey(root, workspaceFolders), members, classFolders, hasTestFolder };
+  return { root, name: path.basename(root), format: 'folders', key: datasetKey(root, workspaceFolders), members, classFolders, hasTestFolder: !!dirs.test };
 }
 
 export function datasetKey(root: string, workspaceFolders: string[]): string {
@@ -169,61 +185,55 @@ export function datasetKey(root: string, workspaceFolders: string[]): string {
   return posix(root);
 }
 
-/** Find every dataset under the workspace folders (plus fewshot.datasets.paths). */
+/** A table dataset: the file, plus its test file when it is the train file of a train/test pair. */
+async function describeTableDataset(file: string, workspaceFolders: string[]): Promise<DatasetDesc | null> {
+  const format = tableFormatOf(file);
+  if (!format) return null;
+  const test = pairedTestFile(file);
+  const members: MemberFile[] = test && tableFormatOf(test) === format && await isFile(test)
+    ? [{ file, split: 'train' }, { file: test, split: 'test' }]
+    : [{ file, split: 'unsplit' }];
+  return { root: file, name: path.basename(file, path.extname(file)), format, key: datasetKey(file, workspaceFolders), members, classFolders: {} };
+}
+
+/** Find every dataset under the workspace folders (plus fewshot.datasets.paths) with the core's walker. */
 export async function discoverDatasets(workspaceFolders: string[], extraPaths: string[] = []): Promise<DatasetDesc[]> {
-  const out: DatasetDesc[] = [];
-  const tables: string[] = [];
-  const seenRoots = new Set<string>();
-  const walk = async (dir: string, depth: number): Promise<void> => {
-    const ds = await describeFolderDataset(dir, workspaceFolders);
-    if (ds) { if (!seenRoots.has(dir)) { seenRoots.add(dir); out.push(ds); } return; }
-    if (depth >= MAX_DEPTH) return;
-    for (const e of await readdirSafe(dir)) {
-      if (e.name.startsWith('.')) continue;
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name)) await walk(p, depth + 1);
-      } else if (e.isFile() && TABLE_EXT[path.extname(e.name).toLowerCase()]) {
-        tables.push(p);
-      }
-    }
-  };
-  for (const f of workspaceFolders) await walk(f, 0);
-  for (const x of extraPaths) {
-    const abs = path.isAbsolute(x) ? x : path.resolve(workspaceFolders[0] ?? '.', x);
-    if (seenRoots.has(abs)) continue;
-    if (await isDir(abs)) {
-      const ds = (await describeFolderDataset(abs, workspaceFolders, true));
-      if (ds) { seenRoots.add(abs); out.push(ds); }
-    } else if (TABLE_EXT[path.extname(abs).toLowerCase()] && !tables.includes(abs)) {
-      tables.push(abs);
+  const out = new Map<string, DatasetDesc>();
+  for (const folder of workspaceFolders) {
+    for (const ref of await findDatasets(folder, { extraPaths })) {
+      if (out.has(ref.root)) continue;
+      const desc = ref.format === 'folders'
+        ? await describeFolderDataset(ref.root, workspaceFolders, true)
+        : await describeTableDataset(ref.root, workspaceFolders);
+      if (desc) out.set(ref.root, desc);
     }
   }
-  // table files: sniff columns, pair train/test siblings
-  const ok = new Map<string, 'csv' | 'tsv' | 'jsonl'>();
-  for (const t of tables) {
-    const fmt = TABLE_EXT[path.extname(t).toLowerCase()];
-    try {
-      if (sniffColumns(await readHead(t), fmt)) ok.set(t, fmt);
-    } catch { /* unreadable: not a dataset */ }
-  }
-  const used = new Set<string>();
-  const trainRe = /(^|[._\- ])train(?=[._\- ]|$)/i;
-  for (const [t, fmt] of ok) {
-    const base = path.basename(t);
-    if (!trainRe.test(base)) continue;
-    const testFile = path.join(path.dirname(t), base.replace(trainRe, (_m, p1: string) => `${p1}test`));
-    if (testFile !== t && ok.get(testFile) === fmt) {
-      used.add(t); used.add(testFile);
-      out.push({ root: t, name: path.basename(t, path.extname(t)), format: fmt, key: datasetKey(t, workspaceFolders), members: [{ file: t, split: 'train' }, { file: testFile, split: 'test' }], classFolders: {} });
+  return [...out.values()].sort((a, b) => (a.root < b.root ? -1 : 1));
+}
+
+/**
+ * The dataset as training sees it (labels, splits, hold-out), built from the analysed
+ * files with the core's own finishing step. Throws FewShotError like loadDataset.
+ */
+export function trainingView(desc: DatasetDesc, files: Map<string, LoadedFile>): Dataset {
+  const train: CoreSample[] = [];
+  const test: CoreSample[] = [];
+  let given = desc.format === 'folders' ? !!desc.hasTestFolder : false;
+  let columns: Dataset['columns'];
+  for (const m of desc.members) {
+    const lf = files.get(m.file);
+    if (!lf) continue;
+    if (desc.format !== 'folders') {
+      if (!lf.columns) continue;
+      if (m.split === 'train' || m.split === 'unsplit') columns = lf.columns;
+      if (m.split === 'test' || lf.columns.split !== undefined) given = true;
+    }
+    for (const s of lf.samples) {
+      const core: CoreSample = { text: s.text, label: s.label, file: s.file, ...(s.line !== undefined ? { line: s.line } : {}), ...(s.group !== undefined ? { group: s.group } : {}) };
+      (s.split === 'test' ? test : train).push(core);
     }
   }
-  for (const [t, fmt] of ok) {
-    if (used.has(t)) continue;
-    out.push({ root: t, name: path.basename(t, path.extname(t)), format: fmt, key: datasetKey(t, workspaceFolders), members: [{ file: t, split: 'unsplit' }], classFolders: {} });
-  }
-  out.sort((a, b) => (a.root < b.root ? -1 : 1));
-  return out;
+  return finishDataset(desc.root, desc.format, { files: [], issues: [], train, test: given && test.length ? test : null, columns });
 }
 
 export interface ChangeReport {
@@ -310,12 +320,8 @@ export class DatasetIndex {
       if (!hit && !structural) {
         // Only what can create a dataset triggers a (cheap, directory-only) rediscovery:
         // a table file with text/label columns, a new folder, or a file under a train/ or test/ folder.
-        const fmt = TABLE_EXT[path.extname(c).toLowerCase()];
-        if (fmt) {
-          const ov = this.opts.overlay?.(c);
-          try {
-            if (sniffColumns(ov ? ov.text.slice(0, 65536) : await readHead(c), fmt)) structural = true;
-          } catch { /* deleted or unreadable: nothing to discover */ }
+        if (tableFormatOf(c)) {
+          if (await looksLikeTable(c, this.opts.overlay?.(c))) structural = true;
         } else if (await isDir(c)) {
           structural = true;
         } else if (c.split(path.sep).some((seg) => seg === 'train' || seg === 'test')) {
@@ -362,15 +368,19 @@ export class DatasetIndex {
   private async stillTable(old: DatasetDesc): Promise<DatasetDesc | null> {
     const members: MemberFile[] = [];
     for (const m of old.members) {
-      try {
-        const ov = this.opts.overlay?.(m.file);
-        const head = ov ? ov.text.slice(0, 65536) : await readHead(m.file);
-        if (sniffColumns(head, old.format as 'csv' | 'tsv' | 'jsonl') || ov) members.push(m);
-      } catch { /* deleted */ }
+      const ov = this.opts.overlay?.(m.file);
+      if (ov || await looksLikeTable(m.file)) members.push(m);
     }
     if (!members.length) return null;
     if (members.length === 1 && old.members.length === 2) members[0] = { ...members[0], split: members[0].split === 'train' ? 'unsplit' : members[0].split };
     return { ...old, members };
+  }
+
+  /** The dataset under `root` as training sees it (see trainingView). */
+  trainingView(root: string): Dataset {
+    const desc = this.datasets.get(root);
+    if (!desc) throw new Error(`${root} is not a discovered dataset`);
+    return trainingView(desc, this.cache);
   }
 
   /** Which dataset a file belongs to. */
