@@ -1,7 +1,11 @@
 /**
  * Contract between the dataset language server (src/server) and its clients
  * (the extension host's tree views, file decorations and dashboard).
+ * The custom messages are typed (RequestType / NotificationType from vscode-jsonrpc,
+ * the base of vscode-languageserver and vscode-languageclient): both sides use these
+ * objects, never bare method names, so parameter and result types are checked.
  */
+import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
 /** Stable diagnostic codes (the `code` of every Diagnostic the server publishes). */
 export const DiagnosticCodes = {
@@ -45,11 +49,11 @@ export interface DatasetSummary {
   analysedMs: number;
 }
 
-/** Server → client notification with all dataset summaries (sent after each analysis). */
-export const DatasetSummariesNotification = 'fewshot/datasetSummaries';
 export interface DatasetSummariesParams {
   datasets: DatasetSummary[];
 }
+/** Server → client notification with all dataset summaries (sent after each analysis). */
+export const DatasetSummariesNotification = new NotificationType<DatasetSummariesParams>('fewshot/datasetSummaries');
 
 /** `source` of every diagnostic the dataset server publishes. */
 export const DiagnosticSource = 'Few-Shot Lab';
@@ -89,8 +93,6 @@ export const DiagnosticCommands = {
   serverInfo: 'fewshot.diagnostics.serverInfo',
 } as const;
 
-/** Client → server: process id and state (used to test crash recovery). */
-export const ServerInfoRequest = 'fewshot/serverInfo';
 export interface ServerInfo {
   pid: number;
   datasets: number;
@@ -98,9 +100,9 @@ export interface ServerInfo {
   /** Number of completed analysis passes since start. */
   passes: number;
 }
+/** Client → server: process id and state (used to test crash recovery). */
+export const ServerInfoRequest = new RequestType0<ServerInfo, void>('fewshot/serverInfo');
 
-/** Client → server: plan a stratified test split for a folder dataset. */
-export const PlanTestSplitRequest = 'fewshot/planTestSplit';
 export interface PlanTestSplitParams {
   root: string;
   fraction?: number;
@@ -108,6 +110,12 @@ export interface PlanTestSplitParams {
 export interface PlanTestSplitResult {
   moves: { from: string; to: string }[];
 }
+/** Client → server: plan a stratified test split for a folder dataset. */
+export const PlanTestSplitRequest = new RequestType<PlanTestSplitParams, PlanTestSplitResult, void>('fewshot/planTestSplit');
 
+export interface ReanalyseResult {
+  /** Datasets found by the new analysis. */
+  datasets: number;
+}
 /** Client → server: rediscover and re-analyse everything; resolves when diagnostics are published. */
-export const ReanalyseRequest = 'fewshot/reanalyse';
+export const ReanalyseRequest = new RequestType0<ReanalyseResult, void>('fewshot/reanalyse');

@@ -20,7 +20,7 @@ import {
   DatasetSummariesNotification, DiagnosticCodes, DiagnosticCommands, DiagnosticSource,
   PlanTestSplitRequest, ReanalyseRequest, ServerInfoRequest,
   type DatasetSummariesParams, type DiagnosticData, type DiagnosticsInitializationOptions,
-  type PlanTestSplitParams, type PlanTestSplitResult, type ServerInfo,
+  type PlanTestSplitParams, type PlanTestSplitResult, type ReanalyseResult, type ServerInfo,
 } from '../protocol/diagnostics';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -282,7 +282,7 @@ connection.onRequest(PlanTestSplitRequest, async (p: PlanTestSplitParams): Promi
   if (!desc) return { moves: [] };
   return { moves: planStratifiedSplit(desc, { fraction: p.fraction, minTest: index.settings.minTestPerClass }) };
 });
-connection.onRequest(ReanalyseRequest, async () => {
+connection.onRequest(ReanalyseRequest, async (): Promise<ReanalyseResult> => {
   await fullAnalysis('reanalyse');
   return { datasets: index.datasets.size };
 });

@@ -125,7 +125,7 @@ describe('server: language server over IPC', function () {
     const a2 = (await s.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: ns }, range: miss[0].range, context: { diagnostics: miss } })) as Action[];
     assert.equal(a2[0].title, 'Create a stratified test split');
     assert.deepEqual(a2[0].command!.arguments, [path.join(ws, 'folders', 'nosplit')]);
-    const plan = (await s.conn.sendRequest(PlanTestSplitRequest, { root: path.join(ws, 'folders', 'nosplit') })) as PlanTestSplitResult;
+    const plan: PlanTestSplitResult = await s.conn.sendRequest(PlanTestSplitRequest, { root: path.join(ws, 'folders', 'nosplit') });
     assert.equal(plan.moves.length, 6);
 
     // class weighting is offered only when fewshot.train.classWeighting is off
@@ -147,7 +147,7 @@ describe('server: language server over IPC', function () {
     await s.conn.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: pathToFileURL(t01).toString(), type: 2 }] });
     await s.until(() => s.summaries.length > n, 'summaries after the change');
     assert.deepEqual(s.codes('folders/news/test/sports/t01.txt'), []);
-    const info = (await s.conn.sendRequest(ServerInfoRequest)) as ServerInfo;
+    const info: ServerInfo = await s.conn.sendRequest(ServerInfoRequest);
     assert.equal(info.pid, s.child.pid);
     assert.equal(info.datasets, 5);
   });

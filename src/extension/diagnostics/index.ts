@@ -9,7 +9,7 @@ import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerO
 import type { Host } from '../host';
 import {
   DatasetSummariesNotification, DiagnosticCommands, PlanTestSplitRequest, ServerInfoRequest,
-  type DatasetSummariesParams, type DatasetSummary, type DiagnosticsInitializationOptions, type PlanTestSplitResult, type ServerInfo,
+  type DatasetSummariesParams, type DatasetSummary, type DiagnosticsInitializationOptions, type ServerInfo,
 } from '../../protocol/diagnostics';
 import { ClassFolderDecorations } from './decorations';
 import { applyMoves, FixUndoStack, setSetting, silence } from './fixes';
@@ -69,7 +69,7 @@ export async function activateDiagnostics(host: Host): Promise<void> {
   });
 
   reg(DiagnosticCommands.createTestSplit, async (root: string, opts?: { confirmed?: boolean; fraction?: number }) => {
-    const plan = await client.sendRequest<PlanTestSplitResult>(PlanTestSplitRequest, { root, fraction: opts?.fraction });
+    const plan = await client.sendRequest(PlanTestSplitRequest, { root, fraction: opts?.fraction });
     const name = path.basename(root);
     if (!plan.moves.length) {
       void vscode.window.showInformationMessage(vscode.l10n.t('Nothing to move: every class in {0} already has enough test files.', name));
@@ -117,7 +117,7 @@ export async function activateDiagnostics(host: Host): Promise<void> {
 
   reg(DiagnosticCommands.serverInfo, async (): Promise<ServerInfo | undefined> => {
     if (!client.isRunning()) return undefined;
-    return client.sendRequest<ServerInfo>(ServerInfoRequest);
+    return client.sendRequest(ServerInfoRequest);
   });
 
   current = { client, decorations, undo, summaries: () => latest };
