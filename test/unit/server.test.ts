@@ -5,7 +5,7 @@
  * open-document edits and configuration changes.
  */
 import * as assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -191,5 +191,23 @@ describe('server: locale', function () {
       await s.stop();
       rmrf(ws);
     }
+  });
+});
+
+describe('server: bundle boundaries', function () {
+  this.timeout(30_000);
+  it('bundles only the core dataset modules from src/core (no encoders, heads, solver or ML packages)', () => {
+    const repo = path.resolve(__dirname, '..', '..', '..');
+    const script = `const r = require('esbuild').buildSync({ entryPoints: ['src/server/server.ts'], bundle: true, platform: 'node', format: 'cjs',
+      write: false, metafile: true, outfile: 'server.js', logLevel: 'error' }); process.stdout.write(JSON.stringify(Object.keys(r.metafile.inputs)));`;
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: repo, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const inputs = JSON.parse(r.stdout) as string[];
+    const sources = inputs.filter((i) => !i.includes('node_modules/'));
+    const packages = new Set(inputs.map((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(i)?.[1]).filter((p): p is string => !!p));
+    assert.ok(sources.includes('src/core/datasets/load.ts'), 'the check sees the core dataset modules');
+    const allowed = /^src\/(server\/|protocol\/|core\/datasets\/|core\/(errors|metrics)\.ts$|core\/util\/(hash|async|rng)\.ts$)/;
+    assert.deepEqual(sources.filter((s) => !allowed.test(s)), []);
+    assert.deepEqual([...packages].filter((p) => !/^vscode-(languageserver|jsonrpc)/.test(p)), []);
   });
 });
