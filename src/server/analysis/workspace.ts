@@ -324,7 +324,7 @@ export class DatasetIndex {
           if (await looksLikeTable(c, this.opts.overlay?.(c))) structural = true;
         } else if (await isDir(c)) {
           structural = true;
-        } else if (c.split(path.sep).some((seg) => seg === 'train' || seg === 'test')) {
+        } else if (c.split(path.sep).some((seg) => /^(train|training|test|testing)$/i.test(seg))) {
           structural = true;
         }
       }
