@@ -448,3 +448,32 @@ describe('datasets: findDatasets', () => {
     assert.deepEqual(await findDatasets(path.join(ws, 'missing')), []);
   });
 });
+
+describe('datasets: train/test table pairs', () => {
+  let ws: string;
+  beforeEach(() => { ws = makeTempDir('fsl-pair-'); });
+  afterEach(() => removeDir(ws));
+
+  it('reads name-test.csv as the test split of name-train.csv, and lists the pair once', async () => {
+    writeTree(ws, {
+      'tickets_train.csv': 'text,label\nreset my password,account\nscreen flickers,hardware\nlocked out again,account\nlaptop will not boot,hardware\n',
+      'tickets_test.csv': 'text,label\nchange my email,account\nprinter jammed,hardware\n',
+    });
+    const d = await loadDataset(path.join(ws, 'tickets_train.csv'));
+    assert.equal(d.testSource, 'given');
+    assert.deepEqual(d.test.map((s) => [path.basename(s.file), s.line, s.text]), [['tickets_test.csv', 2, 'change my email'], ['tickets_test.csv', 3, 'printer jammed']]);
+    assert.deepEqual(d.files.map((f) => [path.basename(f.file), f.split]), [['tickets_train.csv', 'train'], ['tickets_test.csv', 'test']]);
+    assert.deepEqual((await findDatasets(ws)).map((r) => path.basename(r.root)), ['tickets_train.csv']);
+  });
+
+  it('ignores a test sibling without text and label columns (the train file is split as usual)', async () => {
+    writeTree(ws, {
+      'tickets-train.csv': 'text,label\n' + ['a', 'b'].flatMap((l) => [1, 2, 3, 4].map((i) => `example ${l}${i},${l}\n`)).join(''),
+      'tickets-test.csv': 'epoch,loss\n1,0.5\n',
+    });
+    const d = await loadDataset(path.join(ws, 'tickets-train.csv'));
+    assert.equal(d.testSource, 'stratified-split');
+    assert.ok(d.test.every((s) => s.file.endsWith('tickets-train.csv')));
+    assert.deepEqual((await findDatasets(ws)).map((r) => path.basename(r.root)), ['tickets-train.csv']);
+  });
+});
