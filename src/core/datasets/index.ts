@@ -5,7 +5,7 @@
 export type { DatasetFormat, Sample, FileInfo, DatasetIssue, Dataset, LoadOptions, DatasetRef } from './types';
 export { IssueCodes } from './types';
 export {
-  loadDataset, finishDataset, readSampleFile, readTable, sampleText, folderSample, listClassFolders, splitFolders, pairedTestFile, pairedTrainFile,
+  loadDataset, finishDataset, readSampleFile, readTable, sampleText, folderSample, listClassFolders, splitFolders, pairedTestFile,
   isHiddenOrSystem, DEFAULTS as DATASET_DEFAULTS, SAMPLE_EXTENSIONS,
 } from './load';
 export type { DatasetParts, TableRead, TableRow, ClassFolder } from './load';

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { DiagnosticCodes, type ClassSummary, type DatasetSummary, type DiagnosticCode } from '../../protocol/diagnostics';
-import { encodingFamily, encodingLabel } from '../../core/datasets/encoding';
+import { encodingFamily, encodingLabel } from '../../core/datasets';
 import { msg } from './messages';
 import { jaccard, labelKey, positionAt, signatureSimilarity, yieldNow } from './text';
 import type { DatasetDesc, Issue, IssueData, LoadedFile, Range, Sample, Settings, Severity } from './types';
