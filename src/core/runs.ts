@@ -51,7 +51,7 @@ export const RUN_ID_PATTERN = /^\d{8}-\d{6}-.+-[0-9a-f]{4}$/u;
  * The one run id rule: a folder name directly under `runs/` that cannot escape it and is not
  * hidden (no '/', '\\' or NUL, does not start with '.', at most 200 characters).
  */
-export function isRunId(id: unknown): id is string {
+export function isRunId(id: string): boolean {
   return typeof id === 'string' && id.length > 0 && id.length <= 200 && !id.startsWith('.') && !/[\\/\0]/.test(id);
 }
 
@@ -162,7 +162,17 @@ export function normaliseEpoch(raw: unknown): EpochMetrics | null {
   if (!raw || typeof raw !== 'object') return null;
   const r = raw as Raw;
   if (typeof r.epoch !== 'number') return null;
-  if ('valMacroF1' in r || 'elapsedMs' in r) return r as unknown as EpochMetrics;
+  if ('valMacroF1' in r || 'elapsedMs' in r) {
+    return {
+      ...(r as unknown as EpochMetrics),
+      loss: num(r.loss) ?? NaN,
+      valLoss: num(r.valLoss) ?? null,
+      valMacroF1: num(r.valMacroF1) ?? null,
+      valAccuracy: num(r.valAccuracy) ?? null,
+      perClassRecall: r.perClassRecall && typeof r.perClassRecall === 'object' ? r.perClassRecall as Record<string, number> : {},
+      elapsedMs: num(r.elapsedMs) ?? NaN,
+    };
+  }
   return {
     epoch: r.epoch,
     loss: num(r.loss) ?? NaN,
