@@ -224,7 +224,7 @@ export function tableRow(run: LoadedRun): TableRow {
     minRecallClass: mr?.label ?? null,
     ...bl,
     // A run still training has no training time yet (its elapsed time would look "fastest").
-    trainMs: rec?.timings?.trainMs ?? (rec?.status !== 'running' && Number.isFinite(lastElapsed) ? lastElapsed : null),
+    trainMs: rec?.timings?.trainMs ?? (rec?.status !== 'running' && rec?.status !== 'interrupted' && Number.isFinite(lastElapsed) ? lastElapsed : null),
     backend: rec?.backend?.name ?? '',
   };
 }
