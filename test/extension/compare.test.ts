@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import type { CompareApi } from '../../src/extension/compare';
 import type { CompareModel, RenderSummary } from '../../src/protocol/compare';
 import type { FewShotApi } from '../../src/extension/extension';
+import type { HostToDashboard } from '../../src/protocol/webview';
 import { RunStore } from '../../src/core/runs';
 import { spawn, spawnSync } from 'node:child_process';
 
@@ -246,6 +247,16 @@ describe('compare runs (extension host)', () => {
     await api.open([A, GONE]);
     assert.equal(api.model()?.runs.find((r) => r.id === GONE)?.status, 'interrupted');
     assert.ok(api.model()?.notices.some((n) => n.runId === GONE && /interrupted/.test(n.message)));
+    // the dashboard, opened on it, reads it through the same store
+    const fsl = await ext.activate();
+    await vscode.commands.executeCommand('fewshot.openDashboard', GONE);
+    const dash = fsl.train.dashboards.find(GONE);
+    assert.ok(dash, 'openDashboard did not open a panel');
+    try {
+      const init = await until('init from the dashboard', () => dash.posted.find((m): m is Extract<HostToDashboard, { type: 'init' }> => m.type === 'init'), 30_000);
+      assert.equal(init.state.run.status, 'interrupted');
+      assert.match(init.state.run.error ?? '', /interrupted/);
+    } finally { dash.panel.dispose(); }
     // 2. owner alive, then killed: both views flip without a refresh or any file event
     const DYING = '20261105-090000-news-dying';
     const owner = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' });
