@@ -151,25 +151,10 @@ function defaultStore(io: Io, given?: string): string {
   return path.resolve(io.cwd, given ?? '.fewshot');
 }
 
-/** Run folder from a path (holding run.json) or an id / unique id prefix in the store. */
-export function resolveRunRef(ref: string, storeDir: string, cwd: string): string {
-  const asPath = path.resolve(cwd, ref);
-  if (fs.existsSync(path.join(asPath, 'run.json')) || fs.existsSync(path.join(asPath, 'model', 'head.json'))) return asPath;
-  const runsDir = path.join(storeDir, 'runs');
-  if (!ref.includes('/') && !ref.includes(path.sep)) {
-    if (fs.existsSync(path.join(runsDir, ref))) return path.join(runsDir, ref);
-    let ids: string[] = [];
-    try { ids = fs.readdirSync(runsDir).filter((d) => d.startsWith(ref) || d.endsWith(ref)); } catch { /* no store */ }
-    if (ids.length === 1) return path.join(runsDir, ids[0]);
-    if (ids.length > 1) {
-      throw new FewShotError(`"${ref}" matches ${ids.length} runs in ${runsDir}: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}.`, {
-        file: runsDir, fix: 'Give more of the run id, or the run folder.', code: 'run-ambiguous',
-      });
-    }
-  }
-  throw new FewShotError(`No run "${ref}": neither a run folder nor a run id in ${runsDir}.`, {
-    file: fs.existsSync(asPath) ? asPath : runsDir, fix: 'Pass a run folder (.fewshot/runs/<id>) or an id listed by `fewshot runs` (use --store for another store).', code: 'run-missing',
-  });
+/** Run folder from a path, a run id or a unique id prefix/suffix in the store (core/runs resolveRunRef). */
+async function runDirOf(ref: string, io: Io, store?: string): Promise<string> {
+  const { RunStore, resolveRunRef } = await import('../core/runs');
+  return resolveRunRef(new RunStore(defaultStore(io, store)), ref, io.cwd);
 }
 
 // ---------------------------------------------------------------- train
@@ -239,16 +224,19 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   let report: ClassificationReport | null = null;
   let errorInfo: { message: string; fix?: string; file?: string } | undefined;
   let record: RunRecord;
+  let claim: Promise<{ stop(): void } | undefined> | undefined; // [run-store hook] owner + heartbeat (core/runs claim)
   try {
     record = await runTraining(req, {
       signal: controller.signal,
       onEvent: (e) => {
+        if (e.type === 'started') claim ??= import('../core/runs').then((m) => new m.RunStore(storeDir).claim(e.runId)).catch(() => undefined); // [run-store hook]
         progress.handle(e);
         if (e.type === 'done') report = e.report;
         if (e.type === 'error') errorInfo = { message: e.message, fix: e.fix, file: e.file };
       },
     });
   } finally {
+    (await claim)?.stop(); // [run-store hook]
     progress.finish();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
@@ -290,14 +278,14 @@ function readText(file: string): string | undefined {
   try { return fs.readFileSync(file, 'utf8'); } catch { return undefined; }
 }
 
-function readRecord(runDir: string): RunRecord {
-  const file = path.join(runDir, 'run.json');
-  let raw: string;
-  try { raw = fs.readFileSync(file, 'utf8'); } catch {
-    throw new FewShotError(`${runDir} is not a run folder: ${file} is missing.`, { file, fix: 'Pass a folder under .fewshot/runs/, or a run id listed by `fewshot runs`.', code: 'run-missing' });
-  }
-  try { return JSON.parse(raw) as RunRecord; } catch (e) {
-    throw new FewShotError(`The run record ${file} is not valid JSON (${errorMessage(e)}).`, { file, fix: 'Delete the run, or restore run.json.', code: 'run-invalid' });
+/** run.json of a run folder, through the run store (status 'interrupted' when its process is gone). */
+async function readRecord(runDir: string): Promise<RunRecord> {
+  const { readRunAt } = await import('../core/runs');
+  try { return await readRunAt(runDir); } catch (e) {
+    if (isFewShotError(e) && e.opts.code === 'run-file-missing') {
+      throw new FewShotError(`${runDir} is not a run folder: ${path.join(runDir, 'run.json')} is missing.`, { file: path.join(runDir, 'run.json'), fix: 'Pass a folder under .fewshot/runs/, or a run id listed by `fewshot runs`.', code: 'run-missing' });
+    }
+    throw e;
   }
 }
 
@@ -319,7 +307,15 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
   else if (process.stdin.isTTY) throw new UsageError('give a text to label, or pipe one text per line on stdin', 'predict');
   else texts = await readStdinLines();
   if (!texts.length) throw new UsageError('no text to label: give it as an argument, or pipe one text per line on stdin', 'predict');
-  const runDir = resolveRunRef(ref, defaultStore(io, str(values, 'store')), io.cwd);
+  const runDir = await runDirOf(ref, io, str(values, 'store'));
+  if (fs.existsSync(path.join(runDir, 'run.json'))) {
+    const rec = await readRecord(runDir);
+    if (rec.status !== 'completed') {
+      throw new FewShotError(`Run ${rec.id} is ${rec.status}: it has no model to predict with.`, {
+        file: path.join(runDir, 'run.json'), fix: 'Pick a completed run (`fewshot runs`), or train again.', code: 'run-not-usable',
+      });
+    }
+  }
   process.env.ORT_DISABLE_TELEMETRY = '1';
   const { loadPredictor } = await import('../core/predict');
   const predictor = await loadPredictor(runDir, { hf: { cacheDir: str(values, 'hf-cache') ? path.resolve(io.cwd, str(values, 'hf-cache')!) : undefined } });
@@ -352,7 +348,7 @@ async function cmdRuns(args: string[], io: Io): Promise<number> {
   if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`, 'runs');
   const storeDir = defaultStore(io, str(values, 'store'));
   const { RunStore } = await import('../core/runs');
-  const list = fs.existsSync(path.join(storeDir, 'runs')) ? await new RunStore(storeDir).list() : [];
+  const list = await new RunStore(storeDir).list();
   if (values.json) {
     io.stdout.write(JSON.stringify(list.map((r) => ({ id: r.id, dir: r.dir, record: r.record ?? null, error: r.error ?? null })), null, 2) + '\n');
     return EXIT_OK;
@@ -387,16 +383,12 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse('report', args, { store: { type: 'string' } });
   if (values.help) { io.stdout.write(USAGE.report + '\n'); return EXIT_OK; }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected one run' : 'missing <run-dir-or-id>', 'report');
-  const runDir = resolveRunRef(positionals[0], defaultStore(io, str(values, 'store')), io.cwd);
-  const record = readRecord(runDir);
-  let report: ClassificationReport | null = null;
+  const runDir = await runDirOf(positionals[0], io, str(values, 'store'));
+  const record = await readRecord(runDir);
   const reportFile = path.join(runDir, 'report.json');
-  const raw = readText(reportFile);
-  if (raw !== undefined) {
-    try { report = JSON.parse(raw) as ClassificationReport; } catch (e) {
-      throw new FewShotError(`The report ${reportFile} is not valid JSON (${errorMessage(e)}).`, { file: reportFile, fix: 'Retrain the run.', code: 'report-invalid' });
-    }
-  }
+  const { RunStore } = await import('../core/runs');
+  const at = RunStore.ofRunDir(runDir);
+  const report: ClassificationReport | null = await at.store.readReport(at.id);
   if (values.json) {
     io.stdout.write(JSON.stringify({ runDir, record, report }, null, 2) + '\n');
     return report ? EXIT_OK : EXIT_FAILURE;
@@ -427,7 +419,7 @@ async function cmdServe(args: string[], io: Io): Promise<number> {
   if (!ref) throw new UsageError('missing --run <run-dir-or-id>', 'serve');
   const port = num(values, 'port', 'serve', true);
   if (port !== undefined && (port < 0 || port > 65535)) throw new UsageError(`--port must be from 0 to 65535 (got ${port})`, 'serve');
-  const runDir = resolveRunRef(ref, defaultStore(io, str(values, 'store')), io.cwd);
+  const runDir = await runDirOf(ref, io, str(values, 'store'));
   process.env.ORT_DISABLE_TELEMETRY = '1';
   const { startModelServer } = await import('../core/serve');
   const server = await startModelServer({

@@ -8,7 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { FewShotError, errorMessage } from './errors';
-import { writeJsonAtomic } from './util/fs';
+import { RUN_FILES, RunStore, isRunId, normaliseEpoch, type RunListEntry } from './runs';
 import type { ClassificationReport, EpochMetrics, RunRecord } from '../protocol/run';
 import { RUN_FORMAT_VERSION } from '../protocol/run';
 import {
@@ -32,146 +32,37 @@ export interface LoadedRun {
   error?: string;
 }
 
-/** Short listing entry (for pickers): no metrics, no report. */
-export interface RunListEntry {
-  id: string;
-  dir: string;
-  record?: RunRecord;
-  error?: string;
+/** A run store, or (tests, tools) the path of a runs folder. */
+export type RunsSource = RunStore | string;
+
+function storeOf(src: RunsSource): RunStore {
+  return typeof src === 'string' ? new RunStore(path.dirname(src), { runsDir: src }) : src;
 }
 
-const RUN_ID_RE = /^[^./\\][^/\\]*$/;
-
-/** Lists run folders under `runsDir`, newest first (by createdAt, else id). Unreadable runs come back with `error`. */
-export async function listRuns(runsDir: string): Promise<RunListEntry[]> {
-  let names: string[];
-  try {
-    const ents = await fsp.readdir(runsDir, { withFileTypes: true });
-    names = ents.filter((e) => e.isDirectory() && RUN_ID_RE.test(e.name)).map((e) => e.name);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-  const out = await Promise.all(names.map(async (id): Promise<RunListEntry> => {
-    const dir = path.join(runsDir, id);
-    const r = await readRecord(dir, id);
-    return r.record ? { id, dir, record: r.record } : { id, dir, error: r.error };
-  }));
-  out.sort((a, b) => {
-    const ka = a.record?.createdAt || idToIsoish(a.id);
-    const kb = b.record?.createdAt || idToIsoish(b.id);
-    return ka < kb ? 1 : ka > kb ? -1 : a.id < b.id ? 1 : -1;
-  });
-  return out;
+/** Run folders, in the store's run order (newest first); unreadable runs come back with `error`. */
+export function listRuns(src: RunsSource): Promise<RunListEntry[]> {
+  return storeOf(src).list();
 }
 
-/** "20261101-100000-news-a1b2" → "2026-11-01T10:00:00" (for ordering runs whose run.json is unreadable). */
-function idToIsoish(id: string): string {
-  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})/.exec(id);
-  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}` : id;
-}
-
-/** Reads and normalises run.json. Never throws. */
-async function readRecord(dir: string, id: string): Promise<{ record?: RunRecord; error?: string; fix?: string; older?: number; notices: CompareNotice[] }> {
-  const file = path.join(dir, 'run.json');
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return {
-      error: code === 'ENOENT' ? `Run "${id}" has no run.json (${file}).` : `Cannot read ${file}: ${errorMessage(e)}`,
-      fix: 'If training is still starting, wait a moment; otherwise delete the run folder.',
-      notices: [],
-    };
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    const empty = text.trim() === '';
-    return {
-      error: empty
-        ? `${file} is empty: the run was probably interrupted while it was being written.`
-        : `${file} is not valid JSON (${errorMessage(e)}): the file is damaged or half-written.`,
-      fix: 'Delete the run folder, or restore run.json from a backup.',
-      notices: [],
-    };
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    return { error: `${file} does not hold a run record (expected a JSON object).`, fix: 'Delete the run folder.', notices: [] };
-  }
-  return normaliseRecord(raw as Record<string, unknown>, id, file);
-}
-
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-
-/**
- * Brings a parsed run.json to the current RunRecord shape. Records written
- * before format version 1 (no `formatVersion`, settings under `settings`,
- * snake_case figures) are read best-effort and flagged as older-format.
- */
-export function normaliseRecord(raw: Record<string, unknown>, id: string, file: string): { record?: RunRecord; error?: string; fix?: string; older?: number; notices: CompareNotice[] } {
-  const notices: CompareNotice[] = [];
-  const version = num(raw.formatVersion) ?? num(raw.format_version) ?? 0;
-  const cfgRaw = (raw.config ?? raw.settings) as Record<string, unknown> | undefined;
-  if (!cfgRaw || typeof cfgRaw !== 'object') {
-    return { error: `${file} has no training settings ("config").`, fix: 'The file is damaged: delete the run folder.', notices };
-  }
+/** Notices about a record's format version (older: best-effort; newer: some figures may be missing). */
+function formatNotices(record: RunRecord, id: string, file: string): CompareNotice[] {
+  const version = record.formatVersion;
   if (version > RUN_FORMAT_VERSION) {
-    notices.push({
+    return [{
       severity: 'warning', runId: id, file,
       message: `Run "${id}" was saved by a newer Few-Shot Lab (format ${version}, this version reads ${RUN_FORMAT_VERSION}); some figures may be missing.`,
       fix: 'Update the Few-Shot Lab extension.',
-    });
+    }];
   }
-  // Settings as recorded: current names win, older snake_case names are mapped; nothing is invented.
-  const config: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(cfgRaw)) config[CONFIG_ALIASES[k] ?? k] ??= v;
-  for (const [k, v] of Object.entries(cfgRaw)) if (!(k in CONFIG_ALIASES)) config[k] = v;
-  if (typeof config.dataset !== 'string') config.dataset = '';
-  if (typeof config.encoder !== 'string') config.encoder = '';
-  const status = str(raw.status);
-  const record: RunRecord = {
-    ...(raw as unknown as RunRecord),
-    formatVersion: version,
-    id: str(raw.id) ?? id,
-    status: (status === 'running' || status === 'completed' || status === 'failed' || status === 'cancelled' ? status : 'completed') as RunRecord['status'],
-    createdAt: str(raw.createdAt) ?? str(raw.created_at) ?? '',
-    config: config as unknown as RunRecord['config'],
-    versions: (raw.versions as Record<string, string>) ?? {},
-    timings: (raw.timings as RunRecord['timings']) ?? {},
-  };
   if (version < 1) {
-    const f1 = num(raw.bestValMacroF1) ?? num(raw.best_val_f1);
-    if (f1 !== undefined) record.bestValMacroF1 = f1;
-    const tf1 = num(raw.testMacroF1) ?? num(raw.test_f1);
-    if (tf1 !== undefined) record.testMacroF1 = tf1;
-    const be = num(raw.bestEpoch) ?? num(raw.best_epoch);
-    if (be !== undefined) record.bestEpoch = be;
-    const tm = num(raw.train_ms);
-    if (tm !== undefined && record.timings.trainMs === undefined) record.timings = { ...record.timings, trainMs: tm };
-    const enc = str(raw.encoder_id);
-    if (!record.encoder && enc) record.encoder = { id: enc, requested: record.config.encoder, dim: 0, reason: '' };
-    notices.push({
+    return [{
       severity: 'info', runId: id, file,
       message: `Run "${id}" uses an older run format (version ${version}); figures it did not record (dataset fingerprint, some timings) are shown as "—".`,
       fix: 'Retrain the run to get every figure.',
-    });
+    }];
   }
-  return { record, older: version < 1 ? version : undefined, notices };
+  return [];
 }
-
-/** Setting names used before format version 1 → current names. */
-const CONFIG_ALIASES: Record<string, string> = {
-  dataset_path: 'dataset', learning_rate: 'learningRate', lr: 'learningRate', batch_size: 'batchSize',
-  class_weighting: 'classWeighting', validation_fraction: 'validationFraction',
-};
 
 /**
  * Parses metrics.jsonl. Bad lines are skipped with a notice; an incomplete
@@ -199,20 +90,12 @@ export function parseMetricsJsonl(text: string, file: string, runId?: string): {
       }
       return;
     }
-    const epoch = num(o.epoch);
-    if (epoch === undefined) {
+    const m = normaliseEpoch(o);
+    if (!m) {
       notices.push({ severity: 'warning', runId, file, message: `${file}:${i + 1} has no "epoch"; it was skipped.` });
       return;
     }
-    metrics.push({
-      epoch,
-      loss: num(o.loss) ?? NaN,
-      valLoss: num(o.valLoss) ?? num(o.val_loss) ?? null,
-      valMacroF1: num(o.valMacroF1) ?? num(o.val_f1) ?? num(o.val_macro_f1) ?? null,
-      valAccuracy: num(o.valAccuracy) ?? num(o.val_acc) ?? null,
-      perClassRecall: (o.perClassRecall ?? o.recall ?? {}) as Record<string, number>,
-      elapsedMs: num(o.elapsedMs) ?? num(o.elapsed_ms) ?? NaN,
-    });
+    metrics.push(m);
   });
   metrics.sort((a, b) => a.epoch - b.epoch);
   return { metrics, notices, partial };
@@ -223,11 +106,12 @@ function isReport(o: unknown): o is ClassificationReport {
   return !!r && typeof r === 'object' && Array.isArray(r.labels) && !!r.perClass && typeof r.perClass === 'object' && !!r.macro;
 }
 
-/** Loads one run folder for comparison. Never throws: problems become notices or `error`. */
-export async function loadRun(runsDir: string, id: string): Promise<LoadedRun> {
-  const dir = path.join(runsDir, id);
+/** Loads one run folder for comparison (through the run store). Never throws: problems become notices or `error`. */
+export async function loadRun(src: RunsSource, id: string): Promise<LoadedRun> {
+  const store = storeOf(src);
+  const dir = path.join(store.runsDir, id);
   const base: LoadedRun = { id, dir, metrics: [], report: null, health: 'ok', notices: [] };
-  if (!RUN_ID_RE.test(id)) return { ...base, error: `"${id}" is not a run id.` };
+  if (!isRunId(id)) return { ...base, error: `"${id}" is not a run id.` };
   try {
     const st = await fsp.stat(dir);
     if (!st.isDirectory()) throw new Error('not a folder');
@@ -235,15 +119,19 @@ export async function loadRun(runsDir: string, id: string): Promise<LoadedRun> {
     const message = `Run "${id}" no longer exists (${dir}).`;
     return { ...base, error: message, notices: [{ severity: 'warning', runId: id, file: dir, message, fix: 'It was deleted; remove it from the comparison.' }] };
   }
-  const rec = await readRecord(dir, id);
-  if (!rec.record) {
-    return { ...base, error: rec.error, notices: [{ severity: 'error', runId: id, file: path.join(dir, 'run.json'), message: rec.error ?? 'unreadable', fix: rec.fix }] };
+  const rFile0 = path.join(dir, RUN_FILES.record);
+  let record: RunRecord;
+  try {
+    record = await store.read(id);
+  } catch (e) {
+    const error = errorMessage(e);
+    const fix = e instanceof FewShotError ? e.opts.fix : undefined;
+    return { ...base, error, notices: [{ severity: 'error', runId: id, file: rFile0, message: error, fix }] };
   }
-  const record = rec.record;
-  const notices = [...rec.notices];
-  let health: RunHealth = rec.older !== undefined ? 'older-format' : record.formatVersion > RUN_FORMAT_VERSION ? 'newer-format' : 'ok';
+  const notices = formatNotices(record, id, rFile0);
+  let health: RunHealth = record.formatVersion < 1 ? 'older-format' : record.formatVersion > RUN_FORMAT_VERSION ? 'newer-format' : 'ok';
 
-  const mFile = path.join(dir, 'metrics.jsonl');
+  const mFile = path.join(dir, RUN_FILES.metrics);
   let metrics: EpochMetrics[] = [];
   try {
     const parsed = parseMetricsJsonl(await fsp.readFile(mFile, 'utf8'), mFile, id);
@@ -257,21 +145,24 @@ export async function loadRun(runsDir: string, id: string): Promise<LoadedRun> {
   }
 
   let report: ClassificationReport | null = null;
-  const rFile = path.join(dir, 'report.json');
+  const rFile = path.join(dir, RUN_FILES.report);
   try {
-    const o = JSON.parse(await fsp.readFile(rFile, 'utf8'));
-    if (isReport(o)) report = o;
+    const o = await store.readReport(id);
+    if (o === null) {
+      if (record.status === 'completed' && record.formatVersion >= 1 && record.dataset?.testSource !== 'none') {
+        notices.push({ severity: 'info', runId: id, file: rFile, message: `Run "${record.name ?? id}" has no test report (report.json); test columns are empty.` });
+      }
+    } else if (isReport(o)) report = o;
     else notices.push({ severity: 'warning', runId: id, file: rFile, message: `${rFile} is not a classification report; test figures are missing.`, fix: 'Retrain the run.' });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-      notices.push({ severity: 'warning', runId: id, file: rFile, message: `${rFile} is damaged (${errorMessage(e)}); test figures are missing.`, fix: 'Retrain the run.' });
-      if (health === 'ok') health = 'partial';
-    } else if (record.status === 'completed' && record.formatVersion >= 1 && record.dataset?.testSource !== 'none') {
-      notices.push({ severity: 'info', runId: id, file: rFile, message: `Run "${record.name ?? id}" has no test report (report.json); test columns are empty.` });
-    }
+    notices.push({ severity: 'warning', runId: id, file: rFile, message: `${rFile} is damaged (${errorMessage(e)}); test figures are missing.`, fix: 'Retrain the run.' });
+    if (health === 'ok') health = 'partial';
   }
   if (record.status === 'running') {
     notices.push({ severity: 'info', runId: id, message: `Run "${record.name ?? id}" is still training; the comparison updates when it finishes.` });
+    if (health === 'ok') health = 'partial';
+  } else if (record.status === 'interrupted') {
+    notices.push({ severity: 'warning', runId: id, message: record.error?.message ?? `Run "${record.name ?? id}" was interrupted.`, fix: record.error?.fix });
     if (health === 'ok') health = 'partial';
   } else if (record.status === 'failed' || record.status === 'cancelled') {
     notices.push({ severity: 'info', runId: id, message: `Run "${record.name ?? id}" ${record.status === 'failed' ? 'failed' : 'was cancelled'}${record.error?.message ? `: ${record.error.message}` : ''}.` });
@@ -333,7 +224,7 @@ export function tableRow(run: LoadedRun): TableRow {
     minRecallClass: mr?.label ?? null,
     ...bl,
     // A run still training has no training time yet (its elapsed time would look "fastest").
-    trainMs: rec?.timings?.trainMs ?? (rec?.status !== 'running' && Number.isFinite(lastElapsed) ? lastElapsed : null),
+    trainMs: rec?.timings?.trainMs ?? (rec?.status !== 'running' && rec?.status !== 'interrupted' && Number.isFinite(lastElapsed) ? lastElapsed : null),
     backend: rec?.backend?.name ?? '',
   };
 }
@@ -504,9 +395,10 @@ export function colourForSlot(slot: number): string {
 // ------------------------------------------------------------------ model
 
 /** Builds the panel model for the given run ids (order kept). */
-export async function buildCompareModel(runsDir: string, ids: string[], colourSlots: Record<string, number> = {}): Promise<{ model: CompareModel; loaded: LoadedRun[]; colourSlots: Record<string, number> }> {
+export async function buildCompareModel(src: RunsSource, ids: string[], colourSlots: Record<string, number> = {}): Promise<{ model: CompareModel; loaded: LoadedRun[]; colourSlots: Record<string, number> }> {
   const uniq = [...new Set(ids)];
-  const loaded = await Promise.all(uniq.map((id) => loadRun(runsDir, id)));
+  const store = storeOf(src);
+  const loaded = await Promise.all(uniq.map((id) => loadRun(store, id)));
   return { ...modelFromLoaded(loaded, colourSlots), loaded };
 }
 
@@ -637,23 +529,15 @@ export function tableToMarkdown(rows: TableRow[], headers: ExportHeaders = DEFAU
 export interface RunAnnotation { starred?: boolean; name?: string; note?: string }
 
 /**
- * Saves star / name / note into the run's run.json atomically (tmp + rename),
- * keeping every other field as it is on disk. An empty name removes the name.
+ * Saves star / name / note into the run's run.json through the run store (its per-run lock,
+ * atomic write), keeping every other field. An empty name or note removes it.
  */
-export async function annotateRun(runsDir: string, id: string, patch: RunAnnotation): Promise<RunRecord> {
-  if (!RUN_ID_RE.test(id)) throw new FewShotError(`"${id}" is not a run id.`, { fix: 'Pick a run from the Runs view.' });
-  const file = path.join(runsDir, id, 'run.json');
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(await fsp.readFile(file, 'utf8'));
-  } catch (e) {
-    throw new FewShotError(`Cannot update ${file}: ${errorMessage(e)}`, { file, fix: 'The run is unreadable or was deleted; refresh the comparison.' });
-  }
-  if (patch.starred !== undefined) raw.starred = patch.starred;
-  if (patch.note !== undefined) { if (patch.note.trim()) raw.note = patch.note; else delete raw.note; }
-  if (patch.name !== undefined) { const n = patch.name.trim(); if (n && n !== id) raw.name = n; else delete raw.name; }
-  await writeJsonAtomic(file, raw);
-  return raw as unknown as RunRecord;
+export async function annotateRun(src: RunsSource, id: string, patch: RunAnnotation): Promise<RunRecord> {
+  const p: Partial<RunRecord> = {};
+  if (patch.starred !== undefined) p.starred = patch.starred;
+  if (patch.note !== undefined) p.note = patch.note.trim() ? patch.note : undefined;
+  if (patch.name !== undefined) { const n = patch.name.trim(); p.name = n && n !== id ? n : undefined; }
+  return storeOf(src).update(id, p);
 }
 
 /** Short one-line description of a run for pickers: "F1 0.8123 · test 0.7900 · hashing · logreg · 2026-11-01 10:00". */

@@ -4,8 +4,10 @@
  * metrics.jsonl is appended per epoch and a torn last line is ignored on read.
  */
 import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { FewShotError, errorMessage } from './errors';
 import { writeFileAtomic, writeJsonAtomic } from './util/fs';
 import {
@@ -23,6 +25,8 @@ export const RUN_FILES = {
   confusion: 'confusion.json',
   predictions: 'predictions.jsonl',
   model: path.join('model', 'head.json'),
+  /** Rewritten every HEARTBEAT_INTERVAL_MS by the process that owns a running run (see RunStore.claim). */
+  heartbeat: 'heartbeat',
 } as const;
 
 function pad(n: number, w = 2): string { return String(n).padStart(w, '0'); }
@@ -40,11 +44,20 @@ export function makeRunId(datasetPath: string, date = new Date()): string {
   return `${ts}-${datasetSlug(datasetPath)}-${randomBytes(2).toString('hex')}`;
 }
 
+/** The shape makeRunId produces (runs may also be given other ids: see isRunId). */
 export const RUN_ID_PATTERN = /^\d{8}-\d{6}-.+-[0-9a-f]{4}$/u;
 
+/**
+ * The one run id rule: a folder name directly under `runs/` that cannot escape it and is not
+ * hidden (no '/', '\\' or NUL, does not start with '.', at most 200 characters).
+ */
+export function isRunId(id: string): boolean {
+  return typeof id === 'string' && id.length > 0 && id.length <= 200 && !id.startsWith('.') && !/[\\/\0]/.test(id);
+}
+
 function checkId(id: string): void {
-  if (!id || id === '.' || id === '..' || /[\\/\0]/.test(id) || id.startsWith('.')) {
-    throw new FewShotError(`"${id}" is not a valid run id.`, { code: 'bad-run-id', fix: 'Use a run id as listed by `fewshot runs` (e.g. 20250101-120000-notes-ab12).' });
+  if (!isRunId(id)) {
+    throw new FewShotError(`"${id}" is not a run id.`, { code: 'bad-run-id', fix: 'Use a run id as listed by `fewshot runs` (e.g. 20250101-120000-notes-ab12).' });
   }
 }
 
@@ -54,6 +67,10 @@ async function readJsonFile<T>(file: string, what: string): Promise<T> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new FewShotError(code === 'ENOENT' ? `${file} does not exist.` : `Cannot read ${file}: ${errorMessage(e)}`, {
       file, code: code === 'ENOENT' ? 'run-file-missing' : 'run-file-unreadable', fix: `The ${what} is missing or unreadable; run training again, or delete this run.` });
+  }
+  if (!text.trim()) {
+    throw new FewShotError(`${file} is empty: the ${what} was probably being written when its process stopped.`, {
+      file, code: 'run-file-corrupt', fix: 'Run training again, or delete this run.' });
   }
   try { return JSON.parse(text) as T; } catch {
     throw new FewShotError(`${file} is not valid JSON (the ${what} may be half-written).`, {
@@ -84,48 +101,59 @@ async function readJsonLines<T>(file: string): Promise<T[]> {
 type Raw = Record<string, unknown>;
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const STATUSES: readonly RunRecord['status'][] = ['running', 'completed', 'failed', 'cancelled', 'interrupted'];
+
+/** Setting names used before format version 1 → current names. */
+const CONFIG_ALIASES: Record<string, string> = {
+  dataset_path: 'dataset', learning_rate: 'learningRate', lr: 'learningRate', batch_size: 'batchSize',
+  class_weighting: 'classWeighting', validation_fraction: 'validationFraction',
+};
+
 /**
- * Accept run.json files written before format version 1 (no `formatVersion`,
- * `settings` with snake_case keys instead of `config`) and map them onto RunRecord.
+ * The one "valid run" rule: a run folder is a run when its run.json parses to an object with
+ * training settings (`config`, or `settings` in files written before format version 1). Such
+ * a record is brought to the current RunRecord shape (older snake_case names are mapped,
+ * nothing is invented; `formatVersion` stays what the file says, 0 when absent). Anything
+ * else is not a run: null.
  */
 export function normaliseRecord(raw: unknown, id: string): RunRecord | null {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return null;
   const r = raw as Raw;
-  if (r.config && typeof r.config === 'object' && typeof r.status === 'string') return r as unknown as RunRecord;
-  const st = r.settings as Raw | undefined;
-  if (!st || typeof st !== 'object') return null;
-  const config = {
-    dataset: String(st.dataset_path ?? st.dataset ?? ''),
-    encoder: String(st.encoder ?? 'auto'),
-    head: (st.head ?? 'auto') as TrainConfig['head'],
-    epochs: num(st.epochs) ?? 0,
-    learningRate: num(st.lr) ?? num(st.learning_rate) ?? 0,
-    batchSize: num(st.batch_size) ?? 0,
-    seed: num(st.seed) ?? 0,
-    augment: num(st.augment) ?? 0,
-    passages: false,
-    classNames: false,
-    classWeighting: Boolean(st.class_weighting ?? false),
-    patience: num(st.patience) ?? 0,
-    validationFraction: num(st.validation_fraction) ?? 0,
-    backend: String(st.backend ?? 'auto'),
-  } as TrainConfig;
+  const cfgRaw = (r.config ?? r.settings) as Raw | undefined;
+  if (!cfgRaw || typeof cfgRaw !== 'object' || Array.isArray(cfgRaw)) return null;
+  const version = num(r.formatVersion) ?? num(r.format_version) ?? 0;
+  const config: Raw = {};
+  for (const [k, v] of Object.entries(cfgRaw)) config[CONFIG_ALIASES[k] ?? k] ??= v;
+  for (const [k, v] of Object.entries(cfgRaw)) if (!(k in CONFIG_ALIASES)) config[k] = v;
+  if (typeof config.dataset !== 'string') config.dataset = '';
+  if (typeof config.encoder !== 'string') config.encoder = '';
+  const status = STATUSES.find((s) => s === r.status) ?? 'completed';
   const rec: RunRecord = {
-    formatVersion: num(r.formatVersion) ?? 0,
-    id: typeof r.id === 'string' ? r.id : id,
-    status: (typeof r.status === 'string' ? r.status : 'completed') as RunRecord['status'],
-    createdAt: String(r.createdAt ?? r.created_at ?? ''),
-    config,
-    versions: (r.versions as Record<string, string>) ?? {},
-    timings: { trainMs: num(r.train_ms), totalMs: num(r.total_ms) },
+    ...(r as unknown as RunRecord),
+    formatVersion: version,
+    id: str(r.id) ?? id,
+    status,
+    createdAt: str(r.createdAt) ?? str(r.created_at) ?? '',
+    config: config as unknown as TrainConfig,
+    versions: (r.versions && typeof r.versions === 'object' ? r.versions : {}) as Record<string, string>,
+    timings: (r.timings && typeof r.timings === 'object' ? r.timings : {}) as RunRecord['timings'],
   };
-  if (typeof r.name === 'string') rec.name = r.name;
-  if (typeof r.encoder_id === 'string') rec.encoder = { id: r.encoder_id, requested: config.encoder, dim: 0, reason: 'older run format' };
-  const be = num(r.best_epoch); if (be !== undefined) rec.bestEpoch = be;
-  const bv = num(r.best_val_f1); if (bv !== undefined) rec.bestValMacroF1 = bv;
-  const tf = num(r.test_f1); if (tf !== undefined) rec.testMacroF1 = tf;
-  const ta = num(r.test_acc); if (ta !== undefined) rec.testAccuracy = ta;
-  for (const k of Object.keys(rec.timings) as (keyof RunRecord['timings'])[]) if (rec.timings[k] === undefined) delete rec.timings[k];
+  delete (rec as unknown as Raw).settings;
+  if (version < 1) {
+    // Before format 1: no passages / class-name priors existed, figures were snake_case.
+    config.passages ??= false;
+    config.classNames ??= false;
+    const bv = num(r.bestValMacroF1) ?? num(r.best_val_f1); if (bv !== undefined) rec.bestValMacroF1 = bv;
+    const tf = num(r.testMacroF1) ?? num(r.test_f1); if (tf !== undefined) rec.testMacroF1 = tf;
+    const ta = num(r.testAccuracy) ?? num(r.test_acc); if (ta !== undefined) rec.testAccuracy = ta;
+    const be = num(r.bestEpoch) ?? num(r.best_epoch); if (be !== undefined) rec.bestEpoch = be;
+    const tm = num(r.train_ms); if (tm !== undefined && rec.timings.trainMs === undefined) rec.timings = { ...rec.timings, trainMs: tm };
+    const tt = num(r.total_ms); if (tt !== undefined && rec.timings.totalMs === undefined) rec.timings = { ...rec.timings, totalMs: tt };
+    const enc = str(r.encoder_id);
+    if (!rec.encoder && enc) rec.encoder = { id: enc, requested: rec.config.encoder, dim: 0, reason: 'older run format' };
+    for (const k of ['created_at', 'best_epoch', 'best_val_f1', 'test_f1', 'test_acc', 'train_ms', 'total_ms', 'encoder_id']) delete (rec as unknown as Raw)[k];
+  }
   return rec;
 }
 
@@ -134,7 +162,17 @@ export function normaliseEpoch(raw: unknown): EpochMetrics | null {
   if (!raw || typeof raw !== 'object') return null;
   const r = raw as Raw;
   if (typeof r.epoch !== 'number') return null;
-  if ('valMacroF1' in r || 'elapsedMs' in r) return r as unknown as EpochMetrics;
+  if ('valMacroF1' in r || 'elapsedMs' in r) {
+    return {
+      ...(r as unknown as EpochMetrics),
+      loss: num(r.loss) ?? NaN,
+      valLoss: num(r.valLoss) ?? null,
+      valMacroF1: num(r.valMacroF1) ?? null,
+      valAccuracy: num(r.valAccuracy) ?? null,
+      perClassRecall: r.perClassRecall && typeof r.perClassRecall === 'object' ? r.perClassRecall as Record<string, number> : {},
+      elapsedMs: num(r.elapsedMs) ?? NaN,
+    };
+  }
   return {
     epoch: r.epoch,
     loss: num(r.loss) ?? NaN,
@@ -155,13 +193,110 @@ export function timeOfRunId(id: string): number {
 
 export interface RunListEntry { record?: RunRecord; dir: string; id: string; error?: string; }
 
+/**
+ * The one run order: newest first by `createdAt` (else the time in the id, else the folder's
+ * mtime), then by id, descending. `list()` returns runs in this order.
+ */
+export function compareRuns(a: { id: string; record?: Pick<RunRecord, 'createdAt'> }, b: { id: string; record?: Pick<RunRecord, 'createdAt'> }): number {
+  const key = (x: { id: string; record?: Pick<RunRecord, 'createdAt'> }): number => {
+    const t = Date.parse(x.record?.createdAt ?? '');
+    if (!Number.isNaN(t)) return t;
+    const i = timeOfRunId(x.id);
+    return Number.isNaN(i) ? 0 : i;
+  };
+  return key(b) - key(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** Whether a run can serve predictions: it completed and its folder holds model/head.json. */
+export async function isUsableForPredict(entry: { dir: string; record?: RunRecord }): Promise<boolean> {
+  if (entry.record?.status !== 'completed') return false;
+  try { await fsp.access(path.join(entry.dir, RUN_FILES.model)); return true; } catch { return false; }
+}
+
+// ------------------------------------------------------------------ liveness
+
+/** How often the owner of a running run rewrites its heartbeat file. */
+export const HEARTBEAT_INTERVAL_MS = 2_000;
+/** A running run with no sign of life (heartbeat, run.json or metrics.jsonl written) for this long is interrupted. */
+export const HEARTBEAT_STALE_MS = 10_000;
+
+/** Whether a process with this id exists on this machine (EPERM: it exists but belongs to someone else). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+async function mtimeOf(file: string): Promise<number> {
+  try { return (await fsp.stat(file)).mtimeMs; } catch { return -Infinity; }
+}
+
+/**
+ * Why a run whose run.json says 'running' is no longer running, or undefined while it may be:
+ *  - its owner process (run.json `owner`, written by RunStore.claim) is on this host and gone;
+ *  - or nothing in its folder (heartbeat, run.json, metrics.jsonl) was written for HEARTBEAT_STALE_MS
+ *    (owner on another host, a reused pid, or a run made before owners were recorded).
+ */
+export async function interruption(dir: string, rec: RunRecord, now = Date.now()): Promise<string | undefined> {
+  if (rec.status !== 'running') return undefined;
+  const o = rec.owner;
+  if (o && o.host === os.hostname() && !pidAlive(o.pid)) return `its training process (pid ${o.pid}) ended without finishing it`;
+  const last = Math.max(...(await Promise.all([RUN_FILES.heartbeat, RUN_FILES.record, RUN_FILES.metrics].map((f) => mtimeOf(path.join(dir, f))))));
+  if (now - last > HEARTBEAT_STALE_MS) {
+    const where = o ? ` (pid ${o.pid} on ${o.host})` : '';
+    return Number.isFinite(last)
+      ? `its training process${where} gave no sign of life for ${Math.round((now - last) / 1000)} s`
+      : `its training process${where} left no trace`;
+  }
+  return undefined;
+}
+
+/**
+ * The record as readers show it: a 'running' run whose process is gone reads 'interrupted',
+ * with `error` saying why. Derived on every read, never written back: a run that comes back to
+ * life (a laptop resumed) reads 'running' again, and the trainer's own final status wins.
+ */
+async function withLiveness(dir: string, rec: RunRecord): Promise<RunRecord> {
+  const why = await interruption(dir, rec);
+  if (!why) return rec;
+  return {
+    ...rec,
+    status: 'interrupted',
+    error: rec.error ?? { message: `Run ${rec.id} was interrupted: ${why}.`, fix: 'Train again; the epochs it saved are kept in its folder.' },
+  };
+}
+
+/** Heartbeat writers of this process, one per run folder (a second claim shares the first). */
+const heartbeats = new Map<string, { worker?: Worker; timer?: NodeJS.Timeout; refs: number }>();
+
+/**
+ * Rewrites `file` every `ms` from a worker thread, so the beat goes on while the main thread is
+ * busy in a long synchronous loop (the run is alive as long as its process is).
+ */
+const HEARTBEAT_WORKER = `
+const { workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const beat = () => { try { fs.writeFileSync(workerData.file, new Date().toISOString() + '\\n'); } catch {} };
+setInterval(beat, workerData.ms);
+`;
+
+export interface RunClaim { stop(): void }
+
+/** Serialises read-modify-write updates of one run folder inside this process (shared by every RunStore). */
+const locks = new Map<string, Promise<unknown>>();
+
 export class RunStore {
   readonly runsDir: string;
-  /** Serialises read-modify-write updates of one run inside this process. */
-  private readonly locks = new Map<string, Promise<unknown>>();
 
-  constructor(public readonly storeDir: string) {
-    this.runsDir = path.join(storeDir, 'runs');
+  /** `opts.runsDir`: a runs folder not named `<storeDir>/runs` (tests, a run folder given by path). */
+  constructor(public readonly storeDir: string, opts: { runsDir?: string } = {}) {
+    this.runsDir = opts.runsDir ?? path.join(storeDir, 'runs');
+  }
+
+  /** The store and id of a run folder given by path (`…/<id>`). */
+  static ofRunDir(dir: string): { store: RunStore; id: string } {
+    const abs = path.resolve(dir);
+    const runsDir = path.dirname(abs);
+    return { store: new RunStore(path.dirname(runsDir), { runsDir }), id: path.basename(abs) };
   }
 
   dirOf(id: string): string {
@@ -170,41 +305,89 @@ export class RunStore {
   }
 
   private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
+    const key = this.dirOf(id);
+    const prev = locks.get(key) ?? Promise.resolve();
     const next = prev.then(fn, fn);
     const tail = next.catch(() => undefined);
-    this.locks.set(id, tail);
-    void tail.then(() => { if (this.locks.get(id) === tail) this.locks.delete(id); });
+    locks.set(key, tail);
+    void tail.then(() => { if (locks.get(key) === tail) locks.delete(key); });
     return next;
   }
 
-  /** All runs, newest first. Runs whose run.json is missing or broken come back with `error`. */
+  /** Whether `id` names a folder with a run.json (readable or not). */
+  async exists(id: string): Promise<boolean> {
+    if (!isRunId(id)) return false;
+    try { await fsp.access(path.join(this.dirOf(id), RUN_FILES.record)); return true; } catch { return false; }
+  }
+
+  /**
+   * All run folders, in the run order (compareRuns: newest first). Folders whose run.json is
+   * missing or not a run record come back with `error`; hidden folders and files are skipped.
+   * Statuses are as readers show them ('interrupted' for a dead 'running' run).
+   */
   async list(): Promise<RunListEntry[]> {
     let ents;
     try { ents = await fsp.readdir(this.runsDir, { withFileTypes: true }); } catch { return []; }
-    const rows = await Promise.all(ents.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map(async (e) => {
+    const rows = await Promise.all(ents.filter((e) => e.isDirectory() && isRunId(e.name)).map(async (e): Promise<RunListEntry> => {
       const dir = path.join(this.runsDir, e.name);
-      let sortKey = timeOfRunId(e.name);
-      if (Number.isNaN(sortKey)) { try { sortKey = (await fsp.stat(dir)).mtimeMs; } catch { sortKey = 0; } }
       try {
-        const record = normaliseRecord(await readJsonFile<unknown>(path.join(dir, RUN_FILES.record), 'run record'), e.name);
-        if (!record) throw new Error(`${path.join(dir, RUN_FILES.record)} is not a Few-Shot Lab run record`);
-        const t = Date.parse(record.createdAt);
-        if (!Number.isNaN(t)) sortKey = t;
-        return { entry: { record, dir, id: e.name } as RunListEntry, sortKey };
+        return { record: await this.read(e.name), dir, id: e.name };
       } catch (err) {
-        return { entry: { dir, id: e.name, error: errorMessage(err) } as RunListEntry, sortKey };
+        return { dir, id: e.name, error: errorMessage(err) };
       }
     }));
-    rows.sort((a, b) => b.sortKey - a.sortKey || (a.entry.id < b.entry.id ? 1 : a.entry.id > b.entry.id ? -1 : 0));
-    return rows.map((r) => r.entry);
+    return rows.sort(compareRuns);
   }
 
+  /** run.json as readers show it (see withLiveness); throws a FewShotError naming the file when it is not a run. */
   async read(id: string): Promise<RunRecord> {
+    return withLiveness(this.dirOf(id), await this.readStored(id));
+  }
+
+  /** run.json exactly as stored (normalised), without the liveness verdict: for writers. */
+  private async readStored(id: string): Promise<RunRecord> {
     const file = path.join(this.dirOf(id), RUN_FILES.record);
     const rec = normaliseRecord(await readJsonFile<unknown>(file, 'run record'), id);
-    if (!rec) throw new FewShotError(`${file} is not a Few-Shot Lab run record.`, { file, code: 'run-file-corrupt', fix: 'Delete this run folder.' });
+    if (!rec) throw new FewShotError(`${file} is not a Few-Shot Lab run record (it has no training settings).`, { file, code: 'run-file-corrupt', fix: 'Delete this run folder.' });
     return rec;
+  }
+
+  /**
+   * Marks this process as the owner of a running run: records `owner` {pid, host, startedAt} in
+   * run.json and rewrites the run's heartbeat file every HEARTBEAT_INTERVAL_MS until `stop()`.
+   * Readers then report the run 'interrupted' as soon as this process is gone.
+   */
+  async claim(id: string): Promise<RunClaim> {
+    const dir = this.dirOf(id);
+    const file = path.join(dir, RUN_FILES.heartbeat);
+    let hb = heartbeats.get(dir);
+    if (!hb) {
+      await fsp.writeFile(file, new Date().toISOString() + '\n');
+      hb = { refs: 0 };
+      try {
+        hb.worker = new Worker(HEARTBEAT_WORKER, { eval: true, workerData: { file, ms: HEARTBEAT_INTERVAL_MS } });
+        hb.worker.unref();
+        hb.worker.on('error', () => undefined);
+      } catch {
+        hb.timer = setInterval(() => { void fsp.writeFile(file, new Date().toISOString() + '\n').catch(() => undefined); }, HEARTBEAT_INTERVAL_MS);
+        hb.timer.unref();
+      }
+      heartbeats.set(dir, hb);
+      await this.update(id, { owner: { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() } });
+    }
+    hb.refs++;
+    const beat = hb;
+    let stopped = false;
+    return {
+      stop: () => {
+        if (stopped) return;
+        stopped = true;
+        if (--beat.refs > 0) return;
+        void beat.worker?.terminate();
+        if (beat.timer) clearInterval(beat.timer);
+        if (heartbeats.get(dir) === beat) heartbeats.delete(dir);
+      },
+    };
   }
 
   async readMetrics(id: string): Promise<EpochMetrics[]> {
@@ -255,7 +438,7 @@ export class RunStore {
   /** Atomic read-merge-write of run.json (`timings` and `versions` are merged key by key). */
   update(id: string, patch: Partial<RunRecord>): Promise<RunRecord> {
     return this.withLock(id, async () => {
-      const cur = await this.read(id);
+      const cur = await this.readStored(id);
       const next: RunRecord = { ...cur, ...patch, id: cur.id, formatVersion: cur.formatVersion };
       if (patch.timings) next.timings = { ...cur.timings, ...patch.timings };
       if (patch.versions) next.versions = { ...cur.versions, ...patch.versions };
@@ -336,4 +519,40 @@ export async function readModel(dir: string): Promise<ModelFile> {
     throw new FewShotError(`${file} was written by a newer Few-Shot Lab (format ${model.formatVersion}).`, { file, code: 'model-too-new', fix: 'Update the Few-Shot Lab extension.' });
   }
   return model;
+}
+
+/**
+ * A run folder from what a user typed (CLI `predict --run`, `report`, `serve --run`):
+ *  1. a path to a folder holding run.json or model/head.json (relative to `cwd`);
+ *  2. a run id in the store;
+ *  3. a unique prefix or suffix of a run id in the store (e.g. `20261101-10` or `a1b2`).
+ * Throws a FewShotError (code 'run-ambiguous' / 'run-missing') naming the store otherwise.
+ */
+export async function resolveRunRef(store: RunStore, ref: string, cwd = process.cwd()): Promise<string> {
+  const asPath = path.resolve(cwd, ref);
+  const has = async (f: string) => { try { await fsp.access(f); return true; } catch { return false; } };
+  if (await has(path.join(asPath, RUN_FILES.record)) || await has(path.join(asPath, RUN_FILES.model))) return asPath;
+  if (isRunId(ref)) {
+    if (await store.exists(ref)) return store.dirOf(ref);
+    let ids: string[] = [];
+    try {
+      ids = (await fsp.readdir(store.runsDir, { withFileTypes: true }))
+        .filter((e) => e.isDirectory() && isRunId(e.name) && (e.name.startsWith(ref) || e.name.endsWith(ref))).map((e) => e.name).sort();
+    } catch { /* no store */ }
+    if (ids.length === 1) return store.dirOf(ids[0]);
+    if (ids.length > 1) {
+      throw new FewShotError(`"${ref}" matches ${ids.length} runs in ${store.runsDir}: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}.`, {
+        file: store.runsDir, fix: 'Give more of the run id, or the run folder.', code: 'run-ambiguous',
+      });
+    }
+  }
+  throw new FewShotError(`No run "${ref}": neither a run folder nor a run id in ${store.runsDir}.`, {
+    file: await has(asPath) ? asPath : store.runsDir, fix: 'Pass a run folder (.fewshot/runs/<id>) or an id listed by `fewshot runs` (use --store for another store).', code: 'run-missing',
+  });
+}
+
+/** run.json of a run folder given by path, as readers show it (RunStore.read). */
+export function readRunAt(dir: string): Promise<RunRecord> {
+  const { store, id } = RunStore.ofRunDir(dir);
+  return store.read(id);
 }

@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { ModelFile, Prediction, RunRecord } from '../protocol/run';
 import { FewShotError, errorMessage, isFewShotError } from './errors';
+import { readModel, readRunAt } from './runs';
 
 /** What the server needs from a predictor (structurally the `Predictor` of src/core/predict.ts). */
 export interface ServePredictor {
@@ -85,18 +86,17 @@ interface ModelInfo {
 }
 
 async function readModelInfo(runDir: string, predictor: ServePredictor): Promise<ModelInfo> {
-  const headFile = path.join(runDir, 'model', 'head.json');
   let model: Partial<ModelFile> = {};
   try {
-    model = JSON.parse(await fs.promises.readFile(headFile, 'utf8')) as ModelFile;
+    model = await readModel(runDir);
   } catch {
     /* an injected predictor may not come with a model file */
   }
   let record: Partial<RunRecord> = {};
   try {
-    record = JSON.parse(await fs.promises.readFile(path.join(runDir, 'run.json'), 'utf8')) as RunRecord;
+    record = await readRunAt(runDir);
   } catch {
-    /* optional */
+    /* optional: a bare model folder has no run.json */
   }
   return {
     runId: record.id ?? path.basename(path.resolve(runDir)),

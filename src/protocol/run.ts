@@ -252,6 +252,11 @@ export interface RunRecord {
   testMacroF1?: number;
   testAccuracy?: number;
   error?: { message: string; detail?: string; /** File the error is about (FewShotError). */ file?: string; /** What to do about it (FewShotError). */ fix?: string };
+  /**
+   * The process training this run (RunStore.claim), which also rewrites `<run>/heartbeat` every
+   * 2 s while it runs: readers report a 'running' run whose owner is gone as 'interrupted'.
+   */
+  owner?: { pid: number; host: string; startedAt: string };
   /** Compare-panel annotations. */
   starred?: boolean;
   note?: string;

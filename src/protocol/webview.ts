@@ -129,6 +129,7 @@ export const DASHBOARD_STRINGS = [
   'completed',
   'failed',
   'cancelled',
+  'interrupted',
   'Epoch {0} of {1}',
   'Loss',
   'Training loss',

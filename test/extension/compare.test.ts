@@ -10,6 +10,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CompareApi } from '../../src/extension/compare';
 import type { CompareModel, RenderSummary } from '../../src/protocol/compare';
+import type { FewShotApi } from '../../src/extension/extension';
+import type { HostToDashboard } from '../../src/protocol/webview';
+import { RunStore } from '../../src/core/runs';
+import { spawn, spawnSync } from 'node:child_process';
 
 const EXTENSION_ID = 'fewshot-lab.fewshot-lab';
 const A = '20261101-100000-news-a1b2';
@@ -189,6 +193,9 @@ describe('compare runs (extension host)', () => {
     const rec = JSON.parse(fs.readFileSync(path.join(runsDir, LIVE, 'run.json'), 'utf8'));
     rec.id = LIVE;
     fs.writeFileSync(path.join(runsDir, LIVE, 'run.json'), JSON.stringify(rec, null, 2));
+    // this process trains it (owner + heartbeat): it reads 'running' however slow the machine is
+    const claim = await new RunStore(path.dirname(runsDir)).claim(LIVE);
+    try {
     await api.open([A, LIVE]);
     assert.equal(api.model()?.runs.find((r) => r.id === LIVE)?.status, 'running');
     // the "trainer" finishes: complete metrics, report and run.json (atomic rename)
@@ -199,6 +206,7 @@ describe('compare runs (extension host)', () => {
     const tmpFile = path.join(runsDir, LIVE, '.run.json.tmp');
     fs.writeFileSync(tmpFile, JSON.stringify(done, null, 2));
     fs.renameSync(tmpFile, path.join(runsDir, LIVE, 'run.json'));
+    } finally { claim.stop(); }
     const finished = await until('the panel to see the finished run', () => {
       const r = api.model()?.runs.find((x) => x.id === LIVE);
       return r?.status === 'completed' && r.report ? r : undefined;
@@ -209,6 +217,61 @@ describe('compare runs (extension host)', () => {
     fs.rmSync(path.join(runsDir, LIVE), { recursive: true, force: true });
     await until('the panel to drop the deleted run', () => !api.runIds().includes(LIVE) && api.model()?.runs.every((r) => r.id !== LIVE), 30_000);
     assert.ok(api.model()?.notices.some((n) => n.message.includes(LIVE)));
+  });
+
+  it('a run whose training process died reads interrupted in the Runs view and in Compare, at once and on its own', async function () {
+    this.timeout(90_000);
+    const ext = vscode.extensions.getExtension<FewShotApi>(EXTENSION_ID)!;
+    const runs = (await ext.activate()).train.runsProvider;
+    const plant = (id: string, pid: number) => {
+      fs.cpSync(path.join(fixtures, HALF), path.join(runsDir, id), { recursive: true });
+      const rec = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
+      Object.assign(rec, { id, owner: { pid, host: os.hostname(), startedAt: new Date().toISOString() } });
+      fs.writeFileSync(path.join(runsDir, id, 'run.json'), JSON.stringify(rec, null, 2));
+      fs.writeFileSync(path.join(runsDir, id, 'heartbeat'), new Date().toISOString());
+      copied.push(id);
+    };
+    const item = async (id: string) => {
+      const node = (await runs.getChildren()).find((n) => n.id === id);
+      return node && runs.getTreeItem(node);
+    };
+    const iconOf = (it: vscode.TreeItem | undefined) => (it?.iconPath as vscode.ThemeIcon | undefined)?.id;
+    // 1. planted with a pid that has exited: interrupted at once (fresh files, so the pid decides)
+    const GONE = '20261105-080000-news-gone';
+    const exited = spawnSync(process.execPath, ['-e', '']);
+    plant(GONE, exited.pid!);
+    runs.refresh();
+    const gone = await item(GONE);
+    assert.equal(iconOf(gone), 'debug-disconnect');
+    assert.match(String(gone?.description), /^interrupted · /);
+    await api.open([A, GONE]);
+    assert.equal(api.model()?.runs.find((r) => r.id === GONE)?.status, 'interrupted');
+    assert.ok(api.model()?.notices.some((n) => n.runId === GONE && /interrupted/.test(n.message)));
+    // the dashboard, opened on it, reads it through the same store
+    const fsl = await ext.activate();
+    await vscode.commands.executeCommand('fewshot.openDashboard', GONE);
+    const dash = fsl.train.dashboards.find(GONE);
+    assert.ok(dash, 'openDashboard did not open a panel');
+    try {
+      const init = await until('init from the dashboard', () => dash.posted.find((m): m is Extract<HostToDashboard, { type: 'init' }> => m.type === 'init'), 30_000);
+      assert.equal(init.state.run.status, 'interrupted');
+      assert.match(init.state.run.error ?? '', /interrupted/);
+    } finally { dash.panel.dispose(); }
+    // 2. owner alive, then killed: both views flip without a refresh or any file event
+    const DYING = '20261105-090000-news-dying';
+    const owner = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' });
+    try {
+      plant(DYING, owner.pid!);
+      runs.refresh();
+      assert.equal(iconOf(await item(DYING)), 'sync~spin');
+      await api.open([A, DYING]);
+      assert.equal(api.model()?.runs.find((r) => r.id === DYING)?.status, 'running');
+      owner.kill('SIGKILL');
+      await until('the Runs view to show the killed run interrupted', async () => iconOf(await item(DYING)) === 'debug-disconnect', 20_000);
+      await until('Compare to show the killed run interrupted', () => api.model()?.runs.find((r) => r.id === DYING)?.status === 'interrupted', 20_000);
+    } finally {
+      if (owner.exitCode === null && owner.signalCode === null) owner.kill('SIGKILL');
+    }
   });
 
   it('stays responsive with 50 runs of 300 epochs: decimated curves, lazy confusion matrices', async function () {

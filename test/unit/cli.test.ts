@@ -20,6 +20,17 @@ function runCli(cli: string, args: string[], opts: { cwd: string; input?: string
   });
 }
 
+/** Polls `f` (visible state, no fixed sleeps) until it returns a value. */
+async function until<T>(what: string, f: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const noStack = (r: Result): void => assert.ok(!/\n\s+at .+:\d+:\d+\)?/.test(r.stderr), `no stack trace in:\n${r.stderr}`);
 
 describe('fewshot CLI', function () {
@@ -142,6 +153,52 @@ describe('fewshot CLI', function () {
       assert.equal(noModel.code, 1);
       assert.match(noModel.stderr, /^fix: /m);
     });
+  });
+
+  it('a killed train (kill -9) reads interrupted in `runs`, and report/predict say so', async () => {
+    const store = path.join(dir, 'killed-store');
+    const big = writeCsvDataset(path.join(dir, 'ds-big'), 200, 10, 3);
+    const child = spawn(process.execPath, [cli, 'train', big, '--encoder', 'hashing:1024', '--head', 'mlp', '--epochs', '1000', '--patience', '0', '--out', store],
+      { cwd: dir, env: { ...process.env, ...bundleEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += d; });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    try {
+      // the CLI claims its run: run.json names it as the owner, and a heartbeat file is written
+      const runDir = await until('the CLI to claim its run', () => {
+        const runsDir = path.join(store, 'runs');
+        for (const id of fs.existsSync(runsDir) ? fs.readdirSync(runsDir) : []) {
+          try {
+            const rec = JSON.parse(fs.readFileSync(path.join(runsDir, id, 'run.json'), 'utf8')) as RunRecord;
+            if (rec.owner?.pid === child.pid && fs.existsSync(path.join(runsDir, id, 'heartbeat'))) return path.join(runsDir, id);
+          } catch { /* being written */ }
+        }
+        if (child.exitCode !== null) throw new Error(`train ended before it was killed:\n${stderr}`);
+        return undefined;
+      });
+      const id = path.basename(runDir);
+      const live = JSON.parse((await run(['runs', '--store', store, '--json'])).stdout) as { id: string; record: RunRecord }[];
+      assert.equal(live.find((x) => x.id === id)?.record.status, 'running', 'alive while the CLI runs');
+      child.kill('SIGKILL');
+      await exited;
+      assert.equal(JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')).status, 'running', 'the file still says running');
+      const j = await run(['runs', '--store', store, '--json']);
+      assert.equal(j.code, 0, j.stderr);
+      const rec = (JSON.parse(j.stdout) as { id: string; record: RunRecord }[]).find((x) => x.id === id)?.record;
+      assert.equal(rec?.status, 'interrupted');
+      assert.match(rec?.error?.message ?? '', new RegExp(`pid ${child.pid}`));
+      const t = await run(['runs', '--store', store]);
+      assert.match(t.stdout, new RegExp(`^${id}\\s+interrupted\\s`, 'm'));
+      const rep = await run(['report', id.slice(-4), '--store', store]);
+      assert.equal(rep.code, 1);
+      assert.match(rep.stderr, /the run is interrupted/);
+      const pred = await run(['predict', '--run', id, '--store', store, 'some text']);
+      assert.equal(pred.code, 1);
+      assert.match(pred.stderr, /is interrupted/);
+      noStack(pred);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('train samples/clinical-notes --encoder hashing prints a classification report', async () => {

@@ -4,8 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   annotateRun, assignColourSlots, bestValues, bestVsLast, buildCompareModel, colourForSlot, decimate, listRuns, loadRun,
-  minRecall, parseMetricsJsonl, RUN_PALETTE, settingsDiff, sortRows, tableRow, tableToCsv, tableToMarkdown,
+  minRecall, parseMetricsJsonl, RUN_PALETTE, settingsDiff, sortRows, tableRow, tableToCsv, tableToMarkdown, type LoadedRun,
 } from '../../src/core/compare';
+import { HEARTBEAT_STALE_MS, RunStore } from '../../src/core/runs';
 import type { EpochMetrics } from '../../src/protocol/run';
 
 // Fixture runs live in the repo; tests copy them to a temp folder before writing.
@@ -138,13 +139,29 @@ describe('compare: damaged, half-written and older runs', () => {
     assert.equal(r.notices[0].file, path.join(FIX, DEAD, 'run.json'));
     assert.ok(r.notices[0].fix);
   });
-  it('reads a half-written run: complete epochs kept, cut-off last line noted, still running', async () => {
-    const r = await loadRun(FIX, HALF);
-    assert.equal(r.health, 'partial');
-    assert.deepEqual(r.metrics.map((m) => m.epoch), [1, 2, 3, 4]);
-    assert.equal(r.report, null);
-    assert.ok(r.notices.some((n) => /incomplete/.test(n.message)));
-    assert.ok(r.notices.some((n) => /still training/.test(n.message)));
+  it('reads a half-written run: complete epochs kept, cut-off last line noted; still training while its owner lives, else interrupted', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-compare-half-'));
+    try {
+      fs.cpSync(path.join(FIX, HALF), path.join(tmp, HALF), { recursive: true });
+      const store = new RunStore(path.dirname(tmp), { runsDir: tmp });
+      const claim = await store.claim(HALF);
+      let r: LoadedRun;
+      try {
+        r = await loadRun(store, HALF);
+      } finally { claim.stop(); }
+      assert.equal(r.health, 'partial');
+      assert.deepEqual(r.metrics.map((m) => m.epoch), [1, 2, 3, 4]);
+      assert.equal(r.report, null);
+      assert.ok(r.notices.some((n) => /incomplete/.test(n.message)));
+      assert.ok(r.notices.some((n) => /still training/.test(n.message)));
+      // nothing written for longer than the heartbeat limit: its process is gone
+      const past = new Date(Date.now() - HEARTBEAT_STALE_MS - 5_000);
+      for (const f of fs.readdirSync(path.join(tmp, HALF))) fs.utimesSync(path.join(tmp, HALF, f), past, past);
+      const gone = await loadRun(tmp, HALF);
+      assert.equal(gone.record?.status, 'interrupted');
+      assert.ok(gone.notices.some((n) => /interrupted/.test(n.message)));
+      assert.ok(!gone.notices.some((n) => /still training/.test(n.message)));
+    } finally { fs.rmSync(tmp, { recursive: true, force: true }); }
   });
   it('reads the older format best-effort and flags it', async () => {
     const r = await loadRun(FIX, OLD);

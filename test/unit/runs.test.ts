@@ -1,7 +1,15 @@
 import * as assert from 'node:assert/strict';
 import { promises as fsp, readdirSync, existsSync, readFileSync, writeFileSync, appendFileSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { RunStore, readModel, writeJsonAtomic, makeRunId, RUN_ID_PATTERN, datasetSlug } from '../../src/core/runs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
+import {
+  RunStore, readModel, writeJsonAtomic, makeRunId, RUN_ID_PATTERN, datasetSlug, isRunId, compareRuns, normaliseRecord,
+  resolveRunRef, HEARTBEAT_STALE_MS,
+} from '../../src/core/runs';
+import { listRuns, loadRun } from '../../src/core/compare';
+import { listModelRuns } from '../../src/extension/predict/runs';
+import { runIdOf } from '../../src/extension/compare/args';
 import { classificationReport } from '../../src/core/metrics';
 import { FewShotError } from '../../src/core/errors';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type ModelFile, type TestPrediction, type TrainConfig } from '../../src/protocol/run';
@@ -211,5 +219,166 @@ describe('runs: writeJsonAtomic', () => {
     const v = JSON.parse(readFileSync(f, 'utf8'));
     assert.equal(v.pad.length, 200_000 + v.n);
     noTmpFiles(dir);
+  });
+});
+
+/** Polls `f` until it returns a value other than undefined (visible state, no fixed sleeps). */
+async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 8000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('runs: one id rule, one valid-run rule, one order', () => {
+  let ws: string;
+  let store: RunStore;
+  beforeEach(() => { ws = makeTempDir('fsl-runs-rules-'); store = new RunStore(path.join(ws, '.fewshot')); });
+  afterEach(() => removeDir(ws));
+
+  it('isRunId: any folder name that stays in runs/ and is not hidden; the Compare arguments use the same rule', () => {
+    for (const ok of [makeRunId('/d/x'), 'my-run', '分诊 run 1', '20250301-090000-legacy-0001']) assert.equal(isRunId(ok), true, ok);
+    for (const bad of ['', '.', '..', '.hidden', 'a/b', 'a\\b', 'x\0y', 'x'.repeat(201)]) assert.equal(isRunId(bad), false, JSON.stringify(bad));
+    assert.equal(runIdOf('.hidden'), undefined);
+    assert.equal(runIdOf('/ws/.fewshot/runs/my-run'), 'my-run');
+    assert.throws(() => store.dirOf('.hidden'), /is not a run id/);
+  });
+
+  it('normaliseRecord: a run.json is a run when it holds training settings; anything else is not', () => {
+    for (const bad of [null, 3, 'x', [], {}, { status: 'completed' }, { config: 'x' }, { settings: [] }]) assert.equal(normaliseRecord(bad, 'r'), null, JSON.stringify(bad));
+    const legacy = normaliseRecord({ status: 'done?', created_at: '2025-01-01T00:00:00Z', settings: { dataset_path: '/d', lr: 0.1 }, test_f1: 0.5 }, 'r')!;
+    assert.equal(legacy.formatVersion, 0);
+    assert.equal(legacy.status, 'completed');
+    assert.equal(legacy.config.dataset, '/d');
+    assert.equal(legacy.config.learningRate, 0.1);
+    assert.equal(legacy.testMacroF1, 0.5);
+    assert.equal(legacy.createdAt, '2025-01-01T00:00:00Z');
+  });
+
+  it('compareRuns: newest createdAt first, else the time in the id, ties by id (descending)', () => {
+    const rows = [
+      { id: '20260101-100000-a-0001', record: { createdAt: '2026-01-03T00:00:00Z' } },
+      { id: '20260105-100000-b-0002' },
+      { id: 'zz', record: { createdAt: '2026-01-03T00:00:00Z' } },
+      { id: 'no-time' },
+    ];
+    assert.deepEqual([...rows].sort(compareRuns).map((r) => r.id), ['20260105-100000-b-0002', 'zz', '20260101-100000-a-0001', 'no-time']);
+  });
+
+  it('the store, Compare and the model picker list the same runs in the same order', async () => {
+    const fixtures = path.resolve(__dirname, '../../../test/fixtures/runs');
+    await fsp.cp(fixtures, store.runsDir, { recursive: true });
+    const mk = async (id: string, createdAt: string, status: string, model: boolean) => {
+      await store.create(config('/d/' + id), id);
+      await store.update(id, { createdAt, status: status as 'completed' });
+      if (model) await store.writeModel(id, { formatVersion: 1, labels: ['a', 'b'], encoder: { id: 'hashing', requested: 'hashing', dim: 2, reason: '' }, head: 'centroid', weights: [] });
+    };
+    await mk('x-completed', '2026-12-01T00:00:00Z', 'completed', true);
+    await mk('x-failed', '2026-12-02T00:00:00Z', 'failed', true);
+    await mk('x-nomodel', '2026-12-03T00:00:00Z', 'completed', false);
+    mkdirSync(path.join(store.runsDir, '.hidden'));
+    const ids = (await store.list()).map((r) => r.id);
+    assert.deepEqual(ids.slice(0, 3), ['x-nomodel', 'x-failed', 'x-completed']);
+    assert.ok(!ids.includes('.hidden'));
+    assert.deepEqual((await listRuns(store.runsDir)).map((r) => r.id), ids);
+    assert.deepEqual((await listRuns(store)).map((r) => r.id), ids);
+    // usable for predict: completed with model/head.json, same order
+    assert.deepEqual((await listModelRuns(store.storeDir)).map((r) => r.id), ['x-completed']);
+  });
+
+  it('resolveRunRef: folder, id, unique prefix or suffix; ambiguous and unknown refs are clear errors', async () => {
+    await store.create(config(), '20260101-100000-a-0a0a');
+    await store.create(config(), '20260101-110000-b-0b0b');
+    assert.equal(await resolveRunRef(store, '20260101-100000-a-0a0a', ws), store.dirOf('20260101-100000-a-0a0a'));
+    assert.equal(await resolveRunRef(store, '0b0b', ws), store.dirOf('20260101-110000-b-0b0b'));
+    assert.equal(await resolveRunRef(store, '20260101-10', ws), store.dirOf('20260101-100000-a-0a0a'));
+    assert.equal(await resolveRunRef(store, path.join('.fewshot', 'runs', '20260101-100000-a-0a0a'), ws), store.dirOf('20260101-100000-a-0a0a'));
+    await assert.rejects(resolveRunRef(store, '20260101', ws), (e: unknown) => e instanceof FewShotError && e.opts.code === 'run-ambiguous');
+    await assert.rejects(resolveRunRef(store, 'nope', ws), (e: unknown) => e instanceof FewShotError && e.opts.code === 'run-missing' && !!e.opts.fix);
+  });
+});
+
+describe('runs: interrupted runs', function () {
+  this.timeout(30_000);
+  let ws: string;
+  let store: RunStore;
+  const children: ChildProcess[] = [];
+  beforeEach(() => { ws = makeTempDir('fsl-runs-live-'); store = new RunStore(path.join(ws, '.fewshot')); });
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    removeDir(ws);
+  });
+
+  /** Starts a child node process that claims `id` and waits until it says so. */
+  async function claimInChild(id: string): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [path.join(__dirname, 'helpers', 'claimChild.js'), store.storeDir, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => { out += d; });
+    child.stderr!.on('data', (d) => { err += d; });
+    await until('the child to claim the run', async () => (out.includes('claimed') ? true : child.exitCode !== null ? (() => { throw new Error(`child exited: ${err}`); })() : undefined));
+    return child;
+  }
+
+  it('a run claimed by a live process reads running, and its heartbeat keeps beating', async () => {
+    const { id, dir } = await store.create(config());
+    const claim = await store.claim(id);
+    try {
+      const rec = await store.read(id);
+      assert.equal(rec.status, 'running');
+      assert.deepEqual({ pid: rec.owner?.pid, host: rec.owner?.host }, { pid: process.pid, host: os.hostname() });
+      const first = readFileSync(path.join(dir, 'heartbeat'), 'utf8');
+      await until('the heartbeat to be rewritten', async () => (readFileSync(path.join(dir, 'heartbeat'), 'utf8') !== first ? true : undefined));
+      assert.equal((await store.list())[0].record?.status, 'running');
+      assert.equal((await loadRun(store, id)).record?.status, 'running');
+    } finally { claim.stop(); }
+  });
+
+  it('reads interrupted everywhere as soon as the owner process is killed (SIGKILL), without rewriting run.json', async () => {
+    const { id, dir } = await store.create(config());
+    const child = await claimInChild(id);
+    assert.equal((await store.read(id)).status, 'running', 'alive while the owner lives');
+    assert.equal((await store.read(id)).owner?.pid, child.pid);
+    child.kill('SIGKILL');
+    const rec = await until('the run to read interrupted', async () => {
+      const r = await store.read(id);
+      return r.status === 'interrupted' ? r : undefined;
+    });
+    assert.match(rec.error?.message ?? '', new RegExp(`pid ${child.pid}`));
+    assert.equal((await store.list()).find((r) => r.id === id)?.record?.status, 'interrupted');
+    const loaded = await loadRun(store.runsDir, id);
+    assert.equal(loaded.record?.status, 'interrupted');
+    assert.ok(loaded.notices.some((n) => n.severity === 'warning' && /interrupted/.test(n.message)));
+    // derived, not persisted: the file still says what the trainer wrote; a rename keeps it so
+    await store.rename(id, 'renamed');
+    assert.equal(JSON.parse(readFileSync(path.join(dir, 'run.json'), 'utf8')).status, 'running');
+    assert.equal((await store.read(id)).status, 'interrupted');
+  });
+
+  it('an owner on another host (or a reused pid) is judged by the heartbeat: stale → interrupted, fresh → running', async () => {
+    const { id, dir } = await store.create(config());
+    await store.update(id, { owner: { pid: process.pid, host: `${os.hostname()}-elsewhere`, startedAt: new Date().toISOString() } });
+    const past = new Date(Date.now() - HEARTBEAT_STALE_MS - 5_000);
+    writeFileSync(path.join(dir, 'heartbeat'), 'x');
+    for (const f of ['heartbeat', 'run.json', 'metrics.jsonl']) await fsp.utimes(path.join(dir, f), past, past);
+    assert.equal((await store.read(id)).status, 'interrupted');
+    writeFileSync(path.join(dir, 'heartbeat'), new Date().toISOString());
+    assert.equal((await store.read(id)).status, 'running');
+    // a run that finished stays finished, whatever its owner
+    await store.update(id, { status: 'completed' });
+    for (const f of ['heartbeat', 'run.json', 'metrics.jsonl']) await fsp.utimes(path.join(dir, f), past, past);
+    assert.equal((await store.read(id)).status, 'completed');
+  });
+
+  it('a running run without an owner (made before owners were recorded) is interrupted once its files go quiet', async () => {
+    const { id, dir } = await store.create(config());
+    assert.equal((await store.read(id)).status, 'running', 'just created: not yet claimed');
+    const past = new Date(Date.now() - HEARTBEAT_STALE_MS - 5_000);
+    for (const f of ['run.json', 'metrics.jsonl']) await fsp.utimes(path.join(dir, f), past, past);
+    assert.equal((await store.read(id)).status, 'interrupted');
   });
 });

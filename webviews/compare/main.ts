@@ -227,7 +227,7 @@ function renderNotices(m: CompareModel): HTMLElement[] {
 }
 
 function healthBadge(r: CompareRun): HTMLElement | null {
-  const label = r.status === 'running' ? t('still training') : r.status === 'failed' ? t('failed') : r.status === 'cancelled' ? t('cancelled')
+  const label = r.status === 'running' ? t('still training') : r.status === 'failed' ? t('failed') : r.status === 'cancelled' ? t('cancelled') : r.status === 'interrupted' ? t('interrupted')
     : r.health === 'older-format' ? t('older format') : r.health === 'newer-format' ? t('newer format') : r.health === 'partial' ? t('partial') : '';
   return label ? h('span', { class: 'badge' }, label) : null;
 }

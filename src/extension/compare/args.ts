@@ -7,6 +7,7 @@
  * No vscode import (unit-testable); Uri-like objects are duck-typed.
  */
 import * as path from 'node:path';
+import { isRunId } from '../../core/runs';
 
 export interface ParsedCompareArgs {
   /** Run ids named by the arguments (deduplicated, in order). */
@@ -15,11 +16,9 @@ export interface ParsedCompareArgs {
   complete: boolean;
 }
 
-const RUN_ID_RE = /^[^./\\][^/\\]*$/;
-
 /** Run id of one tree item / object / string, or undefined. */
 export function runIdOf(x: unknown): string | undefined {
-  if (typeof x === 'string') return RUN_ID_RE.test(x) ? x : x.includes('/') || x.includes('\\') ? lastSegment(x) : undefined;
+  if (typeof x === 'string') return isRunId(x) ? x : x.includes('/') || x.includes('\\') ? lastSegment(x) : undefined;
   if (!x || typeof x !== 'object') return undefined;
   const o = x as Record<string, unknown>;
   if (typeof o.runId === 'string' && o.runId) return o.runId;
@@ -35,13 +34,13 @@ export function runIdOf(x: unknown): string | undefined {
       return last && /\.(json|jsonl|txt)$/.test(last) ? lastSegment(path.dirname(p)) : last;
     }
   }
-  if (typeof o.id === 'string' && RUN_ID_RE.test(o.id)) return o.id;
+  if (typeof o.id === 'string' && isRunId(o.id)) return o.id;
   return undefined;
 }
 
 function lastSegment(p: string): string | undefined {
   const s = p.replace(/[\\/]+$/, '').split(/[\\/]/).pop();
-  return s && RUN_ID_RE.test(s) ? s : undefined;
+  return s && isRunId(s) ? s : undefined;
 }
 
 export function parseCompareArgs(args: unknown[]): ParsedCompareArgs {

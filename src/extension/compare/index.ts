@@ -10,6 +10,7 @@ import type { Host } from '../host';
 import { describeRun, listRuns } from '../../core/compare';
 import { COMPARE_VIEW_TYPE, type CompareModel, type CompareToHost, type CompareUiState, type ExportFormat, type HostToCompare, type RenderSummary } from '../../protocol/compare';
 import { parseCompareArgs } from './args';
+import { runStore } from '../train/store';
 import { ComparePanel, type PanelDeps } from './panel';
 
 export const COMPARE_API_COMMAND = 'fewshot.compare._api';
@@ -53,7 +54,7 @@ async function pickRuns(host: Host, opts: { preselect?: string[]; exclude?: stri
     void vscode.window.showWarningMessage(vscode.l10n.t('Open a folder first: runs are saved in its .fewshot/runs folder.'));
     return undefined;
   }
-  const runs = (await listRuns(path.join(store, 'runs'))).filter((r) => !opts.exclude?.includes(r.id));
+  const runs = (await listRuns(runStore(host) ?? path.join(store, 'runs'))).filter((r) => !opts.exclude?.includes(r.id));
   if (!runs.length) {
     void vscode.window.showInformationMessage(opts.exclude?.length ? vscode.l10n.t('No other runs to add.') : vscode.l10n.t('No saved runs yet. Train a model first.'));
     return undefined;

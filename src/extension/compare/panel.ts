@@ -19,7 +19,7 @@ import {
 } from '../../protocol/compare';
 import { exportHeaders, webviewStrings } from './strings';
 import { runStore } from '../train/store';
-import type { RunRecord } from '../../protocol/run';
+import { RUN_FILES } from '../../core/runs';
 
 export interface PanelDeps {
   host: Host;
@@ -119,6 +119,7 @@ export class ComparePanel {
       const onFs = (uri: vscode.Uri) => {
         const rel = path.relative(path.join(store, 'runs'), uri.fsPath);
         const id = rel.split(path.sep)[0];
+        if (path.basename(rel) === RUN_FILES.heartbeat) return; // rewritten every 2 s while a run trains
         if (!rel.startsWith('..') && (this.runIds.includes(id) || rel === '')) this.scheduleRefresh(600);
       };
       this.disposables.push(w, w.onDidChange(onFs), w.onDidCreate(onFs), w.onDidDelete(onFs));
@@ -171,7 +172,9 @@ export class ComparePanel {
     if (this.disposed || this.polling || !this.panel.visible || this.refreshTimer) return;
     this.polling = true;
     try {
-      if ((await this.signature()) !== this.lastSignature) this.scheduleRefresh(0);
+      // A running run's process may die without touching its files: re-read while any run is running.
+      const running = this.model?.runs.some((r) => r.status === 'running');
+      if (running || (await this.signature()) !== this.lastSignature) this.scheduleRefresh(0);
     } finally {
       this.polling = false;
     }
@@ -207,7 +210,7 @@ export class ComparePanel {
       return;
     }
     const signature = await this.signature();
-    const { model, loaded, colourSlots } = await buildCompareModel(runsDir, this.runIds, this.colourSlots);
+    const { model, loaded, colourSlots } = await buildCompareModel(runStore(this.deps.host) ?? runsDir, this.runIds, this.colourSlots);
     // Runs whose folder is gone (deleted) leave the comparison; damaged ones stay, with a notice.
     const gone = loaded.filter((r) => !r.record && /no longer exists/.test(r.error ?? '')).map((r) => r.id);
     if (gone.length) {
@@ -296,21 +299,10 @@ export class ComparePanel {
   }
 
   private async annotate(id: string, patch: { starred?: boolean; name?: string; note?: string }): Promise<void> {
-    const runsDir = this.runsDir();
-    if (!runsDir || !this.runIds.includes(id)) return;
     const store = runStore(this.deps.host);
-    if (store && patch.starred === undefined && patch.note === undefined && patch.name !== undefined) {
-      // Same code path (and per-run write lock) as the Runs view's "Rename Run…".
-      await store.rename(id, patch.name);
-    } else if (store) {
-      const p: Partial<RunRecord> = {};
-      if (patch.starred !== undefined) p.starred = patch.starred;
-      if (patch.note !== undefined) p.note = patch.note.trim() ? patch.note : undefined;
-      if (patch.name !== undefined) p.name = patch.name.trim() && patch.name.trim() !== id ? patch.name.trim() : undefined;
-      await store.update(id, p);
-    } else {
-      await annotateRun(runsDir, id, patch);
-    }
+    if (!store || !this.runIds.includes(id)) return;
+    // Through the run store: the same per-run write lock as the Runs view's "Rename Run…" and the trainer.
+    await annotateRun(store, id, patch);
     this.deps.host.runsChanged.fire();
     await this.refreshNow();
   }

@@ -17,7 +17,7 @@ export const WEBVIEW_STRINGS = [
   'Settings', 'Only what differs', 'Setting', 'No differences.', 'Different data',
   'These runs were trained on different data: their test figures are not comparable.', 'Dataset fingerprint',
   'Same dataset for all runs.', 'No runs to compare. Add runs to start.', 'No test report.', 'No metrics recorded.',
-  'still training', 'failed', 'cancelled', 'older format', 'partial', 'newer format', 'Fix: {0}', 'Problems ({0})',
+  'still training', 'failed', 'cancelled', 'interrupted', 'older format', 'partial', 'newer format', 'Fix: {0}', 'Problems ({0})',
   'Copied to the clipboard.', 'Saved {0}', 'unreadable', 'Group {0}',
 ] as const;
 

@@ -397,7 +397,7 @@ export class DashboardManager implements vscode.Disposable {
           const id = DashboardPanel.persistedRunId(state);
           const store = runStore(this.host);
           // Nothing to show: the run never started, or it was deleted since.
-          if (!id || (!this.manager.find(id) && (!store || !fs.existsSync(path.join(store.dirOf(id), 'run.json'))))) {
+          if (!id || (!this.manager.find(id) && !(await store?.exists(id)))) {
             panel.dispose();
             return;
           }

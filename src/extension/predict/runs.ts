@@ -2,9 +2,9 @@
  * Which saved runs can serve predictions, and which one is the default.
  * No 'vscode' import (unit-tested in plain Node).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunRecord } from '../../protocol/run';
+import { RunStore, isUsableForPredict } from '../../core/runs';
 
 export interface ModelRun {
   id: string;
@@ -20,40 +20,27 @@ export interface ModelRun {
   labels?: string[];
 }
 
-/** Completed runs under `<storeDir>/runs` that have a model file, newest first. Unreadable runs are skipped. */
+/**
+ * Runs that can serve predictions (core/runs isUsableForPredict: completed, with model/head.json),
+ * in the store's run order (newest first). Unreadable runs are skipped.
+ */
 export async function listModelRuns(storeDir: string): Promise<ModelRun[]> {
-  const runsDir = path.join(storeDir, 'runs');
-  let names: string[];
-  try {
-    names = await fs.promises.readdir(runsDir);
-  } catch {
-    return [];
-  }
-  const out: ModelRun[] = [];
-  await Promise.all(
-    names.map(async (name) => {
-      const dir = path.join(runsDir, name);
-      try {
-        const record = JSON.parse(await fs.promises.readFile(path.join(dir, 'run.json'), 'utf8')) as RunRecord;
-        if (record.status !== 'completed') return;
-        await fs.promises.access(path.join(dir, 'model', 'head.json'));
-        out.push({
-          id: record.id ?? name,
-          name: record.name?.trim() || record.id || name,
-          dir,
-          dataset: record.config?.dataset ?? record.dataset?.path ?? '',
-          createdAt: record.createdAt ?? '',
-          testMacroF1: num(record.testMacroF1),
-          bestValMacroF1: num(record.bestValMacroF1),
-          encoder: record.encoder?.id ?? record.config?.encoder,
-          labels: record.dataset?.labels,
-        });
-      } catch {
-        /* running, failed, half-written or foreign folder: not a model */
-      }
-    }),
-  );
-  return out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
+  const entries = await new RunStore(storeDir).list();
+  const usable = await Promise.all(entries.map((e) => isUsableForPredict(e)));
+  return entries.filter((_, i) => usable[i]).map(({ id, dir, record }) => {
+    const r = record as RunRecord;
+    return {
+      id,
+      name: r.name?.trim() || id,
+      dir,
+      dataset: r.config?.dataset || r.dataset?.path || '',
+      createdAt: r.createdAt ?? '',
+      testMacroF1: num(r.testMacroF1),
+      bestValMacroF1: num(r.bestValMacroF1),
+      encoder: r.encoder?.id ?? r.config?.encoder,
+      labels: r.dataset?.labels,
+    };
+  });
 }
 
 function num(v: unknown): number | undefined {

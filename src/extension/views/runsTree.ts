@@ -7,6 +7,10 @@ import type { RunRecord } from '../../protocol/run';
 import type { Host } from '../host';
 import { runStore } from '../train/store';
 import type { TrainingManager } from '../train/manager';
+import { RUN_FILES } from '../../core/runs';
+
+/** How often the Runs view re-reads the store while a run reads 'running' (see watchLiveness). */
+const LIVENESS_POLL_MS = 3_000;
 
 export interface RunNode {
   id: string;
@@ -47,6 +51,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
   private watcher: vscode.FileSystemWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private cache: Promise<RunNode[]> | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly host: Host, private readonly manager: TrainingManager) {
     this.disposables.push(
@@ -63,7 +68,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
     const folder = vscode.workspace.workspaceFolders?.[0];
     if (!folder) return;
     this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '.fewshot/runs/**'));
-    const on = () => this.refreshSoon(300);
+    // The heartbeat of a running run is rewritten every 2 s: not a change worth a refresh.
+    const on = (uri: vscode.Uri) => { if (path.basename(uri.fsPath) !== RUN_FILES.heartbeat) this.refreshSoon(300); };
     this.watcher.onDidCreate(on);
     this.watcher.onDidDelete(on);
     this.watcher.onDidChange(on);
@@ -85,13 +91,24 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
       const store = runStore(this.host);
       if (!store) return [];
       try {
-        return await store.list();
+        const runs = await store.list();
+        this.watchLiveness(runs);
+        return runs;
       } catch (e) {
         this.host.output.appendLine(`runs: ${e instanceof Error ? e.message : String(e)}`);
         return [];
       }
     })();
     return this.cache;
+  }
+
+  /**
+   * A process that dies writes nothing, so no file event tells: while any run reads 'running',
+   * read the store again every LIVENESS_POLL_MS, so a dead one turns 'interrupted' on its own.
+   */
+  private watchLiveness(runs: RunNode[]): void {
+    if (this.livenessTimer || !runs.some((r) => r.record?.status === 'running')) return;
+    this.livenessTimer = setTimeout(() => { this.livenessTimer = undefined; this.refresh(); }, LIVENESS_POLL_MS);
   }
 
   getChildren(node?: RunNode): Promise<RunNode[]> | RunNode[] {
@@ -115,12 +132,16 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
       return it;
     }
     const live = this.manager.find(n.id)?.status === 'running';
-    let status = r.status;
-    // A 'running' record without a live trainer in this window: another window/CLI, or an interrupted run.
-    const orphan = status === 'running' && !live;
+    // The store reads a run whose process is gone as 'interrupted'; a trainer of this window is alive by definition.
+    const status = live ? 'running' : r.status;
+    // A running run trained elsewhere: another window or the command line.
+    const elsewhere = status === 'running' && !live;
     switch (status) {
       case 'running':
-        it.iconPath = new vscode.ThemeIcon(orphan ? 'debug-pause' : 'sync~spin');
+        it.iconPath = new vscode.ThemeIcon('sync~spin');
+        break;
+      case 'interrupted':
+        it.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('list.warningForeground'));
         break;
       case 'completed':
         it.iconPath = new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
@@ -132,11 +153,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
         it.iconPath = new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground'));
         break;
       default:
-        status = 'failed';
+        it.iconPath = new vscode.ThemeIcon('question');
     }
-    it.description = runDescription(r);
+    it.description = status === 'interrupted' ? `${statusLabel(status)} · ${runDescription(r)}` : runDescription(r);
     const md = new vscode.MarkdownString('', true);
-    md.appendMarkdown(`**${escapeMd(r.name ?? n.id)}** — ${statusLabel(r.status)}${orphan ? ` (${vscode.l10n.t('not running in this window')})` : ''}\n\n`);
+    md.appendMarkdown(`**${escapeMd(r.name ?? n.id)}** — ${statusLabel(status)}${elsewhere ? ` (${vscode.l10n.t('not running in this window')})` : ''}\n\n`);
     md.appendMarkdown(`${vscode.l10n.t('Dataset')}: ${escapeMd(r.config.dataset)}  \n`);
     md.appendMarkdown(`${vscode.l10n.t('Encoder')}: ${escapeMd(r.encoder?.id ?? r.config.encoder)} · ${vscode.l10n.t('Head')}: ${escapeMd(r.config.head)}  \n`);
     if (r.backend) md.appendMarkdown(`${vscode.l10n.t('Backend')}: ${escapeMd(r.backend.name)}${r.backend.gpu ? ' (GPU)' : ''}  \n`);
@@ -145,7 +166,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
     const d = formatDuration(runDurationMs(r));
     if (d) md.appendMarkdown(`${vscode.l10n.t('Duration')}: ${d}  \n`);
     md.appendMarkdown(`${vscode.l10n.t('Created')}: ${new Date(r.createdAt).toLocaleString()}  \n`);
-    if (r.error) md.appendMarkdown(`\n$(error) ${escapeMd(r.error.message.split('\n')[0])}\n`);
+    if (status === 'interrupted') md.appendMarkdown(`\n$(debug-disconnect) ${vscode.l10n.t('The training process ended without finishing this run (killed, crashed or its machine stopped).')}\n`);
+    else if (r.error) md.appendMarkdown(`\n$(error) ${escapeMd(r.error.message.split('\n')[0])}\n`);
     md.appendMarkdown(`\n\`${escapeMd(n.dir)}\``);
     it.tooltip = md;
     it.command = { title: vscode.l10n.t('Open Dashboard'), command: 'fewshot.openDashboard', arguments: [n.id] };
@@ -154,6 +176,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
 
   dispose(): void {
     if (this.debounce) clearTimeout(this.debounce);
+    if (this.livenessTimer) clearTimeout(this.livenessTimer);
     this.watcher?.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
@@ -169,6 +192,7 @@ export function statusLabel(s: string): string {
     case 'completed': return vscode.l10n.t('completed');
     case 'failed': return vscode.l10n.t('failed');
     case 'cancelled': return vscode.l10n.t('cancelled');
+    case 'interrupted': return vscode.l10n.t('interrupted');
     default: return s;
   }
 }
