@@ -10,7 +10,7 @@ export function normaliseText(text: string): string {
 
 /** Key under which label spellings that differ only by case, whitespace or width collide. */
 export function labelKey(label: string): string {
-  return label.normalize('NFKC').toLowerCase().replace(/[\s_\-]+/gu, ' ').trim();
+  return label.normalize('NFKC').toLowerCase().replace(/[\s_-]+/gu, ' ').trim();
 }
 
 /** 32-bit FNV-1a over UTF-16 code units. */
