@@ -14,7 +14,8 @@ import { launchPredictor } from '../../trainer/launch';
 import { defaultModelRun, listModelRuns, runIdFromArg, runScore, ModelRun } from './runs';
 import { WarmPredictor, WarmPredictorError } from './warm';
 import { copyText, inlineText, linesToCsv, preview, topK, formatP, LineResult } from './format';
-import { curlExample, isLoopbackHost, startServeChild, ServeChild, ServeStartError } from './serveProcess';
+import { curlExample, startServeChild, ServeChild, ServeStartError } from './serveProcess';
+import { isLoopbackHost } from '../../core/util/net';
 
 const ACTIVE_RUN_KEY = 'fewshot.predict.activeRunId';
 

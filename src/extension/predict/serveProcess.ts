@@ -52,12 +52,6 @@ export function checkHealth(url: string, token?: string, timeoutMs = 2000): Prom
   });
 }
 
-/** True for hosts only this machine can reach (same rule as src/core/serve.ts, kept here so the host bundle stays small). */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
 /** A host for URLs: a wildcard bind address is reached through loopback. */
 export function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
