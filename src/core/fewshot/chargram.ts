@@ -9,6 +9,7 @@
 import type { Encoder } from '../encoders/types';
 import { DEFAULT_MAX_CHARS } from '../encoders/types';
 import { fmix32, sparseCountsToUnit, truncate } from '../encoders/util';
+import { FNV_OFFSET, fnvStep } from '../util/hash';
 
 export interface CharGramOptions { dim?: number; minN?: number; maxN?: number; maxChars?: number }
 
@@ -52,11 +53,11 @@ export function createCharGramEncoder(o: CharGramOptions = {}): Encoder {
       if (!tok) continue;
       const s = Array.from(' ' + tok + ' ', (ch) => ch.codePointAt(0)!);
       for (let i = 0; i < s.length; i++) {
-        let h = 0x811c9dc5;
+        let h = FNV_OFFSET;
         for (let n = 1; n <= maxN && i + n <= s.length; n++) {
-          h = Math.imul(h ^ s[i + n - 1], 0x01000193);
+          h = fnvStep(h, s[i + n - 1]);
           if (n < minN) continue;
-          const m = fmix32(Math.imul(h ^ n, 0x01000193) >>> 0);
+          const m = fmix32(fnvStep(h, n) >>> 0);
           const idx = m & mask;
           if (!seen[idx]) { seen[idx] = 1; touched[nTouched++] = idx; }
           acc[idx] += (m & 0x80000000) ? -1 : 1;
