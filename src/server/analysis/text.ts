@@ -3,6 +3,7 @@
  * by the leakage / duplicate checks. Pure functions, no I/O.
  */
 import { FNV_OFFSET, fnv1a, fnvStep } from '../../core/util/hash';
+import { mulberry32 } from '../../core/util/rng';
 
 /** Normalise for exact-duplicate detection: NFKC, lower case, collapse whitespace, trim. */
 export function normaliseText(text: string): string {
@@ -57,17 +58,9 @@ export function jaccard(a: Uint32Array, b: Uint32Array): number {
 
 export const MINHASH_SIZE = 64;
 const SEEDS: Uint32Array = (() => {
-  // deterministic per-permutation seeds (mulberry32)
-  let a = 0x2545f491;
-  const out = new Uint32Array(MINHASH_SIZE * 2);
-  for (let i = 0; i < out.length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) | 1;
-  }
-  return out;
+  // deterministic per-permutation seeds (odd 32-bit mulberry32 outputs)
+  const r = mulberry32(0x2545f491);
+  return Uint32Array.from({ length: MINHASH_SIZE * 2 }, () => (r() * 0x100000000) | 1);
 })();
 
 /** MinHash signature of a shingle set (one seeded 32-bit mixer per permutation). */
