@@ -8,7 +8,7 @@
  */
 import type { Encoder } from './types';
 import { DEFAULT_MAX_CHARS } from './types';
-import { fmix32, sparseCountsToUnit, truncate, yieldToLoop } from './util';
+import { HashedCounts, truncate, yieldToLoop } from './util';
 import { checkHashingDim } from './spec';
 import { FNV_OFFSET, fnv1a, fnvStep } from '../util/hash';
 
@@ -47,22 +47,13 @@ export function createHashingEncoder(o: HashingOptions = {}): Encoder {
   const wordWeight = o.wordWeight ?? 1;
   const maxChars = o.maxChars ?? DEFAULT_MAX_CHARS;
   const batchSize = o.batchSize ?? 256;
-  const mask = dim - 1;
   const id = `hashing-v1-char${minN}-${maxN}-cjk${cjkMaxN}-word${wordN}x${wordWeight}-${dim}`;
 
-  const acc = new Float64Array(dim);
-  const touched = new Int32Array(dim);
-  const seen = new Uint8Array(dim);
+  const counts = new HashedCounts(dim);
+  const add = (h: number, w: number) => counts.add(h, w);
 
   function encodeOne(raw: string): Float32Array {
     const text = truncate(raw, maxChars).normalize('NFKC').toLowerCase();
-    let nTouched = 0;
-    const add = (h: number, w: number) => {
-      const m = fmix32(h);
-      const idx = m & mask;
-      if (!seen[idx]) { seen[idx] = 1; touched[nTouched++] = idx; }
-      acc[idx] += (m & 0x80000000) ? -w : w;
-    };
     // char n-grams over s[from..to) with rolling FNV per start position
     const charGrams = (s: string, lo: number, hi: number) => {
       const L = s.length;
@@ -93,7 +84,7 @@ export function createHashingEncoder(o: HashingOptions = {}): Encoder {
         }
       }
     }
-    return sparseCountsToUnit(acc, seen, touched, nTouched, dim);
+    return counts.toUnit();
   }
 
   return {

@@ -8,7 +8,7 @@
  */
 import type { Encoder } from '../encoders/types';
 import { DEFAULT_MAX_CHARS } from '../encoders/types';
-import { fmix32, sparseCountsToUnit, truncate } from '../encoders/util';
+import { HashedCounts, truncate } from '../encoders/util';
 import { FNV_OFFSET, fnvStep } from '../util/hash';
 
 export interface CharGramOptions { dim?: number; minN?: number; maxN?: number; maxChars?: number }
@@ -41,14 +41,10 @@ export function createCharGramEncoder(o: CharGramOptions = {}): Encoder {
   const minN = o.minN ?? 1;
   const maxN = o.maxN ?? 3;
   const maxChars = o.maxChars ?? DEFAULT_MAX_CHARS;
-  const mask = dim - 1;
-  const acc = new Float64Array(dim);
-  const touched = new Int32Array(dim);
-  const seen = new Uint8Array(dim);
+  const counts = new HashedCounts(dim);
 
   function encodeOne(raw: string): Float32Array {
     const text = truncate(raw, maxChars).normalize('NFKC').toLowerCase();
-    let nTouched = 0;
     for (const tok of text.split(/\s+/)) {
       if (!tok) continue;
       const s = Array.from(' ' + tok + ' ', (ch) => ch.codePointAt(0)!);
@@ -56,15 +52,11 @@ export function createCharGramEncoder(o: CharGramOptions = {}): Encoder {
         let h = FNV_OFFSET;
         for (let n = 1; n <= maxN && i + n <= s.length; n++) {
           h = fnvStep(h, s[i + n - 1]);
-          if (n < minN) continue;
-          const m = fmix32(fnvStep(h, n) >>> 0);
-          const idx = m & mask;
-          if (!seen[idx]) { seen[idx] = 1; touched[nTouched++] = idx; }
-          acc[idx] += (m & 0x80000000) ? -1 : 1;
+          if (n >= minN) counts.add(fnvStep(h, n), 1);
         }
       }
     }
-    return sparseCountsToUnit(acc, seen, touched, nTouched, dim);
+    return counts.toUnit();
   }
 
   return {
