@@ -95,7 +95,7 @@ function isChinese(language: string | undefined, text: string): boolean {
   return han > text.length * 0.2;
 }
 
-export interface AugmentOptions { language?: string; seed?: number; rate?: number }
+interface AugmentOptions { language?: string; seed?: number; rate?: number }
 
 /**
  * Up to `n` distinct variants per text (fewer when a text allows no distinct variant).

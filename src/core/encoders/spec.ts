@@ -16,10 +16,10 @@ import { chargramSpecOptions, type CharGramOptions } from '../fewshot/chargram';
 
 export const USE_DIM = 512;
 export const USE_ID = 'use-lite-en-512';
-export const HF_DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const;
-export type HfDtype = NonNullable<HfOptions['dtype']>;
+const HF_DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const;
+type HfDtype = NonNullable<HfOptions['dtype']>;
 
-export interface HashingParams { dim?: number; minN?: number; maxN?: number; cjkMaxN?: number; wordN?: number; wordWeight?: number }
+interface HashingParams { dim?: number; minN?: number; maxN?: number; cjkMaxN?: number; wordN?: number; wordWeight?: number }
 
 export type EncoderSpec =
   | { kind: 'auto' }

@@ -26,12 +26,8 @@ export function yieldToLoop(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
 
-export function toFloat32(v: ArrayLike<number>): Float32Array {
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-}
-
 /** murmur3's 32-bit finaliser: spreads the bits of a running hash. */
-export function fmix32(h: number): number {
+function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

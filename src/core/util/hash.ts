@@ -8,7 +8,7 @@ export function sha256Hex(data: string | Buffer): string {
 // duplicate detection, colour slots, deterministic orders). Saved models depend on
 // its exact values: never change it.
 export const FNV_OFFSET = 0x811c9dc5;
-export const FNV_PRIME = 0x01000193;
+const FNV_PRIME = 0x01000193;
 
 /** One FNV-1a step: mixes a 32-bit unit (code unit, code point, hash) into state `h`. Not reduced to uint32. */
 export function fnvStep(h: number, unit: number): number {

@@ -12,7 +12,7 @@ import { COMPARE_VIEW_TYPE, type CompareModel, type CompareToHost, type CompareU
 import { parseCompareArgs } from './args';
 import { ComparePanel, type PanelDeps } from './panel';
 
-export const COMPARE_API_COMMAND = 'fewshot.compare._api';
+const COMPARE_API_COMMAND = 'fewshot.compare._api';
 
 /** What tests (and other features) may drive. */
 export interface CompareApi {

@@ -19,7 +19,7 @@ import { isLoopbackHost } from '../../core/util/net';
 
 const ACTIVE_RUN_KEY = 'fewshot.predict.activeRunId';
 
-export interface PredictedItem {
+interface PredictedItem {
   text: string;
   /** 0-based, as in vscode.Range. */
   range: { start: { line: number; character: number }; end: { line: number; character: number } };

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 
-export interface ServeChildOptions {
+interface ServeChildOptions {
   cliPath: string;
   runDir: string;
   host: string;

@@ -32,7 +32,7 @@ export function escapeHtml(s: string): string {
 }
 
 /** A fresh CSP nonce (128 random bits, hex). */
-export function createNonce(): string {
+function createNonce(): string {
   return randomBytes(16).toString('hex');
 }
 
