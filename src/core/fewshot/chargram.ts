@@ -10,24 +10,13 @@ import type { Encoder } from '../encoders/types';
 import { DEFAULT_MAX_CHARS } from '../encoders/types';
 import { HashedCounts, truncate } from '../encoders/util';
 import { FNV_OFFSET, fnvStep } from '../util/hash';
+import type { CharGramOptions } from '../encoders/spec';
 
-export interface CharGramOptions { dim?: number; minN?: number; maxN?: number; maxChars?: number }
+// Spec parsing lives with the other encoder specs (no encoder code needed to read one).
+export { chargramSpecOptions, type CharGramOptions } from '../encoders/spec';
 
 /** 2^16: at 2^14 bucket collisions cost several macro-F1 points on Chinese corpora. */
 export const DEFAULT_CHARGRAM_DIM = 1 << 16;
-
-/**
- * Options from an encoder spec or id: 'chargram', 'chargram:<dim>', or a resolved id
- * 'chargram-v1-wb<min>-<max>-<dim>'. null when the spec is not a chargram spec.
- */
-export function chargramSpecOptions(spec: string): CharGramOptions | null {
-  if (spec === 'chargram') return {};
-  let m = /^chargram:(\d+)$/.exec(spec);
-  if (m) return { dim: Number(m[1]) };
-  m = /^chargram-v1-wb(\d+)-(\d+)-(\d+)$/.exec(spec);
-  if (m) return { minN: Number(m[1]), maxN: Number(m[2]), dim: Number(m[3]) };
-  return null;
-}
 
 export function chargramId(o: CharGramOptions = {}): string {
   return `chargram-v1-wb${o.minN ?? 1}-${o.maxN ?? 3}-${o.dim ?? DEFAULT_CHARGRAM_DIM}`;
