@@ -53,10 +53,10 @@ function bad(spec: string, why: string, fix: string): never {
   throw new FewShotError(`Bad encoder "${spec}": ${why}`, { code: 'bad-encoder', fix });
 }
 
-/** Throws a RangeError when a hashing dimension is not a power of two in 2^10..2^18. */
-export function checkHashingDim(dim: number): void {
+/** Throws a RangeError when a feature-hashing dimension (hashing, chargram) is not a power of two in 2^10..2^18. */
+export function checkHashingDim(dim: number, encoder: 'hashing' | 'chargram' = 'hashing'): void {
   if (!Number.isInteger(dim) || !Number.isInteger(Math.log2(dim)) || dim < 1 << 10 || dim > 1 << 18) {
-    throw new RangeError(`hashing dim must be a power of two between 1024 and 262144, got ${dim}`);
+    throw new RangeError(`${encoder} dim must be a power of two between 1024 and 262144, got ${dim}`);
   }
 }
 
@@ -86,7 +86,7 @@ export function parseEncoderSpec(spec: string): EncoderSpec {
   const cg = chargramSpecOptions(s);
   if (cg) {
     if (cg.dim !== undefined) {
-      try { checkHashingDim(cg.dim); } catch (e) { bad(spec, (e as Error).message.replace('hashing', 'chargram'), 'Use "chargram" or "chargram:<power of two>", e.g. "chargram:65536".'); }
+      try { checkHashingDim(cg.dim, 'chargram'); } catch (e) { bad(spec, (e as Error).message, 'Use "chargram" or "chargram:<power of two>", e.g. "chargram:65536".'); }
     }
     return { kind: 'chargram', params: cg };
   }

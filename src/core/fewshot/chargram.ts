@@ -10,7 +10,7 @@ import type { Encoder } from '../encoders/types';
 import { DEFAULT_MAX_CHARS } from '../encoders/types';
 import { HashedCounts, truncate } from '../encoders/util';
 import { FNV_OFFSET, fnvStep } from '../util/hash';
-import type { CharGramOptions } from '../encoders/spec';
+import { checkHashingDim, type CharGramOptions } from '../encoders/spec';
 
 // Spec parsing lives with the other encoder specs (no encoder code needed to read one).
 export { chargramSpecOptions, type CharGramOptions } from '../encoders/spec';
@@ -24,9 +24,7 @@ export function chargramId(o: CharGramOptions = {}): string {
 
 export function createCharGramEncoder(o: CharGramOptions = {}): Encoder {
   const dim = o.dim ?? DEFAULT_CHARGRAM_DIM;
-  if (!Number.isInteger(Math.log2(dim)) || dim < 1 << 10 || dim > 1 << 18) {
-    throw new RangeError(`chargram dim must be a power of two between 1024 and 262144, got ${dim}`);
-  }
+  checkHashingDim(dim, 'chargram');
   const minN = o.minN ?? 1;
   const maxN = o.maxN ?? 3;
   const maxChars = o.maxChars ?? DEFAULT_MAX_CHARS;
