@@ -121,7 +121,7 @@ const layersPlugin = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', '.cache/**', 'test-results/**', 'l10n/**', 'bench-results/**', 'test/fixtures/**', 'samples/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', '.cache/**', 'test-results/**', 'l10n/**', 'bench-results/**', 'test/fixtures/**', 'samples/**', '.gl/**', '.whl/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
