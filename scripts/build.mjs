@@ -1,7 +1,7 @@
 // Builds every bundle with esbuild. Usage: node scripts/build.mjs [--watch] [--tests]
 import * as esbuild from 'esbuild';
 import { readdirSync, statSync, mkdirSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
 const root = new URL('..', import.meta.url).pathname;

@@ -3,7 +3,7 @@
 // Prints, per encoder and size: embedding time (cold cache), head training time (logreg, N epochs),
 // and re-training time with a warm embedding cache (cache read + training).
 import * as esbuild from 'esbuild';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Test runner. `npm test` runs everything in order:
-//   build (node scripts/build.mjs --tests) → type-check (tsc) → unit → extension → e2e
+//   build (node scripts/build.mjs --tests) → type-check (tsc) → lint (ESLint, eslint.config.mjs) → unit → extension → e2e
 // `npm test -- unit|extension|e2e [more suites] [--grep X]` runs only those suites
-// (after the build; no type-check unless `typecheck` is named).
+// (after the build; no type-check or lint unless `typecheck` / `lint` is named; `typecheck`
+// and `lint` alone skip the build).
 // Each suite writes test-results/<suite>.json; a summary line per suite and a
 // final `N passed, N failed[, N skipped]` line end the output. Exit 1 on any failure.
 import { spawn, spawnSync } from 'node:child_process';
@@ -24,17 +25,19 @@ for (let i = 0; i < argv.length; i++) {
   if (a === '--grep' || a === '-g') grep = argv[++i];
   else if (a.startsWith('--grep=')) grep = a.slice(7);
   else if (a === '--no-build') noBuild = true;
-  else if (SUITES.includes(a) || a === 'typecheck') chosen.push(a);
+  else if (SUITES.includes(a) || a === 'typecheck' || a === 'lint') chosen.push(a);
   else if (a === '--help' || a === '-h') {
-    console.log('usage: node scripts/test.mjs [typecheck|unit|extension|e2e …] [--grep PATTERN] [--no-build]');
+    console.log('usage: node scripts/test.mjs [typecheck|lint|unit|extension|e2e …] [--grep PATTERN] [--no-build]');
     process.exit(0);
   } else {
-    console.error(`test: unknown argument ${a} (expected typecheck, unit, extension, e2e, --grep X, --no-build)`);
+    console.error(`test: unknown argument ${a} (expected typecheck, lint, unit, extension, e2e, --grep X, --no-build)`);
     process.exit(2);
   }
 }
 const runAll = chosen.length === 0;
-const steps = runAll ? ['typecheck', ...SUITES] : chosen;
+const steps = runAll ? ['typecheck', 'lint', ...SUITES] : chosen;
+// Type-check and lint read the sources, not the bundles.
+if (steps.every((s) => s === 'typecheck' || s === 'lint')) noBuild = true;
 
 function secs(ms) {
   return `${(ms / 1000).toFixed(1)} s`;
@@ -107,6 +110,14 @@ for (const step of steps) {
     console.log('\n== typecheck: tsc -p . --noEmit');
     const code = await runChild(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--noEmit']);
     record('typecheck', { passed: 0, failed: code === 0 ? 0 : 1, skipped: 0, ms: Date.now() - t, note: code === 0 ? 'ok' : 'type errors' });
+    continue;
+  }
+
+  if (step === 'lint') {
+    // Layer import rules and a modest recommended set (see eslint.config.mjs); counts as one test.
+    console.log('\n== lint: eslint .');
+    const code = await runChild(process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
+    record('lint', { passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0, ms: Date.now() - t, note: code === 0 ? 'no problems' : `eslint exited ${code}` });
     continue;
   }
 

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { mulberry32 } from '../../src/core/util/rng';
+import { mulberry32, shuffleInPlace } from '../../src/core/util/rng';
 
 export interface Item { text: string; label: string; group: string }
 export interface Corpus { name: string; language: 'en' | 'zh'; source: string; items: Item[] }
@@ -17,14 +17,6 @@ export function rng(seed: number): () => number {
   return mulberry32(seed);
 }
 
-export function shuffle<T>(xs: T[], r: () => number): T[] {
-  const a = xs.slice();
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
 
 /** Keep at most `cap` items per label, chosen by whole groups, seeded. */
 function capPerLabel(items: Item[], cap: number, seed = 7): Item[] {
@@ -39,7 +31,7 @@ function capPerLabel(items: Item[], cap: number, seed = 7): Item[] {
   const out: Item[] = [];
   const r = rng(seed);
   for (const label of [...byLabel.keys()].sort()) {
-    const groups = shuffle([...byLabel.get(label)!.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)), r);
+    const groups = shuffleInPlace([...byLabel.get(label)!.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)), r);
     let n = 0;
     for (const [, list] of groups) {
       if (n >= cap) break;
@@ -147,7 +139,7 @@ export function fixedTestSplit(c: Corpus, perClass = 20, seed = 0): Split {
   const labels = [...new Set(c.items.map((i) => i.label))].sort();
   for (const label of labels) {
     const items = c.items.filter((i) => i.label === label);
-    const groups = shuffle([...new Set(items.map((i) => i.group))].sort(), r);
+    const groups = shuffleInPlace([...new Set(items.map((i) => i.group))].sort(), r);
     const testGroups = new Set<string>();
     let n = 0;
     // Take whole groups until the test quota is met, but always leave groups for training.
@@ -156,7 +148,7 @@ export function fixedTestSplit(c: Corpus, perClass = 20, seed = 0): Split {
       testGroups.add(g);
       n += items.filter((i) => i.group === g).length;
     }
-    const testItems = shuffle(items.filter((i) => testGroups.has(i.group)), r).slice(0, perClass);
+    const testItems = shuffleInPlace(items.filter((i) => testGroups.has(i.group)), r).slice(0, perClass);
     test.push(...testItems);
     pool.push(...items.filter((i) => !testGroups.has(i.group)));
   }
@@ -168,7 +160,7 @@ export function sampleK(pool: Item[], k: number, seed: number): Item[] {
   const r = rng(seed * 7919 + k);
   const out: Item[] = [];
   for (const label of [...new Set(pool.map((i) => i.label))].sort()) {
-    out.push(...shuffle(pool.filter((i) => i.label === label), r).slice(0, k));
+    out.push(...shuffleInPlace(pool.filter((i) => i.label === label), r).slice(0, k));
   }
   return out;
 }

@@ -16,7 +16,7 @@ import { createCharGramEncoder } from '../../src/core/fewshot/chargram';
 import { argmaxRows, fitTransforms, stratifiedFolds } from '../../src/core/fewshot';
 import { fitKernelLogReg, kernelLogits, softmaxRows, subKernel } from '../../src/core/fewshot/kernel';
 
-function prettyLabel(l: string): string { return l.replace(/^[A-Z]_/, '').replace(/[_\-]+/g, ' ').trim(); }
+function prettyLabel(l: string): string { return l.replace(/^[A-Z]_/, '').replace(/[_-]+/g, ' ').trim(); }
 function chunks(t: string): string[] {
   const target = Math.min(Number(process.env.CH_MAX ?? 4), Math.floor(t.length / Number(process.env.CH_MIN ?? 250)));
   if (target < 2) return [];

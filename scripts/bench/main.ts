@@ -24,7 +24,7 @@ import { brownGenres, chinesePoetry, Corpus, fixedTestSplit, Item, jsonlCorpus, 
 import { runTraining } from '../../src/core/train';
 import { DEFAULT_CONFIG } from '../../src/core/config';
 import { createEncoder, resolveAuto, withEmbeddingCache } from '../../src/core/encoders';
-import { trainHead, predictProba, selectBackend } from '../../src/core/heads';
+import { trainHead, selectBackend } from '../../src/core/heads';
 import { macroF1 } from '../../src/core/metrics';
 import type { TrainConfig, HeadKind } from '../../src/protocol/run';
 

@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { FewShotError, errorMessage } from './errors';
 import { RUN_FILES, RunStore, isRunId, normaliseEpoch, type RunListEntry } from './runs';
+import { fnv1a } from './util/hash';
 import type { ClassificationReport, EpochMetrics, RunRecord } from '../protocol/run';
 import { RUN_FORMAT_VERSION } from '../protocol/run';
 import {
@@ -360,12 +361,6 @@ export const RUN_PALETTE = [
   '#d37295', '#499894', '#f1ce63', '#86bcb6', '#a0cbe8', '#ffbe7d', '#b6992d', '#fabfd2', '#79706e', '#d4a6c8',
 ];
 
-export function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193); }
-  return h >>> 0;
-}
-
 /**
  * Keeps the slots already given (`existing`) and gives each new id the slot its
  * hash prefers, or the next free one. Slots beyond the palette get generated hues.
@@ -377,7 +372,7 @@ export function assignColourSlots(ids: string[], existing: Record<string, number
   for (const id of ids) {
     if (id in out) continue;
     let slot = -1;
-    const pref = hashString(id) % RUN_PALETTE.length;
+    const pref = fnv1a(id) % RUN_PALETTE.length;
     for (let k = 0; k < RUN_PALETTE.length; k++) { const s = (pref + k) % RUN_PALETTE.length; if (!used.has(s)) { slot = s; break; } }
     if (slot < 0) { slot = RUN_PALETTE.length; while (used.has(slot)) slot++; }
     out[id] = slot;

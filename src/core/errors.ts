@@ -3,7 +3,7 @@
  * message) and says how to fix it (`fix`). Callers show `message` + `fix`, never
  * a stack trace.
  */
-export interface FewShotErrorOptions {
+interface FewShotErrorOptions {
   /** Absolute path of the file or folder the error is about. */
   file?: string;
   /** What the user should do about it. */

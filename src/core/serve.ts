@@ -18,6 +18,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { ModelFile, Prediction, RunRecord } from '../protocol/run';
 import { FewShotError, errorMessage, isFewShotError } from './errors';
 import { readModel, readRunAt } from './runs';
+import { isLoopbackHost } from './util/net';
 
 /** What the server needs from a predictor (structurally the `Predictor` of src/core/predict.ts). */
 export interface ServePredictor {
@@ -69,12 +70,6 @@ export interface ModelServer {
 export const DEFAULT_SERVE_HOST = '127.0.0.1';
 export const DEFAULT_SERVE_PORT = 5000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-
-/** True for hosts that only this machine can reach. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
-}
 
 interface ModelInfo {
   runId: string;

@@ -5,12 +5,11 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import {
   cleanUpSuite,
-  assertNotBlank, Browser, CodeServer, expectUi, launchBrowser, makeScratchWorkspace, openWorkbench, removeDir, repoRoot,
-  runCommand, saveFailureArtifacts, screenshot, startCodeServer, waitForTitle,
+  assertNotBlank, Browser, CodeServer, expectUi, launchBrowser, makeScratchWorkspace, openWorkbench, repoRoot,
+  runCommand, screenshot, startCodeServer, waitForTitle,
 } from '../harness';
 
 /** Explorer row of a file or folder by its name. */

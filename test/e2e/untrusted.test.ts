@@ -10,7 +10,6 @@
  * Restricted Mode message with a working "Manage Workspace Trust" button.
  */
 import * as assert from 'node:assert/strict';
-import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import {
   cleanUpSuite,

@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { startModelServer, isLoopbackHost, ModelServer } from '../../src/core/serve';
+import { startModelServer, ModelServer } from '../../src/core/serve';
+import { isLoopbackHost } from '../../src/core/util/net';
 import { isFewShotError } from '../../src/core/errors';
 import { makeTinyModel, TinyModel } from './helpers/serveModel';
 
@@ -206,7 +207,7 @@ describe('model server (src/core/serve.ts)', function () {
   });
 
   it('knows which hosts are loopback', () => {
-    for (const h of ['127.0.0.1', 'localhost', '::1', '[::1]', '127.1.2.3']) assert.ok(isLoopbackHost(h), h);
+    for (const h of ['127.0.0.1', 'localhost', ' LocalHost ', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '127.1.2.3']) assert.ok(isLoopbackHost(h), h);
     for (const h of ['0.0.0.0', '::', '192.168.1.5', 'example.com', '10.0.0.1']) assert.ok(!isLoopbackHost(h), h);
   });
 

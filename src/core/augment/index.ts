@@ -5,7 +5,7 @@
  */
 import { englishSynonyms } from './wordnet';
 import { findChineseSynonymSpans, chineseSynonyms } from './zh';
-import { mulberry32 } from '../util/rng';
+import { mulberry32, shuffleInPlace } from '../util/rng';
 
 export { englishSynonyms, closeWordnet } from './wordnet';
 export { chineseSynonyms } from './zh';
@@ -85,9 +85,7 @@ function variantTokens(text: string, r: () => number): string {
 }
 
 function pick(n: number, k: number, r: () => number): number[] {
-  const idx = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [idx[i], idx[j]] = [idx[j], idx[i]]; }
-  return idx.slice(0, Math.min(n, k));
+  return shuffleInPlace(Array.from({ length: n }, (_, i) => i), r).slice(0, Math.min(n, k));
 }
 
 function isChinese(language: string | undefined, text: string): boolean {
@@ -97,7 +95,7 @@ function isChinese(language: string | undefined, text: string): boolean {
   return han > text.length * 0.2;
 }
 
-export interface AugmentOptions { language?: string; seed?: number; rate?: number }
+interface AugmentOptions { language?: string; seed?: number; rate?: number }
 
 /**
  * Up to `n` distinct variants per text (fewer when a text allows no distinct variant).

@@ -11,7 +11,7 @@
  * Both only ever add training rows; validation and test texts are never split.
  */
 
-export interface PassageOptions {
+interface PassageOptions {
   /** A text is split into floor(length / minChars) passages (at most maxParts); < 2 → not split. */
   minChars?: number;
   maxParts?: number;

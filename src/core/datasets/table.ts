@@ -249,7 +249,7 @@ export function detectColumns(header: string[], rows: { values: string[] }[], fi
   if (opts.splitColumn !== undefined) split = opts.splitColumn ? resolveOverride(header, opts.splitColumn, 'split', file) : -1;
   else split = findByName(header, SPLIT_NAMES, used, false);
   if (split >= 0) used.add(split);
-  let group = opts.groupColumn ? resolveOverride(header, opts.groupColumn, 'group', file) : findByName(header, GROUP_NAMES, used, false);
+  const group = opts.groupColumn ? resolveOverride(header, opts.groupColumn, 'group', file) : findByName(header, GROUP_NAMES, used, false);
   if (group >= 0) used.add(group);
   if (text < 0) { text = findByName(header, TEXT_NAMES, used, true, ['id', 'ids', 'len', 'length', 'count', 'num']); if (text >= 0) used.add(text); }
   if (label < 0) { label = findByName(header, LABEL_NAMES, used, true, ['count', 'num', 'prob', 'score']); if (label >= 0) used.add(label); }

@@ -8,8 +8,9 @@
  */
 import type { Encoder } from './types';
 import { DEFAULT_MAX_CHARS } from './types';
-import { fmix32, sparseCountsToUnit, truncate, yieldToLoop } from './util';
+import { HashedCounts, truncate, yieldToLoop } from './util';
 import { checkHashingDim } from './spec';
+import { FNV_OFFSET, fnv1a, fnvStep } from '../util/hash';
 
 export interface HashingOptions {
   /** Power of two, 2^10..2^18. Default 2^14. */
@@ -32,15 +33,6 @@ export const DEFAULT_HASHING_DIM = 1 << 14;
 // Runs of CJK ideographs/kana/hangul, or runs of letters/digits of other scripts.
 const TOKEN_RE = /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3005\u3007]+)|([\p{L}\p{M}\p{N}]+(?:['’][\p{L}]+)*)/gu;
 
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-
-function hashStr(s: string, seed: number): number {
-  let h = (FNV_OFFSET ^ seed) >>> 0;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
-  return h >>> 0;
-}
-
 const SEED_CHAR = 0x9e3779b9;
 const SEED_WORD = 0x85ebca77;
 const SEED_BIGRAM = 0xc2b2ae3d;
@@ -55,30 +47,21 @@ export function createHashingEncoder(o: HashingOptions = {}): Encoder {
   const wordWeight = o.wordWeight ?? 1;
   const maxChars = o.maxChars ?? DEFAULT_MAX_CHARS;
   const batchSize = o.batchSize ?? 256;
-  const mask = dim - 1;
   const id = `hashing-v1-char${minN}-${maxN}-cjk${cjkMaxN}-word${wordN}x${wordWeight}-${dim}`;
 
-  const acc = new Float64Array(dim);
-  const touched = new Int32Array(dim);
-  const seen = new Uint8Array(dim);
+  const counts = new HashedCounts(dim);
+  const add = (h: number, w: number) => counts.add(h, w);
 
   function encodeOne(raw: string): Float32Array {
     const text = truncate(raw, maxChars).normalize('NFKC').toLowerCase();
-    let nTouched = 0;
-    const add = (h: number, w: number) => {
-      const m = fmix32(h);
-      const idx = m & mask;
-      if (!seen[idx]) { seen[idx] = 1; touched[nTouched++] = idx; }
-      acc[idx] += (m & 0x80000000) ? -w : w;
-    };
     // char n-grams over s[from..to) with rolling FNV per start position
     const charGrams = (s: string, lo: number, hi: number) => {
       const L = s.length;
       for (let i = 0; i < L; i++) {
         let h = (FNV_OFFSET ^ SEED_CHAR) >>> 0;
         for (let n = 1; n <= hi && i + n <= L; n++) {
-          h = Math.imul(h ^ s.charCodeAt(i + n - 1), FNV_PRIME);
-          if (n >= lo) add(Math.imul(h ^ n, FNV_PRIME), 1);
+          h = fnvStep(h, s.charCodeAt(i + n - 1));
+          if (n >= lo) add(fnvStep(h, n), 1);
         }
       }
     };
@@ -94,14 +77,14 @@ export function createHashingEncoder(o: HashingOptions = {}): Encoder {
         const w = m[2];
         charGrams(' ' + w + ' ', minN, maxN);
         if (wordN >= 1) {
-          const wh = hashStr(w, SEED_WORD);
+          const wh = fnv1a(w, FNV_OFFSET ^ SEED_WORD);
           add(wh, wordWeight);
-          if (wordN >= 2 && prevWordHash >= 0) add(Math.imul(wh ^ Math.imul(prevWordHash, 31), FNV_PRIME) ^ SEED_BIGRAM, wordWeight);
+          if (wordN >= 2 && prevWordHash >= 0) add(fnvStep(wh, Math.imul(prevWordHash, 31)) ^ SEED_BIGRAM, wordWeight);
           prevWordHash = wh;
         }
       }
     }
-    return sparseCountsToUnit(acc, seen, touched, nTouched, dim);
+    return counts.toUnit();
   }
 
   return {

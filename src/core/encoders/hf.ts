@@ -13,7 +13,7 @@ import { l2normalize, truncate, yieldToLoop } from './util';
 export const HF_REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
 
 /** True when `ref` names a folder on disk (absolute, ./relative, or an existing path). */
-export function isLocalModelRef(ref: string): boolean {
+function isLocalModelRef(ref: string): boolean {
   return isAbsolute(ref) || ref.startsWith('./') || ref.startsWith('../') || ref.startsWith('~') || (existsSync(ref) && statSync(ref).isDirectory());
 }
 
@@ -79,7 +79,7 @@ export function hfModelAvailable(ref: string, hf: HfOptions = {}): boolean {
 type Extractor = ((texts: string[], o: { pooling: 'mean'; normalize: boolean }) => Promise<{ data: Float32Array; dims: number[] }>) & { dispose?(): Promise<void> };
 
 /** The embedding size a model folder declares in config.json (hidden_size and its aliases), or null. */
-export function declaredHiddenSize(dir: string): number | null {
+function declaredHiddenSize(dir: string): number | null {
   try {
     const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     for (const k of ['hidden_size', 'd_model', 'dim', 'n_embd', 'embed_dim']) {

@@ -26,8 +26,8 @@ export { l2normalize, truncate } from './util';
 export { parseEncoderSpec, encoderSpecProblem, shortSpecFromId, USE_ID, USE_DIM, type EncoderSpec } from './spec';
 
 /** What 'auto' picks for English when no HF model is available (see docs in the report / measure script). */
-export const AUTO_EN_SPEC = 'combo:use+hashing';
-export const AUTO_OTHER_SPEC = 'chargram';
+const AUTO_EN_SPEC = 'combo:use+hashing';
+const AUTO_OTHER_SPEC = 'chargram';
 
 async function build(parsed: EncoderSpec, spec: string, opts: EncoderOptions): Promise<Encoder> {
   const maxChars = opts.maxChars ?? DEFAULT_MAX_CHARS;
@@ -66,7 +66,7 @@ async function build(parsed: EncoderSpec, spec: string, opts: EncoderOptions): P
 }
 
 /** Sentence-embedding models that 'auto' uses when they are already in the HF cache folder, best first. */
-export const AUTO_HF_MODELS: Record<'en' | 'zh' | 'other', string[]> = {
+const AUTO_HF_MODELS: Record<'en' | 'zh' | 'other', string[]> = {
   en: ['Xenova/all-mpnet-base-v2', 'Xenova/bge-small-en-v1.5', 'Xenova/all-MiniLM-L6-v2', 'Xenova/paraphrase-multilingual-MiniLM-L12-v2'],
   zh: ['Xenova/bge-small-zh-v1.5', 'Xenova/paraphrase-multilingual-MiniLM-L12-v2'],
   other: ['Xenova/paraphrase-multilingual-MiniLM-L12-v2'],

@@ -12,14 +12,28 @@
  */
 import { FewShotError } from '../errors';
 import type { HfOptions } from './types';
-import { chargramSpecOptions, type CharGramOptions } from '../fewshot/chargram';
 
 export const USE_DIM = 512;
 export const USE_ID = 'use-lite-en-512';
-export const HF_DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const;
-export type HfDtype = NonNullable<HfOptions['dtype']>;
+const HF_DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const;
+type HfDtype = NonNullable<HfOptions['dtype']>;
 
-export interface HashingParams { dim?: number; minN?: number; maxN?: number; cjkMaxN?: number; wordN?: number; wordWeight?: number }
+export interface CharGramOptions { dim?: number; minN?: number; maxN?: number; maxChars?: number }
+
+/**
+ * Options from an encoder spec or id: 'chargram', 'chargram:<dim>', or a resolved id
+ * 'chargram-v1-wb<min>-<max>-<dim>'. null when the spec is not a chargram spec.
+ */
+export function chargramSpecOptions(spec: string): CharGramOptions | null {
+  if (spec === 'chargram') return {};
+  let m = /^chargram:(\d+)$/.exec(spec);
+  if (m) return { dim: Number(m[1]) };
+  m = /^chargram-v1-wb(\d+)-(\d+)-(\d+)$/.exec(spec);
+  if (m) return { minN: Number(m[1]), maxN: Number(m[2]), dim: Number(m[3]) };
+  return null;
+}
+
+interface HashingParams { dim?: number; minN?: number; maxN?: number; cjkMaxN?: number; wordN?: number; wordWeight?: number }
 
 export type EncoderSpec =
   | { kind: 'auto' }
@@ -39,10 +53,10 @@ function bad(spec: string, why: string, fix: string): never {
   throw new FewShotError(`Bad encoder "${spec}": ${why}`, { code: 'bad-encoder', fix });
 }
 
-/** Throws a RangeError when a hashing dimension is not a power of two in 2^10..2^18. */
-export function checkHashingDim(dim: number): void {
+/** Throws a RangeError when a feature-hashing dimension (hashing, chargram) is not a power of two in 2^10..2^18. */
+export function checkHashingDim(dim: number, encoder: 'hashing' | 'chargram' = 'hashing'): void {
   if (!Number.isInteger(dim) || !Number.isInteger(Math.log2(dim)) || dim < 1 << 10 || dim > 1 << 18) {
-    throw new RangeError(`hashing dim must be a power of two between 1024 and 262144, got ${dim}`);
+    throw new RangeError(`${encoder} dim must be a power of two between 1024 and 262144, got ${dim}`);
   }
 }
 
@@ -72,7 +86,7 @@ export function parseEncoderSpec(spec: string): EncoderSpec {
   const cg = chargramSpecOptions(s);
   if (cg) {
     if (cg.dim !== undefined) {
-      try { checkHashingDim(cg.dim); } catch (e) { bad(spec, (e as Error).message.replace('hashing', 'chargram'), 'Use "chargram" or "chargram:<power of two>", e.g. "chargram:65536".'); }
+      try { checkHashingDim(cg.dim, 'chargram'); } catch (e) { bad(spec, (e as Error).message, 'Use "chargram" or "chargram:<power of two>", e.g. "chargram:65536".'); }
     }
     return { kind: 'chargram', params: cg };
   }

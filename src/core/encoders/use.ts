@@ -92,7 +92,7 @@ async function onBackend<T>(tf: TfEngineApi, backend: string, fn: () => Promise<
   }
 }
 
-export interface UseEncoderOptions {
+interface UseEncoderOptions {
   maxChars?: number;
   batchSize?: number;
   /** Replaces the model loader (tests). Called at most once per encoder, on the first embed with texts. */

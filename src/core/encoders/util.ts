@@ -26,12 +26,8 @@ export function yieldToLoop(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
 
-export function toFloat32(v: ArrayLike<number>): Float32Array {
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-}
-
 /** murmur3's 32-bit finaliser: spreads the bits of a running hash. */
-export function fmix32(h: number): number {
+function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -41,28 +37,57 @@ export function fmix32(h: number): number {
 }
 
 /**
- * Turns signed bucket counts of a feature-hashing pass into a unit-length dense
- * vector with sublinear term frequency (1 + ln|c| for |c| ≥ 1), and clears the
- * scratch buffers (`acc`, `seen`) at the touched buckets for the next text.
+ * Signed bucket counts of one text for a feature-hashing encoder (scratch space
+ * reused from text to text): `add` a feature's hash, then `toUnit`.
  */
-export function sparseCountsToUnit(acc: Float64Array | Float32Array, seen: Uint8Array, touched: Int32Array | Uint32Array, nTouched: number, dim: number): Float32Array {
-  const out = new Float32Array(dim);
-  let ss = 0;
-  for (let k = 0; k < nTouched; k++) {
-    const idx = touched[k];
-    const c = acc[idx];
-    acc[idx] = 0;
-    seen[idx] = 0;
-    const a = Math.abs(c);
-    if (a < 1e-9) continue;
-    const v = a >= 1 ? 1 + Math.log(a) : a;
-    const sv = c < 0 ? -v : v;
-    out[idx] = sv;
-    ss += sv * sv;
+export class HashedCounts {
+  private readonly acc: Float64Array;
+  private readonly seen: Uint8Array;
+  private readonly touched: Int32Array;
+  private readonly mask: number;
+  private n = 0;
+
+  /** `dim`: a power of two. */
+  constructor(readonly dim: number) {
+    this.acc = new Float64Array(dim);
+    this.seen = new Uint8Array(dim);
+    this.touched = new Int32Array(dim);
+    this.mask = dim - 1;
   }
-  if (ss > 0) {
-    const inv = 1 / Math.sqrt(ss);
-    for (let k = 0; k < nTouched; k++) out[touched[k]] *= inv;
+
+  /** Adds ±w for feature hash `h`: fmix32(h) picks the bucket (low bits) and the sign (top bit). */
+  add(h: number, w: number): void {
+    const m = fmix32(h);
+    const idx = m & this.mask;
+    if (!this.seen[idx]) { this.seen[idx] = 1; this.touched[this.n++] = idx; }
+    this.acc[idx] += (m & 0x80000000) ? -w : w;
   }
-  return out;
+
+  /**
+   * The counts as a unit-length dense vector with sublinear term frequency
+   * (1 + ln|c| for |c| ≥ 1); clears the counts for the next text.
+   */
+  toUnit(): Float32Array {
+    const { acc, seen, touched, n } = this;
+    const out = new Float32Array(this.dim);
+    let ss = 0;
+    for (let k = 0; k < n; k++) {
+      const idx = touched[k];
+      const c = acc[idx];
+      acc[idx] = 0;
+      seen[idx] = 0;
+      const a = Math.abs(c);
+      if (a < 1e-9) continue;
+      const v = a >= 1 ? 1 + Math.log(a) : a;
+      const sv = c < 0 ? -v : v;
+      out[idx] = sv;
+      ss += sv * sv;
+    }
+    if (ss > 0) {
+      const inv = 1 / Math.sqrt(ss);
+      for (let k = 0; k < n; k++) out[touched[k]] *= inv;
+    }
+    this.n = 0;
+    return out;
+  }
 }

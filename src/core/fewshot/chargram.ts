@@ -8,25 +8,15 @@
  */
 import type { Encoder } from '../encoders/types';
 import { DEFAULT_MAX_CHARS } from '../encoders/types';
-import { fmix32, sparseCountsToUnit, truncate } from '../encoders/util';
+import { HashedCounts, truncate } from '../encoders/util';
+import { FNV_OFFSET, fnvStep } from '../util/hash';
+import { checkHashingDim, type CharGramOptions } from '../encoders/spec';
 
-export interface CharGramOptions { dim?: number; minN?: number; maxN?: number; maxChars?: number }
+// Spec parsing lives with the other encoder specs (no encoder code needed to read one).
+export { chargramSpecOptions, type CharGramOptions } from '../encoders/spec';
 
 /** 2^16: at 2^14 bucket collisions cost several macro-F1 points on Chinese corpora. */
 export const DEFAULT_CHARGRAM_DIM = 1 << 16;
-
-/**
- * Options from an encoder spec or id: 'chargram', 'chargram:<dim>', or a resolved id
- * 'chargram-v1-wb<min>-<max>-<dim>'. null when the spec is not a chargram spec.
- */
-export function chargramSpecOptions(spec: string): CharGramOptions | null {
-  if (spec === 'chargram') return {};
-  let m = /^chargram:(\d+)$/.exec(spec);
-  if (m) return { dim: Number(m[1]) };
-  m = /^chargram-v1-wb(\d+)-(\d+)-(\d+)$/.exec(spec);
-  if (m) return { minN: Number(m[1]), maxN: Number(m[2]), dim: Number(m[3]) };
-  return null;
-}
 
 export function chargramId(o: CharGramOptions = {}): string {
   return `chargram-v1-wb${o.minN ?? 1}-${o.maxN ?? 3}-${o.dim ?? DEFAULT_CHARGRAM_DIM}`;
@@ -34,36 +24,26 @@ export function chargramId(o: CharGramOptions = {}): string {
 
 export function createCharGramEncoder(o: CharGramOptions = {}): Encoder {
   const dim = o.dim ?? DEFAULT_CHARGRAM_DIM;
-  if (!Number.isInteger(Math.log2(dim)) || dim < 1 << 10 || dim > 1 << 18) {
-    throw new RangeError(`chargram dim must be a power of two between 1024 and 262144, got ${dim}`);
-  }
+  checkHashingDim(dim, 'chargram');
   const minN = o.minN ?? 1;
   const maxN = o.maxN ?? 3;
   const maxChars = o.maxChars ?? DEFAULT_MAX_CHARS;
-  const mask = dim - 1;
-  const acc = new Float64Array(dim);
-  const touched = new Int32Array(dim);
-  const seen = new Uint8Array(dim);
+  const counts = new HashedCounts(dim);
 
   function encodeOne(raw: string): Float32Array {
     const text = truncate(raw, maxChars).normalize('NFKC').toLowerCase();
-    let nTouched = 0;
     for (const tok of text.split(/\s+/)) {
       if (!tok) continue;
       const s = Array.from(' ' + tok + ' ', (ch) => ch.codePointAt(0)!);
       for (let i = 0; i < s.length; i++) {
-        let h = 0x811c9dc5;
+        let h = FNV_OFFSET;
         for (let n = 1; n <= maxN && i + n <= s.length; n++) {
-          h = Math.imul(h ^ s[i + n - 1], 0x01000193);
-          if (n < minN) continue;
-          const m = fmix32(Math.imul(h ^ n, 0x01000193) >>> 0);
-          const idx = m & mask;
-          if (!seen[idx]) { seen[idx] = 1; touched[nTouched++] = idx; }
-          acc[idx] += (m & 0x80000000) ? -1 : 1;
+          h = fnvStep(h, s[i + n - 1]);
+          if (n >= minN) counts.add(fnvStep(h, n), 1);
         }
       }
     }
-    return sparseCountsToUnit(acc, seen, touched, nTouched, dim);
+    return counts.toUnit();
   }
 
   return {

@@ -22,7 +22,7 @@ import { RUN_FORMAT_VERSION } from '../../protocol/run';
 import { accuracyOf, macroF1, perClassRecall } from '../metrics';
 import { blocksFromEncoderId, fitIdf, sparsity, transformRow, type Block, type BlockTransform } from './features';
 import { gram, type SparseRow } from './linalg';
-import { fitKernelLogReg, kernelLogits, softmaxRows, subKernel } from './kernel';
+import { fitKernelLogReg, kernelLogits, softmaxRows } from './kernel';
 
 export { blocksFromEncoderId } from './features';
 export { fitLogReg, predictLogReg } from './logreg';

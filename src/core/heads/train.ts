@@ -11,7 +11,7 @@ import { accuracyOf, macroF1, perClassRecall } from '../metrics';
 import { ensureBackend, loadTf } from './backend';
 import type { Tf } from './backend';
 import { predictProbaSync } from './predict';
-import { mulberry32 } from '../util/rng';
+import { mulberry32, shuffleInPlace } from '../util/rng';
 
 export interface HeadTrainOptions {
   kind: HeadKind;
@@ -81,13 +81,6 @@ export class HeadAbortError extends Error {
 /** mulberry32: small, fast, seeded PRNG in [0, 1). */
 export function rng(seed: number): () => number {
   return mulberry32((seed >>> 0) || 0x9e3779b9);
-}
-
-function shuffle(idx: number[], r: () => number): void {
-  for (let i = idx.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [idx[i], idx[j]] = [idx[j], idx[i]];
-  }
 }
 
 /** Inverse-frequency class weights n / (k · n_c), 0 for absent classes. */
@@ -296,7 +289,7 @@ export async function trainHead(
   let epoch = 0;
   try {
     for (epoch = 1; epoch <= opts.epochs; epoch++) {
-      shuffle(idx, r);
+      shuffleInPlace(idx, r);
       let lossSum = 0;
       for (let s = 0; s < n; s += bs) {
         checkAbort();

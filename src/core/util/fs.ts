@@ -35,7 +35,3 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
 export async function writeJsonAtomic(file: string, data: unknown): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(data, null, 2) + '\n');
 }
-
-export async function pathExists(p: string): Promise<boolean> {
-  try { await fsp.access(p); return true; } catch { return false; }
-}

@@ -25,8 +25,3 @@ export function shuffleInPlace<T>(arr: T[], rand: () => number): T[] {
   }
   return arr;
 }
-
-/** Shuffled copy, deterministic for a seed. */
-export function seededShuffle<T>(arr: readonly T[], seed: number): T[] {
-  return shuffleInPlace(arr.slice(), seededRandom(seed));
-}

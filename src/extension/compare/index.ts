@@ -13,7 +13,7 @@ import { parseCompareArgs } from './args';
 import { runStore } from '../train/store';
 import { ComparePanel, type PanelDeps } from './panel';
 
-export const COMPARE_API_COMMAND = 'fewshot.compare._api';
+const COMPARE_API_COMMAND = 'fewshot.compare._api';
 
 /** What tests (and other features) may drive. */
 export interface CompareApi {

@@ -7,7 +7,6 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import type { Host } from '../host';
 import {
   annotateRun, buildCompareModel, sortRows, tableToCsv, tableToMarkdown, type LoadedRun,
@@ -20,6 +19,7 @@ import {
 import { exportHeaders, webviewStrings } from './strings';
 import { runStore } from '../train/store';
 import { RUN_FILES } from '../../core/runs';
+import { COMPARE_PAGE, escapeHtml, webviewHtml, webviewOptions } from '../webview/html';
 
 export interface PanelDeps {
   host: Host;
@@ -75,7 +75,7 @@ export class ComparePanel {
   static async revive(deps: PanelDeps, panel: vscode.WebviewPanel, state: unknown): Promise<ComparePanel> {
     const s = (state && typeof state === 'object' ? state : {}) as Partial<CompareUiState>;
     const ui: CompareUiState = { ...s, runIds: Array.isArray(s.runIds) ? s.runIds.filter((x): x is string => typeof x === 'string') : [] };
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.file(deps.host.distPath('webviews'))] };
+    panel.webview.options = webviewOptions(deps.host.context.extensionUri, COMPARE_PAGE);
     ComparePanel.current?.panel.dispose();
     const p = new ComparePanel(deps, panel, ui);
     ComparePanel.current = p;
@@ -85,11 +85,10 @@ export class ComparePanel {
 
   private static options(host: Host): vscode.WebviewPanelOptions & vscode.WebviewOptions {
     return {
-      enableScripts: true,
+      ...webviewOptions(host.context.extensionUri, COMPARE_PAGE),
       // State lives in getState/setState + the host model, so the webview may be torn down when hidden.
       retainContextWhenHidden: false,
       enableFindWidget: true,
-      localResourceRoots: [vscode.Uri.file(host.distPath('webviews'))],
     };
   }
 
@@ -363,35 +362,11 @@ export class ComparePanel {
   }
 
   private html(): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const dist = vscode.Uri.file(this.deps.host.distPath('webviews'));
-    const chartJs = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'chart.umd.js'));
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'compare.js'));
-    const css = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'compare.css'));
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data:`,
-      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
     const lang = vscode.env.language.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
-    return `<!DOCTYPE html>
-<html lang="${lang}">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}" nonce="${nonce}">
-<title>${escapeHtml(vscode.l10n.t('Compare Runs'))}</title>
-</head>
-<body>
-<main id="app" aria-busy="true"><p class="loading">${escapeHtml(vscode.l10n.t('Loading runs…'))}</p></main>
-<script nonce="${nonce}" src="${chartJs}"></script>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+    return webviewHtml(this.panel.webview, this.deps.host.context.extensionUri, {
+      ...COMPARE_PAGE, lang, title: vscode.l10n.t('Compare Runs'),
+      body: `<main id="app" aria-busy="true"><p class="loading">${escapeHtml(vscode.l10n.t('Loading runs…'))}</p></main>`,
+    });
   }
 
   dispose(): void {
@@ -403,10 +378,6 @@ export class ComparePanel {
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
   }
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
 function emptyModel(message: string): CompareModel {

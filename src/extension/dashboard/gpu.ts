@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { execFile } from 'node:child_process';
 import type { GpuSample } from '../../protocol/webview';
 
-export const GPU_POLL_MS = 3000;
+const GPU_POLL_MS = 3000;
 
 function run(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {

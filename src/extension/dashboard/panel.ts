@@ -7,7 +7,6 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import {
   DASHBOARD_PROTOCOL_VERSION, DASHBOARD_STRINGS, DASHBOARD_VIEW_TYPE,
   type DashboardCompute, type DashboardPersistedState, type DashboardRun, type DashboardState, type DashboardToHost,
@@ -18,6 +17,7 @@ import type { Host } from '../host';
 import type { TrainingManager, TrainingSession } from '../train/manager';
 import { runStore } from '../train/store';
 import { GpuMonitor } from './gpu';
+import { DASHBOARD_PAGE, webviewHtml, webviewOptions } from '../webview/html';
 import { resolveHead } from '../../core/config';
 
 /** 'auto → logreg' once the class counts are known. */
@@ -39,38 +39,8 @@ export function dashboardStrings(): StringTable {
   return t;
 }
 
-function nonce(): string {
-  return randomBytes(16).toString('base64').replace(/[^A-Za-z0-9]/g, '');
-}
-
-export function dashboardHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
-  const n = nonce();
-  const chart = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webviews', 'chart.umd.js'));
-  const main = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webviews', 'dashboard.js'));
-  const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'dashboard.css'));
-  const csp = [
-    "default-src 'none'",
-    `img-src ${webview.cspSource} data:`,
-    `style-src ${webview.cspSource}`,
-    `font-src ${webview.cspSource}`,
-    `script-src 'nonce-${n}'`,
-  ].join('; ');
-  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-  return `<!DOCTYPE html>
-<html lang="${esc(vscode.env.language)}">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}">
-<title>${esc(title)}</title>
-</head>
-<body>
-<main id="fewshot-dashboard" data-view="dashboard"></main>
-<script nonce="${n}" src="${chart}"></script>
-<script nonce="${n}" src="${main}"></script>
-</body>
-</html>`;
+function dashboardHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
+  return webviewHtml(webview, extensionUri, { ...DASHBOARD_PAGE, lang: vscode.env.language, title, body: '<main id="fewshot-dashboard" data-view="dashboard"></main>' });
 }
 
 interface Services {
@@ -102,10 +72,7 @@ export class DashboardPanel implements vscode.Disposable {
   constructor(readonly panel: vscode.WebviewPanel, private readonly svc: Services) {
     const ext = svc.host.context.extensionUri;
     panel.iconPath = vscode.Uri.joinPath(ext, 'media', 'fewshot.svg');
-    panel.webview.options = {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(ext, 'dist', 'webviews'), vscode.Uri.joinPath(ext, 'media')],
-    };
+    panel.webview.options = webviewOptions(ext, DASHBOARD_PAGE);
     panel.webview.html = dashboardHtml(panel.webview, ext, panel.title);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: DashboardToHost) => void this.onMessage(m)),
@@ -427,10 +394,7 @@ export class DashboardManager implements vscode.Disposable {
   }
 
   private create(title: string): DashboardPanel {
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.host.context.extensionUri, 'dist', 'webviews'), vscode.Uri.joinPath(this.host.context.extensionUri, 'media')],
-    });
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, webviewOptions(this.host.context.extensionUri, DASHBOARD_PAGE));
     return this.adopt(panel);
   }
 

@@ -20,7 +20,7 @@ export function inlineText(pred: Prediction, k = 3): string {
 }
 
 /** The probability of the predicted label. */
-export function labelProbability(pred: Prediction): number {
+function labelProbability(pred: Prediction): number {
   return pred.probabilities.find((x) => x.label === pred.label)?.p ?? topK(pred, 1)[0]?.p ?? NaN;
 }
 

@@ -14,11 +14,12 @@ import { launchPredictor } from '../../trainer/launch';
 import { defaultModelRun, listModelRuns, runIdFromArg, runScore, ModelRun } from './runs';
 import { WarmPredictor, WarmPredictorError } from './warm';
 import { copyText, inlineText, linesToCsv, preview, topK, formatP, LineResult } from './format';
-import { curlExample, isLoopbackHost, startServeChild, ServeChild, ServeStartError } from './serveProcess';
+import { curlExample, startServeChild, ServeChild, ServeStartError } from './serveProcess';
+import { isLoopbackHost } from '../../core/util/net';
 
 const ACTIVE_RUN_KEY = 'fewshot.predict.activeRunId';
 
-export interface PredictedItem {
+interface PredictedItem {
   text: string;
   /** 0-based, as in vscode.Range. */
   range: { start: { line: number; character: number }; end: { line: number; character: number } };

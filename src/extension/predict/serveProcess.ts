@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 
-export interface ServeChildOptions {
+interface ServeChildOptions {
   cliPath: string;
   runDir: string;
   host: string;
@@ -50,12 +50,6 @@ export function checkHealth(url: string, token?: string, timeoutMs = 2000): Prom
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
   });
-}
-
-/** True for hosts only this machine can reach (same rule as src/core/serve.ts, kept here so the host bundle stays small). */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /** A host for URLs: a wildcard bind address is reached through loopback. */

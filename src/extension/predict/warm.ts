@@ -7,7 +7,7 @@
 import type { Prediction } from '../../protocol/run';
 import type { PredictorClient, PredictorInfo } from '../../trainer/launch';
 
-export type WarmErrorKind = 'load' | 'load-timeout' | 'predict-timeout' | 'crash' | 'predict';
+type WarmErrorKind = 'load' | 'load-timeout' | 'predict-timeout' | 'crash' | 'predict';
 
 export class WarmPredictorError extends Error {
   constructor(
@@ -23,7 +23,7 @@ export class WarmPredictorError extends Error {
   }
 }
 
-export interface WarmPredictorOptions {
+interface WarmPredictorOptions {
   launch(runDir: string, onExit: (lastLog: string[]) => void): PredictorClient;
   /** Max wait for the model to load (default 120 s). */
   readyTimeoutMs?: number;
@@ -33,7 +33,7 @@ export interface WarmPredictorOptions {
   log?(m: string): void;
 }
 
-export interface WarmResult {
+interface WarmResult {
   predictions: Prediction[];
   ms: number;
   /** True when this call started (or restarted) the child. */

@@ -3,7 +3,7 @@
  * through WorkspaceEdits / settings updates).
  */
 import * as path from 'node:path';
-import { fnv1a } from './text';
+import { fnv1a } from '../../core/util/hash';
 import type { DatasetDesc, Range } from './types';
 
 export interface Move { from: string; to: string }

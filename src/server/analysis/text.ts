@@ -2,6 +2,8 @@
  * Text normalisation, hashing, character shingles and MinHash signatures used
  * by the leakage / duplicate checks. Pure functions, no I/O.
  */
+import { FNV_OFFSET, fnv1a, fnvStep } from '../../core/util/hash';
+import { mulberry32 } from '../../core/util/rng';
 
 /** Normalise for exact-duplicate detection: NFKC, lower case, collapse whitespace, trim. */
 export function normaliseText(text: string): string {
@@ -10,17 +12,7 @@ export function normaliseText(text: string): string {
 
 /** Key under which label spellings that differ only by case, whitespace or width collide. */
 export function labelKey(label: string): string {
-  return label.normalize('NFKC').toLowerCase().replace(/[\s_\-]+/gu, ' ').trim();
-}
-
-/** 32-bit FNV-1a over UTF-16 code units. */
-export function fnv1a(s: string, seed = 0x811c9dc5): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+  return label.normalize('NFKC').toLowerCase().replace(/[\s_-]+/gu, ' ').trim();
 }
 
 /** 64-bit-ish content hash (two independent FNV runs), as a hex string. */
@@ -43,11 +35,8 @@ export function shingles(normalised: string, k = SHINGLE_SIZE, maxChars = 20000)
   const set = new Set<number>();
   for (let i = 0; i + k <= s.length; i++) {
     // rolling would be faster but k is tiny; hash the code units directly
-    let h = 0x811c9dc5;
-    for (let j = i; j < i + k; j++) {
-      h ^= s.charCodeAt(j);
-      h = Math.imul(h, 0x01000193);
-    }
+    let h = FNV_OFFSET;
+    for (let j = i; j < i + k; j++) h = fnvStep(h, s.charCodeAt(j));
     set.add(h >>> 0);
   }
   const arr = Uint32Array.from(set);
@@ -69,17 +58,9 @@ export function jaccard(a: Uint32Array, b: Uint32Array): number {
 
 export const MINHASH_SIZE = 64;
 const SEEDS: Uint32Array = (() => {
-  // deterministic per-permutation seeds (mulberry32)
-  let a = 0x2545f491;
-  const out = new Uint32Array(MINHASH_SIZE * 2);
-  for (let i = 0; i < out.length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) | 1;
-  }
-  return out;
+  // deterministic per-permutation seeds (odd 32-bit mulberry32 outputs)
+  const r = mulberry32(0x2545f491);
+  return Uint32Array.from({ length: MINHASH_SIZE * 2 }, () => (r() * 0x100000000) | 1);
 })();
 
 /** MinHash signature of a shingle set (one seeded 32-bit mixer per permutation). */
@@ -117,11 +98,8 @@ export function bandKeys(sig: Uint32Array, bands = 8): number[] {
   const rows = MINHASH_SIZE / bands;
   const keys: number[] = [];
   for (let b = 0; b < bands; b++) {
-    let h = 0x811c9dc5 ^ b;
-    for (let r = 0; r < rows; r++) {
-      h ^= sig[b * rows + r];
-      h = Math.imul(h, 0x01000193);
-    }
+    let h = FNV_OFFSET ^ b;
+    for (let r = 0; r < rows; r++) h = fnvStep(h, sig[b * rows + r]);
     // 3 bits of band + 27 bits of hash: stays a small integer (fast Map key)
     keys.push((b << 27) | ((h >>> 0) >>> 5));
   }
