@@ -239,7 +239,6 @@ export const DASHBOARD_STRINGS = [
   'Phase: {0} {1}/{2}',
   'Test macro-F1 {0}, accuracy {1}',
   'and {0} more',
-  'Epoch',
   'Score',
   'Loading dataset',
   'Embedding texts',
