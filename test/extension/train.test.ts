@@ -283,6 +283,8 @@ describe('train: commands, training, cancel, crash', function () {
     await cfg.update('encoder', 'hashing', vscode.ConfigurationTarget.Workspace);
     await cfg.update('head', 'logreg', vscode.ConfigurationTarget.Workspace);
     await cfg.update('epochs', 3, vscode.ConfigurationTarget.Workspace);
+    // The last choices for a dataset win over the settings: start from the settings.
+    await api.host.context.workspaceState.update('fewshot.train.lastOptions', undefined);
     try {
       const session = await trainWithOptionsDefaults(api, dataset);
       assert.equal(session.config.head, 'logreg');
