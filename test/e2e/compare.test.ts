@@ -30,6 +30,7 @@ import {
 const A = '20261101-100000-news-a1b2'; // named "baseline hashing"
 const B = '20261101-110000-news-c3d4';
 const C = '20261102-090000-news-e5f6'; // trained on different data
+const FS = '20261105-090000-news-fs01'; // few-shot ensemble, named "few-shot ensemble": points are candidate configurations
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'runs');
 
 describe('e2e: compare runs', function () {
@@ -47,6 +48,7 @@ describe('e2e: compare runs', function () {
         [`.fewshot/runs/${A}`]: path.join(fixtures, A),
         [`.fewshot/runs/${B}`]: path.join(fixtures, B),
         [`.fewshot/runs/${C}`]: path.join(fixtures, C),
+        [`.fewshot/runs/${FS}`]: path.join(repoRoot, 'test', 'fixtures', 'runs-fewshot', FS),
       },
     });
     server = await startCodeServer({ name: 'compare', workspace });
@@ -162,5 +164,24 @@ describe('e2e: compare runs', function () {
     assert.deepEqual([...rows].sort(), [A, C].sort());
     const dir = path.join(resultsDir, 'screenshots');
     await page.screenshot({ path: path.join(dir, 'compare-different-data.png') });
+  });
+
+  it('compares an epoch run with a few-shot run: separate x axes with a note, n/a for unused settings', async () => {
+    await runCommand(page, 'Few-Shot Lab: Compare Runs');
+    const widget = page.locator('.quick-input-widget');
+    const rowA = widget.locator('.monaco-list-row', { hasText: 'baseline hashing' }).first();
+    const rowFs = widget.locator('.monaco-list-row', { hasText: 'few-shot ensemble' }).first();
+    await expectUi(page, 'the run picker did not open', rowFs.waitFor({ state: 'visible', timeout: 30_000 }));
+    for (const row of [rowA, rowFs]) await row.locator('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+    await page.keyboard.press('Enter');
+    frame = await expectUi(page, 'the comparison of A and the few-shot run did not show', webviewFrame(page, { hasText: /few-shot ensemble/, timeoutMs: 60_000 }));
+    await frame.locator('#curves-units-note').waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match(await frame.locator('#curves-units-note').innerText(), /different units/);
+    const epochs = frame.locator('table.settings tr[data-key="config.epochs"] td.value');
+    await epochs.first().waitFor({ state: 'visible', timeout: 30_000 });
+    assert.deepEqual((await epochs.allInnerTexts()).map((x) => x.trim()).sort(), ['60', 'n/a']);
+    const best = await frame.locator(`table.metrics tr[data-run="${FS}"] td[data-column="bestEpoch"]`).innerText();
+    assert.equal(best.trim(), 'configuration 4');
+    await page.screenshot({ path: path.join(resultsDir, 'screenshots', 'compare-units.png') });
   });
 });

@@ -173,7 +173,8 @@ function renderHeader(): void {
   if (r.status === 'running' && r.phase) {
     // A point just arrived: name it in its unit. Any other stage (e.g. the ensemble's final member fits) as it is.
     const last = state.epochs[state.epochs.length - 1];
-    el.phase.textContent = r.phase.name === 'train' && !r.phase.message && last
+    const atPoint = r.phase.name === 'train' && !r.phase.message && !!last && r.phase.done === last.epoch && r.phase.total === r.totalEpochs;
+    el.phase.textContent = atPoint && last
       ? pointText(last.epoch, r.totalEpochs) + (last.label ? ` — ${last.label}` : '')
       : T('Phase: {0} {1}/{2}', T(PHASE_STRINGS[r.phase.name] ?? r.phase.name), r.phase.done, r.phase.total) + (r.phase.message ? ` — ${r.phase.message}` : '');
   } else if (r.status !== 'running' && r.testMacroF1 !== undefined) {

@@ -285,8 +285,8 @@ export class TrainingManager implements vscode.Disposable {
               message: pointLabel(session.unit, e.metrics.epoch, session.totalEpochs) + (eta !== undefined ? ` — ${vscode.l10n.t('about {0} left', formatMs(eta))}` : ''),
             });
             reported = Math.max(reported, pct);
-          } else if (e.kind === 'progress' && session.phase && (session.phase.name !== 'train' || session.phase.message)) {
-            // Every stage but the points themselves, e.g. the few-shot ensemble's final member fits (phase 'train' with a message).
+          } else if (e.kind === 'progress' && session.phase) {
+            // Every stage reported besides the points themselves, e.g. the few-shot ensemble's final member fits.
             const p = session.phase;
             progress.report({ message: `${phaseLabel(p.name)} ${p.total ? `${p.done}/${p.total}` : ''}${p.message ? ` — ${p.message}` : ''}` });
           }
