@@ -8,7 +8,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Frame, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 import {
   cleanUpSuite,
   chooseMenuItem,
@@ -32,6 +32,20 @@ const B = '20261101-110000-news-c3d4';
 const C = '20261102-090000-news-e5f6'; // trained on different data
 const FS = '20261105-090000-news-fs01'; // few-shot ensemble, named "few-shot ensemble": points are candidate configurations
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'runs');
+
+/** Ticks the rows of the open multi-select quick pick one by one, each time waiting for the "N Selected" count. */
+async function tickRows(page: Page, rows: Locator[]): Promise<void> {
+  const badges = page.locator('.quick-input-widget .monaco-count-badge');
+  for (let i = 0; i < rows.length; i++) {
+    for (let attempt = 1; ; attempt++) {
+      await rows[i].locator('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+      const selected = badges.filter({ hasText: new RegExp(`^\\s*${i + 1} Selected\\s*$`) }).first();
+      const ok = await selected.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
+      if (ok) break;
+      if (attempt === 3) throw new Error(`quick pick: row ${i + 1} did not get selected (${(await badges.allInnerTexts().catch(() => [])).join(' | ')})`);
+    }
+  }
+}
 
 describe('e2e: compare runs', function () {
   this.timeout(300_000);
@@ -155,8 +169,7 @@ describe('e2e: compare runs', function () {
     const textA = (await rowA.innerText()).replace(/\s+/g, ' ');
     assert.match(textA, /best macro-F1 0\.8000 · test macro-F1 0\.8347/);
     assert.match(textA, /hashing-char-1-4-2048 · logreg · 2026-11-01 10:00/);
-    await rowA.locator('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox').first().click();
-    await rowC.locator('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+    await tickRows(page, [rowA, rowC]);
     await page.keyboard.press('Enter');
     frame = await expectUi(page, 'the comparison of A and C did not show', webviewFrame(page, { hasText: /Different data/, timeoutMs: 60_000 }));
     await frame.locator('.banner.mismatch[role="alert"]').waitFor({ state: 'visible', timeout: 30_000 });
@@ -172,7 +185,7 @@ describe('e2e: compare runs', function () {
     const rowA = widget.locator('.monaco-list-row', { hasText: 'baseline hashing' }).first();
     const rowFs = widget.locator('.monaco-list-row', { hasText: 'few-shot ensemble' }).first();
     await expectUi(page, 'the run picker did not open', rowFs.waitFor({ state: 'visible', timeout: 30_000 }));
-    for (const row of [rowA, rowFs]) await row.locator('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+    await tickRows(page, [rowA, rowFs]);
     await page.keyboard.press('Enter');
     frame = await expectUi(page, 'the comparison of A and the few-shot run did not show', webviewFrame(page, { hasText: /few-shot ensemble/, timeoutMs: 60_000 }));
     await frame.locator('#curves-units-note').waitFor({ state: 'visible', timeout: 30_000 });

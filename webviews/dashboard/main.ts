@@ -217,8 +217,16 @@ function renderBanner(problems: DataProblem[]): void {
 
 // ------------------------------------------------------------------ charts
 
+/**
+ * Epochs are a sequence: joined by a line. Candidate configurations are separate fits: drawn as points only
+ * (a line between two candidates would suggest values in between), never smoothed.
+ */
 function lineDataset(label: string, data: (number | null)[], color: string, extra: Record<string, unknown> = {}) {
-  return { label, data, borderColor: color, backgroundColor: withAlpha(color, 0.25), pointRadius: 2, borderWidth: 2, tension: 0.15, spanGaps: true, ...extra };
+  const points = state?.run.unit === 'configuration';
+  return {
+    label, data, borderColor: color, backgroundColor: points ? color : withAlpha(color, 0.25), pointRadius: points ? 3.5 : 2, borderWidth: 2,
+    tension: points ? 0 : 0.15, spanGaps: !points, showLine: !points, ...extra, ...(points ? { pointRadius: 3.5 } : {}),
+  };
 }
 
 function axis(title: string, opts: Record<string, unknown> = {}) {
