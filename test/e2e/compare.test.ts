@@ -195,6 +195,9 @@ describe('e2e: compare runs', function () {
     assert.deepEqual((await epochs.allInnerTexts()).map((x) => x.trim()).sort(), ['60', 'n/a']);
     const best = await frame.locator(`table.metrics tr[data-run="${FS}"] td[data-column="bestEpoch"]`).innerText();
     assert.equal(best.trim(), 'configuration 4');
+    // The few-shot head is not fitted by TensorFlow.js: its recorded backend is not shown as the head's.
+    assert.equal((await frame.locator(`table.metrics tr[data-run="${FS}"] td[data-column="backend"]`).innerText()).trim(), 'n/a');
+    assert.equal((await frame.locator(`table.metrics tr[data-run="${A}"] td[data-column="backend"]`).innerText()).trim(), 'wasm');
     await page.screenshot({ path: path.join(resultsDir, 'screenshots', 'compare-units.png') });
   });
 });

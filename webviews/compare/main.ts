@@ -11,6 +11,7 @@ import { applyChartDefaults, createChart, heat, pointCount } from '../shared/cha
 import { clear, h } from '../shared/dom';
 import { createTranslator, type Translate } from '../shared/strings';
 import { PROGRESS_UNIT_LABELS, type ProgressUnit } from '../../src/protocol/run';
+import { headUsesTfjs } from '../../src/protocol/webview';
 import {
   COMPARE_PROTOCOL_VERSION, NUMERIC_COLUMNS, SETTING_NOT_USED, TABLE_COLUMNS,
   type CompareModel, type CompareRun, type CompareToHost, type CompareUiState, type CurvePoint, type HostToCompare, type TableColumn, type TableRow,
@@ -254,7 +255,7 @@ function renderRuns(m: CompareModel): HTMLElement {
         h('div', { class: 'head' }, swatch(r), star, name, healthBadge(r),
           h('button', { type: 'button', class: 'icon', title: t('Open dashboard'), 'aria-label': `${t('Open dashboard')}: ${r.name}`, 'data-focus': `open:${r.id}`, onclick: () => post({ type: 'openRun', id: r.id }) }, '↗'),
           h('button', { type: 'button', class: 'icon', title: t('Remove'), 'aria-label': t('Remove {0} from the comparison', r.name), 'data-focus': `rm:${r.id}`, onclick: () => post({ type: 'removeRun', id: r.id }) }, '✕')),
-        h('div', { class: 'meta' }, [r.encoder, r.head, r.backend, `${t('Dataset fingerprint')} ${shortFp(r.datasetFingerprint ?? '')}`, r.createdAt.replace('T', ' ').slice(0, 16)].filter(Boolean).join(' · ')),
+        h('div', { class: 'meta' }, [r.encoder, r.head, headUsesTfjs(r.algorithm, r.head) ? r.backend : '', `${t('Dataset fingerprint')} ${shortFp(r.datasetFingerprint ?? '')}`, r.createdAt.replace('T', ' ').slice(0, 16)].filter(Boolean).join(' · ')),
         note);
     })));
 }
@@ -436,6 +437,11 @@ function renderTableSection(m: CompareModel): HTMLElement {
     if (c === 'name') {
       const run = byId.get(r.id);
       return h('th', { scope: 'row' }, run ? swatch(run) : null, ' ', run?.starred ? '★ ' : '', r.name);
+    }
+    const run = byId.get(r.id);
+    // The TensorFlow.js backend says nothing about a head that TensorFlow.js does not fit.
+    if (c === 'backend' && run && r.backend && !headUsesTfjs(run.algorithm, run.head)) {
+      return h('td', { 'data-column': c, title: t('TensorFlow.js ({0}) did not fit this head', r.backend) }, t('n/a'));
     }
     const v = r[c as keyof TableRow];
     const isBest = NUMERIC_COLUMNS[c] !== undefined && typeof v === 'number' && m.best[c] === v && m.rows.length > 1;

@@ -20,7 +20,7 @@ export const WEBVIEW_STRINGS = [
   'still training', 'failed', 'cancelled', 'older format', 'partial', 'newer format', 'Fix: {0}', 'Problems ({0})',
   'Copied to the clipboard.', 'Saved {0}', 'unreadable', 'Group {0}',
   'interrupted', 'epoch', 'candidate configuration (CV-scored)', 'Best validation macro-F1', 'Best validation macro-F1 ({0})',
-  'Best epoch / configuration', 'Last epoch / configuration', 'configuration {0}', 'n/a', 'not used by the algorithm of this run',
+  'Best epoch / configuration', 'Last epoch / configuration', 'configuration {0}', 'n/a', 'not used by the algorithm of this run', 'TensorFlow.js ({0}) did not fit this head',
   'These runs count progress in different units (epochs, candidate configurations): each unit has its own x axis, and their points do not line up.',
 ] as const;
 
