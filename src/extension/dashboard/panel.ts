@@ -272,12 +272,14 @@ export class DashboardPanel implements vscode.Disposable {
   private compute(): DashboardCompute {
     const b = this.backend();
     const cost = vscode.workspace.getConfiguration('fewshot.cost');
-    const gpu = b?.gpu ?? false;
     const rec = this.session?.record ?? this.liveRecordFromDisk ?? this.disk?.record;
+    const headOnTfjs = headUsesTfjs(rec?.algorithm, this.session?.config.head ?? rec?.config.head);
+    // A GPU backend that does not fit the head does not make the run a GPU run (nor bill it as one).
+    const gpu = headOnTfjs && (b?.gpu ?? false);
     return {
       backend: b?.name,
       gpu,
-      headOnTfjs: headUsesTfjs(rec?.algorithm, this.session?.config.head ?? rec?.config.head),
+      headOnTfjs,
       nvidiaSmi: this.svc.gpu.available,
       gpuName: this.svc.gpu.name,
       sample: this.svc.gpu.latest,
