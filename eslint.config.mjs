@@ -36,10 +36,8 @@ export function importTarget(spec, filename) {
 export const LAYERS = [
   {
     folder: 'src/protocol/',
-    what: 'src/protocol imports only src/protocol, and only types (besides vscode-jsonrpc, whose RequestType/NotificationType objects name the language-server messages)',
+    what: 'src/protocol holds the shared contracts: it imports only src/protocol (and vscode-jsonrpc, whose RequestType/NotificationType objects name the language-server messages), never Node, the engine or any other package',
     allow: [/^src\/protocol\//, /^pkg:vscode-jsonrpc$/],
-    typeOnly: true,
-    values: [/^pkg:vscode-jsonrpc$/],
   },
   {
     folder: 'webviews/',
@@ -85,7 +83,7 @@ function check(layer, spec, filename, typeOnly) {
     if (re.test(target)) return `'${spec}' (${why ?? shown}) is not allowed here: ${layer.what}.`;
   }
   if (layer.allow && !layer.allow.some((re) => re.test(target))) return `'${spec}' (${shown}) is not allowed here: ${layer.what}.`;
-  if (layer.typeOnly && !typeOnly && !(layer.values ?? []).some((re) => re.test(target))) return `'${spec}' must be imported with \`import type\`: ${layer.what}.`;
+  if (layer.typeOnly && !typeOnly) return `'${spec}' must be imported with \`import type\`: ${layer.what}.`;
   return undefined;
 }
 

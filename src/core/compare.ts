@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import { FewShotError, errorMessage } from './errors';
 import { RUN_FILES, RunStore, isRunId, normaliseEpoch, type RunListEntry } from './runs';
 import { fnv1a } from './util/hash';
-import type { ClassificationReport, EpochMetrics, RunRecord } from '../protocol/run';
-import { RUN_FORMAT_VERSION } from '../protocol/run';
+import type { ClassificationReport, EpochMetrics, ProgressUnit, RunRecord, TrainConfig } from '../protocol/run';
+import { ALGORITHM_SETTINGS, HEAD_SETTINGS, RUN_FORMAT_VERSION } from '../protocol/run';
 import {
-  MAX_CURVE_POINTS, NUMERIC_COLUMNS, TABLE_COLUMNS,
+  MAX_CURVE_POINTS, NUMERIC_COLUMNS, SETTING_NOT_USED, TABLE_COLUMNS,
   type CompareModel, type CompareNotice, type CompareRun, type CurvePoint, type RunCurves, type RunHealth,
   type SettingsDiffRow, type TableColumn, type TableRow,
 } from '../protocol/compare';
@@ -227,7 +227,14 @@ export function tableRow(run: LoadedRun): TableRow {
     // A run still training has no training time yet (its elapsed time would look "fastest").
     trainMs: rec?.timings?.trainMs ?? (rec?.status !== 'running' && rec?.status !== 'interrupted' && Number.isFinite(lastElapsed) ? lastElapsed : null),
     backend: rec?.backend?.name ?? '',
+    unit: unitOfRun(run),
+    ...(rec?.progress?.validation ? { validation: rec.progress.validation } : {}),
   };
+}
+
+/** Unit of a run's points: run.json's `progress.unit`, else the points' own, else 'epoch' (runs made before units). */
+export function unitOfRun(run: Pick<LoadedRun, 'record' | 'metrics'>): ProgressUnit {
+  return run.record?.progress?.unit ?? run.metrics.find((m) => m.unit)?.unit ?? 'epoch';
 }
 
 /** Best value per numeric column over the rows (max, or min for times). */
@@ -272,16 +279,30 @@ function fmtSetting(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** Settings that only some heads use (the union of HEAD_SETTINGS); the others every head uses. */
+const HEAD_SPECIFIC = new Set<string>(Object.values(HEAD_SETTINGS).flat());
+
+/**
+ * Whether a run's algorithm uses a `config.*` setting: ALGORITHM_SETTINGS of its recorded algorithm,
+ * else HEAD_SETTINGS of its head setting (runs made before the algorithm was recorded). Unknown head: used.
+ */
+export function usesSetting(rec: RunRecord, key: string): boolean {
+  if (!HEAD_SPECIFIC.has(key)) return true;
+  const used: readonly (keyof TrainConfig)[] | undefined = (rec.algorithm && ALGORITHM_SETTINGS[rec.algorithm]) || HEAD_SETTINGS[rec.config.head];
+  return !used || used.includes(key as keyof TrainConfig);
+}
+
 /**
  * The settings of each run side by side: every `config.*` key, the resolved
  * encoder, backend, dataset fingerprint/labels/test source and library versions.
- * The dataset fingerprint comes first.
+ * The dataset fingerprint comes first. A setting the run's algorithm does not use reads SETTING_NOT_USED ("n/a").
  */
 export function settingsDiff(runs: LoadedRun[], onlyDiffering = false): SettingsDiffRow[] {
   const recs = runs.map((r) => r.record);
   const rows: SettingsDiffRow[] = [];
   const add = (key: string, get: (r: RunRecord) => unknown) => {
-    const values = recs.map((r) => (r ? fmtSetting(get(r)) : ''));
+    const cfgKey = key.startsWith('config.') ? key.slice('config.'.length) : undefined;
+    const values = recs.map((r) => (!r ? '' : cfgKey && !usesSetting(r, cfgKey) ? SETTING_NOT_USED : fmtSetting(get(r))));
     rows.push({ key, values, differs: values.some((v) => v !== values[0]) });
   };
   add('dataset.fingerprint', (r) => r.dataset?.fingerprint);
@@ -423,6 +444,9 @@ export function modelFromLoaded(loaded: LoadedRun[], colourSlots: Record<string,
       datasetPath: rec.dataset?.path ?? rec.config.dataset ?? '',
       datasetFingerprint: rec.dataset?.fingerprint ?? null,
       labels: rec.dataset?.labels ?? r.report?.labels ?? [],
+      unit: unitOfRun(r),
+      ...(rec.algorithm ? { algorithm: rec.algorithm } : {}),
+      ...(rec.progress?.validation ? { validation: rec.progress.validation } : {}),
       curves: curvesOf(r.metrics, maxPoints),
       report: r.report,
       dir: r.dir,

@@ -7,12 +7,12 @@
  * saved UI state); later the host sends `model` whenever a compared run changes
  * on disk (finished, renamed, deleted…) and `exported`/`error` after actions.
  */
-import type { ClassificationReport, RunStatus } from './run';
+import type { Algorithm, ClassificationReport, ProgressUnit, RunStatus } from './run';
 
 export const COMPARE_VIEW_TYPE = 'fewshot.compare';
 export const COMPARE_PROTOCOL_VERSION = 1;
 
-/** One point of a curve (epoch on x). */
+/** One point of a curve (x: the point's index in its run's unit, an epoch or a candidate configuration). */
 export interface CurvePoint { x: number; y: number }
 
 /** Curves of one run, already decimated by the host (at most MAX_CURVE_POINTS points each). */
@@ -54,6 +54,12 @@ export interface CompareRun {
   datasetPath: string;
   datasetFingerprint: string | null;
   labels: string[];
+  /** Unit of the curves' x values ('epoch' for runs made before units existed). */
+  unit: ProgressUnit;
+  /** The algorithm that fitted the head, when recorded. */
+  algorithm?: Algorithm;
+  /** What "validation" means for this run (record.progress.validation), when recorded. */
+  validation?: string;
   curves: RunCurves;
   report: ClassificationReport | null;
   /** Absolute folder of the run. */
@@ -95,12 +101,22 @@ export interface TableRow {
   /** Head training time in ms (timings.trainMs, else the last epoch's elapsedMs). */
   trainMs: number | null;
   backend: string;
+  /** Unit of bestEpoch/lastEpoch ('epoch' for runs made before units existed). */
+  unit?: ProgressUnit;
+  /** What the validation figures were computed on (record.progress.validation), when recorded. */
+  validation?: string;
 }
+
+/** Shown in the settings diff for a setting that a run's algorithm does not use. */
+export const SETTING_NOT_USED = 'n/a';
 
 export interface SettingsDiffRow {
   /** Setting key, e.g. 'config.learningRate', 'encoder', 'dataset.fingerprint'. */
   key: string;
-  /** Value per run (same order as `CompareModel.runs`), formatted for display; '' when missing. */
+  /**
+   * Value per run (same order as `CompareModel.runs`), formatted for display; '' when missing,
+   * SETTING_NOT_USED ('n/a') when the run's algorithm does not use the setting.
+   */
   values: string[];
   differs: boolean;
 }
@@ -184,6 +200,8 @@ export interface RenderSummary {
   matricesDrawn: number;
   matricesTotal: number;
   settingsRows: number;
+  /** Titles of the curves' x axes drawn (one per unit present). */
+  curveAxes: string[];
   notices: number;
   theme: string;
   /** Time of the last full render in the webview (ms). */

@@ -9,10 +9,12 @@
  * Messages sent while the webview is hidden are lost, so the host always keeps
  * the full state and re-sends it on the next `ready`.
  */
-import type { ClassificationReport, EpochMetrics, RunStatus } from './run';
+import type { Algorithm, ClassificationReport, DataProblem, EpochMetrics, ProgressUnit, RunStatus } from './run';
+import { PROGRESS_UNIT_LABELS } from './run';
 import type { TrainPhase } from './trainer';
 
-export type { ClassificationReport, EpochMetrics, RunStatus, TrainPhase };
+export type { Algorithm, ClassificationReport, DataProblem, EpochMetrics, ProgressUnit, RunStatus, TrainPhase };
+export { PROGRESS_UNIT_LABELS };
 
 export const DASHBOARD_VIEW_TYPE = 'fewshot.dashboard';
 export const DASHBOARD_PROTOCOL_VERSION = 1;
@@ -27,12 +29,20 @@ export interface DashboardRun {
   /** Resolved encoder id when known, else the requested spec. */
   encoder: string;
   head: string;
+  /** The algorithm that fits the head, when known (absent for runs made before it was recorded). */
+  algorithm?: Algorithm;
   status: RunStatus;
   /** ms since the epoch (Date.now()) */
   startedAt: number;
   finishedAt?: number;
-  /** Maximum number of epochs (the run may stop early). */
+  /** Unit of the progress points ('epoch' for runs made before units existed). */
+  unit: ProgressUnit;
+  /** Points planned in `unit`: the maximum number of epochs (the run may stop early), or the candidate configurations. */
   totalEpochs: number;
+  /** What "validation" means for this run's points (record.progress.validation, English as recorded). */
+  validation?: string;
+  /** Data problems found when the run loaded its dataset (banner). */
+  dataProblems?: DataProblem[];
   /** Current phase of a live run (load, embed, train, evaluate, save). */
   phase?: { name: TrainPhase; done: number; total: number; message?: string };
   error?: string;
@@ -52,10 +62,15 @@ export interface GpuSample {
 }
 
 export interface DashboardCompute {
-  /** tfjs backend that trains the head ('wasm', 'tensorflow', 'webgpu', 'cpu'); undefined until known. */
+  /** tfjs backend recorded for the run ('wasm', 'tensorflow', 'webgpu', 'cpu'); undefined until known. */
   backend?: string;
-  /** Whether the backend runs on a GPU. */
+  /** Whether that backend runs on a GPU. */
   gpu: boolean;
+  /**
+   * Whether TensorFlow.js fits the head (tfjs algorithms; for runs without a recorded algorithm, an explicit
+   * logreg/mlp head). When false the head is fitted in plain JavaScript on the CPU, whatever `backend` says.
+   */
+  headOnTfjs: boolean;
   /** Whether `nvidia-smi` was found (undefined: not probed yet). */
   nvidiaSmi?: boolean;
   /** GPU name from nvidia-smi, if any. */
@@ -80,7 +95,7 @@ export type StringTable = Record<string, string>;
 
 export type HostToDashboard =
   | { type: 'init'; state: DashboardState; strings: StringTable; locale: string }
-  | { type: 'epoch'; metrics: EpochMetrics; totalEpochs: number }
+  | { type: 'epoch'; metrics: EpochMetrics; totalEpochs: number; unit: ProgressUnit }
   | { type: 'status'; run: DashboardRun }
   | { type: 'compute'; compute: DashboardCompute }
   | { type: 'done'; run: DashboardRun; report: ClassificationReport | null; epochs: EpochMetrics[] }
@@ -101,7 +116,44 @@ export type DashboardToHost =
   | { type: 'openSample'; file: string; line?: number }
   | { type: 'compare' }
   | { type: 'cancel' }
-  | { type: 'showLog' };
+  | { type: 'showLog' }
+  /** Open a file named by a data problem. */
+  | { type: 'openFile'; file: string }
+  /** Reveal the Problems panel (the diagnostics of the dataset). */
+  | { type: 'showProblems' }
+  /** Sent after each render: what is on screen (tests, diagnostics). */
+  | { type: 'rendered'; summary: DashboardRenderSummary };
+
+export interface DashboardRenderSummary {
+  /** Title of the x axis of the charts. */
+  xTitle: string;
+  /** Tick labels of the x axis (one per point). */
+  xLabels: string[];
+  /** Points drawn on the loss chart. */
+  lossPoints: number;
+  /** Text of the phase line, the summary rows (id → text) and the validation note. */
+  phase: string;
+  meta: Record<string, string>;
+  validation: string;
+  computeNote: string;
+  /** Data problems shown in the banner (their codes). */
+  banner: string[];
+}
+
+/** Human names of the algorithms (English; the dashboard and compare translate them). */
+export const ALGORITHM_LABELS: Readonly<Record<Algorithm, string>> = {
+  'fewshot-ensemble': 'Few-shot ensemble (CV-scored logistic regressions, L-BFGS)',
+  'fewshot-lbfgs': 'Logistic regression (L-BFGS)',
+  'tfjs-adam-logreg': 'Logistic regression (TensorFlow.js, Adam, epochs)',
+  'tfjs-mlp': 'MLP, one hidden layer (TensorFlow.js, Adam, epochs)',
+  centroid: 'Nearest centroid (no iterations)',
+};
+
+/** Whether TensorFlow.js fits the head of a run (see DashboardCompute.headOnTfjs). */
+export function headUsesTfjs(algorithm: Algorithm | undefined, head: string | undefined): boolean {
+  if (algorithm) return algorithm === 'tfjs-adam-logreg' || algorithm === 'tfjs-mlp';
+  return head === 'logreg' || head === 'mlp';
+}
 
 /** What the webview keeps with setState (and the serializer receives after a reload). */
 export interface DashboardPersistedState {
@@ -131,6 +183,27 @@ export const DASHBOARD_STRINGS = [
   'cancelled',
   'interrupted',
   'Epoch {0} of {1}',
+  'Configuration {0} of {1} (CV-scored)',
+  'Algorithm',
+  'Validation: {0}',
+  'about {0}',
+  'The head is fitted in plain JavaScript on the CPU; TensorFlow.js ({0}) does not run it.',
+  'CPU (JavaScript)',
+  'Waiting for the first scored configuration…',
+  'Data problems: read these results with care',
+  '{0} test texts also occur in the training split',
+  '{0} classes have fewer than 5 test samples',
+  '{0} files were skipped',
+  '{0} test classes have no training data',
+  'Show in Problems',
+  'Open {0}',
+  'epoch',
+  'candidate configuration (CV-scored)',
+  'Few-shot ensemble (CV-scored logistic regressions, L-BFGS)',
+  'Logistic regression (L-BFGS)',
+  'Logistic regression (TensorFlow.js, Adam, epochs)',
+  'MLP, one hidden layer (TensorFlow.js, Adam, epochs)',
+  'Nearest centroid (no iterations)',
   'Loss',
   'Training loss',
   'Validation loss',
@@ -166,7 +239,6 @@ export const DASHBOARD_STRINGS = [
   'Phase: {0} {1}/{2}',
   'Test macro-F1 {0}, accuracy {1}',
   'and {0} more',
-  'Epoch',
   'Score',
   'Loading dataset',
   'Embedding texts',

@@ -8,7 +8,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Frame, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 import {
   cleanUpSuite,
   chooseMenuItem,
@@ -30,7 +30,22 @@ import {
 const A = '20261101-100000-news-a1b2'; // named "baseline hashing"
 const B = '20261101-110000-news-c3d4';
 const C = '20261102-090000-news-e5f6'; // trained on different data
+const FS = '20261105-090000-news-fs01'; // few-shot ensemble, named "few-shot ensemble": points are candidate configurations
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'runs');
+
+/** Ticks the rows of the open multi-select quick pick one by one, each time waiting for the "N Selected" count. */
+async function tickRows(page: Page, rows: Locator[]): Promise<void> {
+  const badges = page.locator('.quick-input-widget .monaco-count-badge');
+  for (let i = 0; i < rows.length; i++) {
+    for (let attempt = 1; ; attempt++) {
+      await rows[i].locator('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+      const selected = badges.filter({ hasText: new RegExp(`^\\s*${i + 1} Selected\\s*$`) }).first();
+      const ok = await selected.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
+      if (ok) break;
+      if (attempt === 3) throw new Error(`quick pick: row ${i + 1} did not get selected (${(await badges.allInnerTexts().catch(() => [])).join(' | ')})`);
+    }
+  }
+}
 
 describe('e2e: compare runs', function () {
   this.timeout(300_000);
@@ -47,6 +62,7 @@ describe('e2e: compare runs', function () {
         [`.fewshot/runs/${A}`]: path.join(fixtures, A),
         [`.fewshot/runs/${B}`]: path.join(fixtures, B),
         [`.fewshot/runs/${C}`]: path.join(fixtures, C),
+        [`.fewshot/runs/${FS}`]: path.join(repoRoot, 'test', 'fixtures', 'runs-fewshot', FS),
       },
     });
     server = await startCodeServer({ name: 'compare', workspace });
@@ -153,8 +169,7 @@ describe('e2e: compare runs', function () {
     const textA = (await rowA.innerText()).replace(/\s+/g, ' ');
     assert.match(textA, /best macro-F1 0\.8000 · test macro-F1 0\.8347/);
     assert.match(textA, /hashing-char-1-4-2048 · logreg · 2026-11-01 10:00/);
-    await rowA.locator('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox').first().click();
-    await rowC.locator('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+    await tickRows(page, [rowA, rowC]);
     await page.keyboard.press('Enter');
     frame = await expectUi(page, 'the comparison of A and C did not show', webviewFrame(page, { hasText: /Different data/, timeoutMs: 60_000 }));
     await frame.locator('.banner.mismatch[role="alert"]').waitFor({ state: 'visible', timeout: 30_000 });
@@ -162,5 +177,27 @@ describe('e2e: compare runs', function () {
     assert.deepEqual([...rows].sort(), [A, C].sort());
     const dir = path.join(resultsDir, 'screenshots');
     await page.screenshot({ path: path.join(dir, 'compare-different-data.png') });
+  });
+
+  it('compares an epoch run with a few-shot run: separate x axes with a note, n/a for unused settings', async () => {
+    await runCommand(page, 'Few-Shot Lab: Compare Runs');
+    const widget = page.locator('.quick-input-widget');
+    const rowA = widget.locator('.monaco-list-row', { hasText: 'baseline hashing' }).first();
+    const rowFs = widget.locator('.monaco-list-row', { hasText: 'few-shot ensemble' }).first();
+    await expectUi(page, 'the run picker did not open', rowFs.waitFor({ state: 'visible', timeout: 30_000 }));
+    await tickRows(page, [rowA, rowFs]);
+    await page.keyboard.press('Enter');
+    frame = await expectUi(page, 'the comparison of A and the few-shot run did not show', webviewFrame(page, { hasText: /few-shot ensemble/, timeoutMs: 60_000 }));
+    await frame.locator('#curves-units-note').waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match(await frame.locator('#curves-units-note').innerText(), /different units/);
+    const epochs = frame.locator('table.settings tr[data-key="config.epochs"] td.value');
+    await epochs.first().waitFor({ state: 'visible', timeout: 30_000 });
+    assert.deepEqual((await epochs.allInnerTexts()).map((x) => x.trim()).sort(), ['60', 'n/a']);
+    const best = await frame.locator(`table.metrics tr[data-run="${FS}"] td[data-column="bestEpoch"]`).innerText();
+    assert.equal(best.trim(), 'configuration 4');
+    // The few-shot head is not fitted by TensorFlow.js: its recorded backend is not shown as the head's.
+    assert.equal((await frame.locator(`table.metrics tr[data-run="${FS}"] td[data-column="backend"]`).innerText()).trim(), 'n/a');
+    assert.equal((await frame.locator(`table.metrics tr[data-run="${A}"] td[data-column="backend"]`).innerText()).trim(), 'wasm');
+    await page.screenshot({ path: path.join(resultsDir, 'screenshots', 'compare-units.png') });
   });
 });

@@ -26,6 +26,8 @@ import {
   waitForTitle,
   webviewFrame,
 } from '../harness';
+import { PROGRESS_UNIT_LABELS, type RunRecord } from '../../src/protocol/run';
+import { ALGORITHM_LABELS } from '../../src/protocol/webview';
 
 const EPOCHS = 40;
 
@@ -67,6 +69,8 @@ describe('e2e: train from the Explorer context menu', function () {
   let frame: Frame;
   let tClick = 0;
   let tFirstMs = 0;
+  /** Progress points of the finished run (metrics.jsonl lines). */
+  let points = 0;
   const shots = path.join(resultsDir, 'screenshots');
 
   before(async () => {
@@ -126,12 +130,21 @@ describe('e2e: train from the Explorer context menu', function () {
     // What the trainer itself measured (from its start), to separate child/UI overhead from training.
     const runsDir = path.join(workspace, '.fewshot', 'runs');
     const runId = fs.readdirSync(runsDir).find((d) => !d.startsWith('.'))!;
-    const rec = JSON.parse(fs.readFileSync(path.join(runsDir, runId, 'run.json'), 'utf8')) as { timings: Record<string, number> };
-    const timings = { clickToFirstEpochMs: tFirstMs, clickToReportMs: tReport, epochs: EPOCHS, trainer: rec.timings };
+    const rec = JSON.parse(fs.readFileSync(path.join(runsDir, runId, 'run.json'), 'utf8')) as RunRecord;
+    points = fs.readFileSync(path.join(runsDir, runId, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+    const timings = { clickToFirstEpochMs: tFirstMs, clickToReportMs: tReport, points, unit: rec.progress?.unit ?? 'epoch', trainer: rec.timings };
     console.log(`      trainer timings: ${JSON.stringify(rec.timings)}`);
     fs.writeFileSync(path.join(shots, 'train-dashboard-timings.json'), JSON.stringify(timings, null, 2));
     const status = await frame.locator('#run-status').innerText();
     assert.match(status, /completed/i);
+    // The x axis is titled by the run's unit; the summary names the algorithm; "validation" says what it is.
+    const unit = rec.progress?.unit ?? 'epoch';
+    assert.equal(await frame.locator('#loss-chart').getAttribute('data-x-title'), PROGRESS_UNIT_LABELS[unit]);
+    if (rec.algorithm) assert.equal((await frame.locator('#meta-algorithm').innerText()).trim(), ALGORITHM_LABELS[rec.algorithm]);
+    if (rec.progress) assert.equal((await frame.locator('#validation-note').innerText()).trim(), `Validation: ${rec.progress.validation}`);
+    if (rec.algorithm && !rec.algorithm.startsWith('tfjs')) assert.doesNotMatch(await frame.locator('#compute-note').innerText(), /trains on/);
+    // Data problems of the run (train-tiny has 4 test samples per class) appear as a banner when recorded.
+    assert.equal(await frame.locator('#data-problems li').count(), rec.dataProblems?.length ?? 0);
     const rows = await frame.locator('#report-table tbody tr').allInnerTexts();
     assert.ok(rows.some((r) => /macro avg/.test(r)) && rows.some((r) => /weighted avg/.test(r)), `report rows: ${rows.join(' | ')}`);
     assert.ok(rows.some((r) => /\b0\.\d{4}\b|\b1\.0000\b/.test(r)), 'no 4-digit values in the report');
@@ -197,7 +210,7 @@ describe('e2e: train from the Explorer context menu', function () {
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
     frame = await expectUi(page, 'the dashboard was not restored after reload', webviewFrame(page, { hasText: /Validation macro-F1 and accuracy/, timeoutMs: 120_000 }));
     await frame.locator('#report-table').waitFor({ state: 'visible', timeout: 60_000 });
-    await frame.waitForFunction((n) => Number(document.getElementById('loss-chart')?.getAttribute('data-points') ?? 0) === 2 * n, EPOCHS, { timeout: 60_000 });
+    await frame.waitForFunction((n) => Number(document.getElementById('loss-chart')?.getAttribute('data-points') ?? 0) === 2 * n, points, { timeout: 60_000 });
     const ink = await chartInk(frame, 'recall-chart');
     assert.ok(ink.ink > 500, `recall chart blank after reload: ${JSON.stringify(ink)}`);
     assertNotBlank(await screenshot(page, 'train-dashboard-restored'));

@@ -23,6 +23,7 @@ const DEAD = '20261102-120000-news-dead';
 const HALF = '20261103-080000-news-beef';
 const OLD = '20250301-090000-legacy-0001';
 const LIVE = '20261104-080000-news-live'; // a copy of HALF that the tests finish and delete
+const FS = '20261105-090000-news-fs01'; // a few-shot ensemble run: points are candidate configurations (test/fixtures/runs-fewshot)
 
 async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -56,6 +57,8 @@ describe('compare runs (extension host)', () => {
       fs.cpSync(path.join(fixtures, id), path.join(runsDir, id), { recursive: true });
       copied.push(id);
     }
+    fs.cpSync(path.join(path.dirname(fixtures), 'runs-fewshot', FS), path.join(runsDir, FS), { recursive: true });
+    copied.push(FS);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-compare-ext-'));
     api = (await vscode.commands.executeCommand(COMPARE_API)) as CompareApi;
     assert.ok(api && typeof api.open === 'function', 'compare test API missing');
@@ -99,6 +102,24 @@ describe('compare runs (extension host)', () => {
     assert.equal(s.barDatasets, 2);
     assert.equal(s.matricesTotal, 2);
     assert.ok(api.posted().some((m) => m.type === 'init' && Object.keys(m.strings).length > 20));
+  });
+
+  it('keeps epochs and candidate configurations on separate x axes and shows n/a for settings an algorithm does not use', async () => {
+    await api.open([A, FS]);
+    const model = api.model() as CompareModel;
+    assert.deepEqual(model.runs.map((r) => r.unit), ['epoch', 'configuration']);
+    assert.equal(model.datasetMismatch, false);
+    const epochs = model.settings.find((s) => s.key === 'config.epochs');
+    assert.deepEqual(epochs?.values, ['60', 'n/a']);
+    assert.deepEqual(model.settings.find((s) => s.key === 'config.learningRate')?.values, ['0.01', 'n/a']);
+    const row = model.rows.find((r) => r.id === FS);
+    assert.deepEqual([row?.unit, row?.bestEpoch, row?.bestValMacroF1, row?.validation], ['configuration', 4, 0.84, '4-fold out-of-fold predictions on the training split']);
+    const s = await rendered((x) => x.tableRows === 2 && x.curveAxes.length === 2, 'the webview to draw two x axes');
+    assert.deepEqual(s.curveAxes, [vscode.l10n.t('epoch'), vscode.l10n.t('candidate configuration (CV-scored)')]);
+    assert.equal(s.curvePoints, 12 + 6); // validation macro-F1 of 12 epochs and of 6 configurations, none made up
+    await api.open([FS]);
+    const one = await rendered((x) => x.runs === 1 && x.curveAxes.length === 1, 'the webview to draw the configuration axis alone');
+    assert.deepEqual(one.curveAxes, [vscode.l10n.t('candidate configuration (CV-scored)')]);
   });
 
   it('exports the metrics table as CSV and Markdown with the exact figures', async () => {

@@ -8,11 +8,17 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FewShotApi } from '../../src/extension/extension';
 import type { TrainingSession } from '../../src/extension/train/manager';
-import type { HostToDashboard } from '../../src/protocol/webview';
-import type { RunRecord } from '../../src/protocol/run';
+import type { DashboardRenderSummary, HostToDashboard } from '../../src/protocol/webview';
+import { PROGRESS_UNIT_LABELS, type RunRecord } from '../../src/protocol/run';
+import type { DashboardPanel } from '../../src/extension/dashboard/panel';
 
 const EXTENSION_ID = 'fewshot-lab.fewshot-lab';
-const FAST = { encoder: 'hashing', epochs: 6, patience: 0 } as const;
+/** The default head (auto: the few-shot ensemble), fast encoder. Its points are whatever the trainer computes. */
+const FAST = { encoder: 'hashing' } as const;
+/** A head that trains in epochs (tfjs logistic regression), for what needs epochs (cancel between epochs, crash at epoch 2). */
+const EPOCHS = { encoder: 'hashing', head: 'logreg', epochs: 6, patience: 0 } as const;
+/** A saved few-shot ensemble run (points = CV-scored candidate configurations, one data problem). */
+const FS = '20261105-090000-news-fs01';
 
 function wsRoot(): string {
   const f = vscode.workspace.workspaceFolders?.[0];
@@ -54,6 +60,33 @@ function readRecord(runDir: string): RunRecord {
   return JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as RunRecord;
 }
 
+/** What the dashboard webview reports on screen, once `pred` holds. */
+function rendered(panel: DashboardPanel, what: string, pred: (s: DashboardRenderSummary) => boolean): Promise<DashboardRenderSummary> {
+  return until(what, 30_000, () => (panel.lastRender && pred(panel.lastRender) ? panel.lastRender : undefined));
+}
+
+/** Accept each quick pick / input box of Train with Options with its default until a new training starts. */
+async function trainWithOptionsDefaults(api: FewShotApi, dataset: string): Promise<TrainingSession> {
+  const before = new Set(api.train.manager.running());
+  let session: TrainingSession | undefined;
+  const sub = api.train.manager.onDidChangeSessions(() => {
+    session ??= api.train.manager.running().find((x) => !before.has(x));
+  });
+  try {
+    const cmd = vscode.commands.executeCommand('fewshot.trainWithOptions', vscode.Uri.file(dataset));
+    const t0 = Date.now();
+    while (!session) {
+      if (Date.now() - t0 > 30_000) throw new Error('trainWithOptions did not start a training');
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await cmd;
+    return session;
+  } finally {
+    sub.dispose();
+  }
+}
+
 describe('train: commands, training, cancel, crash', function () {
   this.timeout(120_000);
   let api: FewShotApi;
@@ -79,7 +112,7 @@ describe('train: commands, training, cancel, crash', function () {
     assert.equal(typeof api.train.train, 'function');
   });
 
-  it('trains train-tiny to a completed run with per-epoch metrics, a report and a live dashboard', async () => {
+  it('trains train-tiny to a completed run with live progress points, a report and a live dashboard titled by the unit', async () => {
     const t0 = Date.now();
     const session = api.train.startTraining(dataset, FAST);
     assert.ok(session, 'training did not start');
@@ -87,20 +120,24 @@ describe('train: commands, training, cancel, crash', function () {
     assert.equal(r.status, 'completed', `status ${r.status}: ${r.error ?? ''}\n${r.lastLog.join('\n')}`);
     assert.ok(r.runId && r.runDir, 'no run id/dir');
     completedRunId = r.runId;
-    // Live epoch messages, one per epoch, in order.
-    assert.equal(session.epochs.length, FAST.epochs);
-    assert.deepEqual(session.epochs.map((e) => e.epoch), [1, 2, 3, 4, 5, 6]);
+    const rec = readRecord(r.runDir);
+    // Live progress points, in order, in the run's unit (configurations for the few-shot ensemble,
+    // epochs for tfjs heads and for trainers that do not record a unit yet).
+    const n = session.epochs.length;
+    assert.ok(n >= 1, 'no progress point arrived');
+    assert.deepEqual(session.epochs.map((e) => e.epoch), Array.from({ length: n }, (_, i) => i + 1));
+    assert.equal(session.unit, rec.progress?.unit ?? 'epoch');
+    if (rec.progress) assert.equal(n, rec.progress.total, 'points planned vs received');
     for (const e of session.epochs) {
       assert.ok(Number.isFinite(e.loss), 'loss is not a number');
       assert.ok(e.valMacroF1 !== null && e.valMacroF1 >= 0 && e.valMacroF1 <= 1, `valMacroF1 ${e.valMacroF1}`);
       assert.deepEqual(Object.keys(e.perClassRecall).sort(), ['billing', 'shipping', 'tech']);
     }
-    // On disk: run.json completed, metrics.jsonl with the same epochs, report with 12 test samples.
-    const rec = readRecord(r.runDir);
+    // On disk: run.json completed, metrics.jsonl with the same points, report with 12 test samples.
     assert.equal(rec.status, 'completed');
     assert.equal(rec.config.encoder, 'hashing');
     const lines = fs.readFileSync(path.join(r.runDir, 'metrics.jsonl'), 'utf8').trim().split('\n');
-    assert.equal(lines.length, FAST.epochs);
+    assert.equal(lines.length, n);
     const report = JSON.parse(fs.readFileSync(path.join(r.runDir, 'report.json'), 'utf8'));
     assert.equal(report.macro.support, 12);
     // The dashboard opened as soon as training started, and its webview did the ready → init handshake.
@@ -111,8 +148,13 @@ describe('train: commands, training, cancel, crash', function () {
     const done = panel.posted.find((m): m is Extract<HostToDashboard, { type: 'done' }> => m.type === 'done')!;
     assert.equal(done.run.status, 'completed');
     assert.ok(done.report && done.report.labels.length === 3, 'done message without the report');
-    assert.equal(done.epochs.length, FAST.epochs);
-    console.log(`    train-tiny: ${FAST.epochs} epochs, completed in ${Date.now() - t0} ms`);
+    assert.equal(done.epochs.length, n);
+    assert.equal(done.run.unit, session.unit);
+    // The webview titles its x axis by the run's unit and draws one tick per point.
+    const unitTitle = vscode.l10n.t(PROGRESS_UNIT_LABELS[session.unit]);
+    const shown = await rendered(panel, `the dashboard to draw ${n} points on a "${unitTitle}" axis`, (x) => x.xTitle === unitTitle && x.xLabels.length === n);
+    assert.deepEqual(shown.xLabels, session.epochs.map((e) => String(e.epoch)));
+    console.log(`    train-tiny: ${n} points (${session.unit}), completed in ${Date.now() - t0} ms`);
   });
 
   it('lists the new run first in the Runs view with status, dataset, encoder and F1', async () => {
@@ -140,7 +182,9 @@ describe('train: commands, training, cancel, crash', function () {
     const init = await until('init from the reopened dashboard', 30_000, () =>
       panel.posted.find((m): m is Extract<HostToDashboard, { type: 'init' }> => m.type === 'init'));
     assert.equal(init.state.run.status, 'completed');
-    assert.equal(init.state.epochs.length, FAST.epochs);
+    const metricsFile = path.join(wsRoot(), '.fewshot', 'runs', completedRunId, 'metrics.jsonl');
+    assert.equal(init.state.epochs.length, fs.readFileSync(metricsFile, 'utf8').trim().split('\n').length);
+    assert.equal(init.state.run.unit, readRecord(path.dirname(metricsFile)).progress?.unit ?? 'epoch');
     assert.ok(init.state.report, 'no report from report.json');
     assert.equal(init.state.run.live, false);
     assert.equal(init.strings['Compare with…'], vscode.l10n.t('Compare with…'));
@@ -158,7 +202,7 @@ describe('train: commands, training, cancel, crash', function () {
   });
 
   it('cancels a running training within a second and marks the run cancelled', async () => {
-    const session = api.train.startTraining(dataset, { encoder: 'hashing', epochs: 1000, patience: 0 }, { showDashboard: false });
+    const session = api.train.startTraining(dataset, { ...EPOCHS, epochs: 1000 }, { showDashboard: false });
     assert.ok(session);
     await firstEpoch(session);
     assert.equal(session.status, 'running', 'training ended before it could be cancelled');
@@ -175,7 +219,7 @@ describe('train: commands, training, cancel, crash', function () {
   });
 
   it('reports a trainer crash as failed with the log, without hanging, and keeps working', async () => {
-    const session = api.train.startTraining(dataset, { ...FAST, epochs: 5 }, {
+    const session = api.train.startTraining(dataset, { ...EPOCHS, epochs: 5 }, {
       showDashboard: false, env: { NODE_ENV: 'test', FEWSHOT_TEST_CRASH_AT: 'epoch:2' },
     });
     assert.ok(session);
@@ -186,7 +230,7 @@ describe('train: commands, training, cancel, crash', function () {
     assert.ok(r.runDir);
     assert.equal(readRecord(r.runDir).status, 'failed');
     // The extension still trains afterwards.
-    const again = await api.train.train(dataset, { ...FAST, epochs: 2 }, { showDashboard: false });
+    const again = await api.train.train(dataset, { ...EPOCHS, epochs: 2 }, { showDashboard: false });
     assert.equal(again.status, 'completed');
   });
 
@@ -213,42 +257,113 @@ describe('train: commands, training, cancel, crash', function () {
     assert.notEqual(ra.runId, rb.runId);
   });
 
-  it('trainWithOptions walks through the 7 steps (defaults from settings) and remembers the choices per dataset', async () => {
+  it('Train with Options: head auto (the default) asks for no epochs, learning rate or batch size, and remembers the choices', async () => {
     const cfg = vscode.workspace.getConfiguration('fewshot.train');
     await cfg.update('encoder', 'hashing', vscode.ConfigurationTarget.Workspace);
-    await cfg.update('epochs', 3, vscode.ConfigurationTarget.Workspace);
     try {
-      const before = new Set(api.train.manager.running());
-      const started = new Promise<TrainingSession>((resolve) => {
-        const sub = api.train.manager.onDidChangeSessions(() => {
-          const s = api.train.manager.running().find((x) => !before.has(x));
-          if (s) { sub.dispose(); resolve(s); }
-        });
-      });
-      const cmd = vscode.commands.executeCommand('fewshot.trainWithOptions', vscode.Uri.file(dataset));
-      // Accept each quick pick / input box with its default (the value from the settings) until the training starts.
-      let session: TrainingSession | undefined;
-      void started.then((s) => { session = s; });
-      const t0 = Date.now();
-      while (!session) {
-        if (Date.now() - t0 > 30_000) throw new Error('trainWithOptions did not start a training');
-        await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      await cmd;
+      const session = await trainWithOptionsDefaults(api, dataset);
+      assert.equal(session.config.head, 'auto');
       assert.equal(session.config.encoder, 'hashing');
-      assert.equal(session.config.epochs, 3);
       assert.equal(session.config.dataset, dataset);
       const r = await session.done;
       assert.equal(r.status, 'completed', r.error);
-      const remembered = api.host.context.workspaceState.get<Record<string, { encoder?: string; epochs?: number; seed?: number }>>('fewshot.train.lastOptions');
-      assert.ok(remembered?.[dataset], 'choices not remembered for the dataset');
-      assert.equal(remembered[dataset].encoder, 'hashing');
-      assert.equal(remembered[dataset].epochs, 3);
-      assert.equal(remembered[dataset].seed, 42);
+      const remembered = api.host.context.workspaceState.get<Record<string, Record<string, unknown>>>('fewshot.train.lastOptions')?.[dataset];
+      assert.ok(remembered, 'choices not remembered for the dataset');
+      // What the wizard asked for, and nothing else: head, encoder, the ensemble's own settings, seed.
+      assert.deepEqual(Object.keys(remembered).sort(), ['augment', 'classNames', 'encoder', 'head', 'passages', 'seed']);
+      assert.equal(remembered.head, 'auto');
+      assert.equal(remembered.seed, 42);
     } finally {
       await cfg.update('encoder', undefined, vscode.ConfigurationTarget.Workspace);
-      await cfg.update('epochs', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('Train with Options: head logreg (tfjs, Adam) asks for epochs, learning rate and batch size', async () => {
+    const cfg = vscode.workspace.getConfiguration('fewshot.train');
+    await cfg.update('encoder', 'hashing', vscode.ConfigurationTarget.Workspace);
+    await cfg.update('head', 'logreg', vscode.ConfigurationTarget.Workspace);
+    await cfg.update('epochs', 3, vscode.ConfigurationTarget.Workspace);
+    // The last choices for a dataset win over the settings: start from the settings.
+    await api.host.context.workspaceState.update('fewshot.train.lastOptions', undefined);
+    try {
+      const session = await trainWithOptionsDefaults(api, dataset);
+      assert.equal(session.config.head, 'logreg');
+      assert.equal(session.config.epochs, 3);
+      const r = await session.done;
+      assert.equal(r.status, 'completed', r.error);
+      const remembered = api.host.context.workspaceState.get<Record<string, Record<string, unknown>>>('fewshot.train.lastOptions')?.[dataset];
+      assert.deepEqual(Object.keys(remembered ?? {}).sort(), ['augment', 'batchSize', 'encoder', 'epochs', 'head', 'learningRate', 'seed']);
+      assert.equal(remembered?.epochs, 3);
+      assert.equal(session.unit, 'epoch');
+      assert.equal(session.epochs.length, 3);
+    } finally {
+      for (const k of ['encoder', 'head', 'epochs']) await cfg.update(k, undefined, vscode.ConfigurationTarget.Workspace);
+      await api.host.context.workspaceState.update('fewshot.train.lastOptions', undefined);
+    }
+  });
+});
+
+describe('dashboard: units, algorithm, validation and data problems of a saved few-shot run', function () {
+  this.timeout(90_000);
+  let api: FewShotApi;
+  let runDir = '';
+
+  before(async () => {
+    api = await getApi();
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    runDir = path.join(wsRoot(), '.fewshot', 'runs', FS);
+    fs.cpSync(path.join(ext.extensionPath, 'test', 'fixtures', 'runs-fewshot', FS), runDir, { recursive: true });
+  });
+
+  after(async () => {
+    api?.train.dashboards.find(FS)?.panel.dispose();
+    if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
+  });
+
+  it('titles the x axis "candidate configuration", names the algorithm and the validation, and shows the data-problems banner', async () => {
+    await vscode.commands.executeCommand('fewshot.openDashboard', FS);
+    const panel = api.train.dashboards.find(FS);
+    assert.ok(panel, 'openDashboard did not open a panel');
+    const init = await until('init', 30_000, () => panel.posted.find((m): m is Extract<HostToDashboard, { type: 'init' }> => m.type === 'init'));
+    assert.equal(init.state.run.unit, 'configuration');
+    assert.equal(init.state.run.algorithm, 'fewshot-ensemble');
+    assert.equal(init.state.compute.headOnTfjs, false);
+    const s = await rendered(panel, 'the dashboard to render the saved run', (x) => x.xLabels.length === 6);
+    assert.equal(s.xTitle, vscode.l10n.t('candidate configuration (CV-scored)'));
+    assert.deepEqual(s.xLabels, ['1', '2', '3', '4', '5', '6']);
+    assert.equal(s.lossPoints, 12); // training and validation loss of 6 configurations
+    assert.equal(s.meta.algorithm, vscode.l10n.t('Few-shot ensemble (CV-scored logistic regressions, L-BFGS)'));
+    assert.equal(s.meta.compute, vscode.l10n.t('CPU (JavaScript)'));
+    assert.doesNotMatch(s.computeNote, /trains on/);
+    assert.match(s.validation, /4-fold out-of-fold predictions on the training split/);
+    assert.deepEqual(s.banner, ['test-train-overlap']);
+    // "Show in Problems" runs the workbench command; a file link opens only a file the problem names.
+    await (panel as unknown as { onMessage(m: unknown): Promise<void> }).onMessage({ type: 'openFile', file: path.join(wsRoot(), 'train-tiny', 'train', 'billing', 'billing-01.txt') });
+    assert.notEqual(vscode.window.activeTextEditor?.document.uri.fsPath, path.join(wsRoot(), 'train-tiny', 'train', 'billing', 'billing-01.txt'));
+  });
+
+  it('shows the banner for a real run on a dataset whose test split repeats a training text', async function () {
+    // A small dataset made here: one test text is a copy of a training text.
+    const ds = path.join(wsRoot(), 'overlap-tmp');
+    const src = path.join(wsRoot(), 'train-tiny');
+    fs.cpSync(src, ds, { recursive: true });
+    try {
+      const dup = fs.readFileSync(path.join(ds, 'train', 'billing', 'billing-01.txt'));
+      fs.writeFileSync(path.join(ds, 'test', 'billing', 'billing-dup.txt'), dup);
+      const r = await api.train.train(ds, FAST);
+      assert.equal(r.status, 'completed', r.error);
+      const rec = readRecord(r.runDir!);
+      const overlap = rec.dataProblems?.find((p) => p.code === 'test-train-overlap');
+      // Tolerated until the trainer records data problems (issue 12, item 7: another branch); then this asserts.
+      if (!rec.dataProblems) this.skip();
+      assert.ok(overlap && overlap.count >= 1, `no test-train-overlap in ${JSON.stringify(rec.dataProblems)}`);
+      const panel = api.train.dashboards.find(r.runId!);
+      assert.ok(panel);
+      const s = await rendered(panel, 'the banner', (x) => x.banner.includes('test-train-overlap'));
+      assert.ok(s.banner.length >= 1);
+    } finally {
+      api.train.dashboards.all().filter((p) => p.panel.title.includes('overlap-tmp')).forEach((p) => p.panel.dispose());
+      fs.rmSync(ds, { recursive: true, force: true });
     }
   });
 });

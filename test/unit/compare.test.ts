@@ -26,6 +26,9 @@ const C = '20261102-090000-news-e5f6';
 const DEAD = '20261102-120000-news-dead';
 const HALF = '20261103-080000-news-beef';
 const OLD = '20250301-090000-legacy-0001';
+/** A few-shot ensemble run (points are CV-scored candidate configurations), in its own fixture folder. */
+const FS_DIR = path.join(path.dirname(FIX), 'runs-fewshot');
+const FS = '20261105-090000-news-fs01';
 
 function ep(epoch: number, valMacroF1: number | null, loss = 1): EpochMetrics {
   return { epoch, loss, valLoss: null, valMacroF1, valAccuracy: null, perClassRecall: {}, elapsedMs: epoch * 10 };
@@ -80,6 +83,61 @@ describe('compare: settings diff', () => {
   it('shows nothing differing for a run against itself', async () => {
     const a = await loadRun(FIX, A);
     assert.deepEqual(settingsDiff([a, a], true), []);
+  });
+});
+
+describe('compare: settings a run does not use, and progress units', () => {
+  it('shows n/a for the settings the run\'s algorithm does not use (few-shot ensemble: no epochs, learning rate, batch size…)', async () => {
+    const fs1 = await loadRun(FS_DIR, FS);
+    const a = await loadRun(FIX, A);
+    const rows = settingsDiff([a, fs1]);
+    const val = (k: string) => rows.find((r) => r.key === k)?.values;
+    for (const k of ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'backend']) {
+      assert.equal(val(`config.${k}`)?.[1], 'n/a', `config.${k}`);
+      assert.notEqual(val(`config.${k}`)?.[0], 'n/a', `config.${k} of the logreg run`);
+    }
+    assert.deepEqual(val('config.epochs'), ['60', 'n/a']);
+    assert.equal(rows.find((r) => r.key === 'config.epochs')?.differs, true);
+    // Settings every head uses, and those the ensemble uses, keep their values.
+    assert.deepEqual(val('config.seed'), ['42', '42']);
+    assert.deepEqual(val('config.classWeighting'), ['true', 'true']);
+    assert.deepEqual(val('config.passages'), ['n/a', 'true']); // the tfjs logreg head has no passages
+  });
+
+  it('decides from HEAD_SETTINGS of the head setting for runs without a recorded algorithm', async () => {
+    const fs1 = await loadRun(FS_DIR, FS);
+    const old = { ...fs1, record: { ...fs1.record!, algorithm: undefined } };
+    assert.equal(settingsDiff([old]).find((r) => r.key === 'config.epochs')?.values[0], 'n/a');
+    const centroid = { ...old, record: { ...old.record, config: { ...old.record.config, head: 'centroid' as const } } };
+    const values = (k: string) => settingsDiff([centroid]).find((r) => r.key === k)?.values[0];
+    assert.equal(values('config.classWeighting'), 'n/a');
+    assert.equal(values('config.augment'), '0');
+    const b = await loadRun(FIX, B);
+    assert.deepEqual(settingsDiff([b]).filter((r) => r.values[0] === 'n/a').map((r) => r.key), []);
+  });
+
+  it('keeps each point\'s unit and label, and gives curves and rows the run\'s unit and validation', async () => {
+    const fs1 = await loadRun(FS_DIR, FS);
+    assert.deepEqual(fs1.metrics.map((m) => m.unit), Array(6).fill('configuration'));
+    assert.equal(fs1.metrics[3].label, 'IDF on · block weights 0.50/0.50 · C=10');
+    const { model } = await buildCompareModel(FIX, [A]);
+    assert.equal(model.runs[0].unit, 'epoch');
+    assert.equal(model.rows[0].unit, 'epoch');
+    assert.equal(model.rows[0].validation, undefined);
+    const m2 = (await buildCompareModel(FS_DIR, [FS])).model;
+    assert.equal(m2.runs[0].unit, 'configuration');
+    assert.equal(m2.runs[0].algorithm, 'fewshot-ensemble');
+    assert.equal(m2.runs[0].validation, '4-fold out-of-fold predictions on the training split');
+    assert.deepEqual(m2.runs[0].curves.valMacroF1.map((p) => p.x), [1, 2, 3, 4, 5, 6]);
+    const row = m2.rows[0];
+    assert.deepEqual([row.unit, row.bestEpoch, row.bestValMacroF1, row.lastEpoch], ['configuration', 4, 0.84, 6]);
+    assert.equal(row.validation, '4-fold out-of-fold predictions on the training split');
+  });
+
+  it('reads the unit from the points when run.json does not record it', () => {
+    const text = '{"epoch":1,"unit":"configuration","label":"C=1","loss":0.5,"valMacroF1":0.7,"elapsedMs":10}\n{"epoch":2,"unit":"bogus","loss":0.4,"elapsedMs":20}\n';
+    const { metrics } = parseMetricsJsonl(text, 'metrics.jsonl');
+    assert.deepEqual(metrics.map((m) => [m.unit, m.label]), [['configuration', 'C=1'], [undefined, undefined]]);
   });
 });
 

@@ -10,8 +10,10 @@ import { onThemeChange, readThemeColors, withAlpha, type ThemeColors } from '../
 import { applyChartDefaults, createChart, heat, pointCount } from '../shared/chart';
 import { clear, h } from '../shared/dom';
 import { createTranslator, type Translate } from '../shared/strings';
+import { PROGRESS_UNIT_LABELS, type ProgressUnit } from '../../src/protocol/run';
+import { headUsesTfjs } from '../../src/protocol/webview';
 import {
-  COMPARE_PROTOCOL_VERSION, NUMERIC_COLUMNS, TABLE_COLUMNS,
+  COMPARE_PROTOCOL_VERSION, NUMERIC_COLUMNS, SETTING_NOT_USED, TABLE_COLUMNS,
   type CompareModel, type CompareRun, type CompareToHost, type CompareUiState, type CurvePoint, type HostToCompare, type TableColumn, type TableRow,
 } from '../../src/protocol/compare';
 import { ema, fmtNum, fmtSeconds, normaliseRows, sortTable } from './series';
@@ -171,6 +173,7 @@ function reportRendered(): void {
         matricesDrawn: matricesDrawn.size,
         matricesTotal: app.querySelectorAll('canvas.matrix').length,
         settingsRows: app.querySelectorAll('table.settings tbody tr').length,
+        curveAxes: curveAxes(model),
         notices: app.querySelectorAll('.notices li').length,
         theme: theme.kind,
         renderMs: lastRenderMs,
@@ -251,7 +254,7 @@ function renderRuns(m: CompareModel): HTMLElement {
         h('div', { class: 'head' }, swatch(r), star, name, healthBadge(r),
           h('button', { type: 'button', class: 'icon', title: t('Open dashboard'), 'aria-label': `${t('Open dashboard')}: ${r.name}`, 'data-focus': `open:${r.id}`, onclick: () => post({ type: 'openRun', id: r.id }) }, '↗'),
           h('button', { type: 'button', class: 'icon', title: t('Remove'), 'aria-label': t('Remove {0} from the comparison', r.name), 'data-focus': `rm:${r.id}`, onclick: () => post({ type: 'removeRun', id: r.id }) }, '✕')),
-        h('div', { class: 'meta' }, [r.encoder, r.head, r.backend, `${t('Dataset fingerprint')} ${shortFp(r.datasetFingerprint ?? '')}`, r.createdAt.replace('T', ' ').slice(0, 16)].filter(Boolean).join(' · ')),
+        h('div', { class: 'meta' }, [r.encoder, r.head, headUsesTfjs(r.algorithm, r.head) ? r.backend : '', `${t('Dataset fingerprint')} ${shortFp(r.datasetFingerprint ?? '')}`, r.createdAt.replace('T', ' ').slice(0, 16)].filter(Boolean).join(' · ')),
         note);
     })));
 }
@@ -281,6 +284,18 @@ const backgroundPlugin = {
   },
 };
 
+const AXIS_ID: Record<ProgressUnit, string> = { epoch: 'x', configuration: 'xConfiguration' };
+
+/** Units of the compared runs' curves, epochs first. */
+function unitsOf(m: CompareModel): ProgressUnit[] {
+  const set = new Set(m.runs.map((r) => r.unit ?? 'epoch'));
+  return (['epoch', 'configuration'] as const).filter((u) => set.has(u));
+}
+
+function curveAxes(m: CompareModel): string[] {
+  return charts.get('curves') ? unitsOf(m).map((u) => t(PROGRESS_UNIT_LABELS[u])) : [];
+}
+
 function renderCurvesSection(m: CompareModel): HTMLElement {
   const curve = ui.curve ?? 'valMacroF1';
   const metric = h('select', { id: 'curve-metric', 'data-focus': 'curve-metric' },
@@ -307,6 +322,9 @@ function renderCurvesSection(m: CompareModel): HTMLElement {
       h('label', { for: 'curve-smoothing' }, t('Smoothing')), smooth, out,
       h('span', { class: 'spacer' }),
       pngButton(() => `curves-${ui.curve ?? 'valMacroF1'}${ui.curve === 'recall' ? '-' + (ui.recallClass ?? '') : ''}`, () => document.getElementById('curves-canvas') as HTMLCanvasElement)),
+    unitsOf(m).length > 1
+      ? h('p', { class: 'muted', id: 'curves-units-note' }, t('These runs count progress in different units (epochs, candidate configurations): each unit has its own x axis, and their points do not line up.'))
+      : null,
     h('div', { class: 'chart-box' }, h('canvas', { id: 'curves-canvas', class: 'chart', role: 'img', 'aria-label': t('Curves') })));
 }
 
@@ -316,11 +334,17 @@ function drawCurves(): void {
   if (!m || !canvas) return;
   const curve = ui.curve ?? 'valMacroF1';
   const w = ui.smoothing ?? 0;
-  const datasets: { label: string; data: CurvePoint[]; borderColor: string; backgroundColor: string; borderDash?: number[]; borderWidth: number; pointRadius: number; pointHoverRadius: number; parsing: false; normalized: true; spanGaps: true }[] = [];
+  const datasets: { label: string; data: CurvePoint[]; borderColor: string; backgroundColor: string; borderDash?: number[]; borderWidth: number; pointRadius: number; pointHoverRadius: number; parsing: false; normalized: true; spanGaps: true; xAxisID: string; showLine: boolean }[] = [];
+  let unit: ProgressUnit = 'epoch';
+  // Epochs are a sequence (smoothed and joined when asked); candidate configurations are separate
+  // points on their own axis: never smoothed, never joined, never on the epoch axis.
   const line = (label: string, data: CurvePoint[], colour: string, dash?: number[]) => datasets.push({
-    label, data: ema(data, w), borderColor: colour, backgroundColor: colour, borderDash: dash, borderWidth: 1.6, pointRadius: data.length === 1 ? 3 : 0, pointHoverRadius: 4, parsing: false, normalized: true, spanGaps: true,
+    label, data: unit === 'epoch' ? ema(data, w) : data.slice(), borderColor: colour, backgroundColor: colour, borderDash: dash, borderWidth: 1.6,
+    pointRadius: unit !== 'epoch' ? 3 : data.length === 1 ? 3 : 0, pointHoverRadius: 4, parsing: false, normalized: true, spanGaps: true,
+    xAxisID: AXIS_ID[unit], showLine: unit === 'epoch',
   });
   for (const r of m.runs) {
+    unit = r.unit ?? 'epoch';
     if (curve === 'loss') {
       line(`${r.name} · ${t('training')}`, r.curves.loss, r.colour);
       if (r.curves.valLoss.length) line(`${r.name} · ${t('validation')}`, r.curves.valLoss, withAlpha(r.colour, 0.8), [6, 4]);
@@ -350,7 +374,12 @@ function drawCurves(): void {
       interaction: { mode: 'nearest', intersect: false },
       plugins: { legend: { position: 'bottom', labels: { color: theme.foreground } } },
       scales: {
-        x: { type: 'linear', title: { display: true, text: t('Epoch'), color: theme.foreground }, ticks: { color: theme.foreground, precision: 0 }, grid: { color: withAlpha(theme.grid, 0.5) } },
+        // One x axis per unit present (epochs at the bottom, candidate configurations at the top when both).
+        ...Object.fromEntries(unitsOf(m).map((u, i) => [AXIS_ID[u], {
+          type: 'linear', position: i === 0 ? 'bottom' : 'top',
+          title: { display: true, text: t(PROGRESS_UNIT_LABELS[u]), color: theme.foreground },
+          ticks: { color: theme.foreground, precision: 0 }, grid: { color: withAlpha(theme.grid, 0.5), display: i === 0 },
+        }])),
         y: { min: curve === 'loss' ? undefined : 0, max: curve === 'loss' ? undefined : 1, title: { display: true, text: yTitle, color: theme.foreground }, ticks: { color: theme.foreground }, grid: { color: withAlpha(theme.grid, 0.5) } },
       },
     },
@@ -362,15 +391,24 @@ function drawCurves(): void {
 
 const COLUMN_LABEL: Record<TableColumn, string> = {
   name: 'Run', testMacroF1: 'Test macro-F1', testWeightedF1: 'Test weighted-F1', testAccuracy: 'Test accuracy', minRecall: 'Min recall',
-  bestEpoch: 'Best epoch', bestValMacroF1: 'Val macro-F1 (best)', lastEpoch: 'Last epoch', lastValMacroF1: 'Val macro-F1 (last)', trainMs: 'Train time', backend: 'Backend',
+  bestEpoch: 'Best epoch', bestValMacroF1: 'Best validation macro-F1', lastEpoch: 'Last epoch', lastValMacroF1: 'Val macro-F1 (last)', trainMs: 'Train time', backend: 'Backend',
 };
+
+/** The header of a column; the validation columns say what validation was when every run did the same. */
+function columnLabel(c: TableColumn, m: CompareModel): string {
+  const validations = new Set(m.rows.map((r) => r.validation ?? ''));
+  const shared = validations.size === 1 ? [...validations][0] : '';
+  if (c === 'bestValMacroF1' && shared) return t('Best validation macro-F1 ({0})', shared);
+  if ((c === 'bestEpoch' || c === 'lastEpoch') && m.rows.some((r) => r.unit === 'configuration')) return c === 'bestEpoch' ? t('Best epoch / configuration') : t('Last epoch / configuration');
+  return t(COLUMN_LABEL[c]);
+}
 
 function cellText(r: TableRow, c: TableColumn): string {
   switch (c) {
     case 'name': return r.name;
     case 'backend': return r.backend || '—';
     case 'trainMs': return fmtSeconds(r.trainMs);
-    case 'bestEpoch': case 'lastEpoch': return r[c] === null ? '—' : String(r[c]);
+    case 'bestEpoch': case 'lastEpoch': return r[c] === null ? '—' : r.unit === 'configuration' ? t('configuration {0}', r[c] as number) : String(r[c]);
     default: return fmtNum(r[c] as number | null);
   }
 }
@@ -382,7 +420,7 @@ function renderTableSection(m: CompareModel): HTMLElement {
   const numeric = (c: TableColumn) => c !== 'name' && c !== 'backend';
   const head = h('tr', {}, TABLE_COLUMNS.map((c) => {
     const active = sort?.column === c;
-    const label = t(COLUMN_LABEL[c]);
+    const label = columnLabel(c, m);
     const btn = h('button', {
       type: 'button', class: 'sort', 'data-focus': `sort:${c}`, 'data-column': c,
       'aria-label': t('Sort by {0}', label),
@@ -399,11 +437,18 @@ function renderTableSection(m: CompareModel): HTMLElement {
       const run = byId.get(r.id);
       return h('th', { scope: 'row' }, run ? swatch(run) : null, ' ', run?.starred ? '★ ' : '', r.name);
     }
+    const run = byId.get(r.id);
+    // The TensorFlow.js backend says nothing about a head that TensorFlow.js does not fit.
+    if (c === 'backend' && run && r.backend && !headUsesTfjs(run.algorithm, run.head)) {
+      return h('td', { 'data-column': c, title: t('TensorFlow.js ({0}) did not fit this head', r.backend) }, t('n/a'));
+    }
     const v = r[c as keyof TableRow];
     const isBest = NUMERIC_COLUMNS[c] !== undefined && typeof v === 'number' && m.best[c] === v && m.rows.length > 1;
     return h('td', { class: `${numeric(c) ? 'num' : ''}${isBest ? ' best' : ''}`, 'data-column': c },
       cellText(r, c),
       c === 'minRecall' && r.minRecallClass ? h('span', { class: 'sub' }, ` (${r.minRecallClass})`) : null,
+      // Runs validated differently: each cell says on what.
+      c === 'bestValMacroF1' && r.validation && new Set(m.rows.map((x) => x.validation ?? '')).size > 1 ? h('span', { class: 'sub validation' }, ` (${r.validation})`) : null,
       isBest ? h('span', { class: 'sr-only' }, ` (${t('best')})`) : null);
   })));
   return h('section', { id: 'sec-table', class: 'lazy', 'aria-labelledby': 'table-h' },
@@ -574,7 +619,7 @@ function renderSettingsSection(m: CompareModel): HTMLElement {
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('Setting')), m.runs.map((r) => h('th', { scope: 'col' }, swatch(r), ' ', r.name)))),
         h('tbody', {}, rows.map((s) => h('tr', { class: `${s.differs ? 'differs' : ''}${s.key === 'dataset.fingerprint' ? ' fingerprint' + (m.datasetMismatch ? ' mismatch' : '') : ''}`, 'data-key': s.key },
           h('td', { class: 'setting-key' }, s.key === 'dataset.fingerprint' ? `${m.datasetMismatch ? '⚠ ' : ''}${s.key}` : s.key),
-          s.values.map((v) => h('td', { class: 'value' }, v || '—')))))))
+          s.values.map((v) => h('td', { class: v === SETTING_NOT_USED ? 'value not-used' : 'value', title: v === SETTING_NOT_USED ? t('not used by the algorithm of this run') : undefined }, v === SETTING_NOT_USED ? t('n/a') : v || '—')))))))
       : h('p', { class: 'muted' }, t('No differences.')));
 }
 

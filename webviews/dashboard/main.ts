@@ -5,9 +5,11 @@
  * <script> tag, everything else is built with DOM calls.
  */
 import type { Chart as ChartJs } from 'chart.js';
-import { PHASE_STRINGS } from '../../src/protocol/webview';
+import { ALGORITHM_LABELS, PHASE_STRINGS, PROGRESS_UNIT_LABELS } from '../../src/protocol/webview';
 import type {
   DashboardPersistedState,
+  DashboardRenderSummary,
+  DataProblem,
   DashboardState,
   DashboardToHost,
   EpochMetrics,
@@ -51,6 +53,8 @@ const el = {
   computeNote: h('p', { class: 'note', id: 'compute-note', 'aria-live': 'polite' }),
   phase: h('p', { class: 'phase', id: 'phase', 'aria-live': 'polite' }),
   error: h('p', { class: 'error', id: 'run-error', role: 'alert' }),
+  banner: h('div', { class: 'banner data-problems', id: 'data-problems', role: 'alert' }),
+  validation: h('p', { class: 'note', id: 'validation-note' }),
   charts: h('section', { class: 'charts', id: 'charts' }),
   report: h('section', { class: 'report', id: 'report', 'aria-label': 'report' }),
 };
@@ -71,6 +75,8 @@ root.append(
   el.computeNote,
   el.phase,
   el.error,
+  el.banner,
+  el.validation,
   el.charts,
   el.report,
 );
@@ -100,12 +106,19 @@ function elapsedMs(): number {
   return Math.max(0, end - state.run.startedAt);
 }
 
+/**
+ * Time left, extrapolated from the points that really happened (mean time per point × points left).
+ * None before the first point, after the last planned one (only unmeasured stages remain) or when not running.
+ */
 function timeLeftMs(): number | undefined {
-  if (!state || state.run.status !== 'running') return state ? 0 : undefined;
+  if (!state || state.run.status !== 'running') return undefined;
   const last = state.epochs[state.epochs.length - 1];
-  if (!last || last.epoch <= 0) return undefined;
-  const perEpoch = last.elapsedMs / last.epoch;
-  return Math.max(0, (state.run.totalEpochs - last.epoch) * perEpoch);
+  if (!last || last.epoch <= 0 || last.epoch >= state.run.totalEpochs || !Number.isFinite(last.elapsedMs)) return undefined;
+  return Math.max(0, ((state.run.totalEpochs - last.epoch) * last.elapsedMs) / last.epoch);
+}
+
+function unitTitle(): string {
+  return T(PROGRESS_UNIT_LABELS[state?.run.unit ?? 'epoch'] ?? 'epoch');
 }
 
 function renderMeta(): void {
@@ -113,24 +126,30 @@ function renderMeta(): void {
   const r = state.run;
   const c = state.compute;
   const left = timeLeftMs();
-  const computeText = c.backend ? `${c.gpu ? 'GPU' : 'CPU'} · ${c.backend}${c.gpuName ? ` · ${c.gpuName}` : ''}` : T('detecting…');
+  // The tfjs backend describes the head's compute only when TensorFlow.js fits the head.
+  const computeText = !c.headOnTfjs ? T('CPU (JavaScript)')
+    : c.backend ? `${c.gpu ? 'GPU' : 'CPU'} · ${c.backend}${c.gpuName ? ` · ${c.gpuName}` : ''}` : T('detecting…');
   const rows: [string, string, string][] = [
     ['dataset', T('Dataset'), r.datasetName],
     ['encoder', T('Encoder'), r.encoder],
     ['head', T('Head'), r.head],
+    ...(r.algorithm ? [['algorithm', T('Algorithm'), T(ALGORITHM_LABELS[r.algorithm] ?? r.algorithm)] as [string, string, string]] : []),
     ['compute', T('Compute'), computeText],
     ['elapsed', T('Elapsed'), formatDuration(elapsedMs())],
-    ['cost', T('Cost'), formatCost(elapsedMs())],
   ];
-  if (r.status === 'running') rows.splice(5, 0, ['left', T('Time left'), left === undefined ? '—' : formatDuration(left)]);
+  if (r.status === 'running') rows.push(['left', T('Time left'), left === undefined ? '—' : T('about {0}', formatDuration(left))]);
+  rows.push(['cost', T('Cost'), formatCost(elapsedMs())]);
   clear(el.meta);
   for (const [id, k, v] of rows) {
     el.meta.append(h('div', { class: 'meta-item' }, h('dt', {}, k), h('dd', { id: `meta-${id}`, title: id === 'dataset' ? r.dataset : undefined }, v)));
   }
-  // GPU line
+  // GPU line: what the head runs on is said only for what really runs it.
+  const notTfjs = c.headOnTfjs ? '' : T('The head is fitted in plain JavaScript on the CPU; TensorFlow.js ({0}) does not run it.', c.backend ?? '—');
   if (c.sample) {
     el.computeNote.textContent = T('GPU: {0}% busy, {1} / {2} MiB', c.sample.utilization, c.sample.memoryUsed, c.sample.memoryTotal) +
-      (c.backend && !c.gpu ? ` — ${T('NVIDIA GPU present, but the head trains on {0}', c.backend)}` : '');
+      (c.headOnTfjs && c.backend && !c.gpu ? ` — ${T('NVIDIA GPU present, but the head trains on {0}', c.backend)}` : notTfjs ? ` — ${notTfjs}` : '');
+  } else if (!c.headOnTfjs) {
+    el.computeNote.textContent = c.backend ? notTfjs : '';
   } else if (c.nvidiaSmi === false) {
     el.computeNote.textContent = T('No NVIDIA GPU detected — running on CPU ({0})', c.backend ?? T('detecting…'));
   } else {
@@ -152,8 +171,11 @@ function renderHeader(): void {
   if (r.runId) el.actions.append(h('button', { id: 'btn-compare', onclick: () => post({ type: 'compare' }) }, T('Compare with…')));
   el.actions.append(h('button', { id: 'btn-log', class: 'secondary', onclick: () => post({ type: 'showLog' }) }, T('Show Log')));
   if (r.status === 'running' && r.phase) {
-    el.phase.textContent = r.phase.name === 'train' && state.epochs.length
-      ? T('Epoch {0} of {1}', state.epochs[state.epochs.length - 1].epoch, r.totalEpochs)
+    // A point just arrived: name it in its unit. Any other stage (e.g. the ensemble's final member fits) as it is.
+    const last = state.epochs[state.epochs.length - 1];
+    const atPoint = r.phase.name === 'train' && !r.phase.message && !!last && r.phase.done === last.epoch && r.phase.total === r.totalEpochs;
+    el.phase.textContent = atPoint && last
+      ? pointText(last.epoch, r.totalEpochs) + (last.label ? ` — ${last.label}` : '')
       : T('Phase: {0} {1}/{2}', T(PHASE_STRINGS[r.phase.name] ?? r.phase.name), r.phase.done, r.phase.total) + (r.phase.message ? ` — ${r.phase.message}` : '');
   } else if (r.status !== 'running' && r.testMacroF1 !== undefined) {
     el.phase.textContent = T('Test macro-F1 {0}, accuracy {1}', r.testMacroF1.toFixed(4), (r.testAccuracy ?? NaN).toFixed(4));
@@ -162,13 +184,49 @@ function renderHeader(): void {
   }
   el.error.textContent = r.error ?? '';
   el.error.hidden = !r.error;
+  el.validation.textContent = r.validation ? T('Validation: {0}', r.validation) : '';
+  el.validation.hidden = !r.validation;
+  renderBanner(r.dataProblems ?? []);
   renderMeta();
+  reportRendered();
+}
+
+function pointText(n: number, total: number): string {
+  return state?.run.unit === 'configuration' ? T('Configuration {0} of {1} (CV-scored)', n, total) : T('Epoch {0} of {1}', n, total);
+}
+
+const PROBLEM_TEXT: Record<DataProblem['code'], string> = {
+  'test-train-overlap': '{0} test texts also occur in the training split',
+  'small-test-class': '{0} classes have fewer than 5 test samples',
+  'files-skipped': '{0} files were skipped',
+  'test-class-not-in-train': '{0} test classes have no training data',
+};
+
+/** Data problems next to the results: counts, a link to the Problems panel and the files. */
+function renderBanner(problems: DataProblem[]): void {
+  clear(el.banner);
+  el.banner.hidden = problems.length === 0;
+  if (!problems.length) return;
+  el.banner.append(h('strong', {}, `⚠ ${T('Data problems: read these results with care')}`));
+  el.banner.append(h('ul', {}, problems.map((p) => h('li', { 'data-code': p.code, title: p.message },
+    PROBLEM_TEXT[p.code] ? T(PROBLEM_TEXT[p.code], p.count) : p.message,
+    (p.files ?? []).map((f) => h('button', { class: 'link problem-file', title: f, onclick: () => post({ type: 'openFile', file: f }) },
+      T('Open {0}', f.split(/[\\/]/).pop() ?? f)))))));
+  el.banner.append(h('button', { id: 'btn-problems', class: 'secondary', onclick: () => post({ type: 'showProblems' }) }, T('Show in Problems')));
 }
 
 // ------------------------------------------------------------------ charts
 
+/**
+ * Epochs are a sequence: joined by a line. Candidate configurations are separate fits: drawn as points only
+ * (a line between two candidates would suggest values in between), never smoothed.
+ */
 function lineDataset(label: string, data: (number | null)[], color: string, extra: Record<string, unknown> = {}) {
-  return { label, data, borderColor: color, backgroundColor: withAlpha(color, 0.25), pointRadius: 2, borderWidth: 2, tension: 0.15, spanGaps: true, ...extra };
+  const points = state?.run.unit === 'configuration';
+  return {
+    label, data, borderColor: color, backgroundColor: points ? color : withAlpha(color, 0.25), pointRadius: points ? 3.5 : 2, borderWidth: 2,
+    tension: points ? 0 : 0.15, spanGaps: !points, showLine: !points, ...extra, ...(points ? { pointRadius: 3.5 } : {}),
+  };
 }
 
 function axis(title: string, opts: Record<string, unknown> = {}) {
@@ -201,7 +259,8 @@ function lowestRecall(epochs: EpochMetrics[]): { label: string; recall: number }
 function updateCharts(): void {
   if (!state) return;
   const epochs = state.epochs;
-  const labels = epochs.map((e) => e.epoch);
+  // A category axis: one tick per computed point (configurations are candidates 1…N, not a time line).
+  const labels = epochs.map((e) => String(e.epoch));
   const common = {
     type: 'line' as const,
     options: {
@@ -209,7 +268,17 @@ function updateCharts(): void {
       responsive: true,
       maintainAspectRatio: false,
       interaction: { mode: 'index' as const, intersect: false },
-      plugins: { legend: { labels: { color: theme.foreground } } },
+      plugins: {
+        legend: { labels: { color: theme.foreground } },
+        tooltip: {
+          callbacks: {
+            title: (items: { dataIndex: number }[]) => {
+              const e = items.length ? state?.epochs[items[0].dataIndex] : undefined;
+              return e ? `${unitTitle()} ${e.epoch}${e.label ? ` — ${e.label}` : ''}` : '';
+            },
+          },
+        },
+      },
     },
   };
   const lossData = {
@@ -245,12 +314,14 @@ function updateCharts(): void {
     const existing = charts[key];
     if (existing) {
       existing.data = data as never;
+      const x = existing.options.scales?.x as { title?: { text?: string } } | undefined;
+      if (x?.title) x.title.text = unitTitle();
       existing.update('none');
     } else {
       charts[key] = createChart(card.canvas, {
         ...common,
         data: data as never,
-        options: { ...common.options, scales: { x: axis(T('Epoch')), y: axis(yTitle, yOpts) } } as never,
+        options: { ...common.options, scales: { x: axis(unitTitle()), y: axis(yTitle, yOpts) } } as never,
       });
     }
     card.canvas.setAttribute('data-points', String(pointCount(charts[key]! as never)));
@@ -261,7 +332,8 @@ function updateCharts(): void {
   set('loss', cards.loss, lossData, T('Loss'), { beginAtZero: true });
   set('score', cards.score, scoreData, T('Score'), { min: 0, max: 1 });
   set('recall', cards.recall, recallData, T('Recall'), { min: 0, max: 1 });
-  const waiting = epochs.length === 0 ? T('Waiting for the first epoch…') : '';
+  cards.loss.canvas.setAttribute('data-x-title', unitTitle());
+  const waiting = epochs.length === 0 ? T(state.run.unit === 'configuration' ? 'Waiting for the first scored configuration…' : 'Waiting for the first epoch…') : '';
   const last = epochs[epochs.length - 1];
   cards.loss.caption.textContent = waiting || `${T('Training loss')} ${last.loss.toFixed(4)}` + (last.valLoss !== null ? ` · ${T('Validation loss')} ${last.valLoss.toFixed(4)}` : '');
   cards.score.caption.textContent = waiting || (last.valMacroF1 !== null ? `${T('Validation macro-F1')} ${last.valMacroF1.toFixed(4)}` : '') + (last.valAccuracy !== null ? ` · ${T('Validation accuracy')} ${last.valAccuracy.toFixed(4)}` : '');
@@ -375,6 +447,31 @@ function renderAll(): void {
   renderHeader();
   updateCharts();
   renderReport();
+  reportRendered();
+}
+
+let renderPending = false;
+/** Tells the host what is on screen (once per frame): axis title, ticks, summary rows, banner. */
+function reportRendered(): void {
+  if (renderPending || !state) return;
+  renderPending = true;
+  requestAnimationFrame(() => {
+    renderPending = false;
+    if (!state) return;
+    const meta: Record<string, string> = {};
+    el.meta.querySelectorAll('dd').forEach((dd) => { meta[dd.id.replace(/^meta-/, '')] = dd.textContent ?? ''; });
+    const summary: DashboardRenderSummary = {
+      xTitle: unitTitle(),
+      xLabels: state.epochs.map((e) => String(e.epoch)),
+      lossPoints: charts.loss ? pointCount(charts.loss as never) : 0,
+      phase: el.phase.textContent ?? '',
+      meta,
+      validation: el.validation.textContent ?? '',
+      computeNote: el.computeNote.textContent ?? '',
+      banner: [...el.banner.querySelectorAll('li')].map((li) => li.getAttribute('data-code') ?? ''),
+    };
+    post({ type: 'rendered', summary });
+  });
 }
 
 onHostMessage<HostToDashboard>((m) => {
@@ -390,6 +487,7 @@ onHostMessage<HostToDashboard>((m) => {
       if (!state) return;
       if (!state.epochs.some((e) => e.epoch === m.metrics.epoch)) state.epochs.push(m.metrics);
       state.run.totalEpochs = m.totalEpochs;
+      state.run.unit = m.unit ?? m.metrics.unit ?? state.run.unit;
       updateCharts();
       renderHeader();
       break;

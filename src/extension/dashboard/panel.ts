@@ -9,10 +9,11 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import {
   DASHBOARD_PROTOCOL_VERSION, DASHBOARD_STRINGS, DASHBOARD_VIEW_TYPE,
-  type DashboardCompute, type DashboardPersistedState, type DashboardRun, type DashboardState, type DashboardToHost,
+  headUsesTfjs,
+  type DashboardCompute, type DashboardPersistedState, type DashboardRenderSummary, type DashboardRun, type DashboardState, type DashboardToHost,
   type HostToDashboard, type MisclassifiedSample, type StringTable,
 } from '../../protocol/webview';
-import type { ClassificationReport, EpochMetrics, RunRecord, TestPrediction } from '../../protocol/run';
+import type { ClassificationReport, EpochMetrics, ProgressUnit, RunRecord, TestPrediction } from '../../protocol/run';
 import type { Host } from '../host';
 import type { TrainingManager, TrainingSession } from '../train/manager';
 import { runStore } from '../train/store';
@@ -20,10 +21,15 @@ import { GpuMonitor } from './gpu';
 import { DASHBOARD_PAGE, webviewHtml, webviewOptions } from '../webview/html';
 import { resolveHead } from '../../core/config';
 
-/** 'auto → logreg' once the class counts are known. */
+/** Unit of a run's points: recorded in run.json, else carried by its points, else epochs (runs made before units). */
+function unitOf(rec: RunRecord | undefined, epochs: readonly EpochMetrics[]): ProgressUnit {
+  return rec?.progress?.unit ?? epochs.find((e) => e.unit)?.unit ?? 'epoch';
+}
+
+/** 'auto → logreg' once the class counts are known (runs without a recorded algorithm). */
 function headLabel(head: string, rec: RunRecord | undefined): string {
   const counts = rec?.dataset?.counts?.train;
-  if (head !== 'auto' || !counts || !Object.keys(counts).length) return head;
+  if (head !== 'auto' || rec?.algorithm || !counts || !Object.keys(counts).length) return head;
   try {
     return `auto → ${resolveHead('auto', counts).head}`;
   } catch {
@@ -68,6 +74,8 @@ export class DashboardPanel implements vscode.Disposable {
   private readonly receivedEmitter = new vscode.EventEmitter<DashboardToHost>();
   /** Test hook: every message received from the webview. */
   readonly onDidReceive = this.receivedEmitter.event;
+  /** Test hook: what the webview last reported on screen. */
+  lastRender?: DashboardRenderSummary;
 
   constructor(readonly panel: vscode.WebviewPanel, private readonly svc: Services) {
     const ext = svc.host.context.extensionUri;
@@ -104,7 +112,7 @@ export class DashboardPanel implements vscode.Disposable {
       if (!this.ready) return;
       switch (e.kind) {
         case 'epoch':
-          this.post({ type: 'epoch', metrics: e.metrics, totalEpochs: session.totalEpochs });
+          this.post({ type: 'epoch', metrics: e.metrics, totalEpochs: session.totalEpochs, unit: session.unit });
           this.post({ type: 'status', run: this.run() });
           if (!this.backend() && !this.backendProbe) void this.probeBackend();
           break;
@@ -180,6 +188,7 @@ export class DashboardPanel implements vscode.Disposable {
     const s = this.session;
     if (s) {
       const rec = s.record;
+      const known = rec?.algorithm || rec?.progress ? rec : this.liveRecordFromDisk ?? rec;
       return {
         runId: s.runId,
         name: rec?.name ?? s.runId ?? s.datasetName,
@@ -187,10 +196,14 @@ export class DashboardPanel implements vscode.Disposable {
         datasetName: s.datasetName,
         encoder: rec?.encoder?.id ?? s.config.encoder,
         head: headLabel(s.config.head, rec?.dataset ? rec : this.liveRecordFromDisk),
+        algorithm: known?.algorithm,
         status: s.status,
         startedAt: s.startedAt,
         finishedAt: s.finishedAt,
+        unit: s.unit,
         totalEpochs: s.totalEpochs,
+        validation: known?.progress?.validation,
+        dataProblems: known?.dataProblems,
         phase: s.phase,
         error: s.error ? s.error + (s.fix ? `\n${vscode.l10n.t('Fix: {0}', s.fix)}` : '') : undefined,
         testMacroF1: rec?.testMacroF1 ?? s.report?.macro.f1,
@@ -208,10 +221,14 @@ export class DashboardPanel implements vscode.Disposable {
       datasetName: r ? path.basename(r.config.dataset) : '',
       encoder: r?.encoder?.id ?? r?.config.encoder ?? '',
       head: r ? headLabel(r.config.head, r) : '',
+      algorithm: r?.algorithm,
       status: r?.status ?? 'failed',
       startedAt,
       finishedAt: finishedAt ?? (r?.status === 'running' ? undefined : startedAt),
-      totalEpochs: r?.config.epochs ?? 0,
+      unit: unitOf(r, this.disk?.epochs ?? []),
+      totalEpochs: r?.progress?.total ?? r?.config.epochs ?? 0,
+      validation: r?.progress?.validation,
+      dataProblems: r?.dataProblems,
       error: r?.error ? r.error.message + (r.error.fix ? `\n${vscode.l10n.t('Fix: {0}', r.error.fix)}` : '') : undefined,
       testMacroF1: r?.testMacroF1,
       testAccuracy: r?.testAccuracy,
@@ -222,10 +239,14 @@ export class DashboardPanel implements vscode.Disposable {
   private compute(): DashboardCompute {
     const b = this.backend();
     const cost = vscode.workspace.getConfiguration('fewshot.cost');
-    const gpu = b?.gpu ?? false;
+    const rec = this.session?.record ?? this.liveRecordFromDisk ?? this.disk?.record;
+    const headOnTfjs = headUsesTfjs(rec?.algorithm, this.session?.config.head ?? rec?.config.head);
+    // A GPU backend that does not fit the head does not make the run a GPU run (nor bill it as one).
+    const gpu = headOnTfjs && (b?.gpu ?? false);
     return {
       backend: b?.name,
       gpu,
+      headOnTfjs,
       nvidiaSmi: this.svc.gpu.available,
       gpuName: this.svc.gpu.name,
       sample: this.svc.gpu.latest,
@@ -296,6 +317,18 @@ export class DashboardPanel implements vscode.Disposable {
       }
       case 'showLog':
         this.svc.host.output.show(true);
+        break;
+      case 'showProblems':
+        await vscode.commands.executeCommand('workbench.actions.view.problems');
+        break;
+      case 'openFile': {
+        // Only files that a data problem of this run names.
+        const named = (this.run().dataProblems ?? []).some((p) => p.files?.includes(m.file));
+        if (named) await openSample(m.file);
+        break;
+      }
+      case 'rendered':
+        this.lastRender = m.summary;
         break;
       case 'openSample':
         await openSample(m.file, m.line);

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import type { TrainConfig } from '../../protocol/run';
+import { HEAD_SETTINGS, type TrainConfig } from '../../protocol/run';
 import { DEFAULT_CONFIG, validateConfig } from '../../core/config';
 
 export type TrainOverrides = Partial<Omit<TrainConfig, 'dataset'>>;
@@ -52,15 +52,24 @@ export async function rememberOptions(memento: vscode.Memento, dataset: string, 
 
 interface PickItem<T> extends vscode.QuickPickItem { value: T }
 
+/** Settings Train with Options may ask for, in this order, when the chosen head uses them (HEAD_SETTINGS). */
+export const ASKED_SETTINGS = ['epochs', 'learningRate', 'batchSize', 'augment', 'passages', 'classNames'] as const;
+
+/** The settings Train with Options asks for with `head` (besides head, encoder and seed, which every head uses). */
+export function askedSettings(head: TrainConfig['head']): (typeof ASKED_SETTINGS)[number][] {
+  return ASKED_SETTINGS.filter((k) => HEAD_SETTINGS[head].includes(k));
+}
+
 /**
- * Ask for encoder, head, epochs, learning rate, batch size, augmentation and
- * seed. Starts from the last choices for this dataset (else the settings).
- * Returns undefined when the user pressed Escape.
+ * Ask for the head first, then the encoder, then only the settings that head
+ * uses (HEAD_SETTINGS: no epochs, learning rate or batch size for the few-shot
+ * ensemble), then the seed. Starts from the last choices for this dataset (else
+ * the settings). Returns undefined when the user pressed Escape.
  */
 export async function askTrainOptions(memento: vscode.Memento, dataset: string): Promise<TrainOverrides | undefined> {
   const base = configFromSettings(dataset, lastOptions(memento, dataset) ?? {});
   const name = path.basename(dataset);
-  const steps = 7;
+  let steps = 3 + askedSettings(base.head).length;
   const title = (i: number) => vscode.l10n.t('Train {0} with options ({1}/{2})', name, i, steps);
   const lastTag = vscode.l10n.t('last used');
 
@@ -93,6 +102,20 @@ export async function askTrainOptions(memento: vscode.Memento, dataset: string):
   };
   const int = (min: number, max: number) => (n: number) =>
     Number.isInteger(n) && n >= min && n <= max ? undefined : vscode.l10n.t('Enter a whole number from {0} to {1}.', min, max);
+  const onOff = (i: number, placeHolder: string, current: boolean) => pick<boolean>(i, placeHolder, [
+    { label: vscode.l10n.t('On'), value: true }, { label: vscode.l10n.t('Off'), value: false },
+  ], current);
+
+  const head = await pick<TrainConfig['head']>(1, vscode.l10n.t('Classifier head'), [
+    { label: vscode.l10n.t('Few-shot ensemble (recommended)'), description: 'auto', value: 'auto',
+      detail: vscode.l10n.t('Logistic regressions scored by cross-validation on the training split, best configurations combined; no epochs') },
+    { label: vscode.l10n.t('Logistic regression (TensorFlow.js, Adam, epochs)'), description: 'logreg', value: 'logreg', detail: vscode.l10n.t('Softmax logistic regression') },
+    { label: vscode.l10n.t('MLP, one hidden layer (TensorFlow.js, Adam, epochs)'), description: 'mlp', value: 'mlp', detail: vscode.l10n.t('One hidden layer') },
+    { label: vscode.l10n.t('Nearest centroid'), description: 'centroid', value: 'centroid', detail: vscode.l10n.t('Nearest centroid (no training)') },
+  ], base.head);
+  if (head === undefined) return undefined;
+  const asked = askedSettings(head);
+  steps = 3 + asked.length;
 
   const encoders: PickItem<string>[] = [
     { label: 'auto', value: 'auto', detail: vscode.l10n.t('A cached Hugging Face model if configured, else the best offline built-in for the language') },
@@ -102,37 +125,40 @@ export async function askTrainOptions(memento: vscode.Memento, dataset: string):
     { label: vscode.l10n.t('Hugging Face model…'), value: 'hf:', detail: vscode.l10n.t('hf:<model id or local folder>') },
   ];
   if (!encoders.some((e) => e.value === base.encoder)) encoders.unshift({ label: base.encoder, value: base.encoder });
-  let encoder = await pick(1, vscode.l10n.t('Encoder (turns texts into vectors)'), encoders, base.encoder);
+  let encoder = await pick(2, vscode.l10n.t('Encoder (turns texts into vectors)'), encoders, base.encoder);
   if (encoder === undefined) return undefined;
   if (encoder === 'hf:') {
     const id = await vscode.window.showInputBox({
-      title: title(1), prompt: vscode.l10n.t('Hugging Face model id or local folder'), ignoreFocusOut: true,
+      title: title(2), prompt: vscode.l10n.t('Hugging Face model id or local folder'), ignoreFocusOut: true,
       value: base.encoder.startsWith('hf:') ? base.encoder.slice(3) : '',
       validateInput: (s) => (s.trim() ? undefined : vscode.l10n.t('Enter a model id such as Xenova/all-MiniLM-L6-v2, or a folder.')),
     });
     if (id === undefined) return undefined;
     encoder = `hf:${id.trim()}`;
   }
-  const head = await pick<TrainConfig['head']>(2, vscode.l10n.t('Classifier head'), [
-    { label: 'auto', value: 'auto', detail: vscode.l10n.t('Centroid for tiny classes, else logistic regression') },
-    { label: 'logreg', value: 'logreg', detail: vscode.l10n.t('Softmax logistic regression') },
-    { label: 'mlp', value: 'mlp', detail: vscode.l10n.t('One hidden layer') },
-    { label: 'centroid', value: 'centroid', detail: vscode.l10n.t('Nearest centroid (no training)') },
-  ], base.head);
-  if (head === undefined) return undefined;
-  const epochs = await num(3, vscode.l10n.t('Maximum number of epochs'), base.epochs, int(1, 1000));
-  if (epochs === undefined) return undefined;
-  const learningRate = await num(4, vscode.l10n.t('Learning rate (Adam)'), base.learningRate, (n) => (n > 0 && n <= 10 ? undefined : vscode.l10n.t('Enter a number above 0 and at most 10.')));
-  if (learningRate === undefined) return undefined;
-  const batchSize = await num(5, vscode.l10n.t('Mini-batch size'), base.batchSize, int(1, 65536));
-  if (batchSize === undefined) return undefined;
-  const augment = await pick<number>(6, vscode.l10n.t('Augmentation: synonym variants per training text'), [0, 1, 2, 3, 5, 10].map((n) => ({
-    label: String(n), value: n, detail: n === 0 ? vscode.l10n.t('Off') : undefined,
-  })), base.augment);
-  if (augment === undefined) return undefined;
-  const seed = await num(7, vscode.l10n.t('Random seed (the same seed gives the same run)'), base.seed, int(0, 0xffffffff));
+  const chosen: TrainOverrides = { head, encoder };
+  let i = 3;
+  for (const key of asked) {
+    let v: number | boolean | undefined;
+    switch (key) {
+      case 'epochs': v = await num(i, vscode.l10n.t('Maximum number of epochs'), base.epochs, int(1, 1000)); break;
+      case 'learningRate': v = await num(i, vscode.l10n.t('Learning rate (Adam)'), base.learningRate, (n) => (n > 0 && n <= 10 ? undefined : vscode.l10n.t('Enter a number above 0 and at most 10.'))); break;
+      case 'batchSize': v = await num(i, vscode.l10n.t('Mini-batch size'), base.batchSize, int(1, 65536)); break;
+      case 'augment':
+        v = await pick<number>(i, vscode.l10n.t('Augmentation: synonym variants per training text'), [0, 1, 2, 3, 5, 10].map((n) => ({
+          label: String(n), value: n, detail: n === 0 ? vscode.l10n.t('Off') : undefined,
+        })), base.augment);
+        break;
+      case 'passages': v = await onOff(i, vscode.l10n.t('Also train on passages of long texts (800+ characters)'), base.passages ?? true); break;
+      case 'classNames': v = await onOff(i, vscode.l10n.t('Use each class name as a prior example'), base.classNames ?? true); break;
+    }
+    if (v === undefined) return undefined;
+    (chosen as Record<string, unknown>)[key] = v;
+    i++;
+  }
+  const seed = await num(i, vscode.l10n.t('Random seed (the same seed gives the same run)'), base.seed, int(0, 0xffffffff));
   if (seed === undefined) return undefined;
-  const chosen: TrainOverrides = { encoder, head, epochs, learningRate, batchSize, augment, seed };
+  chosen.seed = seed;
   await rememberOptions(memento, dataset, chosen);
   return chosen;
 }

@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import type { ClassificationReport, EpochMetrics, RunRecord, RunStatus, TrainConfig } from '../../protocol/run';
+import { HEAD_SETTINGS, type ClassificationReport, type EpochMetrics, type ProgressUnit, type RunRecord, type RunStatus, type TrainConfig } from '../../protocol/run';
 import type { TrainPhase, TrainRequest, TrainerToParent } from '../../protocol/trainer';
 import { launchTrainer, type TrainerHandle, type TrainerResult } from '../../trainer/launch';
 import type { Host } from '../host';
@@ -49,8 +49,12 @@ export class TrainingSession implements vscode.Disposable {
   status: RunStatus = 'running';
   readonly startedAt = Date.now();
   finishedAt?: number;
+  /** Progress points received live (epochs or scored configurations, see `unit`). */
   epochs: EpochMetrics[] = [];
+  /** Points planned in `unit` (until the trainer says, the configured epochs). */
   totalEpochs: number;
+  /** Unit of the points: from the trainer's messages, else run.json's `progress`, else 'epoch'. */
+  unit: ProgressUnit = 'epoch';
   phase?: { name: TrainPhase; done: number; total: number; message?: string };
   record?: RunRecord;
   report: ClassificationReport | null = null;
@@ -87,6 +91,7 @@ export class TrainingSession implements vscode.Disposable {
         this.runId = m.runId;
         this.runDir = m.runDir;
         this.record = m.record;
+        if (m.record.progress) { this.unit = m.record.progress.unit; this.totalEpochs = m.record.progress.total; }
         this.emitter.fire({ kind: 'started' });
         break;
       case 'progress':
@@ -96,6 +101,7 @@ export class TrainingSession implements vscode.Disposable {
       case 'epoch':
         if (!this.runId) this.runId = m.runId;
         this.totalEpochs = m.totalEpochs;
+        this.unit = m.unit ?? m.metrics.unit ?? this.unit;
         this.phase = { name: 'train', done: m.metrics.epoch, total: m.totalEpochs };
         if (!this.epochs.some((e) => e.epoch === m.metrics.epoch)) this.epochs.push(m.metrics);
         this.emitter.fire({ kind: 'epoch', metrics: m.metrics });
@@ -119,6 +125,7 @@ export class TrainingSession implements vscode.Disposable {
   /** Record updates that arrive outside the message stream (e.g. run.json re-read). */
   setRecord(r: RunRecord): void {
     this.record = r;
+    if (r.progress) this.unit = r.progress.unit;
     this.emitter.fire({ kind: 'record' });
   }
 
@@ -192,7 +199,9 @@ export class TrainingManager implements vscode.Disposable {
     this.sessions.set(session.key, session);
     const out = this.host.output;
     const tag = () => `[${session.runId ?? session.datasetName}]`;
-    out.appendLine(`${tag()} ${vscode.l10n.t('Training {0} (encoder {1}, head {2}, {3} epochs)…', config.dataset, config.encoder, config.head, config.epochs)}`);
+    out.appendLine(`${tag()} ${HEAD_SETTINGS[config.head].includes('epochs')
+      ? vscode.l10n.t('Training {0} (encoder {1}, head {2}, {3} epochs)…', config.dataset, config.encoder, config.head, config.epochs)
+      : vscode.l10n.t('Training {0} (encoder {1}, head {2})…', config.dataset, config.encoder, config.head)}`);
 
     const hfCache = vscode.workspace.getConfiguration('fewshot.huggingface').get<string>('cacheDir') || path.join(this.host.context.globalStorageUri.fsPath, 'hf');
     const req: TrainRequest = {
@@ -212,7 +221,7 @@ export class TrainingManager implements vscode.Disposable {
           else if (m.type === 'error') out.appendLine(`${tag()} error: ${m.message}${m.fix ? `\n${tag()} fix: ${m.fix}` : ''}`);
           else if (m.type === 'epoch') {
             const e = m.metrics;
-            out.appendLine(`${tag()} epoch ${e.epoch}/${m.totalEpochs} loss ${e.loss.toFixed(4)}${e.valMacroF1 !== null ? ` val macro-F1 ${e.valMacroF1.toFixed(4)}` : ''}`);
+            out.appendLine(`${tag()} ${m.unit ?? e.unit ?? 'epoch'} ${e.epoch}/${m.totalEpochs}${e.label ? ` (${e.label})` : ''} loss ${e.loss.toFixed(4)}${e.valMacroF1 !== null ? ` val macro-F1 ${e.valMacroF1.toFixed(4)}` : ''}`);
           } else if (m.type === 'done' && m.report) out.appendLine(m.report.text);
         },
       });
@@ -273,10 +282,11 @@ export class TrainingManager implements vscode.Disposable {
             const eta = etaMs(session);
             progress.report({
               increment: Math.max(0, pct - reported),
-              message: vscode.l10n.t('epoch {0}/{1}', e.metrics.epoch, session.totalEpochs) + (eta !== undefined ? ` — ${vscode.l10n.t('about {0} left', formatMs(eta))}` : ''),
+              message: pointLabel(session.unit, e.metrics.epoch, session.totalEpochs) + (eta !== undefined ? ` — ${vscode.l10n.t('about {0} left', formatMs(eta))}` : ''),
             });
             reported = Math.max(reported, pct);
-          } else if (e.kind === 'progress' && session.phase && session.phase.name !== 'train') {
+          } else if (e.kind === 'progress' && session.phase) {
+            // Every stage reported besides the points themselves, e.g. the few-shot ensemble's final member fits.
             const p = session.phase;
             progress.report({ message: `${phaseLabel(p.name)} ${p.total ? `${p.done}/${p.total}` : ''}${p.message ? ` — ${p.message}` : ''}` });
           }
@@ -296,7 +306,7 @@ export class TrainingManager implements vscode.Disposable {
     const update = () => {
       const e = session.epochs[session.epochs.length - 1];
       const p = session.phase;
-      const what = e ? `${e.epoch}/${session.totalEpochs}` : p ? phaseLabel(p.name) : '…';
+      const what = p && p.name !== 'train' && !e ? phaseLabel(p.name) : e ? pointLabel(session.unit, e.epoch, session.totalEpochs) : '…';
       item.text = `$(sync~spin) ${session.datasetName} ${what}`;
       const eta = etaMs(session);
       item.tooltip = vscode.l10n.t('Training {0} — click to open the dashboard', session.datasetName) + (eta !== undefined ? `\n${vscode.l10n.t('about {0} left', formatMs(eta))}` : '');
@@ -341,10 +351,19 @@ export class TrainingManager implements vscode.Disposable {
   }
 }
 
-export function etaMs(s: TrainingSession): number | undefined {
+/**
+ * Time left, extrapolated from the points that really happened (mean time per point so far × points left);
+ * none before the first point or after the last planned one (then only unmeasured stages remain).
+ */
+export function etaMs(s: Pick<TrainingSession, 'epochs' | 'totalEpochs'>): number | undefined {
   const last = s.epochs[s.epochs.length - 1];
-  if (!last || last.epoch <= 0) return undefined;
+  if (!last || last.epoch <= 0 || last.epoch >= s.totalEpochs || !Number.isFinite(last.elapsedMs)) return undefined;
   return Math.max(0, ((s.totalEpochs - last.epoch) * last.elapsedMs) / last.epoch);
+}
+
+/** "epoch 7/60" or "configuration 7/18" (translated). */
+export function pointLabel(unit: ProgressUnit, n: number, total: number): string {
+  return unit === 'configuration' ? vscode.l10n.t('configuration {0}/{1}', n, total) : vscode.l10n.t('epoch {0}/{1}', n, total);
 }
 
 export function formatMs(ms: number): string {
