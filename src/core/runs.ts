@@ -163,8 +163,11 @@ export function normaliseEpoch(raw: unknown): EpochMetrics | null {
   const r = raw as Raw;
   if (typeof r.epoch !== 'number') return null;
   if ('valMacroF1' in r || 'elapsedMs' in r) {
+    const { unit, label, ...rest } = r;
     return {
-      ...(r as unknown as EpochMetrics),
+      ...(rest as unknown as EpochMetrics),
+      ...(unit === 'epoch' || unit === 'configuration' ? { unit } : {}),
+      ...(typeof label === 'string' ? { label } : {}),
       loss: num(r.loss) ?? NaN,
       valLoss: num(r.valLoss) ?? null,
       valMacroF1: num(r.valMacroF1) ?? null,
