@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { ClassificationReport, RunRecord, TrainConfig } from '../protocol/run';
+import { HEAD_SETTINGS, type ClassificationReport, type RunRecord, type TrainConfig } from '../protocol/run';
 import type { TrainRequest } from '../protocol/trainer';
 import { FewShotError, errorMessage, isFewShotError } from '../core/errors';
 import { resolveConfig } from '../core/config';
@@ -47,21 +47,26 @@ never for model selection.
 Options:
   --encoder <spec>         auto | hashing | use | hf:<model id or folder> | combo:<a>+<b>  (default auto)
   --head <kind>            auto | logreg | mlp | centroid  (default auto)
+                           auto: few-shot recipe (CV-scored ensemble of L-BFGS logistic
+                           regressions; no epochs). logreg / mlp: TensorFlow.js, Adam, epochs.
+Settings of the logreg and mlp heads (refused with head auto or centroid):
   --epochs <n>             default 60
   --lr <x>                 learning rate, default 0.01
   --batch-size <n>         default 32
   --seed <n>               default 42
-  --augment <n>            augmented variants per training text, default 0 (off)
-  --no-passages            head auto: do not also train on passages of long training texts
-  --no-class-names         head auto: do not use the class names as prior examples
   --patience <n>           early-stopping patience in epochs, default 10 (0 = off)
   --validation-fraction <x>  share of the training split held out for validation, default 0.2
   --backend <name>         auto | tensorflow | webgpu | wasm | cpu  (default auto)
+  --no-refit               keep the model of the best epoch instead of refitting it on
+                           the whole training split (hold-out + rest) for that many epochs
+Settings of head auto:
+  --no-passages            do not also train on passages of long training texts
+  --no-class-names         do not use the class names as prior examples
+Other options:
+  --augment <n>            augmented variants per training text, default 0 (off)
   --text-column <name>     text column of a CSV/TSV/JSONL file (default: detected)
   --label-column <name>    label column (default: detected)
   --max-chars <n>          cut texts to this many characters before encoding
-  --no-refit               keep the model of the best epoch instead of refitting it on
-                           the whole training split (hold-out + rest) for that many epochs
   --hf-model <folder>      local Hugging Face model folder (used by encoder auto)
   --hf-cache <folder>      folder of downloaded Hugging Face models
   --allow-remote           allow downloading Hugging Face models
@@ -205,6 +210,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     maxChars: num(values, 'max-chars', 'train', true),
     refit: values['no-refit'] === true ? false : undefined,
   };
+  refuseUnusedSettings(values, partial.head ?? 'auto');
   let config: TrainConfig;
   try {
     config = resolveConfig(partial, { cwd: io.cwd, source: 'the command line' });
@@ -230,9 +236,13 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   const { runTraining } = await import('../core/train');
   const controller = new AbortController();
   let interrupts = 0;
+  let runId: string | undefined;
   const onSigint = (): void => {
     interrupts++;
-    if (interrupts === 1) { progress.line('Cancelling… (press Ctrl-C again to quit at once)'); controller.abort(); } else process.exit(130);
+    if (interrupts === 1) { progress.line('Cancelling… (press Ctrl-C again to quit at once)'); controller.abort(); return; }
+    // quitting at once: the run must still read 'cancelled' (written synchronously, the process ends right after)
+    if (runId) markCancelledSync(path.join(storeDir, 'runs', runId, 'run.json'));
+    process.exit(130);
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
@@ -243,6 +253,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     record = await runTraining(req, {
       signal: controller.signal,
       onEvent: (e) => {
+        if (e.type === 'started') runId = e.runId;
         progress.handle(e);
         if (e.type === 'done') report = e.report;
         if (e.type === 'error') errorInfo = { message: e.message, fix: e.fix, file: e.file };
@@ -275,12 +286,43 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   return EXIT_FAILURE;
 }
 
+/** Flags of settings each head uses (the rest of TrainConfig's flags apply to every head). */
+const SETTING_FLAGS: Partial<Record<keyof TrainConfig, string>> = {
+  epochs: 'epochs', learningRate: 'lr', batchSize: 'batch-size', patience: 'patience', validationFraction: 'validation-fraction',
+  backend: 'backend', refit: 'no-refit', passages: 'no-passages', classNames: 'no-class-names', augment: 'augment', maxChars: 'max-chars',
+};
+
+/** A flag for a setting the chosen head does not use is a usage error (it would silently change nothing). */
+function refuseUnusedSettings(values: Record<string, unknown>, head: string): void {
+  const used = HEAD_SETTINGS[head as keyof typeof HEAD_SETTINGS];
+  if (!used) return; // an unknown head is reported by resolveConfig
+  const unused = (Object.keys(SETTING_FLAGS) as (keyof TrainConfig)[]).filter((k) => values[SETTING_FLAGS[k]!] !== undefined && !used.includes(k));
+  if (!unused.length) return;
+  const flags = (ks: readonly (keyof TrainConfig)[]) => ks.filter((k) => SETTING_FLAGS[k]).map((k) => `--${SETTING_FLAGS[k]}`).join(', ');
+  const what = head === 'auto'
+    ? 'head auto (the few-shot recipe: cross-validated logistic regressions solved to convergence, no epochs, no learning rate, no TensorFlow.js)'
+    : head === 'centroid' ? 'head centroid (nearest centroid: nothing is trained in epochs)' : `head ${head}`;
+  throw new UsageError(`${flags(unused)} ${unused.length > 1 ? 'are' : 'is'} not used by ${what}. Head ${head} uses: ${flags(used) || 'no other settings'} (plus --encoder, --seed and the column options).\nfix: drop ${flags(unused)}, or choose --head logreg or --head mlp to train in epochs.`, 'train');
+}
+
+/** Marks a running run cancelled with synchronous writes (tmp file + rename), for a process about to exit. */
+function markCancelledSync(file: string): void {
+  try {
+    const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as RunRecord;
+    if (rec.status !== 'running') return;
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ ...rec, status: 'cancelled', finishedAt: new Date().toISOString() }, null, 2) + '\n');
+    fs.renameSync(tmp, file);
+  } catch { /* the run folder is gone or unreadable: nothing to mark */ }
+}
+
 function summaryLine(r: RunRecord, runDir: string): string {
   const secs = ((r.timings.totalMs ?? 0) / 1000).toFixed(1);
   const parts = [`Run ${r.id} completed in ${secs} s`];
   parts.push(`encoder ${r.encoder?.id ?? '?'}`);
   if (r.head) parts.push(`head ${r.head}`);
-  parts.push(`backend ${r.backend?.name ?? '?'}`);
+  if (r.algorithm) parts.push(`algorithm ${r.algorithm}`);
+  if (r.backend) parts.push(`TensorFlow.js backend ${r.backend.name}`);
   if (r.bestEpoch !== undefined) parts.push(`best epoch ${r.bestEpoch}/${r.epochsRun ?? '?'}`);
   if (r.testMacroF1 !== undefined) parts.push(`test macro-F1 ${r.testMacroF1.toFixed(4)}`);
   return `${parts.join(', ')}.\nSaved to ${runDir}`;

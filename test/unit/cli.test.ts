@@ -56,6 +56,23 @@ describe('fewshot CLI', function () {
     }
   });
 
+  it('settings the head does not use are refused (exit 2), naming what the head uses', async () => {
+    for (const [args, bad] of [
+      [['--epochs', '5'], '--epochs'], [['--lr', '0.1', '--batch-size', '8'], '--lr, --batch-size'], [['--no-refit'], '--no-refit'],
+      [['--patience', '3'], '--patience'], [['--backend', 'cpu'], '--backend'], [['--head', 'centroid', '--epochs', '5'], '--epochs'],
+      [['--head', 'logreg', '--no-passages'], '--no-passages'],
+    ] as [string[], string][]) {
+      const r = await run(['train', csv, ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}\n${r.stderr}`);
+      const head = args.includes('--head') ? args[args.indexOf('--head') + 1] : 'auto';
+      assert.ok(r.stderr.startsWith(`error: ${bad} ${bad.includes(',') ? 'are' : 'is'} not used by head ${head}`), r.stderr);
+      assert.match(r.stderr, new RegExp(`Head ${head} uses: `));
+      assert.match(r.stderr, /^fix: drop /m);
+      noStack(r);
+    }
+    assert.ok(!fs.existsSync(path.join(dir, '.fewshot', 'runs')) || fs.readdirSync(path.join(dir, '.fewshot', 'runs')).length === 0, 'no run was created');
+  });
+
   it('failures exit 1 with error and fix lines, never a stack trace', async () => {
     const missing = await run(['train', 'no-such-dataset']);
     assert.equal(missing.code, 1);
@@ -80,7 +97,7 @@ describe('fewshot CLI', function () {
     let record: RunRecord;
     let runDir: string;
     before(async () => {
-      const r = await run(['train', 'ds/data.csv', '--encoder', 'hashing:1024', '--epochs', '10', '--seed', '7', '--json']);
+      const r = await run(['train', 'ds/data.csv', '--encoder', 'hashing:1024', '--seed', '7', '--json']);
       assert.equal(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout) as { status: string; runId: string; runDir: string; record: RunRecord; report: ClassificationReport };
       assert.equal(out.status, 'completed');
@@ -89,10 +106,16 @@ describe('fewshot CLI', function () {
       runDir = out.runDir;
       assert.equal(runDir, path.join(fs.realpathSync(dir), '.fewshot', 'runs', out.runId), 'default store is ./.fewshot');
       assert.equal(record.config.seed, 7);
-      assert.equal(record.config.epochs, 10);
-      // not a TTY: a plain line per epoch on stderr
-      const epochLines = r.stderr.split('\n').filter((l) => /^epoch \d+\/10 /.test(l));
-      assert.equal(epochLines.length, record.epochsRun);
+      // head auto: the few-shot ensemble, one progress point per CV-scored configuration, no epochs
+      assert.equal(record.algorithm, 'fewshot-ensemble');
+      assert.equal(record.progress?.unit, 'configuration');
+      assert.equal(record.bestEpoch, undefined);
+      assert.equal(record.epochsRun, undefined);
+      // not a TTY: a plain line per point on stderr, labelled by its unit
+      const lines = r.stderr.split('\n').filter((l) => l.startsWith('configuration '));
+      assert.equal(lines.length, record.progress!.total);
+      assert.match(lines[0], new RegExp(`^configuration 1/${record.progress!.total} · IDF on · block weights 1\\.00 · C=1 · CV log-loss \\d\\.\\d{4} · OOF macro-F1 \\d\\.\\d{4}`));
+      assert.ok(!r.stderr.includes('epoch '), r.stderr);
     });
 
     it('runs lists it (table and --json)', async () => {

@@ -7,7 +7,8 @@
  */
 import type { EpochMetrics, HeadKind, ModelFile } from '../../protocol/run';
 import { RUN_FORMAT_VERSION } from '../../protocol/run';
-import { accuracyOf, macroF1, perClassRecall } from '../metrics';
+import { accuracyOf, argmax, macroF1, perClassRecall } from '../metrics';
+import { Pacer } from '../util/async';
 import { ensureBackend, loadTf } from './backend';
 import type { Tf } from './backend';
 import { predictProbaSync } from './predict';
@@ -155,12 +156,6 @@ function glorot(nIn: number, nOut: number, r: () => number): Float32Array {
   return w;
 }
 
-function argmax(p: ArrayLike<number>): number {
-  let b = 0;
-  for (let i = 1; i < p.length; i++) if (p[i] > p[b]) b = i;
-  return b;
-}
-
 function evaluate(model: ModelFile, x: Float32Array[], y: number[], labels: string[]): { loss: number; f1: number; acc: number; recall: Record<string, number> } {
   const proba = predictProbaSync(model, x);
   let loss = 0;
@@ -294,12 +289,14 @@ export async function trainHead(
   let sinceBest = 0;
   let stoppedEarly = false;
   let epoch = 0;
+  // yields to the event loop between batches (about every 30 ms), so a cancel is seen within a second
+  const pacer = new Pacer(opts.signal);
   try {
     for (epoch = 1; epoch <= opts.epochs; epoch++) {
       shuffle(idx, r);
       let lossSum = 0;
       for (let s = 0; s < n; s += bs) {
-        checkAbort();
+        await pacer.pace();
         const bi = idx.slice(s, s + bs);
         const m = bi.length;
         let wsum = 0;
