@@ -73,6 +73,40 @@ describe('fewshot CLI', function () {
     assert.ok(!fs.existsSync(path.join(dir, '.fewshot', 'runs')) || fs.readdirSync(path.join(dir, '.fewshot', 'runs')).length === 0, 'no run was created');
   });
 
+  it('Ctrl-C during fitting cancels the run within a second; a second Ctrl-C quits at once and the run still reads cancelled', async () => {
+    const big = writeCsvDataset(path.join(dir, 'big'), 667, 2, 3);
+    const store = path.join(dir, 'ctrl-c');
+    const interrupt = async (times: 1 | 2): Promise<{ code: number | null; ms: number; record: RunRecord }> => {
+      const child = spawn(process.execPath, [cli, 'train', big, '--encoder', 'hashing', '--no-passages', '--no-class-names', '--out', store], {
+        cwd: dir, env: { ...process.env, ...bundleEnv }, stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      let sentAt = 0;
+      const code = await new Promise<number | null>((resolve) => {
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          // the head has started fitting (2,000 texts: several seconds of cross-validation)
+          if (!sentAt && /^train: Fitting the few-shot head/m.test(stderr)) { sentAt = Date.now(); child.kill('SIGINT'); }
+          if (times === 2 && stderr.includes('Cancelling…') && child.exitCode === null && !child.killed) child.kill('SIGINT');
+        });
+        child.on('close', resolve);
+      });
+      const ms = Date.now() - sentAt;
+      assert.ok(sentAt > 0, stderr);
+      const id = fs.readdirSync(path.join(store, 'runs')).sort().pop()!;
+      return { code, ms, record: JSON.parse(fs.readFileSync(path.join(store, 'runs', id, 'run.json'), 'utf8')) as RunRecord };
+    };
+    const once = await interrupt(1);
+    assert.equal(once.code, 1);
+    assert.equal(once.record.status, 'cancelled');
+    assert.ok(once.ms < 1000 + 300, `exited ${once.ms} ms after Ctrl-C`); // + process exit
+    fs.rmSync(path.join(store, 'runs'), { recursive: true });
+    const twice = await interrupt(2);
+    assert.ok(twice.code === 130 || twice.code === 1, String(twice.code));
+    assert.equal(twice.record.status, 'cancelled');
+    assert.ok(twice.record.finishedAt);
+  });
+
   it('failures exit 1 with error and fix lines, never a stack trace', async () => {
     const missing = await run(['train', 'no-such-dataset']);
     assert.equal(missing.code, 1);
