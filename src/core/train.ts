@@ -251,7 +251,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'cross-validation');
         reportNote = `Split: cross-validation (${cv.k}-fold, stratified, over all ${dataset.train.length} examples; the dataset has no test split).\n`
           + 'Each example was predicted by a model that never saw it; model selection inside each fold used only that fold\'s training part.\n'
-          + 'Indices in predictions.jsonl refer to the training examples.\n';
+          + 'Indices in predictions.jsonl refer to the training examples.\n'
+          + `Algorithm: ${fitted.algorithm}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`;
       }
     } else {
       warn(`The dataset ${dataset.root} has no test split, so no test metrics were computed. Add a test split (e.g. a test/ folder) to measure the model.`);
