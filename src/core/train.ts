@@ -110,12 +110,16 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     progress('load', 1, 1, `${dataset.train.length} training and ${dataset.test.length} test examples, ${labels.length} labels`);
 
     // ---------------------------------------------------------------- compute backend
-    // Chosen before the encoder: tfjs-based encoders (USE-lite) then run on it too
-    // (wasm embeds several times faster than tfjs' default 'cpu' backend).
-    const tBackend = Date.now();
-    const backend: BackendInfo = await selectBackend(config.backend);
-    log(`Compute backend (TensorFlow.js): ${backend.name} (${Date.now() - tBackend} ms)${backend.skipped.length ? `; skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : ''}`);
-    throwIfAborted(signal);
+    // Only when TensorFlow.js may run: a tfjs head (logreg/mlp chosen explicitly), or an encoder
+    // that may be USE-lite (chosen before the encoder so that it runs on it too: wasm embeds
+    // several times faster than tfjs' default 'cpu' backend). Head auto and centroid are plain JS.
+    let backend: BackendInfo | undefined;
+    if (config.head === 'logreg' || config.head === 'mlp' || /(^|[:+])(auto|use)/.test(config.encoder)) {
+      const tBackend = Date.now();
+      backend = await selectBackend(config.backend);
+      log(`Compute backend (TensorFlow.js): ${backend.name} (${Date.now() - tBackend} ms)${backend.skipped.length ? `; skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : ''}`);
+      throwIfAborted(signal);
+    }
 
     // ---------------------------------------------------------------- encoder
     const tEmbed = Date.now();
@@ -203,7 +207,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     // the tfjs backend is recorded only when TensorFlow.js ran the head or the encoder
     const tfjsHead = recipe ? false : headChoice.head !== 'centroid';
     const tfjsEncoder = /(^|[+:])use-lite/.test(info.id);
-    record = await store.update(runId, { head: headChoice.head, ...(tfjsHead || tfjsEncoder ? { backend } : {}) });
+    record = await store.update(runId, { head: headChoice.head, ...(backend && (tfjsHead || tfjsEncoder) ? { backend } : {}) });
 
     const tTrain = Date.now();
     let plan: NonNullable<RunRecord['progress']> | undefined;
