@@ -36,7 +36,7 @@ export { createCharGramEncoder, chargramId, chargramSpecOptions, DEFAULT_CHARGRA
 /** Inverse std used for dims that are switched off (never seen in training). */
 const OFF = 1e30;
 /** Least time between two progress events of a running final fit. */
-export const PROGRESS_MS = 150;
+const PROGRESS_MS = 150;
 
 export interface FewShotPlan {
   unit: ProgressUnit;
@@ -109,32 +109,32 @@ export interface FewShotResult {
   transforms: BlockTransform[];
 }
 
-export const DEFAULT_C = 10;
+const DEFAULT_C = 10;
 /**
  * Below this many training texts the single fit's IDF setting is not cross-validated (IDF on):
  * with 2–3 held-out texts per fold the choice is noise.
  */
-export const MIN_CV_ROWS = 32;
+const MIN_CV_ROWS = 32;
 /** Mean CV macro-F1 a configuration must gain over the first (IDF on) to replace it (single fit). */
-export const CV_MARGIN = 0.03;
+const CV_MARGIN = 0.03;
 
 /** Regularisation strengths of the ensemble members. */
-export const ENSEMBLE_C = [1, 10, 100];
+const ENSEMBLE_C = [1, 10, 100];
 /** Members kept: the configurations with the lowest cross-validated log-loss. */
-export const ENSEMBLE_TOP = 3;
+const ENSEMBLE_TOP = 3;
 /** Above this many training rows one configuration is fitted (the ensemble's Gram matrices grow as n²). */
-export const ENSEMBLE_MAX_ROWS = 1000;
+const ENSEMBLE_MAX_ROWS = 1000;
 /** Folds of the configuration CV (fewer when a class is smaller). */
 const MAX_FOLDS = 4;
 
 /** Squared block weights of the ensemble members: equal shares, and each of two blocks leaning 3:1. */
-export function ensembleWeights(nBlocks: number): number[][] {
+function ensembleWeights(nBlocks: number): number[][] {
   const eq = new Array(nBlocks).fill(1 / nBlocks);
   return nBlocks === 2 ? [eq, [0.75, 0.25], [0.25, 0.75]] : [eq];
 }
 
 /** Fits the block transforms on the training rows. */
-export function fitTransforms(x: Float32Array[], blocks: Block[], o: { idf?: boolean; blockWeights?: number[] } = {}): BlockTransform[] {
+function fitTransforms(x: Float32Array[], blocks: Block[], o: { idf?: boolean; blockWeights?: number[] } = {}): BlockTransform[] {
   // Sparse blocks: keep the training vocabulary (dims seen in training), optionally IDF-weighted.
   const w = o.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length));
   return blocks.map((b, i) => {
@@ -150,7 +150,7 @@ export function fitTransforms(x: Float32Array[], blocks: Block[], o: { idf?: boo
 }
 
 /** Deterministic stratified folds: each class's examples dealt round-robin over `nf` folds. */
-export function stratifiedFolds(y: number[], k: number, nf: number): number[][] {
+function stratifiedFolds(y: number[], k: number, nf: number): number[][] {
   const folds: number[][] = Array.from({ length: nf }, () => []);
   let next = 0;
   for (let c = 0; c < k; c++) y.forEach((v, i) => { if (v === c) { folds[next].push(i); next = (next + 1) % nf; } });
@@ -185,7 +185,7 @@ function weightedSum(Ms: Float64Array[], w: number[]): Float64Array {
 interface Config { idf: boolean; w: number[]; C: number }
 
 /** What the configuration is, e.g. "IDF on · block weights 0.50/0.50 · C=10". */
-export function configLabel(c: Config): string {
+function configLabel(c: Config): string {
   return `IDF ${c.idf ? 'on' : 'off'} · block weights ${c.w.map((v) => v.toFixed(2)).join('/')} · C=${c.C}`;
 }
 
