@@ -241,7 +241,7 @@ describe('fewshot: fitFewShot', () => {
 
   it('streams progress while fitting: a point per configuration as soon as it is scored, real elapsed times, candidate fits counted', async function () {
     this.timeout(60_000);
-    // 2 blocks, 600 rows: the 18 configurations × 4 folds take a while
+    // 2 blocks, 240 rows: the 18 configurations × 4 folds take a few seconds
     const r = rng(21);
     const k = 4;
     const make = (c: number): Float32Array => {
@@ -251,7 +251,7 @@ describe('fewshot: fitFewShot', () => {
       for (let t = 0; t < 8; t++) v[16 + Math.floor(r() * 256)] += 1;
       return v;
     };
-    const x = Array.from({ length: 600 }, (_, i) => make(i % k));
+    const x = Array.from({ length: 240 }, (_, i) => make(i % k));
     const y = x.map((_, i) => i % k);
     const t0 = Date.now();
     const points: { m: EpochMetrics; at: number }[] = [];
@@ -267,7 +267,7 @@ describe('fewshot: fitFewShot', () => {
     const span = end - t0;
     assert.ok(span > 500, `the fit took ${span} ms: too fast to tell when points arrive`);
     // the plan: 18 configurations × 4 folds + 3 final members
-    assert.deepEqual({ ...plan }, { unit: 'configuration', points: 18, fits: 18 * 4 + 3, folds: 4, validation: '4-fold out-of-fold predictions on the training split (600 texts; extra rows never take part)', algorithm: 'fewshot-ensemble' });
+    assert.deepEqual({ ...plan }, { unit: 'configuration', points: 18, fits: 18 * 4 + 3, folds: 4, validation: '4-fold out-of-fold predictions on the training split (240 texts; extra rows never take part)', algorithm: 'fewshot-ensemble' });
     // one point per configuration (not per epoch), spread over the fit: the first long before the end
     assert.equal(points.length, 18);
     assert.ok(points[0].at - t0 < span / 3, `first point after ${points[0].at - t0} of ${span} ms`);
