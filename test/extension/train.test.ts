@@ -12,7 +12,8 @@ import type { HostToDashboard } from '../../src/protocol/webview';
 import type { RunRecord } from '../../src/protocol/run';
 
 const EXTENSION_ID = 'fewshot-lab.fewshot-lab';
-const FAST = { encoder: 'hashing', epochs: 6, patience: 0 } as const;
+// head logreg (tfjs, in epochs): the default head has no epochs (its points are CV-scored configurations)
+const FAST = { encoder: 'hashing', head: 'logreg', epochs: 6, patience: 0 } as const;
 
 function wsRoot(): string {
   const f = vscode.workspace.workspaceFolders?.[0];
