@@ -29,6 +29,7 @@ import { augmentTexts, classNameText, EXTRA_ROW_WEIGHT, PASSAGE_MAX_TRAIN_TEXTS,
 import { fitFewShot } from './fewshot';
 import { argmax, classificationReport, formatReport } from './metrics';
 import { RunStore } from './runs';
+import { abortError } from './util/async';
 import { writeFileAtomic, writeJsonAtomic } from './util/fs';
 import { seededRandom, shuffleInPlace } from './util/rng';
 
@@ -44,12 +45,8 @@ export interface RunTrainingOptions {
 const MIN_VAL_PER_CLASS = 2;
 const MAX_FOLDS = 5;
 
-class Cancelled extends Error {
-  constructor() { super('Training was cancelled.'); this.name = 'AbortError'; }
-}
-
 function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new Cancelled();
+  if (signal?.aborted) throw abortError();
 }
 
 export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): Promise<RunRecord> {
@@ -178,7 +175,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     let lastProgress = 0;
     progress('embed', 0, texts.length, `Embedding ${texts.length} texts with ${info.id}`);
     const vectors = await cached.embed(texts, (done, total) => {
-      if (signal?.aborted) throw new Cancelled();
+      if (signal?.aborted) throw abortError();
       const now = Date.now();
       if (done === total || now - lastProgress > 150) {
         lastProgress = now;
@@ -473,7 +470,7 @@ export async function fitWithSelection(
     }
     // Refit: with a few examples per class the hold-out is precious, so the final model is
     // trained on the whole training split for the chosen number of epochs.
-    if (hooks.signal?.aborted) throw new Cancelled();
+    if (hooks.signal?.aborted) throw abortError();
     hooks.progress('train', 0, 1, `Refitting on all ${y.length} training examples (${res.bestEpoch} epochs)`);
     const full = gather(all, x, xAug, y);
     const refit = await trainHead(full.x, full.y, [], [], {
@@ -503,7 +500,7 @@ export async function fitWithSelection(
       }
     };
     for (let f = 0; f < k; f++) {
-      if (hooks.signal?.aborted) throw new Cancelled();
+      if (hooks.signal?.aborted) throw abortError();
       hooks.progress('train', f, k + 1, `Cross-validating epochs: fold ${f + 1} of ${k}`);
       const val = folds[f];
       const tr = gather(complement(y.length, val), x, xAug, y);
@@ -518,7 +515,7 @@ export async function fitWithSelection(
         },
       });
     }
-    if (hooks.signal?.aborted) throw new Cancelled();
+    if (hooks.signal?.aborted) throw abortError();
     let bestEpoch = 1;
     let bestF1 = -1;
     const mean = Array.from({ length: sent }, (_, e) => averageEpoch(histories.map((h) => h[e]), labels, 0));
@@ -562,7 +559,7 @@ export async function fitWithSelection(
 async function fitFewShotHead(
   x: Float32Array[], xAug: Float32Array[][], y: number[], labels: string[], config: TrainConfig, hooks: FitHooks,
 ): Promise<Fitted> {
-  if (hooks.signal?.aborted) throw new Cancelled();
+  if (hooks.signal?.aborted) throw abortError();
   const augX: Float32Array[] = [];
   const augY: number[] = [];
   const augW: number[] = [];
@@ -649,7 +646,7 @@ async function crossValidate(
   const folds = stratifiedKFold(y, labels.length, k, config.seed + 1000);
   const predictions: TestPrediction[] = new Array(y.length);
   for (let f = 0; f < k; f++) {
-    if (hooks.signal?.aborted) throw new Cancelled();
+    if (hooks.signal?.aborted) throw abortError();
     hooks.progress('evaluate', f, k, `Cross-validation fold ${f + 1} of ${k}`);
     const held = folds[f];
     const rest = complement(y.length, held);

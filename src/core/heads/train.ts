@@ -71,14 +71,6 @@ function plain(v: ArrayLike<number>): number[] {
   return out;
 }
 
-/** Aborted training: `name === 'AbortError'`. */
-export class HeadAbortError extends Error {
-  constructor() {
-    super('Training was cancelled');
-    this.name = 'AbortError';
-  }
-}
-
 /** mulberry32: small, fast, seeded PRNG in [0, 1). */
 export function rng(seed: number): () => number {
   return mulberry32((seed >>> 0) || 0x9e3779b9);
@@ -210,8 +202,9 @@ export async function trainHead(
   const hasVal = xVal.length > 0;
   const t0 = Date.now();
   const history: EpochMetrics[] = [];
-  const checkAbort = () => { if (opts.signal?.aborted) throw new HeadAbortError(); };
-  checkAbort();
+  // yields to the event loop between batches (about every 30 ms), so a cancel is seen within a second
+  const pacer = new Pacer(opts.signal);
+  pacer.check();
 
   const metricsFrom = (ev: (x: Float32Array[], y: number[]) => { loss: number; f1: number; acc: number; recall: Record<string, number> }, epoch: number, trainLoss: number): EpochMetrics => {
     if (hasVal) {
@@ -289,8 +282,6 @@ export async function trainHead(
   let sinceBest = 0;
   let stoppedEarly = false;
   let epoch = 0;
-  // yields to the event loop between batches (about every 30 ms), so a cancel is seen within a second
-  const pacer = new Pacer(opts.signal);
   try {
     for (epoch = 1; epoch <= opts.epochs; epoch++) {
       shuffle(idx, r);

@@ -13,7 +13,7 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t:
 }
 
 /** The error a cancelled long loop throws (`name === 'AbortError'`, like DOM aborts). */
-function abortError(): Error {
+export function abortError(): Error {
   const e = new Error('Training was cancelled');
   e.name = 'AbortError';
   return e;
