@@ -12,7 +12,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { HEAD_SETTINGS, type ClassificationReport, type RunRecord, type TrainConfig } from '../protocol/run';
 import type { TrainRequest } from '../protocol/trainer';
 import { FewShotError, errorMessage, isFewShotError } from '../core/errors';
-import { resolveConfig } from '../core/config';
+import { resolveConfig, unusedSettings } from '../core/config';
 import { ProgressReporter } from './progress';
 
 export const EXIT_OK = 0;
@@ -210,7 +210,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     maxChars: num(values, 'max-chars', 'train', true),
     refit: values['no-refit'] === true ? false : undefined,
   };
-  refuseUnusedSettings(values, partial.head ?? 'auto');
+  if (HEAD_SETTINGS[partial.head ?? 'auto']) refuseUnusedSettings(partial, partial.head ?? 'auto'); // an unknown head is reported by resolveConfig
   let config: TrainConfig;
   try {
     config = resolveConfig(partial, { cwd: io.cwd, source: 'the command line' });
@@ -286,23 +286,21 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   return EXIT_FAILURE;
 }
 
-/** Flags of settings each head uses (the rest of TrainConfig's flags apply to every head). */
+/** Command-line flags of the settings that only some heads use. */
 const SETTING_FLAGS: Partial<Record<keyof TrainConfig, string>> = {
   epochs: 'epochs', learningRate: 'lr', batchSize: 'batch-size', patience: 'patience', validationFraction: 'validation-fraction',
   backend: 'backend', refit: 'no-refit', passages: 'no-passages', classNames: 'no-class-names', augment: 'augment', maxChars: 'max-chars',
 };
 
 /** A flag for a setting the chosen head does not use is a usage error (it would silently change nothing). */
-function refuseUnusedSettings(values: Record<string, unknown>, head: string): void {
-  const used = HEAD_SETTINGS[head as keyof typeof HEAD_SETTINGS];
-  if (!used) return; // an unknown head is reported by resolveConfig
-  const unused = (Object.keys(SETTING_FLAGS) as (keyof TrainConfig)[]).filter((k) => values[SETTING_FLAGS[k]!] !== undefined && !used.includes(k));
+function refuseUnusedSettings(given: Partial<TrainConfig>, head: TrainConfig['head']): void {
+  const unused = unusedSettings(head, given);
   if (!unused.length) return;
   const flags = (ks: readonly (keyof TrainConfig)[]) => ks.filter((k) => SETTING_FLAGS[k]).map((k) => `--${SETTING_FLAGS[k]}`).join(', ');
   const what = head === 'auto'
     ? 'head auto (the few-shot recipe: cross-validated logistic regressions solved to convergence, no epochs, no learning rate, no TensorFlow.js)'
     : head === 'centroid' ? 'head centroid (nearest centroid: nothing is trained in epochs)' : `head ${head}`;
-  throw new UsageError(`${flags(unused)} ${unused.length > 1 ? 'are' : 'is'} not used by ${what}. Head ${head} uses: ${flags(used) || 'no other settings'} (plus --encoder, --seed and the column options).\nfix: drop ${flags(unused)}, or choose --head logreg or --head mlp to train in epochs.`, 'train');
+  throw new UsageError(`${flags(unused)} ${unused.length > 1 ? 'are' : 'is'} not used by ${what}. Head ${head} uses: ${flags(HEAD_SETTINGS[head]) || 'no other settings'} (plus --encoder, --seed and the column options).\nfix: drop ${flags(unused)}, or choose --head logreg or --head mlp to train in epochs.`, 'train');
 }
 
 /** Marks a running run cancelled with synchronous writes (tmp file + rename), for a process about to exit. */

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CONFIG, configProblems, resolveConfig, resolveHead, validateConfig } from '../../src/core/config';
+import { DEFAULT_CONFIG, configProblems, resolveConfig, resolveHead, unusedSettings, validateConfig } from '../../src/core/config';
 import { runTraining, stratifiedHoldout, stratifiedKFold, holdoutSizes, averageEpoch, type TrainEvent } from '../../src/core/train';
 import { classificationReport } from '../../src/core/metrics';
 import { loadPredictor } from '../../src/core/predict';
@@ -59,6 +59,14 @@ describe('config', () => {
     assert.deepEqual(p.map((x) => x.field).sort(), ['batchSize', 'epochs', 'seed']);
     assert.throws(() => validateConfig(cfg('/d', { epochs: 0, batchSize: 0 }), '/ws/settings.json'), (e: FewShotError) =>
       e.message.includes('/ws/settings.json') && e.message.includes('epochs') && e.message.includes('batch size') && e.opts.file === '/ws/settings.json');
+  });
+
+  it('names the settings a head does not use (HEAD_SETTINGS): epochs for head auto, passages for tfjs heads', () => {
+    const given = { dataset: '/d', encoder: 'hashing', seed: 3, epochs: 5, learningRate: 0.1, refit: false, passages: false, augment: 1, textColumn: 't', batchSize: undefined };
+    assert.deepEqual(unusedSettings('auto', given), ['epochs', 'learningRate', 'refit']);
+    assert.deepEqual(unusedSettings('logreg', given), ['passages']);
+    assert.deepEqual(unusedSettings('centroid', given), ['epochs', 'learningRate', 'refit', 'passages']);
+    assert.deepEqual(unusedSettings('auto', { dataset: '/d', seed: 1, maxChars: 100 }), []);
   });
 
   it('resolves head auto: centroid for very few shots, else logistic regression', () => {
