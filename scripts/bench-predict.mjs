@@ -70,7 +70,7 @@ try {
   for (const enc of encoders) {
     const store = path.join(tmp, `store-${enc}`);
     const t0 = process.hrtime.bigint();
-    const out = execFileSync(process.execPath, ['dist/cli.js', 'train', dataset, '--encoder', enc, '--epochs', '20', '--out', store], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
+    const out = execFileSync(process.execPath, ['dist/cli.js', 'train', dataset, '--encoder', enc, '--out', store], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
     const runId = /Run (\S+) completed/.exec(out)?.[1];
     if (!runId) throw new Error(`training with ${enc} failed:\n${out}`);
     const runDir = path.join(store, 'runs', runId);

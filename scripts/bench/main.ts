@@ -284,7 +284,7 @@ async function main() {
   md.push('', '| head training (20 epochs, tfjs logreg) | ms |', '|---|---|');
   for (const [k, v] of Object.entries(headTimes)) md.push(`| ${k} | ${mean(v).toFixed(0)} |`);
   for (const [k, v] of Object.entries(sk)) md.push(`| scikit-learn fit, ${k} (median) | ${v.sort((a, b) => a - b)[Math.floor(v.length / 2)].toFixed(0)} |`);
-  md.push('', `Time to first epoch (pipeline, warm cache): median ${firstEpoch.sort((a, b) => a - b)[Math.floor(firstEpoch.length / 2)] ?? 'n/a'} ms. Peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB. Wall time: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+  md.push('', `Time to the first progress point (pipeline, warm cache; default head: first CV-scored configuration): median ${firstEpoch.sort((a, b) => a - b)[Math.floor(firstEpoch.length / 2)] ?? 'n/a'} ms. Peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB. Wall time: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   const text = md.join('\n') + '\n';
   fs.mkdirSync(args.out, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');

@@ -9,10 +9,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { ClassificationReport, RunRecord, TrainConfig } from '../protocol/run';
+import { HEAD_SETTINGS, type ClassificationReport, type RunRecord, type TrainConfig } from '../protocol/run';
 import type { TrainRequest } from '../protocol/trainer';
 import { FewShotError, errorMessage, isFewShotError } from '../core/errors';
-import { resolveConfig } from '../core/config';
+import { resolveConfig, unusedSettings } from '../core/config';
+import { RunStore, readRunAt, resolveRunRef } from '../core/runs';
 import { ProgressReporter } from './progress';
 
 export const EXIT_OK = 0;
@@ -47,21 +48,26 @@ never for model selection.
 Options:
   --encoder <spec>         auto | hashing | use | hf:<model id or folder> | combo:<a>+<b>  (default auto)
   --head <kind>            auto | logreg | mlp | centroid  (default auto)
+                           auto: few-shot recipe (CV-scored ensemble of L-BFGS logistic
+                           regressions; no epochs). logreg / mlp: TensorFlow.js, Adam, epochs.
+Settings of the logreg and mlp heads (refused with head auto or centroid):
   --epochs <n>             default 60
   --lr <x>                 learning rate, default 0.01
   --batch-size <n>         default 32
   --seed <n>               default 42
-  --augment <n>            augmented variants per training text, default 0 (off)
-  --no-passages            head auto: do not also train on passages of long training texts
-  --no-class-names         head auto: do not use the class names as prior examples
   --patience <n>           early-stopping patience in epochs, default 10 (0 = off)
   --validation-fraction <x>  share of the training split held out for validation, default 0.2
   --backend <name>         auto | tensorflow | webgpu | wasm | cpu  (default auto)
+  --no-refit               keep the model of the best epoch instead of refitting it on
+                           the whole training split (hold-out + rest) for that many epochs
+Settings of head auto:
+  --no-passages            do not also train on passages of long training texts
+  --no-class-names         do not use the class names as prior examples
+Other options:
+  --augment <n>            augmented variants per training text, default 0 (off)
   --text-column <name>     text column of a CSV/TSV/JSONL file (default: detected)
   --label-column <name>    label column (default: detected)
   --max-chars <n>          cut texts to this many characters before encoding
-  --no-refit               keep the model of the best epoch instead of refitting it on
-                           the whole training split (hold-out + rest) for that many epochs
   --hf-model <folder>      local Hugging Face model folder (used by encoder auto)
   --hf-cache <folder>      folder of downloaded Hugging Face models
   --allow-remote           allow downloading Hugging Face models
@@ -153,7 +159,6 @@ function defaultStore(io: Io, given?: string): string {
 
 /** Run folder from a path, a run id or a unique id prefix/suffix in the store (core/runs resolveRunRef). */
 async function runDirOf(ref: string, io: Io, store?: string): Promise<string> {
-  const { RunStore, resolveRunRef } = await import('../core/runs');
   return resolveRunRef(new RunStore(defaultStore(io, store)), ref, io.cwd);
 }
 
@@ -190,6 +195,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     maxChars: num(values, 'max-chars', 'train', true),
     refit: values['no-refit'] === true ? false : undefined,
   };
+  if (HEAD_SETTINGS[partial.head ?? 'auto']) refuseUnusedSettings(partial, partial.head ?? 'auto'); // an unknown head is reported by resolveConfig
   let config: TrainConfig;
   try {
     config = resolveConfig(partial, { cwd: io.cwd, source: 'the command line' });
@@ -215,28 +221,30 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   const { runTraining } = await import('../core/train');
   const controller = new AbortController();
   let interrupts = 0;
+  let runId: string | undefined;
   const onSigint = (): void => {
     interrupts++;
-    if (interrupts === 1) { progress.line('Cancelling… (press Ctrl-C again to quit at once)'); controller.abort(); } else process.exit(130);
+    if (interrupts === 1) { progress.line('Cancelling… (press Ctrl-C again to quit at once)'); controller.abort(); return; }
+    // quitting at once: the run must still read 'cancelled' (written synchronously, the process ends right after)
+    if (runId) new RunStore(storeDir).markCancelledSync(runId);
+    process.exit(130);
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   let report: ClassificationReport | null = null;
   let errorInfo: { message: string; fix?: string; file?: string } | undefined;
   let record: RunRecord;
-  let claim: Promise<{ stop(): void } | undefined> | undefined; // [run-store hook] owner + heartbeat (core/runs claim)
   try {
     record = await runTraining(req, {
       signal: controller.signal,
       onEvent: (e) => {
-        if (e.type === 'started') claim ??= import('../core/runs').then((m) => new m.RunStore(storeDir).claim(e.runId)).catch(() => undefined); // [run-store hook]
+        if (e.type === 'started') runId = e.runId;
         progress.handle(e);
         if (e.type === 'done') report = e.report;
         if (e.type === 'error') errorInfo = { message: e.message, fix: e.fix, file: e.file };
       },
     });
   } finally {
-    (await claim)?.stop(); // [run-store hook]
     progress.finish();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
@@ -263,12 +271,30 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   return EXIT_FAILURE;
 }
 
+/** Command-line flags of the settings that only some heads use. */
+const SETTING_FLAGS: Partial<Record<keyof TrainConfig, string>> = {
+  epochs: 'epochs', learningRate: 'lr', batchSize: 'batch-size', patience: 'patience', validationFraction: 'validation-fraction',
+  backend: 'backend', refit: 'no-refit', passages: 'no-passages', classNames: 'no-class-names', augment: 'augment', maxChars: 'max-chars',
+};
+
+/** A flag for a setting the chosen head does not use is a usage error (it would silently change nothing). */
+function refuseUnusedSettings(given: Partial<TrainConfig>, head: TrainConfig['head']): void {
+  const unused = unusedSettings(head, given);
+  if (!unused.length) return;
+  const flags = (ks: readonly (keyof TrainConfig)[]) => ks.filter((k) => SETTING_FLAGS[k]).map((k) => `--${SETTING_FLAGS[k]}`).join(', ');
+  const what = head === 'auto'
+    ? 'head auto (the few-shot recipe: cross-validated logistic regressions solved to convergence, no epochs, no learning rate, no TensorFlow.js)'
+    : head === 'centroid' ? 'head centroid (nearest centroid: nothing is trained in epochs)' : `head ${head}`;
+  throw new UsageError(`${flags(unused)} ${unused.length > 1 ? 'are' : 'is'} not used by ${what}. Head ${head} uses: ${flags(HEAD_SETTINGS[head]) || 'no other settings'} (plus --encoder, --seed and the column options).\nfix: drop ${flags(unused)}, or choose --head logreg or --head mlp to train in epochs.`, 'train');
+}
+
 function summaryLine(r: RunRecord, runDir: string): string {
   const secs = ((r.timings.totalMs ?? 0) / 1000).toFixed(1);
   const parts = [`Run ${r.id} completed in ${secs} s`];
   parts.push(`encoder ${r.encoder?.id ?? '?'}`);
   if (r.head) parts.push(`head ${r.head}`);
-  parts.push(`backend ${r.backend?.name ?? '?'}`);
+  if (r.algorithm) parts.push(`algorithm ${r.algorithm}`);
+  if (r.backend) parts.push(`TensorFlow.js backend ${r.backend.name}`);
   if (r.bestEpoch !== undefined) parts.push(`best epoch ${r.bestEpoch}/${r.epochsRun ?? '?'}`);
   if (r.testMacroF1 !== undefined) parts.push(`test macro-F1 ${r.testMacroF1.toFixed(4)}`);
   return `${parts.join(', ')}.\nSaved to ${runDir}`;
@@ -280,7 +306,6 @@ function readText(file: string): string | undefined {
 
 /** run.json of a run folder, through the run store (status 'interrupted' when its process is gone). */
 async function readRecord(runDir: string): Promise<RunRecord> {
-  const { readRunAt } = await import('../core/runs');
   try { return await readRunAt(runDir); } catch (e) {
     if (isFewShotError(e) && e.opts.code === 'run-file-missing') {
       throw new FewShotError(`${runDir} is not a run folder: ${path.join(runDir, 'run.json')} is missing.`, { file: path.join(runDir, 'run.json'), fix: 'Pass a folder under .fewshot/runs/, or a run id listed by `fewshot runs`.', code: 'run-missing' });
@@ -347,7 +372,6 @@ async function cmdRuns(args: string[], io: Io): Promise<number> {
   if (values.help) { io.stdout.write(USAGE.runs + '\n'); return EXIT_OK; }
   if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`, 'runs');
   const storeDir = defaultStore(io, str(values, 'store'));
-  const { RunStore } = await import('../core/runs');
   const list = await new RunStore(storeDir).list();
   if (values.json) {
     io.stdout.write(JSON.stringify(list.map((r) => ({ id: r.id, dir: r.dir, record: r.record ?? null, error: r.error ?? null })), null, 2) + '\n');
@@ -386,7 +410,6 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   const runDir = await runDirOf(positionals[0], io, str(values, 'store'));
   const record = await readRecord(runDir);
   const reportFile = path.join(runDir, 'report.json');
-  const { RunStore } = await import('../core/runs');
   const at = RunStore.ofRunDir(runDir);
   const report: ClassificationReport | null = await at.store.readReport(at.id);
   if (values.json) {

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { FewShotError } from './errors';
-import type { HeadKind, TrainConfig } from '../protocol/run';
+import { HEAD_SETTINGS, type HeadKind, type TrainConfig } from '../protocol/run';
 import { encoderSpecProblem } from './encoders/spec';
 
 export type { TrainConfig };
@@ -49,6 +49,19 @@ export function resolveHead(head: TrainConfig['head'], trainCounts: Record<strin
   return { head: 'logreg', reason: `auto: smallest class has ${min} training examples → logistic regression` };
 }
 
+
+/** Settings every head uses (HEAD_SETTINGS lists the rest per head). */
+const SHARED_SETTINGS: readonly (keyof TrainConfig)[] = ['dataset', 'encoder', 'head', 'seed', 'textColumn', 'labelColumn'];
+
+/**
+ * The settings in `given` (set explicitly, not undefined) that `head` does not use, in TrainConfig
+ * order: e.g. `epochs` for head auto, whose few-shot recipe has no epochs. Empty for an unknown head.
+ */
+export function unusedSettings(head: TrainConfig['head'], given: Partial<TrainConfig>): (keyof TrainConfig)[] {
+  const used = HEAD_SETTINGS[head];
+  if (!used) return [];
+  return (Object.keys(given) as (keyof TrainConfig)[]).filter((k) => given[k] !== undefined && !SHARED_SETTINGS.includes(k) && !used.includes(k));
+}
 
 /**
  * Merge `partial` over DEFAULT_CONFIG and validate. `dataset` is made absolute

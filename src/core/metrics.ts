@@ -253,3 +253,34 @@ export function perClassRecall(yTrue: ArrayLike<number>, yPred: ArrayLike<number
   labels.forEach((l, i) => { out[l] = div(tp[i], support[i]); });
   return out;
 }
+
+/** Index of the largest of `p[from … to)` relative to `from` (the first one on ties). */
+export function argmax(p: ArrayLike<number>, from = 0, to = p.length): number {
+  let b = from;
+  for (let i = from + 1; i < to; i++) if (p[i] > p[b]) b = i;
+  return b - from;
+}
+
+/** Row-wise argmax of an m × k row-major score matrix. */
+export function argmaxRows(Z: ArrayLike<number>, m: number, k: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < m; i++) out.push(argmax(Z, i * k, (i + 1) * k));
+  return out;
+}
+
+/** Softmax of `z[from … to)` in place (max-shifted). */
+export function softmaxInPlace<T extends Float64Array | Float32Array>(z: T, from = 0, to = z.length): T {
+  let m = -Infinity;
+  for (let i = from; i < to; i++) if (z[i] > m) m = z[i];
+  let s = 0;
+  for (let i = from; i < to; i++) { z[i] = Math.exp(z[i] - m); s += z[i]; }
+  for (let i = from; i < to; i++) z[i] /= s;
+  return z;
+}
+
+/** Row-wise softmax of an m × k row-major logit matrix (a new matrix). */
+export function softmaxRows(Z: Float64Array, m: number, k: number): Float64Array {
+  const P = Float64Array.from(Z);
+  for (let i = 0; i < m; i++) softmaxInPlace(P, i * k, (i + 1) * k);
+  return P;
+}

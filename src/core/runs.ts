@@ -3,6 +3,7 @@
  * Every whole-file write is atomic (tmp file in the same folder + fsync + rename);
  * metrics.jsonl is appended per epoch and a torn last line is ignored on read.
  */
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -353,6 +354,21 @@ export class RunStore {
     const rec = normaliseRecord(await readJsonFile<unknown>(file, 'run record'), id);
     if (!rec) throw new FewShotError(`${file} is not a Few-Shot Lab run record (it has no training settings).`, { file, code: 'run-file-corrupt', fix: 'Delete this run folder.' });
     return rec;
+  }
+
+  /**
+   * Marks a running run cancelled with synchronous writes (tmp file + rename), for a process that
+   * is about to exit (a second Ctrl-C): no await can run after this.
+   */
+  markCancelledSync(id: string): void {
+    const file = path.join(this.dirOf(id), RUN_FILES.record);
+    try {
+      const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as RunRecord;
+      if (rec.status !== 'running') return;
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify({ ...rec, status: 'cancelled', finishedAt: new Date().toISOString() }, null, 2) + '\n');
+      fs.renameSync(tmp, file);
+    } catch { /* the run folder is gone or unreadable: nothing to mark */ }
   }
 
   /**

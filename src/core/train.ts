@@ -17,18 +17,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TrainRequest, TrainerToParent, TrainPhase } from '../protocol/trainer';
 import type {
-  BackendInfo, ClassificationReport, DatasetInfo, EncoderInfo, EpochMetrics, HeadKind, ModelFile, RunRecord,
-  TestPrediction, TrainConfig,
+  Algorithm, BackendInfo, ClassificationReport, DataProblem, DatasetInfo, EncoderInfo, EpochMetrics, HeadKind, ModelFile,
+  ProgressUnit, RunRecord, TestPrediction, TrainConfig,
 } from '../protocol/run';
 import { DEFAULT_CONFIG as CONFIG_DEFAULTS, resolveConfig, resolveHead } from './config';
 import { FewShotError, errorMessage, isFewShotError } from './errors';
-import { loadDataset, type Dataset, type Sample } from './datasets';
+import { IssueCodes, loadDataset, type Dataset, type Sample } from './datasets';
 import { createEncoder, withEmbeddingCache, type Encoder } from './encoders';
 import { predictProba, selectBackend, trainHead } from './heads';
 import { augmentTexts, classNameText, EXTRA_ROW_WEIGHT, PASSAGE_MAX_TRAIN_TEXTS, splitPassages } from './augment';
 import { fitFewShot } from './fewshot';
-import { classificationReport, formatReport } from './metrics';
+import { argmax, classificationReport, formatReport } from './metrics';
 import { RunStore } from './runs';
+import { abortError } from './util/async';
 import { writeFileAtomic, writeJsonAtomic } from './util/fs';
 import { seededRandom, shuffleInPlace } from './util/rng';
 
@@ -44,12 +45,8 @@ export interface RunTrainingOptions {
 const MIN_VAL_PER_CLASS = 2;
 const MAX_FOLDS = 5;
 
-class Cancelled extends Error {
-  constructor() { super('Training was cancelled.'); this.name = 'AbortError'; }
-}
-
 function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new Cancelled();
+  if (signal?.aborted) throw abortError();
 }
 
 export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): Promise<RunRecord> {
@@ -75,6 +72,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     throw e;
   }
 
+  // owner + heartbeat: readers show the run as 'interrupted' if this process dies
+  const claim = await store.claim(runId);
   const warnings: string[] = [];
   const warn = (m: string): void => { warnings.push(m); log(m, 'warn'); };
   const timings: RunRecord['timings'] = {};
@@ -104,17 +103,22 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     }
     const datasetInfo = describeDataset(dataset);
     for (const issue of dataset.issues ?? []) if (issue.severity === 'warning') warn(`${issue.message}${issue.file ? ` (${issue.file})` : ''}`);
-    record = await store.update(runId, { dataset: datasetInfo, timings });
+    const dataProblems = findDataProblems(dataset);
+    for (const p of dataProblems) warn(`Data problem: ${p.message}`);
+    record = await store.update(runId, { dataset: datasetInfo, timings, ...(dataProblems.length ? { dataProblems } : {}) });
     progress('load', 1, 1, `${dataset.train.length} training and ${dataset.test.length} test examples, ${labels.length} labels`);
 
     // ---------------------------------------------------------------- compute backend
-    // Chosen before the encoder: tfjs-based encoders (USE-lite) then run on it too
-    // (wasm embeds several times faster than tfjs' default 'cpu' backend).
-    const tBackend = Date.now();
-    const backend: BackendInfo = await selectBackend(config.backend);
-    log(`Compute backend: ${backend.name} (${Date.now() - tBackend} ms)${backend.skipped.length ? `; skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : ''}`);
-    record = await store.update(runId, { backend });
-    throwIfAborted(signal);
+    // Only when TensorFlow.js may run: a tfjs head (logreg/mlp chosen explicitly), or an encoder
+    // that may be USE-lite (chosen before the encoder so that it runs on it too: wasm embeds
+    // several times faster than tfjs' default 'cpu' backend). Head auto and centroid are plain JS.
+    let backend: BackendInfo | undefined;
+    if (config.head === 'logreg' || config.head === 'mlp' || /(^|[:+])(auto|use)/.test(config.encoder)) {
+      const tBackend = Date.now();
+      backend = await selectBackend(config.backend);
+      log(`Compute backend (TensorFlow.js): ${backend.name} (${Date.now() - tBackend} ms)${backend.skipped.length ? `; skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : ''}`);
+      throwIfAborted(signal);
+    }
 
     // ---------------------------------------------------------------- encoder
     const tEmbed = Date.now();
@@ -143,7 +147,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     // ------------------------------------------- few-shot recipe: passages and class names as extra rows
     const counts = labels.map((l) => dataset.train.filter((s) => s.label === l).length);
     const headChoice = resolveHead(config.head, counts);
-    const recipe = config.head === 'auto' && config.refit !== false && headChoice.head === 'logreg';
+    const recipe = config.head === 'auto' && headChoice.head === 'logreg';
     const passagesOn = recipe && config.passages !== false && dataset.train.length <= PASSAGE_MAX_TRAIN_TEXTS;
     const passages: string[][] = dataset.train.map((s) => (passagesOn ? splitPassages(s.text) : []));
     const priorTexts: { text: string; y: number }[] = [];
@@ -173,7 +177,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     let lastProgress = 0;
     progress('embed', 0, texts.length, `Embedding ${texts.length} texts with ${info.id}`);
     const vectors = await cached.embed(texts, (done, total) => {
-      if (signal?.aborted) throw new Cancelled();
+      if (signal?.aborted) throw abortError();
       const now = Date.now();
       if (done === total || now - lastProgress > 150) {
         lastProgress = now;
@@ -199,20 +203,30 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
 
     // ---------------------------------------------------------------- head
     log(headChoice.reason);
-    record = await store.update(runId, { head: headChoice.head });
+    // the tfjs backend is recorded only when TensorFlow.js ran the head or the encoder
+    const tfjsHead = recipe ? false : headChoice.head !== 'centroid';
+    const tfjsEncoder = /(^|[+:])use-lite/.test(info.id);
+    record = await store.update(runId, { head: headChoice.head, ...(backend && (tfjsHead || tfjsEncoder) ? { backend } : {}) });
 
     const tTrain = Date.now();
+    let plan: NonNullable<RunRecord['progress']> | undefined;
     const fitted = await fitWithSelection(xTrain, xAug, yTrainAll, labels, config, headChoice.head, {
       signal,
       warn,
+      log,
       progress,
       encoderId: info.id,
       extra,
+      onPlan: async (algorithm, p) => {
+        plan = p;
+        log(`Head: ${algorithm}; progress points: ${p.total} × ${p.unit}; validation: ${p.validation}`);
+        record = await store.update(runId, { algorithm, progress: p });
+      },
       onEpoch: async (m) => {
         epochsSeen++;
         if (timings.firstEpochMs === undefined) timings.firstEpochMs = Date.now() - t0;
         await store.appendEpoch(runId, m);
-        emit({ type: 'epoch', runId, metrics: m, totalEpochs: config.epochs, unit: m.unit ?? 'epoch' });
+        emit({ type: 'epoch', runId, metrics: m, totalEpochs: plan?.total ?? config.epochs, unit: m.unit ?? 'epoch' });
       },
     });
     throwIfAborted(signal);
@@ -230,7 +244,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels));
       report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'test');
       reportNote = `Split: test (${dataset.test.length} examples; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
-        + `The test split was never used for model selection: ${fitted.selection}.\n`;
+        + `The test split was never used for model selection: ${fitted.selection}.\n`
+        + `Algorithm: ${fitted.algorithm}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`;
       progress('evaluate', dataset.test.length, dataset.test.length);
     } else if (dataset.testSource === 'cross-validation') {
       const cv = await crossValidate(xTrain, xAug, yTrainAll, dataset.train, labels, config, headChoice.head, { signal, warn, progress, encoderId: info.id });
@@ -239,7 +254,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'cross-validation');
         reportNote = `Split: cross-validation (${cv.k}-fold, stratified, over all ${dataset.train.length} examples; the dataset has no test split).\n`
           + 'Each example was predicted by a model that never saw it; model selection inside each fold used only that fold\'s training part.\n'
-          + 'Indices in predictions.jsonl refer to the training examples.\n';
+          + 'Indices in predictions.jsonl refer to the training examples.\n'
+          + `Algorithm: ${fitted.algorithm}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`;
       }
     } else {
       warn(`The dataset ${dataset.root} has no test split, so no test metrics were computed. Add a test split (e.g. a test/ folder) to measure the model.`);
@@ -254,15 +270,14 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     if (report) {
       await writeJsonAtomic(path.join(runDir, 'confusion.json'), { labels: report.labels, matrix: report.confusion });
       await writeJsonAtomic(path.join(runDir, 'report.json'), report);
-      await writeFileAtomic(path.join(runDir, 'report.txt'), reportNote + '\n' + report.text + (report.text.endsWith('\n') ? '' : '\n'));
+      await writeFileAtomic(path.join(runDir, 'report.txt'), problemBanner(dataProblems) + reportNote + '\n' + report.text + (report.text.endsWith('\n') ? '' : '\n'));
     }
     timings.totalMs = Date.now() - t0;
     record = await store.update(runId, {
       status: 'completed',
       finishedAt: new Date().toISOString(),
       timings,
-      bestEpoch: fitted.bestEpoch,
-      epochsRun: fitted.epochsRun,
+      ...(fitted.bestEpoch !== undefined ? { bestEpoch: fitted.bestEpoch, epochsRun: fitted.epochsRun } : {}),
       bestValMacroF1: fitted.bestValMacroF1 ?? undefined,
       testMacroF1: report ? report.macro.f1 : undefined,
       testAccuracy: report ? report.accuracy : undefined,
@@ -276,7 +291,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     const cancelled = signal?.aborted || (e instanceof Error && e.name === 'AbortError');
     if (cancelled) {
       record = await safeUpdate(store, runId, record, {
-        status: 'cancelled', finishedAt: new Date().toISOString(), timings, epochsRun: epochsSeen || undefined,
+        status: 'cancelled', finishedAt: new Date().toISOString(), timings, ...(epochsRun(record, epochsSeen)),
         warnings: warnings.length ? warnings : undefined,
       });
       emit({ type: 'cancelled', runId, runDir });
@@ -284,7 +299,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     }
     const ev = errorEvent(e, runId, runDir);
     record = await safeUpdate(store, runId, record, {
-      status: 'failed', finishedAt: new Date().toISOString(), timings, epochsRun: epochsSeen || undefined,
+      status: 'failed', finishedAt: new Date().toISOString(), timings, ...(epochsRun(record, epochsSeen)),
       error: { message: ev.message, detail: ev.detail, file: ev.file, fix: ev.fix },
       warnings: warnings.length ? warnings : undefined,
     });
@@ -292,6 +307,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     return record;
   } finally {
     try { encoder?.dispose?.(); } catch { /* ignore */ }
+    claim.stop();
   }
 }
 
@@ -307,9 +323,46 @@ export function errorEvent(e: unknown, runId?: string, runDir?: string): Extract
   return { type: 'error', message: errorMessage(e), detail: e instanceof Error ? e.stack : undefined, runId, runDir };
 }
 
+/** `epochsRun` of an unfinished run: only for algorithms with epochs. */
+function epochsRun(r: RunRecord, seen: number): Partial<RunRecord> {
+  return seen && r.progress?.unit === 'epoch' ? { epochsRun: seen } : {};
+}
+
+/** Problems with the data that change how the results read (banner in report.txt and the dashboard). */
+export function findDataProblems(d: Dataset): DataProblem[] {
+  const out: DataProblem[] = [];
+  const trainTexts = new Set(d.train.map((s) => s.text.trim()));
+  const overlap = d.test.filter((s) => trainTexts.has(s.text.trim()));
+  if (overlap.length) {
+    out.push({ code: 'test-train-overlap', count: overlap.length, message: `${overlap.length} test text(s) also occur in the training split; test scores are optimistic.`, files: [...new Set(overlap.map((s) => s.file).filter((f): f is string => !!f))].slice(0, 5) });
+  }
+  if (d.test.length) {
+    const small = d.labels.map((l) => [l, d.test.filter((s) => s.label === l).length] as const).filter(([, c]) => c < 5);
+    if (small.length) {
+      out.push({ code: 'small-test-class', count: small.length, message: `${small.length} class(es) have fewer than 5 test examples (${small.map(([l, c]) => `${l}: ${c}`).join(', ')}); their scores are noisy.` });
+    }
+  }
+  const skipped = d.files.filter((f) => f.skipped);
+  if (skipped.length) {
+    out.push({ code: 'files-skipped', count: skipped.length, message: `${skipped.length} file(s) were skipped (${skipped.slice(0, 3).map((f) => `${path.basename(f.file)}: ${f.skipped}`).join('; ')}${skipped.length > 3 ? '; …' : ''}).`, files: skipped.slice(0, 5).map((f) => f.file) });
+  }
+  const missing = (d.issues ?? []).filter((i) => i.code === IssueCodes.testClassNotInTrain);
+  if (missing.length) {
+    const dropped = missing.reduce((a, i) => a + Number(/\((\d+) example/.exec(i.message)?.[1] ?? 0), 0);
+    out.push({ code: 'test-class-not-in-train', count: missing.length, message: `${missing.length} test class(es) have no training examples; their ${dropped} test example(s) were left out of the evaluation.`, files: missing.map((i) => i.file).filter((f): f is string => !!f).slice(0, 5) });
+  }
+  return out;
+}
+
+/** The banner block at the top of report.txt (empty without problems). */
+function problemBanner(ps: DataProblem[]): string {
+  if (!ps.length) return '';
+  const w = Math.max(...ps.map((p) => p.message.length)) + 4;
+  return ['!'.repeat(w), `DATA PROBLEMS (${ps.length}): read the scores below with care`, ...ps.map((p) => `- ${p.message}`), '!'.repeat(w), ''].join('\n') + '\n';
+}
+
 function toPrediction(s: Sample, index: number, p: number[], labels: string[]): TestPrediction {
-  let best = 0;
-  for (let j = 1; j < p.length; j++) if (p[j] > p[best]) best = j;
+  const best = argmax(p);
   const probabilities: Record<string, number> = {};
   labels.forEach((l, j) => { probabilities[l] = p[j]; });
   const out: TestPrediction = { index, text: s.text, label: s.label, predicted: labels[best], probabilities, file: s.file };
@@ -335,7 +388,10 @@ function describeDataset(d: Dataset): DatasetInfo {
 interface FitHooks {
   signal?: AbortSignal;
   warn(m: string): void;
+  log?(m: string): void;
   progress(phase: TrainPhase, done: number, total: number, message?: string): void;
+  /** When the head starts: the algorithm and what its progress points will be. */
+  onPlan?(algorithm: Algorithm, progress: NonNullable<RunRecord['progress']>): Promise<void>;
   onEpoch?(m: EpochMetrics): Promise<void>;
   /** Resolved encoder id (the few-shot recipe splits combo vectors into their parts). */
   encoderId?: string;
@@ -345,8 +401,11 @@ interface FitHooks {
 
 interface Fitted {
   model: ModelFile;
-  bestEpoch: number;
-  epochsRun: number;
+  algorithm: Algorithm;
+  progress: NonNullable<RunRecord['progress']>;
+  /** Only for algorithms with epochs. */
+  bestEpoch?: number;
+  epochsRun?: number;
   bestValMacroF1: number | null;
   /** How the model was selected, for the report ("the best epoch was chosen on …"). */
   selection: string;
@@ -370,8 +429,11 @@ function gather(idx: number[], x: Float32Array[], xAug: Float32Array[][], y: num
   return { x: ox, y: oy };
 }
 
+const TFJS_ALGORITHM: Record<HeadKind, Algorithm> = { logreg: 'tfjs-adam-logreg', mlp: 'tfjs-mlp', centroid: 'centroid' };
+
 /**
  * Fit a head on the training split with model selection inside it:
+ *  - head 'auto' resolved to logistic regression: the few-shot recipe (fitFewShotHead);
  *  - stratified hold-out (validationFraction) when every class gives ≥ 2 validation examples;
  *  - otherwise stratified k-fold CV over the training split picks the epoch count,
  *    then one model is fitted on all of it;
@@ -380,7 +442,8 @@ function gather(idx: number[], x: Float32Array[], xAug: Float32Array[][], y: num
 export async function fitWithSelection(
   x: Float32Array[], xAug: Float32Array[][], y: number[], labels: string[], config: TrainConfig, head: HeadKind, hooks: FitHooks,
 ): Promise<Fitted> {
-  if (config.head === 'auto' && head === 'logreg' && config.refit !== false) return fitFewShotHead(x, xAug, y, labels, config, hooks);
+  if (config.head === 'auto' && head === 'logreg') return fitFewShotHead(x, xAug, y, labels, config, hooks);
+  const algorithm = TFJS_ALGORITHM[head];
   const n = labels.length;
   const counts = labels.map((_, c) => y.filter((v) => v === c).length);
   const base = {
@@ -390,21 +453,27 @@ export async function fitWithSelection(
   const minCount = Math.min(...counts);
   const valSizes = holdoutSizes(counts, config.validationFraction);
   const all = y.map((_, i) => i);
+  const epochUnit = (validation: string, total = head === 'centroid' ? 1 : config.epochs) => ({ unit: 'epoch' as ProgressUnit, total, validation });
+  // a centroid has no epochs: its one point is the fitted centroids
+  const withEpochs = (bestEpoch: number, epochsRun: number) => (head === 'centroid' ? {} : { bestEpoch, epochsRun });
 
   if (config.validationFraction > 0 && Math.min(...valSizes) >= MIN_VAL_PER_CLASS) {
     const split = stratifiedHoldout(y, n, config.validationFraction, config.seed);
+    const progress = epochUnit(`stratified ${Math.round(config.validationFraction * 100)}% hold-out of the training split (${split.val.length} examples)`);
+    await hooks.onPlan?.(algorithm, progress);
     const tr = gather(split.train, x, xAug, y);
     const res = await trainHead(tr.x, tr.y, split.val.map((i) => x[i]), split.val.map((i) => y[i]), {
       ...base, classWeights: classWeightsFor(tr.y, n, config.classWeighting), onEpoch: hooks.onEpoch,
     });
     const best = res.history.find((h) => h.epoch === res.bestEpoch) ?? null;
-    const chosen = `the best epoch (${res.bestEpoch}) was chosen on a stratified ${Math.round(config.validationFraction * 100)}% validation hold-out of the training split (${split.val.length} examples)`;
-    if (config.refit === false) {
-      return { model: res.model, bestEpoch: res.bestEpoch, epochsRun: res.epochsRun, bestValMacroF1: bestVal(res.history, best), selection: chosen };
+    const chosen = `the best epoch (${res.bestEpoch}) was chosen on a ${progress.validation}`;
+    const epochs = withEpochs(res.bestEpoch, res.epochsRun);
+    if (config.refit === false && head !== 'centroid') {
+      return { model: res.model, algorithm, progress, ...epochs, bestValMacroF1: bestVal(res.history, best), selection: chosen };
     }
     // Refit: with a few examples per class the hold-out is precious, so the final model is
     // trained on the whole training split for the chosen number of epochs.
-    if (hooks.signal?.aborted) throw new Cancelled();
+    if (hooks.signal?.aborted) throw abortError();
     hooks.progress('train', 0, 1, `Refitting on all ${y.length} training examples (${res.bestEpoch} epochs)`);
     const full = gather(all, x, xAug, y);
     const refit = await trainHead(full.x, full.y, [], [], {
@@ -412,34 +481,48 @@ export async function fitWithSelection(
     });
     hooks.progress('train', 1, 1);
     return {
-      model: refit.model, bestEpoch: res.bestEpoch, epochsRun: res.epochsRun, bestValMacroF1: bestVal(res.history, best),
+      model: refit.model, algorithm, progress, ...epochs, bestValMacroF1: bestVal(res.history, best),
       selection: `${chosen}; the model was then refitted on all ${y.length} training examples for that many epochs`,
     };
   }
 
   if (config.validationFraction > 0 && minCount >= 2) {
     const k = Math.min(MAX_FOLDS, minCount);
+    const progress = epochUnit(`${k}-fold CV over the training split, mean over folds`);
+    await hooks.onPlan?.(algorithm, progress);
     const folds = stratifiedKFold(y, n, k, config.seed);
     const histories: EpochMetrics[][] = [];
-    const t0 = Date.now();
+    const tHead = Date.now();
+    let sent = 0;
+    // the mean point of an epoch is sent as soon as every fold reached that epoch (during the last fold)
+    const sendReady = async (): Promise<void> => {
+      while (histories.length === k && histories.every((h) => h.length > sent)) {
+        const m = averageEpoch(histories.map((h) => h[sent]), labels, Date.now() - tHead);
+        sent++;
+        await hooks.onEpoch?.(m);
+      }
+    };
     for (let f = 0; f < k; f++) {
-      if (hooks.signal?.aborted) throw new Cancelled();
+      if (hooks.signal?.aborted) throw abortError();
       hooks.progress('train', f, k + 1, `Cross-validating epochs: fold ${f + 1} of ${k}`);
       const val = folds[f];
       const tr = gather(complement(y.length, val), x, xAug, y);
-      const res = await trainHead(tr.x, tr.y, val.map((i) => x[i]), val.map((i) => y[i]), {
+      const history: EpochMetrics[] = [];
+      histories.push(history);
+      await trainHead(tr.x, tr.y, val.map((i) => x[i]), val.map((i) => y[i]), {
         ...base, patience: 0, seed: config.seed + f, classWeights: classWeightsFor(tr.y, n, config.classWeighting),
+        onEpoch: async (m) => {
+          history.push(m);
+          hooks.progress('train', f, k + 1, `Cross-validating epochs: fold ${f + 1} of ${k}, epoch ${m.epoch}/${config.epochs}, validation macro-F1 ${m.valMacroF1?.toFixed(4) ?? '-'}`);
+          await sendReady();
+        },
       });
-      histories.push(res.history);
     }
-    if (hooks.signal?.aborted) throw new Cancelled();
-    const mean = averageHistories(histories, labels, Date.now() - t0);
-    let bestEpoch = mean.length ? mean[0].epoch : 1;
+    if (hooks.signal?.aborted) throw abortError();
+    let bestEpoch = 1;
     let bestF1 = -1;
-    for (const m of mean) {
-      if (hooks.onEpoch) await hooks.onEpoch(m);
-      if (m.valMacroF1 !== null && m.valMacroF1 > bestF1 + 1e-12) { bestF1 = m.valMacroF1; bestEpoch = m.epoch; }
-    }
+    const mean = Array.from({ length: sent }, (_, e) => averageEpoch(histories.map((h) => h[e]), labels, 0));
+    for (const m of mean) if (m.valMacroF1 !== null && m.valMacroF1 > bestF1 + 1e-12) { bestF1 = m.valMacroF1; bestEpoch = m.epoch; }
     hooks.progress('train', k, k + 1, `Fitting the final model on all training examples (${bestEpoch} epochs)`);
     const tr = gather(all, x, xAug, y);
     const res = await trainHead(tr.x, tr.y, [], [], {
@@ -447,21 +530,25 @@ export async function fitWithSelection(
     });
     hooks.progress('train', k + 1, k + 1);
     return {
-      model: res.model, bestEpoch, epochsRun: mean.length, bestValMacroF1: bestF1 >= 0 ? bestF1 : null,
+      model: res.model, algorithm, progress, ...withEpochs(bestEpoch, sent), bestValMacroF1: bestF1 >= 0 ? bestF1 : null,
       selection: `classes are too small for a hold-out, so the epoch count (${bestEpoch}) was chosen by ${k}-fold stratified cross-validation over the training split, then the model was refitted on all training examples`,
     };
   }
 
-  hooks.warn(config.validationFraction > 0
-    ? `A class has only ${minCount} training example(s): no validation was possible, the model was trained for all ${config.epochs} epochs without model selection.`
-    : `validationFraction is 0: no validation, the model was trained for all ${config.epochs} epochs.`);
+  if (head !== 'centroid') {
+    hooks.warn(config.validationFraction > 0
+      ? `A class has only ${minCount} training example(s): no validation was possible, the model was trained for all ${config.epochs} epochs without model selection.`
+      : `validationFraction is 0: no validation, the model was trained for all ${config.epochs} epochs.`);
+  }
+  const progress = epochUnit('none (training-set metrics: no validation data)');
+  await hooks.onPlan?.(algorithm, progress);
   const tr = gather(all, x, xAug, y);
   const res = await trainHead(tr.x, tr.y, [], [], {
     ...base, patience: 0, classWeights: classWeightsFor(tr.y, n, config.classWeighting), onEpoch: hooks.onEpoch,
   });
   return {
-    model: res.model, bestEpoch: res.epochsRun, epochsRun: res.epochsRun, bestValMacroF1: null,
-    selection: 'no model selection was done (all epochs were used)',
+    model: res.model, algorithm, progress, ...withEpochs(res.epochsRun, res.epochsRun), bestValMacroF1: null,
+    selection: head === 'centroid' ? 'nearest centroid (nothing to select)' : 'no model selection was done (all epochs were used)',
   };
 }
 
@@ -470,53 +557,54 @@ export async function fitWithSelection(
  * regressions (IDF on/off × encoder block weights × C) are scored by stratified k-fold CV log-loss
  * over the original training texts; the best 3 are fitted by L-BFGS to convergence on all of them
  * plus the extra rows (passages, class names, augmented variants) and averaged in logit space.
- * The progress points are shares of the L-BFGS iterations of the main member, with out-of-fold
- * (CV) validation metrics.
+ * One progress point per configuration, sent when its CV score is known.
  */
 async function fitFewShotHead(
   x: Float32Array[], xAug: Float32Array[][], y: number[], labels: string[], config: TrainConfig, hooks: FitHooks,
 ): Promise<Fitted> {
-  if (hooks.signal?.aborted) throw new Cancelled();
-  hooks.progress('train', 0, 1, 'Fitting the few-shot head: cross-validating logistic-regression configurations, then fitting on all training examples');
+  if (hooks.signal?.aborted) throw abortError();
   const augX: Float32Array[] = [];
   const augY: number[] = [];
   const augW: number[] = [];
   xAug.forEach((vs, i) => vs.forEach((v) => { augX.push(v); augY.push(y[i]); augW.push(1); }));
   if (hooks.extra) hooks.extra.x.forEach((v, j) => { augX.push(v); augY.push(hooks.extra!.y[j]); augW.push(hooks.extra!.w[j]); });
+  let planned: Promise<void> = Promise.resolve();
+  let progress!: Fitted['progress'];
   const r = await fitFewShot(x, y, {
     labels, encoderId: hooks.encoderId, signal: hooks.signal,
     classWeights: classWeightsFor([...y, ...augY], labels.length, config.classWeighting),
-    extraX: augX, extraY: augY, extraWeights: augW, maxPoints: config.epochs, onIter: hooks.onEpoch,
+    extraX: augX, extraY: augY, extraWeights: augW,
+    onPlan: (p) => {
+      progress = { unit: p.unit, total: p.points, validation: p.validation ?? 'none (a class is too small to cross-validate)' };
+      hooks.progress('train', 0, p.fits, `Fitting the few-shot head: ${p.fits} candidate fits (${p.points ? `${p.points} configurations × ${p.folds} CV folds, then ` : ''}the final fits on all training rows)`);
+      planned = hooks.onPlan?.(p.algorithm, progress) ?? Promise.resolve();
+    },
+    onProgress: (done, total, message) => hooks.progress('train', done, total, message),
+    onPoint: async (m) => { await planned; await hooks.onEpoch?.(m); },
+    onLog: (m) => hooks.log?.(m),
   });
-  hooks.progress('train', 1, 1);
-  const minCount = Math.min(...labels.map((_, c) => y.filter((v) => v === c).length));
-  const folds = Math.min(4, minCount);
-  const w = r.blockWeights.map((v) => (v * v).toFixed(2)).join('/');
+  await planned;
+  const folds = r.plan.folds;
   const parts: string[] = [];
-  if (r.ensemble) {
+  const algorithm = r.plan.algorithm;
+  if (r.plan.algorithm === 'fewshot-ensemble') {
     const desc = (m: { idf: boolean; weights: number[]; C: number }) => `IDF ${m.idf ? 'on' : 'off'}, block weights ${m.weights.map((v) => (v * v).toFixed(2)).join('/')}, C=${m.C}`;
-    const pool = r.ensembleCv?.length ?? r.ensemble.length;
+    const pool = r.ensembleCv?.length ?? r.ensemble!.length;
     parts.push(r.ensembleCv
-      ? `an ensemble of the ${r.ensemble.length} of ${pool} L2-regularised logistic regressions (IDF on/off × encoder block weights × C 1, 10, 100) with the lowest ${folds}-fold cross-validated log-loss on the training split (${r.ensemble.map(desc).join('; ')}), each refitted by L-BFGS to convergence, averaged in logit space`
-      : `an ensemble of all ${r.ensemble.length} L2-regularised logistic regressions (IDF on/off × encoder block weights × C 1, 10, 100; a class is too small to cross-validate), each fitted by L-BFGS to convergence, averaged in logit space`);
-    parts.push(r.bestValMacroF1 !== null
-      ? `progress points follow the main member (C=${r.C}, equal block weights, IDF on), with ${folds}-fold out-of-fold validation metrics (${r.bestValMacroF1.toFixed(4)} at convergence)`
-      : 'progress points follow the main member');
+      ? `an ensemble of the ${r.ensemble!.length} of ${pool} L2-regularised logistic regressions (IDF on/off × encoder block weights × C 1, 10, 100) with the lowest ${folds}-fold cross-validated log-loss on the training split (${r.ensemble!.map(desc).join('; ')}), each refitted by L-BFGS to convergence, averaged in logit space`
+      : `an ensemble of all ${r.ensemble!.length} L2-regularised logistic regressions (IDF on/off × encoder block weights × C 1, 10, 100; a class is too small to cross-validate), each fitted by L-BFGS to convergence, averaged in logit space`);
+    if (r.bestValMacroF1 !== null) parts.push(`best ${folds}-fold out-of-fold macro-F1 of a configuration: ${r.bestValMacroF1.toFixed(4)}`);
     return {
-      model: r.model, bestEpoch: r.bestPoint, epochsRun: r.history.length, bestValMacroF1: r.bestValMacroF1,
+      model: r.model, algorithm, progress, bestValMacroF1: r.bestValMacroF1,
       selection: `few-shot recipe, nothing held out and nothing selected on the test split: ${parts.join('; ')}; all ${y.length} training texts and ${augY.length} extra rows (passages, class names, augmented variants) were used`,
     };
   }
+  const w = r.blockWeights.map((v) => (v * v).toFixed(2)).join('/');
   if (r.cvConfigs) parts.push(`IDF (${r.idf ? 'on' : 'off'}) was chosen by ${folds}-fold stratified cross-validation over the training split (encoder block weights ${w})`);
-  parts.push(`an L2-regularised logistic regression (C=${r.C}) was fitted by L-BFGS`);
-  if (r.bestValMacroF1 !== null) {
-    parts.push(r.stoppedAt !== null
-      ? `stopped after ${r.stoppedAt} iterations, where the ${folds}-fold out-of-fold macro-F1 peaked (${r.bestValMacroF1.toFixed(4)}; progress points are shares of the iterations, with out-of-fold validation metrics)`
-      : `run to convergence (${folds}-fold out-of-fold macro-F1 of the converged fit: ${r.bestValMacroF1.toFixed(4)}; progress points are shares of the iterations, with out-of-fold validation metrics)`);
-  } else parts.push('run to convergence');
+  parts.push(`an L2-regularised logistic regression (C=${r.C}) was fitted by L-BFGS ${r.converged ? 'to convergence' : '(iteration limit reached before convergence)'}`);
   return {
-    model: r.model, bestEpoch: r.bestPoint, epochsRun: r.history.length, bestValMacroF1: r.bestValMacroF1,
-    selection: `few-shot recipe, nothing held out: ${parts.join('; ')}; the model was then refitted on all ${y.length + augY.length} training examples`,
+    model: r.model, algorithm, progress, bestValMacroF1: r.bestValMacroF1,
+    selection: `few-shot recipe, nothing held out: ${parts.join('; ')}, on all ${y.length + augY.length} training rows`,
   };
 }
 
@@ -526,29 +614,24 @@ function bestVal(history: EpochMetrics[], best: EpochMetrics | null): number | n
   return vals.length ? Math.max(...vals) : null;
 }
 
-/** Mean of per-fold metrics, epoch by epoch (over the folds that reached that epoch). */
-export function averageHistories(hs: EpochMetrics[][], labels: string[], elapsedMs: number): EpochMetrics[] {
-  const maxEpochs = Math.max(0, ...hs.map((h) => h.length));
-  const out: EpochMetrics[] = [];
+/** Mean over folds of one epoch's metrics; `elapsedMs`: when the mean was computed. */
+export function averageEpoch(rows: EpochMetrics[], labels: string[], elapsedMs: number): EpochMetrics {
   const mean = (xs: (number | null | undefined)[]): number | null => {
     const v = xs.filter((a): a is number => typeof a === 'number' && Number.isFinite(a));
     return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
   };
-  for (let e = 0; e < maxEpochs; e++) {
-    const rows = hs.map((h) => h[e]).filter(Boolean);
-    const perClassRecall: Record<string, number> = {};
-    for (const l of labels) perClassRecall[l] = mean(rows.map((r) => r.perClassRecall?.[l])) ?? 0;
-    out.push({
-      epoch: rows[0].epoch,
-      loss: mean(rows.map((r) => r.loss)) ?? NaN,
-      valLoss: mean(rows.map((r) => r.valLoss)),
-      valMacroF1: mean(rows.map((r) => r.valMacroF1)),
-      valAccuracy: mean(rows.map((r) => r.valAccuracy)),
-      perClassRecall,
-      elapsedMs: Math.round(elapsedMs * ((e + 1) / maxEpochs)),
-    });
-  }
-  return out;
+  const perClassRecall: Record<string, number> = {};
+  for (const l of labels) perClassRecall[l] = mean(rows.map((r) => r.perClassRecall?.[l])) ?? 0;
+  return {
+    epoch: rows[0].epoch,
+    unit: 'epoch',
+    loss: mean(rows.map((r) => r.loss)) ?? NaN,
+    valLoss: mean(rows.map((r) => r.valLoss)),
+    valMacroF1: mean(rows.map((r) => r.valMacroF1)),
+    valAccuracy: mean(rows.map((r) => r.valAccuracy)),
+    perClassRecall,
+    elapsedMs,
+  };
 }
 
 /** Out-of-fold predictions over the training split (for datasets without a test split). */
@@ -566,7 +649,7 @@ async function crossValidate(
   const folds = stratifiedKFold(y, labels.length, k, config.seed + 1000);
   const predictions: TestPrediction[] = new Array(y.length);
   for (let f = 0; f < k; f++) {
-    if (hooks.signal?.aborted) throw new Cancelled();
+    if (hooks.signal?.aborted) throw abortError();
     hooks.progress('evaluate', f, k, `Cross-validation fold ${f + 1} of ${k}`);
     const held = folds[f];
     const rest = complement(y.length, held);

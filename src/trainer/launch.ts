@@ -149,7 +149,13 @@ export function launchTrainer(req: TrainRequest, opts: LaunchOptions): TrainerHa
     switch (m.type) {
       case 'ready':
         if (m.protocol !== TRAINER_PROTOCOL_VERSION) {
-          tail.push(`protocol mismatch: trainer speaks ${m.protocol}, parent ${TRAINER_PROTOCOL_VERSION}`);
+          // refuse it: another version may read the request differently, or send messages this parent misreads
+          const message = protocolMismatch('trainer', script, m.protocol);
+          terminal = { type: 'error', message, fix: PROTOCOL_FIX };
+          tail.push(`error: ${message}`);
+          child.kill('SIGKILL');
+          forward(terminal);
+          return;
         }
         if (cancelRequested) { child.kill('SIGKILL'); break; }
         send({ type: 'train', protocol: TRAINER_PROTOCOL_VERSION, request: req });
@@ -224,6 +230,12 @@ export function launchTrainer(req: TrainRequest, opts: LaunchOptions): TrainerHa
     });
   });
   return handle;
+}
+
+const PROTOCOL_FIX = 'Rebuild the extension (npm run build) so that dist/trainer.js and dist/predictor.js match it, then reload the window.';
+
+function protocolMismatch(what: 'trainer' | 'predictor', script: string, theirs: unknown): string {
+  return `The ${what} process (${script}) speaks protocol version ${String(theirs)}, this extension version ${TRAINER_PROTOCOL_VERSION}; it was stopped.`;
 }
 
 /** If the run was left 'running' by a dead child, record how it really ended. */
@@ -316,6 +328,14 @@ export function launchPredictor(runDir: string, opts: PredictorLaunchOptions = {
     if (!m || typeof m !== 'object') return;
     switch (m.type) {
       case 'ready':
+        if (m.protocol !== TRAINER_PROTOCOL_VERSION) {
+          const message = protocolMismatch('predictor', script, m.protocol);
+          tail.push(`error: ${message}`);
+          readyReject(new PredictorError(message, PROTOCOL_FIX));
+          disposed = true; // not a crash: no onExit restart
+          child.kill('SIGKILL');
+          break;
+        }
         send({ type: 'load', protocol: TRAINER_PROTOCOL_VERSION, runDir, hf: opts.hf });
         break;
       case 'loaded':

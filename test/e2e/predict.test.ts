@@ -48,7 +48,7 @@ describe('e2e: predict selection in the editor', function () {
   before(async () => {
     workspace = makeScratchWorkspace('predict', { only: ['predict-topics'] });
     // A real run, trained like a user would with the CLI.
-    const out = execFileSync(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'train', path.join(workspace, 'predict-topics', 'topics.csv'), '--encoder', 'hashing', '--epochs', '5', '--out', path.join(workspace, '.fewshot')], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'train', path.join(workspace, 'predict-topics', 'topics.csv'), '--encoder', 'hashing', '--out', path.join(workspace, '.fewshot')], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
     runId = /Run (\S+) completed/.exec(out)?.[1] ?? '';
     assert.ok(runId, `training failed:\n${out}`);
     server = await startCodeServer({ name: 'predict', workspace });

@@ -78,7 +78,8 @@ describe('e2e: train from the Explorer context menu', function () {
     server = await startCodeServer({
       name: 'train-e2e',
       workspace,
-      settings: { 'fewshot.train.encoder': 'hashing', 'fewshot.train.epochs': EPOCHS, 'fewshot.train.patience': 0 },
+      // head logreg (tfjs, in epochs): the default head's points are CV-scored configurations, not epochs
+      settings: { 'fewshot.train.encoder': 'hashing', 'fewshot.train.head': 'logreg', 'fewshot.train.epochs': EPOCHS, 'fewshot.train.patience': 0 },
     });
     browser = await launchBrowser('train-e2e');
     page = browser.page;

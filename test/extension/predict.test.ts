@@ -19,7 +19,7 @@ function train(dataset: string, store: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [path.join(repo, 'dist', 'cli.js'), 'train', dataset, '--encoder', 'hashing', '--epochs', '5', '--out', store],
+      [path.join(repo, 'dist', 'cli.js'), 'train', dataset, '--encoder', 'hashing', '--out', store],
       { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 120_000 },
       (err, stdout, stderr) => {
         const m = /Run (\S+) completed/.exec(stdout);

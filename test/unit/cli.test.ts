@@ -67,6 +67,57 @@ describe('fewshot CLI', function () {
     }
   });
 
+  it('settings the head does not use are refused (exit 2), naming what the head uses', async () => {
+    for (const [args, bad] of [
+      [['--epochs', '5'], '--epochs'], [['--lr', '0.1', '--batch-size', '8'], '--lr, --batch-size'], [['--no-refit'], '--no-refit'],
+      [['--patience', '3'], '--patience'], [['--backend', 'cpu'], '--backend'], [['--head', 'centroid', '--epochs', '5'], '--epochs'],
+      [['--head', 'logreg', '--no-passages'], '--no-passages'],
+    ] as [string[], string][]) {
+      const r = await run(['train', csv, ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}\n${r.stderr}`);
+      const head = args.includes('--head') ? args[args.indexOf('--head') + 1] : 'auto';
+      assert.ok(r.stderr.startsWith(`error: ${bad} ${bad.includes(',') ? 'are' : 'is'} not used by head ${head}`), r.stderr);
+      assert.match(r.stderr, new RegExp(`Head ${head} uses: `));
+      assert.match(r.stderr, /^fix: drop /m);
+      noStack(r);
+    }
+    assert.ok(!fs.existsSync(path.join(dir, '.fewshot', 'runs')) || fs.readdirSync(path.join(dir, '.fewshot', 'runs')).length === 0, 'no run was created');
+  });
+
+  it('Ctrl-C during fitting cancels the run within a second; a second Ctrl-C quits at once and the run still reads cancelled', async () => {
+    const big = writeCsvDataset(path.join(dir, 'big'), 667, 2, 3);
+    const store = path.join(dir, 'ctrl-c');
+    const interrupt = async (times: 1 | 2): Promise<{ code: number | null; ms: number; record: RunRecord }> => {
+      const child = spawn(process.execPath, [cli, 'train', big, '--encoder', 'hashing', '--no-passages', '--no-class-names', '--out', store], {
+        cwd: dir, env: { ...process.env, ...bundleEnv }, stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      let sentAt = 0;
+      const code = await new Promise<number | null>((resolve) => {
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          // the head has started fitting (2,000 texts: several seconds of cross-validation)
+          if (!sentAt && /^train: Fitting the few-shot head/m.test(stderr)) { sentAt = Date.now(); child.kill('SIGINT'); }
+          if (times === 2 && stderr.includes('Cancelling…') && child.exitCode === null && !child.killed) child.kill('SIGINT');
+        });
+        child.on('close', resolve);
+      });
+      const ms = Date.now() - sentAt;
+      assert.ok(sentAt > 0, stderr);
+      const id = fs.readdirSync(path.join(store, 'runs')).sort().pop()!;
+      return { code, ms, record: JSON.parse(fs.readFileSync(path.join(store, 'runs', id, 'run.json'), 'utf8')) as RunRecord };
+    };
+    const once = await interrupt(1);
+    assert.equal(once.code, 1);
+    assert.equal(once.record.status, 'cancelled');
+    assert.ok(once.ms < 1000 + 300, `exited ${once.ms} ms after Ctrl-C`); // + process exit
+    fs.rmSync(path.join(store, 'runs'), { recursive: true });
+    const twice = await interrupt(2);
+    assert.ok(twice.code === 130 || twice.code === 1, String(twice.code));
+    assert.equal(twice.record.status, 'cancelled');
+    assert.ok(twice.record.finishedAt);
+  });
+
   it('failures exit 1 with error and fix lines, never a stack trace', async () => {
     const missing = await run(['train', 'no-such-dataset']);
     assert.equal(missing.code, 1);
@@ -91,7 +142,7 @@ describe('fewshot CLI', function () {
     let record: RunRecord;
     let runDir: string;
     before(async () => {
-      const r = await run(['train', 'ds/data.csv', '--encoder', 'hashing:1024', '--epochs', '10', '--seed', '7', '--json']);
+      const r = await run(['train', 'ds/data.csv', '--encoder', 'hashing:1024', '--seed', '7', '--json']);
       assert.equal(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout) as { status: string; runId: string; runDir: string; record: RunRecord; report: ClassificationReport };
       assert.equal(out.status, 'completed');
@@ -100,10 +151,16 @@ describe('fewshot CLI', function () {
       runDir = out.runDir;
       assert.equal(runDir, path.join(fs.realpathSync(dir), '.fewshot', 'runs', out.runId), 'default store is ./.fewshot');
       assert.equal(record.config.seed, 7);
-      assert.equal(record.config.epochs, 10);
-      // not a TTY: a plain line per epoch on stderr
-      const epochLines = r.stderr.split('\n').filter((l) => /^epoch \d+\/10 /.test(l));
-      assert.equal(epochLines.length, record.epochsRun);
+      // head auto: the few-shot ensemble, one progress point per CV-scored configuration, no epochs
+      assert.equal(record.algorithm, 'fewshot-ensemble');
+      assert.equal(record.progress?.unit, 'configuration');
+      assert.equal(record.bestEpoch, undefined);
+      assert.equal(record.epochsRun, undefined);
+      // not a TTY: a plain line per point on stderr, labelled by its unit
+      const lines = r.stderr.split('\n').filter((l) => l.startsWith('configuration '));
+      assert.equal(lines.length, record.progress!.total);
+      assert.match(lines[0], new RegExp(`^configuration 1/${record.progress!.total} · IDF on · block weights 1\\.00 · C=1 · CV log-loss \\d\\.\\d{4} · OOF macro-F1 \\d\\.\\d{4}`));
+      assert.ok(!r.stderr.includes('epoch '), r.stderr);
     });
 
     it('runs lists it (table and --json)', async () => {

@@ -1,11 +1,13 @@
 import * as assert from 'node:assert/strict';
-import { fitFewShot, fitLogReg, predictLogReg, blocksFromEncoderId, createCharGramEncoder, chooseC, chargramSpecOptions } from '../../src/core/fewshot';
-import { fitKernelLogReg, kernelLogits, softmaxRows } from '../../src/core/fewshot/kernel';
+import { fitFewShot, blocksFromEncoderId, createCharGramEncoder, chargramSpecOptions, type FewShotPlan } from '../../src/core/fewshot';
+import { fitLogReg } from '../../src/core/fewshot/logreg';
+import { fitKernelLogReg, kernelLogits } from '../../src/core/fewshot/kernel';
 import { blockGram } from '../../src/core/fewshot';
 import { transformRow } from '../../src/core/fewshot/features';
 import { cholesky } from '../../src/core/fewshot/linalg';
 import { predictProba } from '../../src/core/heads';
-import { macroF1 } from '../../src/core/metrics';
+import { macroF1, softmaxRows } from '../../src/core/metrics';
+import type { EpochMetrics } from '../../src/protocol/run';
 import { mulberry32 } from '../../src/core/util/rng';
 
 const rng = (seed: number) => mulberry32(seed);
@@ -29,6 +31,17 @@ function blobs(nPerClass: number, k: number, dim: number, seed: number, shift = 
   return { x, y };
 }
 
+/** Softmax probabilities of the primal model X·W + b (n × k). */
+function predictPrimal(X: Float64Array, n: number, d: number, W: Float64Array, b: Float64Array, k: number): Float64Array {
+  const Z = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) {
+    let z = b[c];
+    for (let j = 0; j < d; j++) z += X[i * d + j] * W[j * k + c];
+    Z[i * k + c] = z;
+  }
+  return softmaxRows(Z, n, k);
+}
+
 function flat(x: Float32Array[]): Float64Array {
   const d = x[0].length;
   const out = new Float64Array(x.length * d);
@@ -44,7 +57,7 @@ describe('fewshot: L-BFGS logistic regression', () => {
     const f = fitLogReg(X, n, d, y, k, { C, tol: 1e-9, maxIter: 2000 });
     assert.ok(f.converged, `not converged after ${f.iterations} iterations`);
     // gradient of ½‖W‖² + C Σ CE, computed independently here
-    const P = predictLogReg(X, n, d, f.W, f.b, k);
+    const P = predictPrimal(X, n, d, f.W, f.b, k);
     const gW = Float64Array.from(f.W);
     const gb = new Float64Array(k);
     for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) {
@@ -74,13 +87,8 @@ describe('fewshot: L-BFGS logistic regression', () => {
     const Kt = new Float64Array(m * n);
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) { let s = 0; for (let p = 0; p < d; p++) s += Xt[i * d + p] * X[j * d + p]; Kt[i * n + j] = s; }
     const zk = kernelLogits(Kt, m, n, kf.A, kf.b, k);
-    const Pp = predictLogReg(Xt, m, d, primal.W, primal.b, k);
-    const Pk = new Float64Array(m * k);
-    for (let i = 0; i < m; i++) {
-      let mx = -Infinity; for (let c = 0; c < k; c++) mx = Math.max(mx, zk[i * k + c]);
-      let s = 0; for (let c = 0; c < k; c++) { Pk[i * k + c] = Math.exp(zk[i * k + c] - mx); s += Pk[i * k + c]; }
-      for (let c = 0; c < k; c++) Pk[i * k + c] /= s;
-    }
+    const Pp = predictPrimal(Xt, m, d, primal.W, primal.b, k);
+    const Pk = softmaxRows(zk, m, k);
     for (let i = 0; i < Pp.length; i++) assert.ok(Math.abs(Pp[i] - Pk[i]) < 1e-4, `row ${Math.floor(i / k)}: ${Pp[i]} vs ${Pk[i]}`);
   });
 
@@ -134,27 +142,22 @@ describe('fewshot: fitFewShot', () => {
     // training rows are fitted
     const trainPred = (await predictProba(res.model, xTrain)).map((p) => p.indexOf(Math.max(...p)));
     assert.deepEqual(trainPred, yTrain);
-    // progress points: 60 by default, numbered 1…60, training loss of the final fit falling, out-of-fold validation metrics
-    assert.equal(res.history.length, 60);
-    assert.ok(res.history.every((h, i) => h.epoch === i + 1 && Object.keys(h.perClassRecall).length === 3 && h.valMacroF1 !== null && h.valLoss !== null));
-    assert.ok(res.history[59].loss < res.history[0].loss);
-    assert.equal(res.bestPoint, 60, 'the converged fit is the model');
-    assert.equal(res.history[59].valMacroF1, res.bestValMacroF1);
-    assert.equal(res.stoppedAt, null);
-    const es = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, earlyStop: true, ensemble: false });
-    assert.equal(es.bestValMacroF1, Math.max(...es.history.map((h) => h.valMacroF1!)));
-    assert.equal(es.history[es.bestPoint - 1].valMacroF1, es.bestValMacroF1);
-    // without the CV curve the points carry training-set metrics
-    const plain = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, C: 10, cvCurve: false, maxPoints: 8, ensemble: false });
-    assert.ok(plain.history.length <= 8 && plain.history.every((h) => h.valMacroF1 === null && h.trainMacroF1 !== undefined));
-    assert.equal(plain.history[plain.history.length - 1].trainMacroF1, 1);
-    assert.ok(plain.converged && plain.stoppedAt === null);
+    // progress points: one per CV-scored configuration (IDF on / off here), with out-of-fold metrics
     assert.ok(res.cvConfigs && res.cvConfigs.length === 2, 'CV compared IDF on/off');
-    const wcv = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, blockWeights: 'cv', ensemble: false });
-    assert.ok(wcv.cvConfigs && wcv.cvConfigs.length === 10, 'CV compared 5 block weightings × IDF on/off');
+    assert.equal(res.plan.algorithm, 'fewshot-lbfgs');
+    assert.deepEqual(res.points.map((p) => [p.epoch, p.unit, p.label]), [[1, 'configuration', 'IDF on · block weights 0.50/0.50 · C=10'], [2, 'configuration', 'IDF off · block weights 0.50/0.50 · C=10']]);
+    assert.ok(res.points.every((p) => Object.keys(p.perClassRecall).length === 3 && p.valMacroF1 !== null && p.valLoss! > 0 && p.loss > 0));
+    assert.equal(res.bestValMacroF1, Math.max(...res.points.map((p) => p.valMacroF1!)));
+    // an explicit configuration: nothing to cross-validate, no points
+    const plain = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, C: 10, idf: true, ensemble: false });
+    assert.equal(plain.points.length, 0);
+    assert.equal(plain.bestValMacroF1, null);
     // with fewer than MIN_CV_ROWS texts nothing is cross-validated: equal weights, IDF on
-    const small = await fitFewShot(xTrain.slice(0, 12), yTrain.slice(0, 12), { labels: ['a', 'b', 'c'], blocks, ensemble: false });
+    const logs: string[] = [];
+    const small = await fitFewShot(xTrain.slice(0, 12), yTrain.slice(0, 12), { labels: ['a', 'b', 'c'], blocks, ensemble: false, onLog: (m) => logs.push(m) });
     assert.equal(small.cvConfigs, undefined);
+    assert.equal(small.points.length, 0);
+    assert.match(logs.join('\n'), /nothing is cross-validated, so there are no validation points/);
     assert.ok(small.idf && Math.abs(small.blockWeights[0] - Math.SQRT1_2) < 1e-12);
     // deterministic
     const again = await fitFewShot(xTrain, yTrain, { labels: ['a', 'b', 'c'], blocks, C: 10, ensemble: false });
@@ -201,16 +204,17 @@ describe('fewshot: fitFewShot', () => {
     assert.ok(macroF1(yTest, pred, k) > 0.8, `test macro-F1 ${macroF1(yTest, pred, k)}`);
     // the reference is the mean of the members' logits: refit three members by hand and compare
     const member = (idf: boolean, w: number[], C: number) => {
-      const t = fitFewShot([...x, ...extraX], [...y, 0, 1], { labels: ['a', 'b', 'c'], blocks, C, idf, blockWeights: w, ensemble: false, cvCurve: false, classWeights: [1, 1, 1] });
+      const t = fitFewShot([...x, ...extraX], [...y, 0, 1], { labels: ['a', 'b', 'c'], blocks, C, idf, blockWeights: w, ensemble: false, classWeights: [1, 1, 1] });
       return t;
     };
     const one = await member(true, [Math.SQRT1_2, Math.SQRT1_2], 10);
     const p1 = one.predict(xTest);
     // a single member differs from the ensemble somewhere (the ensemble is not one of its members)
     assert.ok(p1.some((p, i) => Math.abs(p[0] - ref[i][0]) > 1e-3));
-    // progress points still follow the main member with out-of-fold metrics
-    assert.equal(res.history.length, 60);
-    assert.ok(res.history.every((h) => h.valMacroF1 !== null));
+    // one progress point per candidate configuration, in candidate order, with its CV log-loss
+    assert.equal(res.points.length, 18);
+    assert.deepEqual(res.points.map((p) => p.epoch), Array.from({ length: 18 }, (_, i) => i + 1));
+    res.points.forEach((p, i) => assert.ok(Math.abs(p.valLoss! - res.ensembleCv![i].logLoss) < 1e-12 && p.valMacroF1 !== null));
     // a dense-only layout: IDF does not apply, one part, 3 members (C) with equal weights
     const dense = await fitFewShot(x.map((v) => v.slice(0, 8)), y, { labels: ['a', 'b', 'c'], blocks: [{ start: 0, end: 8 }] });
     assert.equal(dense.ensembleCv?.length, 3);
@@ -219,6 +223,7 @@ describe('fewshot: fitFewShot', () => {
     // a class with one example: nothing to cross-validate, every candidate is a member (two parts: IDF on and off)
     const tiny = await fitFewShot(x.slice(0, 3), y.slice(0, 3), { labels: ['a', 'b', 'c'], blocks });
     assert.equal(tiny.ensembleCv, undefined);
+    assert.equal(tiny.points.length, 0, 'no CV, no points');
     assert.equal(tiny.ensemble?.length, 18);
     assert.equal(tiny.model.members?.length, 1);
     // IDF on: IDF weights; IDF off: only the training vocabulary (std 1 on seen dims, switched off elsewhere)
@@ -234,13 +239,74 @@ describe('fewshot: fitFewShot', () => {
     await assert.rejects(fitFewShot(x, y, { labels: ['a', 'b', 'c'], blocks, extraX, extraY: [0, 1], extraWeights: [1] }), /extraWeights/);
   });
 
-  it('chooses C by cross-validation from the grid', () => {
-    const { x, y } = blobs(6, 3, 10, 9);
-    const r = chooseC(x, y, 3, [{ start: 0, end: 10 }], [0.01, 1, 100], {});
-    assert.ok(r);
-    assert.equal(r!.scores.length, 3);
-    assert.ok([0.01, 1, 100].includes(r!.C));
-    assert.equal(chooseC(x.slice(0, 3), y.slice(0, 3), 3, [{ start: 0, end: 10 }], [1], {}), null, 'one example per class: no CV');
+  it('streams progress while fitting: a point per configuration as soon as it is scored, real elapsed times, candidate fits counted', async function () {
+    this.timeout(60_000);
+    // 2 blocks, 240 rows: the 18 configurations × 4 folds take a few seconds
+    const r = rng(21);
+    const k = 4;
+    const make = (c: number): Float32Array => {
+      const v = new Float32Array(16 + 256);
+      for (let j = 0; j < 16; j++) v[j] = randn(r) * 0.8 + (j === c ? 0.8 : 0);
+      for (let t = 0; t < 12; t++) v[16 + ((c * 50 + Math.floor(r() * 90)) % 256)] += 1;
+      for (let t = 0; t < 8; t++) v[16 + Math.floor(r() * 256)] += 1;
+      return v;
+    };
+    const x = Array.from({ length: 240 }, (_, i) => make(i % k));
+    const y = x.map((_, i) => i % k);
+    const t0 = Date.now();
+    const points: { m: EpochMetrics; at: number }[] = [];
+    const progress: { done: number; total: number; message: string; at: number }[] = [];
+    let plan: FewShotPlan | undefined;
+    const res = await fitFewShot(x, y, {
+      labels: ['a', 'b', 'c', 'd'], blocks: [{ start: 0, end: 16 }, { start: 16, end: 272 }],
+      onPlan: (p) => { plan = p; },
+      onPoint: (m) => { points.push({ m, at: Date.now() }); },
+      onProgress: (done, total, message) => progress.push({ done, total, message, at: Date.now() }),
+    });
+    const end = Date.now();
+    const span = end - t0;
+    assert.ok(span > 500, `the fit took ${span} ms: too fast to tell when points arrive`);
+    // the plan: 18 configurations × 4 folds + 3 final members
+    assert.deepEqual({ ...plan }, { unit: 'configuration', points: 18, fits: 18 * 4 + 3, folds: 4, validation: '4-fold out-of-fold predictions on the training split (240 texts; extra rows never take part)', algorithm: 'fewshot-ensemble' });
+    // one point per configuration (not per epoch), spread over the fit: the first long before the end
+    assert.equal(points.length, 18);
+    assert.ok(points[0].at - t0 < span / 3, `first point after ${points[0].at - t0} of ${span} ms`);
+    assert.ok(end - points[17].at > 0, 'the final fits run after the last point');
+    // elapsedMs is the real time since the head started, measured when the point was sent
+    points.forEach(({ m, at }, i) => {
+      assert.ok(Math.abs(m.elapsedMs - (at - t0)) <= 25, `point ${i + 1}: elapsedMs ${m.elapsedMs} vs ${at - t0}`);
+      if (i) assert.ok(m.elapsedMs > points[i - 1].m.elapsedMs, 'strictly increasing');
+    });
+    // every candidate fit is counted as it ends: 1…75 in order, the last ones are the final members
+    const counted = progress.filter((p, i) => i === 0 || p.done !== progress[i - 1].done).map((p) => p.done);
+    assert.deepEqual(counted, Array.from({ length: 75 }, (_, i) => i + 1));
+    assert.ok(progress.every((p) => p.total === 75));
+    assert.match(progress[progress.length - 1].message, /^final member 3 of 3 \(IDF (on|off) · block weights [0-9./]+ · C=\d+\): \d+ L-BFGS iterations/);
+    // a point arrives right after the 4th fold of its configuration is counted
+    points.forEach(({ at }, i) => {
+      const fold4 = progress.find((p) => p.done === (i + 1) * 4)!;
+      assert.ok(at >= fold4.at && at - fold4.at < 100, `point ${i + 1}`);
+    });
+    assert.equal(res.ensemble!.length, 3);
+  });
+
+  it('cancels inside the solver within a second (cooperative loops)', async function () {
+    this.timeout(60_000);
+    const { x, y } = blobs(500, 4, 300, 31, 0.3);
+    const ac = new AbortController();
+    let abortedAt = 0;
+    // 2,000 dense rows, one fit: the Cholesky factorisation alone takes about a second
+    // timed from when the abort was due (a blocked event loop would run the timer late)
+    const dueAt = Date.now() + 300;
+    const timer = setTimeout(() => { abortedAt = Date.now(); ac.abort(); }, 300);
+    try {
+      await assert.rejects(fitFewShot(x, y, { labels: ['a', 'b', 'c', 'd'], ensemble: false, signal: ac.signal }), (e: Error) => e.name === 'AbortError');
+    } finally {
+      clearTimeout(timer);
+    }
+    const ms = Date.now() - dueAt;
+    assert.ok(abortedAt > 0, 'fitting started');
+    assert.ok(ms < 1000, `stopped ${ms} ms after the abort`);
   });
 
   it('splits combo vectors into blocks from the encoder id', () => {

@@ -11,6 +11,7 @@ import { copyText, csvField, inlineText, linesToCsv, formatP } from '../../src/e
 import { WarmPredictor, WarmPredictorError } from '../../src/extension/predict/warm';
 import { checkHealth, curlExample, startServeChild, ServeStartError } from '../../src/extension/predict/serveProcess';
 import { launchPredictor } from '../../src/trainer/launch';
+import { TRAINER_PROTOCOL_VERSION } from '../../src/protocol/trainer';
 import { makeTinyModel, TinyModel } from './helpers/serveModel';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
@@ -226,7 +227,7 @@ describe('predict: warm predictor child (dist/predictor.js)', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-stuck-'));
     const stuck = path.join(dir, 'stuck.js');
     // A "predictor" that says ready but never answers the load request.
-    fs.writeFileSync(stuck, "process.send({type:'ready',protocol:1,pid:process.pid}); process.on('message',()=>{}); setInterval(()=>{},1000);");
+    fs.writeFileSync(stuck, `process.send({type:'ready',protocol:${TRAINER_PROTOCOL_VERSION},pid:process.pid}); process.on('message',()=>{}); setInterval(()=>{},1000);`);
     const { warm } = make({ readyTimeoutMs: 1500 }, stuck);
     try {
       await assert.rejects(warm.predict(tiny.runDir, ['x']), (e: unknown) => {
@@ -246,7 +247,7 @@ describe('predict: warm predictor child (dist/predictor.js)', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-crash-'));
     const crash = path.join(dir, 'crash.js');
     // Loads fine, dies on every predict request.
-    fs.writeFileSync(crash, "process.send({type:'ready',protocol:1,pid:process.pid}); process.on('message',(m)=>{ if(m.type==='load') process.send({type:'loaded',runDir:m.runDir,labels:['a','b'],encoder:'x',loadMs:1}); else process.exit(3); });");
+    fs.writeFileSync(crash, `process.send({type:'ready',protocol:${TRAINER_PROTOCOL_VERSION},pid:process.pid}); process.on('message',(m)=>{ if(m.type==='load') process.send({type:'loaded',runDir:m.runDir,labels:['a','b'],encoder:'x',loadMs:1}); else process.exit(3); });`);
     const { warm } = make({}, crash);
     try {
       await assert.rejects(warm.predict(tiny.runDir, ['x']), (e: unknown) => {

@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CONFIG, configProblems, resolveConfig, resolveHead, validateConfig } from '../../src/core/config';
-import { runTraining, stratifiedHoldout, stratifiedKFold, holdoutSizes, averageHistories, type TrainEvent } from '../../src/core/train';
+import { DEFAULT_CONFIG, configProblems, resolveConfig, resolveHead, unusedSettings, validateConfig } from '../../src/core/config';
+import { runTraining, stratifiedHoldout, stratifiedKFold, holdoutSizes, averageEpoch, type TrainEvent } from '../../src/core/train';
 import { classificationReport } from '../../src/core/metrics';
 import { loadPredictor } from '../../src/core/predict';
 import { FewShotError } from '../../src/core/errors';
@@ -61,6 +61,14 @@ describe('config', () => {
       e.message.includes('/ws/settings.json') && e.message.includes('epochs') && e.message.includes('batch size') && e.opts.file === '/ws/settings.json');
   });
 
+  it('names the settings a head does not use (HEAD_SETTINGS): epochs for head auto, passages for tfjs heads', () => {
+    const given = { dataset: '/d', encoder: 'hashing', seed: 3, epochs: 5, learningRate: 0.1, refit: false, passages: false, augment: 1, textColumn: 't', batchSize: undefined };
+    assert.deepEqual(unusedSettings('auto', given), ['epochs', 'learningRate', 'refit']);
+    assert.deepEqual(unusedSettings('logreg', given), ['passages']);
+    assert.deepEqual(unusedSettings('centroid', given), ['epochs', 'learningRate', 'refit', 'passages']);
+    assert.deepEqual(unusedSettings('auto', { dataset: '/d', seed: 1, maxChars: 100 }), []);
+  });
+
   it('resolves head auto: centroid for very few shots, else logistic regression', () => {
     assert.equal(resolveHead('auto', [2, 10]).head, 'centroid');
     assert.equal(resolveHead('auto', { a: 3, b: 3 }).head, 'centroid');
@@ -93,13 +101,14 @@ describe('train splits', () => {
     }
   });
 
-  it('averages fold histories epoch by epoch', () => {
+  it('averages the folds of one epoch; the time is the one given (when the mean was computed), not interpolated', () => {
     const m = (epoch: number, f1: number): EpochMetrics => ({ epoch, loss: 1, valLoss: 2, valMacroF1: f1, valAccuracy: f1, perClassRecall: { a: f1 }, elapsedMs: 0 });
-    const avg = averageHistories([[m(1, 0.2), m(2, 0.4)], [m(1, 0.4)]], ['a'], 100);
-    assert.equal(avg.length, 2);
-    assert.ok(Math.abs(avg[0].valMacroF1! - 0.3) < 1e-12);
-    assert.equal(avg[1].valMacroF1, 0.4);
-    assert.equal(avg[1].elapsedMs, 100);
+    const avg = averageEpoch([m(2, 0.2), m(2, 0.4)], ['a'], 1234);
+    assert.equal(avg.epoch, 2);
+    assert.equal(avg.unit, 'epoch');
+    assert.ok(Math.abs(avg.valMacroF1! - 0.3) < 1e-12);
+    assert.ok(Math.abs(avg.perClassRecall.a - 0.3) < 1e-12);
+    assert.equal(avg.elapsedMs, 1234);
   });
 });
 
@@ -113,7 +122,7 @@ describe('runTraining pipeline', function () {
   });
   after(() => rmrf(dir));
 
-  it('trains end to end: completed run, one metrics line per epoch, honest report, working model', async () => {
+  it('trains end to end: completed run, one metrics line per CV-scored configuration, honest report, working model', async () => {
     const events: TrainEvent[] = [];
     const store = path.join(dir, 'store1');
     const record = await runTraining({ config: cfg(csv, { patience: 0 }), storeDir: store }, { onEvent: (e) => events.push(e) });
@@ -131,24 +140,35 @@ describe('runTraining pipeline', function () {
     assert.equal(record.head, 'logreg', 'head auto with 16 training examples per class → logistic regression');
     assert.equal(record.dataset!.labels.join(','), LABELS.join(','));
     assert.equal(record.dataset!.counts.test[LABELS[0]], 8);
-    assert.ok(record.backend && record.backend.name.length > 0);
+    // hashing features and the few-shot head: no TensorFlow.js ran, so no backend is recorded
+    assert.equal(record.backend, undefined);
+    assert.equal(record.algorithm, 'fewshot-ensemble');
+    assert.deepEqual(record.progress, { unit: 'configuration', total: 6, validation: '4-fold out-of-fold predictions on the training split (60 texts; extra rows never take part)' });
+    assert.equal(record.bestEpoch, undefined, 'no epochs in the few-shot head');
+    assert.equal(record.epochsRun, undefined);
     assert.equal(record.versions.node, process.versions.node);
     assert.ok(record.versions.tfjs, 'tfjs version recorded');
     for (const k of ['loadMs', 'embedMs', 'trainMs', 'evalMs', 'totalMs', 'firstEpochMs'] as const) assert.ok(typeof record.timings[k] === 'number', k);
     assert.ok(record.timings.firstEpochMs! <= record.timings.totalMs!);
     assert.equal(record.timings.computedEmbeddings, 20 * 3 + 8 * 3 + 3, 'texts + the 3 class names as prior examples');
 
-    // metrics.jsonl: one line per epoch, same as the epoch events
+    // metrics.jsonl: one line per configuration (IDF on/off × C 1, 10, 100 for one hashing block), same as the epoch events;
+    // --epochs (12 here) plays no part
     const metrics = readJsonl<EpochMetrics>(path.join(runDir, 'metrics.jsonl'));
     const epochEvents = events.filter((e): e is Extract<TrainEvent, { type: 'epoch' }> => e.type === 'epoch');
-    assert.equal(metrics.length, 12, 'patience 0 runs every epoch');
-    assert.equal(record.epochsRun, 12);
-    assert.deepEqual(metrics.map((m) => m.epoch), Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.equal(metrics.length, 6);
+    assert.deepEqual(metrics.map((m) => [m.epoch, m.unit, m.label]), [1, 10, 100, 1, 10, 100].map((C, i) => [i + 1, 'configuration', `IDF ${i < 3 ? 'on' : 'off'} · block weights 1.00 · C=${C}`]));
     assert.deepEqual(epochEvents.map((e) => e.metrics), metrics);
-    assert.ok(metrics.every((m) => m.valMacroF1 !== null), 'validated on the hold-out');
-    const bestVal = Math.max(...metrics.map((m) => m.valMacroF1!));
-    assert.equal(record.bestValMacroF1, bestVal);
-    assert.equal(metrics.find((m) => m.epoch === record.bestEpoch)!.valMacroF1, bestVal);
+    assert.ok(epochEvents.every((e) => e.totalEpochs === 6 && e.unit === 'configuration'));
+    assert.ok(metrics.every((m) => m.valMacroF1 !== null && m.valLoss !== null), 'out-of-fold metrics');
+    assert.ok(metrics.every((m, i) => i === 0 || m.elapsedMs > metrics[i - 1].elapsedMs));
+    assert.equal(record.bestValMacroF1, Math.max(...metrics.map((m) => m.valMacroF1!)));
+    // candidate fits are counted while they run: 6 configurations × 4 folds + 3 final members
+    const fits = events.filter((e): e is Extract<TrainEvent, { type: 'progress' }> => e.type === 'progress' && e.phase === 'train');
+    assert.ok(fits.every((e) => e.total === 27));
+    assert.equal(fits[fits.length - 1].done, 27);
+    // the first point is written before the head ends
+    assert.ok(record.timings.firstEpochMs! < record.timings.loadMs! + record.timings.embedMs! + record.timings.trainMs! + 1000);
 
     // report == classificationReport(predictions.jsonl)
     const preds = readJsonl<TestPrediction>(path.join(runDir, 'predictions.jsonl'));
@@ -161,6 +181,8 @@ describe('runTraining pipeline', function () {
     assert.ok(report.macro.f1 > 0.6, `the toy task is learnable (macro-F1 ${report.macro.f1})`);
     const txt = fs.readFileSync(path.join(runDir, 'report.txt'), 'utf8');
     assert.match(txt, /never used for model selection/);
+    assert.match(txt, /Algorithm: fewshot-ensemble\. Progress points: 6 × configuration; validation: 4-fold out-of-fold predictions on the training split/);
+    assert.doesNotMatch(txt, /DATA PROBLEMS/);
     assert.match(txt, /all 60 training texts and 3 extra rows/);
     assert.ok(txt.includes(report.text.trim()));
     const confusion = JSON.parse(fs.readFileSync(path.join(runDir, 'confusion.json'), 'utf8'));
@@ -198,14 +220,24 @@ describe('runTraining pipeline', function () {
     assert.ok(fs.readdirSync(path.join(store, 'cache', 'embeddings')).length >= 1);
   });
 
-  it('refit: false keeps the hold-out model of the best epoch', async () => {
+  it('refit: false keeps the hold-out model of the best epoch (tfjs heads); epochs recorded; head auto is not switched by it', async () => {
     const store = path.join(dir, 'store-norefit');
-    const record = await runTraining({ config: cfg(csv, { refit: false, epochs: 6 }), storeDir: store }, { onEvent: () => undefined });
+    const events: TrainEvent[] = [];
+    const record = await runTraining({ config: cfg(csv, { refit: false, epochs: 6, head: 'logreg' }), storeDir: store }, { onEvent: (e) => events.push(e) });
     assert.equal(record.status, 'completed');
     assert.equal(record.config.refit, false);
+    assert.equal(record.algorithm, 'tfjs-adam-logreg');
+    assert.deepEqual(record.progress, { unit: 'epoch', total: 6, validation: 'stratified 20% hold-out of the training split (12 examples)' });
+    assert.ok(record.bestEpoch! >= 1 && record.bestEpoch! <= 6);
+    assert.equal(record.epochsRun, 6);
+    assert.ok(record.backend && record.backend.name.length > 0, 'TensorFlow.js ran the head');
+    assert.ok(events.filter((e) => e.type === 'epoch').every((e) => e.type === 'epoch' && e.unit === 'epoch' && e.totalEpochs === 6));
     const txt = fs.readFileSync(path.join(store, 'runs', record.id, 'report.txt'), 'utf8');
-    assert.match(txt, /validation hold-out of the training split \(12 examples\)/);
+    assert.match(txt, /stratified 20% hold-out of the training split \(12 examples\)/);
     assert.doesNotMatch(txt, /refitted/);
+    const auto = await runTraining({ config: cfg(csv, { refit: false }), storeDir: store }, { onEvent: () => undefined });
+    assert.equal(auto.status, 'completed');
+    assert.equal(auto.algorithm, 'fewshot-ensemble', 'refit applies to tfjs heads only');
   });
 
   it('augments training texts only', async () => {
@@ -299,6 +331,85 @@ describe('runTraining pipeline', function () {
     assert.ok(!fs.existsSync(path.join(runDir, 'model', 'head.json')), 'no model for a cancelled run');
   });
 
+  it('cancel during the solver (2,000 texts, several seconds of fitting) ends the run cancelled within a second', async function () {
+    this.timeout(120_000);
+    const big = writeCsvDataset(path.join(dir, 'big2000'), 667, 2, 5);
+    const store = path.join(dir, 'store-cancel-solver');
+    const ac = new AbortController();
+    const events: TrainEvent[] = [];
+    let abortedAt = 0;
+    let dueAt = 0;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const record = await runTraining({ config: cfg(big, { encoder: 'hashing', passages: false, classNames: false }), storeDir: store }, {
+        signal: ac.signal,
+        onEvent: (e) => {
+          events.push(e);
+          // half a second into the head: inside the CV fits (Gram matrices, Cholesky, L-BFGS on 1,500 rows)
+          // (timed from when the abort was due: a blocked event loop would fire it late)
+          if (e.type === 'progress' && e.phase === 'train' && !timer) {
+            dueAt = Date.now() + 500;
+            timer = setTimeout(() => { abortedAt = Date.now(); ac.abort(); }, 500);
+          }
+        },
+      });
+      const ms = Date.now() - dueAt;
+      assert.ok(abortedAt > 0, 'the abort fired while the head was fitting');
+      assert.equal(record.status, 'cancelled');
+      assert.ok(ms < 1000, `the run ended ${ms} ms after the abort`);
+      const fits = events.filter((e): e is Extract<TrainEvent, { type: 'progress' }> => e.type === 'progress' && e.phase === 'train');
+      assert.ok(fits[fits.length - 1].done < fits[0].total, 'cancelled before the last candidate fit');
+      assert.equal(record.algorithm, 'fewshot-lbfgs', 'above 1,000 rows: one configuration');
+      const onDisk = JSON.parse(fs.readFileSync(path.join(store, 'runs', record.id, 'run.json'), 'utf8')) as RunRecord;
+      assert.equal(onDisk.status, 'cancelled');
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  it('records data problems and puts a banner at the top of report.txt', async () => {
+    const ds = path.join(dir, 'problems');
+    fs.mkdirSync(ds, { recursive: true });
+    const rows = ['text,label,split'];
+    for (const label of LABELS) {
+      makeTexts(label, 12, 40).forEach((t) => rows.push(`${t},${label},train`));
+      makeTexts(label, 6, 41).forEach((t) => rows.push(`${t},${label},test`));
+    }
+    // 2 test texts copied from train, a class with 2 test samples only in test (no training data)
+    rows.push(`${makeTexts(LABELS[0], 1, 40)[0]},${LABELS[0]},test`, `  ${makeTexts(LABELS[1], 1, 40)[0]} ,${LABELS[1]},test`);
+    rows.push('a lonely test text,orphan,test', 'another lonely text,orphan,test');
+    const file = path.join(ds, 'data.csv');
+    fs.writeFileSync(file, rows.join('\n') + '\n');
+    const store = path.join(dir, 'store-problems');
+    const events: TrainEvent[] = [];
+    const record = await runTraining({ config: cfg(file, { classNames: false }), storeDir: store }, { onEvent: (e) => events.push(e) });
+    assert.equal(record.status, 'completed', JSON.stringify(record.error));
+    const codes = Object.fromEntries((record.dataProblems ?? []).map((p) => [p.code, p.count]));
+    assert.deepEqual(codes, { 'test-train-overlap': 2, 'test-class-not-in-train': 1 });
+    assert.match(record.dataProblems!.find((p) => p.code === 'test-class-not-in-train')!.message, /their 2 test example\(s\) were left out/);
+    const warns = events.filter((e) => e.type === 'log' && e.level === 'warn' && e.message.startsWith('Data problem: '));
+    assert.equal(warns.length, 2);
+    const txt = fs.readFileSync(path.join(store, 'runs', record.id, 'report.txt'), 'utf8');
+    assert.match(txt, /^!+\nDATA PROBLEMS \(2\): read the scores below with care\n- 2 test text\(s\) also occur in the training split/);
+
+    // small test classes and skipped files (folder layout)
+    const folders = path.join(dir, 'problems-folders');
+    LABELS.forEach((label, li) => {
+      fs.mkdirSync(path.join(folders, 'train', label), { recursive: true });
+      fs.mkdirSync(path.join(folders, 'test', label), { recursive: true });
+      makeTexts(label, 8, 60 + li).forEach((t, i) => fs.writeFileSync(path.join(folders, 'train', label, `${i}.txt`), t));
+      makeTexts(label, li === 0 ? 3 : 6, 70 + li).forEach((t, i) => fs.writeFileSync(path.join(folders, 'test', label, `${i}.txt`), t));
+    });
+    fs.writeFileSync(path.join(folders, 'train', LABELS[1], 'empty.txt'), '');
+    const rec2 = await runTraining({ config: cfg(folders, { classNames: false }), storeDir: store }, { onEvent: () => undefined });
+    assert.equal(rec2.status, 'completed', JSON.stringify(rec2.error));
+    const byCode = Object.fromEntries((rec2.dataProblems ?? []).map((p) => [p.code, p]));
+    assert.deepEqual(Object.keys(byCode).sort(), ['files-skipped', 'small-test-class']);
+    assert.equal(byCode['small-test-class'].count, 1);
+    assert.match(byCode['small-test-class'].message, new RegExp(`\\(${LABELS[0]}: 3\\)`));
+    assert.deepEqual(byCode['files-skipped'].files, [path.join(folders, 'train', LABELS[1], 'empty.txt')]);
+  });
+
   it('a bad dataset ends the run failed, with the file and a fix', async () => {
     const bad = path.join(dir, 'bad.csv');
     fs.writeFileSync(bad, 'text,label\nonly one label here,a\nand another,a\n');
@@ -345,8 +456,13 @@ describe('runTraining pipeline', function () {
     assert.deepEqual(preds.map((p) => p.index).sort((a, b) => a - b), Array.from({ length: 9 }, (_, i) => i));
     assert.deepEqual(report, classificationReport(preds.map((p) => p.label), preds.map((p) => p.predicted), LABELS, 'cross-validation'));
     assert.match(fs.readFileSync(path.join(runDir, 'report.txt'), 'utf8'), /cross-validation/);
-    // epochs were chosen by 3-fold CV on the training split: 5 averaged epoch lines
-    assert.equal(readJsonl<EpochMetrics>(path.join(runDir, 'metrics.jsonl')).length, 5);
+    // epochs were chosen by 3-fold CV on the training split: 5 mean epoch lines, each sent when the last fold reached it
+    assert.deepEqual(record.progress, { unit: 'epoch', total: 5, validation: '3-fold CV over the training split, mean over folds' });
+    const metrics = readJsonl<EpochMetrics>(path.join(runDir, 'metrics.jsonl'));
+    assert.deepEqual(metrics.map((m) => m.epoch), [1, 2, 3, 4, 5]);
+    assert.ok(metrics.every((m, i) => i === 0 || m.elapsedMs >= metrics[i - 1].elapsedMs));
+    const foldMsgs = events.filter((e) => e.type === 'progress' && /^Cross-validating epochs: fold 1 of 3, epoch \d\/5/.test(e.message ?? ''));
+    assert.equal(foldMsgs.length, 5, 'fold progress is streamed per epoch');
     assert.ok(record.bestEpoch! >= 1 && record.bestEpoch! <= 5);
     assert.ok(fs.existsSync(path.join(runDir, 'model', 'head.json')));
   });

@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { launchPredictor, launchTrainer, PredictorError, type TrainerResult } from '../../src/trainer/launch';
 import { DEFAULT_CONFIG } from '../../src/core/config';
-import type { TrainerToParent } from '../../src/protocol/trainer';
+import { TRAINER_PROTOCOL_VERSION, type PredictorToParent, type TrainerToParent } from '../../src/protocol/trainer';
 import type { EpochMetrics, RunRecord, TestPrediction, TrainConfig } from '../../src/protocol/run';
 import { buildChildBundles, bundleEnv, readJsonl, rmrf, tempDir, writeCsvDataset } from './helpers/trainerFixtures';
 
@@ -36,8 +37,14 @@ describe('trainer child (launchTrainer)', function () {
     assert.ok(done);
     assert.equal(h.runId, done.runId);
     assert.equal(res.runDir, done.runDir);
-    assert.equal(msgs.filter((m) => m.type === 'epoch').length, 8);
-    assert.equal(readRecord(store, h.runId!).status, 'completed');
+    // head auto: one point per CV-scored configuration (IDF on/off × C 1, 10, 100), not per --epochs
+    const points = msgs.filter((m): m is Extract<TrainerToParent, { type: 'epoch' }> => m.type === 'epoch');
+    assert.equal(points.length, 6);
+    assert.ok(points.every((m) => m.unit === 'configuration' && m.totalEpochs === 6 && m.metrics.unit === 'configuration'));
+    const rec = readRecord(store, h.runId!);
+    assert.equal(rec.status, 'completed');
+    assert.equal(rec.algorithm, 'fewshot-ensemble');
+    assert.equal(rec.progress?.total, 6);
     assert.ok(res.lastLog.some((l) => l.includes('Encoder') || l.includes('encoder')), 'log lines are kept');
     assert.ok(res.lastLog.length <= 50);
   });
@@ -82,10 +89,59 @@ describe('trainer child (launchTrainer)', function () {
     const took = Date.now() - epochAt;
     assert.equal(res.status, 'cancelled');
     assert.ok(epochAt > 0);
-    assert.ok(took < 2500, `stopped ${took} ms after cancel`);
+    assert.ok(took < 1000, `stopped ${took} ms after cancel`);
     const rec = readRecord(store, h.runId!);
     assert.equal(rec.status, 'cancelled');
     assert.ok(readJsonl<EpochMetrics>(path.join(store, 'runs', h.runId!, 'metrics.jsonl')).length < 1000);
+  });
+
+  it('cancel() during a tfjs head stops the child within a second', async () => {
+    const store = path.join(dir, 'cancel-tfjs');
+    let epochAt = 0;
+    const h = launchTrainer({ config: config({ head: 'logreg', epochs: 1000, patience: 0, batchSize: 4 }), storeDir: store }, {
+      trainerScript: bins.trainer, env: bundleEnv,
+      onMessage: (m) => { if (m.type === 'epoch' && m.metrics.epoch === 2) { epochAt = Date.now(); h.cancel(); } },
+    });
+    const res = await h.done;
+    const took = Date.now() - epochAt;
+    assert.equal(res.status, 'cancelled');
+    assert.ok(epochAt > 0);
+    assert.ok(took < 1000, `stopped ${took} ms after cancel`);
+    assert.notEqual(res.signal, 'SIGKILL', 'the child stopped by itself');
+    assert.equal(readRecord(store, h.runId!).status, 'cancelled');
+  });
+
+  it('the parent refuses a trainer child of another protocol version, with a clear message', async () => {
+    const fake = path.join(dir, 'old-trainer.js');
+    fs.writeFileSync(fake, `process.send({ type: 'ready', protocol: 1, pid: process.pid });
+process.on('message', (m) => { if (m.type === 'train') require('fs').writeFileSync(${JSON.stringify(path.join(dir, 'old-trainer-got-train'))}, ''); });
+setInterval(() => {}, 1000);\n`);
+    const msgs: TrainerToParent[] = [];
+    const h = launchTrainer({ config: config(), storeDir: path.join(dir, 'old') }, { onMessage: (m) => msgs.push(m), trainerScript: fake });
+    const res = await h.done;
+    assert.equal(res.status, 'failed');
+    assert.equal(res.error, `The trainer process (${fake}) speaks protocol version 1, this extension version ${TRAINER_PROTOCOL_VERSION}; it was stopped.`);
+    assert.match(res.fix!, /Rebuild the extension/);
+    const err = msgs.find((m): m is Extract<TrainerToParent, { type: 'error' }> => m.type === 'error');
+    assert.equal(err?.message, res.error);
+    assert.ok(!fs.existsSync(path.join(dir, 'old-trainer-got-train')), 'no request was sent to it');
+  });
+
+  it('the trainer child refuses a train request of another protocol version', async () => {
+    const msgs: TrainerToParent[] = [];
+    const child = fork(bins.trainer, [], { env: { ...process.env, ...bundleEnv }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('message', (m: TrainerToParent) => {
+        msgs.push(m);
+        if (m.type === 'ready') child.send({ type: 'train', protocol: TRAINER_PROTOCOL_VERSION + 1, request: { config: config(), storeDir: path.join(dir, 'newer') } });
+      });
+      child.on('exit', resolve);
+    });
+    assert.equal(code, 1);
+    const err = msgs.find((m): m is Extract<TrainerToParent, { type: 'error' }> => m.type === 'error');
+    assert.equal(err?.message, `Trainer protocol mismatch: the parent speaks version ${TRAINER_PROTOCOL_VERSION + 1}, this trainer version ${TRAINER_PROTOCOL_VERSION}.`);
+    assert.ok(!msgs.some((m) => m.type === 'started'), 'no run was started');
+    assert.ok(!fs.existsSync(path.join(dir, 'newer')));
   });
 
   it('cancel() kills a child that is stuck (no event loop) after 1 s; the parent marks the run cancelled', async () => {
@@ -153,6 +209,28 @@ describe('trainer child (launchTrainer)', function () {
         await assert.rejects(client.predict(['x']));
       } finally {
         client.dispose();
+      }
+    });
+
+    it('the parent refuses a predictor of another protocol version; the predictor refuses a load of another version', async () => {
+      const fake = path.join(dir, 'old-predictor.js');
+      fs.writeFileSync(fake, `process.send({ type: 'ready', protocol: 99, pid: process.pid });\nsetInterval(() => {}, 1000);\n`);
+      const client = launchPredictor(runDir, { predictorScript: fake });
+      try {
+        await assert.rejects(client.ready, (e: PredictorError) => e.message === `The predictor process (${fake}) speaks protocol version 99, this extension version ${TRAINER_PROTOCOL_VERSION}; it was stopped.` && /Rebuild/.test(e.fix ?? ''));
+        assert.ok(await waitFor(() => client.exited, 3000), 'the child was stopped');
+      } finally {
+        client.dispose();
+      }
+      const child = fork(bins.predictor, [], { env: { ...process.env, ...bundleEnv }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      try {
+        const err = await new Promise<PredictorToParent>((resolve) => child.on('message', (m: PredictorToParent) => {
+          if (m.type === 'ready') child.send({ type: 'load', protocol: 1, runDir });
+          else resolve(m);
+        }));
+        assert.deepEqual(err.type === 'error' && err.message, `Predictor protocol mismatch: the parent speaks version 1, this predictor version ${TRAINER_PROTOCOL_VERSION}.`);
+      } finally {
+        child.kill();
       }
     });
 

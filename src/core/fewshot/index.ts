@@ -7,29 +7,49 @@
  *     them), and the block is re-normalised to unit length; then blocks are weighted.
  *  2. Head: multinomial logistic regression with an L2 penalty (scikit-learn's `C`), solved to
  *     convergence by L-BFGS through the Gram matrix of the training rows (see kernel.ts):
- *     deterministic, no epochs to pick, nothing held out.
- *  3. Ensemble (default up to ENSEMBLE_MAX_ROWS rows): the 18 configurations IDF on/off × block
- *     weights × C ∈ {1, 10, 100} are scored by stratified k-fold CV log-loss on the original
- *     training rows; the ENSEMBLE_TOP best are refitted on all rows (plus the weighted extra rows)
- *     and averaged in logit space. On the development corpora this beat every single
- *     configuration and every CV-picked one on the worst corpus (see the issue 8 notes).
+ *     deterministic, no epochs, nothing held out.
+ *  3. Ensemble (up to ENSEMBLE_MAX_ROWS rows): the 18 configurations IDF on/off × block weights ×
+ *     C ∈ {1, 10, 100} are scored by stratified k-fold CV log-loss on the original training rows;
+ *     the ENSEMBLE_TOP best are refitted on all rows (plus the weighted extra rows) and averaged in
+ *     logit space. Above ENSEMBLE_MAX_ROWS: IDF on/off is chosen by the same CV, then one fit (C=10).
  *  4. The result is an ordinary 'logreg' ModelFile (W, b) with `normalisation` (IDF as 1/std)
  *     and `blockNorm` (the per-block re-normalisation), plus one `members` part for the other
  *     IDF setting when the ensemble mixes both, so predictProba runs it unchanged.
+ *
+ * Progress is reported as it happens (nothing is resampled or interpolated): `onProgress` after
+ * every candidate fit (CV fold fits, then the final fits, whose L-BFGS iterations are reported at
+ * most every PROGRESS_MS), and one `onPoint` per configuration the moment its last fold is fitted
+ * (unit 'configuration': its CV log-loss and out-of-fold metrics). Every long loop yields to the
+ * event loop about every 30 ms and stops with an AbortError once `signal` fires.
  */
-import type { EpochMetrics, ModelFile } from '../../protocol/run';
+import type { EpochMetrics, ModelFile, ProgressUnit } from '../../protocol/run';
 import { RUN_FORMAT_VERSION } from '../../protocol/run';
-import { accuracyOf, macroF1, perClassRecall } from '../metrics';
+import { accuracyOf, argmaxRows, macroF1, perClassRecall, softmaxRows } from '../metrics';
+import { drive, Pacer } from '../util/async';
 import { blocksFromEncoderId, fitIdf, sparsity, transformRow, type Block, type BlockTransform } from './features';
-import { gram, type SparseRow } from './linalg';
-import { fitKernelLogReg, kernelLogits, softmaxRows } from './kernel';
+import { gram, gramSteps, type SparseRow } from './linalg';
+import { fitKernelLogRegSteps, kernelLogits } from './kernel';
 
 export { blocksFromEncoderId } from './features';
-export { fitLogReg, predictLogReg } from './logreg';
 export { createCharGramEncoder, chargramId, chargramSpecOptions, DEFAULT_CHARGRAM_DIM } from './chargram';
 
 /** Inverse std used for dims that are switched off (never seen in training). */
 const OFF = 1e30;
+/** Least time between two progress events of a running final fit. */
+const PROGRESS_MS = 150;
+
+export interface FewShotPlan {
+  unit: ProgressUnit;
+  /** Progress points planned: one per CV-scored configuration (0 when CV is not possible). */
+  points: number;
+  /** Candidate fits planned: configurations × folds + final fits. */
+  fits: number;
+  /** CV folds (null without CV). */
+  folds: number | null;
+  /** What the points' validation metrics are, or null without CV. */
+  validation: string | null;
+  algorithm: 'fewshot-ensemble' | 'fewshot-lbfgs';
+}
 
 export interface FewShotOptions {
   labels: string[];
@@ -37,17 +57,12 @@ export interface FewShotOptions {
   encoderId?: string;
   /** Explicit block layout (overrides encoderId). */
   blocks?: Block[];
-  /** Inverse regularisation strength (scikit-learn's C), or 'cv' to choose from `grid` by stratified CV. Default DEFAULT_C. */
-  C?: number | 'cv';
-  grid?: number[];
-  /** IDF on sparse blocks: true, false, or 'cv' (choose by CV). Default DEFAULT_IDF. Sparse blocks always keep only the training vocabulary. */
-  idf?: boolean | 'cv';
-  /**
-   * Weight of each block (after re-normalisation): explicit, or 'cv' (choose the blocks' shares by CV).
-   * Default: equal. ('cv' helped on one corpus and hurt on others: training samples drawn from the same
-   * document leak across CV folds, which favours n-gram blocks.)
-   */
-  blockWeights?: number[] | 'cv';
+  /** Single fit (no ensemble) only: inverse regularisation strength (scikit-learn's C). Default DEFAULT_C. */
+  C?: number;
+  /** Single fit only: IDF on sparse blocks; default: chosen by CV (on when CV is not possible). */
+  idf?: boolean;
+  /** Single fit only: weight of each block after re-normalisation (default equal). */
+  blockWeights?: number[];
   classWeights?: number[];
   maxIter?: number;
   signal?: AbortSignal;
@@ -57,96 +72,69 @@ export interface FewShotOptions {
   /** Sample weight of each extra row (multiplies its class weight; default 1). */
   extraWeights?: number[];
   /**
-   * Fit the configuration ensemble (see ENSEMBLE_*): the model's logits are the mean of the
-   * logits of L2 logistic regressions over IDF on/off × block weightings × C. Default: on when
-   * there are at most ENSEMBLE_MAX_ROWS training rows (with the extra rows), else one fit.
+   * Fit the configuration ensemble (see ENSEMBLE_*). Default: on when there are at most
+   * ENSEMBLE_MAX_ROWS training rows (with the extra rows), else one fit.
    */
   ensemble?: boolean;
-  /** Progress points of the final fit, at most `maxPoints` (default 60), numbered 1…N. */
-  onIter?(m: EpochMetrics): void | Promise<void>;
-  maxPoints?: number;
-  /**
-   * Validation curve by k-fold CV over the L-BFGS iterations of the chosen configuration, used
-   * for the progress points (out-of-fold validation metrics). Default true.
-   */
-  cvCurve?: boolean;
-  /**
-   * Stop the final fit at the iteration share where the CV curve peaks (strictly higher than at
-   * convergence). Default false: on the development corpora it cost ~0.5 point on average.
-   */
-  earlyStop?: boolean;
+  /** Called once, before any fit, with what will be reported. */
+  onPlan?(p: FewShotPlan): void;
+  /** After each candidate fit (done of total), and during final fits (throttled). */
+  onProgress?(done: number, total: number, message: string): void;
+  /** One point per CV-scored configuration, sent when its last fold was fitted. */
+  onPoint?(m: EpochMetrics): void | Promise<void>;
+  onLog?(message: string): void;
 }
 
 export interface FewShotResult {
   model: ModelFile;
+  /** Single fit: its C and configuration (IDF, block weights). */
   C: number;
-  iterations: number;
+  idf: boolean;
+  blockWeights: number[];
+  /** Every final fit converged. */
   converged: boolean;
-  /** Progress points of the final fit (L-BFGS iterations): training loss, macro-F1, accuracy, per-class recall. */
-  history: EpochMetrics[];
-  /** Mean CV macro-F1 per C when C was chosen by CV. */
-  cv?: { C: number; macroF1: number }[];
-  /** The configurations compared by cross-validation (block weights / IDF), with their mean CV macro-F1. */
-  cvConfigs?: { weights: number[]; idf: boolean; macroF1: number; logLoss: number }[];
-  /** Point (1-based) of the saved model (the last one unless earlyStop), and its out-of-fold macro-F1 (null without a CV curve). */
-  bestPoint: number;
+  /** The progress points that were sent (CV-scored configurations). */
+  points: EpochMetrics[];
+  /** Highest out-of-fold macro-F1 among the points (null without CV). */
   bestValMacroF1: number | null;
-  /** L-BFGS iterations of the final fit cut at this count (early stopping by CV), or null for the converged fit. */
-  stoppedAt: number | null;
+  plan: FewShotPlan;
+  /** Single fit: the configurations compared by CV (IDF on/off), with mean per-fold macro-F1 and log-loss. */
+  cvConfigs?: { weights: number[]; idf: boolean; macroF1: number; logLoss: number }[];
   /** The configuration ensemble, when one was fitted: its members (the model is their mean logit). */
   ensemble?: { idf: boolean; weights: number[]; C: number; cvLogLoss?: number }[];
   /** Every candidate configuration of the ensemble with its cross-validated log-loss (absent when CV was not possible). */
   ensembleCv?: { idf: boolean; w: number[]; C: number; logLoss: number }[];
-  /** Chosen block weights and IDF setting (of the main member when an ensemble was fitted). */
-  blockWeights: number[];
-  idf: boolean;
   /** Probabilities computed from the fitted transforms and weights directly (reference for predictProba). */
   predict(x: Float32Array[]): number[][];
   transforms: BlockTransform[];
 }
 
-export const DEFAULT_C = 10;
-export const DEFAULT_IDF: boolean | 'cv' = 'cv';
+const DEFAULT_C = 10;
 /**
- * Below this many training texts the configuration is not cross-validated (equal block weights,
- * IDF on): with 2–3 held-out texts per fold the choice is noise.
+ * Below this many training texts the single fit's IDF setting is not cross-validated (IDF on):
+ * with 2–3 held-out texts per fold the choice is noise.
  */
-export const MIN_CV_ROWS = 32;
-/** Mean CV macro-F1 a configuration must gain over the first (equal weights, IDF on) to replace it. */
-export const CV_MARGIN = 0.03;
-
-/**
- * Candidate block weights for CV (squared weights sum to 1): equal shares first (preferred on
- * ties), then each block leaning, then each block alone.
- */
-export function weightCandidates(nBlocks: number): number[][] {
-  if (nBlocks === 1) return [[1]];
-  const eq = new Array(nBlocks).fill(1 / Math.sqrt(nBlocks));
-  const out: number[][] = [eq];
-  for (const share of [0.75, 0.25]) {
-    if (nBlocks !== 2) break;
-    out.push([Math.sqrt(share), Math.sqrt(1 - share)]);
-  }
-  for (let b = 0; b < nBlocks; b++) out.push(Array.from({ length: nBlocks }, (_, j) => (j === b ? 1 : 0)));
-  return out;
-}
-export const DEFAULT_GRID = [0.1, 1, 10, 100];
+const MIN_CV_ROWS = 32;
+/** Mean CV macro-F1 a configuration must gain over the first (IDF on) to replace it (single fit). */
+const CV_MARGIN = 0.03;
 
 /** Regularisation strengths of the ensemble members. */
-export const ENSEMBLE_C = [1, 10, 100];
+const ENSEMBLE_C = [1, 10, 100];
 /** Members kept: the configurations with the lowest cross-validated log-loss. */
-export const ENSEMBLE_TOP = 3;
+const ENSEMBLE_TOP = 3;
 /** Above this many training rows one configuration is fitted (the ensemble's Gram matrices grow as n²). */
-export const ENSEMBLE_MAX_ROWS = 1000;
+const ENSEMBLE_MAX_ROWS = 1000;
+/** Folds of the configuration CV (fewer when a class is smaller). */
+const MAX_FOLDS = 4;
 
 /** Squared block weights of the ensemble members: equal shares, and each of two blocks leaning 3:1. */
-export function ensembleWeights(nBlocks: number): number[][] {
+function ensembleWeights(nBlocks: number): number[][] {
   const eq = new Array(nBlocks).fill(1 / nBlocks);
   return nBlocks === 2 ? [eq, [0.75, 0.25], [0.25, 0.75]] : [eq];
 }
 
 /** Fits the block transforms on the training rows. */
-export function fitTransforms(x: Float32Array[], blocks: Block[], o: { idf?: boolean; blockWeights?: number[] } = {}): BlockTransform[] {
+function fitTransforms(x: Float32Array[], blocks: Block[], o: { idf?: boolean; blockWeights?: number[] } = {}): BlockTransform[] {
   // Sparse blocks: keep the training vocabulary (dims seen in training), optionally IDF-weighted.
   const w = o.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length));
   return blocks.map((b, i) => {
@@ -162,18 +150,11 @@ export function fitTransforms(x: Float32Array[], blocks: Block[], o: { idf?: boo
 }
 
 /** Deterministic stratified folds: each class's examples dealt round-robin over `nf` folds. */
-export function stratifiedFolds(y: number[], k: number, nf: number): number[][] {
+function stratifiedFolds(y: number[], k: number, nf: number): number[][] {
   const folds: number[][] = Array.from({ length: nf }, () => []);
   let next = 0;
   for (let c = 0; c < k; c++) y.forEach((v, i) => { if (v === c) { folds[next].push(i); next = (next + 1) % nf; } });
   return folds;
-}
-
-/** Row-wise argmax of an m×k row-major score matrix. */
-export function argmaxRows(Z: Float64Array, m: number, k: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < m; i++) { let b = 0; for (let c = 1; c < k; c++) if (Z[i * k + c] > Z[i * k + b]) b = c; out.push(b); }
-  return out;
 }
 
 /** Gram matrix of transformed rows (sum over blocks). */
@@ -186,86 +167,12 @@ export function blockGram(a: SparseRow[][], b: SparseRow[][], t: BlockTransform[
   return K;
 }
 
-/** Chooses C by stratified k-fold CV (macro-F1, ties → smaller C); folds fit their own transforms. */
-export function chooseC(x: Float32Array[], y: number[], k: number, blocks: Block[], grid: number[], o: { idf?: boolean; blockWeights?: number[]; sampleWeights?: number[] }): { C: number; scores: { C: number; macroF1: number }[] } | null {
-  const minCount = Math.min(...Array.from({ length: k }, (_, c) => y.filter((v) => v === c).length));
-  const nf = Math.min(4, minCount);
-  if (nf < 2) return null;
-  const folds = stratifiedFolds(y, k, nf);
-  const sums = grid.map(() => 0);
-  for (const val of folds) {
-    const inVal = new Set(val);
-    const tr = y.map((_, i) => i).filter((i) => !inVal.has(i));
-    const t = fitTransforms(tr.map((i) => x[i]), blocks, o);
-    const rt = tr.map((i) => transformRow(x[i], t));
-    const rv = val.map((i) => transformRow(x[i], t));
-    const K = blockGram(rt, rt, t);
-    const Kv = blockGram(rv, rt, t);
-    grid.forEach((C, g) => {
-      const f = fitKernelLogReg(K, tr.length, tr.map((i) => y[i]), k, { C, sampleWeights: o.sampleWeights && tr.map((i) => o.sampleWeights![i]) });
-      const Z = kernelLogits(Kv, val.length, tr.length, f.A, f.b, k);
-      sums[g] += macroF1(val.map((i) => y[i]), argmaxRows(Z, val.length, k), k);
-    });
-  }
-  let best = 0;
-  grid.forEach((_, g) => { if (sums[g] > sums[best] + 1e-9) best = g; });
-  return { C: grid[best], scores: grid.map((C, g) => ({ C, macroF1: sums[g] / nf })) };
+/** Per-block Gram matrices between rows a and b (cooperative). */
+async function blockGrams(a: SparseRow[][], b: SparseRow[][], t: BlockTransform[], pacer: Pacer): Promise<Float64Array[]> {
+  const out: Float64Array[] = [];
+  for (const [j, blk] of t.entries()) out.push(await drive(gramSteps(a.map((r) => r[j]), b.map((r) => r[j]), blk.end - blk.start), pacer));
+  return out;
 }
-
-/**
- * Chooses block weights and IDF on/off by stratified k-fold CV over the training rows: highest
- * mean held-out macro-F1, ties → lower held-out log-loss, then the earlier candidate (equal
- * weights, IDF on first). Each fold fits its own transforms on its
- * training part only.
- */
-export function chooseConfig(
-  x: Float32Array[], y: number[], k: number, blocks: Block[], C: number,
-  o: { weights: number[][]; idf: boolean[]; sampleWeights?: number[]; margin?: number },
-): { weights: number[]; idf: boolean; scores: { weights: number[]; idf: boolean; macroF1: number; logLoss: number }[] } | null {
-  const minCount = Math.min(...Array.from({ length: k }, (_, c) => y.filter((v) => v === c).length));
-  const nf = Math.min(4, minCount);
-  const cands = o.idf.flatMap((idf) => o.weights.map((w) => ({ weights: w, idf })));
-  if (nf < 2 || cands.length < 2 || y.length < MIN_CV_ROWS) return null;
-  const folds = stratifiedFolds(y, k, nf);
-  const sums = cands.map(() => 0); // CV log-loss (smoother than macro-F1 on a handful of held-out texts)
-  const f1s = cands.map(() => 0);
-  for (const val of folds) {
-    const inVal = new Set(val);
-    const tr = y.map((_, i) => i).filter((i) => !inVal.has(i));
-    const yTr = tr.map((i) => y[i]);
-    const yVal = val.map((i) => y[i]);
-    const sw = o.sampleWeights && tr.map((i) => o.sampleWeights![i]);
-    for (const idf of o.idf) {
-      // per-block Grams with unit block weights, then any weighting is a weighted sum
-      const { Ks, Kvs } = foldGrams(x, blocks, tr, val, idf);
-      cands.forEach((cand, ci) => {
-        if (cand.idf !== idf) return;
-        const sq = cand.weights.map((w) => w * w);
-        const K = weightedSum(Ks, sq);
-        const Kv = weightedSum(Kvs, sq);
-        const f = fitKernelLogReg(K, tr.length, yTr, k, { C, sampleWeights: sw });
-        const Z = kernelLogits(Kv, val.length, tr.length, f.A, f.b, k);
-        const P = softmaxRows(Z, val.length, k);
-        let ll = 0;
-        yVal.forEach((c, j) => { ll -= Math.log(Math.max(1e-12, P[j * k + c])); });
-        sums[ci] += ll / val.length;
-        f1s[ci] += macroF1(yVal, argmaxRows(Z, val.length, k), k);
-      });
-    }
-  }
-  // highest CV macro-F1; ties → lower CV log-loss; then the earlier candidate. A candidate other
-  // than the first must beat the first by more than `margin` mean macro-F1 (CV on a few texts is noisy).
-  let best = 0;
-  const margin = (o.margin ?? CV_MARGIN) * nf;
-  cands.forEach((_, ci) => {
-    if (ci === 0) return;
-    if (f1s[ci] <= f1s[0] + margin) return;
-    if (f1s[ci] > f1s[best] + 1e-9 || (Math.abs(f1s[ci] - f1s[best]) <= 1e-9 && sums[ci] < sums[best] - 1e-9)) best = ci;
-  });
-  return { ...cands[best], scores: cands.map((c, ci) => ({ ...c, macroF1: f1s[ci] / nf, logLoss: sums[ci] / nf })) };
-}
-
-interface EnsembleConfig { idf: boolean; w: number[]; C: number }
 
 /** Σⱼ wⱼ·Mⱼ of per-block matrices of one shape (w: squared block weights). */
 function weightedSum(Ms: Float64Array[], w: number[]): Float64Array {
@@ -274,150 +181,132 @@ function weightedSum(Ms: Float64Array[], w: number[]): Float64Array {
   return K;
 }
 
-/** Per-block Gram matrices of a CV fold: train × train and val × train, transforms fitted on the fold's training rows only (unit block weights). */
-function foldGrams(x: Float32Array[], blocks: Block[], tr: number[], val: number[], idf: boolean): { Ks: Float64Array[]; Kvs: Float64Array[] } {
-  const t = fitTransforms(tr.map((i) => x[i]), blocks, { idf, blockWeights: blocks.map(() => 1) });
-  const rt = tr.map((i) => transformRow(x[i], t));
-  const rv = val.map((i) => transformRow(x[i], t));
-  return {
-    Ks: t.map((blk, j) => gram(rt.map((r) => r[j]), rt.map((r) => r[j]), blk.end - blk.start)),
-    Kvs: t.map((blk, j) => gram(rv.map((r) => r[j]), rt.map((r) => r[j]), blk.end - blk.start)),
-  };
+/** One configuration: IDF setting, squared block weights, C. */
+interface Config { idf: boolean; w: number[]; C: number }
+
+/** What the configuration is, e.g. "IDF on · block weights 0.50/0.50 · C=10". */
+function configLabel(c: Config): string {
+  return `IDF ${c.idf ? 'on' : 'off'} · block weights ${c.w.map((v) => v.toFixed(2)).join('/')} · C=${c.C}`;
+}
+
+/** A configuration's cross-validation: raw sums, in the order the earlier code summed them (same models). */
+interface Scored extends Config {
+  /** Σ held-out log-loss over all rows / n. */
+  logLoss: number;
+  /** Σ over folds of each fold's mean held-out log-loss, and of each fold's macro-F1. */
+  foldLossSum: number;
+  foldF1Sum: number;
+}
+
+/** One CV fold: its rows, and the per-block Grams of its IDF setting (computed once per setting). */
+interface Fold { tr: number[]; val: number[]; yTr: number[]; swTr?: number[] }
+
+/** Counts candidate fits and reports them. */
+class Tally {
+  done = 0;
+  private lastSent = 0;
+  constructor(readonly total: number, private readonly report?: (done: number, total: number, message: string) => void) {}
+  fitted(message: string): void { this.done++; this.lastSent = Date.now(); this.report?.(this.done, this.total, message); }
+  /** During a fit: at most every PROGRESS_MS. */
+  running(message: () => string): void {
+    const now = Date.now();
+    if (now - this.lastSent < PROGRESS_MS) return;
+    this.lastSent = now;
+    this.report?.(this.done, this.total, message());
+  }
+}
+
+interface CvContext {
+  x: Float32Array[]; y: number[]; k: number; labels: string[]; blocks: Block[]; sw?: number[];
+  folds: Fold[]; pacer: Pacer; tally: Tally; t0: number; onPoint?(m: EpochMetrics): void | Promise<void>;
+  points: EpochMetrics[];
 }
 
 /**
- * Mean held-out log-loss of each configuration by stratified k-fold CV over the original
- * training rows (extra rows never take part); each fold fits its own transforms. null when a
- * class has fewer than 2 examples.
+ * Scores configurations by stratified k-fold CV over the original training rows (each fold fits
+ * its own transforms on its training part), one configuration after the other: per IDF setting
+ * the fold Grams are computed once, then each configuration is fitted on every fold and sent as a
+ * progress point when its last fold is done.
  */
-function cvLogLoss(
-  x: Float32Array[], y: number[], k: number, blocks: Block[], cfgs: EnsembleConfig[], sw: number[] | undefined, signal?: AbortSignal,
-): (EnsembleConfig & { logLoss: number })[] | null {
-  const minCount = Math.min(...Array.from({ length: k }, (_, c) => y.filter((v) => v === c).length));
-  const nf = Math.min(4, minCount);
-  if (nf < 2) return null;
-  const sums = cfgs.map(() => 0);
-  for (const val of stratifiedFolds(y, k, nf)) {
-    const inVal = new Set(val);
-    const tr = y.map((_, i) => i).filter((i) => !inVal.has(i));
-    const yTr = tr.map((i) => y[i]);
-    const swTr = sw && tr.map((i) => sw[i]);
-    for (const useIdf of [...new Set(cfgs.map((c) => c.idf))]) {
-      const { Ks, Kvs } = foldGrams(x, blocks, tr, val, useIdf);
-      cfgs.forEach((c, ci) => {
-        if (c.idf !== useIdf) return;
-        if (signal?.aborted) throw abortError();
-        const f = fitKernelLogReg(weightedSum(Ks, c.w), tr.length, yTr, k, { C: c.C, sampleWeights: swTr });
-        const Kv = weightedSum(Kvs, c.w);
-        const P = softmaxRows(kernelLogits(Kv, val.length, tr.length, f.A, f.b, k), val.length, k);
-        val.forEach((r, j) => { sums[ci] -= Math.log(Math.max(1e-12, P[j * k + y[r]])); });
-      });
+async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> {
+  const { x, y, k, labels, folds, pacer } = ctx;
+  const n = y.length;
+  const out: Scored[] = [];
+  for (const idf of [...new Set(cfgs.map((c) => c.idf))]) {
+    const group = cfgs.filter((c) => c.idf === idf);
+    // with one configuration per setting the Grams are used once: do not keep them (large n)
+    const cache: ({ Ks: Float64Array[]; Kvs: Float64Array[] } | undefined)[] = [];
+    for (const c of group) {
+      let logLoss = 0;
+      let foldLossSum = 0;
+      let foldF1Sum = 0;
+      let trainLoss = 0;
+      const oof = new Array<number>(n).fill(0);
+      for (const [f, fold] of folds.entries()) {
+        let g = cache[f];
+        if (!g) {
+          const t = fitTransforms(fold.tr.map((i) => x[i]), ctx.blocks, { idf, blockWeights: ctx.blocks.map(() => 1) });
+          const rt = fold.tr.map((i) => transformRow(x[i], t));
+          const rv = fold.val.map((i) => transformRow(x[i], t));
+          g = { Ks: await blockGrams(rt, rt, t, pacer), Kvs: await blockGrams(rv, rt, t, pacer) };
+          if (group.length > 1) cache[f] = g;
+        }
+        const fit = await drive(fitKernelLogRegSteps(weightedSum(g.Ks, c.w), fold.tr.length, fold.yTr, k, { C: c.C, sampleWeights: fold.swTr }), pacer);
+        const Z = kernelLogits(weightedSum(g.Kvs, c.w), fold.val.length, fold.tr.length, fit.A, fit.b, k);
+        const P = softmaxRows(Z, fold.val.length, k);
+        let ll = 0;
+        fold.val.forEach((r, j) => { const l = Math.log(Math.max(1e-12, P[j * k + y[r]])); logLoss -= l; ll -= l; });
+        foldLossSum += ll / fold.val.length;
+        const pred = argmaxRows(Z, fold.val.length, k);
+        foldF1Sum += macroF1(fold.val.map((i) => y[i]), pred, k);
+        fold.val.forEach((r, j) => { oof[r] = pred[j]; });
+        trainLoss += fit.fit.dataLoss;
+        ctx.tally.fitted(`candidate fit ${ctx.tally.done + 1} of ${ctx.tally.total}: ${configLabel(c)}, fold ${f + 1} of ${folds.length}`);
+      }
+      out.push({ ...c, logLoss: logLoss / n, foldLossSum, foldF1Sum });
+      const point: EpochMetrics = {
+        epoch: ctx.points.length + 1, unit: 'configuration', label: configLabel(c),
+        loss: trainLoss / folds.length, valLoss: logLoss / n, valMacroF1: macroF1(y, oof, k), valAccuracy: accuracyOf(y, oof),
+        perClassRecall: perClassRecall(y, oof, labels), elapsedMs: Date.now() - ctx.t0,
+      };
+      ctx.points.push(point);
+      await ctx.onPoint?.(point);
+      pacer.check();
     }
   }
-  return cfgs.map((c, ci) => ({ ...c, logLoss: sums[ci] / y.length }));
+  return out;
+}
+
+/** Stratified folds of the original training rows, or null when a class has fewer than 2 examples. */
+function cvFolds(y: number[], k: number, sw: number[] | undefined): Fold[] | null {
+  const minCount = Math.min(...Array.from({ length: k }, (_, c) => y.filter((v) => v === c).length));
+  const nf = Math.min(MAX_FOLDS, minCount);
+  if (nf < 2) return null;
+  return stratifiedFolds(y, k, nf).map((val) => {
+    const inVal = new Set(val);
+    const tr = y.map((_, i) => i).filter((i) => !inVal.has(i));
+    return { tr, val, yTr: tr.map((i) => y[i]), swTr: sw && tr.map((i) => sw[i]) };
+  });
 }
 
 /** One linear part of the model: a transform, its training rows, dual coefficients per block (or one for all) and intercepts. */
 interface Part { t: BlockTransform[]; rows: SparseRow[][]; A: Float64Array[]; b: Float64Array }
 
-interface FoldTrace { val: number[]; preds: number[][]; loss: number[] }
-
-/** Out-of-fold predictions at every L-BFGS iteration of each fold's fit (chosen configuration). */
-function cvTraces(
-  x: Float32Array[], y: number[], k: number, blocks: Block[], C: number,
-  o: { weights: number[]; idf: boolean; sampleWeights?: number[]; maxIter?: number },
-): FoldTrace[] | null {
-  const minCount = Math.min(...Array.from({ length: k }, (_, c) => y.filter((v) => v === c).length));
-  const nf = Math.min(4, minCount);
-  if (nf < 2) return null;
-  return stratifiedFolds(y, k, nf).map((val) => {
-    const inVal = new Set(val);
-    const tr = y.map((_, i) => i).filter((i) => !inVal.has(i));
-    const t = fitTransforms(tr.map((i) => x[i]), blocks, { idf: o.idf, blockWeights: o.weights });
-    const rt = tr.map((i) => transformRow(x[i], t));
-    const rv = val.map((i) => transformRow(x[i], t));
-    const K = blockGram(rt, rt, t);
-    const Kv = blockGram(rv, rt, t);
-    const yVal = val.map((i) => y[i]);
-    const trace: FoldTrace = { val, preds: [], loss: [] };
-    const record = (A: Float64Array, b: Float64Array) => {
-      const Z = kernelLogits(Kv, val.length, tr.length, A, b, k);
-      const P = softmaxRows(Z, val.length, k);
-      let ll = 0;
-      yVal.forEach((c, j) => { ll -= Math.log(Math.max(1e-12, P[j * k + c])); });
-      trace.preds.push(argmaxRows(Z, val.length, k));
-      trace.loss.push(ll);
-    };
-    const f = fitKernelLogReg(K, tr.length, tr.map((i) => y[i]), k, {
-      C, sampleWeights: o.sampleWeights && tr.map((i) => o.sampleWeights![i]), maxIter: o.maxIter,
-      onIter: (_it, _f, _l, at) => { const c = at.coef(); record(c.A, c.b); },
-    });
-    if (!trace.preds.length) record(f.A, f.b);
-    return trace;
-  });
-}
-
 /** Fits the few-shot recipe; returns a ModelFile that `predictProba` runs. */
 export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts: FewShotOptions): Promise<FewShotResult> {
   if (!xTrain.length) throw new Error('fitFewShot: no training examples');
   if (xTrain.length !== yTrain.length) throw new Error('fitFewShot: x and y lengths differ');
+  const t0 = Date.now();
+  const pacer = new Pacer(opts.signal);
+  pacer.check();
   const labels = opts.labels;
   const k = labels.length;
   const d = xTrain[0].length;
   const n = xTrain.length;
   const blocks = opts.blocks ?? blocksFromEncoderId(opts.encoderId ?? '', d);
   const sampleWeights = opts.classWeights ? yTrain.map((c) => opts.classWeights![c] ?? 1) : undefined;
-  const t0 = Date.now();
-  let C = typeof opts.C === 'number' ? opts.C : DEFAULT_C;
-  let cv: FewShotResult['cv'];
-  if (opts.C === 'cv') {
-    const r = chooseC(xTrain, yTrain, k, blocks, opts.grid ?? DEFAULT_GRID, { idf: opts.idf !== false, blockWeights: Array.isArray(opts.blockWeights) ? opts.blockWeights : undefined, sampleWeights });
-    if (r) { C = r.C; cv = r.scores; }
-  }
-  if (opts.signal?.aborted) throw abortError();
-  const anySparse = blocks.some((b) => sparsity(xTrain, b) > 0.5);
-  let weights = Array.isArray(opts.blockWeights) ? opts.blockWeights : blocks.map(() => 1 / Math.sqrt(blocks.length));
-  const idfOpt = opts.idf ?? DEFAULT_IDF;
-  let idf = idfOpt !== false;
-  let cvConfigs: FewShotResult['cvConfigs'];
-  const wCands = opts.blockWeights === 'cv' ? weightCandidates(blocks.length) : [weights];
-  const idfCands = idfOpt === 'cv' && anySparse ? [true, false] : [idf];
-  const nAllRows = n + (opts.extraX?.length ?? 0);
-  const useEnsemble = opts.ensemble ?? nAllRows <= ENSEMBLE_MAX_ROWS;
-  const chosen = useEnsemble ? null : chooseConfig(xTrain, yTrain, k, blocks, C, { weights: wCands, idf: idfCands, sampleWeights });
-  if (chosen) { weights = chosen.weights; idf = chosen.idf; cvConfigs = chosen.scores; }
-  if (opts.signal?.aborted) throw abortError();
-  // validation curve over iterations (k-fold CV of the chosen configuration)
-  const traces = opts.cvCurve === false ? null : cvTraces(xTrain, yTrain, k, blocks, C, { weights, idf, sampleWeights, maxIter: opts.maxIter });
-  const E = Math.max(1, opts.maxPoints ?? 60);
-  let T = 1;
-  let curve: { t: number; f1: number; acc: number; loss: number; recall: Record<string, number> }[] | null = null;
-  let bestPoint = E;
-  let stoppedAt: number | null = null;
-  if (traces) {
-    T = Math.max(...traces.map((tr) => tr.preds.length));
-    curve = [];
-    for (let i = 1; i <= E; i++) {
-      const t = Math.max(1, Math.round((i * T) / E));
-      const yt: number[] = [];
-      const yp: number[] = [];
-      let loss = 0;
-      for (const tr of traces) {
-        const s = Math.min(t, tr.preds.length) - 1;
-        tr.val.forEach((r, j) => { yt.push(yTrain[r]); yp.push(tr.preds[s][j]); });
-        loss += tr.loss[s];
-      }
-      curve.push({ t, f1: macroF1(yt, yp, k), acc: accuracyOf(yt, yp), loss: loss / yt.length, recall: perClassRecall(yt, yp, labels) });
-    }
-    // with earlyStop: the point with the highest out-of-fold macro-F1, ties → the later point (the converged fit)
-    bestPoint = 1;
-    curve.forEach((c, i) => { if (c.f1 >= curve![bestPoint - 1].f1 - 1e-12) bestPoint = i + 1; });
-    if (!opts.earlyStop) bestPoint = E; // the converged fit is the model
-    else if (bestPoint < E && curve[bestPoint - 1].t < T) stoppedAt = curve[bestPoint - 1].t;
-  }
-  if (opts.signal?.aborted) throw abortError();
 
-  // final fit on every training row (plus the extra rows)
+  // every row of the final fits: the training rows plus the extra rows
   const xAll = opts.extraX?.length ? [...xTrain, ...opts.extraX] : xTrain;
   const yAll = opts.extraX?.length ? [...yTrain, ...(opts.extraY ?? [])] : yTrain;
   if (xAll.length !== yAll.length) throw new Error('fitFewShot: extraX and extraY lengths differ');
@@ -427,51 +316,101 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
   const swAll = opts.classWeights || extraW
     ? yAll.map((c, i) => (opts.classWeights?.[c] ?? 1) * (i >= n && extraW ? extraW[i - n] : 1))
     : undefined;
-  const t = fitTransforms(xAll, blocks, { idf, blockWeights: weights });
-  const rows = xAll.map((v) => transformRow(v, t));
-  const K = blockGram(rows, rows, t);
-  const iters: { it: number; loss: number; pred: number[] }[] = [];
-  const fit = fitKernelLogReg(K, nAll, yAll, k, {
-    C, sampleWeights: swAll, maxIter: stoppedAt ?? opts.maxIter,
-    onIter: (it, _f, loss, at) => iters.push({ it, loss, pred: argmaxRows(at.trainLogits(), nAll, k) }),
-  });
-  // The model: one linear part per transform (IDF on / off). Without the ensemble, the fit above.
-  // With it, every member (IDF × block weighting × C) is fitted on the unit-weight rows of its
-  // transform, and the parts hold the mean of the members' weights, so the model's logits are the
-  // mean of the members' logits (a geometric mean of their probabilities).
-  const parts: Part[] = [];
-  let members: FewShotResult['ensemble'];
-  let ensembleCv: FewShotResult['ensembleCv'];
-  if (!useEnsemble) {
-    parts.push({ t, rows, A: [fit.A], b: fit.b });
-  } else {
-    members = [];
+  const useEnsemble = opts.ensemble ?? nAll <= ENSEMBLE_MAX_ROWS;
+
+  // the plan: which configurations are cross-validated, and which are fitted on all rows
+  const folds = cvFolds(yTrain, k, sampleWeights);
+  let candidates: Config[];
+  let finalFits: number;
+  if (useEnsemble) {
     const idfs = blocks.some((bl) => sparsity(xAll, bl) > 0.5) ? [true, false] : [true];
     const wSets = ensembleWeights(blocks.length);
-    const all: EnsembleConfig[] = idfs.flatMap((useIdf) => wSets.flatMap((w) => ENSEMBLE_C.map((Cm) => ({ idf: useIdf, w, C: Cm }))));
+    candidates = idfs.flatMap((idf) => wSets.flatMap((w) => ENSEMBLE_C.map((C) => ({ idf, w, C }))));
+    finalFits = folds ? Math.min(ENSEMBLE_TOP, candidates.length) : candidates.length;
+  } else {
+    const weights = opts.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length));
+    const idfCands = opts.idf === undefined && blocks.some((b) => sparsity(xTrain, b) > 0.5) ? [true, false] : [opts.idf !== false];
+    candidates = idfCands.map((idf) => ({ idf, w: weights.map((v) => v * v), C: opts.C ?? DEFAULT_C }));
+    finalFits = 1;
+  }
+  const scoreByCv = folds !== null && (useEnsemble || (candidates.length >= 2 && n >= MIN_CV_ROWS));
+  const plan: FewShotPlan = {
+    unit: 'configuration',
+    points: scoreByCv ? candidates.length : 0,
+    fits: (scoreByCv ? candidates.length * folds!.length : 0) + finalFits,
+    folds: scoreByCv ? folds!.length : null,
+    validation: scoreByCv ? `${folds!.length}-fold out-of-fold predictions on the training split (${n} texts; extra rows never take part)` : null,
+    algorithm: useEnsemble ? 'fewshot-ensemble' : 'fewshot-lbfgs',
+  };
+  opts.onPlan?.(plan);
+  if (!scoreByCv) {
+    opts.onLog?.(folds === null
+      ? 'Few-shot head: a class has fewer than 2 training examples, so no configuration is cross-validated and there are no validation points.'
+      : `Few-shot head: ${candidates.length < 2 ? 'one configuration' : `fewer than ${MIN_CV_ROWS} training texts`}: nothing is cross-validated, so there are no validation points.`);
+  }
+  const tally = new Tally(plan.fits, opts.onProgress);
+  const points: EpochMetrics[] = [];
+  const scored = scoreByCv
+    ? await crossValidate({ x: xTrain, y: yTrain, k, labels, blocks, sw: sampleWeights, folds: folds!, pacer, tally, t0, onPoint: opts.onPoint, points }, candidates)
+    : null;
+
+  // The model: one linear part per transform (IDF on / off). With the ensemble, every member
+  // (IDF × block weighting × C) is fitted on the unit-weight rows of its transform, and the parts
+  // hold the mean of the members' weights, so the model's logits are the mean of the members'
+  // logits (a geometric mean of their probabilities).
+  let members: { idf: boolean; w: number[]; C: number; logLoss: number }[];
+  if (useEnsemble) {
     // keep the ENSEMBLE_TOP configurations with the lowest cross-validated log-loss (all of them when CV is not possible)
-    const scored = cvLogLoss(xTrain, yTrain, k, blocks, all, sampleWeights, opts.signal);
-    ensembleCv = scored ?? undefined;
-    const chosen = scored ? [...scored].sort((a, b) => a.logLoss - b.logLoss).slice(0, ENSEMBLE_TOP) : all.map((c) => ({ ...c, logLoss: NaN }));
-    const M = chosen.length;
-    for (const useIdf of idfs) {
-      const mine = chosen.filter((c) => c.idf === useIdf);
-      if (!mine.length) continue;
-      const tu = fitTransforms(xAll, blocks, { idf: useIdf, blockWeights: blocks.map(() => 1) });
-      const ru = xAll.map((v) => transformRow(v, tu));
-      const Ks = tu.map((blk, j) => gram(ru.map((r) => r[j]), ru.map((r) => r[j]), blk.end - blk.start));
-      // per block: Σ over members of (squared block weight × dual coefficients) / M
-      const A = blocks.map(() => new Float64Array(nAll * k));
-      const bSum = new Float64Array(k);
-      for (const c of mine) {
-        if (opts.signal?.aborted) throw abortError();
-        const f = fitKernelLogReg(weightedSum(Ks, c.w), nAll, yAll, k, { C: c.C, sampleWeights: swAll, maxIter: opts.maxIter });
+    members = scored ? [...scored].sort((a, b) => a.logLoss - b.logLoss).slice(0, ENSEMBLE_TOP) : candidates.map((c) => ({ ...c, logLoss: NaN }));
+  } else {
+    // highest CV macro-F1; ties → lower CV log-loss; then the earlier candidate. A candidate other
+    // than the first must beat the first by more than CV_MARGIN mean macro-F1 (CV on a few texts is noisy).
+    let best = 0;
+    if (scored) {
+      const margin = CV_MARGIN * folds!.length;
+      scored.forEach((s, ci) => {
+        if (ci === 0 || s.foldF1Sum <= scored[0].foldF1Sum + margin) return;
+        const b = scored[best];
+        if (s.foldF1Sum > b.foldF1Sum + 1e-9 || (Math.abs(s.foldF1Sum - b.foldF1Sum) <= 1e-9 && s.foldLossSum < b.foldLossSum - 1e-9)) best = ci;
+      });
+    }
+    members = [{ ...candidates[best], logLoss: NaN }];
+  }
+  const M = members.length;
+  const parts: Part[] = [];
+  let converged = true;
+  const ensemble: FewShotResult['ensemble'] = [];
+  for (const idf of [true, false]) {
+    const mine = members.filter((c) => c.idf === idf);
+    if (!mine.length) continue;
+    // ensemble: unit block weights, members weight the per-block Grams; single fit: the transform carries the weights
+    const t = fitTransforms(xAll, blocks, { idf, blockWeights: useEnsemble ? blocks.map(() => 1) : opts.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length)) });
+    await pacer.pace();
+    const rows = xAll.map((v) => transformRow(v, t));
+    await pacer.pace();
+    const Ks = await blockGrams(rows, rows, t, pacer);
+    const A = useEnsemble ? blocks.map(() => new Float64Array(nAll * k)) : [new Float64Array(nAll * k)];
+    const bSum = new Float64Array(k);
+    for (const c of mine) {
+      const which = useEnsemble ? `final member ${ensemble.length + 1} of ${M} (${configLabel(c)})` : `final fit (${configLabel(c)})`;
+      const K = useEnsemble ? weightedSum(Ks, c.w) : sumOf(Ks);
+      const f = await drive(fitKernelLogRegSteps(K, nAll, yAll, k, {
+        C: c.C, sampleWeights: swAll, maxIter: opts.maxIter,
+        onIter: (it, _obj, loss) => tally.running(() => `${which}: L-BFGS iteration ${it}, training log-loss ${loss.toFixed(4)}`),
+      }), pacer);
+      converged &&= f.fit.converged;
+      if (useEnsemble) {
+        // per block: Σ over members of (squared block weight × dual coefficients) / M
         c.w.forEach((wj, j) => { for (let i = 0; i < A[j].length; i++) A[j][i] += (wj * f.A[i]) / M; });
         for (let q = 0; q < k; q++) bSum[q] += f.b[q] / M;
-        members.push({ idf: useIdf, weights: c.w.map(Math.sqrt), C: c.C, ...(Number.isFinite(c.logLoss) ? { cvLogLoss: c.logLoss } : {}) });
+      } else {
+        A[0].set(f.A);
+        bSum.set(f.b);
       }
-      parts.push({ t: tu, rows: ru, A, b: bSum });
+      ensemble.push({ idf, weights: c.w.map(Math.sqrt), C: c.C, ...(Number.isFinite(c.logLoss) ? { cvLogLoss: c.logLoss } : {}) });
+      tally.fitted(`${which}: ${f.fit.iterations} L-BFGS iterations, training log-loss ${f.fit.dataLoss.toFixed(4)}${f.fit.converged ? '' : ' (not converged)'}`);
     }
+    parts.push({ t, rows, A, b: bSum });
   }
   const modelParts = parts.map((pt) => {
     // W = Σᵢ x̃ᵢ ⊗ Aᵢ in the transformed space (d × k), block by block
@@ -503,40 +442,13 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
     ...(modelParts.length > 1 ? { members: modelParts.slice(1) } : {}),
   };
 
-  // Per-iteration history of the final fit, for the live dashboard: training loss at each
-  // L-BFGS iteration; the training-set metrics of the converged model on the last point.
-  // Progress points for the live dashboard (there are no epochs): point i of E is the state after
-  // i/E of the L-BFGS iterations. `loss` is the training loss of the final fit at that point;
-  // the validation metrics are out-of-fold (k-fold CV) predictions at the same point of the fold
-  // fits. Without a CV curve (a class with < 2 examples) the points carry training-set metrics.
-  const history: EpochMetrics[] = [];
-  const span = Math.max(1, Date.now() - t0);
-  const pts = iters.length ? iters : [{ it: 0, loss: fit.fit.dataLoss, pred: argmaxRows(kernelLogits(K, nAll, nAll, fit.A, fit.b, k), nAll, k) }];
-  const nPts = curve ? E : Math.min(E, pts.length);
-  for (let i = 1; i <= nPts; i++) {
-    const p = pts[Math.max(0, Math.min(pts.length, Math.round((i * pts.length) / nPts)) - 1)];
-    const elapsedMs = Math.round(span * (i / nPts));
-    if (curve) {
-      const c = curve[i - 1];
-      history.push({ epoch: i, loss: p.loss, valLoss: c.loss, valMacroF1: c.f1, valAccuracy: c.acc, perClassRecall: c.recall, elapsedMs });
-    } else {
-      history.push({
-        epoch: i, loss: p.loss, valLoss: null, valMacroF1: null, valAccuracy: null, perClassRecall: perClassRecall(yAll, p.pred, labels), elapsedMs,
-        trainMacroF1: macroF1(yAll, p.pred, k), trainAccuracy: accuracyOf(yAll, p.pred),
-      });
-    }
-  }
-  for (const h of history) {
-    await opts.onIter?.(h);
-    if (opts.signal?.aborted) throw abortError();
-  }
   const predict = (x: Float32Array[]): number[][] => {
     const Z = new Float64Array(x.length * k);
     for (const pt of parts) {
       const r = x.map((v) => transformRow(v, pt.t));
       pt.t.forEach((blk, j) => {
         const g = gram(r.map((row) => row[j]), pt.rows.map((row) => row[j]), blk.end - blk.start);
-        const Zj = kernelLogits(g, x.length, nAll, pt.A[Math.min(j, pt.A.length - 1)], new Float64Array(k), k);
+        const Zj = kernelLogits(g, x.length, pt.rows.length, pt.A[Math.min(j, pt.A.length - 1)], new Float64Array(k), k);
         for (let i = 0; i < Z.length; i++) Z[i] += Zj[i];
       });
       for (let i = 0; i < x.length; i++) for (let c = 0; c < k; c++) Z[i * k + c] += pt.b[c];
@@ -544,14 +456,21 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
     const P2 = softmaxRows(Z, x.length, k);
     return x.map((_, i) => Array.from(P2.subarray(i * k, (i + 1) * k)));
   };
+  const vals = points.map((p) => p.valMacroF1).filter((v): v is number => v !== null);
+  const single = members[0];
   return {
-    model, C, ensemble: members, ensembleCv, iterations: fit.fit.iterations, converged: fit.fit.converged, history, cv, cvConfigs, blockWeights: weights, idf, predict, transforms: t,
-    bestPoint: curve ? bestPoint : history.length, bestValMacroF1: curve ? curve[bestPoint - 1].f1 : null, stoppedAt,
+    model, converged, points, plan, predict, transforms: parts[0].t,
+    bestValMacroF1: vals.length ? Math.max(...vals) : null,
+    C: single.C, idf: single.idf, blockWeights: single.w.map(Math.sqrt),
+    ...(useEnsemble
+      ? { ensemble, ...(scored ? { ensembleCv: scored.map(({ idf, w, C, logLoss }) => ({ idf, w, C, logLoss })) } : {}) }
+      : scored ? { cvConfigs: scored.map((s) => ({ weights: s.w.map(Math.sqrt), idf: s.idf, macroF1: s.foldF1Sum / folds!.length, logLoss: s.foldLossSum / folds!.length })) } : {}),
   };
 }
 
-function abortError(): Error {
-  const e = new Error('Training was cancelled');
-  e.name = 'AbortError';
-  return e;
+/** Σⱼ Mⱼ (the block weights are in the transform). */
+function sumOf(Ms: Float64Array[]): Float64Array {
+  const K = new Float64Array(Ms[0].length);
+  for (const m of Ms) for (let i = 0; i < K.length; i++) K[i] += m[i];
+  return K;
 }

@@ -1,4 +1,9 @@
-/** Small dense linear algebra for few-shot fitting (n ≲ a few thousand rows). */
+/**
+ * Small dense linear algebra for few-shot fitting (n ≲ a few thousand rows).
+ * The O(n²)–O(n³) loops are step generators (`yield` after each row) so that callers can run them
+ * cooperatively (util/async `drive`: yield to the event loop, honour cancel) or at once (`runSync`).
+ */
+import { runSync } from '../util/async';
 
 /**
  * Cholesky factor L (lower triangular, row-major n × n) of K + jitter·I.
@@ -6,17 +11,21 @@
  * (duplicate training texts make K singular).
  */
 export function cholesky(K: Float64Array, n: number, jitter = 1e-8): Float64Array {
+  return runSync(choleskySteps(K, n, jitter));
+}
+
+export function* choleskySteps(K: Float64Array, n: number, jitter = 1e-8): Generator<void, Float64Array> {
   let meanDiag = 0;
   for (let i = 0; i < n; i++) meanDiag += K[i * n + i];
   meanDiag = meanDiag / Math.max(1, n) || 1;
   for (let eps = jitter; eps < 1; eps *= 10) {
-    const L = tryCholesky(K, n, eps * meanDiag);
+    const L = yield* tryCholesky(K, n, eps * meanDiag);
     if (L) return L;
   }
   throw new Error('cholesky: the Gram matrix is not positive semi-definite');
 }
 
-function tryCholesky(K: Float64Array, n: number, add: number): Float64Array | null {
+function* tryCholesky(K: Float64Array, n: number, add: number): Generator<void, Float64Array | null> {
   const L = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
@@ -29,12 +38,13 @@ function tryCholesky(K: Float64Array, n: number, add: number): Float64Array | nu
         L[io + i] = Math.sqrt(s);
       } else L[io + j] = s / L[jo + j];
     }
+    yield;
   }
   return L;
 }
 
-/** Solves Lᵀ A = U for A (L lower triangular n × n; U, A n × k). */
-export function solveUpperT(L: Float64Array, n: number, U: Float64Array, k: number): Float64Array {
+/** Solves Lᵀ A = U for A (L lower triangular n × n; U, A n × k), one row per step. */
+export function* solveUpperT(L: Float64Array, n: number, U: Float64Array, k: number): Generator<void, Float64Array> {
   const A = new Float64Array(n * k);
   for (let i = n - 1; i >= 0; i--) {
     for (let c = 0; c < k; c++) {
@@ -42,6 +52,7 @@ export function solveUpperT(L: Float64Array, n: number, U: Float64Array, k: numb
       for (let p = i + 1; p < n; p++) s -= L[p * n + i] * A[p * k + c];
       A[i * k + c] = s / L[i * n + i];
     }
+    yield;
   }
   return A;
 }
@@ -61,6 +72,10 @@ export function toSparse(v: ArrayLike<number>, from = 0, to = v.length): SparseR
 
 /** Gram matrix between rows a (na) and rows b (nb) of one block of dimension d: out[i][j] = aᵢ·bⱼ. */
 export function gram(a: SparseRow[], b: SparseRow[], d: number): Float64Array {
+  return runSync(gramSteps(a, b, d));
+}
+
+export function* gramSteps(a: SparseRow[], b: SparseRow[], d: number): Generator<void, Float64Array> {
   const out = new Float64Array(a.length * b.length);
   const dense = new Float64Array(d);
   for (let i = 0; i < a.length; i++) {
@@ -73,6 +88,7 @@ export function gram(a: SparseRow[], b: SparseRow[], d: number): Float64Array {
       out[i * b.length + j] = s;
     }
     for (let p = 0; p < ai.idx.length; p++) dense[ai.idx[p]] = 0;
+    yield;
   }
   return out;
 }

@@ -8,8 +8,10 @@
  *
  *     f(W, b) = ½‖W‖² + C · Σᵢ sᵢ · CE(softmax(W·xᵢ + b), yᵢ)        (b is not penalised)
  *
- * Rows are given as a dense row-major Float64Array (n × d).
+ * Rows are given as a dense row-major Float64Array (n × d). `fitLogRegSteps` yields after each
+ * objective evaluation, so a caller can run it cooperatively (see util/async `drive`).
  */
+import { runSync } from '../util/async';
 
 export interface LogRegOptions {
   C: number;
@@ -21,7 +23,7 @@ export interface LogRegOptions {
   /** L-BFGS memory (default 10). */
   memory?: number;
   /** Called after each accepted iteration with the objective value (per-sample mean loss, without the penalty, as `dataLoss`). */
-  onIter?(it: number, objective: number, dataLoss: number, W: Float64Array, b: Float64Array): void;
+  onIter?(it: number, objective: number, dataLoss: number): void;
   /** Warm start: coefficients (d × k) and intercepts (k). */
   init?: { W: Float64Array; b: Float64Array };
 }
@@ -107,6 +109,10 @@ function dot(a: Float64Array, b: Float64Array, a2: Float64Array, b2: Float64Arra
 
 /** Fits softmax regression on X (n × d) with labels y ∈ [0, k). */
 export function fitLogReg(X: Float64Array, n: number, d: number, y: ArrayLike<number>, k: number, o: LogRegOptions): LogRegFit {
+  return runSync(fitLogRegSteps(X, n, d, y, k, o));
+}
+
+export function* fitLogRegSteps(X: Float64Array, n: number, d: number, y: ArrayLike<number>, k: number, o: LogRegOptions): Generator<void, LogRegFit> {
   if (X.length !== n * d) throw new Error(`fitLogReg: X has ${X.length} values, expected ${n}×${d}`);
   const C = o.C;
   const s = new Float64Array(n);
@@ -179,6 +185,7 @@ export function fitLogReg(X: Float64Array, n: number, d: number, y: ArrayLike<nu
       for (let j = 0; j < P; j++) Wn[j] = W[j] - t * q[j];
       for (let c = 0; c < k; c++) bn[c] = b[c] - t * qb[c];
       [fn, lossN] = evaluate(X, n, d, y, s, k, C, Wn, bn, Z, Gn, gbn);
+      yield;
       if (fn <= f + 1e-4 * t * gp) { ok = true; break; }
       t *= 0.5;
     }
@@ -199,23 +206,8 @@ export function fitLogReg(X: Float64Array, n: number, d: number, y: ArrayLike<nu
       S.push([sW, sb]); Yh.push([yW, yb]); rho.push(1 / sy);
       if (S.length > mem) { S.shift(); Yh.shift(); rho.shift(); }
     }
-    o.onIter?.(it, f, loss / sSum, W, b);
+    o.onIter?.(it, f, loss / sSum);
     converged = maxAbs(G, gb) <= tol || Math.abs(fPrev - f) <= 1e-12 * Math.max(1, Math.abs(f));
   }
   return { W, b, iterations: it, converged, objective: f, dataLoss: loss / sSum };
-}
-
-/** Softmax probabilities (n × k, row-major) for rows X (n × d). */
-export function predictLogReg(X: Float64Array, n: number, d: number, W: Float64Array, b: Float64Array, k: number): Float64Array {
-  const Z = new Float64Array(n * k);
-  logits(X, n, d, W, b, k, Z);
-  for (let i = 0; i < n; i++) {
-    const o = i * k;
-    let m = -Infinity;
-    for (let c = 0; c < k; c++) if (Z[o + c] > m) m = Z[o + c];
-    let se = 0;
-    for (let c = 0; c < k; c++) { Z[o + c] = Math.exp(Z[o + c] - m); se += Z[o + c]; }
-    for (let c = 0; c < k; c++) Z[o + c] /= se;
-  }
-  return Z;
 }

@@ -3,6 +3,7 @@
  * Layouts (row-major, as stored): dense W[in][out], b[out]; centroid C[class][dim] + scale[1].
  */
 import type { ModelFile } from '../../protocol/run';
+import { softmaxInPlace } from '../metrics';
 
 type W = ModelFile['weights'][number];
 
@@ -17,15 +18,6 @@ export interface CompiledHead {
   predict(x: Float32Array): Float64Array;
   nClasses: number;
   dim: number;
-}
-
-function softmaxInPlace(z: Float64Array): Float64Array {
-  let m = -Infinity;
-  for (let i = 0; i < z.length; i++) if (z[i] > m) m = z[i];
-  let s = 0;
-  for (let i = 0; i < z.length; i++) { z[i] = Math.exp(z[i] - m); s += z[i]; }
-  for (let i = 0; i < z.length; i++) z[i] /= s;
-  return z;
 }
 
 /** y[out] = act(x[in] · W[in][out] + b). Skips zero inputs (hashing vectors are sparse). */

@@ -7,7 +7,8 @@
  */
 import type { EpochMetrics, HeadKind, ModelFile } from '../../protocol/run';
 import { RUN_FORMAT_VERSION } from '../../protocol/run';
-import { accuracyOf, macroF1, perClassRecall } from '../metrics';
+import { accuracyOf, argmax, macroF1, perClassRecall } from '../metrics';
+import { Pacer } from '../util/async';
 import { ensureBackend, loadTf } from './backend';
 import type { Tf } from './backend';
 import { predictProbaSync } from './predict';
@@ -68,14 +69,6 @@ function plain(v: ArrayLike<number>): number[] {
   const out = new Array<number>(v.length);
   for (let i = 0; i < v.length; i++) out[i] = v[i] === 0 ? 0 : Number(v[i].toPrecision(8));
   return out;
-}
-
-/** Aborted training: `name === 'AbortError'`. */
-export class HeadAbortError extends Error {
-  constructor() {
-    super('Training was cancelled');
-    this.name = 'AbortError';
-  }
 }
 
 /** mulberry32: small, fast, seeded PRNG in [0, 1). */
@@ -148,12 +141,6 @@ function glorot(nIn: number, nOut: number, r: () => number): Float32Array {
   return w;
 }
 
-function argmax(p: ArrayLike<number>): number {
-  let b = 0;
-  for (let i = 1; i < p.length; i++) if (p[i] > p[b]) b = i;
-  return b;
-}
-
 function evaluate(model: ModelFile, x: Float32Array[], y: number[], labels: string[]): { loss: number; f1: number; acc: number; recall: Record<string, number> } {
   const proba = predictProbaSync(model, x);
   let loss = 0;
@@ -208,8 +195,9 @@ export async function trainHead(
   const hasVal = xVal.length > 0;
   const t0 = Date.now();
   const history: EpochMetrics[] = [];
-  const checkAbort = () => { if (opts.signal?.aborted) throw new HeadAbortError(); };
-  checkAbort();
+  // yields to the event loop between batches (about every 30 ms), so a cancel is seen within a second
+  const pacer = new Pacer(opts.signal);
+  pacer.check();
 
   const metricsFrom = (ev: (x: Float32Array[], y: number[]) => { loss: number; f1: number; acc: number; recall: Record<string, number> }, epoch: number, trainLoss: number): EpochMetrics => {
     if (hasVal) {
@@ -292,7 +280,7 @@ export async function trainHead(
       shuffleInPlace(idx, r);
       let lossSum = 0;
       for (let s = 0; s < n; s += bs) {
-        checkAbort();
+        await pacer.pace();
         const bi = idx.slice(s, s + bs);
         const m = bi.length;
         let wsum = 0;
