@@ -244,7 +244,8 @@ async function fixRecord(storeDir: string, runId: string | undefined, status: 'f
   try {
     const store = new RunStore(storeDir);
     const rec = await store.read(runId);
-    if (rec.status !== 'running') return;
+    // 'interrupted' is how readers show a 'running' run whose process (this dead child) is gone
+    if (rec.status !== 'running' && rec.status !== 'interrupted') return;
     await store.update(runId, {
       status,
       finishedAt: new Date().toISOString(),
