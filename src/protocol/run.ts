@@ -22,15 +22,19 @@ export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'inte
 
 export type HeadKind = 'logreg' | 'mlp' | 'centroid';
 
+/** How a run trains: 'quick' = frozen encoder + head (TypeScript); 'finetune' = a transformer fine-tuned in the PyTorch worker. */
+export type TrainMethod = 'quick' | 'finetune';
+
 /**
  * The method that actually fitted the head (the `head` setting names a choice, this the algorithm):
  *  - 'fewshot-ensemble': head 'auto', the CV-scored ensemble of convex L2 logistic regressions (L-BFGS);
  *  - 'fewshot-lbfgs':    head 'auto' above the ensemble's row limit: one convex L2 logistic regression (L-BFGS);
  *  - 'tfjs-adam-logreg': head 'logreg', softmax regression trained by Adam in TensorFlow.js, in epochs;
  *  - 'tfjs-mlp':         head 'mlp', one hidden layer, Adam in TensorFlow.js, in epochs;
- *  - 'centroid':         nearest centroid (no iterations).
+ *  - 'centroid':         nearest centroid (no iterations);
+ *  - 'finetune-transformer': method 'finetune', AdamW in PyTorch with staged unfreezing, in epochs.
  */
-export type Algorithm = 'fewshot-ensemble' | 'fewshot-lbfgs' | 'tfjs-adam-logreg' | 'tfjs-mlp' | 'centroid';
+export type Algorithm = 'fewshot-ensemble' | 'fewshot-lbfgs' | 'tfjs-adam-logreg' | 'tfjs-mlp' | 'centroid' | 'finetune-transformer';
 
 /**
  * Unit of a progress point (one line of metrics.jsonl, one point on a curve):
@@ -65,6 +69,7 @@ export const ALGORITHM_SETTINGS: Readonly<Record<Algorithm, readonly (keyof Trai
   'tfjs-adam-logreg': HEAD_SETTINGS.logreg,
   'tfjs-mlp': HEAD_SETTINGS.mlp,
   centroid: HEAD_SETTINGS.centroid,
+  'finetune-transformer': ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'classWeighting', 'finetune'],
 };
 
 /** Everything that decides the result of a run. Stored verbatim in run.json. */
@@ -100,6 +105,23 @@ export interface TrainConfig {
   labelColumn?: string;
   /** Max characters per text fed to the encoder (longer texts are truncated). */
   maxChars?: number;
+  /** 'quick' (default; absent in older runs) or 'finetune' (PyTorch worker; see `finetune`). */
+  method?: TrainMethod;
+  /**
+   * Fine-tuning settings (method 'finetune'); epochs, learningRate, batchSize, patience,
+   * validationFraction, classWeighting and seed come from the fields above.
+   */
+  finetune?: {
+    model: string;
+    unfreezeTop: number;
+    fullFinetuneAbove: number;
+    headEpochs: number;
+    precision: 'auto' | 'fp16' | 'bf16' | 'off';
+    device: 'auto' | 'cuda' | 'mps' | 'cpu';
+    weightDecay: number;
+    warmupRatio: number;
+    maxLength: number;
+  };
   /**
    * After choosing the best epoch on the validation hold-out, retrain on the whole
    * training split for that many epochs (default true; false keeps the hold-out model).
@@ -261,6 +283,13 @@ export interface RunRecord {
   starred?: boolean;
   note?: string;
   warnings?: string[];
+  /** Method 'finetune': the worker's device, its stages (epochs where each began and ended, trainable parameters) and the ONNX check. */
+  finetune?: {
+    device: { kind: string; name: string; count: number; precision: string; reason: string };
+    python: Record<string, string>;
+    stages: { stage: 1 | 2 | 3; name: string; trainableParameters: number; firstEpoch: number; lastEpoch: number }[];
+    onnxMaxAbsDiff?: number;
+  };
   /** Data problems found when the run loaded its dataset (absent: none, or a run made before they were recorded). */
   dataProblems?: DataProblem[];
 }
@@ -271,6 +300,11 @@ export interface ModelFile {
   labels: string[];
   encoder: EncoderInfo;
   head: HeadKind;
+  /**
+   * Method 'finetune': the model is a whole fine-tuned transformer, exported to ONNX; `weights` is
+   * empty and predict runs `<run>/<transformer.path>/onnx/model.onnx` with its tokenizer (no Python).
+   */
+  transformer?: { path: string; onnx: string; maxLength: number };
   /** Layers as plain arrays: dense layers W[in][out], b[out]; centroid: centroids[class][dim]. */
   weights: { name: string; shape: number[]; values: number[] }[];
   activation?: string;

@@ -147,6 +147,7 @@ export const ALGORITHM_LABELS: Readonly<Record<Algorithm, string>> = {
   'tfjs-adam-logreg': 'Logistic regression (TensorFlow.js, Adam, epochs)',
   'tfjs-mlp': 'MLP, one hidden layer (TensorFlow.js, Adam, epochs)',
   centroid: 'Nearest centroid (no iterations)',
+  'finetune-transformer': 'Fine-tuned transformer (PyTorch, AdamW, staged unfreezing, epochs)',
 };
 
 /** Whether TensorFlow.js fits the head of a run (see DashboardCompute.headOnTfjs). */

@@ -1,0 +1,102 @@
+/**
+ * The fine-tuning worker's protocol: a Python child process (python/fewshot_worker, PyTorch +
+ * Hugging Face transformers) started by the trainer. TypeScript owns datasets, splits, metrics
+ * and the run store; the worker gets the already-split examples in a job file and answers with
+ * JSON lines on stdout (one `WorkerMessage` per line; anything else on stdout/stderr is a log line).
+ *
+ *   parent:  python -m fewshot_worker --job <run>/finetune/job.json
+ *            (or `python -m torch.distributed.run --nproc_per_node N -m fewshot_worker --job …`
+ *             on more than one GPU: DistributedDataParallel, only rank 0 writes messages)
+ *   parent → worker (stdin, JSON lines): {"type":"cancel"}  (SIGTERM also cancels)
+ *   worker → parent (stdout, JSON lines): WorkerMessage
+ *
+ * Every message carries `protocol`; a parent refuses a worker of another version and the worker
+ * refuses a job of another version (an 'error' message naming both versions).
+ */
+
+export const FINETUNE_PROTOCOL_VERSION = 1;
+
+export interface FinetuneSettings {
+  /** Local model folder (config.json + weights + tokenizer) or a hub id (only with allowRemote). */
+  model: string;
+  allowRemote: boolean;
+  epochs: number;            // default 20 (the seed's)
+  batchSize: number;         // default 8
+  learningRate: number;      // default 2e-5 (AdamW)
+  weightDecay: number;       // default 0.01
+  warmupRatio: number;       // default 0.1 (linear warm-up, then linear decay)
+  /** Early stopping: epochs without a better validation macro-F1 (0 = off). Default 5. */
+  patience: number;
+  /** Stage 2 unfreezes the top N encoder layers. Default 3. */
+  unfreezeTop: number;
+  /** Stage 3 (all layers) only when there are more training examples than this. Default 500. */
+  fullFinetuneAbove: number;
+  /** Epochs of stage 1 (head only). Default 3 (at most epochs − 1). */
+  headEpochs: number;
+  /** Mixed precision on CUDA: 'auto' = bf16 where supported, else fp16; 'off'. */
+  precision: 'auto' | 'fp16' | 'bf16' | 'off';
+  /** Device preference: 'auto' = CUDA, then Apple MPS, then CPU. */
+  device: 'auto' | 'cuda' | 'mps' | 'cpu';
+  maxLength: number;         // default 128 tokens
+  seed: number;
+  /** Per-class loss weights in label order (absent = unweighted). */
+  classWeights?: number[];
+}
+
+/** <run>/finetune/job.json, written by the trainer. */
+export interface FinetuneJob {
+  protocol: number;
+  /** Label order (index = class id). */
+  labels: string[];
+  /** Training examples (from the training split only), validation examples (held out from the training split by TS), test texts. */
+  train: { text: string; label: number }[];
+  val: { text: string; label: number }[];
+  test: { text: string }[];
+  /** Where the worker writes the fine-tuned model: safetensors + config + tokenizer, and onnx/model.onnx. */
+  outputDir: string;
+  settings: FinetuneSettings;
+}
+
+export interface DeviceReport {
+  /** 'cuda' | 'mps' | 'cpu' */
+  kind: string;
+  /** e.g. "NVIDIA H200" or "CPU (2 threads)". */
+  name: string;
+  count: number;
+  precision: 'fp16' | 'bf16' | 'fp32';
+  /** Why this device (e.g. "CUDA not available: torch was built without CUDA"). */
+  reason: string;
+  distributed?: { backend: string; worldSize: number };
+}
+
+export type WorkerMessage =
+  | { type: 'started'; protocol: number; pid: number; device: DeviceReport; versions: Record<string, string>; model: { name: string; layers: number; parameters: number } }
+  | { type: 'stage'; protocol: number; stage: 1 | 2 | 3; name: string; trainableParameters: number; totalParameters: number; epochs: number; cachedLayers: number }
+  | {
+    type: 'epoch'; protocol: number; epoch: number; stage: 1 | 2 | 3; epochs: number;
+    /** Mean training loss of the epoch. */
+    loss: number;
+    valLoss: number; valMacroF1: number; valAccuracy: number;
+    /** Recall per class on the validation examples, by label name. */
+    perClassRecall: Record<string, number>;
+    samplesPerSecond: number;
+    /** Peak device memory during the epoch in MiB (CUDA/MPS), absent on CPU. */
+    deviceMemoryMiB?: number;
+    elapsedMs: number;
+    /** This epoch's model is the best so far (its checkpoint was kept). */
+    best: boolean;
+  }
+  | { type: 'log'; protocol: number; level: 'info' | 'warn' | 'error'; message: string }
+  | {
+    type: 'done'; protocol: number;
+    bestEpoch: number; epochsRun: number; bestValMacroF1: number;
+    /** Test-text probabilities in label order, from the restored best checkpoint (PyTorch). */
+    testProbabilities: number[][];
+    /** Relative to outputDir. */
+    onnx: string;
+    /** Max |logit difference| between PyTorch and ONNX Runtime on a few texts (checked at export). */
+    onnxMaxAbsDiff: number;
+    stages: { stage: 1 | 2 | 3; name: string; trainableParameters: number; firstEpoch: number; lastEpoch: number }[];
+  }
+  | { type: 'cancelled'; protocol: number }
+  | { type: 'error'; protocol: number; message: string; fix?: string; detail?: string; code?: 'oom' | 'model-missing' | 'protocol' | 'bad-job' | 'internal' };
