@@ -205,6 +205,7 @@ export const DASHBOARD_STRINGS = [
   'Logistic regression (TensorFlow.js, Adam, epochs)',
   'MLP, one hidden layer (TensorFlow.js, Adam, epochs)',
   'Nearest centroid (no iterations)',
+  'Fine-tuned transformer (PyTorch, AdamW, staged unfreezing, epochs)',
   'Loss',
   'Training loss',
   'Validation loss',
