@@ -13,7 +13,7 @@ import { HEAD_SETTINGS, type ClassificationReport, type RunRecord, type TrainCon
 import type { TrainRequest } from '../protocol/trainer';
 import { FewShotError, errorMessage, isFewShotError } from '../core/errors';
 import { resolveConfig, unusedSettings } from '../core/config';
-import { RunStore, readRunAt, resolveRunRef } from '../core/runs';
+import { RunStore, readRunAt, resolveRunRef, runFile, runFileExists } from '../core/runs';
 import { ProgressReporter } from './progress';
 
 export const EXIT_OK = 0;
@@ -255,7 +255,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   }
   if (record.status === 'completed') {
     if (!json) {
-      const txt = readText(path.join(runDir, 'report.txt'));
+      const txt = await new RunStore(storeDir).readReportText(record.id);
       if (txt) io.stdout.write(txt.endsWith('\n') ? txt : txt + '\n');
       io.stdout.write(summaryLine(record, runDir) + '\n');
     }
@@ -300,15 +300,12 @@ function summaryLine(r: RunRecord, runDir: string): string {
   return `${parts.join(', ')}.\nSaved to ${runDir}`;
 }
 
-function readText(file: string): string | undefined {
-  try { return fs.readFileSync(file, 'utf8'); } catch { return undefined; }
-}
-
 /** run.json of a run folder, through the run store (status 'interrupted' when its process is gone). */
 async function readRecord(runDir: string): Promise<RunRecord> {
   try { return await readRunAt(runDir); } catch (e) {
     if (isFewShotError(e) && e.opts.code === 'run-file-missing') {
-      throw new FewShotError(`${runDir} is not a run folder: ${path.join(runDir, 'run.json')} is missing.`, { file: path.join(runDir, 'run.json'), fix: 'Pass a folder under .fewshot/runs/, or a run id listed by `fewshot runs`.', code: 'run-missing' });
+      const file = runFile(runDir, 'record');
+      throw new FewShotError(`${runDir} is not a run folder: ${file} is missing.`, { file, fix: 'Pass a folder under .fewshot/runs/, or a run id listed by `fewshot runs`.', code: 'run-missing' });
     }
     throw e;
   }
@@ -333,11 +330,11 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
   else texts = await readStdinLines();
   if (!texts.length) throw new UsageError('no text to label: give it as an argument, or pipe one text per line on stdin', 'predict');
   const runDir = await runDirOf(ref, io, str(values, 'store'));
-  if (fs.existsSync(path.join(runDir, 'run.json'))) {
+  if (await runFileExists(runDir, 'record')) {
     const rec = await readRecord(runDir);
     if (rec.status !== 'completed') {
       throw new FewShotError(`Run ${rec.id} is ${rec.status}: it has no model to predict with.`, {
-        file: path.join(runDir, 'run.json'), fix: 'Pick a completed run (`fewshot runs`), or train again.', code: 'run-not-usable',
+        file: runFile(runDir, 'record'), fix: 'Pick a completed run (`fewshot runs`), or train again.', code: 'run-not-usable',
       });
     }
   }
@@ -409,7 +406,6 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected one run' : 'missing <run-dir-or-id>', 'report');
   const runDir = await runDirOf(positionals[0], io, str(values, 'store'));
   const record = await readRecord(runDir);
-  const reportFile = path.join(runDir, 'report.json');
   const at = RunStore.ofRunDir(runDir);
   const report: ClassificationReport | null = await at.store.readReport(at.id);
   if (values.json) {
@@ -419,12 +415,12 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   if (!report) {
     const why = record.status === 'completed' ? 'the dataset had no test split' : `the run is ${record.status}`;
     throw new FewShotError(`Run ${record.id} has no report (${why}).`, {
-      file: reportFile,
+      file: at.store.fileOf(at.id, 'report'),
       fix: record.status === 'completed' ? 'Add a test split to the dataset (e.g. a test/ folder) and train again.' : (record.error?.fix ?? 'Train the dataset again.'),
       code: 'report-missing',
     });
   }
-  const txt = readText(path.join(runDir, 'report.txt')) ?? report.text;
+  const txt = (await at.store.readReportText(at.id)) ?? report.text;
   io.stdout.write(`Run ${record.id} (${record.status}) — ${record.config.dataset}\n\n`);
   io.stdout.write(txt.endsWith('\n') ? txt : txt + '\n');
   return EXIT_OK;

@@ -8,7 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { FewShotError, errorMessage } from './errors';
-import { RUN_FILES, RunStore, isRunId, normaliseEpoch, type RunListEntry } from './runs';
+import { RUN_FILES, RunStore, isRunId, parseMetricsLines, type MetricsLineProblem, type RunListEntry } from './runs';
 import { fnv1a } from './util/hash';
 import type { ClassificationReport, EpochMetrics, ProgressUnit, RunRecord, TrainConfig } from '../protocol/run';
 import { ALGORITHM_SETTINGS, HEAD_SETTINGS, RUN_FORMAT_VERSION } from '../protocol/run';
@@ -66,40 +66,22 @@ function formatNotices(record: RunRecord, id: string, file: string): CompareNoti
 }
 
 /**
- * Parses metrics.jsonl. Bad lines are skipped with a notice; an incomplete
- * last line (no trailing newline, typical while training writes) is an info notice.
+ * The run store's metrics.jsonl parser (parseMetricsLines) with its skipped lines as notices:
+ * a damaged line is a warning; an incomplete last line (no trailing newline, typical while
+ * training writes) is an info notice. Epochs come back sorted.
  */
 export function parseMetricsJsonl(text: string, file: string, runId?: string): { metrics: EpochMetrics[]; notices: CompareNotice[]; partial: boolean } {
-  const metrics: EpochMetrics[] = [];
-  const notices: CompareNotice[] = [];
-  let partial = false;
-  const lines = text.split('\n');
-  const endsWithNewline = text.endsWith('\n');
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    const isLast = i === lines.length - 1;
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(line);
-      if (!o || typeof o !== 'object') throw new Error('not an object');
-    } catch {
-      if (isLast && !endsWithNewline) {
-        partial = true;
-        notices.push({ severity: 'info', runId, file, message: `The last line of ${file} is incomplete (still being written?); it was ignored.` });
-      } else {
-        notices.push({ severity: 'warning', runId, file, message: `${file}:${i + 1} is not valid JSON; that epoch was skipped.`, fix: 'Delete the damaged line or retrain the run.' });
-      }
-      return;
-    }
-    const m = normaliseEpoch(o);
-    if (!m) {
-      notices.push({ severity: 'warning', runId, file, message: `${file}:${i + 1} has no "epoch"; it was skipped.` });
-      return;
-    }
-    metrics.push(m);
+  const { metrics, problems } = parseMetricsLines(text);
+  return metricsNotices(metrics, problems, file, runId);
+}
+
+function metricsNotices(metrics: EpochMetrics[], problems: MetricsLineProblem[], file: string, runId?: string): { metrics: EpochMetrics[]; notices: CompareNotice[]; partial: boolean } {
+  const notices = problems.map((p): CompareNotice => {
+    if (p.problem === 'incomplete') return { severity: 'info', runId, file, message: `The last line of ${file} is incomplete (still being written?); it was ignored.` };
+    if (p.problem === 'invalid-json') return { severity: 'warning', runId, file, message: `${file}:${p.line} is not valid JSON; that epoch was skipped.`, fix: 'Delete the damaged line or retrain the run.' };
+    return { severity: 'warning', runId, file, message: `${file}:${p.line} has no "epoch"; it was skipped.` };
   });
-  metrics.sort((a, b) => a.epoch - b.epoch);
-  return { metrics, notices, partial };
+  return { metrics: [...metrics].sort((a, b) => a.epoch - b.epoch), notices, partial: problems.some((p) => p.problem === 'incomplete') };
 }
 
 function isReport(o: unknown): o is ClassificationReport {
@@ -120,7 +102,7 @@ export async function loadRun(src: RunsSource, id: string): Promise<LoadedRun> {
     const message = `Run "${id}" no longer exists (${dir}).`;
     return { ...base, error: message, notices: [{ severity: 'warning', runId: id, file: dir, message, fix: 'It was deleted; remove it from the comparison.' }] };
   }
-  const rFile0 = path.join(dir, RUN_FILES.record);
+  const rFile0 = store.fileOf(id, 'record');
   let record: RunRecord;
   try {
     record = await store.read(id);
@@ -132,26 +114,25 @@ export async function loadRun(src: RunsSource, id: string): Promise<LoadedRun> {
   const notices = formatNotices(record, id, rFile0);
   let health: RunHealth = record.formatVersion < 1 ? 'older-format' : record.formatVersion > RUN_FORMAT_VERSION ? 'newer-format' : 'ok';
 
-  const mFile = path.join(dir, RUN_FILES.metrics);
+  const mFile = store.fileOf(id, 'metrics');
   let metrics: EpochMetrics[] = [];
   try {
-    const parsed = parseMetricsJsonl(await fsp.readFile(mFile, 'utf8'), mFile, id);
+    const read = await store.readMetricsWithProblems(id);
+    const parsed = metricsNotices(read.metrics, read.problems, read.file, id);
     metrics = parsed.metrics;
     notices.push(...parsed.notices);
     if ((parsed.partial || parsed.notices.length) && health === 'ok') health = 'partial';
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-      notices.push({ severity: 'warning', runId: id, file: mFile, message: `Cannot read ${mFile}: ${errorMessage(e)}` });
-    }
+    notices.push({ severity: 'warning', runId: id, file: mFile, message: `Cannot read ${mFile}: ${errorMessage(e)}` });
   }
 
   let report: ClassificationReport | null = null;
-  const rFile = path.join(dir, RUN_FILES.report);
+  const rFile = store.fileOf(id, 'report');
   try {
     const o = await store.readReport(id);
     if (o === null) {
       if (record.status === 'completed' && record.formatVersion >= 1 && record.dataset?.testSource !== 'none') {
-        notices.push({ severity: 'info', runId: id, file: rFile, message: `Run "${record.name ?? id}" has no test report (report.json); test columns are empty.` });
+        notices.push({ severity: 'info', runId: id, file: rFile, message: `Run "${record.name ?? id}" has no test report (${RUN_FILES.report}); test columns are empty.` });
       }
     } else if (isReport(o)) report = o;
     else notices.push({ severity: 'warning', runId: id, file: rFile, message: `${rFile} is not a classification report; test figures are missing.`, fix: 'Retrain the run.' });

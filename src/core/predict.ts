@@ -3,13 +3,12 @@
  * Used by the predictor child, the CLI and the model server (never by the
  * extension host directly: it loads ML code).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelFile, Prediction } from '../protocol/run';
-import { RUN_FORMAT_VERSION } from '../protocol/run';
 import { FewShotError, errorMessage, isFewShotError } from './errors';
 import { createEncoder, shortSpecFromId, type Encoder, type EncoderOptions } from './encoders';
 import { compileHead, predictProba } from './heads';
+import { readRunModelSync, runFile } from './runs';
 
 export interface Predictor {
   labels: string[];
@@ -20,42 +19,8 @@ export interface Predictor {
   dispose(): void;
 }
 
-/** Read and check model/head.json of a run. Throws FewShotError naming the file. */
-export function readModelFile(runDir: string): ModelFile {
-  const file = path.join(runDir, 'model', 'head.json');
-  if (!fs.existsSync(runDir)) {
-    throw new FewShotError(`The run folder ${runDir} does not exist.`, {
-      file: runDir, fix: 'Pass the folder of a completed run (.fewshot/runs/<id>); `fewshot runs` lists them.', code: 'run-missing',
-    });
-  }
-  let raw: string;
-  try {
-    raw = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new FewShotError(`No model in ${runDir}: ${file} is missing.`, {
-      file, fix: 'Pick a run that completed (a failed or cancelled run has no model), or train one with `fewshot train <dataset>`.', code: 'model-missing',
-    });
-  }
-  let m: ModelFile;
-  try {
-    m = JSON.parse(raw) as ModelFile;
-  } catch (e) {
-    throw new FewShotError(`The model file ${file} is not valid JSON (${errorMessage(e)}).`, { file, fix: 'Retrain the run; the file was damaged.', code: 'model-invalid' });
-  }
-  const bad = (what: string): never => {
-    throw new FewShotError(`The model file ${file} is invalid: ${what}.`, { file, fix: 'Retrain the run with this version of Few-Shot Lab.', code: 'model-invalid' });
-  };
-  if (!m || typeof m !== 'object') bad('not an object');
-  if (typeof m.formatVersion === 'number' && m.formatVersion > RUN_FORMAT_VERSION) {
-    throw new FewShotError(`The model file ${file} was written by a newer Few-Shot Lab (format ${m.formatVersion}; this one reads ${RUN_FORMAT_VERSION}).`, {
-      file, fix: 'Update Few-Shot Lab, or retrain the run with this version.', code: 'model-too-new',
-    });
-  }
-  if (!Array.isArray(m.labels) || m.labels.length < 2) bad('it has fewer than 2 labels');
-  if (!m.encoder || typeof m.encoder.id !== 'string') bad('it does not name its encoder');
-  if (!Array.isArray(m.weights)) bad('it has no weights');
-  return m;
-}
+/** Read and check model/head.json of a run (the run store's reader). Throws FewShotError naming the file. */
+export const readModelFile = readRunModelSync;
 
 /**
  * Recreate the encoder a model was trained with from its resolved id (createEncoder accepts
@@ -105,8 +70,8 @@ export function specFromEncoderId(id: string): { spec: string; dtype?: 'fp32' | 
 
 export async function loadPredictor(runDir: string, opts: EncoderOptions = {}): Promise<Predictor> {
   const dir = path.resolve(runDir);
-  const model = readModelFile(dir);
-  const file = path.join(dir, 'model', 'head.json');
+  const model = readRunModelSync(dir);
+  const file = runFile(dir, 'model');
   let head: { dim: number; nClasses: number };
   try {
     head = compileHead(model);

@@ -30,6 +30,18 @@ export const RUN_FILES = {
   heartbeat: 'heartbeat',
 } as const;
 
+export type RunFile = keyof typeof RUN_FILES;
+
+/** The path of one file of a run folder (`dir` is the run folder, e.g. `.fewshot/runs/<id>`). */
+export function runFile(dir: string, which: RunFile): string {
+  return path.join(dir, RUN_FILES[which]);
+}
+
+/** Whether a run folder holds that file (readable or not). */
+export async function runFileExists(dir: string, which: RunFile): Promise<boolean> {
+  try { await fsp.access(runFile(dir, which)); return true; } catch { return false; }
+}
+
 function pad(n: number, w = 2): string { return String(n).padStart(w, '0'); }
 
 /** A file-name-safe dataset name: letters/digits (any script), '_' and '-', at most 40 characters. */
@@ -188,6 +200,35 @@ export function normaliseEpoch(raw: unknown): EpochMetrics | null {
   };
 }
 
+/** A metrics.jsonl line that was skipped: `incomplete` is an unfinished last line (no newline yet: still being written, or torn by a crash). */
+export interface MetricsLineProblem { line: number; problem: 'incomplete' | 'invalid-json' | 'no-epoch' }
+
+/**
+ * The one metrics.jsonl parser: EpochMetrics in file order (normaliseEpoch), and the 1-based
+ * lines it skipped and why (blank lines are not problems).
+ */
+export function parseMetricsLines(text: string): { metrics: EpochMetrics[]; problems: MetricsLineProblem[] } {
+  const metrics: EpochMetrics[] = [];
+  const problems: MetricsLineProblem[] = [];
+  const lines = text.split('\n');
+  const endsWithNewline = text.endsWith('\n');
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+      if (!o || typeof o !== 'object') throw new Error('not an object');
+    } catch {
+      problems.push({ line: i + 1, problem: i === lines.length - 1 && !endsWithNewline ? 'incomplete' : 'invalid-json' });
+      return;
+    }
+    const m = normaliseEpoch(o);
+    if (m) metrics.push(m);
+    else problems.push({ line: i + 1, problem: 'no-epoch' });
+  });
+  return { metrics, problems };
+}
+
 /** UTC timestamp at the start of a run id (YYYYMMDD-HHMMSS-…), or NaN. */
 export function timeOfRunId(id: string): number {
   const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-/.exec(id);
@@ -213,8 +254,12 @@ export function compareRuns(a: { id: string; record?: Pick<RunRecord, 'createdAt
 
 /** Whether a run can serve predictions: it completed and its folder holds model/head.json. */
 export async function isUsableForPredict(entry: { dir: string; record?: RunRecord }): Promise<boolean> {
-  if (entry.record?.status !== 'completed') return false;
-  try { await fsp.access(path.join(entry.dir, RUN_FILES.model)); return true; } catch { return false; }
+  return entry.record?.status === 'completed' && hasModel(entry.dir);
+}
+
+/** Whether a run folder holds a saved model (model/head.json), whatever its run.json says. */
+export function hasModel(dir: string): Promise<boolean> {
+  return runFileExists(dir, 'model');
 }
 
 // ------------------------------------------------------------------ liveness
@@ -321,7 +366,24 @@ export class RunStore {
   /** Whether `id` names a folder with a run.json (readable or not). */
   async exists(id: string): Promise<boolean> {
     if (!isRunId(id)) return false;
-    try { await fsp.access(path.join(this.dirOf(id), RUN_FILES.record)); return true; } catch { return false; }
+    return runFileExists(this.dirOf(id), 'record');
+  }
+
+  /** The path of one file of a run (for messages and watchers; read and write through the store). */
+  fileOf(id: string, which: RunFile): string {
+    return runFile(this.dirOf(id), which);
+  }
+
+  /**
+   * A cheap change signature of a run: mtime/size of run.json, metrics.jsonl and report.json.
+   * It changes when the run writes an epoch, finishes, is renamed or deleted; the heartbeat file
+   * (rewritten every HEARTBEAT_INTERVAL_MS while a run trains) is left out on purpose.
+   */
+  async signature(id: string): Promise<string> {
+    const stat = async (f: string) => { try { const st = await fsp.stat(f); return `${st.mtimeMs}/${st.size}`; } catch { return '-'; } };
+    if (!isRunId(id)) return '-:-:-';
+    const dir = this.dirOf(id);
+    return (await Promise.all((['record', 'metrics', 'report'] as const).map((f) => stat(runFile(dir, f))))).join(':');
   }
 
   /**
@@ -409,15 +471,34 @@ export class RunStore {
     };
   }
 
+  /** metrics.jsonl in file order; damaged lines (a torn last line after a crash) are skipped. */
   async readMetrics(id: string): Promise<EpochMetrics[]> {
-    const rows = await readJsonLines<unknown>(path.join(this.dirOf(id), RUN_FILES.metrics));
-    return rows.map(normaliseEpoch).filter((m): m is EpochMetrics => m !== null);
+    return (await this.readMetricsWithProblems(id)).metrics;
+  }
+
+  /**
+   * metrics.jsonl with the lines it skipped (parseMetricsLines), for views that report damage.
+   * A missing file is no metrics and no problems; other read errors throw.
+   */
+  async readMetricsWithProblems(id: string): Promise<{ file: string; metrics: EpochMetrics[]; problems: MetricsLineProblem[] }> {
+    const file = this.fileOf(id, 'metrics');
+    let text: string;
+    try { text = await fsp.readFile(file, 'utf8'); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { file, metrics: [], problems: [] };
+      throw e;
+    }
+    return { file, ...parseMetricsLines(text) };
   }
 
   async readReport(id: string): Promise<ClassificationReport | null> {
     const file = path.join(this.dirOf(id), RUN_FILES.report);
     try { await fsp.access(file); } catch { return null; }
     return readJsonFile<ClassificationReport>(file, 'test report');
+  }
+
+  /** report.txt (the report as text, with the notes training wrote above it), or undefined when unreadable. */
+  async readReportText(id: string): Promise<string | undefined> {
+    try { return await fsp.readFile(this.fileOf(id, 'reportText'), 'utf8'); } catch { return undefined; }
   }
 
   readPredictions(id: string): Promise<TestPrediction[]> {
@@ -496,12 +577,22 @@ export class RunStore {
     await fsp.rm(dir, { recursive: true, force: true });
   }
 
-  /** report.json (+ report.txt and confusion.json). */
-  async writeReport(id: string, report: ClassificationReport): Promise<void> {
+  /** confusion.json, report.json and report.txt (`text`, by default the report's own text), each atomically. */
+  async writeReport(id: string, report: ClassificationReport, text = report.text): Promise<void> {
     const dir = this.dirOf(id);
-    await writeJsonAtomic(path.join(dir, RUN_FILES.report), report);
-    await writeFileAtomic(path.join(dir, RUN_FILES.reportText), report.text);
-    await writeJsonAtomic(path.join(dir, RUN_FILES.confusion), { labels: report.labels, matrix: report.confusion });
+    await writeJsonAtomic(runFile(dir, 'confusion'), { labels: report.labels, matrix: report.confusion });
+    await writeJsonAtomic(runFile(dir, 'report'), report);
+    await writeFileAtomic(runFile(dir, 'reportText'), text);
+  }
+
+  /**
+   * What a finished training saves, each file atomically: model/head.json, predictions.jsonl and,
+   * when there is a report, confusion.json, report.json and report.txt (`reportText`).
+   */
+  async saveResults(id: string, r: { model: ModelFile; predictions: TestPrediction[]; report: ClassificationReport | null; reportText?: string }): Promise<void> {
+    await this.writeModel(id, r.model);
+    await this.writePredictions(id, r.predictions);
+    if (r.report) await this.writeReport(id, r.report, r.reportText);
   }
 
   /** predictions.jsonl, one TestPrediction per line (written atomically as a whole). */
@@ -541,6 +632,47 @@ export async function readModel(dir: string): Promise<ModelFile> {
 }
 
 /**
+ * Read and check `<runDir>/model/head.json` synchronously, for loading a predictor: stricter than
+ * readModel (a run folder only; at least 2 labels, a named encoder, weights). Throws a FewShotError
+ * naming the file.
+ */
+export function readRunModelSync(runDir: string): ModelFile {
+  const file = runFile(runDir, 'model');
+  if (!fs.existsSync(runDir)) {
+    throw new FewShotError(`The run folder ${runDir} does not exist.`, {
+      file: runDir, fix: 'Pass the folder of a completed run (.fewshot/runs/<id>); `fewshot runs` lists them.', code: 'run-missing',
+    });
+  }
+  let raw: string;
+  try {
+    raw = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new FewShotError(`No model in ${runDir}: ${file} is missing.`, {
+      file, fix: 'Pick a run that completed (a failed or cancelled run has no model), or train one with `fewshot train <dataset>`.', code: 'model-missing',
+    });
+  }
+  let m: ModelFile;
+  try {
+    m = JSON.parse(raw) as ModelFile;
+  } catch (e) {
+    throw new FewShotError(`The model file ${file} is not valid JSON (${errorMessage(e)}).`, { file, fix: 'Retrain the run; the file was damaged.', code: 'model-invalid' });
+  }
+  const bad = (what: string): never => {
+    throw new FewShotError(`The model file ${file} is invalid: ${what}.`, { file, fix: 'Retrain the run with this version of Few-Shot Lab.', code: 'model-invalid' });
+  };
+  if (!m || typeof m !== 'object') bad('not an object');
+  if (typeof m.formatVersion === 'number' && m.formatVersion > RUN_FORMAT_VERSION) {
+    throw new FewShotError(`The model file ${file} was written by a newer Few-Shot Lab (format ${m.formatVersion}; this one reads ${RUN_FORMAT_VERSION}).`, {
+      file, fix: 'Update Few-Shot Lab, or retrain the run with this version.', code: 'model-too-new',
+    });
+  }
+  if (!Array.isArray(m.labels) || m.labels.length < 2) bad('it has fewer than 2 labels');
+  if (!m.encoder || typeof m.encoder.id !== 'string') bad('it does not name its encoder');
+  if (!Array.isArray(m.weights)) bad('it has no weights');
+  return m;
+}
+
+/**
  * A run folder from what a user typed (CLI `predict --run`, `report`, `serve --run`):
  *  1. a path to a folder holding run.json or model/head.json (relative to `cwd`);
  *  2. a run id in the store;
@@ -550,7 +682,7 @@ export async function readModel(dir: string): Promise<ModelFile> {
 export async function resolveRunRef(store: RunStore, ref: string, cwd = process.cwd()): Promise<string> {
   const asPath = path.resolve(cwd, ref);
   const has = async (f: string) => { try { await fsp.access(f); return true; } catch { return false; } };
-  if (await has(path.join(asPath, RUN_FILES.record)) || await has(path.join(asPath, RUN_FILES.model))) return asPath;
+  if (await runFileExists(asPath, 'record') || await hasModel(asPath)) return asPath;
   if (isRunId(ref)) {
     if (await store.exists(ref)) return store.dirOf(ref);
     let ids: string[] = [];

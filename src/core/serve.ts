@@ -12,12 +12,11 @@
  * are coalesced into batches and run one batch at a time on the predictor.
  */
 import * as http from 'node:http';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { ModelFile, Prediction, RunRecord } from '../protocol/run';
 import { FewShotError, errorMessage, isFewShotError } from './errors';
-import { readModel, readRunAt } from './runs';
+import { RUN_FILES, hasModel, readModel, readRunAt, runFile } from './runs';
 import { isLoopbackHost } from './util/net';
 
 /** What the server needs from a predictor (structurally the `Predictor` of src/core/predict.ts). */
@@ -265,9 +264,9 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new FewShotError(`Invalid port ${port} for the model server of ${runDir}.`, { file: runDir, fix: 'Use a port between 1 and 65535, or 0 for any free port.', code: 'serve-bad-port' });
   }
-  if (!opts.predictor && !fs.existsSync(path.join(runDir, 'model', 'head.json'))) {
-    throw new FewShotError(`No model in ${runDir}: model/head.json is missing.`, {
-      file: path.join(runDir, 'model', 'head.json'),
+  if (!opts.predictor && !(await hasModel(runDir))) {
+    throw new FewShotError(`No model in ${runDir}: ${RUN_FILES.model} is missing.`, {
+      file: runFile(runDir, 'model'),
       fix: 'Pass the folder of a completed run (.fewshot/runs/<id>); train one with `fewshot train <dataset>` first.',
       code: 'serve-no-model',
     });

@@ -28,9 +28,8 @@ import { predictProba, selectBackend, trainHead } from './heads';
 import { augmentTexts, classNameText, EXTRA_ROW_WEIGHT, PASSAGE_MAX_TRAIN_TEXTS, splitPassages } from './augment';
 import { fitFewShot } from './fewshot';
 import { argmax, classificationReport, formatReport } from './metrics';
-import { RunStore } from './runs';
+import { RUN_FILES, RunStore } from './runs';
 import { abortError } from './util/async';
-import { writeFileAtomic, writeJsonAtomic } from './util/fs';
 import { seededRandom, shuffleInPlace } from './util/rng';
 
 export type TrainEvent = TrainerToParent;
@@ -254,7 +253,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'cross-validation');
         reportNote = `Split: cross-validation (${cv.k}-fold, stratified, over all ${dataset.train.length} examples; the dataset has no test split).\n`
           + 'Each example was predicted by a model that never saw it; model selection inside each fold used only that fold\'s training part.\n'
-          + 'Indices in predictions.jsonl refer to the training examples.\n'
+          + `Indices in ${RUN_FILES.predictions} refer to the training examples.\n`
           + `Algorithm: ${fitted.algorithm}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`;
       }
     } else {
@@ -265,13 +264,10 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
 
     // ---------------------------------------------------------------- save
     progress('save', 0, 1, 'Saving model and report');
-    await writeJsonAtomic(path.join(runDir, 'model', 'head.json'), model);
-    await writeFileAtomic(path.join(runDir, 'predictions.jsonl'), predictions.map((p) => JSON.stringify(p)).join('\n') + (predictions.length ? '\n' : ''));
-    if (report) {
-      await writeJsonAtomic(path.join(runDir, 'confusion.json'), { labels: report.labels, matrix: report.confusion });
-      await writeJsonAtomic(path.join(runDir, 'report.json'), report);
-      await writeFileAtomic(path.join(runDir, 'report.txt'), problemBanner(dataProblems) + reportNote + '\n' + report.text + (report.text.endsWith('\n') ? '' : '\n'));
-    }
+    await store.saveResults(runId, {
+      model, predictions, report,
+      reportText: report ? problemBanner(dataProblems) + reportNote + '\n' + report.text + (report.text.endsWith('\n') ? '' : '\n') : undefined,
+    });
     timings.totalMs = Date.now() - t0;
     record = await store.update(runId, {
       status: 'completed',

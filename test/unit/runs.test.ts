@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import {
   RunStore, readModel, writeJsonAtomic, makeRunId, RUN_ID_PATTERN, datasetSlug, isRunId, compareRuns, normaliseRecord,
-  resolveRunRef, HEARTBEAT_STALE_MS,
+  resolveRunRef, HEARTBEAT_STALE_MS, hasModel, parseMetricsLines, runFile, runFileExists,
 } from '../../src/core/runs';
 import { listRuns, loadRun } from '../../src/core/compare';
 import { listModelRuns } from '../../src/extension/predict/runs';
@@ -130,6 +130,57 @@ describe('runs: RunStore', () => {
     mkdirSync(path.join(other, 'model'));
     writeFileSync(path.join(other, 'model', 'head.json'), '{"labels": 3}');
     await assert.rejects(readModel(other), (e: unknown) => e instanceof FewShotError && e.opts.code === 'model-invalid');
+  });
+
+  it('saveResults writes the model, predictions and (with a report) the report files with the given text', async () => {
+    const { id, dir } = await store.create(config());
+    const model: ModelFile = { formatVersion: RUN_FORMAT_VERSION, labels: ['a', 'b'], head: 'centroid', encoder: { id: 'hashing', requested: 'hashing', dim: 2, reason: '' }, weights: [] };
+    const preds: TestPrediction[] = [{ index: 0, text: 'x', label: 'a', predicted: 'b', probabilities: { a: 0.4, b: 0.6 } }];
+    assert.equal(await hasModel(dir), false);
+    await store.saveResults(id, { model, predictions: preds, report: null });
+    assert.equal(await hasModel(dir), true);
+    assert.deepEqual(await readModel(dir), model);
+    assert.deepEqual(await store.readPredictions(id), preds);
+    assert.equal(await store.readReport(id), null);
+    assert.equal(await store.readReportText(id), undefined);
+    assert.equal(await runFileExists(dir, 'confusion'), false);
+    const report = classificationReport(['a'], ['b'], ['a', 'b']);
+    await store.saveResults(id, { model, predictions: [], report, reportText: 'note\n' + report.text });
+    assert.deepEqual(await store.readPredictions(id), []);
+    assert.equal(readFileSync(store.fileOf(id, 'predictions'), 'utf8'), '');
+    assert.deepEqual(await store.readReport(id), JSON.parse(JSON.stringify(report)));
+    assert.equal(await store.readReportText(id), 'note\n' + report.text);
+    assert.deepEqual(JSON.parse(readFileSync(runFile(dir, 'confusion'), 'utf8')).labels, ['a', 'b']);
+    noTmpFiles(dir);
+    noTmpFiles(path.join(dir, 'model'));
+  });
+
+  it('readMetricsWithProblems: the lines readMetrics skips, by line and why; a missing file is empty', async () => {
+    const { id, dir } = await store.create(config());
+    writeFileSync(store.fileOf(id, 'metrics'), `${JSON.stringify(epoch(2))}\nnot json\n\n{"loss":1}\n${JSON.stringify(epoch(1))}\n{"epoch":3,"lo`);
+    const r = await store.readMetricsWithProblems(id);
+    assert.equal(r.file, path.join(dir, 'metrics.jsonl'));
+    assert.deepEqual(r.metrics.map((m) => m.epoch), [2, 1], 'file order');
+    assert.deepEqual(r.problems, [{ line: 2, problem: 'invalid-json' }, { line: 4, problem: 'no-epoch' }, { line: 6, problem: 'incomplete' }]);
+    assert.deepEqual(await store.readMetrics(id), r.metrics);
+    assert.deepEqual(parseMetricsLines('[1]\n"x"\n').problems, [{ line: 1, problem: 'no-epoch' }, { line: 2, problem: 'invalid-json' }]);
+    await fsp.rm(store.fileOf(id, 'metrics'));
+    assert.deepEqual(await store.readMetricsWithProblems(id), { file: r.file, metrics: [], problems: [] });
+  });
+
+  it('signature changes with run.json, metrics.jsonl and report.json, not with the heartbeat', async () => {
+    const { id } = await store.create(config());
+    const s0 = await store.signature(id);
+    assert.match(s0, /^[\d.]+\/\d+:[\d.]+\/0:-$/);
+    writeFileSync(store.fileOf(id, 'heartbeat'), 'beat\n');
+    assert.equal(await store.signature(id), s0);
+    await store.appendEpoch(id, epoch(1));
+    const s1 = await store.signature(id);
+    assert.notEqual(s1, s0);
+    await store.writeReport(id, classificationReport(['a'], ['a'], ['a', 'b']));
+    assert.notEqual(await store.signature(id), s1);
+    assert.equal(await store.signature('no-such-run'), '-:-:-');
+    assert.equal(await store.signature('../escape'), '-:-:-');
   });
 
   it('list: newest first; half-written, missing and corrupt runs come back with an error', async () => {

@@ -6,7 +6,6 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { promises as fsp } from 'node:fs';
 import type { Host } from '../host';
 import {
   annotateRun, buildCompareModel, sortRows, tableToCsv, tableToMarkdown, type LoadedRun,
@@ -155,15 +154,11 @@ export class ComparePanel {
     await this.refreshNow();
   }
 
-  /** mtime/size of each compared run's files: changes when a run writes an epoch, finishes, is renamed or deleted. */
+  /** The run store's change signature of each compared run (RunStore.signature: run files, not the heartbeat). */
   private async signature(): Promise<string> {
-    const runsDir = this.runsDir();
-    if (!runsDir) return '';
-    const stat = async (f: string) => { try { const st = await fsp.stat(f); return `${st.mtimeMs}/${st.size}`; } catch { return '-'; } };
-    const parts = await Promise.all(this.runIds.map(async (id) => {
-      const dir = path.join(runsDir, id);
-      return `${id}:${await stat(path.join(dir, 'run.json'))}:${await stat(path.join(dir, 'metrics.jsonl'))}:${await stat(path.join(dir, 'report.json'))}`;
-    }));
+    const store = runStore(this.deps.host);
+    if (!store) return '';
+    const parts = await Promise.all(this.runIds.map(async (id) => `${id}:${await store.signature(id)}`));
     return parts.join('|');
   }
 

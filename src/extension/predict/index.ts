@@ -16,6 +16,7 @@ import { WarmPredictor, WarmPredictorError } from './warm';
 import { copyText, inlineText, linesToCsv, preview, topK, formatP, LineResult } from './format';
 import { curlExample, startServeChild, ServeChild, ServeStartError } from './serveProcess';
 import { isLoopbackHost } from '../../core/util/net';
+import { RUN_FILES } from '../../core/runs';
 
 const ACTIVE_RUN_KEY = 'fewshot.predict.activeRunId';
 
@@ -157,7 +158,7 @@ export function activatePredict(host: Host): PredictApi {
   context.subscriptions.push(host.runsChanged.event(scheduleRefresh));
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (folder) {
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '.fewshot/runs/*/run.json'));
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, `.fewshot/runs/*/${RUN_FILES.record}`));
     watcher.onDidChange(scheduleRefresh);
     watcher.onDidCreate(scheduleRefresh);
     watcher.onDidDelete(scheduleRefresh);
