@@ -21,6 +21,7 @@ import {
   openWorkbench,
   repoRoot,
   resultsDir,
+  reloadWindow,
   runCommand,
   startCodeServer,
   waitForTitle,
@@ -152,8 +153,7 @@ describe('e2e: compare runs', function () {
     await sortedAsc();
     assert.equal(await frame.locator('table.metrics tbody tr').first().getAttribute('data-run'), A);
     // reload the window: the serializer brings the panel back with its runs and sort
-    await page.reload({ waitUntil: 'domcontentloaded' });
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
+    await reloadWindow(page);
     await page.locator('.tabs-container .tab', { hasText: 'Compare Runs' }).first().click({ timeout: 60_000 });
     frame = await expectUi(page, 'the comparison did not come back after reload', webviewFrame(page, { hasText: /Compare runs \(2\)/, timeoutMs: 90_000 }));
     await frame.locator('table.metrics tbody tr').nth(1).waitFor({ state: 'visible', timeout: 30_000 });

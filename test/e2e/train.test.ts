@@ -20,6 +20,7 @@ import {
   openWorkbench,
   repoRoot,
   resultsDir,
+  reloadWindow,
   runCommand,
   screenshot,
   startCodeServer,
@@ -207,8 +208,7 @@ describe('e2e: train from the Explorer context menu', function () {
   it('restores the dashboard with its charts and report after a window reload', async () => {
     // Bring the dashboard back to the front (the sample opened beside it).
     await page.locator('.tabs-container .tab', { hasText: /^Training: train-tiny/ }).first().click();
-    await page.reload({ waitUntil: 'domcontentloaded' });
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
+    await reloadWindow(page);
     frame = await expectUi(page, 'the dashboard was not restored after reload', webviewFrame(page, { hasText: /Validation macro-F1 and accuracy/, timeoutMs: 120_000 }));
     await frame.locator('#report-table').waitFor({ state: 'visible', timeout: 60_000 });
     await frame.waitForFunction((n) => Number(document.getElementById('loss-chart')?.getAttribute('data-points') ?? 0) === 2 * n, points, { timeout: 60_000 });

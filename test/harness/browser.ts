@@ -86,6 +86,21 @@ export async function focusWorkbench(page: Page): Promise<void> {
   await page.keyboard.press('Escape');
 }
 
+
+/**
+ * Reloads the window as VS Code's "Developer: Reload Window" does: the workbench first saves its
+ * state (open editors, webview state) and waits for the save, then reloads. A browser reload
+ * (page.reload) cannot wait for that save in VS Code for the web, so what comes back would depend
+ * on when the last periodic save ran.
+ */
+export async function reloadWindow(page: Page): Promise<void> {
+  const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 90_000 });
+  await runCommand(page, 'Reload Window');
+  await navigated;
+  await page.waitForLoadState('domcontentloaded');
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
+}
+
 /**
  * Runs a command from the command palette: F1, type `>title`, pick the row whose
  * label is `title` or `<Category>: title`, wait for the palette to close.

@@ -47,7 +47,8 @@ onHostMessage<HostToCompare>((m) => {
   switch (m.type) {
     case 'init':
       t = createTranslator(m.strings);
-      ui = { ...m.state, ...(vscode.getState() ?? {}), runIds: m.model.runIds };
+      // the host's copy is the newest: it follows every change and survives window reloads
+      ui = { ...(vscode.getState() ?? {}), ...m.state, runIds: m.model.runIds };
       model = m.model;
       render();
       break;

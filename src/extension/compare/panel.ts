@@ -19,6 +19,8 @@ import { exportHeaders, webviewStrings } from './strings';
 import { runStore } from '../train/store';
 import { RUN_FILES } from '../../core/runs';
 import { COMPARE_PAGE, escapeHtml, webviewHtml, webviewOptions } from '../webview/html';
+import { writeJsonAtomic } from '../../core/util/fs';
+import { promises as fsp } from 'node:fs';
 
 export interface PanelDeps {
   host: Host;
@@ -73,13 +75,38 @@ export class ComparePanel {
   /** Restores a panel after a window reload (WebviewPanelSerializer). */
   static async revive(deps: PanelDeps, panel: vscode.WebviewPanel, state: unknown): Promise<ComparePanel> {
     const s = (state && typeof state === 'object' ? state : {}) as Partial<CompareUiState>;
-    const ui: CompareUiState = { ...s, runIds: Array.isArray(s.runIds) ? s.runIds.filter((x): x is string => typeof x === 'string') : [] };
+    let ui: CompareUiState = { ...s, runIds: Array.isArray(s.runIds) ? s.runIds.filter((x): x is string => typeof x === 'string') : [] };
+    // The workbench persists webview state when the window unloads, which can lose the last change
+    // (a sort made just before a reload); the host's own copy, written at each change, is newer.
+    const saved = await ComparePanel.readSavedState(deps.host);
+    if (saved && sameIds(saved.runIds, ui.runIds)) ui = { ...ui, ...saved, runIds: ui.runIds };
     panel.webview.options = webviewOptions(deps.host.context.extensionUri, COMPARE_PAGE);
     ComparePanel.current?.panel.dispose();
     const p = new ComparePanel(deps, panel, ui);
     ComparePanel.current = p;
     await p.refreshNow();
     return p;
+  }
+
+  /** Where the host keeps the panel's UI state (sort, toggles): the extension's workspace storage. */
+  private static stateFile(host: Host): string | undefined {
+    const dir = host.context.storageUri ?? host.context.globalStorageUri;
+    return dir ? path.join(dir.fsPath, 'compare-ui-state.json') : undefined;
+  }
+
+  private static async readSavedState(host: Host): Promise<CompareUiState | undefined> {
+    const file = ComparePanel.stateFile(host);
+    if (!file) return undefined;
+    try {
+      const v = JSON.parse(await fsp.readFile(file, 'utf8')) as Partial<CompareUiState>;
+      if (!v || typeof v !== 'object' || !Array.isArray(v.runIds)) return undefined;
+      return v as CompareUiState;
+    } catch { return undefined; }
+  }
+
+  private saveState(): void {
+    const file = ComparePanel.stateFile(this.deps.host);
+    if (file) void writeJsonAtomic(file, this.uiState).catch(() => { /* best effort: the workbench keeps its own copy */ });
   }
 
   private static options(host: Host): vscode.WebviewPanelOptions & vscode.WebviewOptions {
@@ -248,6 +275,7 @@ export class ComparePanel {
             const { runIds: _ignored, colours: _c, ...rest } = m.state;
             void _ignored; void _c;
             this.ui = { ...this.ui, ...rest };
+            this.saveState();
           }
           return;
         case 'addRuns': {
@@ -377,4 +405,8 @@ export class ComparePanel {
 
 function emptyModel(message: string): CompareModel {
   return { runIds: [], runs: [], rows: [], best: {}, settings: [], classes: [], datasetMismatch: false, datasetGroups: [], notices: [{ severity: 'info', message }], missing: [] };
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }
