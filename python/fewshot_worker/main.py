@@ -1,0 +1,117 @@
+"""`python -m fewshot_worker --job job.json`: the worker's entry point.
+
+Multi-GPU: `python -m torch.distributed.run --standalone --nproc_per_node N -m fewshot_worker --job job.json`
+(DistributedDataParallel; only rank 0 evaluates, writes messages and saves; the frozen-layer cache is off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import traceback
+
+from . import PROTOCOL_VERSION, __version__
+from .protocol import Cancelled, CancelFlag, Channel, WorkerError
+
+
+def versions() -> dict:
+    import importlib.metadata as md
+
+    import torch
+
+    out = {"python": platform.python_version(), "worker": __version__}
+    for pkg in ("torch", "transformers", "tokenizers", "safetensors", "onnx", "onnxruntime", "onnxscript", "numpy"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    if torch.version.cuda:
+        out["cuda"] = torch.version.cuda
+    return out
+
+
+def run_job(job, channel: Channel, cancel: CancelFlag, dist=None) -> dict:
+    """Everything after the job is read. Returns the 'done' message (sent on rank 0)."""
+    import torch
+
+    from .device import choose_device, dist_from_env, init_distributed
+    from .export import export_onnx, save_model
+    from .model import count_params, layer_count, load_model
+    from .train import Trainer, seed_everything
+
+    s = job.settings
+    dist = dist or dist_from_env()
+    init_distributed(dist)
+    device, report, amp = choose_device(s.device, s.precision, dist)
+    seed_everything(s.seed)
+    tokenizer, model = load_model(s.model, s.allowRemote, job.labels)
+    model.to(device)
+    _, total = count_params(model)
+    channel.send("started", pid=os.getpid(), device=report, versions=versions(),
+                 model={"name": os.path.basename(os.path.normpath(s.model)) or s.model,
+                        "layers": layer_count(model), "parameters": total})
+    try:
+        trainer = Trainer(job, model, tokenizer, device, amp, channel, cancel, dist)
+        summary = trainer.run()
+        if not dist.main:
+            return {}
+        cancel.check()
+        probabilities = trainer.test_probabilities(job.test)
+        cancel.check()
+        save_model(model, tokenizer, job.output_dir)
+        samples = job.test[:2] + [t for t, _ in job.val[:1]] + [t for t, _ in job.train[:1]]
+        onnx_path, diff = export_onnx(model, tokenizer, job.output_dir, samples, s.maxLength)
+        channel.log(f"ONNX export: {onnx_path}, max |Δlogit| vs PyTorch {diff:.2e}.")
+        return channel.send("done", bestEpoch=summary["bestEpoch"], epochsRun=summary["epochsRun"],
+                            bestValMacroF1=summary["bestValMacroF1"], testProbabilities=probabilities,
+                            onnx=onnx_path, onnxMaxAbsDiff=diff, stages=summary["stages"])
+    except Exception as e:
+        from .device import is_oom
+        if is_oom(e):
+            raise WorkerError("oom", f"Out of memory on {report['name']}: {str(e).splitlines()[0]}",
+                              f"Lower the batch size (now {s.batchSize}) or the max length (now {s.maxLength}).",
+                              traceback.format_exc())
+        raise
+    finally:
+        if dist.enabled:
+            import torch.distributed as td
+            if td.is_initialized():
+                td.destroy_process_group()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fewshot_worker", description="Few-Shot Lab fine-tuning worker")
+    parser.add_argument("--job", required=True, help="path of the job file (FinetuneJob JSON)")
+    args = parser.parse_args(argv)
+
+    from .device import dist_from_env
+    dist = dist_from_env()
+    channel = Channel.take_stdout(enabled=dist.main)
+    cancel = CancelFlag()
+    cancel.listen()
+    try:
+        from .job import load_job
+        job = load_job(args.job)
+        if not job.settings.allowRemote:
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        run_job(job, channel, cancel, dist)
+        return 0
+    except Cancelled:
+        channel.send("cancelled")
+        return 0
+    except WorkerError as e:
+        channel.send("error", code=e.code, message=e.message,
+                     **({"fix": e.fix} if e.fix else {}), **({"detail": e.detail} if e.detail else {}))
+        return 1
+    except KeyboardInterrupt:
+        channel.send("cancelled")
+        return 0
+    except Exception as e:  # noqa: BLE001 — every failure reaches the parent as a message
+        channel.send("error", code="internal", message=f"{type(e).__name__}: {e}", detail=traceback.format_exc())
+        return 1
+    finally:
+        sys.stderr.flush()
