@@ -50,9 +50,9 @@ def check_model_source(model: str, allow_remote: bool) -> tuple[str, bool]:
 
 
 def load_model(model: str, allow_remote: bool, labels: list[str]):
+    source, _ = check_model_source(model, allow_remote)
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    source, local = check_model_source(model, allow_remote)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         net = AutoModelForSequenceClassification.from_pretrained(

@@ -45,7 +45,7 @@ class Channel:
     """
 
     def __init__(self, stream: TextIO | None, enabled: bool = True):
-        self.stream, self.enabled = stream, enabled and stream is not None
+        self.stream, self.enabled = stream, enabled
         self.lock = threading.Lock()
         self.sent: list[dict] = []  # kept for in-process callers (tests)
         self.keep = stream is None
@@ -61,9 +61,7 @@ class Channel:
     @classmethod
     def memory(cls) -> "Channel":
         """A channel that only records messages (for tests that call the trainer in-process)."""
-        ch = cls(None)
-        ch.enabled = True
-        return ch
+        return cls(None)
 
     def send(self, type_: str, **fields: Any) -> dict:
         msg = {"type": type_, "protocol": PROTOCOL_VERSION, **_clean(fields)}

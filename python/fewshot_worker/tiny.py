@@ -46,7 +46,9 @@ def synthetic_corpus(n_per_class: int, labels=DEFAULT_LABELS, seed: int = 0, noi
 
 
 def make_tiny_model(out: str | Path, labels=DEFAULT_LABELS, seed: int = 0, hidden: int = 32, layers: int = 4,
-                    heads: int = 2) -> Path:
+                    heads: int = 2, init_range: float = 0.2) -> Path:
+    """`init_range` is larger than BERT's 0.02 so that the tiny random model learns the synthetic
+    corpus within a few epochs."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
@@ -60,6 +62,7 @@ def make_tiny_model(out: str | Path, labels=DEFAULT_LABELS, seed: int = 0, hidde
     config = BertConfig(
         vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
         intermediate_size=hidden * 2, max_position_embeddings=128, type_vocab_size=2,
+        initializer_range=init_range,
         num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)},
     )
     model = BertForSequenceClassification(config)
