@@ -126,9 +126,11 @@ class Trainer:
     def loss(self, logits, y):
         return F.cross_entropy(logits.float(), y, weight=self.class_weights)
 
-    def check_cancel(self) -> None:
+    def check_cancel(self, collective: bool = True) -> None:
+        """Between batches. Under DDP, training batches agree on the flag across ranks (all_reduce);
+        rank 0's evaluation checks only its own flag (the other ranks are not in that loop)."""
         flag = self.cancel.is_set
-        if self.dist.enabled:
+        if self.dist.enabled and collective:
             import torch.distributed as td
             t = torch.tensor([1.0 if flag else 0.0], device=self.device if self.dist.backend == "nccl" else "cpu")
             td.all_reduce(t, op=td.ReduceOp.MAX)
@@ -151,7 +153,7 @@ class Trainer:
         data.hidden = []
         bs = max(self.s.batchSize, 32)
         for start in range(0, len(data), bs):
-            self.check_cancel()
+            self.check_cancel(collective=False)
             idx = list(range(start, min(start + bs, len(data))))
             batch = data.batch(idx, self.device)
             with self.autocast():
@@ -165,7 +167,7 @@ class Trainer:
         out = []
         bs = max(self.s.batchSize, 32)
         for start in range(0, len(data), bs):
-            self.check_cancel()
+            self.check_cancel(collective=False)
             idx = list(range(start, min(start + bs, len(data))))
             with self.autocast():
                 out.append(self.forward(self.model, data, idx, first, use_cache).float())
@@ -265,8 +267,14 @@ class Trainer:
                     total_loss += loss.item() * len(idx)
                     seen += len(idx)
                 train_time = time.perf_counter() - t_train
+                if dist.enabled:  # the epoch's loss over all ranks' batches
+                    import torch.distributed as td
+                    t = torch.tensor([total_loss, float(seen)], dtype=torch.float64,
+                                     device=self.device if dist.backend == "nccl" else "cpu")
+                    td.all_reduce(t)
+                    total_loss, seen = t[0].item(), int(t[1].item())
                 mean_loss = total_loss / max(1, seen)
-                samples = seen * dist.world_size
+                samples = seen
                 improved = False
                 if dist.main:
                     m = self.evaluate(first, use_cache)
