@@ -115,7 +115,7 @@ class Trainer:
         self.history: list[dict] = []
         self.stages_done: list[dict] = []
         self.best_state: dict | None = None
-        self.best_epoch, self.best_f1 = 0, -1.0
+        self.best_epoch, self.best_f1, self.best_loss = 0, -1.0, float("inf")
 
     # ---------------------------------------------------------------- helpers
     def autocast(self):
@@ -278,9 +278,10 @@ class Trainer:
                 improved = False
                 if dist.main:
                     m = self.evaluate(first, use_cache)
-                    improved = m["macroF1"] > self.best_f1
+                    # Best by validation macro-F1; on a tie, the lower validation loss.
+                    improved = m["macroF1"] > self.best_f1 or (m["macroF1"] == self.best_f1 and m["loss"] < self.best_loss)
                     if improved:
-                        self.best_f1, self.best_epoch = m["macroF1"], epoch
+                        self.best_f1, self.best_loss, self.best_epoch = m["macroF1"], m["loss"], epoch
                         self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
                     msg = self.ch.send(
                         "epoch", epoch=epoch, stage=st.stage, epochs=s.epochs, loss=mean_loss, valLoss=m["loss"],

@@ -97,9 +97,10 @@ def test_the_best_checkpoint_is_restored(tiny_model, tmp_path):
         row["label"] = (row["label"] + 1) % 3
     trainer, summary, ch, _ = train(job)
     ep = epochs(ch)
-    best = max(ep, key=lambda m: (m["valMacroF1"], -m["epoch"]))
+    best = max(ep, key=lambda m: (m["valMacroF1"], -m["valLoss"]))
     assert summary["bestEpoch"] == best["epoch"] and best["best"]
     assert summary["bestEpoch"] < summary["epochsRun"] and ep[-1]["valMacroF1"] < best["valMacroF1"]
+    assert [m["epoch"] for m in ep if m["best"]][-1] == summary["bestEpoch"]
     final = trainer.model.state_dict()
     assert all(torch.equal(final[k], v) for k, v in ch.snapshots[summary["bestEpoch"]].items())
     assert any(not torch.equal(final[k], v) for k, v in ch.snapshots[summary["epochsRun"]].items())
