@@ -45,14 +45,14 @@ def run_job(job, channel: Channel, cancel: CancelFlag, dist=None) -> dict:
     dist = dist or dist_from_env()
     init_distributed(dist)
     device, report, amp = choose_device(s.device, s.precision, dist)
-    seed_everything(s.seed)
-    tokenizer, model = load_model(s.model, s.allowRemote, job.labels)
-    model.to(device)
-    _, total = count_params(model)
-    channel.send("started", pid=os.getpid(), device=report, versions=versions(),
-                 model={"name": os.path.basename(os.path.normpath(s.model)) or s.model,
-                        "layers": layer_count(model), "parameters": total})
     try:
+        seed_everything(s.seed)
+        tokenizer, model = load_model(s.model, s.allowRemote, job.labels)
+        model.to(device)
+        _, total = count_params(model)
+        channel.send("started", pid=os.getpid(), device=report, versions=versions(),
+                     model={"name": os.path.basename(os.path.normpath(s.model)) or s.model,
+                            "layers": layer_count(model), "parameters": total})
         trainer = Trainer(job, model, tokenizer, device, amp, channel, cancel, dist)
         summary = trainer.run()
         if not dist.main:

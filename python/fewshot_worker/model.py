@@ -39,7 +39,8 @@ def check_model_source(model: str, allow_remote: bool) -> tuple[str, bool]:
             raise WorkerError("model-missing", f"The model folder {path} lacks {', '.join(missing)}",
                               "Pick a folder with a saved Hugging Face model (save_pretrained of the model and its tokenizer).")
         return str(path), True
-    looks_local = model.startswith((".", "/", "~")) or os.sep in model and model.count("/") != 1 or path.suffix
+    # A hub id is "name" or "owner/name"; anything path-like that is not a folder is a missing folder.
+    looks_local = model.startswith((".", "/", "~", "\\")) or model.count("/") > 1 or "\\" in model or ":" in model
     if allow_remote and not looks_local:
         return model, False
     raise WorkerError(

@@ -6,8 +6,9 @@ Stage plan (E = epochs, h = min(headEpochs, E − 1), R = E − h):
   stage 1 — head only (pooler + classifier): h epochs;
   stage 2 — top `unfreezeTop` encoder layers + head: R epochs, or R − ⌊R/2⌋ when stage 3 runs;
   stage 3 — all layers: ⌊R/2⌋ epochs, only when len(train) > fullFinetuneAbove (and ⌊R/2⌋ ≥ 1).
-Early stopping: `patience` epochs in a row without a better validation macro-F1 end the run; the
-count starts again at each stage (a stage with more trainable layers gets its chance).
+Early stopping: `patience` epochs in a row without a better validation macro-F1 end the stage (the
+next stage starts, with its more trainable layers, and the count starts again); in the last stage
+they end the run.
 """
 
 from __future__ import annotations
@@ -210,10 +211,7 @@ class Trainer:
             else max(0.0, (total_steps - step) / max(1, total_steps - warmup)))
         rng = random.Random(s.seed)
         epoch = 0
-        stop = False
-        for st in stages:
-            if stop:
-                break
+        for si, st in enumerate(stages):
             first = set_trainable(self.model, st.top)
             if st.top == 0 and bert_like:
                 first = n_layers  # head only: everything up to the last layer's output is frozen
@@ -299,7 +297,9 @@ class Trainer:
                     td.broadcast(flag, src=0)
                     stop = bool(flag.item())
                 if stop:
-                    self.ch.log(f"Early stopping after epoch {epoch}: no better validation macro-F1 for {s.patience} epochs.")
+                    last = si == len(stages) - 1
+                    self.ch.log(f"Early stopping in stage {st.stage} after epoch {epoch}: no better validation macro-F1 "
+                                f"for {s.patience} epochs; " + ("the run ends." if last else f"stage {stages[si + 1].stage} starts."))
                     break
             self.train_data.hidden = self.val_data.hidden = None
             if dist.enabled:

@@ -162,3 +162,15 @@ def test_cancel_flag_stops_between_batches(tiny_model, tmp_path):
     except Cancelled:
         pass
     assert len(epochs(ch)) == 1
+
+
+def test_early_stopping_ends_a_stage_then_the_run(tiny_model, tmp_path):
+    job = make_job(tiny_model, tmp_path, epochs=12, headEpochs=5, unfreezeTop=2, patience=1)
+    for row in job["val"]:  # rotated labels: learning makes validation worse, so each stage stops early
+        row["label"] = (row["label"] + 1) % 3
+    _, summary, ch, _ = train(job)
+    logs = [m["message"] for m in ch.sent if m["type"] == "log" and "Early stopping" in m["message"]]
+    stages = [m["stage"] for m in ch.sent if m["type"] == "stage"]
+    assert stages == [1, 2]
+    assert len(logs) == 2 and "stage 2 starts" in logs[0] and "the run ends" in logs[1]
+    assert summary["epochsRun"] < 12
