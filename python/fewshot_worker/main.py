@@ -86,12 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job", required=True, help="path of the job file (FinetuneJob JSON)")
     args = parser.parse_args(argv)
 
-    from .device import dist_from_env
-    dist = dist_from_env()
-    channel = Channel.take_stdout(enabled=dist.main)
+    # Before any heavy import (torch takes seconds): the protocol channel and the cancel listener.
+    rank = int(os.environ.get("RANK", "0") or 0)
+    channel = Channel.take_stdout(enabled=rank == 0)
     cancel = CancelFlag()
-    cancel.listen()
+    cancel.listen(channel=channel)
     try:
+        from .device import dist_from_env
+        dist = dist_from_env()
         from .job import load_job
         job = load_job(args.job)
         if not job.settings.allowRemote:

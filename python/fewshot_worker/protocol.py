@@ -49,6 +49,7 @@ class Channel:
         self.lock = threading.Lock()
         self.sent: list[dict] = []  # kept for in-process callers (tests)
         self.keep = stream is None
+        self.finished = False  # a done / error / cancelled message went out
 
     @classmethod
     def take_stdout(cls, enabled: bool = True) -> "Channel":
@@ -65,9 +66,12 @@ class Channel:
 
     def send(self, type_: str, **fields: Any) -> dict:
         msg = {"type": type_, "protocol": PROTOCOL_VERSION, **_clean(fields)}
-        if not self.enabled:
-            return msg
         with self.lock:
+            if self.finished:
+                return msg  # one ending only (the cancel watchdog may race the main thread)
+            self.finished = type_ in ("done", "error", "cancelled")
+            if not self.enabled:
+                return msg
             if self.keep:
                 self.sent.append(msg)
             else:
@@ -80,24 +84,43 @@ class Channel:
 
 
 class CancelFlag:
-    """Set by {"type":"cancel"} on stdin or by SIGTERM; the trainer checks it between batches."""
+    """Set by {"type":"cancel"} on stdin or by SIGTERM; the trainer checks it between batches.
+
+    With `listen(channel=…)`, a watchdog also guarantees the 2 s promise when the worker is inside one
+    long step (loading a model, an ONNX export): 1 s after the request, if the worker has not ended,
+    it sends `cancelled` and exits 0."""
+
+    GRACE_S = 1.0
 
     def __init__(self) -> None:
         self.event = threading.Event()
+        self.channel: Channel | None = None
 
     @property
     def is_set(self) -> bool:
         return self.event.is_set()
 
     def set(self) -> None:
+        if self.event.is_set():
+            return
         self.event.set()
+        if self.channel is not None:
+            timer = threading.Timer(self.GRACE_S, self._force)
+            timer.daemon = True
+            timer.start()
+
+    def _force(self) -> None:
+        self.channel.send("cancelled")
+        sys.stderr.flush()
+        os._exit(0)
 
     def check(self) -> None:
         if self.event.is_set():
             raise Cancelled()
 
-    def listen(self, stdin: TextIO | None = None) -> None:
-        signal.signal(signal.SIGTERM, lambda *_: self.event.set())
+    def listen(self, stdin: TextIO | None = None, channel: Channel | None = None) -> None:
+        self.channel = channel
+        signal.signal(signal.SIGTERM, lambda *_: self.set())
         stream = stdin if stdin is not None else sys.stdin
 
         def read() -> None:
@@ -111,7 +134,7 @@ class CancelFlag:
                     except ValueError:
                         continue
                     if isinstance(msg, dict) and msg.get("type") == "cancel":
-                        self.event.set()
+                        self.set()
             except (OSError, ValueError):
                 pass  # stdin closed: no more cancel requests, but keep going
 

@@ -143,3 +143,24 @@ def test_ddp_with_two_gloo_processes(tiny_model, tmp_path):
     assert [m["epoch"] for m in msgs if m["type"] == "epoch"] == [1, 2]
     assert all(m["cachedLayers"] == 0 for m in msgs if m["type"] == "stage")
     assert (out / "onnx/model.onnx").is_file() and msgs[-1]["onnxMaxAbsDiff"] <= 1e-4
+
+
+def test_cancel_during_a_long_step_still_ends_within_2s(tiny_model, tmp_path):
+    """A cancel that arrives while the worker is busy outside the batch loop (here: still importing
+    torch and loading) is honoured by the watchdog."""
+    proc = _start(write_job(tmp_path, make_job(tiny_model, tmp_path / "out", epochs=50)))
+    try:
+        t0 = time.monotonic()
+        proc.stdin.write(json.dumps({"type": "cancel"}) + "\n")
+        proc.stdin.flush()
+        rest = [json.loads(line) for line in proc.stdout]
+        rc = proc.wait(timeout=10)
+        elapsed = time.monotonic() - t0
+        assert rest and rest[-1]["type"] == "cancelled" and [m["type"] for m in rest].count("cancelled") == 1
+        assert rc == 0 and elapsed < 2.0, elapsed
+        assert not any(m["type"] == "epoch" for m in rest)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.stdin.close()
