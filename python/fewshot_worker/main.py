@@ -7,6 +7,7 @@ Multi-GPU: `python -m torch.distributed.run --standalone --nproc_per_node N -m f
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -30,6 +31,16 @@ def versions() -> dict:
     if torch.version.cuda:
         out["cuda"] = torch.version.cuda
     return out
+
+
+def environment() -> dict:
+    """What `fewshot env` shows: versions, and the devices this torch can use."""
+    import torch
+
+    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    return {"protocol": PROTOCOL_VERSION, "versions": versions(), "cuda": bool(gpus), "gpus": gpus, "mps": mps,
+            "cudaBuild": torch.version.cuda, "cpuThreads": torch.get_num_threads()}
 
 
 def run_job(job, channel: Channel, cancel: CancelFlag, dist=None) -> dict:
@@ -83,8 +94,15 @@ def run_job(job, channel: Channel, cancel: CancelFlag, dist=None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fewshot_worker", description="Few-Shot Lab fine-tuning worker")
-    parser.add_argument("--job", required=True, help="path of the job file (FinetuneJob JSON)")
+    parser.add_argument("--job", help="path of the job file (FinetuneJob JSON)")
+    parser.add_argument("--env", action="store_true",
+                        help="print one JSON line: protocol, package versions, CUDA/MPS devices (for `fewshot env`)")
     args = parser.parse_args(argv)
+    if args.env:
+        sys.stdout.write(json.dumps(environment()) + "\n")
+        return 0
+    if not args.job:
+        parser.error("--job is required")
 
     # Before any heavy import (torch takes seconds): the protocol channel and the cancel listener.
     rank = int(os.environ.get("RANK", "0") or 0)

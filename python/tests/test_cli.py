@@ -164,3 +164,12 @@ def test_cancel_during_a_long_step_still_ends_within_2s(tiny_model, tmp_path):
             proc.kill()
         proc.stdout.close()
         proc.stdin.close()
+
+
+def test_env_reports_versions_and_devices():
+    proc = subprocess.run([sys.executable, "-m", "fewshot_worker", "--env"], capture_output=True, text=True,
+                          env=worker_env(), timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    env = json.loads(proc.stdout)
+    assert env["protocol"] == 1 and env["versions"]["torch"] == torch.__version__.split("+")[0]
+    assert env["cuda"] == torch.cuda.is_available() and isinstance(env["gpus"], list)
