@@ -10,7 +10,6 @@ requires_grad only, no cache.
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path

@@ -1,7 +1,6 @@
 """The worker as the trainer starts it: `python -m fewshot_worker --job …` in a child process."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,7 +15,8 @@ from conftest import make_job, run_worker, worker_env, write_job
 
 def test_end_to_end_output_and_onnx_parity(tiny_model, tmp_path):
     out = tmp_path / "out"
-    job = make_job(tiny_model, out, epochs=3, headEpochs=1, unfreezeTop=2)
+    # 60 training examples > fullFinetuneAbove 50: stages 1, 2 and 3, one epoch each.
+    job = make_job(tiny_model, out, epochs=3, headEpochs=1, unfreezeTop=2, fullFinetuneAbove=50)
     rc, msgs, err = run_worker(write_job(tmp_path, job))
     assert rc == 0, err[-3000:]
     types = [m["type"] for m in msgs]
@@ -25,7 +25,9 @@ def test_end_to_end_output_and_onnx_parity(tiny_model, tmp_path):
     started = msgs[0]
     assert started["device"]["kind"] == "cpu" and started["device"]["precision"] == "fp32"
     assert started["model"]["layers"] == 4 and "torch" in started["versions"]
-    assert [m["stage"] for m in msgs if m["type"] == "stage"] == [1, 2]
+    stages = [m for m in msgs if m["type"] == "stage"]
+    assert [(m["stage"], m["epochs"], m["cachedLayers"]) for m in stages] == [(1, 1, 4), (2, 1, 2), (3, 1, 0)]
+    assert stages[2]["trainableParameters"] == stages[2]["totalParameters"] == started["model"]["parameters"]
     assert [m["epoch"] for m in msgs if m["type"] == "epoch"] == [1, 2, 3]
     done = msgs[-1]
     assert done["onnx"] == "onnx/model.onnx" and done["onnxMaxAbsDiff"] <= 1e-4

@@ -68,12 +68,8 @@ def test_stage_1_leaves_the_encoder_bit_identical(tiny_model, tmp_path):
     assert not changed(initial, after, "bert.embeddings.")
     assert not changed(initial, after, "bert.encoder.")
     assert changed(initial, after, "classifier.") and changed(initial, after, "bert.pooler.")
-    trainable = sum(p.numel() for n, p in _named(initial) if n.startswith(("classifier.", "bert.pooler.")))
+    trainable = sum(p.numel() for n, p in initial.items() if n.startswith(("classifier.", "bert.pooler.")))
     assert stages[0]["trainableParameters"] == trainable
-
-
-def _named(state):
-    return state.items()
 
 
 def test_stage_2_changes_only_the_top_layers_and_the_head(tiny_model, tmp_path):
