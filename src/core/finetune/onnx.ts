@@ -43,8 +43,9 @@ export async function loadTransformerClassifier(folder: string, onnx: string, ma
     }
   }
   process.env.ORT_DISABLE_TELEMETRY = '1';
-  const ort = await import('onnxruntime-node');
-  const t = await import('@huggingface/transformers');
+  // require (not import()): the bundles are CommonJS and find these packages through NODE_PATH too
+  const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+  const t = require('@huggingface/transformers') as typeof import('@huggingface/transformers');
   t.env.allowRemoteModels = false;
   t.env.allowLocalModels = true;
   let tokenizer: Tokenizer;
