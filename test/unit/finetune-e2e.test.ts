@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClassificationReport, EpochMetrics, RunRecord, TestPrediction } from '../../src/protocol/run';
 import { findPython, probePython } from '../../src/core/finetune/python';
+import { launchPredictor } from '../../src/trainer/launch';
 import { buildChildBundles, bundleEnv, readJsonl, repoRoot, rmrf, tempDir } from './helpers/trainerFixtures';
 
 interface Result { code: number | null; stdout: string; stderr: string }
@@ -121,6 +122,7 @@ for split, n, seed in (('train', 10, 1), ('test', 5, 2)):
     const epochs = readJsonl<EpochMetrics>(path.join(runDir, 'metrics.jsonl'));
     assert.deepEqual(epochs.map((e) => e.epoch), [1, 2, 3, 4]);
     assert.deepEqual(epochs.map((e) => e.stage), [1, 2, 2, 2]);
+    assert.ok(epochs.every((e, i) => i === 0 || e.elapsedMs > epochs[i - 1].elapsedMs), 'elapsedMs counts from the start of training');
     for (const e of epochs) {
       assert.equal(e.unit, 'epoch');
       assert.match(e.label!, new RegExp(`^stage ${e.stage} · `));
@@ -149,6 +151,22 @@ for split, n, seed in (('train', 10, 1), ('test', 5, 2)):
       assert.equal(g.label, test[i].predicted);
       for (const { label, p } of g.probabilities) assert.ok(Math.abs(p - test[i].probabilities[label]) < 1e-6, `${label}: ${p} vs ${test[i].probabilities[label]}`);
     });
+  });
+
+  it('answers in the warm predictor child (Predict Selection, serve) with no Python on PATH', async function () {
+    if (!runDir) this.skip();
+    const client = launchPredictor(runDir, { predictorScript: buildChildBundles().predictor, env: { ...bundleEnv, PATH: pathWithoutPython(), FEWSHOT_PYTHON: '', PYTHONPATH: '' } });
+    try {
+      const info = await client.ready;
+      assert.deepEqual(info.labels, ['billing', 'shipping', 'technical']);
+      assert.match(info.encoder, /^finetuned:/);
+      const test = readJsonl<TestPrediction>(path.join(runDir, 'predictions.jsonl'));
+      const got = await client.predict(test.map((t) => t.text));
+      assert.deepEqual(got.map((p) => p.label), test.map((t) => t.predicted));
+      got.forEach((g, i) => { for (const { label, p } of g.probabilities) assert.ok(Math.abs(p - test[i].probabilities[label]) < 1e-6); });
+    } finally {
+      client.dispose();
+    }
   });
 
   it('cancels within 2 s and marks the run cancelled', async () => {

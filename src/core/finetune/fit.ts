@@ -85,6 +85,8 @@ export async function fitFinetune(a: FinetuneFitArgs): Promise<FinetuneFit> {
   const stageNames = new Map<number, string>();
   let device = '';
   let started: StartedMessage | undefined;
+  // EpochMetrics.elapsedMs is the time since training started (the worker's own elapsedMs is per epoch)
+  let tStart = Date.now();
   // epochs are stored and emitted in order, each before the next is handled
   let chain: Promise<void> = Promise.resolve();
   const then = (f: () => Promise<void> | void): void => { chain = chain.then(f).catch((e) => a.log(`progress: ${(e as Error).message}`, 'warn')); };
@@ -92,6 +94,7 @@ export async function fitFinetune(a: FinetuneFitArgs): Promise<FinetuneFit> {
     switch (m.type) {
       case 'started':
         started = m;
+        tStart = Date.now();
         device = `${m.device.kind}${m.device.name ? ` · ${m.device.name}` : ''}${m.device.count > 1 ? ` ×${m.device.count}` : ''}`;
         a.log(`Device: ${device}, precision ${m.device.precision} (${m.device.reason}); model ${m.model.name}: ${m.model.layers} layers, ${m.model.parameters.toLocaleString('en-US')} parameters`);
         then(() => a.onStarted?.(m, probe));
@@ -105,7 +108,7 @@ export async function fitFinetune(a: FinetuneFitArgs): Promise<FinetuneFit> {
         const point: EpochMetrics = {
           epoch: m.epoch, unit: 'epoch', label: stageLabel(m.stage, stageNames.get(m.stage)),
           loss: m.loss, valLoss: m.valLoss, valMacroF1: m.valMacroF1, valAccuracy: m.valAccuracy,
-          perClassRecall: m.perClassRecall, elapsedMs: m.elapsedMs,
+          perClassRecall: m.perClassRecall, elapsedMs: Date.now() - tStart,
           stage: m.stage, samplesPerSecond: m.samplesPerSecond,
           ...(m.deviceMemoryMiB !== undefined ? { deviceMemoryMiB: m.deviceMemoryMiB } : {}),
           ...(device ? { device } : {}),
