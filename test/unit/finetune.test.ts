@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { FINETUNE_PROTOCOL_VERSION, type WorkerMessage } from '../../src/protocol/finetune';
 import { findPython, pythonCandidates, probePython, assertFinetuneReady, whichOnPath, venvPython } from '../../src/core/finetune/python';
 import { JsonLineParser, runWorker, workerArgs } from '../../src/core/finetune/worker';
-import { requirementsHash } from '../../src/core/finetune/setup';
+import { MARKER as MARKER_NAME, requirementsHash } from '../../src/core/finetune/setup';
 import { resolveConfig, unusedSettings } from '../../src/core/config';
 import { isFewShotError } from '../../src/core/errors';
 import { rmrf, tempDir } from './helpers/trainerFixtures';
@@ -243,5 +243,49 @@ describe('finetune: settings', () => {
     assert.notEqual(requirementsHash([a]), h1);
     fs.writeFileSync(a, 'torch==2.15.0\n');
     assert.equal(requirementsHash([a]), h1);
+  });
+});
+
+describe('finetune: setup (venv + requirements)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  before(function () { if (!python3) this.skip(); });
+  beforeEach(() => { dir = tempDir('ft-setup'); });
+  afterEach(() => rmrf(dir));
+
+  it('creates the venv, runs pip on the requirements, skips when unchanged and reinstalls when they change', async () => {
+    const { setupVenv, MARKER } = await import('../../src/core/finetune/setup');
+    const req = path.join(dir, 'requirements.txt');
+    // no packages: pip really runs (offline) on a requirements file that lists nothing
+    fs.writeFileSync(req, '# the worker\'s requirements (none for this test)\n');
+    const venvDir = path.join(dir, 'venv');
+    const lines: string[] = [];
+    const first = await setupVenv({ venvDir, requirements: req, basePython: python3, onLine: (l) => lines.push(l) });
+    assert.deepEqual({ created: first.created, installed: first.installed }, { created: true, installed: true });
+    assert.ok(fs.existsSync(first.python), first.python);
+    assert.equal(fs.readFileSync(path.join(venvDir, MARKER), 'utf8').trim(), requirementsHash([req]));
+    assert.ok(lines.some((l) => /^Creating the virtual environment/.test(l)) && lines.some((l) => /^Installing requirements\.txt/.test(l)), lines.join('\n'));
+    lines.length = 0;
+    const again = await setupVenv({ venvDir, requirements: req, basePython: python3, onLine: (l) => lines.push(l) });
+    assert.deepEqual({ created: again.created, installed: again.installed }, { created: false, installed: false });
+    assert.ok(lines.some((l) => /already installed/.test(l)));
+    fs.appendFileSync(req, '# changed\n');
+    const changed = await setupVenv({ venvDir, requirements: req, basePython: python3 });
+    assert.deepEqual({ created: changed.created, installed: changed.installed }, { created: false, installed: true });
+  });
+
+  it('is cancellable and names a missing requirements file', async () => {
+    const { setupVenv } = await import('../../src/core/finetune/setup');
+    await assert.rejects(setupVenv({ venvDir: path.join(dir, 'v'), requirements: path.join(dir, 'missing.txt'), basePython: python3 }),
+      (e: unknown) => isFewShotError(e) && e.message.includes(path.join(dir, 'missing.txt')));
+    const req = path.join(dir, 'requirements.txt');
+    fs.writeFileSync(req, '\n');
+    const ac = new AbortController();
+    let t0 = 0;
+    // abort once `python -m venv` is running (it is spawned right after this line is reported)
+    const p = setupVenv({ venvDir: path.join(dir, 'v'), requirements: req, basePython: python3, signal: ac.signal, onLine: () => { t0 = Date.now(); setImmediate(() => ac.abort()); } });
+    await assert.rejects(p, (e: unknown) => e instanceof Error && e.name === 'AbortError');
+    assert.ok(Date.now() - t0 < 2500, `stopped after ${Date.now() - t0} ms`);
+    assert.ok(!fs.existsSync(path.join(dir, 'v', MARKER_NAME)));
   });
 });
