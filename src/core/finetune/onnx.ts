@@ -44,7 +44,9 @@ export async function loadTransformerClassifier(folder: string, onnx: string, ma
   }
   process.env.ORT_DISABLE_TELEMETRY = '1';
   // require (not import()): the bundles are CommonJS and find these packages through NODE_PATH too
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const t = require('@huggingface/transformers') as typeof import('@huggingface/transformers');
   t.env.allowRemoteModels = false;
   t.env.allowLocalModels = true;
