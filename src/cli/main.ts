@@ -458,7 +458,7 @@ async function cmdRuns(args: string[], io: Io): Promise<number> {
       rec.name && rec.name !== rec.id ? `${rec.id} (${rec.name})` : rec.id,
       rec.status,
       rec.encoder?.id ?? rec.config?.encoder ?? '-',
-      rec.head ?? rec.config?.head ?? '-',
+      rec.config?.method === 'finetune' ? 'finetune' : rec.head ?? rec.config?.head ?? '-',
       rec.testMacroF1 !== undefined ? rec.testMacroF1.toFixed(4) : '-',
       rec.createdAt ?? '',
     ];

@@ -153,7 +153,7 @@ for split, n, seed in (('train', 10, 1), ('test', 5, 2)):
     });
   });
 
-  it('answers in the warm predictor child (Predict Selection, serve) with no Python on PATH', async function () {
+  it('answers in the warm predictor child (Predict Selection) with no Python on PATH', async function () {
     if (!runDir) this.skip();
     const client = launchPredictor(runDir, { predictorScript: buildChildBundles().predictor, env: { ...bundleEnv, PATH: pathWithoutPython(), FEWSHOT_PYTHON: '', PYTHONPATH: '' } });
     try {
@@ -166,6 +166,31 @@ for split, n, seed in (('train', 10, 1), ('test', 5, 2)):
       got.forEach((g, i) => { for (const { label, p } of g.probabilities) assert.ok(Math.abs(p - test[i].probabilities[label]) < 1e-6); });
     } finally {
       client.dispose();
+    }
+  });
+
+  it('serves the ONNX model over HTTP (`fewshot serve`) with no Python on PATH', async function () {
+    if (!runDir) this.skip();
+    const noPy: NodeJS.ProcessEnv = { ...process.env, ...bundleEnv, PATH: pathWithoutPython() };
+    delete noPy.FEWSHOT_PYTHON;
+    const child = spawn(process.execPath, [bin, 'serve', '--run', runDir, '--port', '0'], { cwd: dir, env: noPy, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    try {
+      const url = await until(`the server URL\n${stderr}`, () => /Serving .* at (http:\/\/\S+)/.exec(stdout)?.[1], 60_000);
+      const info = await (await fetch(`${url}/model`)).json() as { labels: string[]; head: string; encoder: string };
+      assert.deepEqual(info.labels, ['billing', 'shipping', 'technical']);
+      assert.equal(info.head, 'transformer');
+      const test = readJsonl<TestPrediction>(path.join(runDir, 'predictions.jsonl'));
+      const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: test.slice(0, 4).map((t) => t.text) }) });
+      assert.equal(res.status, 200);
+      const body = await res.json() as { predictions: { label: string }[] };
+      const labels = body.predictions.map((p) => p.label);
+      assert.deepEqual(labels, test.slice(0, 4).map((t) => t.predicted));
+    } finally {
+      child.kill('SIGTERM');
     }
   });
 
