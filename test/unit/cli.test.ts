@@ -130,6 +130,20 @@ describe('fewshot CLI', function () {
     assert.match(t.stdout, /torch missing/);
     assert.match(t.stdout, /Methods: quick: yes; finetune: no/);
     assert.match(t.stdout, /fix: Run `fewshot setup`/);
+    // training with it fails at once, saying what is missing and what to run
+    const model = path.join(dir, 'some-model');
+    fs.mkdirSync(model, { recursive: true });
+    fs.writeFileSync(path.join(model, 'config.json'), '{}');
+    const tr = await runCli(cli, ['train', csv, '--method', 'finetune', '--model', model, '--out', 'ft-store'], { cwd: dir, env });
+    assert.equal(tr.code, 1, tr.stderr);
+    assert.match(tr.stderr, new RegExp(`error: Python [\\d.]+ found at ${bare} \\(from the environment variable FEWSHOT_PYTHON\\), but torch, transformers, onnx are missing`));
+    assert.match(tr.stderr, /fix: Run `fewshot setup`/);
+    noStack(tr);
+    const runs = fs.readdirSync(path.join(dir, 'ft-store', 'runs'));
+    const rec = JSON.parse(fs.readFileSync(path.join(dir, 'ft-store', 'runs', runs[0], 'run.json'), 'utf8')) as RunRecord;
+    assert.equal(rec.status, 'failed');
+    assert.equal(rec.algorithm, 'finetune-transformer');
+    assert.match(rec.error?.fix ?? '', /fewshot setup/);
   });
 
   it('Ctrl-C during fitting cancels the run within a second; a second Ctrl-C quits at once and the run still reads cancelled', async () => {

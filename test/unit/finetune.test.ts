@@ -107,7 +107,7 @@ describe('finetune: JSON-lines parser', () => {
 
   it('passes non-JSON lines, JSON that is not a message, and CRLF lines through as text; keeps a last line without newline', () => {
     const { messages, texts } = parseAll([
-      'Loading weights: 100%\r\n', '{"not":"a message"}\n', '{"type":"epoch"}\n', '{broken json}\n', '\n',
+      'Loading weights:   0%\rLoading weights: 100%\r\n', '{"not":"a message"}\n', '{"type":"epoch"}\n', '{broken json}\n', '\n',
       '{"type":"log","protocol":1,"level":"warn","message":"x"}\r\n', '{"type":"done","protocol":1', ',"bestEpoch":2}',
     ]);
     assert.deepEqual(texts, ['Loading weights: 100%', '{"not":"a message"}', '{"type":"epoch"}', '{broken json}']);

@@ -56,7 +56,7 @@ export async function fitFinetune(a: FinetuneFitArgs): Promise<FinetuneFit> {
   const ft = c.finetune!;
   a.progress('train', 0, c.epochs, 'Checking the Python environment');
   const candidate = findPython({ env: a.env, settingPath: a.python?.settingPath, extensionPath: a.python?.extensionPath });
-  const probe = await probePython(candidate, { env: a.env });
+  const probe = await probePython(candidate, { env: a.env, signal: a.signal });
   for (const l of describeProbe(probe)) a.log(l);
   assertFinetuneReady(probe);
 

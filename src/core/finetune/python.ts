@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FewShotError } from '../errors';
+import { abortError } from '../util/async';
 
 export type PythonSource = 'FEWSHOT_PYTHON' | 'setting' | 'venv' | 'python-extension' | 'PATH';
 
@@ -164,11 +165,12 @@ sys.stdout.write("FEWSHOT_PROBE " + json.dumps(out) + "\n")
 `;
 
 /** Start the interpreter once and report what it has. Throws FewShotError when it cannot run at all. */
-export function probePython(python: PythonCandidate, o: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<PythonProbe> {
+export function probePython(python: PythonCandidate, o: { timeoutMs?: number; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<PythonProbe> {
   const timeoutMs = o.timeoutMs ?? 120_000;
   return new Promise((resolve, reject) => {
-    execFile(python.path, ['-c', PROBE], { timeout: timeoutMs, env: { ...(o.env ?? process.env), PYTHONNOUSERSITE: '1' }, maxBuffer: 4 << 20, windowsHide: true },
+    execFile(python.path, ['-c', PROBE], { timeout: timeoutMs, env: { ...(o.env ?? process.env), PYTHONNOUSERSITE: '1' }, maxBuffer: 4 << 20, windowsHide: true, signal: o.signal },
       (err, stdout, stderr) => {
+        if (o.signal?.aborted) { reject(abortError()); return; }
         const line = stdout.split(/\r?\n/).find((l) => l.startsWith('FEWSHOT_PROBE '));
         if (!line) {
           const why = err && (err as { killed?: boolean }).killed ? `it did not answer within ${Math.round(timeoutMs / 1000)} s` : (stderr.trim().split(/\r?\n/).slice(-3).join(' ') || (err ? err.message : 'no output'));

@@ -45,7 +45,8 @@ export class JsonLineParser {
   }
 
   private line(raw: string): void {
-    const line = raw.replace(/\r$/, '');
+    // a progress bar redraws with \r: keep what the line finally showed
+    const line = raw.split('\r').filter((x) => x.trim()).pop() ?? '';
     if (!line.trim()) return;
     const t = line.trim();
     if (t.startsWith('{') && t.endsWith('}')) {
@@ -157,6 +158,10 @@ export function runWorker(o: RunWorkerOptions): Promise<DoneMessage> {
     };
     const onAbort = (): void => { cancelled = true; stop(); };
     o.signal?.addEventListener('abort', onAbort, { once: true });
+    // the parent quitting at once (second Ctrl-C, process.exit) must not leave the worker running
+    const onParentExit = (): void => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
+    process.once('exit', onParentExit);
+    child.once('close', () => process.off('exit', onParentExit));
     child.stdin?.on('error', () => { /* worker gone: EPIPE */ });
 
     const handle = (m: WorkerMessage): void => {
