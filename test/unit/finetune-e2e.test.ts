@@ -13,6 +13,8 @@ import * as path from 'node:path';
 import type { ClassificationReport, EpochMetrics, RunRecord, TestPrediction } from '../../src/protocol/run';
 import { findPython, probePython } from '../../src/core/finetune/python';
 import { launchPredictor } from '../../src/trainer/launch';
+import { runTraining } from '../../src/core/train';
+import { FINETUNE_PROTOCOL_VERSION } from '../../src/protocol/finetune';
 import { buildChildBundles, bundleEnv, readJsonl, repoRoot, rmrf, tempDir } from './helpers/trainerFixtures';
 
 interface Result { code: number | null; stdout: string; stderr: string }
@@ -191,6 +193,40 @@ for split, n, seed in (('train', 10, 1), ('test', 5, 2)):
       assert.deepEqual(labels, test.slice(0, 4).map((t) => t.predicted));
     } finally {
       child.kill('SIGTERM');
+    }
+  });
+
+  it('warns when the served ONNX model disagrees with the worker\'s PyTorch probabilities (and reports what is served)', async function () {
+    if (!runDir) this.skip();
+    // a worker that hands back the real fine-tuned model but wrong PyTorch test probabilities
+    const pkg = path.join(dir, 'lying-worker', 'fewshot_worker');
+    fs.mkdirSync(pkg, { recursive: true });
+    fs.writeFileSync(path.join(pkg, '__init__.py'), '');
+    fs.writeFileSync(path.join(pkg, '__main__.py'), `import json, os, shutil, sys
+job = json.load(open(sys.argv[sys.argv.index('--job') + 1]))
+def send(**m):
+    m['protocol'] = ${FINETUNE_PROTOCOL_VERSION}; print(json.dumps(m), flush=True)
+shutil.copytree(${JSON.stringify(path.join(runDir, 'model', 'finetuned'))}, job['outputDir'], dirs_exist_ok=True)
+send(type='started', pid=os.getpid(), device={'kind': 'cpu', 'name': 'CPU', 'count': 1, 'precision': 'fp32', 'reason': 'test'}, versions={}, model={'name': 'tiny', 'layers': 4, 'parameters': 1})
+send(type='stage', stage=1, name='head only', trainableParameters=1, totalParameters=1, epochs=1, cachedLayers=0)
+send(type='epoch', epoch=1, stage=1, epochs=1, loss=1.0, valLoss=1.0, valMacroF1=0.5, valAccuracy=0.5, perClassRecall={}, samplesPerSecond=1.0, elapsedMs=1.0, best=True)
+send(type='done', bestEpoch=1, epochsRun=1, bestValMacroF1=0.5, testProbabilities=[[1.0, 0.0, 0.0] for _ in job['test']], onnx='onnx/model.onnx', onnxMaxAbsDiff=0.0, stages=[{'stage': 1, 'name': 'head only', 'trainableParameters': 1, 'firstEpoch': 1, 'lastEpoch': 1}])
+`);
+    const saved = { ...process.env };
+    Object.assign(process.env, { FEWSHOT_PYTHON: python, FEWSHOT_WORKER_DIR: path.dirname(pkg) });
+    try {
+      const rec = await runTraining({
+        config: { dataset: path.join(dir, 'data'), method: 'finetune', epochs: 1, finetune: { model: path.join(dir, 'model') } } as never,
+        storeDir: path.join(dir, 'lying-store'),
+      }, { onEvent: () => undefined });
+      assert.equal(rec.status, 'completed', JSON.stringify(rec.error));
+      assert.ok(rec.finetune!.servedMaxAbsProbDiff! > 1e-3);
+      assert.ok(rec.warnings?.some((w) => /disagree on the test texts: max \|Δp\| = /.test(w)), JSON.stringify(rec.warnings));
+      const served = readJsonl<TestPrediction>(path.join(dir, 'lying-store', 'runs', rec.id, 'predictions.jsonl'));
+      const real = readJsonl<TestPrediction>(path.join(runDir, 'predictions.jsonl'));
+      assert.deepEqual(served.map((p) => p.predicted), real.map((p) => p.predicted), 'the report measures the served ONNX model');
+    } finally {
+      for (const k of ['FEWSHOT_PYTHON', 'FEWSHOT_WORKER_DIR']) { if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k]; }
     }
   });
 

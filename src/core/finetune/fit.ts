@@ -126,6 +126,7 @@ export async function fitFinetune(a: FinetuneFitArgs): Promise<FinetuneFit> {
   };
   const done = await runWorker({
     python: probe.python.path, jobFile, nproc, signal: a.signal, env: a.env, batchSize: c.batchSize,
+    packageDir: (a.env ?? process.env).FEWSHOT_WORKER_DIR || undefined,
     onMessage, onText: (l) => a.log(`worker: ${l}`),
   });
   await chain;

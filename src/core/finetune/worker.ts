@@ -91,7 +91,7 @@ export interface RunWorkerOptions extends WorkerHooks {
   /** Default 1000 / 2000 ms. */
   termAfterMs?: number;
   killAfterMs?: number;
-  /** Where the worker's package lives (default: findWorkerPackage()). */
+  /** Where the worker's package lives (default: findWorkerPackage(); env FEWSHOT_WORKER_DIR overrides it for method finetune). */
   packageDir?: string;
   batchSize?: number;
 }
