@@ -289,3 +289,14 @@ describe('finetune: setup (venv + requirements)', function () {
     assert.ok(!fs.existsSync(path.join(dir, 'v', MARKER_NAME)));
   });
 });
+
+describe('finetune: CLI progress lines', () => {
+  it('show the stage, samples/s and the device of an epoch', async () => {
+    const { pointText } = await import('../../src/cli/progress');
+    const text = pointText({
+      epoch: 2, unit: 'epoch', label: 'stage 2 · top 3 layers', loss: 0.5, valLoss: 0.4, valMacroF1: 0.75, valAccuracy: 0.8,
+      perClassRecall: {}, elapsedMs: 2000, stage: 2, samplesPerSecond: 123.45, device: 'cuda · NVIDIA H200', deviceMemoryMiB: 2048.4,
+    }, 20);
+    assert.equal(text, 'epoch 2/20 · stage 2 · top 3 layers · loss 0.5000 · val loss 0.4000 · val macro-F1 0.7500 · val acc 0.8000 · 123.5 samples/s · cuda · NVIDIA H200 2048 MiB · about 18 s left');
+  });
+});
