@@ -48,6 +48,11 @@ function workerPythonPath(): string {
   return [fs.existsSync(path.join(own, 'fewshot_worker')) ? own : '', process.env.PYTHONPATH ?? ''].filter(Boolean).join(path.delimiter);
 }
 
+/** python/scripts/make_tiny_model.py of the worker package in use. */
+function tinyModelScript(): string | undefined {
+  return workerPythonPath().split(path.delimiter).map((d) => path.join(d, 'scripts', 'make_tiny_model.py')).find((f) => fs.existsSync(f));
+}
+
 /** PATH without any folder that holds a python interpreter. */
 function pathWithoutPython(): string {
   const names = ['python', 'python3', 'python.exe', 'python3.exe'];
@@ -75,6 +80,7 @@ describe('finetune end to end (real PyTorch worker)', function () {
     if (!reason) {
       const r = spawnSync(python, ['-c', 'import fewshot_worker.tiny'], { env: { ...process.env, PYTHONPATH: workerPythonPath() }, encoding: 'utf8' });
       if (r.status !== 0) reason = `the worker package fewshot_worker cannot be imported with PYTHONPATH=${workerPythonPath()}: ${r.stderr.trim().split('\n').pop()}`;
+      else if (!tinyModelScript()) reason = `python/scripts/make_tiny_model.py is missing next to the worker package (PYTHONPATH=${workerPythonPath()})`;
     }
     if (reason) {
       const msg = `no Python with torch + transformers + onnx and the worker for the fine-tuning end-to-end tests (${reason}); set FEWSHOT_PYTHON`;
@@ -85,17 +91,19 @@ describe('finetune end to end (real PyTorch worker)', function () {
     bin = buildChildBundles().cli;
     dir = tempDir('ft-e2e');
     env = { ...process.env, FEWSHOT_PYTHON: python, PYTHONPATH: workerPythonPath() };
-    // a tiny random BERT (WordPiece tokenizer) and a corpus whose classes it can tell apart
-    const make = spawnSync(python, ['-c', `
+    // a tiny random BERT (WordPiece tokenizer) and a corpus of its topic words (a folder dataset)
+    const model = spawnSync(python, [tinyModelScript()!, '--out', path.join(dir, 'model')], { env, encoding: 'utf8' });
+    assert.equal(model.status, 0, model.stderr);
+    assert.deepEqual((JSON.parse(model.stdout.trim().split('\n').pop()!) as { labels: string[] }).labels, ['billing', 'shipping', 'technical']);
+    const data = spawnSync(python, ['-c', `
 import os, sys
-from fewshot_worker.tiny import make_tiny_model, synthetic_corpus, DEFAULT_LABELS
-make_tiny_model(sys.argv[1])
+from fewshot_worker.tiny import synthetic_corpus, DEFAULT_LABELS
 for split, n, seed in (('train', 10, 1), ('test', 5, 2)):
     for i, (t, y) in enumerate(synthetic_corpus(n, seed=seed)):
-        d = os.path.join(sys.argv[2], split, DEFAULT_LABELS[y]); os.makedirs(d, exist_ok=True)
+        d = os.path.join(sys.argv[1], split, DEFAULT_LABELS[y]); os.makedirs(d, exist_ok=True)
         open(os.path.join(d, '%d.txt' % i), 'w').write(t)
-`, path.join(dir, 'model'), path.join(dir, 'data')], { env, encoding: 'utf8' });
-    assert.equal(make.status, 0, make.stderr);
+`, path.join(dir, 'data')], { env, encoding: 'utf8' });
+    assert.equal(data.status, 0, data.stderr);
   });
   after(() => { if (dir) rmrf(dir); });
 
