@@ -167,6 +167,23 @@ send(type='done', bestEpoch=1, epochsRun=1, bestValMacroF1=0.75, testProbabiliti
     assert.equal(done.bestValMacroF1, 0.75);
   });
 
+  it('stops a worker that does not exit after its result, and keeps the result', async () => {
+    const t0 = Date.now();
+    const done = await run(`signal.signal(signal.SIGTERM, signal.SIG_IGN)
+${STARTED}
+send(type='done', bestEpoch=2, epochsRun=3, bestValMacroF1=0.5, testProbabilities=[], onnx='onnx/model.onnx', onnxMaxAbsDiff=0, stages=[])
+while True: time.sleep(0.05)`, { exitGraceMs: 200 });
+    assert.equal(done.bestEpoch, 2);
+    assert.ok(Date.now() - t0 < 5000);
+  });
+
+  it('keeps the result of a worker that exits on SIGTERM after it', async () => {
+    const done = await run(`${STARTED}
+send(type='done', bestEpoch=1, epochsRun=1, bestValMacroF1=0.5, testProbabilities=[], onnx='onnx/model.onnx', onnxMaxAbsDiff=0, stages=[])
+while True: time.sleep(0.05)`, { exitGraceMs: 100 });
+    assert.equal(done.epochsRun, 1);
+  });
+
   it('refuses a worker of another protocol version', async () => {
     await assert.rejects(run(`send(type='started', protocol=${FINETUNE_PROTOCOL_VERSION + 1}, pid=os.getpid(), device=${DEVICE}, versions={}, model={})
 time.sleep(30)`), (e: unknown) => isFewShotError(e) && e.opts.code === 'worker-protocol' && e.message.includes(`version ${FINETUNE_PROTOCOL_VERSION + 1}`) && e.message.includes(`version ${FINETUNE_PROTOCOL_VERSION}`));

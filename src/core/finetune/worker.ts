@@ -91,6 +91,8 @@ export interface RunWorkerOptions extends WorkerHooks {
   /** Default 1000 / 2000 ms. */
   termAfterMs?: number;
   killAfterMs?: number;
+  /** How long a worker may take to exit after its 'done' or 'error' message before it is stopped. Default 10 s. */
+  exitGraceMs?: number;
   /** Where the worker's package lives (default: findWorkerPackage(); env FEWSHOT_WORKER_DIR overrides it for method finetune). */
   packageDir?: string;
   batchSize?: number;
@@ -147,15 +149,20 @@ export function runWorker(o: RunWorkerOptions): Promise<DoneMessage> {
       o.signal?.removeEventListener('abort', onAbort);
       if (err) reject(err); else if (done) resolve(done); else reject(new Error('worker ended without a result'));
     };
+    let stopping = false;
     const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
       try { child.stdin?.write(JSON.stringify({ type: 'cancel' }) + '\n'); } catch { /* closed */ }
       timers.push(setTimeout(() => { try { child.kill('SIGTERM'); } catch { /* gone */ } }, o.termAfterMs ?? 1000));
       timers.push(setTimeout(() => {
         try { child.kill('SIGKILL'); } catch { /* gone */ }
         // the run ends now even if the process is stuck in uninterruptible I/O
-        finish(failure ?? abortError());
+        finish(failure ?? (done && !o.signal?.aborted ? undefined : abortError()));
       }, o.killAfterMs ?? 2000));
     };
+    // after its last message ('done' or 'error') the worker has this long to exit by itself
+    const lastWords = (): void => { timers.push(setTimeout(stop, o.exitGraceMs ?? 10_000)); };
     const onAbort = (): void => { cancelled = true; stop(); };
     o.signal?.addEventListener('abort', onAbort, { once: true });
     // the parent quitting at once (second Ctrl-C, process.exit) must not leave the worker running
@@ -177,9 +184,9 @@ export function runWorker(o: RunWorkerOptions): Promise<DoneMessage> {
       if (failure) return;
       switch (m.type) {
         case 'started': o.onStarted?.(m); break;
-        case 'done': done = m; break;
+        case 'done': done = m; lastWords(); break;
         case 'cancelled': cancelled = true; break;
-        case 'error': failure = workerError(m, tail, o.batchSize); break;
+        case 'error': failure = workerError(m, tail, o.batchSize); lastWords(); break;
         default: break;
       }
       o.onMessage?.(m);
@@ -195,8 +202,10 @@ export function runWorker(o: RunWorkerOptions): Promise<DoneMessage> {
       out.end();
       err.end();
       if (failure) return finish(failure);
-      if (cancelled || o.signal?.aborted) return finish(abortError());
-      if (done && code === 0) return finish();
+      if (o.signal?.aborted) return finish(abortError());
+      // a worker stopped after its result (lastWords) still delivered it
+      if (done && (code === 0 || stopping)) return finish();
+      if (cancelled) return finish(abortError());
       const how = sig ? `was killed by ${sig}` : `exited with code ${code}`;
       finish(new FewShotError(`The fine-tuning worker ${how}${done ? ' after its result' : ' without reporting an error'}.${tail.length ? ` Last lines:\n${tail.join('\n')}` : ''}`, {
         code: 'worker-crash', detail: tail.join('\n'),
