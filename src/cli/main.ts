@@ -37,6 +37,8 @@ Commands:
   runs                   list the runs in the store
   report <run>           show the classification report of a run
   serve --run <run>      serve a model over HTTP (POST /predict)
+  env                    show Python, torch, GPUs and which training methods can run here
+  setup                  create the fine-tuning virtual environment (torch, transformers, onnx)
 
 Options: --help (also after a command), --version
 Runs are kept in ./.fewshot (change with --out / --store). Exit codes: 0 ok, 1 failure, 2 bad usage.`,
@@ -63,6 +65,21 @@ Settings of the logreg and mlp heads (refused with head auto or centroid):
 Settings of head auto:
   --no-passages            do not also train on passages of long training texts
   --no-class-names         do not use the class names as prior examples
+Method:
+  --method <m>             quick (default: frozen encoder + head, in Node) | finetune
+                           (fine-tune a transformer in a PyTorch child process; see \`fewshot env\`)
+Settings of --method finetune (--epochs, --lr, --batch-size, --patience, --seed and
+--validation-fraction also apply; defaults 20 / 2e-5 / 8 / 5 / 42 / 0.2):
+  --model <folder|id>      Hugging Face model folder, or a hub id with --allow-remote (required)
+  --unfreeze-top <n>       stage 2 trains the top n encoder layers, default 3
+  --full-finetune-above <n>  stage 3 (all layers) only above n training examples, default 500
+  --head-epochs <n>        epochs of stage 1 (the classification head only), default 3
+  --precision <p>          auto | fp16 | bf16 | off: mixed precision on CUDA, default auto
+  --fp16                   same as --precision fp16
+  --device <d>             auto | cuda | mps | cpu, default auto (CUDA, then MPS, then CPU)
+  --max-length <n>         tokens per text, default 128
+  --python <path>          Python interpreter (default: FEWSHOT_PYTHON, the \`fewshot setup\`
+                           venv, then python3 on PATH)
 Other options:
   --augment <n>            augmented variants per training text, default 0 (off)
   --text-column <name>     text column of a CSV/TSV/JSONL file (default: detected)
@@ -97,6 +114,24 @@ Prints the classification report of a run (test split, or cross-validation).
 Options:
   --store <store>          store folder for run ids (default ./.fewshot)
   --json                   print {record, report} as JSON`,
+  env: `Usage: fewshot env [options]
+
+Shows the Python interpreter the fine-tuning worker would use (FEWSHOT_PYTHON, the venv of
+\`fewshot setup\`, then python3 on PATH), its torch / transformers / onnx, CUDA GPUs and Apple MPS,
+and which training methods can run here.
+
+Options:
+  --python <path>          check this interpreter instead
+  --json                   print the same as JSON`,
+  setup: `Usage: fewshot setup [options]
+
+Creates a Python virtual environment for fine-tuning and installs the pinned requirements
+(python/requirements.txt with python/constraints.txt). Run again after an update: it only
+reinstalls when the requirements changed.
+
+Options:
+  --venv <dir>             where (default: FEWSHOT_VENV, else ~/.fewshot/venv; FEWSHOT_HOME moves ~/.fewshot)
+  --python <path>          interpreter that creates the venv (default: python3 on PATH)`,
   serve: `Usage: fewshot serve --run <run-dir-or-id> [options]
 
 Serves the model: POST /predict {"text": "…"} or {"texts": […]}, GET /health, GET /model.
@@ -172,6 +207,9 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     'label-column': { type: 'string' }, 'max-chars': { type: 'string' }, 'hf-model': { type: 'string' },
     'hf-cache': { type: 'string' }, 'allow-remote': { type: 'boolean' }, out: { type: 'string' }, verbose: { type: 'boolean', short: 'v' },
     'no-refit': { type: 'boolean' }, 'no-passages': { type: 'boolean' }, 'no-class-names': { type: 'boolean' },
+    method: { type: 'string' }, model: { type: 'string' }, 'unfreeze-top': { type: 'string' }, 'full-finetune-above': { type: 'string' },
+    'head-epochs': { type: 'string' }, precision: { type: 'string' }, fp16: { type: 'boolean' }, device: { type: 'string' },
+    'max-length': { type: 'string' }, python: { type: 'string' },
   });
   if (values.help) { io.stdout.write(USAGE.train + '\n'); return EXIT_OK; }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one dataset, got ${positionals.length}: ${positionals.join(' ')}` : 'missing <dataset>', 'train');
@@ -194,8 +232,19 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     labelColumn: str(values, 'label-column'),
     maxChars: num(values, 'max-chars', 'train', true),
     refit: values['no-refit'] === true ? false : undefined,
+    method: str(values, 'method') as TrainConfig['method'] | undefined,
   };
-  if (HEAD_SETTINGS[partial.head ?? 'auto']) refuseUnusedSettings(partial, partial.head ?? 'auto'); // an unknown head is reported by resolveConfig
+  const ftGiven = finetuneFlags(values);
+  if (partial.method === 'finetune') {
+    if (values.fp16 && values.precision !== undefined && values.precision !== 'fp16') throw new UsageError('--fp16 contradicts --precision; give one of them', 'train');
+    partial.finetune = ftGiven as NonNullable<TrainConfig['finetune']>;
+    if (!ftGiven.model) throw new UsageError('--method finetune needs --model <folder|id> (a Hugging Face model folder, or a hub id with --allow-remote)', 'train');
+    refuseUnusedSettings(partial, partial.head ?? 'auto');
+  } else {
+    const ftFlags = FINETUNE_FLAGS.filter((f) => values[f] !== undefined);
+    if (ftFlags.length) throw new UsageError(`${ftFlags.map((f) => `--${f}`).join(', ')} ${ftFlags.length > 1 ? 'are' : 'is'} only used by --method finetune.\nfix: add --method finetune, or drop ${ftFlags.map((f) => `--${f}`).join(', ')}.`, 'train');
+    if (HEAD_SETTINGS[partial.head ?? 'auto']) refuseUnusedSettings(partial, partial.head ?? 'auto'); // an unknown head is reported by resolveConfig
+  }
   let config: TrainConfig;
   try {
     config = resolveConfig(partial, { cwd: io.cwd, source: 'the command line' });
@@ -212,7 +261,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     cacheDir: str(values, 'hf-cache') ? path.resolve(io.cwd, str(values, 'hf-cache')!) : undefined,
     allowRemote: values['allow-remote'] === true,
   };
-  const req: TrainRequest = { config, storeDir, hf };
+  const req: TrainRequest = { config, storeDir, hf, ...(str(values, 'python') ? { python: { settingPath: path.resolve(io.cwd, str(values, 'python')!) } } : {}) };
   const json = values.json === true;
   const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
   const progress = new ProgressReporter({ stream: io.stderr, tty, verbose: values.verbose === true });
@@ -275,12 +324,32 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
 const SETTING_FLAGS: Partial<Record<keyof TrainConfig, string>> = {
   epochs: 'epochs', learningRate: 'lr', batchSize: 'batch-size', patience: 'patience', validationFraction: 'validation-fraction',
   backend: 'backend', refit: 'no-refit', passages: 'no-passages', classNames: 'no-class-names', augment: 'augment', maxChars: 'max-chars',
+  encoder: 'encoder', head: 'head',
 };
+
+/** Flags of method finetune (TrainConfig.finetune), refused without --method finetune. */
+const FINETUNE_FLAGS = ['model', 'unfreeze-top', 'full-finetune-above', 'head-epochs', 'precision', 'fp16', 'device', 'max-length', 'python'] as const;
+
+function finetuneFlags(values: Record<string, string | boolean | undefined>): Partial<NonNullable<TrainConfig['finetune']>> {
+  return {
+    model: str(values, 'model'),
+    unfreezeTop: num(values, 'unfreeze-top', 'train', true),
+    fullFinetuneAbove: num(values, 'full-finetune-above', 'train', true),
+    headEpochs: num(values, 'head-epochs', 'train', true),
+    precision: (str(values, 'precision') ?? (values.fp16 ? 'fp16' : undefined)) as NonNullable<TrainConfig['finetune']>['precision'] | undefined,
+    device: str(values, 'device') as NonNullable<TrainConfig['finetune']>['device'] | undefined,
+    maxLength: num(values, 'max-length', 'train', true),
+  };
+}
 
 /** A flag for a setting the chosen head does not use is a usage error (it would silently change nothing). */
 function refuseUnusedSettings(given: Partial<TrainConfig>, head: TrainConfig['head']): void {
   const unused = unusedSettings(head, given);
   if (!unused.length) return;
+  if (given.method === 'finetune') {
+    const flags = unused.map((k) => `--${SETTING_FLAGS[k] ?? k}`).join(', ');
+    throw new UsageError(`${flags} ${unused.length > 1 ? 'are' : 'is'} not used by --method finetune (the whole transformer is fine-tuned: no frozen encoder, no head choice, no augmentation, no TensorFlow.js).\nfix: drop ${flags}, or train with the quick method.`, 'train');
+  }
   const flags = (ks: readonly (keyof TrainConfig)[]) => ks.filter((k) => SETTING_FLAGS[k]).map((k) => `--${SETTING_FLAGS[k]}`).join(', ');
   const what = head === 'auto'
     ? 'head auto (the few-shot recipe: cross-validated logistic regressions solved to convergence, no epochs, no learning rate, no TensorFlow.js)'
@@ -295,6 +364,7 @@ function summaryLine(r: RunRecord, runDir: string): string {
   if (r.head) parts.push(`head ${r.head}`);
   if (r.algorithm) parts.push(`algorithm ${r.algorithm}`);
   if (r.backend) parts.push(`TensorFlow.js backend ${r.backend.name}`);
+  if (r.finetune) parts.push(`device ${r.finetune.device.kind} (${r.finetune.device.name})`);
   if (r.bestEpoch !== undefined) parts.push(`best epoch ${r.bestEpoch}/${r.epochsRun ?? '?'}`);
   if (r.testMacroF1 !== undefined) parts.push(`test macro-F1 ${r.testMacroF1.toFixed(4)}`);
   return `${parts.join(', ')}.\nSaved to ${runDir}`;
@@ -385,7 +455,7 @@ async function cmdRuns(args: string[], io: Io): Promise<number> {
       rec.name && rec.name !== rec.id ? `${rec.id} (${rec.name})` : rec.id,
       rec.status,
       rec.encoder?.id ?? rec.config?.encoder ?? '-',
-      rec.head ?? rec.config?.head ?? '-',
+      rec.config?.method === 'finetune' ? 'finetune' : rec.head ?? rec.config?.head ?? '-',
       rec.testMacroF1 !== undefined ? rec.testMacroF1.toFixed(4) : '-',
       rec.createdAt ?? '',
     ];
@@ -455,6 +525,72 @@ async function cmdServe(args: string[], io: Io): Promise<number> {
   return EXIT_OK;
 }
 
+// ---------------------------------------------------------------- env / setup
+
+async function cmdEnv(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('env', args, { python: { type: 'string' } });
+  if (values.help) { io.stdout.write(USAGE.env + '\n'); return EXIT_OK; }
+  if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`, 'env');
+  const py = await import('../core/finetune/python');
+  const venv = py.defaultVenvDir();
+  const given = str(values, 'python');
+  let probe: Awaited<ReturnType<typeof py.probePython>> | undefined;
+  let problem: { message: string; fix?: string } | undefined;
+  try {
+    const candidate = given ? { path: path.resolve(io.cwd, given), source: 'setting' as const } : py.findPython();
+    if (given && !fs.existsSync(candidate.path)) throw new FewShotError(`No Python interpreter at ${candidate.path}.`, { fix: 'Pass an existing python executable to --python.' });
+    probe = await py.probePython(candidate);
+    py.assertFinetuneReady(probe);
+  } catch (e) {
+    problem = { message: errorMessage(e), fix: isFewShotError(e) ? e.opts.fix : undefined };
+  }
+  const methods = {
+    quick: { available: true, reason: 'always (Node: frozen encoder + head)' },
+    finetune: { available: !problem && !!probe?.finetuneReady, reason: problem ? problem.message : `torch ${probe!.torch} and transformers ${probe!.transformers} import` },
+  };
+  const venvInfo = { dir: venv, exists: fs.existsSync(py.venvPython(venv)) };
+  if (values.json) {
+    io.stdout.write(JSON.stringify({ python: probe ?? null, venv: venvInfo, methods, problem: problem ?? null }, null, 2) + '\n');
+    return EXIT_OK;
+  }
+  if (probe) for (const l of py.describeProbe(probe)) io.stdout.write(l + '\n');
+  else io.stdout.write('Python: not found\n');
+  io.stdout.write(`Virtual environment of \`fewshot setup\`: ${venv} (${venvInfo.exists ? 'exists' : 'not created'})\n`);
+  io.stdout.write(`Methods: quick: yes; finetune: ${methods.finetune.available ? 'yes' : 'no'}\n`);
+  if (problem) {
+    io.stdout.write(`  ${problem.message}\n`);
+    if (problem.fix) io.stdout.write(`  fix: ${problem.fix}\n`);
+  }
+  return EXIT_OK;
+}
+
+async function cmdSetup(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('setup', args, { venv: { type: 'string' }, python: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } });
+  if (values.help) { io.stdout.write(USAGE.setup + '\n'); return EXIT_OK; }
+  if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`, 'setup');
+  const { setupVenv } = await import('../core/finetune/setup');
+  const { defaultVenvDir } = await import('../core/finetune/python');
+  const venvDir = str(values, 'venv') ? path.resolve(io.cwd, str(values, 'venv')!) : undefined;
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.on('SIGINT', onSigint);
+  try {
+    const r = await setupVenv({
+      venvDir, basePython: str(values, 'python') ? path.resolve(io.cwd, str(values, 'python')!) : undefined, signal: controller.signal,
+      onLine: (l, important) => { if (important || values.verbose) io.stderr.write(l.trim() + '\n'); },
+    });
+    const custom = path.resolve(r.venvDir) !== path.resolve(defaultVenvDir());
+    io.stdout.write(`${r.installed ? 'Installed the fine-tuning requirements' : 'Nothing to do: the requirements are installed'} in ${r.venvDir} (python: ${r.python}).\n`);
+    io.stdout.write(`Next: ${custom ? `export FEWSHOT_VENV=${r.venvDir}, then ` : ''}\`fewshot env\` to check, and \`fewshot train <dataset> --method finetune --model <model folder>\`.\n`);
+    return EXIT_OK;
+  } catch (e) {
+    if (controller.signal.aborted) { io.stderr.write('Setup cancelled.\n'); return EXIT_FAILURE; }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 function printError(io: Io, message: string, fix?: string): void {
@@ -480,6 +616,8 @@ export async function runCli(argv: string[], io: Io = { stdout: process.stdout, 
       case 'runs': return await cmdRuns(rest, io);
       case 'report': return await cmdReport(rest, io);
       case 'serve': return await cmdServe(rest, io);
+      case 'env': return await cmdEnv(rest, io);
+      case 'setup': return await cmdSetup(rest, io);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

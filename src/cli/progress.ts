@@ -31,10 +31,13 @@ export function pointText(m: EpochMetrics, total: number, unit: ProgressUnit = m
     if (m.label) parts.push(m.label);
     parts.push(`CV log-loss ${fmt(m.valLoss)}`, `OOF macro-F1 ${fmt(m.valMacroF1)}`);
   } else {
+    if (m.label) parts.push(m.label);
     parts.push(`loss ${fmt(m.loss)}`);
     if (m.valMacroF1 !== null) parts.push(`val loss ${fmt(m.valLoss)}`, `val macro-F1 ${fmt(m.valMacroF1)}`, `val acc ${fmt(m.valAccuracy)}`);
     else if (m.trainMacroF1 !== undefined) parts.push(`train macro-F1 ${fmt(m.trainMacroF1)}`);
   }
+  if (m.samplesPerSecond !== undefined) parts.push(`${m.samplesPerSecond.toFixed(1)} samples/s`);
+  if (m.device) parts.push(m.deviceMemoryMiB !== undefined ? `${m.device} ${Math.round(m.deviceMemoryMiB)} MiB` : m.device);
   const left = total - m.epoch;
   if (left > 0 && m.epoch > 0 && m.elapsedMs > 0) parts.push(`about ${Math.max(1, Math.round((m.elapsedMs / m.epoch) * left / 1000))} s left`);
   return parts.join(' · ');

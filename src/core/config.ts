@@ -6,7 +6,8 @@
  */
 import * as path from 'node:path';
 import { FewShotError } from './errors';
-import { HEAD_SETTINGS, type HeadKind, type TrainConfig } from '../protocol/run';
+import * as fs from 'node:fs';
+import { ALGORITHM_SETTINGS, HEAD_SETTINGS, type HeadKind, type TrainConfig } from '../protocol/run';
 import { encoderSpecProblem } from './encoders/spec';
 
 export type { TrainConfig };
@@ -31,6 +32,33 @@ export const DEFAULT_CONFIG: Readonly<Omit<TrainConfig, 'dataset'>> = Object.fre
   backend: 'auto',
 });
 
+export type FinetuneConfig = NonNullable<TrainConfig['finetune']>;
+
+/** Defaults of method 'finetune' (the seed's Trainer script): used where the user gave no value. */
+export const FINETUNE_DEFAULTS: Readonly<Pick<TrainConfig, 'epochs' | 'learningRate' | 'batchSize' | 'patience'> & Omit<FinetuneConfig, 'model'>> = Object.freeze({
+  epochs: 20,
+  learningRate: 2e-5,
+  batchSize: 8,
+  patience: 5,
+  unfreezeTop: 3,
+  fullFinetuneAbove: 500,
+  headEpochs: 3,
+  precision: 'auto',
+  device: 'auto',
+  weightDecay: 0.01,
+  warmupRatio: 0.1,
+  maxLength: 128,
+});
+
+export const PRECISIONS: readonly FinetuneConfig['precision'][] = ['auto', 'fp16', 'bf16', 'off'];
+export const DEVICES: readonly FinetuneConfig['device'][] = ['auto', 'cuda', 'mps', 'cpu'];
+
+/** A model reference that names a folder (not a hub id like "bert-base-chinese" or "org/name"). */
+export function isModelFolderRef(ref: string, cwd = process.cwd()): boolean {
+  if (/^(\.{1,2}[\\/]|[\\/]|~[\\/]?|[A-Za-z]:[\\/])/.test(ref)) return true;
+  return fs.existsSync(path.resolve(cwd, ref));
+}
+
 /**
  * With `head: 'auto'`, datasets whose smallest class has fewer training
  * examples than this get a nearest-centroid head (nothing to fit reliably);
@@ -51,16 +79,25 @@ export function resolveHead(head: TrainConfig['head'], trainCounts: Record<strin
 
 
 /** Settings every head uses (HEAD_SETTINGS lists the rest per head). */
-const SHARED_SETTINGS: readonly (keyof TrainConfig)[] = ['dataset', 'encoder', 'head', 'seed', 'textColumn', 'labelColumn'];
+const SHARED_SETTINGS: readonly (keyof TrainConfig)[] = ['dataset', 'encoder', 'head', 'seed', 'textColumn', 'labelColumn', 'method'];
+/** Settings every method 'finetune' run uses besides ALGORITHM_SETTINGS['finetune-transformer']. */
+const FINETUNE_SHARED: readonly (keyof TrainConfig)[] = ['dataset', 'seed', 'textColumn', 'labelColumn', 'method'];
 
 /**
  * The settings in `given` (set explicitly, not undefined) that `head` does not use, in TrainConfig
  * order: e.g. `epochs` for head auto, whose few-shot recipe has no epochs. Empty for an unknown head.
+ * With method 'finetune' (given.method) the fine-tuning settings are the used ones (`head`,
+ * `encoder`, `augment`… are not); with method 'quick', `finetune` is unused.
  */
 export function unusedSettings(head: TrainConfig['head'], given: Partial<TrainConfig>): (keyof TrainConfig)[] {
+  const keys = (Object.keys(given) as (keyof TrainConfig)[]).filter((k) => given[k] !== undefined);
+  if (given.method === 'finetune') {
+    const used = ALGORITHM_SETTINGS['finetune-transformer'];
+    return keys.filter((k) => !FINETUNE_SHARED.includes(k) && !used.includes(k));
+  }
   const used = HEAD_SETTINGS[head];
-  if (!used) return [];
-  return (Object.keys(given) as (keyof TrainConfig)[]).filter((k) => given[k] !== undefined && !SHARED_SETTINGS.includes(k) && !used.includes(k));
+  if (!used) return keys.filter((k) => k === 'finetune');
+  return keys.filter((k) => !SHARED_SETTINGS.includes(k) && !used.includes(k));
 }
 
 /**
@@ -69,9 +106,23 @@ export function unusedSettings(head: TrainConfig['head'], given: Partial<TrainCo
  * `source` names where the settings came from (a settings file, 'command line').
  */
 export function resolveConfig(partial: Partial<TrainConfig> & { dataset: string }, opts: { cwd?: string; source?: string } = {}): TrainConfig {
-  const merged: TrainConfig = { ...DEFAULT_CONFIG, ...dropUndefined(partial) } as TrainConfig;
+  const given = dropUndefined(partial);
+  const finetune = given.method === 'finetune';
+  const merged: TrainConfig = {
+    ...DEFAULT_CONFIG,
+    ...(finetune ? { epochs: FINETUNE_DEFAULTS.epochs, learningRate: FINETUNE_DEFAULTS.learningRate, batchSize: FINETUNE_DEFAULTS.batchSize, patience: FINETUNE_DEFAULTS.patience } : {}),
+    ...given,
+  } as TrainConfig;
   if (typeof merged.dataset === 'string' && merged.dataset && !path.isAbsolute(merged.dataset)) {
     merged.dataset = path.resolve(opts.cwd ?? process.cwd(), merged.dataset);
+  }
+  if (finetune) {
+    const { epochs: _e, learningRate: _l, batchSize: _b, patience: _p, ...ftDefaults } = FINETUNE_DEFAULTS;
+    const ft = { ...ftDefaults, ...dropUndefined(given.finetune ?? {}) } as FinetuneConfig;
+    if (typeof ft.model === 'string' && ft.model && isModelFolderRef(ft.model, opts.cwd)) {
+      ft.model = path.resolve(opts.cwd ?? process.cwd(), ft.model.replace(/^~(?=$|[\\/])/, process.env.HOME ?? '~'));
+    }
+    merged.finetune = ft;
   }
   validateConfig(merged, opts.source);
   return merged;
@@ -142,6 +193,33 @@ export function configProblems(c: Partial<TrainConfig>): { field: string; messag
       p.push({ field: f, message: `${f} must be a non-empty column name`, fix: `Remove ${f} to detect the column, or give its name.` });
     }
   }
+  if (c.method !== undefined && c.method !== 'quick' && c.method !== 'finetune') {
+    p.push({ field: 'method', message: `method "${String(c.method)}" is not known`, fix: "Use 'quick' (frozen encoder + head) or 'finetune' (fine-tune a transformer)." });
+  }
+  if (c.method === 'finetune') p.push(...finetuneProblems(c));
+  return p;
+}
+
+function finetuneProblems(c: Partial<TrainConfig>): { field: string; message: string; fix: string }[] {
+  const p: { field: string; message: string; fix: string }[] = [];
+  const f = c.finetune;
+  const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+  const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  if (!f || typeof f.model !== 'string' || !f.model.trim()) {
+    p.push({ field: 'finetune.model', message: 'fine-tuning needs a model', fix: 'Give a local model folder (config.json, weights, tokenizer) or a hub id with --model.' });
+    return p;
+  }
+  if (isModelFolderRef(f.model) && !fs.existsSync(path.join(f.model, 'config.json'))) {
+    p.push({ field: 'finetune.model', message: `the model folder ${f.model} has no config.json`, fix: 'Pass a Hugging Face model folder (config.json, model.safetensors or pytorch_model.bin, tokenizer files).' });
+  }
+  if (!isInt(f.unfreezeTop) || f.unfreezeTop < 0) p.push({ field: 'finetune.unfreezeTop', message: `unfreezeTop must be a whole number ≥ 0 (got ${String(f.unfreezeTop)})`, fix: 'Set --unfreeze-top to e.g. 3 (0 = head only until stage 3).' });
+  if (!isInt(f.fullFinetuneAbove) || f.fullFinetuneAbove < 0) p.push({ field: 'finetune.fullFinetuneAbove', message: `fullFinetuneAbove must be a whole number ≥ 0 (got ${String(f.fullFinetuneAbove)})`, fix: 'Set --full-finetune-above to e.g. 500.' });
+  if (!isInt(f.headEpochs) || f.headEpochs < 0) p.push({ field: 'finetune.headEpochs', message: `headEpochs must be a whole number ≥ 0 (got ${String(f.headEpochs)})`, fix: 'Set --head-epochs to e.g. 3.' });
+  if (!PRECISIONS.includes(f.precision)) p.push({ field: 'finetune.precision', message: `precision "${String(f.precision)}" is not known`, fix: `Use one of: ${PRECISIONS.join(', ')}.` });
+  if (!DEVICES.includes(f.device)) p.push({ field: 'finetune.device', message: `device "${String(f.device)}" is not known`, fix: `Use one of: ${DEVICES.join(', ')}.` });
+  if (!isNum(f.weightDecay) || f.weightDecay < 0 || f.weightDecay > 1) p.push({ field: 'finetune.weightDecay', message: `weightDecay must be from 0 to 1 (got ${String(f.weightDecay)})`, fix: 'Set weightDecay to e.g. 0.01.' });
+  if (!isNum(f.warmupRatio) || f.warmupRatio < 0 || f.warmupRatio >= 1) p.push({ field: 'finetune.warmupRatio', message: `warmupRatio must be from 0 to below 1 (got ${String(f.warmupRatio)})`, fix: 'Set warmupRatio to e.g. 0.1.' });
+  if (!isInt(f.maxLength) || f.maxLength < 8 || f.maxLength > 8192) p.push({ field: 'finetune.maxLength', message: `maxLength must be a whole number from 8 to 8192 (got ${String(f.maxLength)})`, fix: 'Set --max-length to e.g. 128.' });
   return p;
 }
 

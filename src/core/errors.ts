@@ -12,6 +12,8 @@ interface FewShotErrorOptions {
   code?: string;
   /** 1-based line in `file`, when known. */
   line?: number;
+  /** Longer detail (e.g. a child process's last log lines). */
+  detail?: string;
 }
 
 export class FewShotError extends Error {

@@ -9,6 +9,7 @@ import { FewShotError, errorMessage, isFewShotError } from './errors';
 import { createEncoder, shortSpecFromId, type Encoder, type EncoderOptions } from './encoders';
 import { compileHead, predictProba } from './heads';
 import { readRunModelSync, runFile } from './runs';
+import { loadTransformerClassifier } from './finetune/onnx';
 
 export interface Predictor {
   labels: string[];
@@ -72,6 +73,7 @@ export async function loadPredictor(runDir: string, opts: EncoderOptions = {}): 
   const dir = path.resolve(runDir);
   const model = readRunModelSync(dir);
   const file = runFile(dir, 'model');
+  if (model.transformer) return loadTransformerPredictor(dir, model, file);
   let head: { dim: number; nClasses: number };
   try {
     head = compileHead(model);
@@ -106,6 +108,31 @@ export async function loadPredictor(runDir: string, opts: EncoderOptions = {}): 
       disposed = true;
       try { encoder.dispose?.(); } catch { /* ignore */ }
     },
+  };
+}
+
+/**
+ * A fine-tuned transformer (method 'finetune'): its ONNX export and tokenizer in the run folder,
+ * run in Node by onnxruntime-node (no Python).
+ */
+async function loadTransformerPredictor(dir: string, model: ModelFile, file: string): Promise<Predictor> {
+  const t = model.transformer!;
+  if (typeof t.path !== 'string' || typeof t.onnx !== 'string' || !Number.isInteger(t.maxLength) || t.maxLength < 1) {
+    throw new FewShotError(`The model file ${file} is invalid: its transformer entry needs path, onnx and maxLength.`, { file, fix: 'Retrain the run with this version of Few-Shot Lab.', code: 'model-invalid' });
+  }
+  const labels = model.labels.slice();
+  const clf = await loadTransformerClassifier(path.resolve(dir, t.path), t.onnx, t.maxLength, labels.length);
+  return {
+    labels,
+    encoderId: model.encoder.id,
+    runDir: dir,
+    model,
+    async predict(texts: string[]): Promise<Prediction[]> {
+      if (!texts.length) return [];
+      const proba = await clf.predictProba(texts.map((x) => String(x ?? '')));
+      return proba.map((p) => toPrediction(p, labels));
+    },
+    dispose() { clf.dispose(); },
   };
 }
 

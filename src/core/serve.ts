@@ -96,7 +96,7 @@ async function readModelInfo(runDir: string, predictor: ServePredictor): Promise
     runId: record.id ?? path.basename(path.resolve(runDir)),
     labels: predictor.labels.slice(),
     encoder: model.encoder?.id ?? predictor.encoderId ?? 'unknown',
-    head: model.head ?? 'unknown',
+    head: model.transformer ? 'transformer' : model.head ?? 'unknown',
     createdAt: record.createdAt ?? null,
     testMacroF1: typeof record.testMacroF1 === 'number' ? record.testMacroF1 : null,
   };

@@ -28,6 +28,9 @@ import { predictProba, selectBackend, trainHead } from './heads';
 import { augmentTexts, classNameText, EXTRA_ROW_WEIGHT, PASSAGE_MAX_TRAIN_TEXTS, splitPassages } from './augment';
 import { fitFewShot } from './fewshot';
 import { argmax, classificationReport, formatReport } from './metrics';
+import { fitFinetune, FINETUNED_DIR } from './finetune/fit';
+import { loadPredictor } from './predict';
+import { RUN_FORMAT_VERSION } from '../protocol/run';
 import { RUN_FILES, RunStore } from './runs';
 import { abortError } from './util/async';
 import { seededRandom, shuffleInPlace } from './util/rng';
@@ -107,165 +110,184 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     record = await store.update(runId, { dataset: datasetInfo, timings, ...(dataProblems.length ? { dataProblems } : {}) });
     progress('load', 1, 1, `${dataset.train.length} training and ${dataset.test.length} test examples, ${labels.length} labels`);
 
-    // ---------------------------------------------------------------- compute backend
-    // Only when TensorFlow.js may run: a tfjs head (logreg/mlp chosen explicitly), or an encoder
-    // that may be USE-lite (chosen before the encoder so that it runs on it too: wasm embeds
-    // several times faster than tfjs' default 'cpu' backend). Head auto and centroid are plain JS.
-    let backend: BackendInfo | undefined;
-    if (config.head === 'logreg' || config.head === 'mlp' || /(^|[:+])(auto|use)/.test(config.encoder)) {
-      const tBackend = Date.now();
-      backend = await selectBackend(config.backend);
-      log(`Compute backend (TensorFlow.js): ${backend.name} (${Date.now() - tBackend} ms)${backend.skipped.length ? `; skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : ''}`);
-      throwIfAborted(signal);
-    }
-
-    // ---------------------------------------------------------------- encoder
-    const tEmbed = Date.now();
-    const created = await createEncoder(config.encoder, {
-      hf: req.hf, language: dataset.language, log: (m) => log(m), maxChars: config.maxChars,
-    });
-    const info: EncoderInfo = created.info;
-    const cached = withEmbeddingCache(created.encoder, path.join(req.storeDir, 'cache', 'embeddings'));
-    encoder = cached;
-    log(`Encoder ${info.id} (${info.dim}-d): ${info.reason}`);
-    record = await store.update(runId, { encoder: info });
-    throwIfAborted(signal);
-
-    const yTrainAll = dataset.train.map((s) => labelIndex.get(s.label)!);
-
-    // ---------------------------------------------------------------- augmentation (training texts only)
-    let augmented: string[][] = dataset.train.map(() => []);
-    if (config.augment > 0) {
-      progress('embed', 0, 1, `Augmenting training texts (${config.augment} per text)`);
-      augmented = await augmentTexts(dataset.train.map((s) => s.text), config.augment, { language: dataset.language, seed: config.seed });
-      const n = augmented.reduce((a, v) => a + v.length, 0);
-      log(`Augmentation: ${n} extra training texts`);
-      throwIfAborted(signal);
-    }
-
-    // ------------------------------------------- few-shot recipe: passages and class names as extra rows
-    const counts = labels.map((l) => dataset.train.filter((s) => s.label === l).length);
-    const headChoice = resolveHead(config.head, counts);
-    const recipe = config.head === 'auto' && headChoice.head === 'logreg';
-    const passagesOn = recipe && config.passages !== false && dataset.train.length <= PASSAGE_MAX_TRAIN_TEXTS;
-    const passages: string[][] = dataset.train.map((s) => (passagesOn ? splitPassages(s.text) : []));
-    const priorTexts: { text: string; y: number }[] = [];
-    if (recipe && config.classNames !== false) {
-      labels.forEach((l, c) => { const t = classNameText(l, dataset.language); if (t) priorTexts.push({ text: t, y: c }); });
-    }
-    if (recipe) {
-      const nP = passages.reduce((a, v) => a + v.length, 0);
-      if (passagesOn) log(`Passages: ${nP} extra training rows from ${passages.filter((v) => v.length).length} training texts of 800+ characters`);
-      else if (config.passages !== false) log(`Passages: off (${dataset.train.length} training texts, more than ${PASSAGE_MAX_TRAIN_TEXTS}: passages help with few examples and would multiply the fitting time here)`);
-      if (config.classNames !== false) log(`Class names as prior examples: ${priorTexts.length ? priorTexts.map((p) => JSON.stringify(p.text)).join(', ') : 'none (the labels are codes or in another script)'}`);
-    }
-
-    // ---------------------------------------------------------------- embed
-    const texts: string[] = [];
-    const slot = new Map<string, number>();
-    const idOf = (t: string): number => {
-      let i = slot.get(t);
-      if (i === undefined) { i = texts.length; texts.push(t); slot.set(t, i); }
-      return i;
-    };
-    const trainIds = dataset.train.map((s) => idOf(s.text));
-    const augIds = augmented.map((a) => a.map(idOf));
-    const passageIds = passages.map((a) => a.map(idOf));
-    const priorIds = priorTexts.map((p) => idOf(p.text));
-    const testIds = dataset.test.map((s) => idOf(s.text));
-    let lastProgress = 0;
-    progress('embed', 0, texts.length, `Embedding ${texts.length} texts with ${info.id}`);
-    const vectors = await cached.embed(texts, (done, total) => {
-      if (signal?.aborted) throw abortError();
-      const now = Date.now();
-      if (done === total || now - lastProgress > 150) {
-        lastProgress = now;
-        progress('embed', done, total);
-      }
-    });
-    throwIfAborted(signal);
-    const badRow = vectors.length !== texts.length ? vectors.length : vectors.findIndex((v) => !v || v.length !== cached.dim);
-    if (badRow >= 0) {
-      throw new Error(`The encoder ${info.id} returned ${vectors.length} vectors for ${texts.length} texts (row ${badRow} is missing or not ${cached.dim}-d).`);
-    }
-    timings.embedMs = Date.now() - tEmbed;
-    timings.cachedEmbeddings = cached.stats.hits;
-    timings.computedEmbeddings = cached.stats.misses;
-    progress('embed', texts.length, texts.length, `${cached.stats.hits} cached, ${cached.stats.misses} computed`);
-    const xTrain = trainIds.map((i) => vectors[i]);
-    const xAug = augIds.map((a) => a.map((i) => vectors[i]));
-    // extra rows of the few-shot recipe (final fit only, never in its cross-validation)
-    const extra = { x: [] as Float32Array[], y: [] as number[], w: [] as number[] };
-    passageIds.forEach((ids, i) => ids.forEach((id) => { extra.x.push(vectors[id]); extra.y.push(yTrainAll[i]); extra.w.push(EXTRA_ROW_WEIGHT); }));
-    priorIds.forEach((id, j) => { extra.x.push(vectors[id]); extra.y.push(priorTexts[j].y); extra.w.push(EXTRA_ROW_WEIGHT); });
-    const xTest = testIds.map((i) => vectors[i]);
-
-    // ---------------------------------------------------------------- head
-    log(headChoice.reason);
-    // the tfjs backend is recorded only when TensorFlow.js ran the head or the encoder
-    const tfjsHead = recipe ? false : headChoice.head !== 'centroid';
-    const tfjsEncoder = /(^|[+:])use-lite/.test(info.id);
-    record = await store.update(runId, { head: headChoice.head, ...(backend && (tfjsHead || tfjsEncoder) ? { backend } : {}) });
-
-    const tTrain = Date.now();
-    let plan: NonNullable<RunRecord['progress']> | undefined;
-    const fitted = await fitWithSelection(xTrain, xAug, yTrainAll, labels, config, headChoice.head, {
-      signal,
-      warn,
-      log,
-      progress,
-      encoderId: info.id,
-      extra,
-      onPlan: async (algorithm, p) => {
-        plan = p;
-        log(`Head: ${algorithm}; progress points: ${p.total} × ${p.unit}; validation: ${p.validation}`);
-        record = await store.update(runId, { algorithm, progress: p });
-      },
-      onEpoch: async (m) => {
-        epochsSeen++;
-        if (timings.firstEpochMs === undefined) timings.firstEpochMs = Date.now() - t0;
-        await store.appendEpoch(runId, m);
-        emit({ type: 'epoch', runId, metrics: m, totalEpochs: plan?.total ?? config.epochs, unit: m.unit ?? 'epoch' });
-      },
-    });
-    throwIfAborted(signal);
-    timings.trainMs = Date.now() - tTrain;
-    const model: ModelFile = { ...fitted.model, labels, encoder: info, head: headChoice.head, maxChars: cached.maxChars };
-
-    // ---------------------------------------------------------------- evaluate
-    const tEval = Date.now();
+    let outcome: { model: ModelFile; bestEpoch?: number; epochsRun?: number; bestValMacroF1: number | null };
     let report: ClassificationReport | null = null;
     let predictions: TestPrediction[] = [];
     let reportNote = '';
-    if (dataset.test.length) {
-      progress('evaluate', 0, dataset.test.length, `Evaluating on ${dataset.test.length} test examples`);
-      const proba = await predictProba(model, xTest);
-      predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels));
-      report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'test');
-      reportNote = `Split: test (${dataset.test.length} examples; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
-        + `The test split was never used for model selection: ${fitted.selection}.\n`
-        + `Algorithm: ${fitted.algorithm}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`;
-      progress('evaluate', dataset.test.length, dataset.test.length);
-    } else if (dataset.testSource === 'cross-validation') {
-      const cv = await crossValidate(xTrain, xAug, yTrainAll, dataset.train, labels, config, headChoice.head, { signal, warn, progress, encoderId: info.id });
-      if (cv) {
-        predictions = cv.predictions;
-        report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'cross-validation');
-        reportNote = `Split: cross-validation (${cv.k}-fold, stratified, over all ${dataset.train.length} examples; the dataset has no test split).\n`
-          + 'Each example was predicted by a model that never saw it; model selection inside each fold used only that fold\'s training part.\n'
-          + `Indices in ${RUN_FILES.predictions} refer to the training examples.\n`
-          + `Algorithm: ${fitted.algorithm}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`;
-      }
+    if (config.method === 'finetune') {
+      // no encoder or embedding stage: the worker fine-tunes the whole transformer
+      const ft = await finetuneStages(dataset, config, req, runDir, {
+        signal, log, warn, progress,
+        update: async (patch) => { record = await store.update(runId, patch); },
+        writeModel: (model) => store.writeModel(runId, model),
+        onEpoch: async (m, total) => {
+          epochsSeen++;
+          if (timings.firstEpochMs === undefined) timings.firstEpochMs = Date.now() - t0;
+          await store.appendEpoch(runId, m);
+          emit({ type: 'epoch', runId, metrics: m, totalEpochs: total, unit: 'epoch' });
+        },
+        timings,
+      });
+      ({ outcome, report, predictions, reportNote } = ft);
     } else {
-      warn(`The dataset ${dataset.root} has no test split, so no test metrics were computed. Add a test split (e.g. a test/ folder) to measure the model.`);
+      // ---------------------------------------------------------------- compute backend
+      // Only when TensorFlow.js may run: a tfjs head (logreg/mlp chosen explicitly), or an encoder
+      // that may be USE-lite (chosen before the encoder so that it runs on it too: wasm embeds
+      // several times faster than tfjs' default 'cpu' backend). Head auto and centroid are plain JS.
+      let backend: BackendInfo | undefined;
+      if (config.head === 'logreg' || config.head === 'mlp' || /(^|[:+])(auto|use)/.test(config.encoder)) {
+        const tBackend = Date.now();
+        backend = await selectBackend(config.backend);
+        log(`Compute backend (TensorFlow.js): ${backend.name} (${Date.now() - tBackend} ms)${backend.skipped.length ? `; skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : ''}`);
+        throwIfAborted(signal);
+      }
+
+      // ---------------------------------------------------------------- encoder
+      const tEmbed = Date.now();
+      const created = await createEncoder(config.encoder, {
+        hf: req.hf, language: dataset.language, log: (m) => log(m), maxChars: config.maxChars,
+      });
+      const info: EncoderInfo = created.info;
+      const cached = withEmbeddingCache(created.encoder, path.join(req.storeDir, 'cache', 'embeddings'));
+      encoder = cached;
+      log(`Encoder ${info.id} (${info.dim}-d): ${info.reason}`);
+      record = await store.update(runId, { encoder: info });
+      throwIfAborted(signal);
+
+      const yTrainAll = dataset.train.map((s) => labelIndex.get(s.label)!);
+
+      // ---------------------------------------------------------------- augmentation (training texts only)
+      let augmented: string[][] = dataset.train.map(() => []);
+      if (config.augment > 0) {
+        progress('embed', 0, 1, `Augmenting training texts (${config.augment} per text)`);
+        augmented = await augmentTexts(dataset.train.map((s) => s.text), config.augment, { language: dataset.language, seed: config.seed });
+        const n = augmented.reduce((a, v) => a + v.length, 0);
+        log(`Augmentation: ${n} extra training texts`);
+        throwIfAborted(signal);
+      }
+
+      // ------------------------------------------- few-shot recipe: passages and class names as extra rows
+      const counts = labels.map((l) => dataset.train.filter((s) => s.label === l).length);
+      const headChoice = resolveHead(config.head, counts);
+      const recipe = config.head === 'auto' && headChoice.head === 'logreg';
+      const passagesOn = recipe && config.passages !== false && dataset.train.length <= PASSAGE_MAX_TRAIN_TEXTS;
+      const passages: string[][] = dataset.train.map((s) => (passagesOn ? splitPassages(s.text) : []));
+      const priorTexts: { text: string; y: number }[] = [];
+      if (recipe && config.classNames !== false) {
+        labels.forEach((l, c) => { const t = classNameText(l, dataset.language); if (t) priorTexts.push({ text: t, y: c }); });
+      }
+      if (recipe) {
+        const nP = passages.reduce((a, v) => a + v.length, 0);
+        if (passagesOn) log(`Passages: ${nP} extra training rows from ${passages.filter((v) => v.length).length} training texts of 800+ characters`);
+        else if (config.passages !== false) log(`Passages: off (${dataset.train.length} training texts, more than ${PASSAGE_MAX_TRAIN_TEXTS}: passages help with few examples and would multiply the fitting time here)`);
+        if (config.classNames !== false) log(`Class names as prior examples: ${priorTexts.length ? priorTexts.map((p) => JSON.stringify(p.text)).join(', ') : 'none (the labels are codes or in another script)'}`);
+      }
+
+      // ---------------------------------------------------------------- embed
+      const texts: string[] = [];
+      const slot = new Map<string, number>();
+      const idOf = (t: string): number => {
+        let i = slot.get(t);
+        if (i === undefined) { i = texts.length; texts.push(t); slot.set(t, i); }
+        return i;
+      };
+      const trainIds = dataset.train.map((s) => idOf(s.text));
+      const augIds = augmented.map((a) => a.map(idOf));
+      const passageIds = passages.map((a) => a.map(idOf));
+      const priorIds = priorTexts.map((p) => idOf(p.text));
+      const testIds = dataset.test.map((s) => idOf(s.text));
+      let lastProgress = 0;
+      progress('embed', 0, texts.length, `Embedding ${texts.length} texts with ${info.id}`);
+      const vectors = await cached.embed(texts, (done, total) => {
+        if (signal?.aborted) throw abortError();
+        const now = Date.now();
+        if (done === total || now - lastProgress > 150) {
+          lastProgress = now;
+          progress('embed', done, total);
+        }
+      });
+      throwIfAborted(signal);
+      const badRow = vectors.length !== texts.length ? vectors.length : vectors.findIndex((v) => !v || v.length !== cached.dim);
+      if (badRow >= 0) {
+        throw new Error(`The encoder ${info.id} returned ${vectors.length} vectors for ${texts.length} texts (row ${badRow} is missing or not ${cached.dim}-d).`);
+      }
+      timings.embedMs = Date.now() - tEmbed;
+      timings.cachedEmbeddings = cached.stats.hits;
+      timings.computedEmbeddings = cached.stats.misses;
+      progress('embed', texts.length, texts.length, `${cached.stats.hits} cached, ${cached.stats.misses} computed`);
+      const xTrain = trainIds.map((i) => vectors[i]);
+      const xAug = augIds.map((a) => a.map((i) => vectors[i]));
+      // extra rows of the few-shot recipe (final fit only, never in its cross-validation)
+      const extra = { x: [] as Float32Array[], y: [] as number[], w: [] as number[] };
+      passageIds.forEach((ids, i) => ids.forEach((id) => { extra.x.push(vectors[id]); extra.y.push(yTrainAll[i]); extra.w.push(EXTRA_ROW_WEIGHT); }));
+      priorIds.forEach((id, j) => { extra.x.push(vectors[id]); extra.y.push(priorTexts[j].y); extra.w.push(EXTRA_ROW_WEIGHT); });
+      const xTest = testIds.map((i) => vectors[i]);
+
+      // ---------------------------------------------------------------- head
+      log(headChoice.reason);
+      // the tfjs backend is recorded only when TensorFlow.js ran the head or the encoder
+      const tfjsHead = recipe ? false : headChoice.head !== 'centroid';
+      const tfjsEncoder = /(^|[+:])use-lite/.test(info.id);
+      record = await store.update(runId, { head: headChoice.head, ...(backend && (tfjsHead || tfjsEncoder) ? { backend } : {}) });
+
+      const tTrain = Date.now();
+      let plan: NonNullable<RunRecord['progress']> | undefined;
+      const fitted = await fitWithSelection(xTrain, xAug, yTrainAll, labels, config, headChoice.head, {
+        signal,
+        warn,
+        log,
+        progress,
+        encoderId: info.id,
+        extra,
+        onPlan: async (algorithm, p) => {
+          plan = p;
+          log(`Head: ${algorithm}; progress points: ${p.total} × ${p.unit}; validation: ${p.validation}`);
+          record = await store.update(runId, { algorithm, progress: p });
+        },
+        onEpoch: async (m) => {
+          epochsSeen++;
+          if (timings.firstEpochMs === undefined) timings.firstEpochMs = Date.now() - t0;
+          await store.appendEpoch(runId, m);
+          emit({ type: 'epoch', runId, metrics: m, totalEpochs: plan?.total ?? config.epochs, unit: m.unit ?? 'epoch' });
+        },
+      });
+      throwIfAborted(signal);
+      timings.trainMs = Date.now() - tTrain;
+      const model: ModelFile = { ...fitted.model, labels, encoder: info, head: headChoice.head, maxChars: cached.maxChars };
+      outcome = { model, bestEpoch: fitted.bestEpoch, epochsRun: fitted.epochsRun, bestValMacroF1: fitted.bestValMacroF1 };
+
+      // ---------------------------------------------------------------- evaluate
+      const tEval = Date.now();
+      if (dataset.test.length) {
+        progress('evaluate', 0, dataset.test.length, `Evaluating on ${dataset.test.length} test examples`);
+        const proba = await predictProba(model, xTest);
+        predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels));
+        report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'test');
+        reportNote = `Split: test (${dataset.test.length} examples; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
+          + `The test split was never used for model selection: ${fitted.selection}.\n`
+          + `Algorithm: ${fitted.algorithm}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`;
+        progress('evaluate', dataset.test.length, dataset.test.length);
+      } else if (dataset.testSource === 'cross-validation') {
+        const cv = await crossValidate(xTrain, xAug, yTrainAll, dataset.train, labels, config, headChoice.head, { signal, warn, progress, encoderId: info.id });
+        if (cv) {
+          predictions = cv.predictions;
+          report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'cross-validation');
+          reportNote = `Split: cross-validation (${cv.k}-fold, stratified, over all ${dataset.train.length} examples; the dataset has no test split).\n`
+            + 'Each example was predicted by a model that never saw it; model selection inside each fold used only that fold\'s training part.\n'
+            + `Indices in ${RUN_FILES.predictions} refer to the training examples.\n`
+            + `Algorithm: ${fitted.algorithm}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`;
+        }
+      } else {
+        warn(`The dataset ${dataset.root} has no test split, so no test metrics were computed. Add a test split (e.g. a test/ folder) to measure the model.`);
+      }
+      throwIfAborted(signal);
+      timings.evalMs = Date.now() - tEval;
     }
-    throwIfAborted(signal);
-    timings.evalMs = Date.now() - tEval;
 
     // ---------------------------------------------------------------- save
     progress('save', 0, 1, 'Saving model and report');
     await store.saveResults(runId, {
-      model, predictions, report,
+      model: outcome.model, predictions, report,
       reportText: report ? problemBanner(dataProblems) + reportNote + '\n' + report.text + (report.text.endsWith('\n') ? '' : '\n') : undefined,
     });
     timings.totalMs = Date.now() - t0;
@@ -273,8 +295,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       status: 'completed',
       finishedAt: new Date().toISOString(),
       timings,
-      ...(fitted.bestEpoch !== undefined ? { bestEpoch: fitted.bestEpoch, epochsRun: fitted.epochsRun } : {}),
-      bestValMacroF1: fitted.bestValMacroF1 ?? undefined,
+      ...(outcome.bestEpoch !== undefined ? { bestEpoch: outcome.bestEpoch, epochsRun: outcome.epochsRun } : {}),
+      bestValMacroF1: outcome.bestValMacroF1 ?? undefined,
       testMacroF1: report ? report.macro.f1 : undefined,
       testAccuracy: report ? report.accuracy : undefined,
       warnings: warnings.length ? warnings : undefined,
@@ -307,6 +329,127 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
   }
 }
 
+interface FinetuneHooks {
+  signal?: AbortSignal;
+  log(m: string, level?: 'info' | 'warn' | 'error'): void;
+  warn(m: string): void;
+  progress(phase: TrainPhase, done: number, total: number, message?: string): void;
+  update(patch: Partial<RunRecord>): Promise<void>;
+  /** Writes the run's model file (through the run store). */
+  writeModel(model: ModelFile): Promise<void>;
+  onEpoch(m: EpochMetrics, total: number): Promise<void>;
+  timings: RunRecord['timings'];
+}
+
+/** Served probabilities may differ from the worker's PyTorch ones by at most this much (else a warning). */
+export const SERVED_PROB_TOLERANCE = 1e-3;
+
+/**
+ * Method 'finetune': split (stratified validation hold-out of the training split) → the PyTorch
+ * worker (fit) → the ONNX model evaluated on the test split in Node through loadPredictor, the
+ * same code `fewshot predict` runs, and checked against the worker's PyTorch probabilities.
+ */
+async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainRequest, runDir: string, h: FinetuneHooks): Promise<{
+  outcome: { model: ModelFile; bestEpoch?: number; epochsRun?: number; bestValMacroF1: number | null };
+  report: ClassificationReport | null; predictions: TestPrediction[]; reportNote: string;
+}> {
+  const labels = dataset.labels;
+  const labelIndex = new Map(labels.map((l, i) => [l, i] as const));
+  const y = dataset.train.map((s) => labelIndex.get(s.label)!);
+  const counts = labels.map((_, c) => y.filter((v) => v === c).length);
+  const sizes = holdoutSizes(counts, config.validationFraction);
+  let trainIdx: number[];
+  let valIdx: number[];
+  let validation: string;
+  if (config.validationFraction > 0 && Math.min(...sizes) >= 1) {
+    ({ train: trainIdx, val: valIdx } = stratifiedHoldout(y, labels.length, config.validationFraction, config.seed));
+    validation = `stratified ${Math.round(config.validationFraction * 100)}% hold-out of the training split (${valIdx.length} examples)`;
+  } else {
+    trainIdx = y.map((_, i) => i);
+    valIdx = trainIdx;
+    const min = Math.min(...counts);
+    const why = config.validationFraction > 0 ? `"${labels[counts.indexOf(min)]}" has only ${min} training example(s), too few for a hold-out` : 'validationFraction is 0';
+    validation = `the training split itself (${y.length} examples; no hold-out: ${why}), so validation scores are training-set scores`;
+    h.warn(`No validation hold-out for fine-tuning: ${why}. The best epoch is chosen on the training examples themselves.`);
+  }
+  const ft = config.finetune!;
+  h.log(`Method finetune: model ${ft.model}; ${config.epochs} epochs; validation: ${validation}`);
+  await h.update({ algorithm: 'finetune-transformer', progress: { unit: 'epoch', total: config.epochs, validation } });
+
+  const tTrain = Date.now();
+  const fit = await fitFinetune({
+    runDir, labels, config,
+    train: trainIdx.map((i) => ({ text: dataset.train[i].text, label: y[i] })),
+    val: valIdx.map((i) => ({ text: dataset.train[i].text, label: y[i] })),
+    test: dataset.test.map((s) => s.text),
+    allowRemote: req.hf?.allowRemote === true, python: req.python, signal: h.signal,
+    log: h.log, progress: h.progress, onEpoch: (m) => h.onEpoch(m, config.epochs),
+  });
+  throwIfAborted(h.signal);
+  h.timings.trainMs = Date.now() - tTrain;
+  const d = fit.done;
+  const st = fit.started;
+  const outDir = path.join(runDir, FINETUNED_DIR);
+  let hidden = 0;
+  try { hidden = Number((JSON.parse(fs.readFileSync(path.join(outDir, 'config.json'), 'utf8')) as { hidden_size?: number }).hidden_size) || 0; } catch { /* checked by the predictor */ }
+  const encoder: EncoderInfo = {
+    id: `finetuned:${ft.model}`, requested: ft.model, dim: hidden,
+    reason: `method finetune: ${st.model.name} (${st.model.layers} layers, ${st.model.parameters.toLocaleString('en-US')} parameters) fine-tuned with staged unfreezing; predictions run its ONNX export in Node`,
+  };
+  const model: ModelFile = {
+    formatVersion: RUN_FORMAT_VERSION, labels, encoder, head: 'logreg', weights: [],
+    transformer: { path: FINETUNED_DIR, onnx: d.onnx, maxLength: ft.maxLength },
+  };
+  await h.writeModel(model);
+  const python: Record<string, string> = { python: fit.probe.version, ...st.versions };
+  const finetune: NonNullable<RunRecord['finetune']> = {
+    device: { kind: st.device.kind, name: st.device.name, count: st.device.count, precision: st.device.precision, reason: st.device.reason },
+    python, stages: d.stages, onnxMaxAbsDiff: d.onnxMaxAbsDiff,
+  };
+  await h.update({ encoder, finetune });
+
+  let report: ClassificationReport | null = null;
+  let predictions: TestPrediction[] = [];
+  let reportNote = '';
+  const tEval = Date.now();
+  if (dataset.test.length) {
+    h.progress('evaluate', 0, dataset.test.length, `Evaluating the ONNX model on ${dataset.test.length} test examples in Node`);
+    const predictor = await loadPredictor(runDir);
+    let proba: number[][];
+    try {
+      const preds = await predictor.predict(dataset.test.map((s) => s.text));
+      proba = preds.map((p) => labels.map((l) => p.probabilities.find((q) => q.label === l)?.p ?? 0));
+    } finally {
+      predictor.dispose();
+    }
+    let diff = 0;
+    if (d.testProbabilities.length === proba.length) {
+      proba.forEach((row, i) => row.forEach((p, j) => {
+        const ref = d.testProbabilities[i]?.[j];
+        diff = Math.max(diff, typeof ref === 'number' && Number.isFinite(ref) ? Math.abs(p - ref) : Infinity);
+      }));
+    } else diff = Infinity;
+    finetune.servedMaxAbsProbDiff = diff;
+    if (!(diff <= SERVED_PROB_TOLERANCE)) {
+      h.warn(Number.isFinite(diff)
+        ? `The ONNX model served in Node and the worker's PyTorch model disagree on the test texts: max |Δp| = ${diff.toExponential(2)} (> ${SERVED_PROB_TOLERANCE}). The report measures the ONNX model.`
+        : `The worker returned ${d.testProbabilities.length} test probabilities for ${proba.length} test texts; the ONNX model could not be checked against PyTorch.`);
+    } else h.log(`ONNX in Node vs PyTorch on ${proba.length} test texts: max |Δp| = ${diff.toExponential(2)}`);
+    await h.update({ finetune });
+    predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels));
+    report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'test');
+    reportNote = `Split: test (${dataset.test.length} examples; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
+      + `The test split was never used for model selection: the best epoch (${d.bestEpoch} of ${d.epochsRun}) was chosen by validation macro-F1 on the ${validation}.\n`
+      + `Algorithm: finetune-transformer (${st.model.name}, staged unfreezing: ${d.stages.map((s) => `stage ${s.stage} epochs ${s.firstEpoch}–${s.lastEpoch}, ${s.trainableParameters.toLocaleString('en-US')} trainable`).join('; ')}); device ${st.device.kind} (${st.device.name}).\n`
+      + `Measured with the ONNX export in Node (what predict serves); max |Δp| vs PyTorch: ${Number.isFinite(diff) ? diff.toExponential(2) : 'n/a'}.\n`;
+    h.progress('evaluate', dataset.test.length, dataset.test.length);
+  } else {
+    h.warn(`The dataset ${dataset.root} has no test split, so no test metrics were computed (fine-tuning does not cross-validate). Add a test split (e.g. a test/ folder) to measure the model.`);
+  }
+  h.timings.evalMs = Date.now() - tEval;
+  return { outcome: { model, bestEpoch: d.bestEpoch, epochsRun: d.epochsRun, bestValMacroF1: d.bestValMacroF1 }, report, predictions, reportNote };
+}
+
 async function safeUpdate(store: RunStore, id: string, fallback: RunRecord, patch: Partial<RunRecord>): Promise<RunRecord> {
   try { return await store.update(id, patch); } catch { return { ...fallback, ...patch }; }
 }
@@ -314,7 +457,7 @@ async function safeUpdate(store: RunStore, id: string, fallback: RunRecord, patc
 /** An 'error' event from any thrown value: FewShotErrors carry file/fix; other errors carry their stack as detail. */
 export function errorEvent(e: unknown, runId?: string, runDir?: string): Extract<TrainEvent, { type: 'error' }> {
   if (isFewShotError(e)) {
-    return { type: 'error', message: e.message, file: e.opts.file, fix: e.opts.fix, runId, runDir };
+    return { type: 'error', message: e.message, file: e.opts.file, fix: e.opts.fix, ...(e.opts.detail ? { detail: e.opts.detail } : {}), runId, runDir };
   }
   return { type: 'error', message: errorMessage(e), detail: e instanceof Error ? e.stack : undefined, runId, runDir };
 }

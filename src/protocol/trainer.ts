@@ -18,6 +18,12 @@ export interface TrainRequest {
   runId?: string;
   /** Hugging Face settings. */
   hf?: { cacheDir?: string; allowRemote?: boolean; localModelPath?: string };
+  /**
+   * Method 'finetune': where the worker's Python comes from besides FEWSHOT_PYTHON / the setup venv /
+   * PATH (src/core/finetune/python.ts): the setting `fewshot.python.path` and the Python extension's
+   * active interpreter.
+   */
+  python?: { settingPath?: string; extensionPath?: string };
 }
 
 export type ParentToTrainer =

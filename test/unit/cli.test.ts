@@ -84,6 +84,68 @@ describe('fewshot CLI', function () {
     assert.ok(!fs.existsSync(path.join(dir, '.fewshot', 'runs')) || fs.readdirSync(path.join(dir, '.fewshot', 'runs')).length === 0, 'no run was created');
   });
 
+  it('fine-tuning flags: env/setup help, refused without --method finetune, --model required, quick-only flags refused', async () => {
+    const main = await run(['--help']);
+    for (const c of ['env', 'setup']) assert.ok(main.stdout.includes(c), c);
+    for (const c of ['env', 'setup']) {
+      const r = await run([c, '--help']);
+      assert.equal(r.code, 0, c);
+      assert.match(r.stdout, new RegExp(`^Usage: fewshot ${c}`), c);
+    }
+    assert.match((await run(['train', '--help'])).stdout, /--method <m>[\s\S]*--unfreeze-top <n>[\s\S]*--full-finetune-above <n>[\s\S]*--precision <p>/);
+    const noMethod = await run(['train', csv, '--model', 'm', '--unfreeze-top', '2']);
+    assert.equal(noMethod.code, 2, noMethod.stderr);
+    assert.match(noMethod.stderr, /--model, --unfreeze-top are only used by --method finetune/);
+    const noModel = await run(['train', csv, '--method', 'finetune']);
+    assert.equal(noModel.code, 2);
+    assert.match(noModel.stderr, /needs --model/);
+    const quickOnly = await run(['train', csv, '--method', 'finetune', '--model', 'bert-base-chinese', '--head', 'mlp', '--augment', '1']);
+    assert.equal(quickOnly.code, 2);
+    assert.match(quickOnly.stderr, /--head, --augment are not used by --method finetune/);
+    const badPrecision = await run(['train', csv, '--method', 'finetune', '--model', 'bert-base-chinese', '--precision', 'fp8']);
+    assert.equal(badPrecision.code, 2);
+    assert.match(badPrecision.stderr, /precision "fp8"/);
+    for (const r of [noMethod, noModel, quickOnly, badPrecision]) noStack(r);
+  });
+
+  it('env reports the interpreter, what it lacks and which methods can run (text and --json)', async function () {
+    this.timeout(120_000);
+    // a real interpreter without the worker's packages (python3 -S hides site-packages)
+    const bare = path.join(dir, 'bare-python');
+    fs.writeFileSync(bare, '#!/bin/sh\nexec python3 -S "$@"\n', { mode: 0o755 });
+    const env = { FEWSHOT_PYTHON: bare, FEWSHOT_VENV: path.join(dir, 'no-venv') };
+    const j = await runCli(cli, ['env', '--json'], { cwd: dir, env });
+    assert.equal(j.code, 0, j.stderr);
+    const out = JSON.parse(j.stdout) as { python: { version: string; python: { path: string; source: string }; missing: string[] }; venv: { dir: string; exists: boolean }; methods: Record<string, { available: boolean; reason: string }> };
+    assert.equal(out.python.python.path, bare);
+    assert.equal(out.python.python.source, 'FEWSHOT_PYTHON');
+    assert.ok(out.python.missing.includes('torch'));
+    assert.deepEqual(out.venv, { dir: path.join(dir, 'no-venv'), exists: false });
+    assert.equal(out.methods.quick.available, true);
+    assert.equal(out.methods.finetune.available, false);
+    assert.match(out.methods.finetune.reason, /torch/);
+    const t = await runCli(cli, ['env'], { cwd: dir, env });
+    assert.equal(t.code, 0);
+    assert.match(t.stdout, new RegExp(`Python ${out.python.version.replace(/\./g, '\\.')} at `));
+    assert.match(t.stdout, /torch missing/);
+    assert.match(t.stdout, /Methods: quick: yes; finetune: no/);
+    assert.match(t.stdout, /fix: Run `fewshot setup`/);
+    // training with it fails at once, saying what is missing and what to run
+    const model = path.join(dir, 'some-model');
+    fs.mkdirSync(model, { recursive: true });
+    fs.writeFileSync(path.join(model, 'config.json'), '{}');
+    const tr = await runCli(cli, ['train', csv, '--method', 'finetune', '--model', model, '--out', 'ft-store'], { cwd: dir, env });
+    assert.equal(tr.code, 1, tr.stderr);
+    assert.match(tr.stderr, new RegExp(`error: Python [\\d.]+ found at ${bare} \\(from the environment variable FEWSHOT_PYTHON\\), but torch, transformers, onnx are missing`));
+    assert.match(tr.stderr, /fix: Run `fewshot setup`/);
+    noStack(tr);
+    const runs = fs.readdirSync(path.join(dir, 'ft-store', 'runs'));
+    const rec = JSON.parse(fs.readFileSync(path.join(dir, 'ft-store', 'runs', runs[0], 'run.json'), 'utf8')) as RunRecord;
+    assert.equal(rec.status, 'failed');
+    assert.equal(rec.algorithm, 'finetune-transformer');
+    assert.match(rec.error?.fix ?? '', /fewshot setup/);
+  });
+
   it('Ctrl-C during fitting cancels the run within a second; a second Ctrl-C quits at once and the run still reads cancelled', async () => {
     const big = writeCsvDataset(path.join(dir, 'big'), 667, 2, 3);
     const store = path.join(dir, 'ctrl-c');
