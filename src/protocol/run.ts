@@ -175,6 +175,12 @@ export interface EpochMetrics {
   /** Training-set metrics, set when there was no validation data (valMacroF1 is then null). */
   trainMacroF1?: number;
   trainAccuracy?: number;
+  /** Method 'finetune': the unfreezing stage of this epoch (1 head only, 2 top N layers, 3 all layers). */
+  stage?: 1 | 2 | 3;
+  /** Method 'finetune': training throughput of this epoch (the worker's measurement). */
+  samplesPerSecond?: number;
+  /** Method 'finetune': peak device memory during the epoch in MiB (CUDA/MPS; absent on CPU). */
+  deviceMemoryMiB?: number;
 }
 
 export interface TestPrediction {

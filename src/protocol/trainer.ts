@@ -18,6 +18,11 @@ export interface TrainRequest {
   runId?: string;
   /** Hugging Face settings. */
   hf?: { cacheDir?: string; allowRemote?: boolean; localModelPath?: string };
+  /**
+   * Method 'finetune': the Python interpreter the parent chose (VS Code: `fewshot.python.path`, FEWSHOT_PYTHON,
+   * the set-up venv, the Python extension's interpreter, `python3`). Absent: the trainer finds one itself.
+   */
+  python?: string;
 }
 
 export type ParentToTrainer =
