@@ -31,6 +31,8 @@ export interface StartOptions {
   /** Test hooks: another trainer script / extra environment for the child. */
   trainerScript?: string;
   env?: NodeJS.ProcessEnv;
+  /** Method 'finetune': the Python interpreter (TrainRequest.python); absent: the trainer finds one. */
+  python?: string;
 }
 
 export type SessionEvent =
@@ -60,6 +62,8 @@ export class TrainingSession implements vscode.Disposable {
   report: ClassificationReport | null = null;
   error?: string;
   fix?: string;
+  /** Last lines of the trainer's log (set when it ended). */
+  lastLog: string[] = [];
   handle?: TrainerHandle;
   readonly done: Promise<TrainResult>;
   private readonly emitter = new vscode.EventEmitter<SessionEvent>();
@@ -132,6 +136,7 @@ export class TrainingSession implements vscode.Disposable {
   finish(r: TrainerResult): void {
     this.status = r.status;
     this.finishedAt = Date.now();
+    this.lastLog = r.lastLog;
     if (r.runId) this.runId = r.runId;
     if (r.runDir) this.runDir = r.runDir;
     if (r.status === 'failed') {
@@ -199,7 +204,9 @@ export class TrainingManager implements vscode.Disposable {
     this.sessions.set(session.key, session);
     const out = this.host.output;
     const tag = () => `[${session.runId ?? session.datasetName}]`;
-    out.appendLine(`${tag()} ${HEAD_SETTINGS[config.head].includes('epochs')
+    out.appendLine(`${tag()} ${config.method === 'finetune'
+      ? vscode.l10n.t('Fine-tuning {0} on {1} (up to {2} epochs, Python {3})…', config.finetune?.model ?? '?', config.dataset, config.epochs, opts.python ?? 'auto')
+      : HEAD_SETTINGS[config.head].includes('epochs')
       ? vscode.l10n.t('Training {0} (encoder {1}, head {2}, {3} epochs)…', config.dataset, config.encoder, config.head, config.epochs)
       : vscode.l10n.t('Training {0} (encoder {1}, head {2})…', config.dataset, config.encoder, config.head)}`);
 
@@ -208,6 +215,7 @@ export class TrainingManager implements vscode.Disposable {
       config,
       storeDir,
       hf: { cacheDir: hfCache, allowRemote: vscode.workspace.getConfiguration('fewshot.huggingface').get<boolean>('allowRemoteModels', false) },
+      ...(config.method === 'finetune' && opts.python ? { python: opts.python } : {}),
     };
     let handle: TrainerHandle;
     try {
