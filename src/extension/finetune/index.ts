@@ -13,6 +13,9 @@ export { choosePython, probeEnv, type ChosenPython, type EnvReport };
 
 const RECENT_KEY = 'fewshot.finetune.recentModels';
 
+/** Test hook: the quick picks Train with Options showed (title, placeholder, item labels and values), newest last. */
+export const shownPicks: { title: string; placeholder: string; items: { label: string; value: unknown }[] }[] = [];
+
 export interface FinetuneApi {
   /** Run the set-up with its progress notification; resolves when it ended. */
   setup(opts?: SetupOptions): Promise<SetupResult>;
@@ -20,6 +23,8 @@ export interface FinetuneApi {
   lastMissingMessage?: { text: string; actions: string[] };
   /** Test hook: the lines the last set-up reported in its progress notification. */
   lastSetupLines: string[];
+  /** Test hook: the quick picks Train with Options showed. */
+  shownPicks: typeof shownPicks;
 }
 
 let api: FinetuneApi | undefined;
@@ -27,6 +32,7 @@ let api: FinetuneApi | undefined;
 export function activateFinetune(host: Host): FinetuneApi {
   const a: FinetuneApi = {
     lastSetupLines: [],
+    shownPicks,
     setup: (opts) => setupWithProgress(host, a, opts),
   };
   api = a;

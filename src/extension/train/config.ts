@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { HEAD_SETTINGS, type TrainConfig } from '../../protocol/run';
 import { DEFAULT_CONFIG, validateConfig } from '../../core/config';
 import type { Host } from '../host';
-import { ensureFinetuneReady, findModelFolders, isModelFolder, recentModels, rememberModel } from '../finetune';
+import { ensureFinetuneReady, findModelFolders, isModelFolder, recentModels, rememberModel, shownPicks } from '../finetune';
 
 export type TrainOverrides = Partial<Omit<TrainConfig, 'dataset'>>;
 
@@ -99,9 +99,6 @@ export const ASKED_SETTINGS = ['epochs', 'learningRate', 'batchSize', 'augment',
 export function askedSettings(head: TrainConfig['head']): (typeof ASKED_SETTINGS)[number][] {
   return ASKED_SETTINGS.filter((k) => HEAD_SETTINGS[head].includes(k));
 }
-
-/** Test hook: the quick picks Train with Options showed (title, placeholder, item labels and values), newest last. */
-export const shownPicks: { title: string; placeholder: string; items: { label: string; value: unknown }[] }[] = [];
 
 /**
  * Train with Options: first the method, "Quick (frozen encoder + logistic regression)" or "Fine-tune
