@@ -175,12 +175,14 @@ export interface EpochMetrics {
   /** Training-set metrics, set when there was no validation data (valMacroF1 is then null). */
   trainMacroF1?: number;
   trainAccuracy?: number;
-  /** Method 'finetune': the unfreezing stage of this epoch (1 head only, 2 top N layers, 3 all layers). */
+  /** Method 'finetune': the unfreezing stage of the epoch (1 head, 2 top layers, 3 all). */
   stage?: 1 | 2 | 3;
-  /** Method 'finetune': training throughput of this epoch (the worker's measurement). */
+  /** Method 'finetune': training throughput of the epoch. */
   samplesPerSecond?: number;
-  /** Method 'finetune': peak device memory during the epoch in MiB (CUDA/MPS; absent on CPU). */
+  /** Method 'finetune': peak device memory of the epoch (CUDA/MPS), MiB. */
   deviceMemoryMiB?: number;
+  /** Method 'finetune': the device, e.g. "cuda · NVIDIA H200" or "cpu". */
+  device?: string;
 }
 
 export interface TestPrediction {
@@ -295,6 +297,11 @@ export interface RunRecord {
     python: Record<string, string>;
     stages: { stage: 1 | 2 | 3; name: string; trainableParameters: number; firstEpoch: number; lastEpoch: number }[];
     onnxMaxAbsDiff?: number;
+    /**
+     * Max |probability difference| on the test texts between the worker's PyTorch model and the ONNX
+     * model as served in Node (the predict code the user runs); above 1e-3 the run has a warning.
+     */
+    servedMaxAbsProbDiff?: number;
   };
   /** Data problems found when the run loaded its dataset (absent: none, or a run made before they were recorded). */
   dataProblems?: DataProblem[];

@@ -19,10 +19,11 @@ export interface TrainRequest {
   /** Hugging Face settings. */
   hf?: { cacheDir?: string; allowRemote?: boolean; localModelPath?: string };
   /**
-   * Method 'finetune': the Python interpreter the parent chose (VS Code: `fewshot.python.path`, FEWSHOT_PYTHON,
-   * the set-up venv, the Python extension's interpreter, `python3`). Absent: the trainer finds one itself.
+   * Method 'finetune': where the worker's Python comes from besides FEWSHOT_PYTHON / the setup venv /
+   * PATH (src/core/finetune/python.ts): the setting `fewshot.python.path` and the Python extension's
+   * active interpreter.
    */
-  python?: string;
+  python?: { settingPath?: string; extensionPath?: string };
 }
 
 export type ParentToTrainer =

@@ -133,7 +133,7 @@ function renderMeta(): void {
   const left = timeLeftMs();
   // The tfjs backend describes the head's compute only when TensorFlow.js fits the head.
   // Fine-tuning: the PyTorch worker's device and precision (the tfjs backend plays no part).
-  const computeText = c.device ? `${c.device.kind === 'cpu' ? 'CPU' : 'GPU'} · ${c.device.name} · ${c.device.precision}`
+  const computeText = c.device ? [c.device.kind === 'cpu' ? 'CPU' : 'GPU', c.device.name, c.device.precision].filter(Boolean).join(' · ')
     : r.finetune ? T('detecting…')
     : !c.headOnTfjs ? T('CPU (JavaScript)')
     : c.backend ? `${c.gpu ? 'GPU' : 'CPU'} · ${c.backend}${c.gpuName ? ` · ${c.gpuName}` : ''}` : T('detecting…');

@@ -273,7 +273,10 @@ export class DashboardPanel implements vscode.Disposable {
     const ftRec = rec?.finetune ? rec : this.liveRecordFromDisk;
     const headOnTfjs = headUsesTfjs(rec?.algorithm, this.session?.config.head ?? rec?.config.head);
     const d = ftRec?.finetune?.device;
-    const device = d ? { kind: d.kind, name: d.name, precision: d.precision } : undefined;
+    // Live, before run.json has it: the device each fine-tuning epoch names ("cuda · NVIDIA H200").
+    const live = [...(this.session?.epochs ?? [])].reverse().find((e) => e.device)?.device;
+    const [kind, ...name] = (live ?? '').split(' · ');
+    const device = d ? { kind: d.kind, name: d.name, precision: d.precision } : live ? { kind, name: name.join(' · ') || kind, precision: '' } : undefined;
     // A GPU backend that does not fit the head does not make the run a GPU run (nor bill it as one); the worker's CUDA device does.
     const gpu = device ? device.kind === 'cuda' : headOnTfjs && (b?.gpu ?? false);
     return {

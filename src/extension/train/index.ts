@@ -15,7 +15,7 @@ import { DatasetsTreeProvider, type DatasetNode } from '../views/datasetsTree';
 import { RunsTreeProvider, type RunNode } from '../views/runsTree';
 import { registerRunCommands } from '../views/runCommands';
 import { DashboardManager } from '../dashboard/panel';
-import { choosePython } from '../finetune';
+import { pythonExtensionInterpreter, settingPython } from '../finetune/python';
 
 export type { TrainOverrides, StartOptions, TrainResult, TrainingSession };
 
@@ -56,8 +56,10 @@ export function activateTrain(host: Host): TrainApi {
       if (!o) return undefined;
       overrides = o;
     }
-    // Fine-tuning: the interpreter chosen here (setting, Python extension…) goes to the trainer.
-    const python = overrides.method === 'finetune' ? (await choosePython()).path : undefined;
+    // Fine-tuning: the interpreter sources only VS Code knows (the setting, the Python extension's) go to the trainer.
+    const python = overrides.method === 'finetune'
+      ? { settingPath: settingPython(), extensionPath: await pythonExtensionInterpreter(vscode.workspace.workspaceFolders?.[0]?.uri) }
+      : undefined;
     return manager.start(dataset, overrides, python ? { python } : {});
   };
 

@@ -12,6 +12,7 @@ import { launchTrainer, type TrainerHandle, type TrainerResult } from '../../tra
 import type { Host } from '../host';
 import { configFromSettings, type TrainOverrides } from './config';
 import { isFewShotError } from '../../core/errors';
+import { settingPython } from '../finetune/python';
 
 export interface TrainResult {
   runId?: string;
@@ -31,8 +32,11 @@ export interface StartOptions {
   /** Test hooks: another trainer script / extra environment for the child. */
   trainerScript?: string;
   env?: NodeJS.ProcessEnv;
-  /** Method 'finetune': the Python interpreter (TrainRequest.python); absent: the trainer finds one. */
-  python?: string;
+  /**
+   * Method 'finetune': the interpreter sources only VS Code knows (TrainRequest.python: the setting, the Python
+   * extension's interpreter); absent: the setting alone. The trainer adds FEWSHOT_PYTHON, the set-up venv and PATH.
+   */
+  python?: TrainRequest['python'];
 }
 
 export type SessionEvent =
@@ -205,7 +209,7 @@ export class TrainingManager implements vscode.Disposable {
     const out = this.host.output;
     const tag = () => `[${session.runId ?? session.datasetName}]`;
     out.appendLine(`${tag()} ${config.method === 'finetune'
-      ? vscode.l10n.t('Fine-tuning {0} on {1} (up to {2} epochs, Python {3})…', config.finetune?.model ?? '?', config.dataset, config.epochs, opts.python ?? 'auto')
+      ? vscode.l10n.t('Fine-tuning {0} on {1} (up to {2} epochs)…', config.finetune?.model ?? '?', config.dataset, config.epochs)
       : HEAD_SETTINGS[config.head].includes('epochs')
       ? vscode.l10n.t('Training {0} (encoder {1}, head {2}, {3} epochs)…', config.dataset, config.encoder, config.head, config.epochs)
       : vscode.l10n.t('Training {0} (encoder {1}, head {2})…', config.dataset, config.encoder, config.head)}`);
@@ -215,7 +219,7 @@ export class TrainingManager implements vscode.Disposable {
       config,
       storeDir,
       hf: { cacheDir: hfCache, allowRemote: vscode.workspace.getConfiguration('fewshot.huggingface').get<boolean>('allowRemoteModels', false) },
-      ...(config.method === 'finetune' && opts.python ? { python: opts.python } : {}),
+      ...(config.method === 'finetune' ? { python: opts.python ?? { settingPath: settingPython() } } : {}),
     };
     let handle: TrainerHandle;
     try {
