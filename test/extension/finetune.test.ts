@@ -162,6 +162,13 @@ describe('finetune: manifest, interpreter, set-up, missing torch, model picker',
       { version: '3.11.9', missing: ['torch', 'onnx'], ready: false });
     assert.deepEqual(parseCliEnv(`note: probing\n${JSON.stringify({ python: { version: '3.11.9', missing: [], finetuneReady: true } })}\n`),
       { version: '3.11.9', missing: [], ready: true });
+    // `fewshot env --json` as the CLI writes it.
+    assert.deepEqual(parseCliEnv(JSON.stringify({
+      python: { version: '3.11.2', missing: ['torch', 'transformers', 'onnx'], finetuneReady: false }, venv: { dir: '/root/.fewshot/venv', exists: false },
+      methods: { quick: { available: true }, finetune: { available: false, reason: 'torch missing' } }, problem: { message: 'torch missing' },
+    }, null, 2)), { version: '3.11.2', missing: ['torch', 'transformers', 'onnx'], ready: false });
+    assert.deepEqual(parseCliEnv(JSON.stringify({ python: null, methods: { finetune: { available: false } }, problem: { message: 'No Python interpreter at /x.' } })),
+      { missing: ['torch', 'transformers', 'onnx'], ready: false, unusable: 'No Python interpreter at /x.' });
     assert.equal(parseCliEnv('usage: fewshot <command>'), undefined);
     assert.equal(parseCliEnv('{"unrelated": 1}'), undefined);
   });

@@ -133,6 +133,7 @@ export class DashboardPanel implements vscode.Disposable {
         case 'epoch':
           this.post({ type: 'epoch', metrics: e.metrics, totalEpochs: session.totalEpochs, unit: session.unit });
           this.post({ type: 'status', run: this.run() });
+          if (session.config.method === 'finetune') this.post({ type: 'compute', compute: this.compute() });
           // Fine-tuning: run.json gains the device and the stages' trainable parameters while it runs; re-read it per epoch.
           if ((!this.backend() || session.config.method === 'finetune') && !this.backendProbe) void this.probeBackend();
           break;

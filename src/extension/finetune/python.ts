@@ -126,8 +126,11 @@ export interface EnvReport {
   via: 'cli' | 'direct';
 }
 
-/** Reads the CLI's `fewshot env --json` answer (a probe object, possibly under `python`/`probe`). */
-export function parseCliEnv(stdout: string): { version?: string; missing: string[]; ready: boolean } | undefined {
+/**
+ * Reads the CLI's `fewshot env --json` answer: `{ python: probe | null, methods: { finetune: { available } },
+ * problem: { message, fix } | null }` (a bare probe object is accepted too). Undefined for anything else.
+ */
+export function parseCliEnv(stdout: string): { version?: string; missing: string[]; ready: boolean; unusable?: string } | undefined {
   let j: unknown;
   try {
     j = JSON.parse(stdout.trim());
@@ -136,13 +139,20 @@ export function parseCliEnv(stdout: string): { version?: string; missing: string
     if (!line) return undefined;
     try { j = JSON.parse(line); } catch { return undefined; }
   }
-  const obj = j as Record<string, unknown>;
-  const cand = [obj, obj.probe, obj.python].find((o) => o && typeof o === 'object' && ('missing' in (o as object) || 'finetuneReady' in (o as object))) as
-    { missing?: unknown; finetuneReady?: unknown; version?: unknown } | undefined;
-  if (!cand) return undefined;
-  const missing = Array.isArray(cand.missing) ? cand.missing.filter((x): x is string => typeof x === 'string') : [];
-  const ready = typeof cand.finetuneReady === 'boolean' ? cand.finetuneReady : missing.length === 0;
-  return { version: typeof cand.version === 'string' ? cand.version : undefined, missing, ready };
+  if (!j || typeof j !== 'object') return undefined;
+  const obj = j as { python?: unknown; methods?: { finetune?: { available?: unknown } }; problem?: { message?: unknown } | null };
+  const isProbe = (o: unknown): o is { missing?: unknown; finetuneReady?: unknown; version?: unknown } =>
+    !!o && typeof o === 'object' && ('missing' in o || 'finetuneReady' in o);
+  const probe = isProbe(obj.python) ? obj.python : isProbe(obj) ? obj : undefined;
+  const available = obj.methods?.finetune?.available;
+  const problem = typeof obj.problem?.message === 'string' ? obj.problem.message : undefined;
+  if (!probe) {
+    // The CLI could not run the interpreter at all (missing, broken): its problem says why.
+    return typeof available === 'boolean' && problem ? { missing: [...WORKER_PACKAGES], ready: false, unusable: problem } : undefined;
+  }
+  const missing = Array.isArray(probe.missing) ? probe.missing.filter((x): x is string => typeof x === 'string') : [];
+  const ready = typeof available === 'boolean' ? available : typeof probe.finetuneReady === 'boolean' ? probe.finetuneReady : missing.length === 0;
+  return { version: typeof probe.version === 'string' ? probe.version : undefined, missing, ready };
 }
 
 const FIND_SPEC = 'import sys, json, importlib.util as u\n' +
