@@ -44,8 +44,11 @@ function finetuneFromSettings(scope: vscode.Uri): TrainOverrides {
   };
 }
 
-/** Settings (scoped to the dataset's folder) merged over the engine defaults, then `overrides`. */
-export function configFromSettings(dataset: string, overrides: TrainOverrides = {}): TrainConfig {
+/**
+ * Settings (scoped to the dataset's folder) merged over the engine defaults, then `overrides`. Validated unless
+ * `validate` is false (Train with Options' starting point: a fine-tuning model is chosen afterwards).
+ */
+export function configFromSettings(dataset: string, overrides: TrainOverrides = {}, validate = true): TrainConfig {
   const scope = vscode.Uri.file(dataset);
   const s = vscode.workspace.getConfiguration('fewshot.train', scope);
   const fromSettings: TrainOverrides = {
@@ -70,7 +73,7 @@ export function configFromSettings(dataset: string, overrides: TrainOverrides = 
       finetune: { ...ft.finetune!, ...dropUndefined(overrides.finetune ?? {}) },
     } as TrainConfig;
   }
-  validateConfig(merged, vscode.l10n.t('the fewshot.train settings'));
+  if (validate) validateConfig(merged, vscode.l10n.t('the fewshot.train settings'));
   return merged;
 }
 
@@ -153,7 +156,7 @@ async function quickPick<T>(title: string, placeHolder: string, items: PickItem<
 
 /** The fine-tuning steps: model, epochs, batch size, learning rate, unfreeze top N, full fine-tune above, precision. */
 async function askFinetuneOptions(memento: vscode.Memento, global: vscode.Memento, dataset: string, last: TrainOverrides): Promise<TrainOverrides | undefined> {
-  const base = configFromSettings(dataset, { ...last, method: 'finetune' });
+  const base = configFromSettings(dataset, { ...last, method: 'finetune' }, false);
   const ft = base.finetune!;
   const name = path.basename(dataset);
   const steps = 8;
