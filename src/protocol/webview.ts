@@ -302,7 +302,7 @@ export const DASHBOARD_STRINGS = [
   'epochs {0}–{1}',
   '{0} trainable parameters',
   'Unfreezing stages',
-  'Device',
+  'Throughput',
   '{0} samples/s',
   '{0} MiB peak',
   'Last lines of the log:',

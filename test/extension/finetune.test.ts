@@ -327,6 +327,7 @@ describe('finetune: dashboard of a saved fine-tuning run (stage markers, paramet
     assert.match(s.stages![1], /3–6/);
     assert.equal(s.meta.algorithm, vscode.l10n.t('Fine-tuned transformer (PyTorch, AdamW, staged unfreezing, epochs)'));
     assert.equal(s.meta.compute, 'GPU · NVIDIA H200 · bf16');
+    assert.equal(s.meta.head, undefined); // no separate head row for a fine-tuned transformer
     assert.match(s.meta.throughput ?? '', /46\.0/); // samples/s of the last epoch
     assert.doesNotMatch(s.computeNote, /JavaScript/);
   });

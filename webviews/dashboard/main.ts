@@ -133,21 +133,22 @@ function renderMeta(): void {
   const left = timeLeftMs();
   // The tfjs backend describes the head's compute only when TensorFlow.js fits the head.
   // Fine-tuning: the PyTorch worker's device and precision (the tfjs backend plays no part).
-  const computeText = c.device ? [c.device.kind === 'cpu' ? 'CPU' : 'GPU', c.device.name, c.device.precision].filter(Boolean).join(' · ')
+  const computeText = c.device ? [/^(cpu|gpu)\b/i.test(c.device.name) ? '' : c.device.kind === 'cpu' ? 'CPU' : 'GPU', c.device.name, c.device.precision].filter(Boolean).join(' · ')
     : r.finetune ? T('detecting…')
     : !c.headOnTfjs ? T('CPU (JavaScript)')
     : c.backend ? `${c.gpu ? 'GPU' : 'CPU'} · ${c.backend}${c.gpuName ? ` · ${c.gpuName}` : ''}` : T('detecting…');
   const rows: [string, string, string][] = [
     ['dataset', T('Dataset'), r.datasetName],
     ['encoder', T('Encoder'), r.encoder],
-    ['head', T('Head'), r.head],
+    // A fine-tuned transformer has no separate head: the algorithm row says what was trained.
+    ...(r.finetune ? [] : [['head', T('Head'), r.head] as [string, string, string]]),
     ...(r.algorithm ? [['algorithm', T('Algorithm'), T(ALGORITHM_LABELS[r.algorithm] ?? r.algorithm)] as [string, string, string]] : []),
     ['compute', T('Compute'), computeText],
     ['elapsed', T('Elapsed'), formatDuration(elapsedMs())],
   ];
   const ft = r.finetune;
   if (ft?.samplesPerSecond !== undefined) {
-    rows.push(['throughput', T('Device'), T('{0} samples/s', ft.samplesPerSecond.toFixed(1)) +
+    rows.push(['throughput', T('Throughput'), T('{0} samples/s', ft.samplesPerSecond.toFixed(1)) +
       (ft.deviceMemoryMiB !== undefined ? ` · ${T('{0} MiB peak', Math.round(ft.deviceMemoryMiB))}` : '')]);
   }
   if (r.status === 'running') rows.push(['left', T('Time left'), left === undefined ? '—' : T('about {0}', formatDuration(left))]);
