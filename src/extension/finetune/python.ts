@@ -62,11 +62,16 @@ interface PythonExtensionApi {
   settings?: { getExecutionDetails?(resource?: vscode.Uri): { execCommand?: string[] } | undefined };
 }
 
-/** The Python extension's active interpreter, if that extension is installed (never activates it). */
+/** The Python extension's active interpreter, if that extension is installed (activated if needed, at most 5 s). */
 export async function pythonExtensionInterpreter(resource?: vscode.Uri): Promise<string | undefined> {
   const ext = vscode.extensions.getExtension<PythonExtensionApi>('ms-python.python');
-  if (!ext?.isActive) return undefined;
+  if (!ext) return undefined;
   try {
+    if (!ext.isActive) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ext.activate(), new Promise((r) => { timer = setTimeout(r, 5000); })]).finally(() => clearTimeout(timer));
+      if (!ext.isActive) return undefined;
+    }
     const api = ext.exports;
     const envs = api?.environments;
     const active = envs?.getActiveEnvironmentPath?.(resource);
