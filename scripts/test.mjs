@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Test runner. `npm test` runs everything in order:
-//   build (node scripts/build.mjs --tests) → type-check (tsc) → lint (ESLint, eslint.config.mjs) → unit → extension → e2e
-// `npm test -- unit|extension|e2e [more suites] [--grep X]` runs only those suites
+//   build (node scripts/build.mjs --tests) → type-check (tsc) → lint (ESLint, eslint.config.mjs) → unit → python → extension → e2e
+// `python` is pytest on python/tests (the fine-tuning worker) with the interpreter FEWSHOT_PYTHON (else python3;
+// .ci/run exports its venv); pytest's exit 5 ("no tests collected") counts as a failure.
+// `npm test -- unit|python|extension|e2e [more suites] [--grep X]` runs only those suites
 // (after the build; no type-check or lint unless `typecheck` / `lint` is named; `typecheck`
 // and `lint` alone skip the build).
 // Each suite writes test-results/<suite>.json; a summary line per suite and a
@@ -14,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 process.chdir(root);
 const results = join(root, 'test-results');
-const SUITES = ['unit', 'extension', 'e2e'];
+const SUITES = ['unit', 'python', 'extension', 'e2e'];
 
 const argv = process.argv.slice(2);
 let grep = process.env.FEWSHOT_TEST_GREP || undefined;
@@ -27,17 +29,17 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--no-build') noBuild = true;
   else if (SUITES.includes(a) || a === 'typecheck' || a === 'lint') chosen.push(a);
   else if (a === '--help' || a === '-h') {
-    console.log('usage: node scripts/test.mjs [typecheck|lint|unit|extension|e2e …] [--grep PATTERN] [--no-build]');
+    console.log('usage: node scripts/test.mjs [typecheck|lint|unit|python|extension|e2e …] [--grep PATTERN] [--no-build]');
     process.exit(0);
   } else {
-    console.error(`test: unknown argument ${a} (expected typecheck, lint, unit, extension, e2e, --grep X, --no-build)`);
+    console.error(`test: unknown argument ${a} (expected typecheck, lint, unit, python, extension, e2e, --grep X, --no-build)`);
     process.exit(2);
   }
 }
 const runAll = chosen.length === 0;
 const steps = runAll ? ['typecheck', 'lint', ...SUITES] : chosen;
-// Type-check and lint read the sources, not the bundles.
-if (steps.every((s) => s === 'typecheck' || s === 'lint')) noBuild = true;
+// Type-check, lint and pytest read the sources, not the bundles.
+if (steps.every((s) => s === 'typecheck' || s === 'lint' || s === 'python')) noBuild = true;
 
 function secs(ms) {
   return `${(ms / 1000).toFixed(1)} s`;
@@ -121,6 +123,12 @@ for (const step of steps) {
     continue;
   }
 
+  if (step === 'python') {
+    const r = await runPytest(grep);
+    record('python', { ...r, ms: Date.now() - t });
+    continue;
+  }
+
   if (step === 'unit' || step === 'e2e') {
     const files = findTests(join(root, 'out', 'test', step));
     console.log(`\n== ${step}: mocha (${files.length} file${files.length === 1 ? '' : 's'})${grep ? ` --grep ${grep}` : ''}`);
@@ -171,6 +179,48 @@ for (const step of steps) {
     if (!r) record(step, { passed: 0, failed: 1, skipped: 0, ms: Date.now() - t, note: `runner exited ${code} without results` });
     else record(step, { passed: r.passed, failed: r.failed + (code !== 0 && r.failed === 0 ? 1 : 0), skipped: r.skipped, ms: Date.now() - t, note: r.error });
   }
+}
+
+/**
+ * pytest on python/tests with FEWSHOT_PYTHON (else python3), PYTHONPATH=python. Counts come from its JUnit
+ * XML (tests, failures, errors, skipped); exit 5 (no tests collected) and a missing pytest are failures.
+ */
+async function runPytest(pattern) {
+  const python = process.env.FEWSHOT_PYTHON || 'python3';
+  const tests = join(root, 'python', 'tests');
+  console.log(`\n== python: pytest python/tests -q (${python})${pattern ? ` -k ${pattern}` : ''}`);
+  if (!existsSync(tests)) {
+    console.log('python: python/tests does not exist');
+    return { passed: 0, failed: 1, skipped: 0, note: 'python/tests missing' };
+  }
+  const probe = spawnSync(python, ['-c', 'import pytest'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    const why = probe.error ? probe.error.message : (probe.stderr || '').trim().split('\n').pop();
+    console.log(`python: cannot run pytest with ${python}: ${why}\n  fix: set FEWSHOT_PYTHON to a venv with python/requirements-dev.txt (.ci/run makes one), or run \`fewshot setup\``);
+    return { passed: 0, failed: 1, skipped: 0, note: `no pytest in ${python}` };
+  }
+  const xml = join(results, 'python.xml');
+  rmSync(xml, { force: true });
+  const code = await runChild(python, ['-m', 'pytest', tests, '-q', '-p', 'no:cacheprovider', `--junitxml=${xml}`, ...(pattern ? ['-k', pattern] : [])], {
+    PYTHONPATH: [join(root, 'python'), process.env.PYTHONPATH].filter(Boolean).join(process.platform === 'win32' ? ';' : ':'),
+    PYTHONDONTWRITEBYTECODE: '1',
+  });
+  let counts = { tests: 0, failures: 0, errors: 0, skipped: 0 };
+  try {
+    const text = readFileSync(xml, 'utf8');
+    const suites = [...text.matchAll(/<testsuite\b([^>]*)>/g)].map((m) => m[1]);
+    for (const attrs of suites) {
+      for (const k of Object.keys(counts)) {
+        const v = new RegExp(`\\b${k}="(\\d+)"`).exec(attrs);
+        if (v) counts[k] += Number(v[1]);
+      }
+    }
+  } catch { /* no XML: counted below */ }
+  const failed = counts.failures + counts.errors;
+  const passed = Math.max(0, counts.tests - failed - counts.skipped);
+  if (code === 5) return { passed, failed: failed || 1, skipped: counts.skipped, note: 'pytest collected no tests (exit 5)' };
+  if (code !== 0 && failed === 0) return { passed, failed: 1, skipped: counts.skipped, note: `pytest exited ${code}` };
+  return { passed, failed, skipped: counts.skipped };
 }
 
 console.log('\n== summary');

@@ -8,6 +8,7 @@ import { activateTrain, type TrainApi } from './train';
 import { activateCompare } from './compare';
 import { activateDiagnostics } from './diagnostics';
 import { activatePredict } from './predict';
+import { activateFinetune, type FinetuneApi } from './finetune';
 
 export interface FewShotApi {
   host: Host;
@@ -15,11 +16,14 @@ export interface FewShotApi {
   ready: Promise<void>;
   /** Training, dashboards and the Datasets/Runs views (set synchronously during activation). */
   train: TrainApi;
+  /** Fine-tuning set-up and checks (set synchronously during activation). */
+  finetune: FinetuneApi;
 }
 
 export function activate(context: vscode.ExtensionContext): FewShotApi {
   const host = createHost(context);
   let train: TrainApi | undefined;
+  const finetune = activateFinetune(host);
   const ready = (async () => {
     train = activateTrain(host);
     activateCompare(host);
@@ -30,6 +34,7 @@ export function activate(context: vscode.ExtensionContext): FewShotApi {
   return {
     host,
     ready,
+    finetune,
     get train(): TrainApi {
       if (!train) throw new Error('Few-Shot Lab: the train feature failed to activate (see the output channel).');
       return train;

@@ -46,11 +46,59 @@ export interface DashboardRun {
   /** Current phase of a live run (load, embed, train, evaluate, save). */
   phase?: { name: TrainPhase; done: number; total: number; message?: string };
   error?: string;
+  /** Last lines of the trainer/worker log of a failed run (a crash, an out-of-memory error), shown under the error. */
+  errorLog?: string[];
+  /** Method 'finetune': the unfreezing stages (as recorded, else as seen in the live epochs) and the worker's device. */
+  finetune?: DashboardFinetune;
   /** Test-set macro-F1 / accuracy of the finished run. */
   testMacroF1?: number;
   testAccuracy?: number;
   /** Whether the host can cancel this run (a live run of this window). */
   live: boolean;
+}
+
+/** One unfreezing stage of a fine-tuning run: epochs [firstEpoch, lastEpoch] (1-based, inclusive). */
+export interface DashboardStage {
+  stage: 1 | 2 | 3;
+  /** e.g. "head only", "top 3 layers", "all layers" (the worker's name, English). */
+  name?: string;
+  /** Trainable parameters of the stage (known once the worker reported the stage). */
+  trainableParameters?: number;
+  firstEpoch: number;
+  lastEpoch: number;
+}
+
+export interface DashboardFinetune {
+  stages: DashboardStage[];
+  /** The worker's device (record.finetune.device), once known. */
+  device?: { kind: string; name: string; count: number; precision: string; reason: string };
+  /** Samples per second of the last epoch (as the worker measured it). */
+  samplesPerSecond?: number;
+  /** Peak device memory of the last epoch in MiB (CUDA/MPS). */
+  deviceMemoryMiB?: number;
+}
+
+/**
+ * Stages from the epochs' `stage` field (live) — consecutive epochs of one stage form one entry. Recorded stages
+ * (record.finetune.stages, with their trainable parameters) win where they exist.
+ */
+export function stagesOf(epochs: readonly EpochMetrics[], recorded?: readonly DashboardStage[]): DashboardStage[] {
+  const out: DashboardStage[] = [];
+  for (const e of epochs) {
+    if (e.stage === undefined) continue;
+    const last = out[out.length - 1];
+    if (last && last.stage === e.stage) last.lastEpoch = Math.max(last.lastEpoch, e.epoch);
+    else out.push({ stage: e.stage, firstEpoch: e.epoch, lastEpoch: e.epoch });
+  }
+  if (!recorded?.length) return out;
+  const merged = recorded.map((r) => ({ ...r }));
+  // Live epochs past the recorded ones (a stage the record has not caught up with yet).
+  for (const o of out) if (!merged.some((m) => m.stage === o.stage)) merged.push(o);
+  for (const m of merged) {
+    const live = out.find((o) => o.stage === m.stage);
+    if (live) m.lastEpoch = Math.max(m.lastEpoch, live.lastEpoch);
+  }
+  return merged.sort((a, b) => a.firstEpoch - b.firstEpoch);
 }
 
 export interface GpuSample {
@@ -71,6 +119,8 @@ export interface DashboardCompute {
    * logreg/mlp head). When false the head is fitted in plain JavaScript on the CPU, whatever `backend` says.
    */
   headOnTfjs: boolean;
+  /** Method 'finetune': the PyTorch worker's device (kind 'cuda' | 'mps' | 'cpu', name, precision); replaces the tfjs backend. */
+  device?: { kind: string; name: string; precision: string };
   /** Whether `nvidia-smi` was found (undefined: not probed yet). */
   nvidiaSmi?: boolean;
   /** GPU name from nvidia-smi, if any. */
@@ -138,6 +188,11 @@ export interface DashboardRenderSummary {
   computeNote: string;
   /** Data problems shown in the banner (their codes). */
   banner: string[];
+  /** Fine-tuning: epochs where a new unfreezing stage begins (the vertical markers drawn on the epoch axis). */
+  stageMarkers?: number[];
+  /** Fine-tuning: the text of the stage table (one line per stage) and of the error's log lines. */
+  stages?: string[];
+  errorLog?: string[];
 }
 
 /** Human names of the algorithms (English; the dashboard and compare translate them). */
@@ -242,6 +297,15 @@ export const DASHBOARD_STRINGS = [
   'Test macro-F1 {0}, accuracy {1}',
   'and {0} more',
   'Score',
+  'Stage {0}',
+  'Stage {0}: {1}',
+  'epochs {0}–{1}',
+  '{0} trainable parameters',
+  'Unfreezing stages',
+  'Throughput',
+  '{0} samples/s',
+  '{0} MiB peak',
+  'Last lines of the log:',
   'Loading dataset',
   'Embedding texts',
   'Training',

@@ -7,6 +7,7 @@
 import type { Chart as ChartJs } from 'chart.js';
 import { ALGORITHM_LABELS, PHASE_STRINGS, PROGRESS_UNIT_LABELS } from '../../src/protocol/webview';
 import type {
+  DashboardStage,
   DashboardPersistedState,
   DashboardRenderSummary,
   DataProblem,
@@ -53,6 +54,8 @@ const el = {
   computeNote: h('p', { class: 'note', id: 'compute-note', 'aria-live': 'polite' }),
   phase: h('p', { class: 'phase', id: 'phase', 'aria-live': 'polite' }),
   error: h('p', { class: 'error', id: 'run-error', role: 'alert' }),
+  errorLog: h('div', { class: 'error-log', id: 'run-error-log' }),
+  stages: h('section', { class: 'stages', id: 'stages', 'aria-label': 'stages' }),
   banner: h('div', { class: 'banner data-problems', id: 'data-problems', role: 'alert' }),
   validation: h('p', { class: 'note', id: 'validation-note' }),
   charts: h('section', { class: 'charts', id: 'charts' }),
@@ -75,8 +78,10 @@ root.append(
   el.computeNote,
   el.phase,
   el.error,
+  el.errorLog,
   el.banner,
   el.validation,
+  el.stages,
   el.charts,
   el.report,
 );
@@ -127,16 +132,25 @@ function renderMeta(): void {
   const c = state.compute;
   const left = timeLeftMs();
   // The tfjs backend describes the head's compute only when TensorFlow.js fits the head.
-  const computeText = !c.headOnTfjs ? T('CPU (JavaScript)')
+  // Fine-tuning: the PyTorch worker's device and precision (the tfjs backend plays no part).
+  const computeText = c.device ? [/^(cpu|gpu)\b/i.test(c.device.name) ? '' : c.device.kind === 'cpu' ? 'CPU' : 'GPU', c.device.name, c.device.precision].filter(Boolean).join(' · ')
+    : r.finetune ? T('detecting…')
+    : !c.headOnTfjs ? T('CPU (JavaScript)')
     : c.backend ? `${c.gpu ? 'GPU' : 'CPU'} · ${c.backend}${c.gpuName ? ` · ${c.gpuName}` : ''}` : T('detecting…');
   const rows: [string, string, string][] = [
     ['dataset', T('Dataset'), r.datasetName],
     ['encoder', T('Encoder'), r.encoder],
-    ['head', T('Head'), r.head],
+    // A fine-tuned transformer has no separate head: the algorithm row says what was trained.
+    ...(r.finetune ? [] : [['head', T('Head'), r.head] as [string, string, string]]),
     ...(r.algorithm ? [['algorithm', T('Algorithm'), T(ALGORITHM_LABELS[r.algorithm] ?? r.algorithm)] as [string, string, string]] : []),
     ['compute', T('Compute'), computeText],
     ['elapsed', T('Elapsed'), formatDuration(elapsedMs())],
   ];
+  const ft = r.finetune;
+  if (ft?.samplesPerSecond !== undefined) {
+    rows.push(['throughput', T('Throughput'), T('{0} samples/s', ft.samplesPerSecond.toFixed(1)) +
+      (ft.deviceMemoryMiB !== undefined ? ` · ${T('{0} MiB peak', Math.round(ft.deviceMemoryMiB))}` : '')]);
+  }
   if (r.status === 'running') rows.push(['left', T('Time left'), left === undefined ? '—' : T('about {0}', formatDuration(left))]);
   rows.push(['cost', T('Cost'), formatCost(elapsedMs())]);
   clear(el.meta);
@@ -144,10 +158,12 @@ function renderMeta(): void {
     el.meta.append(h('div', { class: 'meta-item' }, h('dt', {}, k), h('dd', { id: `meta-${id}`, title: id === 'dataset' ? r.dataset : undefined }, v)));
   }
   // GPU line: what the head runs on is said only for what really runs it.
-  const notTfjs = c.headOnTfjs ? '' : T('The head is fitted in plain JavaScript on the CPU; TensorFlow.js ({0}) does not run it.', c.backend ?? '—');
+  const notTfjs = c.headOnTfjs || r.finetune ? '' : T('The head is fitted in plain JavaScript on the CPU; TensorFlow.js ({0}) does not run it.', c.backend ?? '—');
   if (c.sample) {
     el.computeNote.textContent = T('GPU: {0}% busy, {1} / {2} MiB', c.sample.utilization, c.sample.memoryUsed, c.sample.memoryTotal) +
       (c.headOnTfjs && c.backend && !c.gpu ? ` — ${T('NVIDIA GPU present, but the head trains on {0}', c.backend)}` : notTfjs ? ` — ${notTfjs}` : '');
+  } else if (r.finetune) {
+    el.computeNote.textContent = c.device?.kind === 'cpu' && c.nvidiaSmi === false ? T('No NVIDIA GPU detected — running on CPU ({0})', c.device.name) : '';
   } else if (!c.headOnTfjs) {
     el.computeNote.textContent = c.backend ? notTfjs : '';
   } else if (c.nvidiaSmi === false) {
@@ -184,12 +200,70 @@ function renderHeader(): void {
   }
   el.error.textContent = r.error ?? '';
   el.error.hidden = !r.error;
+  clear(el.errorLog);
+  el.errorLog.hidden = !r.errorLog?.length;
+  if (r.errorLog?.length) el.errorLog.append(h('p', { class: 'note' }, T('Last lines of the log:')), h('pre', {}, r.errorLog.join('\n')));
+  renderStages();
   el.validation.textContent = r.validation ? T('Validation: {0}', r.validation) : '';
   el.validation.hidden = !r.validation;
   renderBanner(r.dataProblems ?? []);
   renderMeta();
   reportRendered();
 }
+
+/** Fine-tuning: one line per unfreezing stage (its epochs and trainable parameters). */
+function stageLine(st: DashboardStage): string {
+  const name = st.name ? T('Stage {0}: {1}', st.stage, st.name) : T('Stage {0}', st.stage);
+  const parts = [name, T('epochs {0}–{1}', st.firstEpoch, st.lastEpoch)];
+  if (st.trainableParameters !== undefined) parts.push(T('{0} trainable parameters', st.trainableParameters.toLocaleString(document.documentElement.lang || undefined)));
+  return parts.join(' — ');
+}
+
+function renderStages(): void {
+  clear(el.stages);
+  const stages = state?.run.finetune?.stages ?? [];
+  el.stages.hidden = stages.length === 0;
+  if (!stages.length) return;
+  el.stages.append(h('h2', {}, T('Unfreezing stages')), h('ul', {}, stages.map((st) => h('li', { 'data-stage': st.stage }, stageLine(st)))));
+}
+
+/** Epochs where a later stage begins: the vertical markers on the epoch axis. */
+function stageMarkers(): { epoch: number; stage: number }[] {
+  const stages = state?.run.finetune?.stages ?? [];
+  return stages.slice(1).map((st) => ({ epoch: st.firstEpoch, stage: st.stage }));
+}
+
+/** Chart.js plugin: a dashed vertical line and "Stage N" where each later stage begins (at that epoch's tick). */
+const stagePlugin = {
+  id: 'fewshotStages',
+  afterDatasetsDraw(chart: ChartJs) {
+    const markers = stageMarkers();
+    if (!markers.length || !state) return;
+    const x = chart.scales.x;
+    const area = chart.chartArea;
+    if (!x || !area) return;
+    const ctx = chart.ctx;
+    ctx.save();
+    ctx.strokeStyle = theme.foreground;
+    ctx.fillStyle = theme.foreground;
+    ctx.globalAlpha = 0.7;
+    ctx.setLineDash([4, 4]);
+    ctx.lineWidth = 1;
+    ctx.font = `${Math.max(10, theme.fontSize - 2)}px ${theme.fontFamily}`;
+    for (const m of markers) {
+      const idx = state.epochs.findIndex((e) => e.epoch === m.epoch);
+      if (idx < 0) continue;
+      // Between the last epoch of the previous stage and the first of this one.
+      const px = idx > 0 ? (x.getPixelForValue(idx - 1) + x.getPixelForValue(idx)) / 2 : x.getPixelForValue(idx);
+      ctx.beginPath();
+      ctx.moveTo(px, area.top);
+      ctx.lineTo(px, area.bottom);
+      ctx.stroke();
+      ctx.fillText(T('Stage {0}', m.stage), px + 3, area.top + 10);
+    }
+    ctx.restore();
+  },
+};
 
 function pointText(n: number, total: number): string {
   return state?.run.unit === 'configuration' ? T('Configuration {0} of {1} (CV-scored)', n, total) : T('Epoch {0} of {1}', n, total);
@@ -320,6 +394,7 @@ function updateCharts(): void {
     } else {
       charts[key] = createChart(card.canvas, {
         ...common,
+        plugins: [stagePlugin as never],
         data: data as never,
         options: { ...common.options, scales: { x: axis(unitTitle()), y: axis(yTitle, yOpts) } } as never,
       });
@@ -333,6 +408,7 @@ function updateCharts(): void {
   set('score', cards.score, scoreData, T('Score'), { min: 0, max: 1 });
   set('recall', cards.recall, recallData, T('Recall'), { min: 0, max: 1 });
   cards.loss.canvas.setAttribute('data-x-title', unitTitle());
+  cards.loss.canvas.setAttribute('data-stage-markers', stageMarkers().map((m) => m.epoch).join(','));
   const waiting = epochs.length === 0 ? T(state.run.unit === 'configuration' ? 'Waiting for the first scored configuration…' : 'Waiting for the first epoch…') : '';
   const last = epochs[epochs.length - 1];
   cards.loss.caption.textContent = waiting || `${T('Training loss')} ${last.loss.toFixed(4)}` + (last.valLoss !== null ? ` · ${T('Validation loss')} ${last.valLoss.toFixed(4)}` : '');
@@ -469,6 +545,9 @@ function reportRendered(): void {
       validation: el.validation.textContent ?? '',
       computeNote: el.computeNote.textContent ?? '',
       banner: [...el.banner.querySelectorAll('li')].map((li) => li.getAttribute('data-code') ?? ''),
+      stageMarkers: stageMarkers().filter((m) => state!.epochs.some((e) => e.epoch === m.epoch)).map((m) => m.epoch),
+      stages: [...el.stages.querySelectorAll('li')].map((li) => li.textContent ?? ''),
+      errorLog: state.run.errorLog,
     };
     post({ type: 'rendered', summary });
   });
@@ -495,6 +574,7 @@ onHostMessage<HostToDashboard>((m) => {
       if (!state) return;
       state.run = m.run;
       renderHeader();
+      if (m.run.finetune) updateCharts();
       break;
     case 'compute':
       if (!state) return;

@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import {
   DASHBOARD_PROTOCOL_VERSION, DASHBOARD_STRINGS, DASHBOARD_VIEW_TYPE,
-  headUsesTfjs,
-  type DashboardCompute, type DashboardPersistedState, type DashboardRenderSummary, type DashboardRun, type DashboardState, type DashboardToHost,
+  headUsesTfjs, stagesOf,
+  type DashboardCompute, type DashboardFinetune, type DashboardPersistedState, type DashboardRenderSummary, type DashboardRun, type DashboardState, type DashboardToHost,
   type HostToDashboard, type MisclassifiedSample, type StringTable,
 } from '../../protocol/webview';
 import type { ClassificationReport, EpochMetrics, ProgressUnit, RunRecord, TestPrediction } from '../../protocol/run';
@@ -38,6 +38,25 @@ function headLabel(head: string, rec: RunRecord | undefined): string {
 }
 
 const MAX_SAMPLES = 200;
+
+/** Method 'finetune': stages (recorded ones with their trainable parameters, else from the live epochs), device, last epoch's throughput. */
+function finetuneOf(rec: RunRecord | undefined, method: string | undefined, epochs: readonly EpochMetrics[]): DashboardFinetune | undefined {
+  if (method !== 'finetune' && rec?.algorithm !== 'finetune-transformer' && !rec?.finetune) return undefined;
+  const last = [...epochs].reverse().find((e) => e.samplesPerSecond !== undefined || e.deviceMemoryMiB !== undefined);
+  return {
+    stages: stagesOf(epochs, rec?.finetune?.stages),
+    device: rec?.finetune?.device,
+    samplesPerSecond: last?.samplesPerSecond,
+    deviceMemoryMiB: last?.deviceMemoryMiB,
+  };
+}
+
+/** The last log lines worth showing under a failed run's error (at most 12). */
+function errorLog(lines: readonly string[] | undefined, detail: string | undefined): string[] | undefined {
+  const src = lines?.length ? lines : detail ? detail.split(/\r?\n/) : [];
+  const out = src.filter((l) => l.trim()).slice(-12);
+  return out.length ? out : undefined;
+}
 
 export function dashboardStrings(): StringTable {
   const t: StringTable = {};
@@ -114,7 +133,9 @@ export class DashboardPanel implements vscode.Disposable {
         case 'epoch':
           this.post({ type: 'epoch', metrics: e.metrics, totalEpochs: session.totalEpochs, unit: session.unit });
           this.post({ type: 'status', run: this.run() });
-          if (!this.backend() && !this.backendProbe) void this.probeBackend();
+          if (session.config.method === 'finetune') this.post({ type: 'compute', compute: this.compute() });
+          // Fine-tuning: run.json gains the device and the stages' trainable parameters while it runs; re-read it per epoch.
+          if ((!this.backend() || session.config.method === 'finetune') && !this.backendProbe) void this.probeBackend();
           break;
         case 'started':
         case 'progress':
@@ -176,6 +197,12 @@ export class DashboardPanel implements vscode.Disposable {
     try {
       const rec = await store.read(id);
       this.liveRecordFromDisk = rec;
+      if (rec.finetune) {
+        this.backendProbe = false;
+        this.post({ type: 'compute', compute: this.compute() });
+        this.post({ type: 'status', run: this.run() });
+        return;
+      }
       if (rec.backend) {
         this.post({ type: 'compute', compute: this.compute() });
         return;
@@ -206,6 +233,8 @@ export class DashboardPanel implements vscode.Disposable {
         dataProblems: known?.dataProblems,
         phase: s.phase,
         error: s.error ? s.error + (s.fix ? `\n${vscode.l10n.t('Fix: {0}', s.fix)}` : '') : undefined,
+        errorLog: s.status === 'failed' ? errorLog(s.lastLog, (known ?? rec)?.error?.detail) : undefined,
+        finetune: finetuneOf(rec?.finetune ? rec : this.liveRecordFromDisk ?? rec, s.config.method, s.epochs),
         testMacroF1: rec?.testMacroF1 ?? s.report?.macro.f1,
         testAccuracy: rec?.testAccuracy ?? s.report?.accuracy,
         live: s.status === 'running',
@@ -230,6 +259,8 @@ export class DashboardPanel implements vscode.Disposable {
       validation: r?.progress?.validation,
       dataProblems: r?.dataProblems,
       error: r?.error ? r.error.message + (r.error.fix ? `\n${vscode.l10n.t('Fix: {0}', r.error.fix)}` : '') : undefined,
+      errorLog: r?.status === 'failed' ? errorLog(undefined, r.error?.detail) : undefined,
+      finetune: finetuneOf(r, r?.config.method, this.disk?.epochs ?? []),
       testMacroF1: r?.testMacroF1,
       testAccuracy: r?.testAccuracy,
       live: false,
@@ -240,10 +271,17 @@ export class DashboardPanel implements vscode.Disposable {
     const b = this.backend();
     const cost = vscode.workspace.getConfiguration('fewshot.cost');
     const rec = this.session?.record ?? this.liveRecordFromDisk ?? this.disk?.record;
+    const ftRec = rec?.finetune ? rec : this.liveRecordFromDisk;
     const headOnTfjs = headUsesTfjs(rec?.algorithm, this.session?.config.head ?? rec?.config.head);
-    // A GPU backend that does not fit the head does not make the run a GPU run (nor bill it as one).
-    const gpu = headOnTfjs && (b?.gpu ?? false);
+    const d = ftRec?.finetune?.device;
+    // Live, before run.json has it: the device each fine-tuning epoch names ("cuda · NVIDIA H200").
+    const live = [...(this.session?.epochs ?? [])].reverse().find((e) => e.device)?.device;
+    const [kind, ...name] = (live ?? '').split(' · ');
+    const device = d ? { kind: d.kind, name: d.name, precision: d.precision } : live ? { kind, name: name.join(' · ') || kind, precision: '' } : undefined;
+    // A GPU backend that does not fit the head does not make the run a GPU run (nor bill it as one); the worker's CUDA device does.
+    const gpu = device ? device.kind === 'cuda' : headOnTfjs && (b?.gpu ?? false);
     return {
+      device,
       backend: b?.name,
       gpu,
       headOnTfjs,

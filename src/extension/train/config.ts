@@ -6,13 +6,49 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { HEAD_SETTINGS, type TrainConfig } from '../../protocol/run';
 import { DEFAULT_CONFIG, validateConfig } from '../../core/config';
+import type { Host } from '../host';
+import { ensureFinetuneReady, findModelFolders, isModelFolder, recentModels, rememberModel, shownPicks } from '../finetune';
 
 export type TrainOverrides = Partial<Omit<TrainConfig, 'dataset'>>;
 
 const LAST_KEY = 'fewshot.train.lastOptions';
 
-/** Settings (scoped to the dataset's folder) merged over the engine defaults, then `overrides`. */
-export function configFromSettings(dataset: string, overrides: TrainOverrides = {}): TrainConfig {
+/** Fine-tuning defaults (the seed's recipe), overridden by `fewshot.finetune.*`. */
+export const FINETUNE_DEFAULTS = {
+  epochs: 20, batchSize: 8, learningRate: 2e-5, patience: 5,
+  finetune: {
+    model: '', unfreezeTop: 3, fullFinetuneAbove: 500, headEpochs: 3, precision: 'auto', device: 'auto',
+    weightDecay: 0.01, warmupRatio: 0.1, maxLength: 128,
+  } as NonNullable<TrainConfig['finetune']>,
+};
+
+/** Method 'finetune': epochs, batch size, learning rate and the finetune block from `fewshot.finetune.*`. */
+function finetuneFromSettings(scope: vscode.Uri): TrainOverrides {
+  const f = vscode.workspace.getConfiguration('fewshot.finetune', scope);
+  const d = FINETUNE_DEFAULTS;
+  return {
+    epochs: f.get<number>('epochs', d.epochs),
+    batchSize: f.get<number>('batchSize', d.batchSize),
+    learningRate: f.get<number>('learningRate', d.learningRate),
+    patience: d.patience,
+    finetune: {
+      ...d.finetune,
+      model: f.get<string>('model', '') || '',
+      unfreezeTop: f.get<number>('unfreezeTop', d.finetune.unfreezeTop),
+      fullFinetuneAbove: f.get<number>('fullFinetuneAbove', d.finetune.fullFinetuneAbove),
+      headEpochs: f.get<number>('headEpochs', d.finetune.headEpochs),
+      precision: f.get<NonNullable<TrainConfig['finetune']>['precision']>('precision', d.finetune.precision),
+      device: f.get<NonNullable<TrainConfig['finetune']>['device']>('device', d.finetune.device),
+      maxLength: f.get<number>('maxLength', d.finetune.maxLength),
+    },
+  };
+}
+
+/**
+ * Settings (scoped to the dataset's folder) merged over the engine defaults, then `overrides`. Validated unless
+ * `validate` is false (Train with Options' starting point: a fine-tuning model is chosen afterwards).
+ */
+export function configFromSettings(dataset: string, overrides: TrainOverrides = {}, validate = true): TrainConfig {
   const scope = vscode.Uri.file(dataset);
   const s = vscode.workspace.getConfiguration('fewshot.train', scope);
   const fromSettings: TrainOverrides = {
@@ -29,8 +65,15 @@ export function configFromSettings(dataset: string, overrides: TrainOverrides = 
     patience: s.get<number>('patience'),
     backend: s.get<string>('backend'),
   };
-  const merged = { ...DEFAULT_CONFIG, ...dropUndefined(fromSettings), ...dropUndefined(overrides), dataset } as TrainConfig;
-  validateConfig(merged, vscode.l10n.t('the fewshot.train settings'));
+  let merged = { ...DEFAULT_CONFIG, ...dropUndefined(fromSettings), ...dropUndefined(overrides), dataset } as TrainConfig;
+  if (merged.method === 'finetune') {
+    const ft = finetuneFromSettings(scope);
+    merged = {
+      ...merged, ...ft, ...dropUndefined(overrides), dataset,
+      finetune: { ...ft.finetune!, ...dropUndefined(overrides.finetune ?? {}) },
+    } as TrainConfig;
+  }
+  if (validate) validateConfig(merged, vscode.l10n.t('the fewshot.train settings'));
   return merged;
 }
 
@@ -61,47 +104,162 @@ export function askedSettings(head: TrainConfig['head']): (typeof ASKED_SETTINGS
 }
 
 /**
+ * Train with Options: first the method, "Quick (frozen encoder + logistic regression)" or "Fine-tune
+ * transformer". Quick: askQuickOptions. Fine-tune: the interpreter is checked first (what is missing, with a
+ * one-click set-up), then the model (local model folders found in the workspace, recent ids, a hub id,
+ * Browse…), then only the fine-tuning settings. Returns undefined when the user pressed Escape.
+ */
+export async function askTrainOptions(memento: vscode.Memento, dataset: string, host?: Host): Promise<TrainOverrides | undefined> {
+  const last = lastOptions(memento, dataset);
+  const name = path.basename(dataset);
+  const current = last?.method ?? 'quick';
+  const method = await quickPick<'quick' | 'finetune'>(vscode.l10n.t('Train {0} with options', name), vscode.l10n.t('Training method'), [
+    { label: vscode.l10n.t('Quick (frozen encoder + logistic regression)'), value: 'quick',
+      detail: vscode.l10n.t('Seconds on a CPU, in TypeScript: texts are encoded once, then a small head is fitted') },
+    { label: vscode.l10n.t('Fine-tune transformer'), value: 'finetune',
+      detail: vscode.l10n.t('PyTorch in a Python child process: staged unfreezing, GPU when present, exported to ONNX for prediction') },
+  ], current, vscode.l10n.t('last used'));
+  if (method === undefined) return undefined;
+  if (method === 'quick') {
+    // Method absent = quick (the choices are remembered as before methods existed).
+    const o = await askQuickOptions(memento, dataset);
+    if (o) await rememberOptions(memento, dataset, o);
+    return o;
+  }
+  if (!host) return undefined;
+  const python = await ensureFinetuneReady(host);
+  if (!python) return undefined;
+  const o = await askFinetuneOptions(memento, host.context.globalState, dataset, last?.method === 'finetune' ? last : {});
+  if (!o) return undefined;
+  await rememberOptions(memento, dataset, o);
+  return o;
+}
+
+async function quickPick<T>(title: string, placeHolder: string, items: PickItem<T>[], current: T, lastTag?: string): Promise<T | undefined> {
+  if (lastTag) for (const it of items) if (it.value === current) it.description = it.description ? `${it.description} · ${lastTag}` : lastTag;
+  shownPicks.push({ title, placeholder: placeHolder, items: items.map((i) => ({ label: i.label, value: i.value })) });
+  if (shownPicks.length > 50) shownPicks.shift();
+  const qp = vscode.window.createQuickPick<PickItem<T>>();
+  qp.title = title;
+  qp.placeholder = placeHolder;
+  qp.items = items;
+  qp.ignoreFocusOut = true;
+  const active = items.find((it) => it.value === current);
+  if (active) qp.activeItems = [active];
+  return new Promise<T | undefined>((resolve) => {
+    let done = false;
+    qp.onDidAccept(() => { done = true; resolve(qp.selectedItems[0]?.value ?? qp.activeItems[0]?.value); qp.dispose(); });
+    qp.onDidHide(() => { if (!done) resolve(undefined); qp.dispose(); });
+    qp.show();
+  });
+}
+
+/** The fine-tuning steps: model, epochs, batch size, learning rate, unfreeze top N, full fine-tune above, precision. */
+async function askFinetuneOptions(memento: vscode.Memento, global: vscode.Memento, dataset: string, last: TrainOverrides): Promise<TrainOverrides | undefined> {
+  const base = configFromSettings(dataset, { ...last, method: 'finetune' }, false);
+  const ft = base.finetune!;
+  const name = path.basename(dataset);
+  const steps = 8;
+  const title = (i: number) => vscode.l10n.t('Train {0} with options ({1}/{2})', name, i, steps);
+  const lastTag = vscode.l10n.t('last used');
+
+  // 2. The model.
+  type ModelChoice = { kind: 'model'; model: string } | { kind: 'id' } | { kind: 'browse' };
+  const folders = await findModelFolders();
+  const recent = recentModels(global).filter((m) => !folders.includes(m));
+  const items: PickItem<ModelChoice>[] = [
+    ...folders.map((f) => ({ label: `$(folder) ${path.basename(f)}`, description: vscode.workspace.asRelativePath(f, false), detail: vscode.l10n.t('Local model folder'), value: { kind: 'model', model: f } as ModelChoice })),
+    ...recent.map((m) => ({ label: `$(history) ${path.isAbsolute(m) ? path.basename(m) : m}`, description: path.isAbsolute(m) ? m : undefined, detail: vscode.l10n.t('Recently used'), value: { kind: 'model', model: m } as ModelChoice })),
+    { label: `$(cloud) ${vscode.l10n.t('Hugging Face model id…')}`, detail: vscode.l10n.t('Needs fewshot.huggingface.allowRemoteModels, or the model in the Hugging Face cache'), value: { kind: 'id' }, alwaysShow: true },
+    { label: `$(folder-opened) ${vscode.l10n.t('Browse…')}`, value: { kind: 'browse' }, alwaysShow: true },
+  ];
+  if (ft.model && !items.some((i) => i.value.kind === 'model' && i.value.model === ft.model)) {
+    items.unshift({ label: `$(history) ${path.isAbsolute(ft.model) ? path.basename(ft.model) : ft.model}`, description: ft.model, value: { kind: 'model', model: ft.model } });
+  }
+  const currentItem = items.find((i) => i.value.kind === 'model' && i.value.model === ft.model)?.value ?? items[0]?.value;
+  const choice = await quickPick<ModelChoice>(title(2), folders.length
+    ? vscode.l10n.t('Pretrained transformer to fine-tune')
+    : vscode.l10n.t('No local model folders (config.json + tokenizer) in this workspace: browse for one or enter a Hugging Face id'), items, currentItem, lastTag);
+  if (!choice) return undefined;
+  let model: string | undefined;
+  if (choice.kind === 'model') model = choice.model;
+  else if (choice.kind === 'id') {
+    model = (await vscode.window.showInputBox({
+      title: title(2), prompt: vscode.l10n.t('Hugging Face model id or local folder'), ignoreFocusOut: true,
+      value: ft.model && !path.isAbsolute(ft.model) ? ft.model : '',
+      validateInput: (s) => (s.trim() ? undefined : vscode.l10n.t('Enter a model id such as bert-base-chinese, or a folder.')),
+    }))?.trim();
+  } else {
+    const uris = await vscode.window.showOpenDialog({
+      canSelectFiles: false, canSelectFolders: true, canSelectMany: false, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+      openLabel: vscode.l10n.t('Fine-tune this model'),
+    });
+    model = uris?.[0]?.fsPath;
+    if (model && !isModelFolder(model)) {
+      void vscode.window.showErrorMessage(vscode.l10n.t('{0} is not a model folder: it needs config.json and a tokenizer file (tokenizer.json or vocab.txt).', model));
+      return undefined;
+    }
+  }
+  if (!model) return undefined;
+  await rememberModel(global, model);
+
+  // 3–8. Only the fine-tuning settings.
+  const num = (i: number, prompt: string, cur: number, check: (n: number) => string | undefined) => askNumber(title(i), prompt, cur, check);
+  const epochs = await num(3, vscode.l10n.t('Maximum number of epochs'), base.epochs, int(1, 1000));
+  if (epochs === undefined) return undefined;
+  const batchSize = await num(4, vscode.l10n.t('Mini-batch size (lower it if the GPU runs out of memory)'), base.batchSize, int(1, 4096));
+  if (batchSize === undefined) return undefined;
+  const learningRate = await num(5, vscode.l10n.t('Peak learning rate (AdamW)'), base.learningRate, (n) => (n > 0 && n <= 1 ? undefined : vscode.l10n.t('Enter a number above 0 and at most 1.')));
+  if (learningRate === undefined) return undefined;
+  const unfreezeTop = await num(6, vscode.l10n.t('Stage 2: unfreeze the top N encoder layers'), ft.unfreezeTop, int(0, 1000));
+  if (unfreezeTop === undefined) return undefined;
+  const fullFinetuneAbove = await num(7, vscode.l10n.t('Stage 3: unfreeze all layers only above this many training examples'), ft.fullFinetuneAbove, int(0, 100_000_000));
+  if (fullFinetuneAbove === undefined) return undefined;
+  const precision = await quickPick<NonNullable<TrainConfig['finetune']>['precision']>(title(8), vscode.l10n.t('Mixed precision on CUDA'), [
+    { label: 'auto', value: 'auto', detail: vscode.l10n.t('bf16 where the GPU supports it, else fp16; fp32 on CPU') },
+    { label: 'fp16', value: 'fp16' }, { label: 'bf16', value: 'bf16' },
+    { label: vscode.l10n.t('Off (fp32)'), value: 'off' },
+  ], ft.precision, lastTag);
+  if (precision === undefined) return undefined;
+  return {
+    method: 'finetune', epochs, batchSize, learningRate,
+    finetune: { ...ft, model, unfreezeTop, fullFinetuneAbove, precision },
+  };
+}
+
+async function askNumber(title: string, prompt: string, current: number, check: (n: number) => string | undefined): Promise<number | undefined> {
+  const v = await vscode.window.showInputBox({
+    title, prompt, value: String(current), ignoreFocusOut: true,
+    validateInput: (s) => {
+      const n = Number(s.trim());
+      if (!s.trim() || !Number.isFinite(n)) return vscode.l10n.t('Enter a number.');
+      return check(n);
+    },
+  });
+  return v === undefined ? undefined : Number(v.trim());
+}
+
+function int(min: number, max: number): (n: number) => string | undefined {
+  return (n) => (Number.isInteger(n) && n >= min && n <= max ? undefined : vscode.l10n.t('Enter a whole number from {0} to {1}.', min, max));
+}
+
+/**
  * Ask for the head first, then the encoder, then only the settings that head
  * uses (HEAD_SETTINGS: no epochs, learning rate or batch size for the few-shot
  * ensemble), then the seed. Starts from the last choices for this dataset (else
  * the settings). Returns undefined when the user pressed Escape.
  */
-export async function askTrainOptions(memento: vscode.Memento, dataset: string): Promise<TrainOverrides | undefined> {
-  const base = configFromSettings(dataset, lastOptions(memento, dataset) ?? {});
+async function askQuickOptions(memento: vscode.Memento, dataset: string): Promise<TrainOverrides | undefined> {
+  const { method: _m, finetune: _f, ...lastQuick } = lastOptions(memento, dataset) ?? {};
+  const base = configFromSettings(dataset, lastQuick);
   const name = path.basename(dataset);
-  let steps = 3 + askedSettings(base.head).length;
-  const title = (i: number) => vscode.l10n.t('Train {0} with options ({1}/{2})', name, i, steps);
+  // Step 1 was the method.
+  let steps = 4 + askedSettings(base.head).length;
+  const title = (i: number) => vscode.l10n.t('Train {0} with options ({1}/{2})', name, i + 1, steps);
   const lastTag = vscode.l10n.t('last used');
 
-  const pick = async <T>(i: number, placeHolder: string, items: PickItem<T>[], current: T): Promise<T | undefined> => {
-    for (const it of items) if (it.value === current) it.description = it.description ? `${it.description} · ${lastTag}` : lastTag;
-    const qp = vscode.window.createQuickPick<PickItem<T>>();
-    qp.title = title(i);
-    qp.placeholder = placeHolder;
-    qp.items = items;
-    qp.ignoreFocusOut = true;
-    const active = items.find((it) => it.value === current);
-    if (active) qp.activeItems = [active];
-    return new Promise<T | undefined>((resolve) => {
-      let done = false;
-      qp.onDidAccept(() => { done = true; resolve(qp.selectedItems[0]?.value ?? qp.activeItems[0]?.value); qp.dispose(); });
-      qp.onDidHide(() => { if (!done) resolve(undefined); qp.dispose(); });
-      qp.show();
-    });
-  };
-  const num = async (i: number, prompt: string, current: number, check: (n: number) => string | undefined): Promise<number | undefined> => {
-    const v = await vscode.window.showInputBox({
-      title: title(i), prompt, value: String(current), ignoreFocusOut: true,
-      validateInput: (s) => {
-        const n = Number(s.trim());
-        if (!s.trim() || !Number.isFinite(n)) return vscode.l10n.t('Enter a number.');
-        return check(n);
-      },
-    });
-    return v === undefined ? undefined : Number(v.trim());
-  };
-  const int = (min: number, max: number) => (n: number) =>
-    Number.isInteger(n) && n >= min && n <= max ? undefined : vscode.l10n.t('Enter a whole number from {0} to {1}.', min, max);
+  const pick = <T>(i: number, placeHolder: string, items: PickItem<T>[], current: T): Promise<T | undefined> => quickPick(title(i), placeHolder, items, current, lastTag);
+  const num = (i: number, prompt: string, current: number, check: (n: number) => string | undefined) => askNumber(title(i), prompt, current, check);
   const onOff = (i: number, placeHolder: string, current: boolean) => pick<boolean>(i, placeHolder, [
     { label: vscode.l10n.t('On'), value: true }, { label: vscode.l10n.t('Off'), value: false },
   ], current);
@@ -115,7 +273,7 @@ export async function askTrainOptions(memento: vscode.Memento, dataset: string):
   ], base.head);
   if (head === undefined) return undefined;
   const asked = askedSettings(head);
-  steps = 3 + asked.length;
+  steps = 4 + asked.length;
 
   const encoders: PickItem<string>[] = [
     { label: 'auto', value: 'auto', detail: vscode.l10n.t('A cached Hugging Face model if configured, else the best offline built-in for the language') },
@@ -159,6 +317,5 @@ export async function askTrainOptions(memento: vscode.Memento, dataset: string):
   const seed = await num(i, vscode.l10n.t('Random seed (the same seed gives the same run)'), base.seed, int(0, 0xffffffff));
   if (seed === undefined) return undefined;
   chosen.seed = seed;
-  await rememberOptions(memento, dataset, chosen);
   return chosen;
 }

@@ -15,6 +15,7 @@ import { DatasetsTreeProvider, type DatasetNode } from '../views/datasetsTree';
 import { RunsTreeProvider, type RunNode } from '../views/runsTree';
 import { registerRunCommands } from '../views/runCommands';
 import { DashboardManager } from '../dashboard/panel';
+import { pythonExtensionInterpreter, settingPython } from '../finetune/python';
 
 export type { TrainOverrides, StartOptions, TrainResult, TrainingSession };
 
@@ -51,11 +52,15 @@ export function activateTrain(host: Host): TrainApi {
     if (!dataset) return undefined;
     let overrides: TrainOverrides = {};
     if (withOptions) {
-      const o = await askTrainOptions(ctx.workspaceState, dataset);
+      const o = await askTrainOptions(ctx.workspaceState, dataset, host);
       if (!o) return undefined;
       overrides = o;
     }
-    return manager.start(dataset, overrides);
+    // Fine-tuning: the interpreter sources only VS Code knows (the setting, the Python extension's) go to the trainer.
+    const python = overrides.method === 'finetune'
+      ? { settingPath: settingPython(), extensionPath: await pythonExtensionInterpreter(vscode.workspace.workspaceFolders?.[0]?.uri) }
+      : undefined;
+    return manager.start(dataset, overrides, python ? { python } : {});
   };
 
   ctx.subscriptions.push(

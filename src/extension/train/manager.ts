@@ -12,6 +12,7 @@ import { launchTrainer, type TrainerHandle, type TrainerResult } from '../../tra
 import type { Host } from '../host';
 import { configFromSettings, type TrainOverrides } from './config';
 import { isFewShotError } from '../../core/errors';
+import { settingPython } from '../finetune/python';
 
 export interface TrainResult {
   runId?: string;
@@ -31,6 +32,11 @@ export interface StartOptions {
   /** Test hooks: another trainer script / extra environment for the child. */
   trainerScript?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Method 'finetune': the interpreter sources only VS Code knows (TrainRequest.python: the setting, the Python
+   * extension's interpreter); absent: the setting alone. The trainer adds FEWSHOT_PYTHON, the set-up venv and PATH.
+   */
+  python?: TrainRequest['python'];
 }
 
 export type SessionEvent =
@@ -60,6 +66,8 @@ export class TrainingSession implements vscode.Disposable {
   report: ClassificationReport | null = null;
   error?: string;
   fix?: string;
+  /** Last lines of the trainer's log (set when it ended). */
+  lastLog: string[] = [];
   handle?: TrainerHandle;
   readonly done: Promise<TrainResult>;
   private readonly emitter = new vscode.EventEmitter<SessionEvent>();
@@ -132,6 +140,7 @@ export class TrainingSession implements vscode.Disposable {
   finish(r: TrainerResult): void {
     this.status = r.status;
     this.finishedAt = Date.now();
+    this.lastLog = r.lastLog;
     if (r.runId) this.runId = r.runId;
     if (r.runDir) this.runDir = r.runDir;
     if (r.status === 'failed') {
@@ -199,7 +208,9 @@ export class TrainingManager implements vscode.Disposable {
     this.sessions.set(session.key, session);
     const out = this.host.output;
     const tag = () => `[${session.runId ?? session.datasetName}]`;
-    out.appendLine(`${tag()} ${HEAD_SETTINGS[config.head].includes('epochs')
+    out.appendLine(`${tag()} ${config.method === 'finetune'
+      ? vscode.l10n.t('Fine-tuning {0} on {1} (up to {2} epochs)…', config.finetune?.model ?? '?', config.dataset, config.epochs)
+      : HEAD_SETTINGS[config.head].includes('epochs')
       ? vscode.l10n.t('Training {0} (encoder {1}, head {2}, {3} epochs)…', config.dataset, config.encoder, config.head, config.epochs)
       : vscode.l10n.t('Training {0} (encoder {1}, head {2})…', config.dataset, config.encoder, config.head)}`);
 
@@ -208,6 +219,7 @@ export class TrainingManager implements vscode.Disposable {
       config,
       storeDir,
       hf: { cacheDir: hfCache, allowRemote: vscode.workspace.getConfiguration('fewshot.huggingface').get<boolean>('allowRemoteModels', false) },
+      ...(config.method === 'finetune' ? { python: opts.python ?? { settingPath: settingPython() } } : {}),
     };
     let handle: TrainerHandle;
     try {
