@@ -89,7 +89,10 @@ def run_job(job, channel: Channel, cancel: CancelFlag, dist=None) -> dict:
         if dist.enabled:
             import torch.distributed as td
             if td.is_initialized():
-                td.destroy_process_group()
+                try:
+                    td.destroy_process_group()
+                except Exception as e:  # noqa: BLE001 — a peer that already left (e.g. after a cancel)
+                    print(f"destroy_process_group: {e}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,9 +109,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # Before any heavy import (torch takes seconds): the protocol channel and the cancel listener.
     rank = int(os.environ.get("RANK", "0") or 0)
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
     channel = Channel.take_stdout(enabled=rank == 0)
     cancel = CancelFlag()
-    cancel.listen(channel=channel)
+    # Under torchrun only rank 0 reads stdin, and there is no watchdog: the ranks agree on the flag
+    # between training batches (all_reduce) and stop together (SIGTERM reaches every rank).
+    cancel.listen(channel=channel if world <= 1 else None, read_stdin=rank == 0)
     try:
         from .device import dist_from_env
         dist = dist_from_env()

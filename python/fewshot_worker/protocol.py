@@ -70,7 +70,9 @@ class Channel:
             if self.finished:
                 return msg  # one ending only (the cancel watchdog may race the main thread)
             self.finished = type_ in ("done", "error", "cancelled")
-            if not self.enabled:
+            if not self.enabled:  # ranks other than 0: errors still reach the log stream
+                if type_ == "error":
+                    sys.stderr.write(json.dumps(msg, ensure_ascii=False) + "\n")
                 return msg
             if self.keep:
                 self.sent.append(msg)
@@ -118,9 +120,13 @@ class CancelFlag:
         if self.event.is_set():
             raise Cancelled()
 
-    def listen(self, stdin: TextIO | None = None, channel: Channel | None = None) -> None:
+    def listen(self, stdin: TextIO | None = None, channel: Channel | None = None, read_stdin: bool = True) -> None:
+        """SIGTERM and (when `read_stdin`) {"type":"cancel"} lines on stdin set the flag; with a `channel`
+        the watchdog is armed too."""
         self.channel = channel
         signal.signal(signal.SIGTERM, lambda *_: self.set())
+        if not read_stdin:
+            return
         stream = stdin if stdin is not None else sys.stdin
 
         def read() -> None:

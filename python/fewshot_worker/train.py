@@ -27,7 +27,7 @@ from .device import Dist, peak_mib, reset_peak
 from .job import Job
 from .metrics import classification_metrics
 from .model import (count_params, hidden_entering, layer_count, parts, set_trainable, top_only, train_mode)
-from .protocol import CancelFlag, Channel
+from .protocol import Cancelled, CancelFlag, Channel
 
 CACHE_BUDGET_BYTES = 4 * 2**30  # above this the cache is skipped (the frozen part then runs every batch)
 
@@ -128,16 +128,18 @@ class Trainer:
         return F.cross_entropy(logits.float(), y, weight=self.class_weights)
 
     def check_cancel(self, collective: bool = True) -> None:
-        """Between batches. Under DDP, training batches agree on the flag across ranks (all_reduce);
-        rank 0's evaluation checks only its own flag (the other ranks are not in that loop)."""
+        """Between batches. Under DDP, training batches agree on the flag across ranks (all_reduce) and
+        act on the agreed value only: a flag set locally after the all_reduce waits for the next batch,
+        so that every rank stops at the same batch."""
         flag = self.cancel.is_set
         if self.dist.enabled and collective:
             import torch.distributed as td
             t = torch.tensor([1.0 if flag else 0.0], device=self.device if self.dist.backend == "nccl" else "cpu")
             td.all_reduce(t, op=td.ReduceOp.MAX)
-            flag = bool(t.item())
-            if flag:
+            if t.item() > 0:
                 self.cancel.set()
+                raise Cancelled()
+            return
         self.cancel.check()
 
     def forward(self, net, data: Data, idx: list[int], first: int, use_cache: bool):
@@ -168,7 +170,8 @@ class Trainer:
         out = []
         bs = max(self.s.batchSize, 32)
         for start in range(0, len(data), bs):
-            self.check_cancel(collective=False)
+            if not self.dist.enabled:  # under DDP only rank 0 evaluates: cancel waits for the next training batch
+                self.check_cancel(collective=False)
             idx = list(range(start, min(start + bs, len(data))))
             with self.autocast():
                 out.append(self.forward(self.model, data, idx, first, use_cache).float())

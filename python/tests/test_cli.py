@@ -175,3 +175,29 @@ def test_env_reports_versions_and_devices():
     env = json.loads(proc.stdout)
     assert env["protocol"] == 1 and env["versions"]["torch"] == torch.__version__.split("+")[0]
     assert env["cuda"] == torch.cuda.is_available() and isinstance(env["gpus"], list)
+
+
+def test_ddp_cancel_through_rank_0s_stdin(tiny_model, tmp_path):
+    job = make_job(tiny_model, tmp_path / "out", epochs=200, headEpochs=0, unfreezeTop=4, train=20, val=2)
+    env = worker_env()
+    env["OMP_NUM_THREADS"] = "1"
+    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                             "-m", "fewshot_worker", "--job", str(write_job(tmp_path, job))],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        for line in proc.stdout:
+            if line.startswith("{") and json.loads(line)["type"] == "epoch":
+                break
+        t0 = time.monotonic()
+        proc.stdin.write(json.dumps({"type": "cancel"}) + "\n")
+        proc.stdin.flush()
+        rest = [json.loads(line) for line in proc.stdout if line.startswith("{")]
+        rc = proc.wait(timeout=30)
+        assert rest and rest[-1]["type"] == "cancelled", rest[-3:]
+        elapsed = time.monotonic() - t0
+        assert rc == 0 and elapsed < 5.0, (rc, elapsed)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.stdin.close()
