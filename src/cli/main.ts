@@ -311,7 +311,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     return EXIT_OK;
   }
   if (record.status === 'cancelled') {
-    io.stderr.write(`Run ${record.id} was cancelled. Its folder ${runDir} keeps the epochs done so far.\n`);
+    io.stderr.write(`Run ${record.id} was cancelled. Its folder ${runDir} keeps the progress points saved so far.\n`);
     return EXIT_FAILURE;
   }
   const err = errorInfo ?? { message: record.error?.message ?? 'training failed', fix: record.error?.fix };
@@ -455,12 +455,13 @@ async function cmdRuns(args: string[], io: Io): Promise<number> {
       rec.name && rec.name !== rec.id ? `${rec.id} (${rec.name})` : rec.id,
       rec.status,
       rec.encoder?.id ?? rec.config?.encoder ?? '-',
-      rec.config?.method === 'finetune' ? 'finetune' : rec.head ?? rec.config?.head ?? '-',
+      // the algorithm that fitted it (head 'logreg' alone would not tell the few-shot ensemble from tfjs Adam)
+      rec.algorithm ?? (rec.config?.method === 'finetune' ? 'finetune' : rec.head ?? rec.config?.head ?? '-'),
       rec.testMacroF1 !== undefined ? rec.testMacroF1.toFixed(4) : '-',
       rec.createdAt ?? '',
     ];
   });
-  io.stdout.write(table(['RUN', 'STATUS', 'ENCODER', 'HEAD', 'TEST F1', 'CREATED'], rows));
+  io.stdout.write(table(['RUN', 'STATUS', 'ENCODER', 'ALGORITHM', 'TEST F1', 'CREATED'], rows));
   return EXIT_OK;
 }
 
