@@ -34,18 +34,41 @@ const C = '20261102-090000-news-e5f6'; // trained on different data
 const FS = '20261105-090000-news-fs01'; // few-shot ensemble, named "few-shot ensemble": points are candidate configurations
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'runs');
 
-/** Ticks the rows of the open multi-select quick pick one by one, each time waiting for the "N Selected" count. */
+/** Whether a quick-pick row is ticked (its checkbox, native or VS Code's custom one). */
+function isTicked(row: Locator): Promise<boolean> {
+  return row.evaluate((el) => {
+    if (el.getAttribute('aria-checked') === 'true') return true;
+    const cb = el.querySelector('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox');
+    if (!cb) return false;
+    if (cb instanceof HTMLInputElement) return cb.checked;
+    return cb.getAttribute('aria-checked') === 'true' || cb.classList.contains('checked');
+  });
+}
+
+/**
+ * Ticks quick-pick rows one at a time. A click is only repeated while its row still reads
+ * unticked after waiting for it (on a busy machine a click can register late: clicking again
+ * blindly would untick it), and at the end every row must read ticked and the badge must agree.
+ */
 async function tickRows(page: Page, rows: Locator[]): Promise<void> {
-  const badges = page.locator('.quick-input-widget .monaco-count-badge');
-  for (let i = 0; i < rows.length; i++) {
-    for (let attempt = 1; ; attempt++) {
-      await rows[i].locator('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox').first().click();
-      const selected = badges.filter({ hasText: new RegExp(`^\\s*${i + 1} Selected\\s*$`) }).first();
-      const ok = await selected.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
-      if (ok) break;
-      if (attempt === 3) throw new Error(`quick pick: row ${i + 1} did not get selected (${(await badges.allInnerTexts().catch(() => [])).join(' | ')})`);
+  const waitTicked = async (row: Locator, ms: number): Promise<boolean> => {
+    const t0 = Date.now();
+    for (;;) {
+      if (await isTicked(row)) return true;
+      if (Date.now() - t0 > ms) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  for (const [i, row] of rows.entries()) {
+    for (let attempt = 1; !(await isTicked(row)); attempt++) {
+      if (attempt > 3) throw new Error(`quick pick: row ${i + 1} did not get ticked`);
+      await row.locator('input[type="checkbox"], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+      if (await waitTicked(row, 5_000)) break;
     }
   }
+  for (const [i, row] of rows.entries()) if (!(await isTicked(row))) throw new Error(`quick pick: row ${i + 1} was unticked again`);
+  await page.locator('.quick-input-widget .monaco-count-badge').filter({ hasText: new RegExp(`^\\s*${rows.length} Selected\\s*$`) }).first()
+    .waitFor({ state: 'visible', timeout: 10_000 });
 }
 
 describe('e2e: compare runs', function () {

@@ -25,37 +25,9 @@ import type { EpochMetrics, RunRecord } from '../../src/protocol/run';
 import type { DashboardPanel } from '../../src/extension/dashboard/panel';
 import { choosePython, parseCliEnv, runSetup, venvPython } from '../../src/extension/finetune/python';
 import { findModelFolders, isModelFolder } from '../../src/extension/finetune';
+import { EXTENSION_ID, getApi, until, wsRoot } from './helpers';
 
-const EXTENSION_ID = 'fewshot-lab.fewshot-lab';
 const LAST_KEY = 'fewshot.train.lastOptions';
-
-function wsRoot(): string {
-  const f = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(f, 'the test workspace has no folder');
-  return f.uri.fsPath;
-}
-
-async function getApi(): Promise<FewShotApi> {
-  const ext = vscode.extensions.getExtension<FewShotApi>(EXTENSION_ID);
-  assert.ok(ext, `${EXTENSION_ID} not found`);
-  const api = await ext.activate();
-  await api.ready;
-  return api;
-}
-
-function until<T>(what: string, ms: number, pred: () => T | undefined | false): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = () => {
-      let v: T | undefined | false;
-      try { v = pred(); } catch (e) { return reject(e); }
-      if (v) return resolve(v);
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-      setTimeout(tick, 100);
-    };
-    tick();
-  });
-}
 
 function rendered(panel: DashboardPanel, what: string, pred: (s: DashboardRenderSummary) => boolean): Promise<DashboardRenderSummary> {
   return until(what, 30_000, () => (panel.lastRender && pred(panel.lastRender) ? panel.lastRender : undefined));

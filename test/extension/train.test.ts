@@ -11,43 +11,14 @@ import type { TrainingSession } from '../../src/extension/train/manager';
 import type { DashboardRenderSummary, HostToDashboard } from '../../src/protocol/webview';
 import { PROGRESS_UNIT_LABELS, type RunRecord } from '../../src/protocol/run';
 import type { DashboardPanel } from '../../src/extension/dashboard/panel';
+import { EXTENSION_ID, getApi, until, wsRoot } from './helpers';
 
-const EXTENSION_ID = 'fewshot-lab.fewshot-lab';
 /** The default head (auto: the few-shot ensemble), fast encoder. Its points are whatever the trainer computes. */
 const FAST = { encoder: 'hashing' } as const;
 /** A head that trains in epochs (tfjs logistic regression), for what needs epochs (cancel between epochs, crash at epoch 2). */
 const EPOCHS = { encoder: 'hashing', head: 'logreg', epochs: 6, patience: 0 } as const;
 /** A saved few-shot ensemble run (points = CV-scored candidate configurations, one data problem). */
 const FS = '20261105-090000-news-fs01';
-
-function wsRoot(): string {
-  const f = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(f, 'the test workspace has no folder');
-  return f.uri.fsPath;
-}
-
-async function getApi(): Promise<FewShotApi> {
-  const ext = vscode.extensions.getExtension<FewShotApi>(EXTENSION_ID);
-  assert.ok(ext, `${EXTENSION_ID} not found`);
-  const api = await ext.activate();
-  await api.ready;
-  return api;
-}
-
-/** Resolves when `pred` holds, checking on every event and every 100 ms; rejects after `ms`. */
-function until<T>(what: string, ms: number, pred: () => T | undefined | false): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = () => {
-      let v: T | undefined | false;
-      try { v = pred(); } catch (e) { return reject(e); }
-      if (v) return resolve(v);
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-      setTimeout(tick, 100);
-    };
-    tick();
-  });
-}
 
 function firstEpoch(s: TrainingSession): Promise<void> {
   return new Promise((resolve) => {

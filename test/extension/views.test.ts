@@ -6,22 +6,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { FewShotApi } from '../../src/extension/extension';
 import type { DatasetNode, DatasetsTreeProvider } from '../../src/extension/views/datasetsTree';
-
-const EXTENSION_ID = 'fewshot-lab.fewshot-lab';
-
-async function getApi(): Promise<FewShotApi> {
-  const ext = vscode.extensions.getExtension<FewShotApi>(EXTENSION_ID);
-  assert.ok(ext);
-  const api = await ext.activate();
-  await api.ready;
-  return api;
-}
-
-function wsRoot(): string {
-  return vscode.workspace.workspaceFolders![0].uri.fsPath;
-}
+import { getApi, wsRoot } from './helpers';
 
 async function children(p: DatasetsTreeProvider, n?: DatasetNode): Promise<DatasetNode[]> {
   return (await p.getChildren(n)) ?? [];
