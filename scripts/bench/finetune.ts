@@ -61,8 +61,11 @@ export async function finetuneBench(args: FinetuneArgs, corpora: Corpus[], work:
     }
   }
 
-  // Timing vs the seed: 100 short texts (≤ 200 characters, balanced over the classes of the first corpus) × 20 epochs.
-  const timing = seedTiming(corpora[0], model, work, log);
+  // Timing vs the seed: 100 short texts (≤ 200 characters, balanced over the classes) of the first corpus that has them, × 20 epochs.
+  const timingCorpus = corpora.find((c) => shortTexts(c).length >= 100);
+  let timing: ReturnType<typeof seedTiming> | undefined;
+  let timingError = timingCorpus ? '' : 'not run: no corpus has 100 training-pool texts of ≤ 200 characters';
+  try { if (timingCorpus) timing = seedTiming(timingCorpus, model, work, log); } catch (e) { timingError = String(e instanceof Error ? e.message : e); log(timingError); }
 
   const python = ftInfo?.python ?? {};
   const machine = machineInfo(ftInfo ? `${ftInfo.device.kind} (${ftInfo.device.name})` : 'n/a');
@@ -76,24 +79,26 @@ export async function finetuneBench(args: FinetuneArgs, corpora: Corpus[], work:
     md.push(`| ${c.corpus} | ${c.language} | ${c.classes} | ${c.k} | ${c.train} | ${c.test} | ${fmt(c.quick.f1)} | ${fmt(c.quick.s, 1)} | ${fmt(c.finetune.f1)} | ${fmt(c.finetune.s, 1)} | ${c.finetune.epochsRun.join('/')} (${c.finetune.bestEpoch.join('/')}) |`);
   }
   md.push('', `Quick default encoder(s): ${[...new Set(cells.map((c) => `${c.corpus}: ${c.quick.encoder}`))].join('; ')}.`);
+  if (!timing) md.push('', `Worker vs the seed's Trainer: ${timingError}`);
   if (timing) {
-    md.push('', `## Worker vs the seed's Trainer (${timing.texts} short texts from ${corpora[0].name}, ${timing.train} train + ${timing.val} validation, 20 epochs, patience 0, same data, back to back)`, '');
+    md.push('', `## Worker vs the seed's Trainer (${timing.texts} short texts from ${timingCorpus!.name}, ${timing.train} train + ${timing.val} validation, 20 epochs, patience 0, same data, back to back)`, '');
     md.push('| method | wall s | epochs s | test macro-F1 |', '|---|---|---|---|');
     for (const m of [timing.worker, timing.seed]) md.push(`| ${m.method} | ${m.wallSeconds} | ${m.trainSeconds} | ${typeof m.testMacroF1 === 'number' ? m.testMacroF1.toFixed(3) : 'n/a'} |`);
     md.push('', `Ratio worker / seed (wall): ${timing.ratio}× (goal ≤ 1.0×). Worker stages: ${JSON.stringify(timing.worker.stages)}.`);
   }
   md.push('', `Wall time of the whole benchmark: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   const text = md.join('\n') + '\n';
-  const json = { date: new Date().toISOString(), machine, versions, args, finetune: ftInfo, cells: cells.map((c) => ({ ...c, quickMeanF1: mean(c.quick.f1), finetuneMeanF1: mean(c.finetune.f1) })), seedTiming: timing, wallS: (Date.now() - started) / 1000 };
+  const json = { date: new Date().toISOString(), machine, versions, args, finetune: ftInfo, cells: cells.map((c) => ({ ...c, quickMeanF1: mean(c.quick.f1), finetuneMeanF1: mean(c.finetune.f1) })), seedTiming: timing ?? { error: timingError }, wallS: (Date.now() - started) / 1000 };
   writeReport(args.out, 'bench-finetune-', text, json);
 }
 
 interface CompareLine { method: string; wallSeconds: number; trainSeconds: number; testMacroF1?: number; stages?: unknown }
 
-function seedTiming(corpus: Corpus | undefined, model: string, work: string, log: (m: string) => void) {
-  if (!corpus) return undefined;
+const shortTexts = (c: Corpus) => fixedTestSplit(c, 20, 0).pool.filter((i) => i.text.length <= 200);
+
+function seedTiming(corpus: Corpus, model: string, work: string, log: (m: string) => void) {
   const split = fixedTestSplit(corpus, 20, 0);
-  const short = split.pool.filter((i) => i.text.length <= 200);
+  const short = shortTexts(corpus);
   const labels = [...new Set(short.map((i) => i.label))].sort();
   const picked = sampleK(short, Math.ceil(100 / labels.length), 0);
   const byLabel = labels.map((l) => picked.filter((i) => i.label === l));

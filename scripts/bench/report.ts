@@ -9,7 +9,7 @@ export const std = (xs: number[]) => {
   const m = mean(xs);
   return Math.sqrt(mean(xs.map((x) => (x - m) ** 2)));
 };
-export const fmt = (xs: number[], digits = 3) => (xs.length ? `${mean(xs).toFixed(digits)}±${std(xs).toFixed(digits)}` : 'n/a');
+export const fmt = (xs: number[], digits = 3) => (xs.length > 1 ? `${mean(xs).toFixed(digits)}±${std(xs).toFixed(digits)}` : xs.length ? mean(xs).toFixed(digits) : 'n/a');
 
 /** Writes a JSONL dataset with an explicit split column for the pipeline. */
 export function writeDataset(dir: string, train: Item[], test: Item[]): string {
