@@ -17,7 +17,7 @@ import { DEFAULT_CONFIG } from '../../src/core/config';
 import { findPython } from '../../src/core/finetune/python';
 import type { RunRecord, TrainConfig } from '../../src/protocol/run';
 
-export interface FinetuneArgs { model?: string; ks: number[]; seeds: number; out: string }
+export interface FinetuneArgs { model?: string; timing?: boolean; ks: number[]; seeds: number; out: string }
 
 interface Cell { corpus: string; language: string; classes: number; k: number; train: number; test: number; quick: { f1: number[]; s: number[]; encoder?: string }; finetune: { f1: number[]; s: number[]; epochsRun: number[]; bestEpoch: number[] } }
 
@@ -62,9 +62,9 @@ export async function finetuneBench(args: FinetuneArgs, corpora: Corpus[], work:
   }
 
   // Timing vs the seed: 100 short texts (≤ 200 characters, balanced over the classes) of the first corpus that has them, × 20 epochs.
-  const timingCorpus = corpora.find((c) => shortTexts(c).length >= 100);
+  const timingCorpus = args.timing === false ? undefined : corpora.find((c) => shortTexts(c).length >= 100);
   let timing: ReturnType<typeof seedTiming> | undefined;
-  let timingError = timingCorpus ? '' : 'not run: no corpus has 100 training-pool texts of ≤ 200 characters';
+  let timingError = timingCorpus ? '' : args.timing === false ? 'not run (--no-timing)' : 'not run: no corpus has 100 training-pool texts of ≤ 200 characters';
   try { if (timingCorpus) timing = seedTiming(timingCorpus, model, work, log); } catch (e) { timingError = String(e instanceof Error ? e.message : e); log(timingError); }
 
   const python = ftInfo?.python ?? {};

@@ -3,7 +3,7 @@
  * baselines a practitioner would use, on the same splits and features, in one run.
  *
  *   npm run bench [-- --quick] [--data file.jsonl|folder ...] [--k 4,8,16] [--seeds 5] [--heads] [--no-cache] [--out bench-results]
- *   npm run bench -- --finetune --model <HF model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N]
+ *   npm run bench -- --finetune --model <HF model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]
  *
  * `--finetune` (issue 13; scripts/bench/finetune.ts) compares the quick default with method
  * 'finetune' (PyTorch worker, FEWSHOT_PYTHON or the `fewshot setup` venv) on the same splits, and
@@ -35,7 +35,7 @@ import { trainHead, selectBackend } from '../../src/core/heads';
 import { macroF1 } from '../../src/core/metrics';
 import type { TrainConfig, HeadKind } from '../../src/protocol/run';
 
-export interface Args { finetune: boolean; model?: string; maxCorpora?: number; quick: boolean; data: string[]; ks: number[]; seeds: number; out: string; encoders?: string[]; heads: boolean; cache: boolean; lrcv: boolean }
+export interface Args { finetune: boolean; timing?: boolean; model?: string; maxCorpora?: number; quick: boolean; data: string[]; ks: number[]; seeds: number; out: string; encoders?: string[]; heads: boolean; cache: boolean; lrcv: boolean }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { finetune: false, quick: false, data: [], ks: [4, 8, 16, 32], seeds: 5, out: 'bench-results', heads: false, cache: true, lrcv: false };
@@ -51,10 +51,11 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--lr-cv') a.lrcv = true;
     else if (v === '--no-cache') a.cache = false;
     else if (v === '--finetune') a.finetune = true;
+    else if (v === '--no-timing') a.timing = false;
     else if (v === '--model') a.model = argv[++i];
     else if (v === '--max-corpora') a.maxCorpora = Number(argv[++i]);
     else if (v === '--help') {
-      console.log('usage: npm run bench -- [--quick] [--data file.jsonl|folder|npm]... [--k 4,8,16] [--seeds 5] [--encoders hashing,use] [--heads] [--lr-cv] [--no-cache] [--out dir] [--max-corpora N]\n       npm run bench -- --finetune --model <model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N]');
+      console.log('usage: npm run bench -- [--quick] [--data file.jsonl|folder|npm]... [--k 4,8,16] [--seeds 5] [--encoders hashing,use] [--heads] [--lr-cv] [--no-cache] [--out dir] [--max-corpora N]\n       npm run bench -- --finetune --model <model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]');
       process.exit(0);
     }
   }
