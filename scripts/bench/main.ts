@@ -3,6 +3,11 @@
  * baselines a practitioner would use, on the same splits and features, in one run.
  *
  *   npm run bench [-- --quick] [--data file.jsonl|folder ...] [--k 4,8,16] [--seeds 5] [--heads] [--no-cache] [--out bench-results]
+ *   npm run bench -- --finetune --model <HF model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]
+ *
+ * `--finetune` (issue 13; scripts/bench/finetune.ts) compares the quick default with method
+ * 'finetune' (PyTorch worker, FEWSHOT_PYTHON or the `fewshot setup` venv) on the same splits, and
+ * times the worker against the seed's plain Trainer script (python/bench/compare.py).
  *
  * Embeddings are cached across runs in .cache/bench/embeddings (the product's own cache
  * format; `--no-cache` uses a fresh one). `--lr-cv` adds scikit-learn LR with C chosen by 4-fold
@@ -20,7 +25,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { brownGenres, chinesePoetry, Corpus, fixedTestSplit, Item, jsonlCorpus, sampleK, spamAssassin } from './corpora';
+import { brownGenres, chinesePoetry, Corpus, fixedTestSplit, jsonlCorpus, sampleK, spamAssassin } from './corpora';
+import { fmt, machineInfo, mean, nodeVersions, std, writeDataset, writeReport } from './report';
+import { finetuneBench } from './finetune';
 import { runTraining } from '../../src/core/train';
 import { DEFAULT_CONFIG } from '../../src/core/config';
 import { createEncoder, resolveAuto, withEmbeddingCache } from '../../src/core/encoders';
@@ -28,10 +35,10 @@ import { trainHead, selectBackend } from '../../src/core/heads';
 import { macroF1 } from '../../src/core/metrics';
 import type { TrainConfig, HeadKind } from '../../src/protocol/run';
 
-interface Args { quick: boolean; data: string[]; ks: number[]; seeds: number; out: string; encoders?: string[]; heads: boolean; cache: boolean; lrcv: boolean }
+export interface Args { finetune: boolean; timing?: boolean; model?: string; maxCorpora?: number; quick: boolean; data: string[]; ks: number[]; seeds: number; out: string; encoders?: string[]; heads: boolean; cache: boolean; lrcv: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, data: [], ks: [4, 8, 16, 32], seeds: 5, out: 'bench-results', heads: false, cache: true, lrcv: false };
+  const a: Args = { finetune: false, quick: false, data: [], ks: [4, 8, 16, 32], seeds: 5, out: 'bench-results', heads: false, cache: true, lrcv: false };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === '--quick') a.quick = true;
@@ -43,8 +50,12 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--heads') a.heads = true;
     else if (v === '--lr-cv') a.lrcv = true;
     else if (v === '--no-cache') a.cache = false;
+    else if (v === '--finetune') a.finetune = true;
+    else if (v === '--no-timing') a.timing = false;
+    else if (v === '--model') a.model = argv[++i];
+    else if (v === '--max-corpora') a.maxCorpora = Number(argv[++i]);
     else if (v === '--help') {
-      console.log('usage: npm run bench -- [--quick] [--data file.jsonl|folder|npm]... [--k 4,8,16] [--seeds 5] [--encoders hashing,use] [--heads] [--lr-cv] [--no-cache] [--out dir]');
+      console.log('usage: npm run bench -- [--quick] [--data file.jsonl|folder|npm]... [--k 4,8,16] [--seeds 5] [--encoders hashing,use] [--heads] [--lr-cv] [--no-cache] [--out dir] [--max-corpora N]\n       npm run bench -- --finetune --model <model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]');
       process.exit(0);
     }
   }
@@ -52,26 +63,13 @@ function parseArgs(argv: string[]): Args {
     if (!argv.includes('--k')) a.ks = [8];
     if (!argv.includes('--seeds')) a.seeds = 3;
   }
+  if (a.finetune) {
+    if (!a.model) throw new Error('--finetune needs --model <folder> (a Hugging Face model folder, e.g. all-MiniLM-L6-v2)');
+    if (!argv.includes('--k')) a.ks = [8, 32];
+    if (!argv.includes('--seeds')) a.seeds = 1;
+    a.cache = false; // cold runs: the quick default's time includes embedding, as fine-tuning's includes tokenising
+  }
   return a;
-}
-
-const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
-const std = (xs: number[]) => {
-  const m = mean(xs);
-  return Math.sqrt(mean(xs.map((x) => (x - m) ** 2)));
-};
-const fmt = (xs: number[]) => (xs.length ? `${mean(xs).toFixed(3)}±${std(xs).toFixed(3)}` : 'n/a');
-
-/** Writes a JSONL dataset with an explicit split column for the pipeline. */
-function writeDataset(dir: string, train: Item[], test: Item[]): string {
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'data.jsonl');
-  const lines = [
-    ...train.map((i) => JSON.stringify({ text: i.text, label: i.label, split: 'train' })),
-    ...test.map((i) => JSON.stringify({ text: i.text, label: i.label, split: 'test' })),
-  ];
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-  return file;
 }
 
 function python(): { ok: boolean; why?: string; exe: string } {
@@ -118,6 +116,12 @@ async function main() {
     else corpora.push(jsonlCorpus(f));
   }
   if (args.quick && corpora.length > 3) corpora.splice(3);
+  if (args.maxCorpora) corpora.splice(args.maxCorpora);
+  if (args.finetune) {
+    await finetuneBench(args, corpora, work, log);
+    fs.rmSync(work, { recursive: true, force: true });
+    return;
+  }
 
   const quality: Table = new Map();
   const speed: Record<string, unknown>[] = [];
@@ -244,11 +248,8 @@ async function main() {
 
   // ---- output
   const backend = await selectBackend('auto');
-  const versions: Record<string, string> = { node: process.version };
-  for (const p of ['@tensorflow/tfjs', '@huggingface/transformers', '@energetic-ai/embeddings']) {
-    try { versions[p] = JSON.parse(fs.readFileSync(path.join('node_modules', p, 'package.json'), 'utf8')).version; } catch { /* absent */ }
-  }
-  const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: +(os.totalmem() / 2 ** 30).toFixed(1), platform: `${os.platform()} ${os.release()}`, backend: backend.name };
+  const versions = nodeVersions();
+  const machine = machineInfo(backend.name);
   const cols = [...new Set([...quality.values()].flatMap((r) => [...r.keys()]))];
   const order = (c: string) => (c === 'FSL default' ? 0 : c === 'Majority' ? 1 : c.startsWith('LR-CV') ? 4 : c.startsWith('LR') ? 3 : c.startsWith('NC') ? 2 : 5);
   cols.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
@@ -286,12 +287,8 @@ async function main() {
   for (const [k, v] of Object.entries(sk)) md.push(`| scikit-learn fit, ${k} (median) | ${v.sort((a, b) => a - b)[Math.floor(v.length / 2)].toFixed(0)} |`);
   md.push('', `Time to the first progress point (pipeline, warm cache; default head: first CV-scored configuration): median ${firstEpoch.sort((a, b) => a - b)[Math.floor(firstEpoch.length / 2)] ?? 'n/a'} ms. Peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB. Wall time: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   const text = md.join('\n') + '\n';
-  fs.mkdirSync(args.out, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const json = { defaultTrainMs, date: new Date().toISOString(), machine, versions, args, baseline: py.why, quality: Object.fromEntries([...quality].map(([r, m]) => [r, Object.fromEntries([...m].map(([c, v]) => [c, { mean: mean(v.scores), std: std(v.scores), scores: v.scores }]))])), speed, headTimesMs: headTimes, sklearnFitMs: sk, firstEpochMs: firstEpoch, peakRssMiB: process.resourceUsage().maxRSS / 1024, wallS: (Date.now() - started) / 1000 };
-  fs.writeFileSync(path.join(args.out, `bench-${args.quick ? 'quick-' : ''}${stamp}.md`), text);
-  fs.writeFileSync(path.join(args.out, `bench-${args.quick ? 'quick-' : ''}${stamp}.json`), JSON.stringify(json, null, 2));
-  process.stdout.write(text);
+  writeReport(args.out, `bench-${args.quick ? 'quick-' : ''}`, text, json);
   if (args.cache) fs.unlinkSync(cacheLink); // never delete the persistent cache through the link
   fs.rmSync(work, { recursive: true, force: true });
 }
