@@ -3,22 +3,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClassificationReport, RunRecord, TestPrediction } from '../../src/protocol/run';
-import { buildChildBundles, bundleEnv, readJsonl, repoRoot, rmrf, tempDir, writeCsvDataset } from './helpers/trainerFixtures';
+import { buildChildBundles, bundleEnv, readJsonl, repoRoot, rmrf, runCli, tempDir, writeCsvDataset, type CliResult } from './helpers/trainerFixtures';
 
-interface Result { code: number | null; stdout: string; stderr: string }
-
-function runCli(cli: string, args: string[], opts: { cwd: string; input?: string; env?: NodeJS.ProcessEnv } ): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: opts.cwd, env: { ...process.env, ...bundleEnv, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
-  });
-}
 
 /** Polls `f` (visible state, no fixed sleeps) until it returns a value. */
 async function until<T>(what: string, f: () => T | undefined, timeoutMs = 60_000): Promise<T> {
@@ -31,14 +17,14 @@ async function until<T>(what: string, f: () => T | undefined, timeoutMs = 60_000
   }
 }
 
-const noStack = (r: Result): void => assert.ok(!/\n\s+at .+:\d+:\d+\)?/.test(r.stderr), `no stack trace in:\n${r.stderr}`);
+const noStack = (r: CliResult): void => assert.ok(!/\n\s+at .+:\d+:\d+\)?/.test(r.stderr), `no stack trace in:\n${r.stderr}`);
 
 describe('fewshot CLI', function () {
   this.timeout(180_000);
   let cli: string;
   let dir: string;
   let csv: string;
-  const run = (args: string[], input?: string): Promise<Result> => runCli(cli, args, { cwd: dir, input });
+  const run = (args: string[], input?: string): Promise<CliResult> => runCli(cli, args, { cwd: dir, input });
   before(() => {
     cli = buildChildBundles().cli;
     dir = tempDir('cli');

@@ -15,21 +15,11 @@ import { findPython, probePython } from '../../src/core/finetune/python';
 import { launchPredictor } from '../../src/trainer/launch';
 import { runTraining } from '../../src/core/train';
 import { FINETUNE_PROTOCOL_VERSION } from '../../src/protocol/finetune';
-import { buildChildBundles, bundleEnv, readJsonl, repoRoot, rmrf, tempDir } from './helpers/trainerFixtures';
+import { buildChildBundles, bundleEnv, readJsonl, repoRoot, rmrf, runCli, tempDir, type CliResult } from './helpers/trainerFixtures';
 
-interface Result { code: number | null; stdout: string; stderr: string }
-
-function cli(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, input = ''): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...env, ...bundleEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+/** The CLI with exactly `env` (bundleEnv added): the tests leave python out of it. */
+function cli(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, input = ''): Promise<CliResult> {
+  return runCli(bin, args, { cwd, env, input, replaceEnv: true });
 }
 
 async function until<T>(what: string, f: () => T | undefined, timeoutMs = 120_000, everyMs = 20): Promise<T> {

@@ -14,8 +14,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import type { Host } from '../host';
+import { defaultVenvDir, isExecutable, pythonCandidates, venvPython, whichOnPath, type PythonSource } from '../../core/finetune/python';
 
-export type PythonSource = 'FEWSHOT_PYTHON' | 'setting' | 'venv' | 'python-extension' | 'PATH';
+export type { PythonSource };
 
 export interface ChosenPython {
   path: string;
@@ -25,33 +26,7 @@ export interface ChosenPython {
 /** The packages the fine-tuning worker imports (python/requirements.txt). */
 export const WORKER_PACKAGES = ['torch', 'transformers', 'onnx'] as const;
 
-export function venvDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.FEWSHOT_VENV || path.join(env.FEWSHOT_HOME || path.join(os.homedir(), '.fewshot'), 'venv');
-}
-
-export function venvPython(dir = venvDir()): string {
-  return process.platform === 'win32' ? path.join(dir, 'Scripts', 'python.exe') : path.join(dir, 'bin', 'python');
-}
-
-function executable(p: string): boolean {
-  try {
-    fs.accessSync(p, process.platform === 'win32' ? fs.constants.F_OK : fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    for (const ext of process.platform === 'win32' ? ['.exe', ''] : ['']) {
-      const p = path.join(dir, name + ext);
-      if (executable(p)) return p;
-    }
-  }
-  return undefined;
-}
+export { venvPython };
 
 /** Minimal shape of the Python extension's API (`@vscode/python-extension`), read defensively: it is not a dependency. */
 interface PythonExtensionApi {
@@ -78,10 +53,10 @@ export async function pythonExtensionInterpreter(resource?: vscode.Uri): Promise
     if (active?.path) {
       const resolved = await envs?.resolveEnvironment?.(active).catch(() => undefined);
       const exe = resolved?.executable?.uri?.fsPath ?? active.path;
-      if (exe && executable(exe)) return exe;
+      if (exe && isExecutable(exe)) return exe;
     }
     const cmd = api?.settings?.getExecutionDetails?.(resource)?.execCommand?.[0];
-    return cmd && executable(cmd) ? cmd : undefined;
+    return cmd && isExecutable(cmd) ? cmd : undefined;
   } catch {
     return undefined;
   }
@@ -98,15 +73,15 @@ export function settingPython(): string | undefined {
  * when it does not exist: the probe then says so, instead of silently using another one.
  */
 export async function choosePython(env: NodeJS.ProcessEnv = process.env): Promise<ChosenPython> {
-  if (env.FEWSHOT_PYTHON) return { path: path.resolve(env.FEWSHOT_PYTHON), source: 'FEWSHOT_PYTHON' };
-  const setting = settingPython();
-  if (setting) return { path: setting, source: 'setting' };
-  const venv = venvPython(venvDir(env));
-  if (executable(venv)) return { path: venv, source: 'venv' };
+  // the same order as the CLI and the trainer (core/finetune/python); the Python extension is asked only when needed
+  const explicit = pythonCandidates({ env, settingPath: settingPython() }).find((c) => c.source === 'FEWSHOT_PYTHON' || c.source === 'setting');
+  if (explicit) return explicit;
+  const venv = venvPython(defaultVenvDir(env));
+  if (isExecutable(venv)) return { path: venv, source: 'venv' };
   const fromExt = await pythonExtensionInterpreter(vscode.workspace.workspaceFolders?.[0]?.uri);
   if (fromExt) return { path: fromExt, source: 'python-extension' };
   const name = process.platform === 'win32' ? 'python' : 'python3';
-  return { path: onPath(name, env) ?? name, source: 'PATH' };
+  return { path: whichOnPath(name, env) ?? name, source: 'PATH' };
 }
 
 export function sourceLabel(s: PythonSource): string {

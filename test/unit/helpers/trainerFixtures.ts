@@ -3,7 +3,7 @@
  * bundles of the trainer, predictor and CLI (built from src/ into out/test-bin/,
  * so the tests never run a stale dist/).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -115,4 +115,25 @@ export function writeFolderDataset(dir: string, perClass: number, seed = 7): str
 
 export function readJsonl<T>(file: string): T[] {
   return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+}
+
+export interface CliResult { code: number | null; stdout: string; stderr: string }
+
+/**
+ * Runs a built CLI bundle with `args`, feeding `input` on stdin. The child's environment is this
+ * process's plus `env` (bundleEnv always added), or exactly `env` with `replaceEnv` (to leave
+ * variables out, e.g. PATH without python).
+ */
+export function runCli(cli: string, args: string[], opts: { cwd: string; input?: string; env?: NodeJS.ProcessEnv; replaceEnv?: boolean }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env = { ...(opts.replaceEnv ? {} : process.env), ...opts.env, ...bundleEnv };
+    const child = spawn(process.execPath, [cli, ...args], { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
 }
