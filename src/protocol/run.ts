@@ -12,6 +12,8 @@
  *   model/head.json   ModelFile (head weights + label map + encoder reference)
  */
 
+import type { FinetuneSettings } from './finetune';
+
 export const RUN_FORMAT_VERSION = 1;
 
 /**
@@ -111,17 +113,7 @@ export interface TrainConfig {
    * Fine-tuning settings (method 'finetune'); epochs, learningRate, batchSize, patience,
    * validationFraction, classWeighting and seed come from the fields above.
    */
-  finetune?: {
-    model: string;
-    unfreezeTop: number;
-    fullFinetuneAbove: number;
-    headEpochs: number;
-    precision: 'auto' | 'fp16' | 'bf16' | 'off';
-    device: 'auto' | 'cuda' | 'mps' | 'cpu';
-    weightDecay: number;
-    warmupRatio: number;
-    maxLength: number;
-  };
+  finetune?: Pick<FinetuneSettings, 'model' | 'unfreezeTop' | 'fullFinetuneAbove' | 'headEpochs' | 'precision' | 'device' | 'weightDecay' | 'warmupRatio' | 'maxLength'>;
   /**
    * After choosing the best epoch on the validation hold-out, retrain on the whole
    * training split for that many epochs (default true; false keeps the hold-out model).
