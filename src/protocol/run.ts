@@ -24,8 +24,12 @@ export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'inte
 
 export type HeadKind = 'logreg' | 'mlp' | 'centroid';
 
-/** How a run trains: 'quick' = frozen encoder + head (TypeScript); 'finetune' = a transformer fine-tuned in the PyTorch worker. */
-export type TrainMethod = 'quick' | 'finetune';
+/**
+ * How a run trains: 'quick' = frozen encoder + head (TypeScript); 'finetune' = a transformer fine-tuned in the
+ * PyTorch worker; 'setfit' = the sentence-transformer body fine-tuned contrastively on pairs in the PyTorch worker
+ * (the `setfit` library), exported to ONNX, then the quick head fitted on its embeddings in TypeScript.
+ */
+export type TrainMethod = 'quick' | 'finetune' | 'setfit';
 
 /**
  * The method that actually fitted the head (the `head` setting names a choice, this the algorithm):
@@ -34,22 +38,25 @@ export type TrainMethod = 'quick' | 'finetune';
  *  - 'tfjs-adam-logreg': head 'logreg', softmax regression trained by Adam in TensorFlow.js, in epochs;
  *  - 'tfjs-mlp':         head 'mlp', one hidden layer, Adam in TensorFlow.js, in epochs;
  *  - 'centroid':         nearest centroid (no iterations);
- *  - 'finetune-transformer': method 'finetune', AdamW in PyTorch with staged unfreezing, in epochs.
+ *  - 'finetune-transformer': method 'finetune', AdamW in PyTorch with staged unfreezing, in epochs;
+ *  - 'setfit-contrastive': method 'setfit', contrastive pair steps on the body (setfit library), then the head.
  */
-export type Algorithm = 'fewshot-ensemble' | 'fewshot-lbfgs' | 'tfjs-adam-logreg' | 'tfjs-mlp' | 'centroid' | 'finetune-transformer';
+export type Algorithm = 'fewshot-ensemble' | 'fewshot-lbfgs' | 'tfjs-adam-logreg' | 'tfjs-mlp' | 'centroid' | 'finetune-transformer' | 'setfit-contrastive';
 
 /**
  * Unit of a progress point (one line of metrics.jsonl, one point on a curve):
  *  - 'epoch':         a training epoch (tfjs heads, fine-tuning);
  *  - 'configuration': one candidate configuration of the few-shot recipe, scored by k-fold
- *                     cross-validation on the training split when its last fold was fitted.
+ *                     cross-validation on the training split when its last fold was fitted;
+ *  - 'pair-step':     one optimiser step of contrastive training on a batch of text pairs (SetFit body).
  */
-export type ProgressUnit = 'epoch' | 'configuration';
+export type ProgressUnit = 'epoch' | 'configuration' | 'pair-step';
 
 /** Axis titles per unit (English; the views translate them). */
 export const PROGRESS_UNIT_LABELS: Readonly<Record<ProgressUnit, string>> = {
   epoch: 'epoch',
   configuration: 'candidate configuration (CV-scored)',
+  'pair-step': 'contrastive pair step',
 };
 
 /**
@@ -72,6 +79,7 @@ export const ALGORITHM_SETTINGS: Readonly<Record<Algorithm, readonly (keyof Trai
   'tfjs-mlp': HEAD_SETTINGS.mlp,
   centroid: HEAD_SETTINGS.centroid,
   'finetune-transformer': ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'classWeighting', 'finetune'],
+  'setfit-contrastive': ['classWeighting', 'maxChars', 'setfit'],
 };
 
 /** Everything that decides the result of a run. Stored verbatim in run.json. */
@@ -114,11 +122,29 @@ export interface TrainConfig {
    * validationFraction, classWeighting and seed come from the fields above.
    */
   finetune?: Pick<FinetuneSettings, 'model' | 'unfreezeTop' | 'fullFinetuneAbove' | 'headEpochs' | 'precision' | 'device' | 'weightDecay' | 'warmupRatio' | 'maxLength'>;
+  /** SetFit settings (method 'setfit'); seed comes from the field above. */
+  setfit?: SetFitSettings;
   /**
    * After choosing the best epoch on the validation hold-out, retrain on the whole
    * training split for that many epochs (default true; false keeps the hold-out model).
    */
   refit?: boolean;
+}
+
+/** Method 'setfit': contrastive fine-tuning of a sentence-transformer body, then a head on its embeddings. */
+export interface SetFitSettings {
+  /** Sentence-transformer folder (PyTorch weights + tokenizer), e.g. the one bundled in models/, or a hub id with allowRemote. */
+  model: string;
+  /** Pairs generated per training text (setfit's num_iterations); absent = chosen from the dataset size. */
+  iterations?: number;
+  /** Passes over the generated pairs (default 1). */
+  epochs?: number;
+  batchSize?: number;     // default 16
+  learningRate?: number;  // body learning rate, default 2e-5
+  maxLength?: number;     // tokens, default 128
+  device?: 'auto' | 'cuda' | 'mps' | 'cpu';
+  /** Also put the n-gram block next to the fine-tuned body in the head (default: decided by the benchmark). */
+  ngrams?: boolean;
 }
 
 export interface ClassMetrics {

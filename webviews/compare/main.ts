@@ -285,7 +285,7 @@ const backgroundPlugin = {
   },
 };
 
-const AXIS_ID: Record<ProgressUnit, string> = { epoch: 'x', configuration: 'xConfiguration' };
+const AXIS_ID: Record<ProgressUnit, string> = { epoch: 'x', configuration: 'xConfiguration', 'pair-step': 'xPairStep' };
 
 /** Units of the compared runs' curves, epochs first. */
 function unitsOf(m: CompareModel): ProgressUnit[] {

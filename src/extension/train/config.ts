@@ -112,7 +112,7 @@ export function askedSettings(head: TrainConfig['head']): (typeof ASKED_SETTINGS
 export async function askTrainOptions(memento: vscode.Memento, dataset: string, host?: Host): Promise<TrainOverrides | undefined> {
   const last = lastOptions(memento, dataset);
   const name = path.basename(dataset);
-  const current = last?.method ?? 'quick';
+  const current = last?.method === 'finetune' ? 'finetune' : 'quick';
   const method = await quickPick<'quick' | 'finetune'>(vscode.l10n.t('Train {0} with options', name), vscode.l10n.t('Training method'), [
     { label: vscode.l10n.t('Quick (frozen encoder + logistic regression)'), value: 'quick',
       detail: vscode.l10n.t('Seconds on a CPU, in TypeScript: texts are encoded once, then a small head is fitted') },
