@@ -3,6 +3,7 @@
  *   'hashing' | 'hashing:<dim>'   char/word n-gram hashing, any language, no download
  *   resolved ids (EncoderInfo.id) are accepted too: see ./spec.ts
  *   'use'                         Universal Sentence Encoder lite (English, 512-d, offline)
+ *   'minilm'                      all-MiniLM-L6-v2, int8 ONNX bundled in models/ (English, 384-d)
  *   'hf:<hub id | folder>'        transformers.js model: mean pooling + L2
  *   'combo:<a>+<b>[*w]'           concatenation, per-part L2 and weights, e.g. 'combo:use+hashing*0.8'
  *   'auto'                        HF model if one is configured/cached, else by language
@@ -15,6 +16,7 @@ import { createHashingEncoder, DEFAULT_HASHING_DIM } from './hashing';
 import { createComboEncoder } from './combo';
 import { hfModelAvailable } from './hf';
 import { parseEncoderSpec, type EncoderSpec } from './spec';
+import { bundledModel, bundledModelFolder } from './bundled';
 
 export type { Encoder, EncoderOptions, HfOptions, EncoderInfo } from './types';
 export { DEFAULT_MAX_CHARS } from './types';
@@ -23,6 +25,7 @@ export { createHashingEncoder, DEFAULT_HASHING_DIM, type HashingOptions } from '
 export { createComboEncoder } from './combo';
 export { checkModelFolder, hfModelAvailable, hubCacheFolder, HF_REQUIRED_FILES } from './hf';
 export { l2normalize, truncate } from './util';
+export { BUNDLED_MODELS, bundledModel, bundledModelAvailable, bundledModelFolder, findModelsDir, type BundledModel } from './bundled';
 export { parseEncoderSpec, encoderSpecProblem, shortSpecFromId, USE_ID, USE_DIM, type EncoderSpec } from './spec';
 
 /** What 'auto' picks for English when no HF model is available (see docs in the report / measure script). */
@@ -49,6 +52,12 @@ async function build(parsed: EncoderSpec, spec: string, opts: EncoderOptions): P
       const use = createUseEncoder({ maxChars });
       if (opts.eager) await use.preload();
       return use;
+    }
+    case 'bundled': {
+      const m = bundledModel(parsed.spec)!;
+      const { createHfEncoder } = await import('./hf');
+      const inner = await createHfEncoder(bundledModelFolder(m), { hf: { ...opts.hf, dtype: m.dtype }, maxChars, log: opts.log, eager: opts.eager });
+      return Object.assign(Object.create(inner) as typeof inner, { id: m.id, dim: inner.dim, maxChars: inner.maxChars });
     }
     case 'hf': {
       const { createHfEncoder } = await import('./hf');

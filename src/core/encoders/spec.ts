@@ -7,11 +7,13 @@
  *   hashing | hashing:<dim> | hashing-v1-char<a>-<b>-cjk<c>-word<n>x<w>-<dim>
  *   use | use-lite-en-512
  *   chargram | chargram:<dim> | chargram-v1-wb<a>-<b>-<dim>   (src/core/fewshot/chargram.ts)
+ *   minilm | minilm-l6-v2-int8-384                           (bundled models: ./bundled.ts)
  *   hf:<hub id | folder>[@fp32|fp16|q8|int8|uint8|q4]
  *   combo:<part>+<part>[*weight]…   (parts: any of the above but auto/combo)
  */
 import { FewShotError } from '../errors';
 import type { HfOptions } from './types';
+import { bundledModel } from './bundled';
 
 export const USE_DIM = 512;
 export const USE_ID = 'use-lite-en-512';
@@ -41,9 +43,10 @@ export type EncoderSpec =
   | { kind: 'use' }
   | { kind: 'chargram'; params: CharGramOptions }
   | { kind: 'hf'; ref: string; dtype?: HfDtype }
+  | { kind: 'bundled'; spec: string }
   | { kind: 'combo'; parts: { spec: EncoderSpec; weight: number }[] };
 
-const FIX_GENERAL = 'Use one of: auto, hashing, use, hf:<model id or folder>, combo:<a>+<b>.';
+const FIX_GENERAL = 'Use one of: auto, hashing, chargram, use, minilm, hf:<model id or folder>, combo:<a>+<b>.';
 const FIX_COMBO = 'Write two or more encoders joined by "+", each with an optional "*weight", e.g. "combo:use+hashing*0.8".';
 const FIX_HASHING = 'Use "hashing" or "hashing:<power of two>", e.g. "hashing:16384".';
 
@@ -91,6 +94,8 @@ export function parseEncoderSpec(spec: string): EncoderSpec {
     return { kind: 'chargram', params: cg };
   }
   if (s === 'use' || s === USE_ID) return { kind: 'use' };
+  const b = bundledModel(s);
+  if (b) return { kind: 'bundled', spec: b.spec };
   if (s.startsWith('hf:')) {
     let ref = s.slice(3).trim();
     let dtype: HfDtype | undefined;
@@ -149,6 +154,7 @@ export function shortSpecFromId(id: string): { spec: string; dtype?: HfDtype } {
     switch (p.kind) {
       case 'auto': return { spec: 'auto' };
       case 'use': return { spec: 'use' };
+      case 'bundled': return { spec: p.spec };
       case 'hashing': return { spec: p.params.dim !== undefined ? `hashing:${p.params.dim}` : 'hashing' };
       case 'chargram': return { spec: p.params.dim !== undefined ? `chargram:${p.params.dim}` : 'chargram' };
       case 'hf': return p.dtype ? { spec: `hf:${p.ref}`, dtype: p.dtype } : { spec: `hf:${p.ref}` };
