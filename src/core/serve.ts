@@ -58,7 +58,7 @@ export interface ModelServerOptions {
   maxTexts?: number;
   /** Most texts the server hands to the predictor in one call (default 64). */
   maxBatch?: number;
-  /** Most characters the server hands to the predictor in one call (default 20,000; a longer single text goes alone). */
+  /** Most characters the server hands to the predictor in one call (default 10,000; a longer single text goes alone). */
   maxBatchChars?: number;
   /** Most characters (all texts together) in one request (default 100,000); more → 413. */
   maxRequestChars?: number;
@@ -91,7 +91,7 @@ export const DEFAULT_SERVE_HOST = '127.0.0.1';
 export const DEFAULT_SERVE_PORT = 5000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_REQUEST_CHARS = 100_000;
-export const DEFAULT_MAX_BATCH_CHARS = 20_000;
+export const DEFAULT_MAX_BATCH_CHARS = 10_000;
 
 interface ModelInfo {
   runId: string;
@@ -148,6 +148,8 @@ interface Pending {
  * started yet go before those already running, so a small request that arrives
  * while a big one runs is answered after at most one more chunk.
  */
+const YIELD_TURNS = 4;
+
 class Batcher {
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
@@ -193,8 +195,9 @@ class Batcher {
   private async drain(): Promise<void> {
     try {
       while (this.queue.length) {
-        // Let sockets be read (and new requests queued) between two predictor calls.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        // Let sockets be read and new requests queued between two predictor calls: a request needs a few
+        // turns of the event loop (accept, headers, body), and the predictor may keep it busy in between.
+        for (let i = 0; i < YIELD_TURNS; i++) await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.nextBatch();
         const texts = batch.flatMap((b) => b.p.texts.slice(b.from, b.to));
         for (const b of batch) b.p.next = b.to;
