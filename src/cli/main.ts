@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { HEAD_SETTINGS, type ClassificationReport, type RunRecord, type TrainConfig } from '../protocol/run';
 import type { TrainRequest } from '../protocol/trainer';
+import { SERVE_PROTOCOL_VERSION, type ServeToParent } from '../protocol/serve';
 import { FewShotError, errorMessage, isFewShotError } from '../core/errors';
 import { resolveConfig, unusedSettings } from '../core/config';
 import { RunStore, readRunAt, resolveRunRef, runFile, runFileExists } from '../core/runs';
@@ -139,9 +140,18 @@ Serves the model: POST /predict {"text": "…"} or {"texts": […]}, GET /health
 Options:
   --run <run>              run folder, or run id in the store (required)
   --store <store>          store folder for run ids (default ./.fewshot)
-  --host <host>            default 127.0.0.1 (other hosts need --token)
+  --host <host>            default 127.0.0.1 (other hosts need a token)
   --port <port>            default 5000 (0 = any free port)
-  --token <secret>         require "Authorization: Bearer <secret>"`,
+  --token <secret>         require "Authorization: Bearer <secret>". Prefer the environment
+                           variable FEWSHOT_SERVE_TOKEN: a token on the command line shows
+                           in \`ps\` to every user of this machine
+  --max-request-chars <n>  most characters (all texts together) per request, default 100000;
+                           larger requests get 413
+  --allow-origin <origin>  let web pages of this origin call the server (repeatable), e.g.
+                           http://localhost:3000; other browser origins get 403
+
+Requests must name localhost, 127.0.0.1, [::1] or --host in their Host header (421
+otherwise), and POST /predict needs "Content-Type: application/json" (415 otherwise).`,
 };
 
 function readOwnVersion(): string {
@@ -502,6 +512,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
 async function cmdServe(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse('serve', args, {
     run: { type: 'string' }, store: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' },
+    'max-request-chars': { type: 'string' }, 'allow-origin': { type: 'string', multiple: true },
   });
   if (values.help) { io.stdout.write(USAGE.serve + '\n'); return EXIT_OK; }
   if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`, 'serve');
@@ -509,18 +520,36 @@ async function cmdServe(args: string[], io: Io): Promise<number> {
   if (!ref) throw new UsageError('missing --run <run-dir-or-id>', 'serve');
   const port = num(values, 'port', 'serve', true);
   if (port !== undefined && (port < 0 || port > 65535)) throw new UsageError(`--port must be from 0 to 65535 (got ${port})`, 'serve');
-  const runDir = await runDirOf(ref, io, str(values, 'store'));
-  process.env.ORT_DISABLE_TELEMETRY = '1';
-  const { startModelServer } = await import('../core/serve');
-  const server = await startModelServer({
-    runDir, host: str(values, 'host'), port, token: str(values, 'token'),
-    log: (m) => io.stderr.write(`${m}\n`),
+  const maxRequestChars = num(values, 'max-request-chars', 'serve', true);
+  if (maxRequestChars !== undefined && maxRequestChars < 1) throw new UsageError(`--max-request-chars must be at least 1 (got ${maxRequestChars})`, 'serve');
+  const allowedOrigins = (values['allow-origin'] as unknown as string[] | undefined) ?? [];
+  // A parent that started us with an IPC channel (the extension) gets typed messages, never scraped stdout.
+  const tell = (m: ServeToParent): Promise<void> => new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    try { process.send(m, undefined, {}, () => resolve()); } catch { resolve(); /* parent gone */ }
   });
-  io.stdout.write(`Serving ${runDir} at ${server.url}\n  POST ${server.url}/predict {"text": "…"}   (Ctrl-C to stop)\n`);
+  let server: import('../core/serve').ModelServer;
+  try {
+    const runDir = await runDirOf(ref, io, str(values, 'store'));
+    process.env.ORT_DISABLE_TELEMETRY = '1';
+    const { startModelServer } = await import('../core/serve');
+    server = await startModelServer({
+      runDir, host: str(values, 'host'), port, token: str(values, 'token'), maxRequestChars, allowedOrigins,
+      log: (m) => io.stderr.write(`${m}\n`),
+    });
+    io.stdout.write(`Serving ${runDir} at ${server.url}\n  POST ${server.url}/predict {"text": "…"}   (Ctrl-C to stop)\n`);
+    const loopback = server.url.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, (_m, h: string) => (h === '0.0.0.0' ? '//127.0.0.1' : '//[::1]'));
+    await tell({ type: 'listening', protocol: SERVE_PROTOCOL_VERSION, url: loopback, host: server.host, port: server.port, runId: path.basename(runDir), pid: process.pid });
+  } catch (e) {
+    await tell({ type: 'serve-error', protocol: SERVE_PROTOCOL_VERSION, message: errorMessage(e), ...(isFewShotError(e) ? { fix: e.opts.fix, code: e.opts.code } : {}) });
+    throw e;
+  }
   await new Promise<void>((resolve) => {
-    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); process.off('disconnect', stop); resolve(); };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // Started by a parent over IPC (the extension): stop when it goes away.
+    if (process.send) process.on('disconnect', stop);
   });
   await server.close();
   return EXIT_OK;

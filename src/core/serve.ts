@@ -8,12 +8,22 @@
  *   GET  /model                       → {runId, labels, encoder, head, createdAt, testMacroF1}
  *
  * Binds 127.0.0.1 by default. Any other (non-loopback) host needs a token; with a
- * token every request needs `Authorization: Bearer <token>`. Concurrent requests
- * are coalesced into batches and run one batch at a time on the predictor.
+ * token every request needs `Authorization: Bearer <token>`.
+ *
+ * Safe on a developer's laptop: the Host header must name loopback or the
+ * configured host (421 otherwise: DNS rebinding), a browser request must come
+ * from an allowed Origin (403), POST needs `Content-Type: application/json` (415),
+ * a request is capped in characters (413), and a 500 never echoes the internal
+ * error (it is logged under the request id the body carries).
+ *
+ * Concurrent requests are coalesced into batches and run one batch at a time on
+ * the predictor; a big request is cut into chunks, and requests that arrived
+ * meanwhile go first in the next batch, so small requests stay responsive.
  */
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual, createHash, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { ModelFile, Prediction, RunRecord } from '../protocol/run';
 import { FewShotError, errorMessage, isFewShotError } from './errors';
 import { RUN_FILES, hasModel, readModel, readRunAt, runFile } from './runs';
@@ -48,6 +58,15 @@ export interface ModelServerOptions {
   maxTexts?: number;
   /** Most texts the server hands to the predictor in one call (default 64). */
   maxBatch?: number;
+  /** Most characters the server hands to the predictor in one call (default 10,000; a longer single text goes alone). */
+  maxBatchChars?: number;
+  /** Most characters (all texts together) in one request (default 100,000); more → 413. */
+  maxRequestChars?: number;
+  /**
+   * Browser origins (e.g. "http://localhost:3000") allowed to call the server
+   * besides its own loopback origins. Default none: any other Origin → 403.
+   */
+  allowedOrigins?: string[];
   /** Most texts waiting for the predictor; more → 503 "busy" (default 10000). */
   maxQueuedTexts?: number;
   /**
@@ -62,6 +81,8 @@ export interface ModelServer {
   url: string;
   port: number;
   host: string;
+  /** /predict requests accepted and not yet answered (waiting for or running on the predictor). */
+  readonly pendingRequests: number;
   /** Stop accepting connections, finish the requests in flight, then release the predictor. */
   close(): Promise<void>;
 }
@@ -69,6 +90,8 @@ export interface ModelServer {
 export const DEFAULT_SERVE_HOST = '127.0.0.1';
 export const DEFAULT_SERVE_PORT = 5000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_REQUEST_CHARS = 100_000;
+export const DEFAULT_MAX_BATCH_CHARS = 10_000;
 
 interface ModelInfo {
   runId: string;
@@ -110,25 +133,36 @@ class HttpError extends Error {
 
 interface Pending {
   texts: string[];
+  /** Texts handed to the predictor so far. */
+  next: number;
+  out: Prediction[];
   resolve(p: Prediction[]): void;
   reject(e: unknown): void;
 }
 
 /**
  * Queues predict calls from concurrent requests and runs them one batch at a
- * time: texts queued while a batch runs are merged into the next call (up to
- * maxBatch texts; one request's texts are never split across calls).
+ * time, at most maxBatch texts and maxBatchChars characters per predictor call
+ * (a single longer text goes alone). A request too big for one call is cut into
+ * chunks; before each call the loop yields to the event loop, and requests not
+ * started yet go before those already running, so a small request that arrives
+ * while a big one runs is answered after at most one more chunk.
  */
+const YIELD_TURNS = 4;
+
 class Batcher {
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
   /** Texts waiting (not yet handed to the predictor). */
   queued = 0;
-  constructor(private readonly predictor: ServePredictor, private readonly maxBatch: number) {}
+  constructor(private readonly predictor: ServePredictor, private readonly maxBatch: number, private readonly maxBatchChars: number) {}
+
+  /** Requests not answered yet. */
+  get pending(): number { return this.queue.length; }
 
   predict(texts: string[]): Promise<Prediction[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ texts, resolve, reject });
+      this.queue.push({ texts, next: 0, out: [], resolve, reject });
       this.queued += texts.length;
       if (!this.running) this.running = this.drain();
     });
@@ -139,28 +173,54 @@ class Batcher {
     while (this.running) await this.running;
   }
 
+  /** The next predictor call: [request, from, to) slices, fresh requests first (arrival order), then started ones. */
+  private nextBatch(): { p: Pending; from: number; to: number }[] {
+    const order = [...this.queue.filter((p) => p.next === 0), ...this.queue.filter((p) => p.next > 0)];
+    const batch: { p: Pending; from: number; to: number }[] = [];
+    let n = 0;
+    let chars = 0;
+    for (const p of order) {
+      let to = p.next;
+      while (to < p.texts.length && n < this.maxBatch && (n === 0 || chars + p.texts[to].length <= this.maxBatchChars)) {
+        chars += p.texts[to].length;
+        n++;
+        to++;
+      }
+      if (to > p.next) batch.push({ p, from: p.next, to });
+      if (n >= this.maxBatch || to < p.texts.length) break;
+    }
+    return batch;
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.queue.length) {
-        const batch: Pending[] = [this.queue.shift()!];
-        let n = batch[0].texts.length;
-        while (this.queue.length && n + this.queue[0].texts.length <= this.maxBatch) {
-          const p = this.queue.shift()!;
-          n += p.texts.length;
-          batch.push(p);
-        }
-        this.queued -= n;
-        const texts = batch.flatMap((p) => p.texts);
+        // Let sockets be read and new requests queued between two predictor calls: a request needs a few
+        // turns of the event loop (accept, headers, body), and the predictor may keep it busy in between.
+        for (let i = 0; i < YIELD_TURNS; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+        const batch = this.nextBatch();
+        const texts = batch.flatMap((b) => b.p.texts.slice(b.from, b.to));
+        for (const b of batch) b.p.next = b.to;
+        this.queued -= texts.length;
+        let failed: unknown;
+        let out: Prediction[] = [];
         try {
-          const out = await this.predictor.predict(texts);
+          out = await this.predictor.predict(texts);
           if (!Array.isArray(out) || out.length !== texts.length) throw new Error(`predictor returned ${Array.isArray(out) ? out.length : 'no'} predictions for ${texts.length} texts`);
-          let at = 0;
-          for (const p of batch) {
-            p.resolve(out.slice(at, at + p.texts.length));
-            at += p.texts.length;
-          }
         } catch (e) {
-          for (const p of batch) p.reject(e);
+          failed = e;
+        }
+        let at = 0;
+        for (const { p, from, to } of batch) {
+          const done = failed !== undefined || to === p.texts.length;
+          if (failed === undefined) p.out.push(...out.slice(at, at + to - from));
+          at += to - from;
+          if (!done) continue;
+          this.queue.splice(this.queue.indexOf(p), 1);
+          if (failed !== undefined) {
+            this.queued -= p.texts.length - p.next;
+            p.reject(failed);
+          } else p.resolve(p.out);
         }
       }
     } finally {
@@ -235,6 +295,49 @@ export function parsePredictBody(raw: string, maxTexts: number): { texts: string
   throw new HttpError(400, 'Missing "text". Send JSON like {"text": "…"} or {"texts": ["…", "…"]}.');
 }
 
+/** The host name of a Host header, lowercase, without port or IPv6 brackets ('' when unparsable). */
+export function hostHeaderName(header: string): string {
+  const h = header.trim().toLowerCase();
+  const v6 = /^\[([^\]]+)\](?::\d*)?$/.exec(h);
+  if (v6) return v6[1];
+  const m = /^([^:]+)(?::\d*)?$/.exec(h);
+  return m ? m[1].replace(/\.$/, '') : '';
+}
+
+const isWildcard = (host: string): boolean => ['0.0.0.0', '::', '[::]', ''].includes(host.trim());
+
+/**
+ * Whether a request's Host header may be answered: loopback names, the configured
+ * host, and (for a wildcard bind, reached through this machine's addresses) IP
+ * literals. A DNS-rebinding page always sends its own DNS name, which is refused.
+ */
+export function hostAllowed(header: string | undefined, configuredHost: string): boolean {
+  if (header === undefined) return true; // HTTP/1.0 without Host: not a browser
+  const name = hostHeaderName(header);
+  if (!name) return false;
+  if (isLoopbackHost(name)) return true;
+  if (name === configuredHost.trim().toLowerCase().replace(/^\[|\]$/g, '')) return true;
+  return isWildcard(configuredHost) && isIP(name) !== 0;
+}
+
+/** Normalise an origin ("http://LocalHost:3000/" → "http://localhost:3000"); undefined when it is not an http(s) origin. */
+export function normalizeOrigin(origin: string): string | undefined {
+  try {
+    const u = new URL(origin.trim());
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+    return u.origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The server's own origins (loopback names and the configured host, on its port). */
+function ownOrigins(host: string, port: number): string[] {
+  const names = ['localhost', '127.0.0.1', '[::1]'];
+  if (!isWildcard(host) && !isLoopbackHost(host)) names.push(host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
+  return names.map((n) => normalizeOrigin(`http://${n}:${port}`)).filter((o): o is string => !!o);
+}
+
 const ROUTES: Record<string, string[]> = { '/predict': ['POST'], '/health': ['GET', 'HEAD'], '/model': ['GET', 'HEAD'] };
 
 async function loadDefaultPredictor(runDir: string, opts: ModelServerOptions['encoderOptions']): Promise<ServePredictor> {
@@ -251,6 +354,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxTexts = opts.maxTexts ?? 1000;
   const maxQueued = opts.maxQueuedTexts ?? 10000;
+  const maxChars = opts.maxRequestChars ?? DEFAULT_MAX_REQUEST_CHARS;
   const log = opts.log ?? (() => undefined);
   const runDir = path.resolve(opts.runDir);
 
@@ -264,6 +368,17 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new FewShotError(`Invalid port ${port} for the model server of ${runDir}.`, { file: runDir, fix: 'Use a port between 1 and 65535, or 0 for any free port.', code: 'serve-bad-port' });
   }
+  if (!Number.isInteger(maxChars) || maxChars < 1) {
+    throw new FewShotError(`Invalid character limit ${maxChars} for the model server of ${runDir}.`, { file: runDir, fix: 'Use a whole number of characters per request of at least 1 (--max-request-chars, setting fewshot.serve.maxRequestChars).', code: 'serve-bad-limit' });
+  }
+  const allowedOrigins: string[] = [];
+  for (const o of opts.allowedOrigins ?? []) {
+    const n = normalizeOrigin(o);
+    if (!n || n === 'null') {
+      throw new FewShotError(`Invalid allowed origin "${o}" for the model server of ${runDir}.`, { file: runDir, fix: 'Give origins as scheme://host[:port], e.g. http://localhost:3000 (--allow-origin, setting fewshot.serve.allowedOrigins).', code: 'serve-bad-origin' });
+    }
+    allowedOrigins.push(n);
+  }
   if (!opts.predictor && !(await hasModel(runDir))) {
     throw new FewShotError(`No model in ${runDir}: ${RUN_FILES.model} is missing.`, {
       file: runFile(runDir, 'model'),
@@ -275,64 +390,106 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   const ownsPredictor = !opts.predictor;
   const predictor = opts.predictor ?? (await loadDefaultPredictor(runDir, opts.encoderOptions ?? (process.env.FEWSHOT_HF_CACHE ? { hf: { cacheDir: process.env.FEWSHOT_HF_CACHE } } : undefined)));
   const info = await readModelInfo(runDir, predictor);
-  const batcher = new Batcher(predictor, Math.max(1, opts.maxBatch ?? 64));
+  const batcher = new Batcher(predictor, Math.max(1, opts.maxBatch ?? 64), Math.max(1, opts.maxBatchChars ?? DEFAULT_MAX_BATCH_CHARS));
   let closing = false;
   let inFlight = 0;
   let drained: (() => void) | null = null;
 
   const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     if (res.headersSent) return;
-    const json = JSON.stringify(body);
+    const json = body === undefined ? '' : JSON.stringify(body);
     res.writeHead(status, {
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': String(Buffer.byteLength(json)),
+      ...(json ? { 'Content-Type': 'application/json; charset=utf-8' } : {}),
+      ...(status === 204 ? {} : { 'Content-Length': String(Buffer.byteLength(json)) }),
       'Cache-Control': 'no-store',
       'X-Content-Type-Options': 'nosniff',
       ...(closing ? { Connection: 'close' } : {}),
       ...headers,
     });
-    res.end(res.req?.method === 'HEAD' ? undefined : json);
+    res.end(res.req?.method === 'HEAD' || !json ? undefined : json);
   };
+
+  /** Browser origins allowed to call (filled once the port is known). */
+  const origins = new Set<string>();
+  const idPrefix = randomBytes(3).toString('hex');
+  let requestCount = 0;
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = performance.now();
     const route = (req.url ?? '/').split('?')[0];
+    const requestId = `${idPrefix}-${++requestCount}`;
+    // Headers every answer carries: the request id, and CORS for an allowed cross-origin browser.
+    const extra: Record<string, string> = { 'X-Request-Id': requestId };
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => send(res, status, body, { ...extra, ...headers });
     try {
+      if (!hostAllowed(req.headers.host, host)) {
+        throw new HttpError(421, `This server only answers requests addressed to localhost, 127.0.0.1, [::1]${isWildcard(host) || isLoopbackHost(host) ? '' : ` or ${host}`}, not to "${String(req.headers.host).slice(0, 100)}" (a web page may be trying DNS rebinding). If you reach it through another name, start it with --host <that name>.`);
+      }
+      const origin = req.headers.origin;
+      if (origin !== undefined) {
+        const o = normalizeOrigin(origin);
+        if (!o || !origins.has(o)) {
+          throw new HttpError(403, `Browser requests from the origin "${origin.slice(0, 100)}" are not allowed. Add it to the allowed origins (fewshot serve --allow-origin <origin>, setting fewshot.serve.allowedOrigins) to call this server from that page.`);
+        }
+        extra['Access-Control-Allow-Origin'] = o;
+        extra.Vary = 'Origin';
+      } else {
+        // A no-cors subresource load (<img>, <script>) from another site carries no Origin.
+        const site = String(req.headers['sec-fetch-site'] ?? '');
+        if (site === 'cross-site' || site === 'same-site') throw new HttpError(403, 'Cross-site browser requests without an Origin are not allowed.');
+      }
+      const allowed = ROUTES[route];
+      if (req.method === 'OPTIONS' && allowed) {
+        // CORS preflight (before the token check: browsers send it without credentials).
+        return reply(204, undefined, {
+          Allow: [...allowed, 'OPTIONS'].join(', '),
+          ...(origin !== undefined
+            ? { 'Access-Control-Allow-Methods': allowed.join(', '), 'Access-Control-Allow-Headers': 'Content-Type, Authorization', 'Access-Control-Max-Age': '600' }
+            : {}),
+        });
+      }
       if (token && !tokenMatches(req.headers.authorization, token)) {
         throw new HttpError(401, 'Missing or wrong token. Send the header "Authorization: Bearer <token>".', { 'WWW-Authenticate': 'Bearer' });
       }
-      const allowed = ROUTES[route];
       if (!allowed) throw new HttpError(404, `Unknown route ${route}. Use POST /predict, GET /health or GET /model.`);
       if (!allowed.includes(req.method ?? '')) {
         throw new HttpError(405, `${req.method} is not allowed on ${route}; use ${allowed.filter((m) => m !== 'HEAD').join(', ')}.`, { Allow: allowed.join(', ') });
       }
-      if (route === '/health') return send(res, 200, { status: 'ok' });
-      if (route === '/model') return send(res, 200, info);
+      if (route === '/health') return reply(200, { status: 'ok' });
+      if (route === '/model') return reply(200, info);
+      const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (type !== 'application/json') {
+        throw new HttpError(415, `POST /predict needs the header "Content-Type: application/json"${type ? ` (got "${type.slice(0, 100)}")` : ''}.`, { 'Accept-Post': 'application/json' });
+      }
       const raw = (await readBody(req, maxBody)).toString('utf8');
       const { texts, single } = parsePredictBody(raw, maxTexts);
+      const chars = texts.reduce((a, t) => a + t.length, 0);
+      if (chars > maxChars) {
+        throw new HttpError(413, `The request has ${chars} characters; the limit is ${maxChars} per request. Send fewer or shorter texts per request, or raise the limit (fewshot serve --max-request-chars <n>, setting fewshot.serve.maxRequestChars).`);
+      }
       if (batcher.queued + texts.length > maxQueued) {
         throw new HttpError(503, `The server is busy (${batcher.queued} texts waiting). Retry shortly, or send fewer concurrent requests.`, { 'Retry-After': '1' });
       }
       const predictions = await batcher.predict(texts);
       const ms = Math.round((performance.now() - started) * 100) / 100;
-      if (single) return send(res, 200, { label: predictions[0].label, probabilities: predictions[0].probabilities, ms });
-      return send(res, 200, { predictions: predictions.map((p) => ({ label: p.label, probabilities: p.probabilities })), ms });
+      if (single) return reply(200, { label: predictions[0].label, probabilities: predictions[0].probabilities, ms });
+      return reply(200, { predictions: predictions.map((p) => ({ label: p.label, probabilities: p.probabilities })), ms });
     } catch (e) {
       if (e instanceof HttpError) {
-        if (e.status === 413) {
+        if (e.status === 413 && !req.readableEnded) {
           // Do not read the rest of an oversized body: answer, then close the connection.
           res.setHeader('Connection', 'close');
-          send(res, 413, { error: e.message }, e.headers);
+          reply(413, { error: e.message }, e.headers);
           res.on('finish', () => setTimeout(() => req.destroy(), 50).unref());
           req.resume();
           return;
         }
-        if (e.status >= 400 && req.method === 'POST' && !req.readableEnded) req.resume();
-        return send(res, e.status, { error: e.message }, e.headers);
+        if (e.status >= 400 && !req.readableEnded) req.resume();
+        return reply(e.status, { error: e.message }, e.headers);
       }
-      const fix = isFewShotError(e) ? e.fix : undefined;
-      log(`predict failed: ${errorMessage(e)}`);
-      return send(res, 500, { error: `Prediction failed: ${errorMessage(e)}`, ...(fix ? { fix } : {}) });
+      // Internal errors stay in the log (under the request id); the body says only that it failed.
+      log(`request ${requestId} (${req.method} ${route}) failed: ${errorMessage(e)}${isFewShotError(e) && e.fix ? ` (fix: ${e.fix})` : ''}`);
+      return reply(500, { error: `Prediction failed (request ${requestId}). The server log has the details.`, requestId });
     }
   };
 
@@ -373,6 +530,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   server.on('error', (e) => log(`server error: ${errorMessage(e)}`));
   const addr = server.address();
   const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+  for (const o of [...ownOrigins(host, boundPort), ...allowedOrigins]) origins.add(o);
   const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   const url = `http://${urlHost}:${boundPort}`;
   log(`serving ${info.runId} (${info.labels.length} labels, encoder ${info.encoder}) at ${url}${token ? ' (token required)' : ''}`);
@@ -382,6 +540,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     url,
     port: boundPort,
     host,
+    get pendingRequests() { return batcher.pending; },
     close() {
       if (closed) return closed;
       closing = true;

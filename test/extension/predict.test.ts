@@ -177,7 +177,7 @@ describe('predict (extension host)', function () {
     assert.equal(s.runId, runId);
     assert.notEqual(s.pid, process.pid);
     assert.match(s.curl, /^curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/predict -H 'Content-Type: application\/json' -d '\{"text":"[^"]+"\}'$/);
-    const res = await fetch(`${s.url}/predict`, { method: 'POST', body: JSON.stringify({ text: 'snow and freezing fog tonight' }) });
+    const res = await fetch(`${s.url}/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'snow and freezing fog tonight' }) });
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { label: string }).label, 'weather');
     const model = (await (await fetch(`${s.url}/model`)).json()) as { runId: string };

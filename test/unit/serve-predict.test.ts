@@ -11,6 +11,8 @@ import { copyText, csvField, inlineText, linesToCsv, formatP } from '../../src/e
 import { WarmPredictor, WarmPredictorError } from '../../src/extension/predict/warm';
 import { checkHealth, curlExample, startServeChild, ServeStartError } from '../../src/extension/predict/serveProcess';
 import { launchPredictor } from '../../src/trainer/launch';
+import { spawn } from 'node:child_process';
+import { SERVE_PROTOCOL_VERSION, isServeMessage, type ServeToParent } from '../../src/protocol/serve';
 import { TRAINER_PROTOCOL_VERSION } from '../../src/protocol/trainer';
 import { makeTinyModel, TinyModel } from './helpers/serveModel';
 
@@ -279,7 +281,7 @@ describe('predict: `fewshot serve` child (dist/cli.js)', function () {
     try {
       assert.match(child.url, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.equal(await checkHealth(child.url), true);
-      const res = await fetch(`${child.url}/predict`, { method: 'POST', body: JSON.stringify({ text: 'heavy rain and wind' }) });
+      const res = await fetch(`${child.url}/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'heavy rain and wind' }) });
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { label: string }).label, 'weather');
     } finally {
@@ -311,6 +313,86 @@ describe('predict: `fewshot serve` child (dist/cli.js)', function () {
       });
     } finally {
       await first.stop();
+    }
+  });
+  it('`fewshot serve --help` says to pass the token in FEWSHOT_SERVE_TOKEN (argv shows in ps), and documents the new limits', async () => {
+    const help = await new Promise<string>((resolve) => {
+      const c = spawn(process.execPath, [cliJs, 'serve', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.on('close', () => resolve(out));
+    });
+    assert.match(help, /FEWSHOT_SERVE_TOKEN/);
+    assert.match(help, /`ps`/);
+    assert.match(help, /--max-request-chars <n>/);
+    assert.match(help, /--allow-origin <origin>/);
+  });
+
+  it('passes the character cap and allowed origins to the child', async () => {
+    const child = await startServeChild({ cliPath: cliJs, runDir: tiny.runDir, host: '127.0.0.1', port: 0, maxRequestChars: 10, allowedOrigins: ['http://localhost:3000'] });
+    try {
+      const big = await fetch(`${child.url}/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'heavy rain and wind' }) });
+      assert.equal(big.status, 413);
+      assert.match(((await big.json()) as { error: string }).error, /limit is 10 per request/);
+      const cors = await fetch(`${child.url}/model`, { headers: { Origin: 'http://localhost:3000' } });
+      assert.equal(cors.status, 200);
+      assert.equal(cors.headers.get('access-control-allow-origin'), 'http://localhost:3000');
+      assert.equal((await fetch(`${child.url}/model`, { headers: { Origin: 'http://evil.example.com' } })).status, 403);
+    } finally {
+      await child.stop();
+    }
+  });
+
+  it('the CLI sends a typed listening message over IPC, and stops when its parent disconnects', async () => {
+    const c = spawn(process.execPath, [cliJs, 'serve', '--run', tiny.runDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
+    const exited = new Promise<number | null>((resolve) => c.on('exit', (code) => resolve(code)));
+    try {
+      const m = await new Promise<ServeToParent>((resolve, reject) => {
+        c.on('message', (x) => { if (isServeMessage(x)) resolve(x); });
+        c.on('exit', (code) => reject(new Error(`exited ${code} before listening`)));
+      });
+      assert.equal(m.type, 'listening');
+      if (m.type !== 'listening') return;
+      assert.equal(m.protocol, SERVE_PROTOCOL_VERSION);
+      assert.match(m.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal(m.url, `http://127.0.0.1:${m.port}`);
+      assert.equal(m.runId, path.basename(tiny.runDir));
+      assert.equal(m.pid, c.pid);
+      assert.equal(await checkHealth(m.url), true);
+      c.disconnect();
+      assert.equal(await exited, 0);
+    } finally {
+      if (c.exitCode === null) c.kill('SIGKILL');
+    }
+  });
+
+  it('start-up is the typed message, not a URL scraped from stdout; a typed serve-error says why', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-fake-serve-'));
+    try {
+      // Prints a decoy URL but announces another one over IPC: the parent must trust the message.
+      const liar = path.join(dir, 'liar.js');
+      fs.writeFileSync(liar, `const http=require('http');const s=http.createServer((q,r)=>r.end('{}'));s.listen(0,'127.0.0.1',()=>{console.log('Serving at http://127.0.0.1:1');process.send({type:'listening',protocol:${SERVE_PROTOCOL_VERSION},url:'http://127.0.0.1:'+s.address().port,host:'127.0.0.1',port:s.address().port,runId:'x',pid:process.pid});});process.on('SIGTERM',()=>process.exit(0));`);
+      const child = await startServeChild({ cliPath: liar, runDir: tiny.runDir, host: '127.0.0.1', port: 0 });
+      try {
+        assert.notEqual(child.port, 1);
+        assert.equal(child.url, `http://127.0.0.1:${child.port}`);
+      } finally {
+        await child.stop();
+      }
+      // Only prints a URL: never "started" (fails at the start timeout instead of trusting stdout).
+      const mute = path.join(dir, 'mute.js');
+      fs.writeFileSync(mute, `console.log('Serving at http://127.0.0.1:5000');setInterval(()=>{},1000);`);
+      await assert.rejects(startServeChild({ cliPath: mute, runDir: tiny.runDir, host: '127.0.0.1', port: 0, startTimeoutMs: 1500 }), /did not start within/);
+      const busy = path.join(dir, 'busy.js');
+      fs.writeFileSync(busy, `process.send({type:'serve-error',protocol:${SERVE_PROTOCOL_VERSION},message:'Port 5000 on 127.0.0.1 is already in use.',fix:'Choose another port.',code:'serve-port-in-use'},()=>process.exit(1));`);
+      await assert.rejects(startServeChild({ cliPath: busy, runDir: tiny.runDir, host: '127.0.0.1', port: 5000 }), (e: unknown) => {
+        assert.ok(e instanceof ServeStartError);
+        assert.equal(e.portInUse, true);
+        assert.match(e.message, /already in use\.\nChoose another port\./);
+        return true;
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -172,11 +172,11 @@ describe('model server (src/core/serve.ts)', function () {
     assert.equal(none.status, 401);
     assert.equal(none.headers['www-authenticate'], 'Bearer');
     assert.match(none.body.error, /Authorization: Bearer/);
-    const wrong = await request(server.url, { method: 'POST', path: '/predict', body: JSON.stringify({ text: 'rain' }), headers: { Authorization: 'Bearer nope' } });
+    const wrong = await request(server.url, { method: 'POST', path: '/predict', body: JSON.stringify({ text: 'rain' }), headers: { Authorization: 'Bearer nope', 'Content-Type': 'application/json' } });
     assert.equal(wrong.status, 401);
     const basic = await request(server.url, { path: '/model', headers: { Authorization: 'Basic czNjcmV0LXRva2Vu' } });
     assert.equal(basic.status, 401);
-    const good = await request(server.url, { method: 'POST', path: '/predict', body: JSON.stringify({ text: 'rain and wind' }), headers: { Authorization: 'Bearer s3cret-token' } });
+    const good = await request(server.url, { method: 'POST', path: '/predict', body: JSON.stringify({ text: 'rain and wind' }), headers: { Authorization: 'Bearer s3cret-token', 'Content-Type': 'application/json' } });
     assert.equal(good.status, 200, good.raw);
     assert.equal(good.body.label, 'weather');
   });
@@ -289,13 +289,19 @@ describe('model server (src/core/serve.ts)', function () {
     }
   });
 
-  it('a predictor failure is a 500 with the message, and the server keeps serving', async () => {
+  it('a predictor failure is a 500 that does not echo the internal error (logged under the request id), and the server keeps serving', async () => {
     let fail = true;
-    const flaky = { ...tiny.predictor, predict: async (t: string[]) => { if (fail) { fail = false; throw new Error('encoder crashed'); } return tiny.predictor.predict(t); } };
-    server = await startModelServer({ runDir: tiny.runDir, port: 0, predictor: flaky });
+    const flaky = { ...tiny.predictor, predict: async (t: string[]) => { if (fail) { fail = false; throw new Error('encoder crashed at /home/alice/secret/model.onnx'); } return tiny.predictor.predict(t); } };
+    const logs: string[] = [];
+    server = await startModelServer({ runDir: tiny.runDir, port: 0, predictor: flaky, log: (m) => logs.push(m) });
     const a = await request(server.url, { method: 'POST', path: '/predict', ...json({ text: 'rain' }) });
     assert.equal(a.status, 500);
-    assert.match(a.body.error, /encoder crashed/);
+    assert.doesNotMatch(a.raw, /encoder crashed|alice|onnx/);
+    assert.match(a.body.error, /Prediction failed \(request [0-9a-f]+-\d+\)/);
+    assert.equal(a.body.requestId, a.headers['x-request-id']);
+    const logged = logs.find((l) => l.includes(a.body.requestId));
+    assert.ok(logged, `no log line for ${a.body.requestId}: ${logs.join(' | ')}`);
+    assert.match(logged, /encoder crashed at \/home\/alice/);
     const b = await request(server.url, { method: 'POST', path: '/predict', ...json({ text: 'rain' }) });
     assert.equal(b.status, 200);
   });

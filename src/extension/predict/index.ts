@@ -511,6 +511,8 @@ export function activatePredict(host: Host): PredictApi {
               host: hostName,
               port,
               token,
+              maxRequestChars: cfg.get<number>('maxRequestChars'),
+              allowedOrigins: cfg.get<string[]>('allowedOrigins', []).filter((o) => typeof o === 'string' && o.trim()),
               env: { FEWSHOT_HF_CACHE: hfCacheDir() },
               onLog: (l) => output.appendLine(`[serve] ${l}`),
               onExit: ({ code, signal }) => {

@@ -1,10 +1,12 @@
 /**
  * Runs `node dist/cli.js serve --run <dir> --host <h> --port <p>` as a child
  * process (the model and its ML libraries stay out of the extension host) and
- * waits until it answers GET /health. No 'vscode' import.
+ * waits for its typed 'listening' message over IPC (src/protocol/serve.ts).
+ * No 'vscode' import.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
+import { SERVE_PROTOCOL_VERSION, isServeMessage } from '../../protocol/serve';
 
 interface ServeChildOptions {
   cliPath: string;
@@ -12,6 +14,10 @@ interface ServeChildOptions {
   host: string;
   port: number;
   token?: string;
+  /** Most characters per request (--max-request-chars; default: the server's). */
+  maxRequestChars?: number;
+  /** Browser origins allowed to call the server (--allow-origin). */
+  allowedOrigins?: string[];
   execPath?: string;
   env?: NodeJS.ProcessEnv;
   /** Max wait until the server answers (default 120 s: the model loads first). */
@@ -52,15 +58,10 @@ export function checkHealth(url: string, token?: string, timeoutMs = 2000): Prom
   });
 }
 
-/** A host for URLs: a wildcard bind address is reached through loopback. */
-export function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::' || host === '[::]') return '[::1]';
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
 export function startServeChild(opts: ServeChildOptions): Promise<ServeChild> {
   const args = [opts.cliPath, 'serve', '--run', opts.runDir, '--host', opts.host, '--port', String(opts.port)];
+  if (opts.maxRequestChars !== undefined) args.push('--max-request-chars', String(opts.maxRequestChars));
+  for (const o of opts.allowedOrigins ?? []) args.push('--allow-origin', o);
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, ELECTRON_RUN_AS_NODE: '1', ORT_DISABLE_TELEMETRY: '1' };
   // The token goes through the environment, not the command line (other users can read argv).
   if (opts.token) env.FEWSHOT_SERVE_TOKEN = opts.token;
@@ -74,40 +75,23 @@ export function startServeChild(opts: ServeChildOptions): Promise<ServeChild> {
   };
   let child: ChildProcess;
   try {
-    child = spawn(opts.execPath ?? process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    child = spawn(opts.execPath ?? process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json', windowsHide: true });
   } catch (e) {
     return Promise.reject(new ServeStartError(`Could not start the model server: ${(e as Error).message}`, [], false));
   }
   let exited = false;
   let started = false;
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exitWaiters: (() => void)[] = [];
-  let announced: string | undefined;
   const feed = (buf: { partial: string }, chunk: Buffer) => {
-    const text = buf.partial + chunk.toString('utf8');
-    const lines = text.split(/\r?\n/);
+    const lines = (buf.partial + chunk.toString('utf8')).split(/\r?\n/);
     buf.partial = lines.pop() ?? '';
-    for (const l of lines) {
-      push(l);
-      const m = /(https?:\/\/[^\s"'<>]+)/.exec(l);
-      if (m && !announced) announced = m[1].replace(/[).,;]+$/, '').replace(/\/$/, '');
-    }
+    for (const l of lines) push(l);
   };
   const out = { partial: '' };
   const err = { partial: '' };
   child.stdout?.on('data', (c: Buffer) => feed(out, c));
   child.stderr?.on('data', (c: Buffer) => feed(err, c));
-  child.on('exit', (code, signal) => {
-    exited = true;
-    exitInfo = { code, signal };
-    push(out.partial);
-    push(err.partial);
-    exitWaiters.splice(0).forEach((w) => w());
-    if (started) opts.onExit?.({ code, signal, lastLog: lastLog.slice() });
-  });
-  child.on('error', (e) => push(`error: ${e.message}`));
 
-  const fallbackUrl = opts.port > 0 ? `http://${urlHost(opts.host)}:${opts.port}` : undefined;
   const handle: ServeChild = {
     url: '',
     port: 0,
@@ -125,38 +109,53 @@ export function startServeChild(opts: ServeChildOptions): Promise<ServeChild> {
   };
 
   return new Promise<ServeChild>((resolve, reject) => {
-    const t0 = Date.now();
-    const deadline = t0 + (opts.startTimeoutMs ?? 120_000);
-    const tick = async () => {
-      if (exited) {
-        const log = lastLog.join('\n');
-        const inUse = /EADDRINUSE|already in use/i.test(log);
-        const why = exitInfo?.signal ? `was killed by ${exitInfo.signal}` : `exited with code ${exitInfo?.code}`;
-        const errLines = lastLog.filter((l) => /error|refus|cannot|missing|not /i.test(l));
-        reject(new ServeStartError(errLines.length ? errLines.slice(-3).join('\n') : `The model server ${why} before it started.`, lastLog.slice(), inUse));
-        return;
-      }
-      // Trust the URL the child prints ("Serving … at http://…"): probing the
-      // configured port first could reach another server that holds it.
-      const candidate = announced
-        ? announced.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${urlHost(opts.host)}`)
-        : Date.now() - t0 > 15_000 ? fallbackUrl : undefined;
-      if (candidate && (await checkHealth(candidate, opts.token, 1000))) {
-        started = true;
-        const port = Number(new URL(candidate).port) || opts.port;
-        handle.url = candidate;
-        handle.port = port;
-        resolve(handle);
-        return;
-      }
-      if (Date.now() > deadline) {
-        void handle.stop(1000);
-        reject(new ServeStartError(`The model server did not start within ${Math.round((opts.startTimeoutMs ?? 120_000) / 1000)} s.`, lastLog.slice(), false));
-        return;
-      }
-      setTimeout(() => void tick(), 200);
+    let settled = false;
+    const fail = (e: ServeStartError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(e);
     };
-    setTimeout(() => void tick(), 100);
+    const timeoutMs = opts.startTimeoutMs ?? 120_000;
+    const timer = setTimeout(() => {
+      void handle.stop(1000);
+      fail(new ServeStartError(`The model server did not start within ${Math.round(timeoutMs / 1000)} s.`, lastLog.slice(), false));
+    }, timeoutMs);
+    child.on('message', (m: unknown) => {
+      if (settled || !isServeMessage(m)) return;
+      if (m.protocol !== SERVE_PROTOCOL_VERSION) {
+        void handle.stop(1000);
+        fail(new ServeStartError(`Model server protocol mismatch: the child speaks version ${m.protocol}, the extension version ${SERVE_PROTOCOL_VERSION}. Rebuild or reinstall the extension.`, lastLog.slice(), false));
+        return;
+      }
+      if (m.type === 'serve-error') {
+        fail(new ServeStartError(m.fix ? `${m.message}\n${m.fix}` : m.message, lastLog.slice(), m.code === 'serve-port-in-use'));
+        return;
+      }
+      settled = true;
+      started = true;
+      clearTimeout(timer);
+      handle.url = m.url.replace(/\/$/, '');
+      handle.port = m.port;
+      resolve(handle);
+    });
+    child.on('error', (e) => {
+      push(`error: ${e.message}`);
+      fail(new ServeStartError(`Could not start the model server: ${e.message}`, lastLog.slice(), false));
+    });
+    child.on('exit', (code, signal) => {
+      exited = true;
+      push(out.partial);
+      push(err.partial);
+      exitWaiters.splice(0).forEach((w) => w());
+      if (started) {
+        opts.onExit?.({ code, signal, lastLog: lastLog.slice() });
+        return;
+      }
+      const why = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const errLines = lastLog.filter((l) => /^error:|^fix:/i.test(l));
+      fail(new ServeStartError(errLines.length ? errLines.slice(-3).join('\n') : `The model server ${why} before it started.`, lastLog.slice(), /EADDRINUSE|already in use/i.test(lastLog.join('\n'))));
+    });
   });
 }
 
