@@ -313,6 +313,8 @@ describe('fewshot: fitFewShot', () => {
     assert.deepEqual(blocksFromEncoderId('combo:use-lite-en-512+hashing-v1-char1-4-cjk3-word2x1-16384', 16896), [{ start: 0, end: 512 }, { start: 512, end: 16896 }]);
     assert.deepEqual(blocksFromEncoderId('combo:use-lite-en-512+chargram-v1-wb1-3-65536', 66048), [{ start: 0, end: 512 }, { start: 512, end: 66048 }]);
     assert.deepEqual(blocksFromEncoderId('hashing-v1-char1-4-cjk3-word2x1-16384', 16384), [{ start: 0, end: 16384 }]);
+    assert.deepEqual(blocksFromEncoderId('combo:use-lite-en-512+minilm-l6-v2-int8-384+hashing-v1-char1-4-cjk3-word2x1-16384', 17280),
+      [{ start: 0, end: 512 }, { start: 512, end: 896 }, { start: 896, end: 17280 }], 'the bundled MiniLM is its own 384-d block');
     assert.deepEqual(blocksFromEncoderId('combo:hf:x+use-lite-en-512', 896), [{ start: 0, end: 896 }], 'unknown part dims → one block');
   });
 });

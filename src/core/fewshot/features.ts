@@ -6,6 +6,7 @@
  * (e.g. USE-lite 0..511, hashing 512..16895).
  */
 import { SparseRow, toSparse } from './linalg';
+import { bundledModel } from '../encoders/bundled';
 
 export interface Block { start: number; end: number }
 
@@ -29,6 +30,8 @@ export function blocksFromEncoderId(id: string, dim: number): Block[] {
   const parts = id.slice(6).split('+').map((p) => p.replace(/\*[0-9.]+$/, ''));
   const dims = parts.map((p) => {
     if (p.startsWith('use-lite-en-512')) return 512;
+    const bundled = bundledModel(p);
+    if (bundled) return bundled.dim;
     const m = /^(?:hashing|chargram)-.*-(\d+)$/.exec(p);
     return m ? Number(m[1]) : NaN;
   });

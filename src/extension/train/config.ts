@@ -280,6 +280,8 @@ async function askQuickOptions(memento: vscode.Memento, dataset: string): Promis
     { label: 'hashing', value: 'hashing', detail: vscode.l10n.t('Character n-gram hashing: fast, offline, any language (Chinese included)') },
     { label: 'use', value: 'use', detail: vscode.l10n.t('Universal Sentence Encoder lite: offline, English only') },
     { label: 'combo:use+hashing', value: 'combo:use+hashing', detail: vscode.l10n.t('Both, concatenated') },
+    { label: 'minilm', value: 'minilm', detail: vscode.l10n.t('all-MiniLM-L6-v2, a pretrained sentence encoder bundled with the extension (int8 ONNX): offline, English') },
+    { label: 'combo:use+minilm+hashing', value: 'combo:use+minilm+hashing', detail: vscode.l10n.t('USE-lite, MiniLM and character n-grams, concatenated') },
     { label: vscode.l10n.t('Hugging Face model…'), value: 'hf:', detail: vscode.l10n.t('hf:<model id or local folder>') },
   ];
   if (!encoders.some((e) => e.value === base.encoder)) encoders.unshift({ label: base.encoder, value: base.encoder });
