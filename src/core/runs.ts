@@ -170,6 +170,25 @@ export function normaliseRecord(raw: unknown, id: string): RunRecord | null {
   return rec;
 }
 
+/** Whether report.json parsed to the shape readers use (labels, per-class and macro scores, confusion matrix, text). */
+export function isReport(raw: unknown): raw is ClassificationReport {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return false;
+  const r = raw as Raw;
+  const obj = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v);
+  return Array.isArray(r.labels) && r.labels.every((l) => typeof l === 'string') && obj(r.perClass) && obj(r.macro) &&
+    num(r.accuracy) !== undefined && Array.isArray(r.confusion) && typeof r.text === 'string';
+}
+
+/**
+ * Text from a run file made safe for a terminal: control characters (ANSI escapes, backspace,
+ * bell, C1 codes) are shown as \\u{…} escapes; tabs and, with `multiline`, line ends are kept.
+ */
+export function escapeControl(s: string, multiline = false): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    c === '\t' || (multiline && c === '\n') ? c : `\\u{${c.charCodeAt(0).toString(16)}}`);
+}
+
 /** EpochMetrics from a metrics.jsonl line, also accepting the older snake_case keys. */
 export function normaliseEpoch(raw: unknown): EpochMetrics | null {
   if (!raw || typeof raw !== 'object') return null;
@@ -493,7 +512,12 @@ export class RunStore {
   async readReport(id: string): Promise<ClassificationReport | null> {
     const file = path.join(this.dirOf(id), RUN_FILES.report);
     try { await fsp.access(file); } catch { return null; }
-    return readJsonFile<ClassificationReport>(file, 'test report');
+    const raw = await readJsonFile<unknown>(file, 'test report');
+    if (!isReport(raw)) {
+      throw new FewShotError(`${file} is not a Few-Shot Lab test report (it lacks labels, scores or the report text).`, {
+        file, code: 'run-file-corrupt', fix: 'Train again to rebuild the report, or delete this run.' });
+    }
+    return raw;
   }
 
   /** report.txt (the report as text, with the notes training wrote above it), or undefined when unreadable. */

@@ -71,6 +71,10 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
     samples.push(...lf.samples);
   }
 
+  // ---- links the listing did not follow (loops, targets outside the dataset, second ways to a file)
+  const linkKey = { broken: 'linkBroken', outside: 'linkOutside', loop: 'linkLoop', seen: 'linkSeen' } as const;
+  for (const l of desc.skippedLinks ?? []) push(DiagnosticCodes.linkNotFollowed, 'warning', msg(locale, linkKey[l.why], l.target ?? ''), l.link, zeroRange());
+
   // ---- encodings: flag the odd ones out in a mostly-X dataset
   const fam = new Map<string, number>();
   let textFiles = 0;

@@ -1,5 +1,6 @@
 /** Shared shapes of the dataset analysis (LSP-compatible ranges, no vscode import). */
 import type { DiagnosticCode } from '../../protocol/diagnostics';
+import type { SkippedLink } from '../../core/datasets';
 
 export interface Position { line: number; character: number }
 export interface Range { start: Position; end: Position }
@@ -54,6 +55,8 @@ export interface DatasetDesc {
   classFolders: Record<string, string[]>;
   /** Folder layouts: whether a test/ folder exists. */
   hasTestFolder?: boolean;
+  /** Folder layouts: symbolic links the listing did not follow (shown in Problems on the link). */
+  skippedLinks?: SkippedLink[];
 }
 
 export interface Sample {

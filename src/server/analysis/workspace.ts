@@ -6,8 +6,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import {
-  DATASET_DEFAULTS, detectEncoding, findDatasets, finishDataset, folderSample, listClassFolders, pairedTestFile, readTable,
-  sampleText, sniffTableFile, sniffTableText, splitFolders, tableFormatOf, type Dataset, type Sample as CoreSample, type TableRead,
+  DATASET_DEFAULTS, detectEncoding, findDatasets, finishDataset, folderSample, listFolderDataset, pairedTestFile, readTable,
+  sampleText, sniffTableFile, sniffTableText, tableFormatOf, type Dataset, type FolderListing, type Sample as CoreSample, type SplitListing, type TableRead,
 } from '../../core/datasets';
 import { analyseDataset, type AnalysisResult } from './checks';
 import { bandKeys, minhash, normaliseText, shingles, textHash, yieldNow } from './text';
@@ -159,25 +159,22 @@ export async function loadMember(m: MemberFile, format: DatasetDesc['format'], o
 export async function describeFolderDataset(root: string, workspaceFolders: string[], allowUnsplit = false): Promise<DatasetDesc | null> {
   const members: MemberFile[] = [];
   const classFolders: Record<string, string[]> = {};
-  const addSplit = async (dir: string, split: MemberFile['split']) => {
-    const { classes } = await listClassFolders(dir);
-    for (const c of classes) {
+  const addSplit = (listing: SplitListing | undefined, split: MemberFile['split']) => {
+    for (const c of listing?.classes ?? []) {
       (classFolders[c.label] ??= []).push(c.dir);
       for (const file of c.files) members.push({ file, split, label: c.label });
     }
-    return classes.length > 0;
+    return !!listing?.classes.length;
   };
-  let dirs: Awaited<ReturnType<typeof splitFolders>>;
-  try { dirs = await splitFolders(root); } catch { return null; }
-  if (dirs.train) {
-    if (!(await addSplit(path.join(root, dirs.train), 'train'))) return null;
-    if (dirs.test) await addSplit(path.join(root, dirs.test), 'test');
-  } else if (allowUnsplit && !dirs.test) {
-    if (!(await addSplit(root, 'unsplit'))) return null;
-  } else {
+  let listing: FolderListing;
+  try { listing = await listFolderDataset(root, allowUnsplit); } catch { return null; }
+  if (listing.train) {
+    if (!addSplit(listing.train, 'train')) return null;
+    addSplit(listing.test, 'test');
+  } else if (!addSplit(listing.unsplit, 'unsplit')) {
     return null;
   }
-  return { root, name: path.basename(root), format: 'folders', key: datasetKey(root, workspaceFolders), members, classFolders, hasTestFolder: !!dirs.test };
+  return { root, name: path.basename(root), format: 'folders', key: datasetKey(root, workspaceFolders), members, classFolders, hasTestFolder: !!listing.test, skippedLinks: listing.skippedLinks };
 }
 
 export function datasetKey(root: string, workspaceFolders: string[]): string {
