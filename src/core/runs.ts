@@ -184,7 +184,6 @@ export function isReport(raw: unknown): raw is ClassificationReport {
  * bell, C1 codes) are shown as \\u{…} escapes; tabs and, with `multiline`, line ends are kept.
  */
 export function escapeControl(s: string, multiline = false): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
     c === '\t' || (multiline && c === '\n') ? c : `\\u{${c.charCodeAt(0).toString(16)}}`);
 }

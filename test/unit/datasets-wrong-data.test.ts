@@ -6,12 +6,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { detectEncoding, IssueCodes, loadDataset } from '../../src/core/datasets';
+import { detectEncoding, IssueCodes, loadDataset, type DatasetIssue } from '../../src/core/datasets';
 
 import { DatasetIndex } from '../../src/server/analysis';
 import { classFolders, makeTempDir, removeDir, writeTree } from './helpers/datasets-fixtures';
 
-const linkIssues = (d: { issues: { code: string; file?: string; message: string }[] }) => d.issues.filter((i) => i.code === IssueCodes.linkNotFollowed);
+const linkIssues = (d: { issues: DatasetIssue[] }) => d.issues.filter((i) => i.code === IssueCodes.linkNotFollowed);
 
 describe('datasets: symbolic links never multiply or relabel examples', () => {
   let dir: string;
