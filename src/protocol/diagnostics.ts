@@ -25,6 +25,7 @@ export const DiagnosticCodes = {
   tooLong: 'fewshot.too-long',
   labelVariants: 'fewshot.label-variants',
   linkNotFollowed: 'fewshot.link-not-followed',
+  columnsGuessed: 'fewshot.columns-guessed',
 } as const;
 export type DiagnosticCode = (typeof DiagnosticCodes)[keyof typeof DiagnosticCodes];
 

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { detectEncoding, IssueCodes, loadDataset, type DatasetIssue } from '../../src/core/datasets';
 
+import { FewShotError } from '../../src/core/errors';
 import { DatasetIndex } from '../../src/server/analysis';
 import { classFolders, makeTempDir, removeDir, writeTree } from './helpers/datasets-fixtures';
 
@@ -114,3 +115,101 @@ describe('datasets: stray control characters are text, binary is skipped and sho
 });
 
 
+
+describe('datasets: a CSV row with an unbalanced quote is skipped and named, never merged', () => {
+  let dir: string;
+  beforeEach(() => { dir = makeTempDir(); });
+  afterEach(() => removeDir(dir));
+
+  const rows = (n: number, label: string) => Array.from({ length: n }, (_, i) => `${label} note number ${i + 1},${label}`).join('\n');
+
+  it('a quote closed lines later and followed by text: only its row is skipped; the rows after it keep their own labels', async () => {
+    const file = path.join(dir, 'notes.csv');
+    fs.writeFileSync(file, `text,label\n${rows(4, 'cardiology')}\n"chest pain, radiating to the arm,cardiology\nheadache since morning,neurology\n"knee" swollen after a fall,orthopedics\n${rows(4, 'neurology')}\n${rows(4, 'orthopedics')}\n`);
+    const d = await loadDataset(file);
+    const all = [...d.train, ...d.test];
+    assert.equal(all.length, 14);
+    assert.ok(!all.some((s) => s.text.includes('\n')), 'no row is merged into another');
+    assert.ok(!all.some((s) => s.text.includes('chest pain')));
+    assert.equal(all.find((s) => s.text === 'headache since morning')?.label, 'neurology');
+    assert.equal(all.find((s) => s.text === 'knee swollen after a fall')?.label, 'orthopedics');
+    const bad = d.issues.filter((i) => i.code === IssueCodes.badRow);
+    assert.equal(bad.length, 1);
+    assert.equal(bad[0].line, 6);
+    assert.match(bad[0].message, /notes\.csv:6: the quote opened on line 6 is closed on line 8 but followed by more text \(an unbalanced quote\); the row was skipped/);
+    assert.match(bad[0].fix!, /line 6/);
+  });
+
+  it('a quote never closed: its row is skipped and every later row is still read', async () => {
+    const file = path.join(dir, 'notes.csv');
+    fs.writeFileSync(file, `text,label\n${rows(4, 'a')}\n"never closed, the rest of the file,b\n${rows(4, 'b')}\n`);
+    const d = await loadDataset(file);
+    const all = [...d.train, ...d.test];
+    assert.deepEqual(all.map((s) => s.label).sort().join(''), 'aaaabbbb');
+    assert.ok(!all.some((s) => s.text.includes('never closed')));
+    const bad = d.issues.find((i) => i.code === IssueCodes.badRow)!;
+    assert.equal(bad.line, 6);
+    assert.match(bad.message, /the quote opened on line 6 is never closed; the row was skipped/);
+  });
+
+  it('quoted fields over several lines that close properly are still one text', async () => {
+    const file = path.join(dir, 'notes.csv');
+    fs.writeFileSync(file, `text,label\n${rows(4, 'a')}\n"first line\nsecond line, with a comma",b\n${rows(4, 'b')}\n`);
+    const d = await loadDataset(file);
+    assert.ok([...d.train, ...d.test].some((s) => s.text === 'first line\nsecond line, with a comma' && s.label === 'b'));
+    assert.equal(d.issues.filter((i) => i.code === IssueCodes.badRow).length, 0);
+  });
+});
+
+describe('datasets: the label column is named every time, and never guessed between several', () => {
+  let dir: string;
+  beforeEach(() => { dir = makeTempDir(); });
+  afterEach(() => removeDir(dir));
+
+  const table = (head: string, row: (i: number) => string) => [head, ...Array.from({ length: 24 }, (_, i) => row(i))].join('\n') + '\n';
+  const note = (i: number) => `patient ${i} reports symptom number ${i} since yesterday`;
+
+  it('two columns could hold the labels: refused, naming both and the fix', async () => {
+    const file = path.join(dir, 'notes.csv');
+    fs.writeFileSync(file, table('note,source,ward', (i) => `${note(i)},${i % 2 ? 'er' : 'clinic'},${['north', 'south', 'east'][i % 3]}`));
+    try {
+      await loadDataset(file);
+      assert.fail('expected a refusal');
+    } catch (e) {
+      assert.ok(e instanceof FewShotError, String(e));
+      assert.equal(e.opts.code, 'label-column-ambiguous');
+      assert.match(e.message, /notes\.csv: no column is named like a label .* 2 columns could hold the labels: "source", "ward"/);
+      assert.match(e.opts.fix!, /--label-column/);
+      assert.match(e.opts.fix!, /fewshot\.train\.labelColumn/);
+    }
+    const chosen = await loadDataset(file, { labelColumn: 'ward' });
+    assert.deepEqual(chosen.labels, ['east', 'north', 'south']);
+    assert.deepEqual(chosen.columns, { text: 'note', label: 'ward' });
+    assert.equal(chosen.issues.filter((i) => i.code === IssueCodes.columnsGuessed).length, 0, 'set, not guessed');
+  });
+
+  it('one column guessed from the content: loaded with a warning naming it; named columns: no warning', async () => {
+    const file = path.join(dir, 'notes.csv');
+    fs.writeFileSync(file, table('note,source', (i) => `${note(i)},${i % 2 ? 'er' : 'clinic'}`));
+    const d = await loadDataset(file);
+    assert.deepEqual(d.labels, ['clinic', 'er']);
+    const w = d.issues.find((i) => i.code === IssueCodes.columnsGuessed)!;
+    assert.equal(w.severity, 'warning');
+    assert.match(w.message, /guessed from the content: text column "note", label column "source"/);
+    assert.match(w.fix!, /--label-column/);
+    const named = path.join(dir, 'named.csv');
+    fs.writeFileSync(named, table('text,label', (i) => `${note(i)},${i % 2 ? 'x' : 'y'}`));
+    for (const locale of ['en', 'zh-cn']) {
+      const idx = new DatasetIndex([dir], { locale });
+      await idx.analyseAll();
+      const shown = idx.results.get(file)!.issues.filter((i) => i.code === 'fewshot.columns-guessed');
+      assert.equal(shown.length, 1, 'in Problems, on the header line');
+      assert.equal(shown[0].range.start.line, 0);
+      assert.match(shown[0].message, locale === 'en' ? /text column 'note', label column 'source'/ : /文本列 'note'，标签列 'source'/);
+      assert.equal(idx.results.get(named)?.issues.filter((i) => i.code === 'fewshot.columns-guessed').length ?? 0, 0);
+    }
+    const n = await loadDataset(named);
+    assert.deepEqual(n.columns, { text: 'text', label: 'label' });
+    assert.equal(n.issues.filter((i) => i.code === IssueCodes.columnsGuessed).length, 0);
+  });
+});

@@ -8,7 +8,7 @@ import { compareCodePoints } from '../metrics';
 import { detectEncoding, guessLanguage } from './encoding';
 import { groupOfFileName, stratifiedSplit } from './split';
 import type { TextSpan } from './csv';
-import { detectColumns, parseSplitValue, readTableRecords, tableFormatOf, valueSpan } from './table';
+import { detectColumns, parseSplitValue, type ColumnChoice, readTableRecords, tableFormatOf, valueSpan } from './table';
 import { Dataset, DatasetFormat, DatasetIssue, FileInfo, IssueCodes, LoadOptions, Sample } from './types';
 
 export const DEFAULTS = {
@@ -328,6 +328,8 @@ export interface TableRead {
   header: string[];
   /** Null when no text/label column could be found. */
   columns: NonNullable<Dataset['columns']> | null;
+  /** How the text and label columns were found: set by an option, by their names, or guessed from their content. */
+  columnsFound?: ColumnChoice['how'];
   hasSplitColumn: boolean;
   rows: TableRow[];
   /** Rows left out because their text or label cell is empty. */
@@ -352,6 +354,12 @@ export function readTable(text: string, format: DatasetFormat, file: string, opt
   if (!rec.rows.length) return out;
   const cols = detectColumns(rec.header, rec.rows, file, opts);
   if (!cols) return out;
+  if (cols.ambiguousLabel) {
+    const names = cols.ambiguousLabel.map((k) => `"${rec.header[k]}"`).join(', ');
+    throw new FewShotError(`${file}: no column is named like a label (label, class, category, …) and ${cols.ambiguousLabel.length} columns could hold the labels: ${names}. Training on the wrong one would learn the wrong classes, so none was guessed.`, {
+      file, line: rec.headerLine || undefined, code: 'label-column-ambiguous',
+      fix: `Name the label column "label", or choose it: \`fewshot train … --label-column ${rec.header[cols.label]}\` (in VS Code: the fewshot.train.labelColumn setting).` });
+  }
   const issues = out.issues;
   let emptyText = 0, emptyLabel = 0, firstEmptyText = 0, firstEmptyLabel = 0;
   const unknownSplit = new Map<string, number>();
@@ -390,9 +398,17 @@ export function readTable(text: string, format: DatasetFormat, file: string, opt
   }
   out.hasSplitColumn = cols.split !== undefined;
   out.columns = { text: rec.header[cols.text], label: rec.header[cols.label] };
+  out.columnsFound = cols.how;
   if (cols.group !== undefined) out.columns.group = rec.header[cols.group];
   if (cols.split !== undefined) out.columns.split = rec.header[cols.split];
   return out;
+}
+
+/** The warning for columns guessed from their content (training also names the columns it reads every time, in its load step). */
+export function guessedColumnsIssue(file: string, c: NonNullable<Dataset['columns']>, line?: number): DatasetIssue {
+  return { code: IssueCodes.columnsGuessed, severity: 'warning', file, line: line || undefined,
+    message: `${file}: no column is named like a text or a label; guessed from the content: text column "${c.text}", label column "${c.label}".`,
+    fix: 'If a column is wrong, name the columns "text" and "label", or set them (--text-column, --label-column; in VS Code the fewshot.train.textColumn and fewshot.train.labelColumn settings).' };
 }
 
 const TRAIN_TOKEN = /(^|[._\- ])train(?=[._\- ]|$)/i;
@@ -457,7 +473,7 @@ async function loadTable(file: string, format: DatasetFormat, opts: LoadOptions)
   const pair = await readPairedTest(file, format, opts);
   const files: FileInfo[] = [{ file, split: pair ? 'train' : 'unsplit', encoding: d.encoding, bytes: d.bytes, chars: d.text.length }];
   const rows = [...read.rows];
-  const issues = [...read.issues];
+  const issues = [...(read.columnsFound === 'heuristic' ? [guessedColumnsIssue(file, read.columns, read.headerLine)] : []), ...read.issues];
   if (pair) { files.push(pair.info); rows.push(...pair.read.rows); issues.push(...pair.read.issues); }
   const train = rows.filter((r) => r.split === 'train').map((r) => r.sample);
   const test = rows.filter((r) => r.split === 'test').map((r) => r.sample);

@@ -93,4 +93,5 @@ export const IssueCodes = {
   crossValidation: 'fewshot.cross-validation',
   stratifiedSplit: 'fewshot.stratified-split',
   linkNotFollowed: 'fewshot.link-not-followed',
+  columnsGuessed: 'fewshot.columns-guessed',
 } as const;

@@ -99,6 +99,8 @@ export interface LoadedFile {
   /** Range of the header line (tables) or first line (.txt). */
   headRange: Range;
   columns?: { text: string; label: string; split?: string } | null;
+  /** Tables: no column is named like a text or a label, so training guesses them from the content. */
+  columnsGuessed?: boolean;
 }
 
 export interface IssueData {

@@ -139,6 +139,7 @@ export async function loadMember(m: MemberFile, format: DatasetDesc['format'], o
     return lf;
   }
   lf.columns = read.columns;
+  if (read.columnsFound === 'heuristic') lf.columnsGuessed = true;
   if (read.headerLine) lf.headRange = lineRange(text, read.headerLine - 1);
   lf.parseErrors = read.rowProblems.map((p) => ({ line: p.line - 1, message: p.reason, range: lineRange(text!, p.line - 1) }));
   for (const r of read.rows) {
