@@ -182,6 +182,15 @@ describe('datasets: the label column is named every time, and never guessed betw
       assert.match(e.opts.fix!, /--label-column/);
       assert.match(e.opts.fix!, /fewshot\.train\.labelColumn/);
     }
+    // Problems shows the refusal on the file; with fewshot.train.labelColumn set, the table reads like training reads it
+    const idx = new DatasetIndex([dir], { locale: 'en' });
+    await idx.analyseAll();
+    assert.match(idx.results.get(file)!.issues.map((i) => i.message).join('\n'), /2 columns could hold the labels: "source", "ward"/);
+    idx.settings = { ...idx.settings, labelColumn: 'ward' };
+    idx.dropTables();
+    await idx.reanalyseCached();
+    assert.ok(!idx.results.get(file)!.issues.some((i) => /could hold the labels/.test(i.message)));
+    assert.deepEqual(idx.trainingView(file).labels, ['east', 'north', 'south']);
     const chosen = await loadDataset(file, { labelColumn: 'ward' });
     assert.deepEqual(chosen.labels, ['east', 'north', 'south']);
     assert.deepEqual(chosen.columns, { text: 'note', label: 'ward' });

@@ -21,6 +21,9 @@ export interface Settings {
   classWeighting: boolean;
   /** fewshot.datasets.paths */
   extraPaths: string[];
+  /** fewshot.train.textColumn / labelColumn: the table columns training reads (unset: detected). */
+  textColumn?: string;
+  labelColumn?: string;
 }
 
 export const DEFAULT_SETTINGS: Settings = {

@@ -100,7 +100,7 @@ function emptyFile(file: string, size: number, status: LoadedFile['status'], enc
  * Read and parse one member file (from an overlay if the document is open) with the
  * core's decoder and table reader, so its samples are exactly the ones training reads.
  */
-export async function loadMember(m: MemberFile, format: DatasetDesc['format'], overlay?: Overlay): Promise<LoadedFile> {
+export async function loadMember(m: MemberFile, format: DatasetDesc['format'], overlay?: Overlay, columns: Pick<Settings, 'textColumn' | 'labelColumn'> = {}): Promise<LoadedFile> {
   let text: string | null;
   let encoding: string;
   let size: number;
@@ -133,7 +133,7 @@ export async function loadMember(m: MemberFile, format: DatasetDesc['format'], o
   }
   let read: TableRead;
   try {
-    read = readTable(text, format, m.file, {}, side);
+    read = readTable(text, format, m.file, { textColumn: columns.textColumn, labelColumn: columns.labelColumn }, side);
   } catch (e) {
     lf.parseErrors.push({ line: 0, message: e instanceof Error ? e.message : String(e), range: lineRange(text) });
     return lf;
@@ -256,7 +256,7 @@ export class DatasetIndex {
     const todo = desc.members.filter((m) => !this.cache.has(m.file));
     for (let i = 0; i < todo.length; i += READ_BATCH) {
       const batch = todo.slice(i, i + READ_BATCH);
-      const loaded = await Promise.all(batch.map((m) => loadMember(m, desc.format, this.opts.overlay?.(m.file))));
+      const loaded = await Promise.all(batch.map((m) => loadMember(m, desc.format, this.opts.overlay?.(m.file), this.settings)));
       for (const lf of loaded) this.cache.set(lf.file, lf);
       this.reads += loaded.length;
       await yieldNow();
@@ -289,6 +289,11 @@ export class DatasetIndex {
     const removed = [...before].filter((r) => !this.datasets.has(r));
     for (const r of removed) this.results.delete(r);
     return { analysed, removed };
+  }
+
+  /** Forget the cached table files (the column settings changed); the next analysis reads them again. */
+  dropTables(): void {
+    for (const d of this.datasets.values()) if (d.format !== 'folders') for (const m of d.members) this.cache.delete(m.file);
   }
 
   /** Re-run the checks on cached data only (settings or locale changed). */
