@@ -153,6 +153,7 @@ export function normaliseRecord(raw: unknown, id: string): RunRecord | null {
     timings: (r.timings && typeof r.timings === 'object' ? r.timings : {}) as RunRecord['timings'],
   };
   delete (rec as unknown as Raw).settings;
+  dropMalformed(rec as unknown as Raw);
   if (version < 1) {
     // Before format 1: no passages / class-name priors existed, figures were snake_case.
     config.passages ??= false;
@@ -186,6 +187,21 @@ export function isReport(raw: unknown): raw is ClassificationReport {
 export function escapeControl(s: string, multiline = false): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
     c === '\t' || (multiline && c === '\n') ? c : `\\u{${c.charCodeAt(0).toString(16)}}`);
+}
+
+/**
+ * Fields of a hand-edited or damaged run.json that readers would trip over (a number where a name
+ * belongs, an error without a message, …) are dropped, so views and the CLI show the rest.
+ */
+function dropMalformed(r: Raw): void {
+  const obj = (v: unknown): v is Raw => !!v && typeof v === 'object' && !Array.isArray(v);
+  for (const k of ['name', 'finishedAt', 'algorithm', 'head'] as const) if (r[k] !== undefined && typeof r[k] !== 'string') delete r[k];
+  for (const k of ['testMacroF1', 'testAccuracy', 'bestValMacroF1', 'bestEpoch', 'epochsRun'] as const) if (r[k] !== undefined && num(r[k]) === undefined) delete r[k];
+  if (r.error !== undefined && !(obj(r.error) && typeof r.error.message === 'string')) r.error = { message: 'the run failed (its run.json holds no readable error message)' };
+  if (r.encoder !== undefined && !(obj(r.encoder) && typeof r.encoder.id === 'string')) delete r.encoder;
+  if (r.dataset !== undefined && !(obj(r.dataset) && typeof r.dataset.path === 'string' && Array.isArray(r.dataset.labels))) delete r.dataset;
+  if (r.dataProblems !== undefined && !(Array.isArray(r.dataProblems) && r.dataProblems.every((p) => obj(p) && typeof p.message === 'string'))) delete r.dataProblems;
+  if (r.progress !== undefined && !obj(r.progress)) delete r.progress;
 }
 
 /** EpochMetrics from a metrics.jsonl line, also accepting the older snake_case keys. */

@@ -58,6 +58,18 @@ describe('fewshot CLI: wrong data and corrupt run files', function () {
     noStack(r);
   });
 
+  it('a run.json with malformed fields (hand-edited, damaged) still lists and reports clearly', async () => {
+    writeRun({ 'run.json': JSON.stringify({ config: { dataset: 'notes' }, status: 'failed', error: 5, name: 7, encoder: 'x', testMacroF1: 'high', dataProblems: 'many' }) });
+    const list = await run(['runs']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`${RUN_ID}\\s+failed`));
+    const r = await run(['report', RUN_ID]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^error: Run ${RUN_ID} has no report \\(the run is failed\\)`, 'm'));
+    assert.ok(!/TypeError|Cannot read properties/.test(r.stderr), r.stderr);
+    noStack(r);
+  });
+
   it('control characters from run files are escaped before printing (report, runs, errors)', async () => {
     const evil = 'notes\u001b[2J\u001b]0;owned\u0007\b';
     const report = { labels: ['a', 'b'], perClass: {}, accuracy: 1, macro: {}, weighted: {}, confusion: [[1, 0], [0, 1]], split: 'test', text: `report\u001b[31m red\n  macro avg\n` };
