@@ -83,7 +83,8 @@ Settings of --method finetune (--epochs, --lr, --batch-size, --patience, --seed 
 Other options:
   --augment <n>            augmented variants per training text, default 0 (off)
   --text-column <name>     text column of a CSV/TSV/JSONL file (default: detected)
-  --label-column <name>    label column (default: detected)
+  --label-column <name>    label column (default: detected by its name, or by its content when
+                           only one column can hold labels; several candidates are refused)
   --max-chars <n>          cut texts to this many characters before encoding
   --hf-model <folder>      local Hugging Face model folder (used by encoder auto)
   --hf-cache <folder>      folder of downloaded Hugging Face models

@@ -179,7 +179,7 @@ describe('datasets: the label column is named every time, and never guessed betw
       assert.ok(e instanceof FewShotError, String(e));
       assert.equal(e.opts.code, 'label-column-ambiguous');
       assert.match(e.message, /notes\.csv: no column is named like a label .* 2 columns could hold the labels: "source", "ward"/);
-      assert.match(e.opts.fix!, /--label-column/);
+      assert.match(e.opts.fix!, /--label-column source or --label-column ward/);
       assert.match(e.opts.fix!, /fewshot\.train\.labelColumn/);
     }
     // Problems shows the refusal on the file; with fewshot.train.labelColumn set, the table reads like training reads it

@@ -358,7 +358,7 @@ export function readTable(text: string, format: DatasetFormat, file: string, opt
     const names = cols.ambiguousLabel.map((k) => `"${rec.header[k]}"`).join(', ');
     throw new FewShotError(`${file}: no column is named like a label (label, class, category, …) and ${cols.ambiguousLabel.length} columns could hold the labels: ${names}. Training on the wrong one would learn the wrong classes, so none was guessed.`, {
       file, line: rec.headerLine || undefined, code: 'label-column-ambiguous',
-      fix: `Name the label column "label", or choose it: \`fewshot train … --label-column ${rec.header[cols.label]}\` (in VS Code: the fewshot.train.labelColumn setting).` });
+      fix: `Name the label column "label", or choose it: ${cols.ambiguousLabel.map((k) => `--label-column ${rec.header[k]}`).join(' or ')} (in VS Code: the fewshot.train.labelColumn setting).` });
   }
   const issues = out.issues;
   let emptyText = 0, emptyLabel = 0, firstEmptyText = 0, firstEmptyLabel = 0;
