@@ -109,6 +109,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     for (const p of dataProblems) warn(`Data problem: ${p.message}`);
     record = await store.update(runId, { dataset: datasetInfo, timings, ...(dataProblems.length ? { dataProblems } : {}) });
     const cols = dataset.columns ? `; text column "${dataset.columns.text}", label column "${dataset.columns.label}"` : '';
+    if (cols) log(`Columns read from ${dataset.root}:${cols.slice(1)}`); // the Output log says it too, every time
     progress('load', 1, 1, `${dataset.train.length} training and ${dataset.test.length} test examples, ${labels.length} labels${cols}`);
 
     let outcome: { model: ModelFile; bestEpoch?: number; epochsRun?: number; bestValMacroF1: number | null };

@@ -97,8 +97,9 @@ describe('fewshot CLI: wrong data and corrupt run files', function () {
     const csv = ['text,label,split', ...rows('cardiology', 'train', 6), '"chest pain, radiating,cardiology,train', ...rows('neurology', 'train', 6),
       ...rows('cardiology', 'test', 2), ...rows('neurology', 'test', 2), ...rows('dermatology', 'test', 3)].join('\n') + '\n';
     fs.writeFileSync(path.join(dir, 'notes.csv'), csv);
-    const r = await run(['train', 'notes.csv', '--encoder', 'hashing:1024']);
+    const r = await run(['train', 'notes.csv', '--encoder', 'hashing:1024', '--verbose']);
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^Columns read from .*notes\.csv: text column "text", label column "label"$/m, 'the info log (VS Code\'s Output) says it too');
     assert.match(r.stderr, /^load: 12 training and 4 test examples, 2 labels; text column "text", label column "label"$/m);
     assert.match(r.stderr, /^warn: .*notes\.csv:8: the quote opened on line 8 is never closed; the row was skipped/m);
     assert.match(r.stderr, /^warn: Data problem: 1 test class\(es\) have no training examples \(dermatology: 3\); their 3 test example\(s\) were left out of the evaluation\.$/m);
