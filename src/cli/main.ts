@@ -495,7 +495,12 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
       code: 'report-missing',
     });
   }
-  const txt = escapeControl((await at.store.readReportText(at.id)) ?? report.text, true);
+  const raw = (await at.store.readReportText(at.id)) ?? report.text;
+  if (typeof raw !== 'string') {
+    throw new FewShotError(`Run ${record.id} has no report text: ${at.store.fileOf(at.id, 'reportText')} is missing and ${at.store.fileOf(at.id, 'report')} holds no "text".`, {
+      file: at.store.fileOf(at.id, 'report'), fix: 'Use `fewshot report --json` for the figures, or train again.', code: 'report-missing' });
+  }
+  const txt = escapeControl(raw, true);
   io.stdout.write(escapeControl(`Run ${record.id} (${record.status}) — ${record.config.dataset}`) + '\n\n');
   io.stdout.write(txt.endsWith('\n') ? txt : txt + '\n');
   return EXIT_OK;

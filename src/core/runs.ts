@@ -171,13 +171,12 @@ export function normaliseRecord(raw: unknown, id: string): RunRecord | null {
   return rec;
 }
 
-/** Whether report.json parsed to the shape readers use (labels, per-class and macro scores, confusion matrix, text). */
+/** Whether report.json parsed to the shape every reader needs (labels, per-class and macro scores). */
 export function isReport(raw: unknown): raw is ClassificationReport {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return false;
   const r = raw as Raw;
   const obj = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v);
-  return Array.isArray(r.labels) && r.labels.every((l) => typeof l === 'string') && obj(r.perClass) && obj(r.macro) &&
-    num(r.accuracy) !== undefined && Array.isArray(r.confusion) && typeof r.text === 'string';
+  return Array.isArray(r.labels) && r.labels.every((l) => typeof l === 'string') && obj(r.perClass) && obj(r.macro);
 }
 
 /**
@@ -529,7 +528,7 @@ export class RunStore {
     try { await fsp.access(file); } catch { return null; }
     const raw = await readJsonFile<unknown>(file, 'test report');
     if (!isReport(raw)) {
-      throw new FewShotError(`${file} is not a Few-Shot Lab test report (it lacks labels, scores or the report text).`, {
+      throw new FewShotError(`${file} is not a Few-Shot Lab test report (it lacks the labels or the scores).`, {
         file, code: 'run-file-corrupt', fix: 'Train again to rebuild the report, or delete this run.' });
     }
     return raw;

@@ -56,6 +56,11 @@ describe('fewshot CLI: wrong data and corrupt run files', function () {
     assert.match(r.stderr, /report\.json is not a Few-Shot Lab test report/);
     assert.ok(!/TypeError|Cannot read properties/.test(r.stderr), r.stderr);
     noStack(r);
+    writeRun({ 'run.json': JSON.stringify({ config: { dataset: 'notes' }, status: 'completed' }), 'report.json': JSON.stringify({ labels: ['a'], perClass: {}, macro: {} }) });
+    const noText = await run(['report', RUN_ID]);
+    assert.equal(noText.code, 1);
+    assert.match(noText.stderr, /has no report text: .*report\.txt is missing and .*report\.json holds no "text"/);
+    noStack(noText);
   });
 
   it('a run.json with malformed fields (hand-edited, damaged) still lists and reports clearly', async () => {
