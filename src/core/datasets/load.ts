@@ -96,7 +96,7 @@ export interface SplitListing { dir: string; classes: ClassFolder[]; loose: stri
 /**
  * The files of a folder dataset, as training and the language server read them: `train` and
  * `test` (train/ and test/ folders, names matched case-insensitively) or `unsplit` (class folders
- * directly under the root), the other folders next to train/, and `issues` for links not followed.
+ * directly under the root), the other folders next to train/, and the symbolic links not followed.
  */
 export interface FolderListing {
   root: string;
@@ -140,7 +140,7 @@ class FolderWalk {
   /** Real paths of the folders and files read. */
   private readonly seen = new Set<string>();
   private readonly links: Link[] = [];
-  constructor(readonly root: string, readonly rootReal: string) { this.seen.add(rootReal); }
+  constructor(private readonly rootReal: string) { this.seen.add(rootReal); }
 
   /** The class folders of a split folder (`real`: its real path). */
   async split(dir: string, real: string): Promise<SplitListing> {
@@ -177,7 +177,6 @@ class FolderWalk {
     this.seen.add(real);
     c.files.push(p);
   }
-
 
   /** Follow the links met so far (and the ones inside what they add), each at most once. */
   async followLinks(): Promise<void> {
@@ -231,7 +230,7 @@ export async function splitFolders(root: string): Promise<{ train?: string; test
 export async function listFolderDataset(root: string, allowUnsplit = true): Promise<FolderListing> {
   const rootReal = await fsp.realpath(root);
   const { train, test, others } = await splitFolders(root);
-  const walk = new FolderWalk(root, rootReal);
+  const walk = new FolderWalk(rootReal);
   const out: FolderListing = { root, others, skippedLinks: walk.skipped };
   const real = async (name: string) => fsp.realpath(path.join(root, name));
   if (train) {
