@@ -14,7 +14,7 @@ import type { TrainRequest } from '../protocol/trainer';
 import { SERVE_PROTOCOL_VERSION, type ServeToParent } from '../protocol/serve';
 import { FewShotError, errorMessage, isFewShotError } from '../core/errors';
 import { resolveConfig, unusedSettings } from '../core/config';
-import { RunStore, readRunAt, resolveRunRef, runFile, runFileExists } from '../core/runs';
+import { RunStore, escapeControl, readRunAt, resolveRunRef, runFile, runFileExists } from '../core/runs';
 import { ProgressReporter } from './progress';
 
 export const EXIT_OK = 0;
@@ -84,7 +84,8 @@ Settings of --method finetune (--epochs, --lr, --batch-size, --patience, --seed 
 Other options:
   --augment <n>            augmented variants per training text, default 0 (off)
   --text-column <name>     text column of a CSV/TSV/JSONL file (default: detected)
-  --label-column <name>    label column (default: detected)
+  --label-column <name>    label column (default: detected by its name, or by its content when
+                           only one column can hold labels; several candidates are refused)
   --max-chars <n>          cut texts to this many characters before encoding
   --hf-model <folder>      local Hugging Face model folder (used by encoder auto)
   --hf-cache <folder>      folder of downloaded Hugging Face models
@@ -409,6 +410,10 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
   else if (process.stdin.isTTY) throw new UsageError('give a text to label, or pipe one text per line on stdin', 'predict');
   else texts = await readStdinLines();
   if (!texts.length) throw new UsageError('no text to label: give it as an argument, or pipe one text per line on stdin', 'predict');
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+  const { emptyTextProblem, loadPredictor } = await import('../core/predict');
+  const empty = emptyTextProblem(texts);
+  if (empty) throw new UsageError(`${empty}; give a text to label, e.g. fewshot predict --run <run> "chest pain on exertion"`, 'predict');
   const runDir = await runDirOf(ref, io, str(values, 'store'));
   if (await runFileExists(runDir, 'record')) {
     const rec = await readRecord(runDir);
@@ -418,8 +423,6 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
       });
     }
   }
-  process.env.ORT_DISABLE_TELEMETRY = '1';
-  const { loadPredictor } = await import('../core/predict');
   const predictor = await loadPredictor(runDir, { hf: { cacheDir: str(values, 'hf-cache') ? path.resolve(io.cwd, str(values, 'hf-cache')!) : undefined } });
   try {
     const out: { text: string; label: string; probabilities: { label: string; p: number }[] }[] = [];
@@ -430,7 +433,7 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
       preds.forEach((p, j) => out.push({ text: chunk[j], label: p.label, probabilities: p.probabilities }));
     }
     if (values.json) io.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    else for (const o of out) io.stdout.write(`${o.label}\t${o.probabilities[0].p.toFixed(4)}\t${oneLine(o.text, 80)}\n`);
+    else for (const o of out) io.stdout.write(`${escapeControl(o.label)}\t${o.probabilities[0].p.toFixed(4)}\t${escapeControl(oneLine(o.text, 80))}\n`);
     return EXIT_OK;
   } finally {
     predictor.dispose();
@@ -458,21 +461,22 @@ async function cmdRuns(args: string[], io: Io): Promise<number> {
     io.stdout.write(`No runs in ${storeDir}. Train one with: fewshot train <dataset>\n`);
     return EXIT_OK;
   }
-  const rows = list.map((r) => {
-    const rec = r.record;
-    if (!rec) return [r.id, 'unreadable', '-', '-', '-', r.error ?? ''];
-    return [
-      rec.name && rec.name !== rec.id ? `${rec.id} (${rec.name})` : rec.id,
-      rec.status,
-      rec.encoder?.id ?? rec.config?.encoder ?? '-',
-      // the algorithm that fitted it (head 'logreg' alone would not tell the few-shot ensemble from tfjs Adam)
-      rec.algorithm ?? (rec.config?.method === 'finetune' ? 'finetune' : rec.head ?? rec.config?.head ?? '-'),
-      rec.testMacroF1 !== undefined ? rec.testMacroF1.toFixed(4) : '-',
-      rec.createdAt ?? '',
-    ];
-  });
+  const rows = list.map((r) => (r.record ? runRow(r.record) : [r.id, 'unreadable', '-', '-', '-', r.error ?? '']).map((c) => escapeControl(c)));
   io.stdout.write(table(['RUN', 'STATUS', 'ENCODER', 'ALGORITHM', 'TEST F1', 'CREATED'], rows));
   return EXIT_OK;
+}
+
+/** One row of `fewshot runs`. */
+function runRow(rec: RunRecord): string[] {
+  return [
+    rec.name && rec.name !== rec.id ? `${rec.id} (${rec.name})` : rec.id,
+    rec.status,
+    rec.encoder?.id || rec.config?.encoder || '-',
+    // the algorithm that fitted it (head 'logreg' alone would not tell the few-shot ensemble from tfjs Adam)
+    rec.algorithm ?? (rec.config?.method === 'finetune' ? 'finetune' : rec.head ?? rec.config?.head ?? '-'),
+    typeof rec.testMacroF1 === 'number' ? rec.testMacroF1.toFixed(4) : '-',
+    typeof rec.createdAt === 'string' ? rec.createdAt : '',
+  ].map((c) => (typeof c === 'string' ? c : String(c)));
 }
 
 function table(head: string[], rows: string[][]): string {
@@ -501,8 +505,13 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
       code: 'report-missing',
     });
   }
-  const txt = (await at.store.readReportText(at.id)) ?? report.text;
-  io.stdout.write(`Run ${record.id} (${record.status}) — ${record.config.dataset}\n\n`);
+  const raw = (await at.store.readReportText(at.id)) ?? report.text;
+  if (typeof raw !== 'string') {
+    throw new FewShotError(`Run ${record.id} has no report text: ${at.store.fileOf(at.id, 'reportText')} is missing and ${at.store.fileOf(at.id, 'report')} holds no "text".`, {
+      file: at.store.fileOf(at.id, 'report'), fix: 'Use `fewshot report --json` for the figures, or train again.', code: 'report-missing' });
+  }
+  const txt = escapeControl(raw, true);
+  io.stdout.write(escapeControl(`Run ${record.id} (${record.status}) — ${record.config.dataset}`) + '\n\n');
   io.stdout.write(txt.endsWith('\n') ? txt : txt + '\n');
   return EXIT_OK;
 }
@@ -624,8 +633,8 @@ async function cmdSetup(args: string[], io: Io): Promise<number> {
 // ---------------------------------------------------------------- main
 
 function printError(io: Io, message: string, fix?: string): void {
-  io.stderr.write(`error: ${message}\n`);
-  if (fix) io.stderr.write(`fix: ${fix}\n`);
+  io.stderr.write(`error: ${escapeControl(message, true)}\n`);
+  if (fix) io.stderr.write(`fix: ${escapeControl(fix, true)}\n`);
 }
 
 export async function runCli(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() }): Promise<number> {

@@ -80,7 +80,10 @@ export class ProgressReporter {
         break;
       case 'progress': {
         const label = e.message ?? '';
-        if (this.o.tty) {
+        if (e.phase === 'load' && e.done === e.total && e.message) {
+          // what was read (counts, the text and label columns) stays on screen, also on a terminal
+          this.line(`${e.phase}: ${e.message}`);
+        } else if (this.o.tty) {
           const pct = e.total > 0 ? ` ${e.done}/${e.total}` : '';
           this.draw(`${e.phase.padEnd(8)} ${bar(e.done, e.total, this.o.width ?? 24)}${pct} ${label}`, e.done === e.total);
         } else if (e.message && (e.phase !== this.lastPhase || e.done === 0 || e.done === e.total)) {

@@ -20,6 +20,16 @@ export interface Predictor {
   dispose(): void;
 }
 
+/**
+ * The one rule of what can be labelled, shared by `fewshot predict` and the model server: a text
+ * with at least one non-whitespace character. Returns why `texts` cannot be labelled, or undefined.
+ */
+export function emptyTextProblem(texts: readonly unknown[]): string | undefined {
+  const i = texts.findIndex((t) => typeof t !== 'string' || !t.trim());
+  if (i < 0) return undefined;
+  return texts.length === 1 ? 'the text is empty (only whitespace): there is nothing to label' : `text ${i + 1} of ${texts.length} is empty (only whitespace): there is nothing to label`;
+}
+
 /** Read and check model/head.json of a run (the run store's reader). Throws FewShotError naming the file. */
 export const readModelFile = readRunModelSync;
 

@@ -153,6 +153,7 @@ export function normaliseRecord(raw: unknown, id: string): RunRecord | null {
     timings: (r.timings && typeof r.timings === 'object' ? r.timings : {}) as RunRecord['timings'],
   };
   delete (rec as unknown as Raw).settings;
+  dropMalformed(rec as unknown as Raw);
   if (version < 1) {
     // Before format 1: no passages / class-name priors existed, figures were snake_case.
     config.passages ??= false;
@@ -168,6 +169,38 @@ export function normaliseRecord(raw: unknown, id: string): RunRecord | null {
     for (const k of ['created_at', 'best_epoch', 'best_val_f1', 'test_f1', 'test_acc', 'train_ms', 'total_ms', 'encoder_id']) delete (rec as unknown as Raw)[k];
   }
   return rec;
+}
+
+/** Whether report.json parsed to the shape every reader needs (labels, per-class and macro scores). */
+export function isReport(raw: unknown): raw is ClassificationReport {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return false;
+  const r = raw as Raw;
+  const obj = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v);
+  return Array.isArray(r.labels) && r.labels.every((l) => typeof l === 'string') && obj(r.perClass) && obj(r.macro);
+}
+
+/**
+ * Text from a run file made safe for a terminal: control characters (ANSI escapes, backspace,
+ * bell, C1 codes) are shown as \\u{…} escapes; tabs and, with `multiline`, line ends are kept.
+ */
+export function escapeControl(s: string, multiline = false): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    c === '\t' || (multiline && c === '\n') ? c : `\\u{${c.charCodeAt(0).toString(16)}}`);
+}
+
+/**
+ * Fields of a hand-edited or damaged run.json that readers would trip over (a number where a name
+ * belongs, an error without a message, …) are dropped, so views and the CLI show the rest.
+ */
+function dropMalformed(r: Raw): void {
+  const obj = (v: unknown): v is Raw => !!v && typeof v === 'object' && !Array.isArray(v);
+  for (const k of ['name', 'finishedAt', 'algorithm', 'head'] as const) if (r[k] !== undefined && typeof r[k] !== 'string') delete r[k];
+  for (const k of ['testMacroF1', 'testAccuracy', 'bestValMacroF1', 'bestEpoch', 'epochsRun'] as const) if (r[k] !== undefined && num(r[k]) === undefined) delete r[k];
+  if (r.error !== undefined && !(obj(r.error) && typeof r.error.message === 'string')) r.error = { message: 'the run failed (its run.json holds no readable error message)' };
+  if (r.encoder !== undefined && !(obj(r.encoder) && typeof r.encoder.id === 'string')) delete r.encoder;
+  if (r.dataset !== undefined && !(obj(r.dataset) && typeof r.dataset.path === 'string' && Array.isArray(r.dataset.labels))) delete r.dataset;
+  if (r.dataProblems !== undefined && !(Array.isArray(r.dataProblems) && r.dataProblems.every((p) => obj(p) && typeof p.message === 'string'))) delete r.dataProblems;
+  if (r.progress !== undefined && !obj(r.progress)) delete r.progress;
 }
 
 /** EpochMetrics from a metrics.jsonl line, also accepting the older snake_case keys. */
@@ -493,7 +526,12 @@ export class RunStore {
   async readReport(id: string): Promise<ClassificationReport | null> {
     const file = path.join(this.dirOf(id), RUN_FILES.report);
     try { await fsp.access(file); } catch { return null; }
-    return readJsonFile<ClassificationReport>(file, 'test report');
+    const raw = await readJsonFile<unknown>(file, 'test report');
+    if (!isReport(raw)) {
+      throw new FewShotError(`${file} is not a Few-Shot Lab test report (it lacks the labels or the scores).`, {
+        file, code: 'run-file-corrupt', fix: 'Train again to rebuild the report, or delete this run.' });
+    }
+    return raw;
   }
 
   /** report.txt (the report as text, with the notes training wrote above it), or undefined when unreadable. */

@@ -108,7 +108,9 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     const dataProblems = findDataProblems(dataset);
     for (const p of dataProblems) warn(`Data problem: ${p.message}`);
     record = await store.update(runId, { dataset: datasetInfo, timings, ...(dataProblems.length ? { dataProblems } : {}) });
-    progress('load', 1, 1, `${dataset.train.length} training and ${dataset.test.length} test examples, ${labels.length} labels`);
+    const cols = dataset.columns ? `; text column "${dataset.columns.text}", label column "${dataset.columns.label}"` : '';
+    if (cols) log(`Columns read from ${dataset.root}:${cols.slice(1)}`); // the Output log says it too, every time
+    progress('load', 1, 1, `${dataset.train.length} training and ${dataset.test.length} test examples, ${labels.length} labels${cols}`);
 
     let outcome: { model: ModelFile; bestEpoch?: number; epochsRun?: number; bestValMacroF1: number | null };
     let report: ClassificationReport | null = null;
@@ -487,8 +489,9 @@ export function findDataProblems(d: Dataset): DataProblem[] {
   }
   const missing = (d.issues ?? []).filter((i) => i.code === IssueCodes.testClassNotInTrain);
   if (missing.length) {
-    const dropped = missing.reduce((a, i) => a + Number(/\((\d+) example/.exec(i.message)?.[1] ?? 0), 0);
-    out.push({ code: 'test-class-not-in-train', count: missing.length, message: `${missing.length} test class(es) have no training examples; their ${dropped} test example(s) were left out of the evaluation.`, files: missing.map((i) => i.file).filter((f): f is string => !!f).slice(0, 5) });
+    const each = missing.map((i) => /"(.*)" \((\d+) example/.exec(i.message)).map((m) => ({ label: m?.[1] ?? '?', n: Number(m?.[2] ?? 0) }));
+    const dropped = each.reduce((a, c) => a + c.n, 0);
+    out.push({ code: 'test-class-not-in-train', count: missing.length, message: `${missing.length} test class(es) have no training examples (${each.map((c) => `${c.label}: ${c.n}`).join(', ')}); their ${dropped} test example(s) were left out of the evaluation.`, files: missing.map((i) => i.file).filter((f): f is string => !!f).slice(0, 5) });
   }
   return out;
 }

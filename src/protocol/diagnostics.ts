@@ -24,6 +24,8 @@ export const DiagnosticCodes = {
   unexpectedEncoding: 'fewshot.unexpected-encoding',
   tooLong: 'fewshot.too-long',
   labelVariants: 'fewshot.label-variants',
+  linkNotFollowed: 'fewshot.link-not-followed',
+  columnsGuessed: 'fewshot.columns-guessed',
 } as const;
 export type DiagnosticCode = (typeof DiagnosticCodes)[keyof typeof DiagnosticCodes];
 

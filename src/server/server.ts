@@ -99,6 +99,8 @@ async function readSettings(): Promise<Settings> {
     ignore: diag?.ignore && typeof diag.ignore === 'object' ? diag.ignore : {},
     classWeighting: train?.classWeighting !== false,
     extraPaths: Array.isArray(datasets?.paths) ? datasets.paths.filter((p: unknown) => typeof p === 'string') : [],
+    textColumn: typeof train?.textColumn === 'string' && train.textColumn.trim() ? train.textColumn.trim() : undefined,
+    labelColumn: typeof train?.labelColumn === 'string' && train.labelColumn.trim() ? train.labelColumn.trim() : undefined,
   };
 }
 
@@ -156,9 +158,11 @@ async function fullAnalysis(reason: string): Promise<void> {
 
 async function settingsChanged(): Promise<void> {
   await enqueue(async () => {
-    const prevPaths = JSON.stringify(index.settings.extraPaths);
+    const prev = index.settings;
     index.settings = await readSettings();
-    const report = JSON.stringify(index.settings.extraPaths) !== prevPaths ? await index.analyseAll() : await index.reanalyseCached();
+    // other columns change what every table holds: read the tables again
+    if (prev.textColumn !== index.settings.textColumn || prev.labelColumn !== index.settings.labelColumn) index.dropTables();
+    const report = JSON.stringify(index.settings.extraPaths) !== JSON.stringify(prev.extraPaths) ? await index.analyseAll() : await index.reanalyseCached();
     publish(report);
   });
 }

@@ -179,6 +179,33 @@ describe('diagnostics: dataset language server in the extension host', function 
     assert.ok(!fs.existsSync(file));
   });
 
+  it('Problems names a link loop and a binary file; a note with a stray backspace is read as text', async () => {
+    const root = path.join(ws(), `diag-links-${process.pid}`);
+    try {
+      for (const c of ['alpha', 'beta']) {
+        fs.mkdirSync(path.join(root, 'train', c), { recursive: true });
+        for (let i = 1; i <= 8; i++) fs.writeFileSync(path.join(root, 'train', c, `${c}-${i}.txt`), `${c} example ${i}: ${c} words number ${i * 7}\n`);
+      }
+      fs.writeFileSync(path.join(root, 'train', 'alpha', 'typo.txt'), 'chest pain\b\b on exertion\n');
+      fs.writeFileSync(path.join(root, 'train', 'beta', 'scan.txt'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00]));
+      fs.symlinkSync('..', path.join(root, 'train', 'alpha', 'up'));
+      const rel = (p: string) => path.relative(ws(), path.join(root, p));
+      const [loop] = await until('the link-not-followed diagnostic on the loop', () => {
+        const x = diagsOf(rel('train/alpha/up'), DiagnosticCodes.linkNotFollowed);
+        return x.length ? x : false;
+      });
+      assert.equal(loop.severity, vscode.DiagnosticSeverity.Warning);
+      assert.match(loop.message, /a loop/);
+      assert.equal(diagsOf(rel('train/beta/scan.txt'), DiagnosticCodes.undecodableFile).length, 1, 'the binary file is in Problems');
+      assert.equal(diagsOf(rel('train/alpha/typo.txt'), DiagnosticCodes.undecodableFile).length, 0, 'the backspace note is text');
+      const summary = host?.latestDatasetSummaries()?.find((d) => d.root === root);
+      assert.deepEqual(summary?.classes.map((c) => [c.label, c.train]), [['alpha', 9], ['beta', 8]], 'the loop adds no examples');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+    await until('the diagnostics to go with the folder', () => diagsOf(`diag-links-${process.pid}/train/alpha/up`).length === 0);
+  });
+
   it('restarts the server after it is killed and publishes the diagnostics again', async () => {
     const first = await until('server info', () => Promise.resolve(vscode.commands.executeCommand<ServerInfo | undefined>(DiagnosticCommands.serverInfo)));
     assert.ok(first.pid > 0 && first.pid !== process.pid);

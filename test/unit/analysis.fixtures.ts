@@ -13,7 +13,7 @@ export function utf16le(text: string, bom = true): Buffer {
   return bom ? Buffer.concat([Buffer.from([0xff, 0xfe]), body]) : body;
 }
 
-/** A fresh copy of the diagnostics fixtures with the non-UTF-8 files added. */
+/** A fresh copy of the diagnostics fixtures with the non-UTF-8 files and a symbolic-link loop added. */
 export function makeFixtureWorkspace(): string {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-diag-'));
   fs.cpSync(FIXTURES, ws, { recursive: true });
@@ -21,6 +21,8 @@ export function makeFixtureWorkspace(): string {
   fs.writeFileSync(path.join(news, 'train', 'sports', 'scan.txt'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 1, 0, 0xff, 0x00]));
   fs.writeFileSync(path.join(news, 'train', 'tech', 't09-gb18030.txt'), GB18030_HELLO);
   fs.writeFileSync(path.join(news, 'train', 'tech', 't10-utf16.txt'), utf16le('A foldable tablet doubles as a small laptop.'));
+  // a loop (train/sports/up -> train): never followed, shown on the link
+  fs.symlinkSync('..', path.join(news, 'train', 'sports', 'up'));
   return ws;
 }
 

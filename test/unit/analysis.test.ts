@@ -210,7 +210,9 @@ describe('analysis: every diagnostic on the fixture datasets', function () {
 
   it('covers every diagnostic code', () => {
     const seen = new Set(all.map((i) => i.code));
-    const missing = Object.values(DiagnosticCodes).filter((c) => !seen.has(c));
+    // a table with guessed columns would add a dataset to this workspace: test/unit/datasets-wrong-data.test.ts covers it
+    const elsewhere = new Set<string>([DiagnosticCodes.columnsGuessed]);
+    const missing = Object.values(DiagnosticCodes).filter((c) => !seen.has(c) && !elsewhere.has(c));
     assert.deepEqual(missing, []);
   });
 

@@ -22,7 +22,10 @@ export interface ParsedRow {
 export interface ParseResult {
   rows: ParsedRow[];
   problems: { line: number; message: string }[];
-  /** True when the input ended inside a quoted field. */
+  /**
+   * True when a quote was never closed. A record with an unbalanced quote is left out (in
+   * `problems`, by its first line) and reading goes on with the line after that line.
+   */
   unterminated: boolean;
 }
 
@@ -36,10 +39,12 @@ export function parseDelimited(text: string, delimiter = ','): ParseResult {
   let rowLine = 1;
   let inQuotes = false;
   let quoteLine = 0;
+  let unterminated = false;
   let fieldQuoted = false;   // current field started with a quote
   let rowHasContent = false; // a delimiter or a quoted field was seen in this record
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let lineStart = i;         // offset of the current line's first character
+  let rowStart = i;          // offset of the current record's first character
   const n = text.length;
   const pos = (at: number): TextPosition => ({ line: line - 1, character: at - lineStart });
   let fieldStart = pos(i);
@@ -56,38 +61,60 @@ export function parseDelimited(text: string, delimiter = ','): ParseResult {
     if (rowHasContent || fields.length > 1 || fields[0] !== '') rows.push({ fields, line: rowLine, lastLine: line, spans });
     fields = []; spans = []; rowHasContent = false;
   };
+  /**
+   * An unbalanced quote: drop the record (never merge it with the lines after it), report its
+   * line, and read on from the line after its first line.
+   */
+  const skipRecord = (message: string) => {
+    problems.push({ line: rowLine, message });
+    let j = rowStart;
+    while (j < n && text[j] !== '\n' && text[j] !== '\r') j++;
+    if (text[j] === '\r' && text[j + 1] === '\n') j++;
+    i = Math.min(j + 1, n);
+    line = rowLine + 1; lineStart = i; rowLine = line; rowStart = i;
+    fields = []; spans = []; field = ''; fieldQuoted = false; quotedEnd = null; inQuotes = false; rowHasContent = false;
+    fieldStart = pos(i);
+  };
 
-  while (i < n) {
-    const c = text[i];
-    if (inQuotes) {
-      if (c === '"') {
-        if (text[i + 1] === '"') { field += '"'; i += 2; continue; }
-        quotedEnd = pos(i);
-        inQuotes = false; i++; continue;
+  for (;;) {
+    while (i < n) {
+      const c = text[i];
+      if (inQuotes) {
+        if (c === '"') {
+          if (text[i + 1] === '"') { field += '"'; i += 2; continue; }
+          quotedEnd = pos(i);
+          inQuotes = false; i++; continue;
+        }
+        if (c === '\r' || c === '\n') {
+          field += '\n';
+          if (c === '\r' && text[i + 1] === '\n') i++;
+          line++; i++; lineStart = i; continue;
+        }
+        field += c; i++; continue;
       }
+      if (c === '"' && field === '' && !fieldQuoted) {
+        inQuotes = true; fieldQuoted = true; rowHasContent = true; quoteLine = line; i++; fieldStart = pos(i); continue;
+      }
+      if (c === delimiter) { endField(); rowHasContent = true; i++; fieldStart = pos(i); continue; }
       if (c === '\r' || c === '\n') {
-        field += '\n';
+        endRow();
         if (c === '\r' && text[i + 1] === '\n') i++;
-        line++; i++; lineStart = i; continue;
+        i++; line++; lineStart = i; rowLine = line; rowStart = i; fieldStart = pos(i); continue;
       }
-      field += c; i++; continue;
+      if (fieldQuoted && quotedEnd && quotedEnd.line > fieldStart.line) {
+        // text right after a quoted field that ran over line ends: its opening quote was a stray one
+        skipRecord(`the quote opened on line ${quoteLine} is closed on line ${quotedEnd.line + 1} but followed by more text (an unbalanced quote)`);
+        continue;
+      }
+      // Stray quote inside an unquoted field or after a closed one-line quoted field: keep it literally.
+      field += c; i++;
     }
-    if (c === '"' && field === '' && !fieldQuoted) {
-      inQuotes = true; fieldQuoted = true; rowHasContent = true; quoteLine = line; i++; fieldStart = pos(i); continue;
-    }
-    if (c === delimiter) { endField(); rowHasContent = true; i++; fieldStart = pos(i); continue; }
-    if (c === '\r' || c === '\n') {
-      endRow();
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      i++; line++; lineStart = i; rowLine = line; fieldStart = pos(i); continue;
-    }
-    // Stray quote inside an unquoted field or after a closed quoted field: keep it literally.
-    field += c; i++;
+    if (!inQuotes) break;
+    unterminated = true;
+    skipRecord(`the quote opened on line ${quoteLine} is never closed`);
   }
-  if (inQuotes) quotedEnd = pos(i);
-  if (inQuotes) problems.push({ line: quoteLine, message: `the quoted field that starts on line ${quoteLine} is never closed` });
   if (field !== '' || rowHasContent) endRow();
-  return { rows, problems, unterminated: inQuotes };
+  return { rows, problems, unterminated };
 }
 
 /** Guess the delimiter of a CSV from its first record: ',' unless ';' or tab clearly dominate. */

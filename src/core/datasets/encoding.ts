@@ -1,7 +1,7 @@
 /**
  * Text encoding detection for dataset files: BOMs (UTF-8, UTF-16 LE/BE), then a
  * strict UTF-8 check, then GB18030/GBK when it decodes cleanly and looks like CJK.
- * Anything else (NUL bytes, undecodable bytes, control-character soup) is 'binary'.
+ * Anything else (NUL bytes, undecodable bytes, mostly control characters) is 'binary'.
  */
 
 export type DetectedEncoding = { encoding: string; text: string } | { encoding: 'binary'; text: null };
@@ -48,8 +48,13 @@ function controlShare(text: string): number {
   return bad / n;
 }
 
-function checked(encoding: string, text: string | null): DetectedEncoding {
-  if (text === null || text.includes('\u0000') || controlShare(text) > 0.01) return { encoding: 'binary', text: null };
+/**
+ * Text that decoded strictly (UTF-8, UTF-16 with a BOM) is binary only when it holds NUL or is
+ * mostly control characters: a stray backspace or bell pasted into a note stays text. A GB18030
+ * guess is looser, so there a few control characters already mean "not text".
+ */
+function checked(encoding: string, text: string | null, maxControlShare = 0.3): DetectedEncoding {
+  if (text === null || text.includes('\u0000') || controlShare(text) > maxControlShare) return { encoding: 'binary', text: null };
   return { encoding, text };
 }
 
@@ -82,7 +87,7 @@ export function detectEncoding(buf: Buffer | Uint8Array, opts: DetectOptions = {
       nonAscii++;
       if (isCjk(cp)) cjk++;
     }
-    if (nonAscii > 0 && cjk / nonAscii >= 0.7) return checked('gb18030', gb);
+    if (nonAscii > 0 && cjk / nonAscii >= 0.7) return checked('gb18030', gb, 0.01);
   }
   return { encoding: 'binary', text: null };
 }

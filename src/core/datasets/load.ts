@@ -8,7 +8,7 @@ import { compareCodePoints } from '../metrics';
 import { detectEncoding, guessLanguage } from './encoding';
 import { groupOfFileName, stratifiedSplit } from './split';
 import type { TextSpan } from './csv';
-import { detectColumns, parseSplitValue, readTableRecords, tableFormatOf, valueSpan } from './table';
+import { detectColumns, parseSplitValue, type ColumnChoice, readTableRecords, tableFormatOf, valueSpan } from './table';
 import { Dataset, DatasetFormat, DatasetIssue, FileInfo, IssueCodes, LoadOptions, Sample } from './types';
 
 export const DEFAULTS = {
@@ -87,53 +87,165 @@ async function listDir(dir: string): Promise<Dirent[]> {
   return ents.filter((e) => !isHiddenOrSystem(e.name)).sort((a, b) => compareCodePoints(a.name, b.name));
 }
 
-async function isDir(p: string, e: Dirent): Promise<boolean> {
-  if (e.isDirectory()) return true;
-  if (e.isSymbolicLink()) { try { return (await fsp.stat(p)).isDirectory(); } catch { return false; } }
-  return false;
-}
-
-/** Sample files under a class folder (recursively), plus files that were ignored. */
-async function listClassFiles(dir: string): Promise<{ files: string[]; ignored: string[] }> {
-  const files: string[] = [];
-  const ignored: string[] = [];
-  for (const e of await listDir(dir)) {
-    const p = path.join(dir, e.name);
-    if (await isDir(p, e)) { const sub = await listClassFiles(p); files.push(...sub.files); ignored.push(...sub.ignored); }
-    else if (SAMPLE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) files.push(p);
-    else ignored.push(p);
-  }
-  return { files, ignored };
-}
-
 /** One class folder of a folder layout: its sample files (sorted, recursive) and the files it ignores. */
 export interface ClassFolder { label: string; dir: string; files: string[]; ignored: string[] }
 
-/** The class folders of `dir` (sorted) and the loose files next to them. */
-export async function listClassFolders(dir: string): Promise<{ classes: ClassFolder[]; loose: string[] }> {
-  const classes: ClassFolder[] = [];
-  const loose: string[] = [];
-  for (const e of await listDir(dir)) {
-    const p = path.join(dir, e.name);
-    if (await isDir(p, e)) classes.push({ label: nfc(e.name), dir: p, ...(await listClassFiles(p)) });
-    else loose.push(p);
+/** The class folders of one split folder (sorted) and the loose files next to them. */
+export interface SplitListing { dir: string; classes: ClassFolder[]; loose: string[] }
+
+/**
+ * The files of a folder dataset, as training and the language server read them: `train` and
+ * `test` (train/ and test/ folders, names matched case-insensitively) or `unsplit` (class folders
+ * directly under the root), the other folders next to train/, and the symbolic links not followed.
+ */
+export interface FolderListing {
+  root: string;
+  train?: SplitListing;
+  test?: SplitListing;
+  unsplit?: SplitListing;
+  /** Folder names next to train/ and test/ (not read). */
+  others: string[];
+  /** Symbolic links that were not followed, and why. */
+  skippedLinks: SkippedLink[];
+}
+
+/** A link a folder walk did not follow: its target is missing, outside the root, a folder that contains the link, or already read. */
+export interface SkippedLink { link: string; why: 'broken' | 'outside' | 'loop' | 'seen'; target?: string }
+
+/** The loader's warning for a link not followed. */
+export function skippedLinkIssue(root: string, l: SkippedLink): DatasetIssue {
+  const why = { broken: 'its target does not exist', outside: `it points outside the dataset folder, to ${l.target}`,
+    loop: `it points back to ${l.target}, a folder that contains it (a loop)`, seen: `${l.target} is already read` }[l.why];
+  return { code: IssueCodes.linkNotFollowed, severity: 'warning', file: l.link, message: `The link ${l.link} was not followed: ${why}.`,
+    fix: `Replace the link with a copy of the files it should add, or delete it (links are read only when they point inside ${root} to files not read otherwise).` };
+}
+
+function isInside(file: string, dir: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** A link met by a walk: its path, its own real location (a link in a real folder) and where what it adds goes. */
+interface Link { link: string; real: string; into: ClassFolder | SplitListing }
+
+/**
+ * Walks a folder dataset once. Real folders and files are read first; symbolic links after that,
+ * and only when they point inside the dataset root to something not read yet: a link out of the
+ * root, a link back to a folder already read (a loop such as `up -> ..`) or a second way to a file
+ * already read is not followed, with a warning that names the link. So no link can multiply or
+ * relabel examples, and loops cannot recurse.
+ */
+class FolderWalk {
+  readonly skipped: SkippedLink[] = [];
+  /** Real paths of the folders and files read. */
+  private readonly seen = new Set<string>();
+  private readonly links: Link[] = [];
+  constructor(private readonly rootReal: string) { this.seen.add(rootReal); }
+
+  /** The class folders of a split folder (`real`: its real path). */
+  async split(dir: string, real: string): Promise<SplitListing> {
+    this.seen.add(real);
+    const out: SplitListing = { dir, classes: [], loose: [] };
+    for (const e of await listDir(dir)) {
+      const p = path.join(dir, e.name);
+      if (e.isSymbolicLink()) this.links.push({ link: p, real: path.join(real, e.name), into: out });
+      else if (e.isDirectory()) out.classes.push(await this.classFolder(nfc(e.name), p, path.join(real, e.name)));
+      else out.loose.push(p);
+    }
+    return out;
   }
-  return { classes, loose };
+
+  private async classFolder(label: string, dir: string, real: string): Promise<ClassFolder> {
+    const c: ClassFolder = { label, dir, files: [], ignored: [] };
+    await this.classFiles(c, dir, real);
+    return c;
+  }
+
+  /** Sample files under a class folder (recursively) into `c`. */
+  private async classFiles(c: ClassFolder, dir: string, real: string): Promise<void> {
+    this.seen.add(real);
+    for (const e of await listDir(dir)) {
+      const p = path.join(dir, e.name);
+      if (e.isSymbolicLink()) this.links.push({ link: p, real: path.join(real, e.name), into: c });
+      else if (e.isDirectory()) await this.classFiles(c, p, path.join(real, e.name));
+      else this.file(c, p, path.join(real, e.name));
+    }
+  }
+
+  private file(c: ClassFolder, p: string, real: string): void {
+    if (!SAMPLE_EXTENSIONS.has(path.extname(p).toLowerCase())) { c.ignored.push(p); return; }
+    this.seen.add(real);
+    c.files.push(p);
+  }
+
+  /** Follow the links met so far (and the ones inside what they add), each at most once. */
+  async followLinks(): Promise<void> {
+    for (let k = 0; k < this.links.length; k++) {
+      const { link, real, into } = this.links[k];
+      let target: string;
+      let isDirTarget: boolean;
+      try {
+        target = await fsp.realpath(link);
+        isDirTarget = (await fsp.stat(target)).isDirectory();
+      } catch { this.skipped.push({ link, why: 'broken' }); continue; }
+      if (!isInside(target, this.rootReal)) { this.skipped.push({ link, why: 'outside', target }); continue; }
+      if (this.seen.has(target)) {
+        const loop = isDirTarget && isInside(real, target);
+        this.skipped.push({ link, why: loop ? 'loop' : 'seen', target });
+        continue;
+      }
+      if ('classes' in into) {
+        if (isDirTarget) { into.classes.push(await this.classFolder(nfc(path.basename(link)), link, target)); into.classes.sort((a, b) => compareCodePoints(a.label, b.label)); }
+        else into.loose.push(link);
+      } else if (isDirTarget) await this.classFiles(into, link, target);
+      else this.file(into, link, target);
+    }
+  }
+}
+
+/** Whether `e` in `dir` is a folder: a real one, or a link to a folder inside `rootReal`. */
+async function isDirIn(dir: string, e: Dirent, rootReal: string): Promise<boolean> {
+  if (e.isDirectory()) return true;
+  if (!e.isSymbolicLink()) return false;
+  try {
+    const t = await fsp.realpath(path.join(dir, e.name));
+    return isInside(t, rootReal) && (await fsp.stat(t)).isDirectory();
+  } catch { return false; }
 }
 
 /** The train/ and test/ folders of a folder dataset (names matched case-insensitively), and the other folders. */
 export async function splitFolders(root: string): Promise<{ train?: string; test?: string; others: string[] }> {
+  const rootReal = await fsp.realpath(root);
   const dirs: string[] = [];
-  for (const e of await listDir(root)) if (await isDir(path.join(root, e.name), e)) dirs.push(e.name);
+  for (const e of await listDir(root)) if (await isDirIn(root, e, rootReal)) dirs.push(e.name);
   const train = dirs.find((d) => TRAIN_DIRS.has(d.toLowerCase()));
   const test = dirs.find((d) => TEST_DIRS.has(d.toLowerCase()));
   return { train, test, others: dirs.filter((d) => d !== train && d !== test) };
 }
 
+/**
+ * List a folder dataset (see FolderListing): train/ and test/ when there is a train/ folder, else
+ * (`allowUnsplit`, and no test/ folder) the class folders under the root.
+ */
+export async function listFolderDataset(root: string, allowUnsplit = true): Promise<FolderListing> {
+  const rootReal = await fsp.realpath(root);
+  const { train, test, others } = await splitFolders(root);
+  const walk = new FolderWalk(rootReal);
+  const out: FolderListing = { root, others, skippedLinks: walk.skipped };
+  const real = async (name: string) => fsp.realpath(path.join(root, name));
+  if (train) {
+    out.train = await walk.split(path.join(root, train), await real(train));
+    if (test) out.test = await walk.split(path.join(root, test), await real(test));
+  } else if (allowUnsplit && !test) {
+    out.unsplit = await walk.split(root, rootReal);
+  }
+  await walk.followLinks();
+  return out;
+}
+
 interface SplitLoad { samples: Sample[]; labels: string[] }
 
-async function loadSplitFolder(dir: string, split: FileInfo['split'], files: FileInfo[], issues: DatasetIssue[], maxBytes: number): Promise<SplitLoad> {
-  const { classes, loose } = await listClassFolders(dir);
+async function loadSplitFolder({ dir, classes, loose }: SplitListing, split: FileInfo['split'], files: FileInfo[], issues: DatasetIssue[], maxBytes: number): Promise<SplitLoad> {
   if (loose.length) {
     issues.push({ code: IssueCodes.unsupportedFile, severity: 'info', file: loose[0],
       message: `${loose.length} file(s) directly in ${dir} were ignored (${loose.slice(0, 3).map((f) => path.basename(f)).join(', ')}${loose.length > 3 ? ', …' : ''}): examples must be inside a class folder.`,
@@ -173,34 +285,37 @@ export function folderSample(text: string, label: string, file: string): Sample 
 
 async function loadFolders(root: string, opts: LoadOptions) {
   const files: FileInfo[] = [];
-  const issues: DatasetIssue[] = [];
   const maxBytes = opts.maxFileBytes ?? DEFAULTS.maxFileBytes;
-  const { train: trainName, test: testName, others } = await splitFolders(root);
-  if (!trainName && testName) {
+  const listing = await listFolderDataset(root);
+  const issues: DatasetIssue[] = listing.skippedLinks.map((l) => skippedLinkIssue(root, l));
+  const { train: trainList, test: testList, others } = listing;
+  if (!trainList && !listing.unsplit) {
+    const { test: testName } = await splitFolders(root);
     throw new FewShotError(`${root} has a ${testName}/ folder but no train/ folder.`, {
       file: root, code: 'no-train-folder', fix: `Create ${path.join(root, 'train', '<class>')}/ folders with example .txt files.` });
   }
-  if (trainName) {
+  if (trainList) {
     if (others.length) {
       issues.push({ code: IssueCodes.unsupportedFile, severity: 'info', file: path.join(root, others[0]),
         message: `Folder(s) ${others.map((d) => `${d}/`).join(', ')} in ${root} were ignored: only train/ and test/ are read.`,
         fix: 'Move validation examples into train/ (a validation share is held out automatically) or into test/.' });
     }
-    const train = await loadSplitFolder(path.join(root, trainName), 'train', files, issues, maxBytes);
-    const test = testName ? await loadSplitFolder(path.join(root, testName), 'test', files, issues, maxBytes) : null;
-    if (!testName) {
+    const train = await loadSplitFolder(trainList, 'train', files, issues, maxBytes);
+    const test = testList ? await loadSplitFolder(testList, 'test', files, issues, maxBytes) : null;
+    if (!testList) {
       issues.push({ code: IssueCodes.missingTestSplit, severity: 'info', file: root,
         message: `${root} has no test/ folder; a test split is held out from train/ instead.`,
         fix: `Add ${path.join(root, 'test', '<class>')}/ folders to evaluate on examples you choose.` });
     }
     return { files, issues, train: train.samples, test: test ? test.samples : null };
   }
-  if (!others.length) {
+  const unsplit = listing.unsplit!;
+  if (!unsplit.classes.length) {
     throw new FewShotError(`${root} contains no class folders.`, {
       file: root, code: 'dataset-empty',
       fix: `Put examples in ${path.join(root, 'train', '<class>', '*.txt')} (and optionally ${path.join(root, 'test', '<class>', '*.txt')}), or point to a CSV/TSV/JSONL file.` });
   }
-  const all = await loadSplitFolder(root, 'unsplit', files, issues, maxBytes);
+  const all = await loadSplitFolder(unsplit, 'unsplit', files, issues, maxBytes);
   return { files, issues, train: all.samples, test: null };
 }
 
@@ -212,6 +327,8 @@ export interface TableRead {
   header: string[];
   /** Null when no text/label column could be found. */
   columns: NonNullable<Dataset['columns']> | null;
+  /** How the text and label columns were found: set by an option, by their names, or guessed from their content. */
+  columnsFound?: ColumnChoice['how'];
   hasSplitColumn: boolean;
   rows: TableRow[];
   /** Rows left out because their text or label cell is empty. */
@@ -236,6 +353,12 @@ export function readTable(text: string, format: DatasetFormat, file: string, opt
   if (!rec.rows.length) return out;
   const cols = detectColumns(rec.header, rec.rows, file, opts);
   if (!cols) return out;
+  if (cols.ambiguousLabel) {
+    const names = cols.ambiguousLabel.map((k) => `"${rec.header[k]}"`).join(', ');
+    throw new FewShotError(`${file}: no column is named like a label (label, class, category, …) and ${cols.ambiguousLabel.length} columns could hold the labels: ${names}. Training on the wrong one would learn the wrong classes, so none was guessed.`, {
+      file, line: rec.headerLine || undefined, code: 'label-column-ambiguous',
+      fix: `Name the label column "label", or choose it: ${cols.ambiguousLabel.map((k) => `--label-column ${rec.header[k]}`).join(' or ')} (in VS Code: the fewshot.train.labelColumn setting).` });
+  }
   const issues = out.issues;
   let emptyText = 0, emptyLabel = 0, firstEmptyText = 0, firstEmptyLabel = 0;
   const unknownSplit = new Map<string, number>();
@@ -274,9 +397,17 @@ export function readTable(text: string, format: DatasetFormat, file: string, opt
   }
   out.hasSplitColumn = cols.split !== undefined;
   out.columns = { text: rec.header[cols.text], label: rec.header[cols.label] };
+  out.columnsFound = cols.how;
   if (cols.group !== undefined) out.columns.group = rec.header[cols.group];
   if (cols.split !== undefined) out.columns.split = rec.header[cols.split];
   return out;
+}
+
+/** The warning for columns guessed from their content (training also names the columns it reads every time, in its load step). */
+export function guessedColumnsIssue(file: string, c: NonNullable<Dataset['columns']>, line?: number): DatasetIssue {
+  return { code: IssueCodes.columnsGuessed, severity: 'warning', file, line: line || undefined,
+    message: `${file}: no column is named like a text or a label; guessed from the content: text column "${c.text}", label column "${c.label}".`,
+    fix: 'If a column is wrong, name the columns "text" and "label", or set them (--text-column, --label-column; in VS Code the fewshot.train.textColumn and fewshot.train.labelColumn settings).' };
 }
 
 const TRAIN_TOKEN = /(^|[._\- ])train(?=[._\- ]|$)/i;
@@ -341,7 +472,7 @@ async function loadTable(file: string, format: DatasetFormat, opts: LoadOptions)
   const pair = await readPairedTest(file, format, opts);
   const files: FileInfo[] = [{ file, split: pair ? 'train' : 'unsplit', encoding: d.encoding, bytes: d.bytes, chars: d.text.length }];
   const rows = [...read.rows];
-  const issues = [...read.issues];
+  const issues = [...(read.columnsFound === 'heuristic' ? [guessedColumnsIssue(file, read.columns, read.headerLine)] : []), ...read.issues];
   if (pair) { files.push(pair.info); rows.push(...pair.read.rows); issues.push(...pair.read.issues); }
   const train = rows.filter((r) => r.split === 'train').map((r) => r.sample);
   const test = rows.filter((r) => r.split === 'test').map((r) => r.sample);

@@ -151,7 +151,7 @@ export function readTableRecords(text: string, format: DatasetFormat, file: stri
     for (const p of parsed.problems) {
       rowProblems.push({ line: p.line, reason: p.message });
       issues.push({ code: IssueCodes.badRow, severity: 'warning', file, line: p.line,
-        message: `${file}:${p.line}: ${p.message}; the rest of the file was read as one field`, fix: 'Close the quote (") or double quotes inside quoted text ("").' });
+        message: `${file}:${p.line}: ${p.message}; the row was skipped`, fix: `Close the quote (") on line ${p.line}, or double quotes inside quoted text ("").` });
     }
   }
   if (!rows.length) return { header: [], rows: [], issues, rowProblems, headerLine: 0 };
@@ -188,6 +188,8 @@ export interface ColumnChoice {
   group?: number;
   /** How the text/label columns were found. */
   how: 'option' | 'header' | 'heuristic';
+  /** Set when the label column would be guessed from the content and several columns could hold the labels. */
+  ambiguousLabel?: number[];
 }
 
 function findByName(header: string[], names: string[], exclude: Set<number>, allowTokens: boolean, rejectTokens: string[] = []): number {
@@ -253,17 +255,20 @@ export function detectColumns(header: string[], rows: { values: string[] }[], fi
   if (group >= 0) used.add(group);
   if (text < 0) { text = findByName(header, TEXT_NAMES, used, true, ['id', 'ids', 'len', 'length', 'count', 'num']); if (text >= 0) used.add(text); }
   if (label < 0) { label = findByName(header, LABEL_NAMES, used, true, ['count', 'num', 'prob', 'score']); if (label >= 0) used.add(label); }
+  let labelCandidates: number[] | undefined;
   if (text < 0 || label < 0) {
     if (!rows.length) return null;
     const stats = header.map((_, k) => columnStats(rows, k));
     const n = Math.min(rows.length, 5000);
     if (label < 0) {
       let best = -1;
+      labelCandidates = [];
       for (let k = 0; k < header.length; k++) {
         if (used.has(k)) continue;
         const s = stats[k];
         const maxDistinct = Math.max(2, Math.min(100, Math.floor(n / 2)));
         if (s.distinct < 2 || s.distinct > maxDistinct || s.avgLen > 40 || s.nonEmpty < n * 0.8) continue;
+        labelCandidates.push(k);
         if (best < 0 || s.distinct < stats[best].distinct || (s.distinct === stats[best].distinct && s.avgLen < stats[best].avgLen)) best = k;
       }
       if (best >= 0) { label = best; used.add(best); how = how === 'option' ? 'option' : 'heuristic'; }
@@ -280,7 +285,10 @@ export function detectColumns(header: string[], rows: { values: string[] }[], fi
     }
   }
   if (text < 0 || label < 0) return null;
-  return { text, label, split: split >= 0 ? split : undefined, group: group >= 0 ? group : undefined, how };
+  // a column that went on to be the text column was no label candidate after all
+  labelCandidates = labelCandidates?.filter((k) => k !== text);
+  const ambiguous = labelCandidates && labelCandidates.length > 1 ? { ambiguousLabel: labelCandidates } : {};
+  return { text, label, split: split >= 0 ? split : undefined, group: group >= 0 ? group : undefined, how, ...ambiguous };
 }
 
 export type SplitValue = 'train' | 'test' | 'val' | null;

@@ -92,4 +92,6 @@ export const IssueCodes = {
   groupSpansSplits: 'fewshot.group-spans-splits',
   crossValidation: 'fewshot.cross-validation',
   stratifiedSplit: 'fewshot.stratified-split',
+  linkNotFollowed: 'fewshot.link-not-followed',
+  columnsGuessed: 'fewshot.columns-guessed',
 } as const;

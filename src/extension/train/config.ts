@@ -64,6 +64,8 @@ export function configFromSettings(dataset: string, overrides: TrainOverrides = 
     classWeighting: s.get<boolean>('classWeighting'),
     patience: s.get<number>('patience'),
     backend: s.get<string>('backend'),
+    textColumn: s.get<string>('textColumn')?.trim() || undefined,
+    labelColumn: s.get<string>('labelColumn')?.trim() || undefined,
   };
   let merged = { ...DEFAULT_CONFIG, ...dropUndefined(fromSettings), ...dropUndefined(overrides), dataset } as TrainConfig;
   if (merged.method === 'finetune') {

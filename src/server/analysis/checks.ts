@@ -65,11 +65,18 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
     if (isTable && lf.columns && lf.samples.length === 0 && lf.skipped.length === 0 && lf.parseErrors.length === 0) {
       push(DiagnosticCodes.emptyFile, 'warning', msg(locale, 'emptyTable'), lf.file, lf.headRange);
     }
+    if (isTable && lf.columns && lf.columnsGuessed) {
+      push(DiagnosticCodes.columnsGuessed, 'warning', msg(locale, 'columnsGuessed', lf.columns.text, lf.columns.label), lf.file, lf.headRange);
+    }
     for (const k of lf.skipped) {
       push(DiagnosticCodes.emptyFile, 'warning', msg(locale, k.why === 'empty-text' ? 'emptyRow' : 'emptyLabel'), lf.file, k.range, { row: k.row });
     }
     samples.push(...lf.samples);
   }
+
+  // ---- links the listing did not follow (loops, targets outside the dataset, second ways to a file)
+  const linkKey = { broken: 'linkBroken', outside: 'linkOutside', loop: 'linkLoop', seen: 'linkSeen' } as const;
+  for (const l of desc.skippedLinks ?? []) push(DiagnosticCodes.linkNotFollowed, 'warning', msg(locale, linkKey[l.why], l.target ?? ''), l.link, zeroRange());
 
   // ---- encodings: flag the odd ones out in a mostly-X dataset
   const fam = new Map<string, number>();

@@ -1,5 +1,6 @@
 /** Shared shapes of the dataset analysis (LSP-compatible ranges, no vscode import). */
 import type { DiagnosticCode } from '../../protocol/diagnostics';
+import type { SkippedLink } from '../../core/datasets';
 
 export interface Position { line: number; character: number }
 export interface Range { start: Position; end: Position }
@@ -20,6 +21,9 @@ export interface Settings {
   classWeighting: boolean;
   /** fewshot.datasets.paths */
   extraPaths: string[];
+  /** fewshot.train.textColumn / labelColumn: the table columns training reads (unset: detected). */
+  textColumn?: string;
+  labelColumn?: string;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -54,6 +58,8 @@ export interface DatasetDesc {
   classFolders: Record<string, string[]>;
   /** Folder layouts: whether a test/ folder exists. */
   hasTestFolder?: boolean;
+  /** Folder layouts: symbolic links the listing did not follow (shown in Problems on the link). */
+  skippedLinks?: SkippedLink[];
 }
 
 export interface Sample {
@@ -96,6 +102,8 @@ export interface LoadedFile {
   /** Range of the header line (tables) or first line (.txt). */
   headRange: Range;
   columns?: { text: string; label: string; split?: string } | null;
+  /** Tables: no column is named like a text or a label, so training guesses them from the content. */
+  columnsGuessed?: boolean;
 }
 
 export interface IssueData {

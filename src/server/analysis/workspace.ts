@@ -6,8 +6,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import {
-  DATASET_DEFAULTS, detectEncoding, findDatasets, finishDataset, folderSample, listClassFolders, pairedTestFile, readTable,
-  sampleText, sniffTableFile, sniffTableText, splitFolders, tableFormatOf, type Dataset, type Sample as CoreSample, type TableRead,
+  DATASET_DEFAULTS, detectEncoding, findDatasets, finishDataset, folderSample, listFolderDataset, pairedTestFile, readTable,
+  sampleText, sniffTableFile, sniffTableText, tableFormatOf, type Dataset, type FolderListing, type Sample as CoreSample, type SplitListing, type TableRead,
 } from '../../core/datasets';
 import { analyseDataset, type AnalysisResult } from './checks';
 import { bandKeys, minhash, normaliseText, shingles, textHash, yieldNow } from './text';
@@ -100,7 +100,7 @@ function emptyFile(file: string, size: number, status: LoadedFile['status'], enc
  * Read and parse one member file (from an overlay if the document is open) with the
  * core's decoder and table reader, so its samples are exactly the ones training reads.
  */
-export async function loadMember(m: MemberFile, format: DatasetDesc['format'], overlay?: Overlay): Promise<LoadedFile> {
+export async function loadMember(m: MemberFile, format: DatasetDesc['format'], overlay?: Overlay, columns: Pick<Settings, 'textColumn' | 'labelColumn'> = {}): Promise<LoadedFile> {
   let text: string | null;
   let encoding: string;
   let size: number;
@@ -133,12 +133,13 @@ export async function loadMember(m: MemberFile, format: DatasetDesc['format'], o
   }
   let read: TableRead;
   try {
-    read = readTable(text, format, m.file, {}, side);
+    read = readTable(text, format, m.file, { textColumn: columns.textColumn, labelColumn: columns.labelColumn }, side);
   } catch (e) {
     lf.parseErrors.push({ line: 0, message: e instanceof Error ? e.message : String(e), range: lineRange(text) });
     return lf;
   }
   lf.columns = read.columns;
+  if (read.columnsFound === 'heuristic') lf.columnsGuessed = true;
   if (read.headerLine) lf.headRange = lineRange(text, read.headerLine - 1);
   lf.parseErrors = read.rowProblems.map((p) => ({ line: p.line - 1, message: p.reason, range: lineRange(text!, p.line - 1) }));
   for (const r of read.rows) {
@@ -159,25 +160,22 @@ export async function loadMember(m: MemberFile, format: DatasetDesc['format'], o
 export async function describeFolderDataset(root: string, workspaceFolders: string[], allowUnsplit = false): Promise<DatasetDesc | null> {
   const members: MemberFile[] = [];
   const classFolders: Record<string, string[]> = {};
-  const addSplit = async (dir: string, split: MemberFile['split']) => {
-    const { classes } = await listClassFolders(dir);
-    for (const c of classes) {
+  const addSplit = (listing: SplitListing | undefined, split: MemberFile['split']) => {
+    for (const c of listing?.classes ?? []) {
       (classFolders[c.label] ??= []).push(c.dir);
       for (const file of c.files) members.push({ file, split, label: c.label });
     }
-    return classes.length > 0;
+    return !!listing?.classes.length;
   };
-  let dirs: Awaited<ReturnType<typeof splitFolders>>;
-  try { dirs = await splitFolders(root); } catch { return null; }
-  if (dirs.train) {
-    if (!(await addSplit(path.join(root, dirs.train), 'train'))) return null;
-    if (dirs.test) await addSplit(path.join(root, dirs.test), 'test');
-  } else if (allowUnsplit && !dirs.test) {
-    if (!(await addSplit(root, 'unsplit'))) return null;
-  } else {
+  let listing: FolderListing;
+  try { listing = await listFolderDataset(root, allowUnsplit); } catch { return null; }
+  if (listing.train) {
+    if (!addSplit(listing.train, 'train')) return null;
+    addSplit(listing.test, 'test');
+  } else if (!addSplit(listing.unsplit, 'unsplit')) {
     return null;
   }
-  return { root, name: path.basename(root), format: 'folders', key: datasetKey(root, workspaceFolders), members, classFolders, hasTestFolder: !!dirs.test };
+  return { root, name: path.basename(root), format: 'folders', key: datasetKey(root, workspaceFolders), members, classFolders, hasTestFolder: !!listing.test, skippedLinks: listing.skippedLinks };
 }
 
 export function datasetKey(root: string, workspaceFolders: string[]): string {
@@ -258,7 +256,7 @@ export class DatasetIndex {
     const todo = desc.members.filter((m) => !this.cache.has(m.file));
     for (let i = 0; i < todo.length; i += READ_BATCH) {
       const batch = todo.slice(i, i + READ_BATCH);
-      const loaded = await Promise.all(batch.map((m) => loadMember(m, desc.format, this.opts.overlay?.(m.file))));
+      const loaded = await Promise.all(batch.map((m) => loadMember(m, desc.format, this.opts.overlay?.(m.file), this.settings)));
       for (const lf of loaded) this.cache.set(lf.file, lf);
       this.reads += loaded.length;
       await yieldNow();
@@ -291,6 +289,11 @@ export class DatasetIndex {
     const removed = [...before].filter((r) => !this.datasets.has(r));
     for (const r of removed) this.results.delete(r);
     return { analysed, removed };
+  }
+
+  /** Forget the cached table files (the column settings changed); the next analysis reads them again. */
+  dropTables(): void {
+    for (const d of this.datasets.values()) if (d.format !== 'folders') for (const m of d.members) this.cache.delete(m.file);
   }
 
   /** Re-run the checks on cached data only (settings or locale changed). */
