@@ -290,6 +290,8 @@ export function parsePredictBody(raw: string, maxTexts: number): { texts: string
     if (o.texts.length > maxTexts) throw new HttpError(400, `"texts" has ${o.texts.length} items; the limit is ${maxTexts} per request. Split it into several requests.`);
     const bad = o.texts.findIndex((t) => typeof t !== 'string');
     if (bad >= 0) throw new HttpError(400, `"texts[${bad}]" must be a string, got ${o.texts[bad] === null ? 'null' : typeof o.texts[bad]}.`);
+    const empty = (o.texts as string[]).findIndex((t) => !t.trim());
+    if (empty >= 0) throw new HttpError(400, `"texts[${empty}]" is empty (only whitespace): there is nothing to label. Remove it or send the text to classify.`);
     return { texts: o.texts as string[], single: false };
   }
   throw new HttpError(400, 'Missing "text". Send JSON like {"text": "…"} or {"texts": ["…", "…"]}.');

@@ -120,6 +120,7 @@ describe('model server (src/core/serve.ts)', function () {
       ['texts not an array', '{"texts": "abc"}', /"texts" must be an array/],
       ['texts with a non-string', '{"texts": ["ok", 3]}', /"texts\[1\]" must be a string/],
       ['empty texts', '{"texts": []}', /"texts" is empty/],
+      ['an empty item in texts (as fewshot predict "" refuses it)', '{"texts": ["ok", " "]}', /"texts\[1\]" is empty/],
     ];
     for (const [name, body, re] of cases) {
       it(name, async () => {
