@@ -45,6 +45,9 @@ const vsceArgs = [
   'package',
   '--target', target,
   '--no-update-package-json',
+  // README images stay relative: VS Code shows them from the installed extension's folder (media/ is packaged).
+  // There is no public repository to rewrite them to, and vsce refuses relative links without one.
+  '--no-rewrite-relative-links',
   '--out', out,
 ];
 if (!pkg.repository) vsceArgs.push('--allow-missing-repository');
@@ -58,7 +61,8 @@ if (!args.includes('--no-verify')) {
   try {
     run('unzip', ['-q', out, '-d', dir]);
     const ext = join(dir, 'extension');
-    const deps = Object.keys(pkg.dependencies ?? {});
+    // transformers.js is not loaded from node_modules: the bundles load dist/vendor/transformers.js (see scripts/build.mjs).
+    const deps = Object.keys(pkg.dependencies ?? {}).filter((d) => d !== '@huggingface/transformers');
     // These need the 'vscode' module (extension host only): resolve them, do not load them.
     const resolveOnly = deps.filter((d) => d === 'vscode-languageclient');
     // Load each runtime dependency (and onnxruntime-node's linux-x64 binding) from the packaged copy.
@@ -76,9 +80,14 @@ if (!args.includes('--no-verify')) {
       };
       (async () => {
         for (const name of ${JSON.stringify(deps)}.concat(['onnxruntime-node'])) await load(name);
+        // the vendored transformers.js, through import() as src/core/encoders/hf.ts loads it (named exports)
+        try {
+          const t = await import(require('node:url').pathToFileURL(require('node:path').join(${JSON.stringify(ext)}, 'dist', 'vendor', 'transformers.js')).href);
+          if (typeof t.pipeline !== 'function' || typeof t.AutoTokenizer !== 'function') throw new Error('its named exports are missing');
+        } catch (e) { bad.push('dist/vendor/transformers.js: ' + (e && e.message ? e.message.split('\\n')[0] : e)); }
         for (const f of ['dist/extension.js', 'package.json', 'LICENSE.txt']) if (!require('node:fs').existsSync(require('node:path').join(${JSON.stringify(ext)}, f))) bad.push('missing ' + f);
         if (bad.length) { console.error('package: the packaged extension cannot load:\\n  ' + bad.join('\\n  ')); process.exit(1); }
-        console.log('package: verified: ' + ${JSON.stringify(deps.length + 1)} + ' runtime dependencies load from the unpacked .vsix');
+        console.log('package: verified: ' + ${JSON.stringify(deps.length + 2)} + ' runtime dependencies (with the vendored transformers.js) load from the unpacked .vsix');
         process.exit(0);
       })();`;
     // Output kept quiet (TF.js prints kernel registrations) unless the check fails.
