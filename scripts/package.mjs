@@ -62,6 +62,15 @@ if (!args.includes('--no-verify')) {
     run('unzip', ['-q', out, '-d', dir]);
     const ext = join(dir, 'extension');
     // transformers.js is not loaded from node_modules: the bundles load dist/vendor/transformers.js (see scripts/build.mjs).
+    // README links stay relative (see above): each must name a file that is in the package.
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const links = [...readme.matchAll(/\]\(([^)\s]+)\)|<img[^>]+src=["']([^"']+)["']/g)].map((m) => m[1] ?? m[2]).filter((l) => !/^([a-z]+:|#)/i.test(l));
+    const broken = links.filter((l) => !existsSync(join(ext, l.split('#')[0])));
+    if (broken.length) {
+      console.error(`package: README.md links to files that are not in the .vsix: ${broken.join(', ')}\n  fix: keep them in the package (.vscodeignore) or link elsewhere`);
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(1);
+    }
     const deps = Object.keys(pkg.dependencies ?? {}).filter((d) => d !== '@huggingface/transformers');
     // These need the 'vscode' module (extension host only): resolve them, do not load them.
     const resolveOnly = deps.filter((d) => d === 'vscode-languageclient');
