@@ -6,7 +6,7 @@
 // drop a file that is needed at run time). --no-verify skips that check.
 // Usage: node scripts/package.mjs [--no-build] [--no-verify] [--out FILE]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,9 +71,10 @@ if (!args.includes('--no-verify')) {
       rmSync(dir, { recursive: true, force: true });
       process.exit(1);
     }
-    const deps = Object.keys(pkg.dependencies ?? {}).filter((d) => d !== '@huggingface/transformers');
-    // These need the 'vscode' module (extension host only): resolve them, do not load them.
-    const resolveOnly = deps.filter((d) => d === 'vscode-languageclient');
+    // The dependencies the bundles require at run time; the others are bundled into dist/ (the language client
+    // and server) or rebuilt into dist/vendor/transformers.js (transformers.js: see scripts/build.mjs).
+    const bundles = readdirSync(join(ext, 'dist')).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(ext, 'dist', f), 'utf8')).join('\n');
+    const deps = Object.keys(pkg.dependencies ?? {}).filter((d) => bundles.includes(`require("${d}")`));
     // Load each runtime dependency (and onnxruntime-node's linux-x64 binding) from the packaged copy.
     const probe = `
       const { createRequire } = require('node:module');
@@ -83,7 +84,6 @@ if (!args.includes('--no-verify')) {
         try {
           const p = req.resolve(name);
           if (!p.startsWith(${JSON.stringify(ext)})) throw new Error('resolved outside the package: ' + p);
-          if (${JSON.stringify(resolveOnly)}.includes(name)) return;
           try { req(name); } catch (e) { if (e && e.code === 'ERR_REQUIRE_ESM') await import(p); else throw e; }
         } catch (e) { bad.push(name + ': ' + (e && e.message ? e.message.split('\\n')[0] : e)); }
       };
