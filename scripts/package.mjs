@@ -61,7 +61,6 @@ if (!args.includes('--no-verify')) {
   try {
     run('unzip', ['-q', out, '-d', dir]);
     const ext = join(dir, 'extension');
-    // transformers.js is not loaded from node_modules: the bundles load dist/vendor/transformers.js (see scripts/build.mjs).
     // README links stay relative (see above): each must name a file that is in the package.
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const links = [...readme.matchAll(/\]\(([^)\s]+)\)|<img[^>]+src=["']([^"']+)["']/g)].map((m) => m[1] ?? m[2]).filter((l) => !/^([a-z]+:|#)/i.test(l));
