@@ -6,9 +6,9 @@
 // drop a file that is needed at run time). --no-verify skips that check.
 // Usage: node scripts/package.mjs [--no-build] [--no-verify] [--out FILE]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -39,15 +39,32 @@ for (const f of ['dist/extension.js', 'LICENSE']) {
   }
 }
 
+// The README of the package: VS Code's Extensions view shows it in a webview that loads only https: and data:
+// images, and there is no public repository to point relative images at, so they are inlined as data: URIs
+// (offline, like the product). Links stay relative (--no-rewrite-relative-links) and are checked below.
+const readmeText = readFileSync(join(root, 'README.md'), 'utf8');
+const mime = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp' };
+const packagedReadme = 'dist/README.vsix.md';
+writeFileSync(join(root, packagedReadme), readmeText.replace(/(!\[[^\]]*\]\()([^)\s]+)\)/g, (all, head, link) => {
+  const type = mime[extname(link).toLowerCase()];
+  if (/^[a-z]+:/i.test(link) || !type) return all;
+  const file = join(root, link);
+  if (!existsSync(file)) {
+    console.error(`package: README.md shows ${link}, which does not exist\n  fix: add the image or remove the reference`);
+    process.exit(1);
+  }
+  return `${head}data:${type};base64,${readFileSync(file).toString('base64')})`;
+}));
+
 rmSync(out, { force: true });
 const vsceArgs = [
   join(root, 'node_modules', '@vscode', 'vsce', 'vsce'),
   'package',
   '--target', target,
   '--no-update-package-json',
-  // README images stay relative: VS Code shows them from the installed extension's folder (media/ is packaged).
-  // There is no public repository to rewrite them to, and vsce refuses relative links without one.
+  // vsce rewrites relative links to a repository URL, and refuses without one (there is none)
   '--no-rewrite-relative-links',
+  '--readme-path', packagedReadme,
   '--out', out,
 ];
 if (!pkg.repository) vsceArgs.push('--allow-missing-repository');
@@ -62,7 +79,7 @@ if (!args.includes('--no-verify')) {
     run('unzip', ['-q', out, '-d', dir]);
     const ext = join(dir, 'extension');
     // README links stay relative (see above): each must name a file that is in the package.
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const readme = readFileSync(join(ext, 'readme.md'), 'utf8');
     const links = [...readme.matchAll(/\]\(([^)\s]+)\)|<img[^>]+src=["']([^"']+)["']/g)].map((m) => m[1] ?? m[2]).filter((l) => !/^([a-z]+:|#)/i.test(l));
     const broken = links.filter((l) => !existsSync(join(ext, l.split('#')[0])));
     if (broken.length) {

@@ -4,7 +4,8 @@
  *   - the CLI of the unpacked .vsix trains with an `hf:` model (the vendored transformers.js on
  *     onnxruntime-node) and predicts;
  *   - code-server installs the .vsix (`--install-extension`), opens the bundled clinical-notes sample,
- *     lists it in the Datasets view and trains it with the offline default: the run appears in the Runs view.
+ *     lists it in the Datasets view and trains it with the offline default: the run appears in the Runs view;
+ *     its page in the Extensions view shows the README with the screenshot.
  * Everything lives in the OS temp folder: under the repository, Node would find a package the .vsix lacks
  * in the repository's node_modules and hide the fault. Uses FEWSHOT_VSIX when `npm test` packaged one already.
  */
@@ -23,7 +24,9 @@ import {
   launchBrowser,
   openWorkbench,
   repoRoot,
+  runCommand,
   startCodeServer,
+  webviewFrame,
 } from '../harness';
 import { writeTinyModel } from '../unit/helpers/tinyModel';
 import type { RunRecord } from '../../src/protocol/run';
@@ -169,5 +172,18 @@ describe('e2e: the packaged .vsix', function () {
 
     await item.click();
     await expectUi(page, `the Runs view does not show the run ${run.id}`, pane(/runs/i).locator('.monaco-list-row', { hasText: run.name ?? run.id }).first().waitFor({ state: 'visible', timeout: 60_000 }));
+  });
+
+  it("shows the README with its screenshot in the Extensions view (the webview loads only https: and data: images)", async function () {
+    this.timeout(180_000);
+    assert.ok(server && browser, 'code-server runs (previous test)');
+    await runCommand(page, 'Extensions: Show Enabled Extensions');
+    const entry = page.locator('.part.sidebar .extension-list-item', { hasText: 'Few-Shot Lab' }).first();
+    await expectUi(page, 'Few-Shot Lab is not among the installed extensions', entry.waitFor({ state: 'visible', timeout: 60_000 }));
+    await entry.click();
+    const frame = await expectUi(page, 'the extension page shows no README', webviewFrame(page, { hasText: /without leaving VS Code/, timeoutMs: 60_000 }));
+    const img = frame.locator('img[alt^="Few-Shot Lab dashboard"]').first();
+    await img.waitFor({ state: 'visible', timeout: 30_000 });
+    await frame.waitForFunction(() => Array.from(document.images).some((i) => i.alt.startsWith('Few-Shot Lab dashboard') && i.complete && i.naturalWidth > 100), undefined, { timeout: 30_000 });
   });
 });
