@@ -15,11 +15,44 @@ const mlExternals = [
 
 const node = { platform: 'node', target: 'node20', format: 'cjs', bundle: true, sourcemap: true, logLevel: 'warning' };
 
+// transformers.js is rebuilt once into dist/vendor/transformers.js, which the product bundles load
+// instead of node_modules/@huggingface/transformers. Its Node build requires sharp (libvips, ~18 MB,
+// images only) when it loads and carries onnxruntime-web's JS inline (it runs text models on
+// onnxruntime-node); the rebuild replaces sharp by a stub that refuses images, so the .vsix ships
+// neither sharp nor onnxruntime-web (see .vscodeignore). onnxruntime-node/-common stay shared in node_modules.
+const noSharp = {
+  name: 'no-sharp',
+  setup(b) {
+    b.onResolve({ filter: /^sharp$/ }, () => ({ path: 'sharp', namespace: 'no-sharp' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-sharp' }, () => ({
+      contents: "module.exports = function sharp() { throw new Error('Few-Shot Lab runs text models only: transformers.js was built without image support (sharp).'); };",
+      loader: 'js',
+    }));
+  },
+};
+const vendoredTransformers = {
+  name: 'vendored-transformers',
+  setup(b) {
+    b.onResolve({ filter: /^@huggingface\/transformers$/ }, () => ({ path: './vendor/transformers.js', external: true }));
+  },
+};
+// Node finds the named exports of a CommonJS file (for `import()`) in esbuild's `0 && (module.exports = {…})`
+// annotation; the rebuild wraps the file and loses it, so it is copied to the end of the output.
+const transformersEntry = 'node_modules/@huggingface/transformers/dist/transformers.node.cjs';
+const transformersNames = /\n0 && \(module\.exports = \{[^}]*\}\);/.exec(readFileSync(new URL(`../${transformersEntry}`, import.meta.url), 'utf8'))?.[0];
+if (!transformersNames) throw new Error(`build: ${transformersEntry} has no named-exports annotation: update scripts/build.mjs for this transformers.js version`);
+const productExternals = mlExternals.filter((m) => m !== '@huggingface/transformers');
+const product = { ...node, outdir: 'dist', plugins: [vendoredTransformers] };
+
 const configs = [
-  { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', external: ['vscode', ...mlExternals] },
-  { ...node, entryPoints: { trainer: 'src/trainer/main.ts', predictor: 'src/trainer/predictor.ts' }, outdir: 'dist', external: mlExternals },
-  { ...node, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', external: mlExternals, banner: { js: '#!/usr/bin/env node' } },
-  { ...node, entryPoints: { server: 'src/server/server.ts' }, outdir: 'dist', external: mlExternals },
+  {
+    ...node, sourcemap: false, outdir: 'dist', external: ['onnxruntime-node', 'onnxruntime-common'], plugins: [noSharp],
+    entryPoints: { 'vendor/transformers': transformersEntry }, footer: { js: transformersNames },
+  },
+  { ...product, entryPoints: { extension: 'src/extension/extension.ts' }, external: ['vscode', ...productExternals] },
+  { ...product, entryPoints: { trainer: 'src/trainer/main.ts', predictor: 'src/trainer/predictor.ts' }, external: productExternals },
+  { ...product, entryPoints: { cli: 'src/cli/main.ts' }, external: productExternals, banner: { js: '#!/usr/bin/env node' } },
+  { ...product, entryPoints: { server: 'src/server/server.ts' }, external: productExternals },
   {
     platform: 'browser', target: 'es2022', format: 'iife', bundle: true, sourcemap: true, logLevel: 'warning', minify: !watch,
     entryPoints: { dashboard: 'webviews/dashboard/main.ts', compare: 'webviews/compare/main.ts' }, outdir: 'dist/webviews',

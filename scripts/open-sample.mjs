@@ -66,7 +66,8 @@ run(process.execPath, ['scripts/build.mjs']);
 if (!dev) {
   // Repackage only when what goes into the .vsix changed (the build rewrites dist/ every time).
   const hash = createHash('sha256');
-  for (const f of ['package.json', 'package.nls.json', '.vscodeignore', ...readdirSync('dist').filter((f) => f.endsWith('.js')).map((f) => join('dist', f))]) {
+  const bundles = readdirSync('dist', { recursive: true }).filter((f) => f.endsWith('.js')).sort().map((f) => join('dist', f));
+  for (const f of ['package.json', 'package.nls.json', 'package.nls.zh-cn.json', 'README.md', '.vscodeignore', ...bundles]) {
     if (existsSync(f)) hash.update(f).update(readFileSync(f));
   }
   const digest = hash.digest('hex');

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Test runner. `npm test` runs everything in order:
-//   build (node scripts/build.mjs --tests) → type-check (tsc) → lint (ESLint, eslint.config.mjs) → unit → python → extension → e2e
+//   build (node scripts/build.mjs --tests) → type-check (tsc) → lint (ESLint, eslint.config.mjs) → unit → python → extension → package → e2e
 // `python` is pytest on python/tests (the fine-tuning worker) with the interpreter FEWSHOT_PYTHON (else python3;
 // .ci/run exports its venv); pytest's exit 5 ("no tests collected") counts as a failure.
+// `package` packages the .vsix into test-results/ (scripts/check-vsix-size.mjs: it must load from the unpacked
+// copy and stay within the size budget); the e2e suite then installs that file (FEWSHOT_VSIX) instead of packaging again.
 // `npm test -- unit|python|extension|e2e [more suites] [--grep X]` runs only those suites
 // (after the build; no type-check or lint unless `typecheck` / `lint` is named; `typecheck`
 // and `lint` alone skip the build).
@@ -16,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 process.chdir(root);
 const results = join(root, 'test-results');
-const SUITES = ['unit', 'python', 'extension', 'e2e'];
+const SUITES = ['unit', 'python', 'extension', 'package', 'e2e'];
 
 const argv = process.argv.slice(2);
 let grep = process.env.FEWSHOT_TEST_GREP || undefined;
@@ -29,10 +31,10 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--no-build') noBuild = true;
   else if (SUITES.includes(a) || a === 'typecheck' || a === 'lint') chosen.push(a);
   else if (a === '--help' || a === '-h') {
-    console.log('usage: node scripts/test.mjs [typecheck|lint|unit|python|extension|e2e …] [--grep PATTERN] [--no-build]');
+    console.log('usage: node scripts/test.mjs [typecheck|lint|unit|python|extension|package|e2e …] [--grep PATTERN] [--no-build]');
     process.exit(0);
   } else {
-    console.error(`test: unknown argument ${a} (expected typecheck, lint, unit, python, extension, e2e, --grep X, --no-build)`);
+    console.error(`test: unknown argument ${a} (expected typecheck, lint, unit, python, extension, package, e2e, --grep X, --no-build)`);
     process.exit(2);
   }
 }
@@ -120,6 +122,18 @@ for (const step of steps) {
     console.log('\n== lint: eslint .');
     const code = await runChild(process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
     record('lint', { passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0, ms: Date.now() - t, note: code === 0 ? 'no problems' : `eslint exited ${code}` });
+    continue;
+  }
+
+  if (step === 'package') {
+    // A budget check, counted as one test: packaging, loading from the unpacked copy, size.
+    console.log('\n== package: node scripts/check-vsix-size.mjs');
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    const vsix = join(results, `${pkg.name}-${pkg.version}-linux-x64.vsix`);
+    rmSync(vsix, { force: true });
+    const code = await runChild(process.execPath, [join(root, 'scripts', 'check-vsix-size.mjs')]);
+    if (existsSync(vsix)) process.env.FEWSHOT_VSIX = vsix;
+    record('package', { passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0, ms: Date.now() - t, note: code === 0 ? undefined : 'packaging or size budget failed' });
     continue;
   }
 

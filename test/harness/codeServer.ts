@@ -18,6 +18,11 @@ export interface CodeServerOptions {
   workspace: string;
   /** .vsix files to install with --install-extension before starting. */
   installVsix?: string[];
+  /**
+   * Parent of the scratch state (home, user data, extensions); default test-results/tmp. An installed
+   * .vsix under the repository would find missing packages in the repository's node_modules.
+   */
+  scratchRoot?: string;
   /** Extra user settings (settings.json). */
   settings?: Record<string, unknown>;
   /** Extra environment variables (reach the extension host, which code-server forks). */
@@ -140,7 +145,7 @@ const DEFAULT_SETTINGS: Record<string, unknown> = {
 export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServer> {
   const entry = ensureCodeServerInstalled();
   installExitHook();
-  const dir = scratchDir(`cs-${opts.name}`);
+  const dir = opts.scratchRoot ? fs.mkdtempSync(path.join(opts.scratchRoot, `cs-${sanitize(opts.name)}-`)) : scratchDir(`cs-${opts.name}`);
   const home = path.join(dir, 'home');
   const userDataDir = path.join(dir, 'user-data');
   const extensionsDir = path.join(dir, 'extensions');
