@@ -111,7 +111,7 @@ describe('encoders: auto finds a cached sentence model', function () {
       const r = resolveAuto({ language: 'zh', hf: { cacheDir: hub } });
       assert.equal(r.spec, 'hf:Xenova/bge-small-zh-v1.5');
       assert.match(r.reason, /local cache/);
-      assert.equal(resolveAuto({ language: 'en', hf: { cacheDir: hub } }).spec, 'combo:use+hashing', 'the Chinese model is not used for English');
+      assert.equal(resolveAuto({ language: 'en', hf: { cacheDir: hub } }).spec, 'combo:use+minilm+hashing', 'the Chinese model is not used for English');
       const { info } = await createEncoder('auto', { language: 'zh', hf: { cacheDir: hub } });
       assert.equal(info.id, 'hf:Xenova/bge-small-zh-v1.5');
     } finally {

@@ -39,8 +39,8 @@ describe('encoders: lazy loading', function () {
     assert.equal(use.info.dim, 512);
     assert.equal(use.encoder.id, 'use-lite-en-512');
     const auto = await createEncoder('auto', { language: 'en', hashingDim: 1024 });
-    assert.equal(auto.info.id, 'combo:use-lite-en-512+hashing-v1-char1-4-cjk3-word2x1-1024');
-    assert.equal(auto.info.dim, 512 + 1024);
+    assert.equal(auto.info.id, 'combo:use-lite-en-512+minilm-l6-v2-int8-384+hashing-v1-char1-4-cjk3-word2x1-1024');
+    assert.equal(auto.info.dim, 512 + 384 + 1024);
     assert.deepEqual(await use.encoder.embed([]), []);
     assert.equal(useModelLoads(), before, 'the model was not loaded');
   });
@@ -53,7 +53,7 @@ describe('encoders: lazy loading', function () {
 
     // 1) the real encoder from createEncoder: every text hits, the model is never loaded
     const before = useModelLoads();
-    const { encoder } = await createEncoder('auto', { language: 'en', hashingDim: 1024 });
+    const { encoder } = await createEncoder('combo:use+hashing:1024');
     const cached = withEmbeddingCache(encoder, dir);
     const v = await cached.embed(texts);
     assert.equal(useModelLoads(), before, 'USE-lite was not loaded for a fully cached run');

@@ -18,10 +18,10 @@ describe('encoders: use (USE-lite, offline from node_modules)', function () {
     assert.equal(empty.length, 512, 'empty text still gets a vector');
   });
 
-  it('auto for English builds the USE-lite + hashing combo', async () => {
+  it('auto for English builds the USE-lite + MiniLM + hashing combo', async () => {
     const { encoder, info } = await createEncoder('auto', { language: 'en', hashingDim: 1024 });
-    assert.equal(info.id, 'combo:use-lite-en-512+hashing-v1-char1-4-cjk3-word2x1-1024');
-    assert.equal(encoder.dim, 512 + 1024);
+    assert.equal(info.id, 'combo:use-lite-en-512+minilm-l6-v2-int8-384+hashing-v1-char1-4-cjk3-word2x1-1024');
+    assert.equal(encoder.dim, 512 + 384 + 1024);
     assert.match(info.reason, /English/);
     const [v] = await encoder.embed(['hello world']);
     assert.ok(Math.abs(Math.sqrt(dot(v, v)) - 1) < 1e-4);

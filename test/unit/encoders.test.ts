@@ -60,10 +60,23 @@ describe('encoders: createEncoder / auto / combo', () => {
     assert.match(info.reason, /hashing/);
   });
 
-  it('auto for English resolves to USE-lite + hashing, and to a configured HF folder when it is complete', () => {
-    assert.equal(resolveAuto({ language: 'en' }).spec, 'combo:use+hashing');
+  it('auto for English resolves to USE-lite + the bundled MiniLM + hashing, and to a configured HF folder when it is complete', () => {
+    assert.equal(resolveAuto({ language: 'en' }).spec, 'combo:use+minilm+hashing');
     const r = resolveAuto({ language: 'en', hf: { localModelPath: '/nonexistent/model' } });
-    assert.equal(r.spec, 'combo:use+hashing', 'an incomplete HF folder is not picked');
+    assert.equal(r.spec, 'combo:use+minilm+hashing', 'an incomplete HF folder is not picked');
+  });
+
+  it('auto for English falls back to USE-lite + hashing, saying why, when the bundled model is missing', () => {
+    const saved = process.env.FEWSHOT_MODELS_DIR;
+    process.env.FEWSHOT_MODELS_DIR = join(tmpdir(), 'fsl-no-models-here');
+    try {
+      const r = resolveAuto({ language: 'en' });
+      assert.equal(r.spec, 'combo:use+hashing');
+      assert.match(r.reason, /bundled MiniLM is missing/);
+    } finally {
+      if (saved === undefined) delete process.env.FEWSHOT_MODELS_DIR;
+      else process.env.FEWSHOT_MODELS_DIR = saved;
+    }
   });
 
   it('combo concatenates per-part L2-normalised, weighted vectors', async () => {
@@ -80,7 +93,7 @@ describe('encoders: createEncoder / auto / combo', () => {
   });
 
   it('unknown specs fail with a FewShotError that has a fix', async () => {
-    await assert.rejects(createEncoder('word2vec'), (e: Error & { opts?: { fix?: string } }) => e.name === 'FewShotError' && /auto, hashing, use/.test(e.opts?.fix ?? ''));
+    await assert.rejects(createEncoder('word2vec'), (e: Error & { opts?: { fix?: string } }) => e.name === 'FewShotError' && /auto, hashing, chargram, use, minilm/.test(e.opts?.fix ?? ''));
   });
 });
 
