@@ -3,6 +3,7 @@
  * baselines a practitioner would use, on the same splits and features, in one run.
  *
  *   npm run bench [-- --quick] [--data file.jsonl|folder ...] [--k 4,8,16] [--seeds 5] [--heads] [--no-cache] [--out bench-results]
+ *   npm run bench -- --speed --data <English JSONL with 100 short texts>   (scripts/bench/speed.ts)
  *   npm run bench -- --finetune --model <HF model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]
  *
  * `--finetune` (issue 13; scripts/bench/finetune.ts) compares the quick default with method
@@ -28,6 +29,7 @@ import { spawnSync } from 'node:child_process';
 import { brownGenres, chinesePoetry, Corpus, fixedTestSplit, jsonlCorpus, sampleK, spamAssassin } from './corpora';
 import { fmt, machineInfo, mean, nodeVersions, std, writeDataset, writeReport } from './report';
 import { finetuneBench } from './finetune';
+import { speedBench } from './speed';
 import { runTraining } from '../../src/core/train';
 import { DEFAULT_CONFIG } from '../../src/core/config';
 import { createEncoder, resolveAuto, withEmbeddingCache } from '../../src/core/encoders';
@@ -35,7 +37,7 @@ import { trainHead, selectBackend } from '../../src/core/heads';
 import { macroF1 } from '../../src/core/metrics';
 import type { TrainConfig, HeadKind } from '../../src/protocol/run';
 
-export interface Args { finetune: boolean; timing?: boolean; model?: string; maxCorpora?: number; quick: boolean; data: string[]; ks: number[]; seeds: number; out: string; encoders?: string[]; heads: boolean; cache: boolean; lrcv: boolean }
+export interface Args { speed?: boolean; finetune: boolean; timing?: boolean; model?: string; maxCorpora?: number; quick: boolean; data: string[]; ks: number[]; seeds: number; out: string; encoders?: string[]; heads: boolean; cache: boolean; lrcv: boolean }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { finetune: false, quick: false, data: [], ks: [4, 8, 16, 32], seeds: 5, out: 'bench-results', heads: false, cache: true, lrcv: false };
@@ -51,6 +53,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--lr-cv') a.lrcv = true;
     else if (v === '--no-cache') a.cache = false;
     else if (v === '--finetune') a.finetune = true;
+    else if (v === '--speed') a.speed = true;
     else if (v === '--no-timing') a.timing = false;
     else if (v === '--model') a.model = argv[++i];
     else if (v === '--max-corpora') a.maxCorpora = Number(argv[++i]);
@@ -117,6 +120,11 @@ async function main() {
   }
   if (args.quick && corpora.length > 3) corpora.splice(3);
   if (args.maxCorpora) corpora.splice(args.maxCorpora);
+  if (args.speed) {
+    await speedBench(args, corpora, work, log);
+    fs.rmSync(work, { recursive: true, force: true });
+    return;
+  }
   if (args.finetune) {
     await finetuneBench(args, corpora, work, log);
     fs.rmSync(work, { recursive: true, force: true });
