@@ -132,9 +132,13 @@ def export_body(body, out: Path, sample_texts: list[str], max_length: int) -> tu
 
 
 def run_setfit(job, channel: Channel, cancel: CancelFlag) -> dict:
-    import torch
-    from datasets import Dataset
-    from setfit import Trainer, TrainingArguments
+    try:
+        from datasets import Dataset
+        from setfit import Trainer, TrainingArguments
+    except ImportError as e:
+        raise WorkerError("internal", f"Method setfit needs the setfit library: {e}",
+                          "Run `fewshot setup` again (python/requirements.txt pins setfit), or "
+                          "`pip install -r python/requirements.txt -c python/constraints.txt` in the worker's Python.")
 
     from .device import Dist, choose_device
     from .main import versions
@@ -166,6 +170,7 @@ def run_setfit(job, channel: Channel, cancel: CancelFlag) -> dict:
     )
     trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_dict({"text": texts, "label": y}),
                       callbacks=[_callback(channel, cancel, steps, s.batchSize)])
+    trainer.st_trainer.args.disable_tqdm = True  # progress goes out as 'pair-step' messages
     t0 = time.perf_counter()
     trainer.train_embeddings(texts, y, args=args)
     train_ms = round((time.perf_counter() - t0) * 1000)

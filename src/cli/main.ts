@@ -68,6 +68,17 @@ Settings of head auto:
 Method:
   --method <m>             quick (default: frozen encoder + head, in Node) | finetune
                            (fine-tune a transformer in a PyTorch child process; see \`fewshot env\`)
+                           | setfit (SetFit: contrastive fine-tuning of a sentence-transformer body
+                           on pairs in the PyTorch worker, then the quick head on it, in Node)
+Settings of --method setfit (--model, --device, --max-length, --python as below):
+  --iterations <n>         pairs per training text (setfit's num_iterations); default
+                           ⌊600 / (2 × training texts)⌋, 1 to 20
+  --epochs <n>             passes over the pairs, default 1
+  --batch-size <n>         pairs per optimiser step, default 16
+  --lr <x>                 the body's learning rate, default 2e-5
+  --ngrams                 put the n-gram hashing block next to the body in the head
+  --model <folder>         default: the all-MiniLM-L6-v2 body that \`fewshot setup --setfit\` installs
+  (--max-length defaults to 64 tokens)
 Settings of --method finetune (--epochs, --lr, --batch-size, --patience, --seed and
 --validation-fraction also apply; defaults 20 / 2e-5 / 8 / 5 / 42 / 0.2):
   --model <folder|id>      Hugging Face model folder, or a hub id with --allow-remote (required)
@@ -209,7 +220,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     'no-refit': { type: 'boolean' }, 'no-passages': { type: 'boolean' }, 'no-class-names': { type: 'boolean' },
     method: { type: 'string' }, model: { type: 'string' }, 'unfreeze-top': { type: 'string' }, 'full-finetune-above': { type: 'string' },
     'head-epochs': { type: 'string' }, precision: { type: 'string' }, fp16: { type: 'boolean' }, device: { type: 'string' },
-    'max-length': { type: 'string' }, python: { type: 'string' },
+    'max-length': { type: 'string' }, python: { type: 'string' }, iterations: { type: 'string' }, ngrams: { type: 'boolean' },
   });
   if (values.help) { io.stdout.write(USAGE.train + '\n'); return EXIT_OK; }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one dataset, got ${positionals.length}: ${positionals.join(' ')}` : 'missing <dataset>', 'train');
@@ -235,7 +246,21 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     method: str(values, 'method') as TrainConfig['method'] | undefined,
   };
   const ftGiven = finetuneFlags(values);
-  if (partial.method === 'finetune') {
+  if (partial.method === 'setfit') {
+    const wrong = ['unfreeze-top', 'full-finetune-above', 'head-epochs', 'precision', 'fp16', 'encoder', 'head', 'patience', 'validation-fraction', 'backend', 'augment', 'no-refit']
+      .filter((f) => values[f] !== undefined);
+    if (wrong.length) throw new UsageError(`${wrong.map((f) => `--${f}`).join(', ')} ${wrong.length > 1 ? 'are' : 'is'} not used by --method setfit (the body is trained on pairs, then the few-shot head is fitted on it).\nfix: drop ${wrong.map((f) => `--${f}`).join(', ')}.`, 'train');
+    // --epochs, --lr and --batch-size are the contrastive training's (passes over the pairs, the body's learning rate, pairs per step)
+    partial.setfit = {
+      model: ftGiven.model!, iterations: num(values, 'iterations', 'train', true), epochs: partial.epochs, batchSize: partial.batchSize,
+      learningRate: partial.learningRate, maxLength: ftGiven.maxLength, device: ftGiven.device, ...(values.ngrams ? { ngrams: true } : {}),
+    };
+    partial.epochs = undefined;
+    partial.batchSize = undefined;
+    partial.learningRate = undefined;
+  } else if (values.iterations !== undefined || values.ngrams !== undefined) {
+    throw new UsageError('--iterations and --ngrams are only used by --method setfit.\nfix: add --method setfit, or drop them.', 'train');
+  } else if (partial.method === 'finetune') {
     if (values.fp16 && values.precision !== undefined && values.precision !== 'fp16') throw new UsageError('--fp16 contradicts --precision; give one of them', 'train');
     partial.finetune = ftGiven as NonNullable<TrainConfig['finetune']>;
     if (!ftGiven.model) throw new UsageError('--method finetune needs --model <folder|id> (a Hugging Face model folder, or a hub id with --allow-remote)', 'train');
