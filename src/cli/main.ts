@@ -576,6 +576,10 @@ async function cmdEnv(args: string[], io: Io): Promise<number> {
   const methods = {
     quick: { available: true, reason: 'always (Node: frozen encoder + head)' },
     finetune: { available: !problem && !!probe?.finetuneReady, reason: problem ? problem.message : `torch ${probe!.torch} and transformers ${probe!.transformers} import` },
+    setfit: {
+      available: !problem && !!probe?.finetuneReady && !!probe?.setfit,
+      reason: problem ? problem.message : probe?.setfit ? `setfit ${probe.setfit}; default body ${fs.existsSync(path.join(py.defaultSetFitBody(), 'config.json')) ? py.defaultSetFitBody() : 'not installed (`fewshot setup --setfit`, or pass --model)'}` : 'the setfit library is missing: run `fewshot setup` again',
+    },
   };
   const venvInfo = { dir: venv, exists: fs.existsSync(py.venvPython(venv)) };
   if (values.json) {
@@ -585,7 +589,7 @@ async function cmdEnv(args: string[], io: Io): Promise<number> {
   if (probe) for (const l of py.describeProbe(probe)) io.stdout.write(l + '\n');
   else io.stdout.write('Python: not found\n');
   io.stdout.write(`Virtual environment of \`fewshot setup\`: ${venv} (${venvInfo.exists ? 'exists' : 'not created'})\n`);
-  io.stdout.write(`Methods: quick: yes; finetune: ${methods.finetune.available ? 'yes' : 'no'}\n`);
+  io.stdout.write(`Methods: quick: yes; finetune: ${methods.finetune.available ? 'yes' : 'no'}; setfit: ${methods.setfit.available ? 'yes' : 'no'} (${methods.setfit.reason})\n`);
   if (problem) {
     io.stdout.write(`  ${problem.message}\n`);
     if (problem.fix) io.stdout.write(`  fix: ${problem.fix}\n`);

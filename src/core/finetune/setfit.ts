@@ -82,6 +82,12 @@ export async function fitSetFit(a: SetFitFitArgs): Promise<SetFitFit> {
   const probe = await probePython(candidate, { env: a.env, signal: a.signal });
   for (const l of describeProbe(probe)) a.log(l);
   assertFinetuneReady(probe);
+  if (!probe.setfit) {
+    throw new FewShotError(`Python ${probe.version} at ${probe.python.path} has torch and transformers but not the setfit library that method setfit uses.`, {
+      file: probe.python.path, code: 'python-packages-missing',
+      fix: 'Run `fewshot setup` again (python/requirements.txt pins setfit==1.2.0), or `pip install -r python/requirements.txt -c python/constraints.txt` with that interpreter.',
+    });
+  }
 
   const bodyDir = path.join(a.runDir, SETFIT_BODY_DIR);
   const job: FinetuneJob = {
