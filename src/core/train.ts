@@ -136,7 +136,9 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       // rest of this branch (embed → few-shot head → evaluate) then runs on that body, in Node.
       let encoderSpec = config.encoder;
       let setfit: SetFitFit | undefined;
+      let setfitMs = 0;
       if (config.method === 'setfit') {
+        const tSetfit = Date.now();
         setfit = await setfitStage(dataset, config, req, runDir, {
           signal, log,
           update: async (patch) => { record = await store.update(runId, patch); },
@@ -149,6 +151,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         });
         const body = `hf:${path.resolve(setfit.bodyDir)}`;
         encoderSpec = config.setfit?.ngrams ? `combo:${body}+hashing` : body;
+        setfitMs = Date.now() - tSetfit;
         throwIfAborted(signal);
       }
 
@@ -280,7 +283,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         },
       });
       throwIfAborted(signal);
-      timings.trainMs = Date.now() - tTrain;
+      // method setfit: the body's training (worker start to export) counts as training time too
+      timings.trainMs = Date.now() - tTrain + setfitMs;
       const model: ModelFile = {
         ...fitted.model, labels, encoder: info, head: headChoice.head, maxChars: cached.maxChars,
         ...(setfit ? { body: { path: SETFIT_BODY_DIR, ref: path.resolve(setfit.bodyDir) } } : {}),
