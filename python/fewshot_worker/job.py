@@ -14,6 +14,8 @@ DEFAULTS = {
     "warmupRatio": 0.1, "patience": 5, "unfreezeTop": 3, "fullFinetuneAbove": 500, "headEpochs": 3,
     "precision": "auto", "device": "auto", "maxLength": 128, "seed": 42, "classWeights": None,
 }
+# job kind 'setfit' (SetFitSettings in src/protocol/run.ts): one pass over the pairs, batch 16
+SETFIT_DEFAULTS = {"epochs": 1, "batchSize": 16, "learningRate": 2e-5, "iterations": 20}
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Settings:
     maxLength: int = 128
     seed: int = 42
     classWeights: list[float] | None = None
+    # job kind 'setfit': pairs generated per training text (setfit's num_iterations)
+    iterations: int = 20
 
 
 @dataclass
@@ -47,6 +51,8 @@ class Job:
     path: Path | None = None
     protocol: int = PROTOCOL_VERSION
     extra: dict = field(default_factory=dict)
+    # 'finetune' (a classifier fine-tuned in epochs) or 'setfit' (the body trained on pairs, exported alone)
+    kind: str = "finetune"
 
 
 def _bad(path, what: str, fix: str | None = None) -> WorkerError:
@@ -92,9 +98,13 @@ def parse_job(raw: dict, path: Path | str = "job.json") -> Job:
     s = raw.get("settings")
     if not isinstance(s, dict) or not isinstance(s.get("model"), str) or not s["model"]:
         raise _bad(path, "'settings.model' must name a model folder or hub id")
-    values = {k: s.get(k, d) if s.get(k) is not None else d for k, d in DEFAULTS.items()}
+    kind = raw.get("kind", "finetune")
+    if kind not in ("finetune", "setfit"):
+        raise _bad(path, f"'kind' must be 'finetune' or 'setfit', got {kind!r}")
+    defaults = {**DEFAULTS, **(SETFIT_DEFAULTS if kind == "setfit" else {})}
+    values = {k: s.get(k, d) if s.get(k) is not None else d for k, d in defaults.items()}
     settings = Settings(model=s["model"], **values)
-    for key in ("epochs", "batchSize", "maxLength"):
+    for key in ("epochs", "batchSize", "maxLength", "iterations"):
         if not isinstance(getattr(settings, key), int) or getattr(settings, key) < 1:
             raise _bad(path, f"settings.{key} must be a positive integer")
     for key in ("patience", "unfreezeTop", "fullFinetuneAbove", "headEpochs"):
@@ -111,7 +121,7 @@ def parse_job(raw: dict, path: Path | str = "job.json") -> Job:
     if not out.is_absolute() and isinstance(path, Path):
         out = path.parent / out
     return Job(labels=labels, train=train, val=val, test=test, output_dir=out, settings=settings,
-               path=Path(path))
+               path=Path(path), kind=kind)
 
 
 def load_job(path: str | Path) -> Job:

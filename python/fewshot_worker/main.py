@@ -23,7 +23,8 @@ def versions() -> dict:
     import torch
 
     out = {"python": platform.python_version(), "worker": __version__}
-    for pkg in ("torch", "transformers", "tokenizers", "safetensors", "onnx", "onnxruntime", "onnxscript", "numpy"):
+    for pkg in ("torch", "transformers", "tokenizers", "safetensors", "onnx", "onnxruntime", "onnxscript", "numpy",
+                "setfit", "sentence-transformers"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -124,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["HF_HUB_OFFLINE"] = "1"
             os.environ["TRANSFORMERS_OFFLINE"] = "1"
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        if job.kind == "setfit":
+            if job.settings.device == "cpu":
+                os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the library's trainer would otherwise pick CUDA
+            from .setfit_job import run_setfit_guarded
+            run_setfit_guarded(job, channel, cancel)
+            return 0
         run_job(job, channel, cancel, dist)
         return 0
     except Cancelled:

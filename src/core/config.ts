@@ -91,8 +91,8 @@ const FINETUNE_SHARED: readonly (keyof TrainConfig)[] = ['dataset', 'seed', 'tex
  */
 export function unusedSettings(head: TrainConfig['head'], given: Partial<TrainConfig>): (keyof TrainConfig)[] {
   const keys = (Object.keys(given) as (keyof TrainConfig)[]).filter((k) => given[k] !== undefined);
-  if (given.method === 'finetune') {
-    const used = ALGORITHM_SETTINGS['finetune-transformer'];
+  if (given.method === 'finetune' || given.method === 'setfit') {
+    const used = ALGORITHM_SETTINGS[given.method === 'setfit' ? 'setfit-contrastive' : 'finetune-transformer'];
     return keys.filter((k) => !FINETUNE_SHARED.includes(k) && !used.includes(k));
   }
   const used = HEAD_SETTINGS[head];
@@ -123,6 +123,14 @@ export function resolveConfig(partial: Partial<TrainConfig> & { dataset: string 
       ft.model = path.resolve(opts.cwd ?? process.cwd(), ft.model.replace(/^~(?=$|[\\/])/, process.env.HOME ?? '~'));
     }
     merged.finetune = ft;
+  }
+  if (given.method === 'setfit') {
+    // no model = the default body (resolved by the fit stage: src/core/finetune/setfit.ts resolveSetFitBody)
+    const sf = { ...dropUndefined(given.setfit ?? {}) } as NonNullable<TrainConfig['setfit']>;
+    if (typeof sf.model === 'string' && sf.model && isModelFolderRef(sf.model, opts.cwd)) {
+      sf.model = path.resolve(opts.cwd ?? process.cwd(), sf.model.replace(/^~(?=$|[\\/])/, process.env.HOME ?? '~'));
+    }
+    merged.setfit = sf;
   }
   validateConfig(merged, opts.source);
   return merged;
@@ -193,10 +201,11 @@ export function configProblems(c: Partial<TrainConfig>): { field: string; messag
       p.push({ field: f, message: `${f} must be a non-empty column name`, fix: `Remove ${f} to detect the column, or give its name.` });
     }
   }
-  if (c.method !== undefined && c.method !== 'quick' && c.method !== 'finetune') {
-    p.push({ field: 'method', message: `method "${String(c.method)}" is not known`, fix: "Use 'quick' (frozen encoder + head) or 'finetune' (fine-tune a transformer)." });
+  if (c.method !== undefined && c.method !== 'quick' && c.method !== 'finetune' && c.method !== 'setfit') {
+    p.push({ field: 'method', message: `method "${String(c.method)}" is not known`, fix: "Use 'quick' (frozen encoder + head), 'finetune' (fine-tune a transformer) or 'setfit' (contrastive fine-tuning of a sentence-transformer body + the quick head)." });
   }
   if (c.method === 'finetune') p.push(...finetuneProblems(c));
+  if (c.method === 'setfit') p.push(...setfitProblems(c));
   return p;
 }
 
@@ -220,6 +229,27 @@ function finetuneProblems(c: Partial<TrainConfig>): { field: string; message: st
   if (!isNum(f.weightDecay) || f.weightDecay < 0 || f.weightDecay > 1) p.push({ field: 'finetune.weightDecay', message: `weightDecay must be from 0 to 1 (got ${String(f.weightDecay)})`, fix: 'Set weightDecay to e.g. 0.01.' });
   if (!isNum(f.warmupRatio) || f.warmupRatio < 0 || f.warmupRatio >= 1) p.push({ field: 'finetune.warmupRatio', message: `warmupRatio must be from 0 to below 1 (got ${String(f.warmupRatio)})`, fix: 'Set warmupRatio to e.g. 0.1.' });
   if (!isInt(f.maxLength) || f.maxLength < 8 || f.maxLength > 8192) p.push({ field: 'finetune.maxLength', message: `maxLength must be a whole number from 8 to 8192 (got ${String(f.maxLength)})`, fix: 'Set --max-length to e.g. 128.' });
+  return p;
+}
+
+function setfitProblems(c: Partial<TrainConfig>): { field: string; message: string; fix: string }[] {
+  const p: { field: string; message: string; fix: string }[] = [];
+  const f = c.setfit ?? ({} as Partial<NonNullable<TrainConfig['setfit']>>);
+  const int = (v: unknown, lo: number, hi: number): boolean => v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi);
+  if (f.model !== undefined && (typeof f.model !== 'string' || !f.model.trim())) {
+    p.push({ field: 'setfit.model', message: 'the SetFit body must be a folder or hub id', fix: 'Give a sentence-transformers folder with --model, or leave it out to use the default body.' });
+  } else if (f.model && isModelFolderRef(f.model) && !fs.existsSync(path.join(f.model, 'config.json'))) {
+    p.push({ field: 'setfit.model', message: `the SetFit body ${f.model} has no config.json`, fix: 'Pass a sentence-transformers folder (config.json, model.safetensors, tokenizer files, modules.json).' });
+  }
+  if (!int(f.iterations, 1, 1000)) p.push({ field: 'setfit.iterations', message: `iterations must be a whole number from 1 to 1000 (got ${String(f.iterations)})`, fix: 'Set --iterations to e.g. 2, or leave it out to choose it from the dataset size.' });
+  if (!int(f.epochs, 1, 100)) p.push({ field: 'setfit.epochs', message: `epochs must be a whole number from 1 to 100 (got ${String(f.epochs)})`, fix: 'Set --epochs to e.g. 1.' });
+  if (!int(f.batchSize, 2, 4096)) p.push({ field: 'setfit.batchSize', message: `batchSize must be a whole number from 2 to 4096 (got ${String(f.batchSize)})`, fix: 'Set --batch-size to e.g. 16.' });
+  if (!int(f.maxLength, 8, 8192)) p.push({ field: 'setfit.maxLength', message: `maxLength must be a whole number from 8 to 8192 (got ${String(f.maxLength)})`, fix: 'Set --max-length to e.g. 64.' });
+  if (f.learningRate !== undefined && !(typeof f.learningRate === 'number' && f.learningRate > 0 && f.learningRate <= 1)) {
+    p.push({ field: 'setfit.learningRate', message: `learningRate must be above 0 and at most 1 (got ${String(f.learningRate)})`, fix: 'Set --lr to e.g. 2e-5.' });
+  }
+  if (f.device !== undefined && !DEVICES.includes(f.device)) p.push({ field: 'setfit.device', message: `device "${String(f.device)}" is not known`, fix: `Use one of: ${DEVICES.join(', ')}.` });
+  if (f.ngrams !== undefined && typeof f.ngrams !== 'boolean') p.push({ field: 'setfit.ngrams', message: `ngrams must be true or false (got ${String(f.ngrams)})`, fix: 'Set ngrams to true or false.' });
   return p;
 }
 

@@ -34,21 +34,31 @@ export function emptyTextProblem(texts: readonly unknown[]): string | undefined 
 export const readModelFile = readRunModelSync;
 
 /**
+ * The encoder id to load: a SetFit run's own body (ModelFile.body) is found under the run's current
+ * folder, wherever the run was trained.
+ */
+export function encoderIdAt(m: ModelFile, runDir: string): string {
+  if (!m.body) return m.encoder.id;
+  return m.encoder.id.split(`hf:${m.body.ref}`).join(`hf:${path.resolve(runDir, m.body.path)}`);
+}
+
+/**
  * Recreate the encoder a model was trained with from its resolved id (createEncoder accepts
  * resolved ids, so 'auto' cannot silently pick a different one). Ids of other encoder versions
  * fall back to the nearest spec; the loaded encoder's id is then checked against the model's.
  * Model-backed encoders (USE-lite, Hugging Face) load on the first prediction.
  */
-async function encoderFor(m: ModelFile, file: string, opts: EncoderOptions): Promise<Encoder> {
+async function encoderFor(m: ModelFile, file: string, opts: EncoderOptions, runDir: string): Promise<Encoder> {
   let enc: Encoder;
+  const id = encoderIdAt(m, runDir);
   // eager: a loaded predictor is ready to answer (model errors surface here, not on the first request)
   const encOpts = { eager: true, ...opts, maxChars: m.maxChars ?? opts.maxChars };
   try {
     try {
-      enc = (await createEncoder(m.encoder.id, encOpts)).encoder;
+      enc = (await createEncoder(id, encOpts)).encoder;
     } catch (e) {
       if (!(isFewShotError(e) && e.opts.code === 'bad-encoder')) throw e;
-      const { spec, dtype } = specFromEncoderId(m.encoder.id);
+      const { spec, dtype } = specFromEncoderId(id);
       enc = (await createEncoder(spec, { ...encOpts, hf: dtype ? { ...opts.hf, dtype } : opts.hf })).encoder;
     }
   } catch (e) {
@@ -61,7 +71,7 @@ async function encoderFor(m: ModelFile, file: string, opts: EncoderOptions): Pro
       file, fix: 'Make the encoder\'s model files available again (see the Hugging Face settings), or retrain the run with another encoder.', code: 'encoder-unavailable',
     });
   }
-  if (enc.id !== m.encoder.id || enc.dim !== m.encoder.dim) {
+  if (enc.id !== id || enc.dim !== m.encoder.dim) {
     enc.dispose?.();
     throw new FewShotError(`The model in ${path.dirname(path.dirname(file))} was trained with encoder "${m.encoder.id}" (${m.encoder.dim}-d), but "${enc.id}" (${enc.dim}-d) was loaded.`, {
       file, fix: 'Retrain the run: its encoder changed since it was trained.', code: 'encoder-mismatch',
@@ -98,7 +108,7 @@ export async function loadPredictor(runDir: string, opts: EncoderOptions = {}): 
       file, fix: 'Retrain the run.', code: 'encoder-mismatch',
     });
   }
-  const encoder = await encoderFor(model, file, opts);
+  const encoder = await encoderFor(model, file, opts, dir);
   const labels = model.labels.slice();
   let disposed = false;
   return {

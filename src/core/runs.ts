@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { FewShotError, errorMessage } from './errors';
 import { writeFileAtomic, writeJsonAtomic } from './util/fs';
 import {
-  RUN_FORMAT_VERSION,
+  PROGRESS_UNIT_LABELS, RUN_FORMAT_VERSION, type ProgressUnit,
   type ClassificationReport, type EpochMetrics, type ModelFile, type RunRecord, type TestPrediction, type TrainConfig,
 } from '../protocol/run';
 
@@ -212,7 +212,7 @@ export function normaliseEpoch(raw: unknown): EpochMetrics | null {
     const { unit, label, ...rest } = r;
     return {
       ...(rest as unknown as EpochMetrics),
-      ...(unit === 'epoch' || unit === 'configuration' ? { unit } : {}),
+      ...(typeof unit === 'string' && unit in PROGRESS_UNIT_LABELS ? { unit: unit as ProgressUnit } : {}),
       ...(typeof label === 'string' ? { label } : {}),
       loss: num(r.loss) ?? NaN,
       valLoss: num(r.valLoss) ?? null,

@@ -29,6 +29,7 @@ import { augmentTexts, classNameText, EXTRA_ROW_WEIGHT, PASSAGE_MAX_TRAIN_TEXTS,
 import { fitFewShot } from './fewshot';
 import { argmax, classificationReport, formatReport } from './metrics';
 import { fitFinetune, FINETUNED_DIR } from './finetune/fit';
+import { fitSetFit, resolveSetFitBody, SETFIT_BODY_DIR, type SetFitFit } from './finetune/setfit';
 import { loadPredictor } from './predict';
 import { RUN_FORMAT_VERSION } from '../protocol/run';
 import { RUN_FILES, RunStore } from './runs';
@@ -132,12 +133,36 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       });
       ({ outcome, report, predictions, reportNote } = ft);
     } else {
+      // ---------------------------------------------------------------- method setfit: the body first
+      // The worker trains the sentence-transformer body on pairs and exports it to the run folder; the
+      // rest of this branch (embed → few-shot head → evaluate) then runs on that body, in Node.
+      let encoderSpec = config.encoder;
+      let setfit: SetFitFit | undefined;
+      let setfitMs = 0;
+      if (config.method === 'setfit') {
+        const tSetfit = Date.now();
+        setfit = await setfitStage(dataset, config, req, runDir, {
+          signal, log,
+          update: async (patch) => { record = await store.update(runId, patch); },
+          onPoint: async (m, total) => {
+            if (timings.firstEpochMs === undefined) timings.firstEpochMs = Date.now() - t0;
+            await store.appendEpoch(runId, m);
+            emit({ type: 'epoch', runId, metrics: m, totalEpochs: total, unit: 'pair-step' });
+          },
+          progress,
+        });
+        const body = `hf:${path.resolve(setfit.bodyDir)}`;
+        encoderSpec = config.setfit?.ngrams ? `combo:${body}+hashing` : body;
+        setfitMs = Date.now() - tSetfit;
+        throwIfAborted(signal);
+      }
+
       // ---------------------------------------------------------------- compute backend
       // Only when TensorFlow.js may run: a tfjs head (logreg/mlp chosen explicitly), or an encoder
       // that may be USE-lite (chosen before the encoder so that it runs on it too: wasm embeds
       // several times faster than tfjs' default 'cpu' backend). Head auto and centroid are plain JS.
       let backend: BackendInfo | undefined;
-      if (config.head === 'logreg' || config.head === 'mlp' || /(^|[:+])(auto|use)/.test(config.encoder)) {
+      if (config.head === 'logreg' || config.head === 'mlp' || /(^|[:+])(auto|use)/.test(encoderSpec)) {
         const tBackend = Date.now();
         backend = await selectBackend(config.backend);
         log(`Compute backend (TensorFlow.js): ${backend.name} (${Date.now() - tBackend} ms)${backend.skipped.length ? `; skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : ''}`);
@@ -146,10 +171,16 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
 
       // ---------------------------------------------------------------- encoder
       const tEmbed = Date.now();
-      const created = await createEncoder(config.encoder, {
-        hf: req.hf, language: dataset.language, log: (m) => log(m), maxChars: config.maxChars,
+      const created = await createEncoder(encoderSpec, {
+        hf: setfit ? { ...req.hf, dtype: undefined } : req.hf, language: dataset.language, log: (m) => log(m), maxChars: config.maxChars,
       });
       const info: EncoderInfo = created.info;
+      if (setfit) {
+        // the body is this run's own: nothing to reuse from the embedding cache
+        for (const part of created.encoder.parts?.map((p) => p.encoder) ?? [created.encoder]) if (part.id.startsWith('hf:')) part.cacheable = false;
+        info.requested = config.setfit?.ngrams ? 'setfit body + hashing' : 'setfit body';
+        info.reason = `method setfit: ${setfit.started.model.name} trained on ${setfit.done.pairs} contrastive pairs (setfit), exported to ${SETFIT_BODY_DIR}${config.setfit?.ngrams ? ', with the n-gram hashing block next to it' : ''}; predictions run its ONNX export in Node`;
+      }
       const cached = withEmbeddingCache(created.encoder, path.join(req.storeDir, 'cache', 'embeddings'));
       encoder = cached;
       log(`Encoder ${info.id} (${info.dim}-d): ${info.reason}`);
@@ -244,7 +275,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         onPlan: async (algorithm, p) => {
           plan = p;
           log(`Head: ${algorithm}; progress points: ${p.total} × ${p.unit}; validation: ${p.validation}`);
-          record = await store.update(runId, { algorithm, progress: p });
+          record = await store.update(runId, { algorithm: setfit ? 'setfit-contrastive' : algorithm, progress: p });
         },
         onEpoch: async (m) => {
           epochsSeen++;
@@ -254,8 +285,13 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         },
       });
       throwIfAborted(signal);
-      timings.trainMs = Date.now() - tTrain;
-      const model: ModelFile = { ...fitted.model, labels, encoder: info, head: headChoice.head, maxChars: cached.maxChars };
+      // method setfit: the body's training (worker start to export) counts as training time too
+      timings.trainMs = Date.now() - tTrain + setfitMs;
+      const model: ModelFile = {
+        ...fitted.model, labels, encoder: info, head: headChoice.head, maxChars: cached.maxChars,
+        ...(setfit ? { body: { path: SETFIT_BODY_DIR, ref: path.resolve(setfit.bodyDir) } } : {}),
+      };
+      if (setfit) fitted.algorithm = 'setfit-contrastive';
       outcome = { model, bestEpoch: fitted.bestEpoch, epochsRun: fitted.epochsRun, bestValMacroF1: fitted.bestValMacroF1 };
 
       // ---------------------------------------------------------------- evaluate
@@ -267,9 +303,11 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'test');
         reportNote = `Split: test (${dataset.test.length} examples; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
           + `The test split was never used for model selection: ${fitted.selection}.\n`
-          + `Algorithm: ${fitted.algorithm}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`;
+          + `Algorithm: ${fitted.algorithm}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`
+          + (setfit ? `SetFit body: ${setfit.started.model.name}, ${setfit.done.pairSteps} contrastive pair steps on ${setfit.done.pairs} pairs of training texts (${setfit.iterations} iteration(s)), then the head above on its ONNX export.\n` : '');
         progress('evaluate', dataset.test.length, dataset.test.length);
       } else if (dataset.testSource === 'cross-validation') {
+        if (setfit) warn('Cross-validation after SetFit is optimistic: the body was trained on pairs of every training text, including each fold\'s held-out part. Add a test split for an honest score.');
         const cv = await crossValidate(xTrain, xAug, yTrainAll, dataset.train, labels, config, headChoice.head, { signal, warn, progress, encoderId: info.id });
         if (cv) {
           predictions = cv.predictions;
@@ -450,6 +488,46 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
   }
   h.timings.evalMs = Date.now() - tEval;
   return { outcome: { model, bestEpoch: d.bestEpoch, epochsRun: d.epochsRun, bestValMacroF1: d.bestValMacroF1 }, report, predictions, reportNote };
+}
+
+/**
+ * Method 'setfit', the worker part: the body to train (the given one, or the default), the worker
+ * (pair steps as progress points), and what the run records of it (algorithm, device, pairs, ONNX check).
+ */
+async function setfitStage(dataset: Dataset, config: TrainConfig, req: TrainRequest, runDir: string, h: {
+  signal?: AbortSignal;
+  log(m: string, level?: 'info' | 'warn' | 'error'): void;
+  progress(phase: TrainPhase, done: number, total: number, message?: string): void;
+  update(patch: Partial<RunRecord>): Promise<void>;
+  onPoint(m: EpochMetrics, total: number): Promise<void>;
+}): Promise<SetFitFit> {
+  const labelIndex = new Map(dataset.labels.map((l, i) => [l, i] as const));
+  const model = resolveSetFitBody(config.setfit?.model);
+  const train = dataset.train.map((s) => ({ text: s.text, label: labelIndex.get(s.label)! }));
+  const validation = 'none for the pairs (contrastive loss on pairs of training texts); the head is scored by cross-validation next';
+  let planned = false;
+  const fit = await fitSetFit({
+    runDir, labels: dataset.labels, train, settings: { ...config.setfit, model }, seed: config.seed,
+    allowRemote: req.hf?.allowRemote === true, python: req.python, signal: h.signal, log: h.log, progress: h.progress,
+    onPoint: async (m, total) => {
+      if (!planned) {
+        planned = true;
+        await h.update({ algorithm: 'setfit-contrastive', progress: { unit: 'pair-step', total, validation } });
+      }
+      await h.onPoint(m, total);
+    },
+  });
+  const st = fit.started;
+  const d = fit.done;
+  h.log(`SetFit body trained: ${d.pairSteps} pair steps on ${d.pairs} pairs in ${(d.trainMs / 1000).toFixed(1)} s; ONNX vs PyTorch embeddings: max |Δ| = ${d.onnxMaxAbsDiff.toExponential(2)}`);
+  await h.update({
+    algorithm: 'setfit-contrastive',
+    setfit: {
+      device: { kind: st.device.kind, name: st.device.name, reason: st.device.reason }, python: { python: fit.probe.version, ...st.versions },
+      body: model, iterations: fit.iterations, pairs: d.pairs, pairSteps: d.pairSteps, onnxMaxAbsDiff: d.onnxMaxAbsDiff, bodyTrainMs: d.trainMs,
+    },
+  });
+  return fit;
 }
 
 async function safeUpdate(store: RunStore, id: string, fallback: RunRecord, patch: Partial<RunRecord>): Promise<RunRecord> {

@@ -41,11 +41,22 @@ export interface FinetuneSettings {
   seed: number;
   /** Per-class loss weights in label order (absent = unweighted). */
   classWeights?: number[];
+  /** Job kind 'setfit': positive and negative pairs generated per training text (setfit's num_iterations). */
+  iterations?: number;
 }
+
+/** The settings a 'setfit' job reads (epochs = passes over the pairs, learningRate = the body's). */
+export type SetFitJobSettings = Pick<FinetuneSettings, 'model' | 'allowRemote' | 'epochs' | 'batchSize' | 'learningRate' | 'device' | 'maxLength' | 'seed' | 'iterations'>;
 
 /** <run>/finetune/job.json, written by the trainer. */
 export interface FinetuneJob {
   protocol: number;
+  /**
+   * 'finetune' (absent: the same) = a classifier fine-tuned in epochs; 'setfit' = the sentence-transformer
+   * body trained on pairs by the `setfit` library and exported alone to `outputDir` (config.json, tokenizer,
+   * onnx/model.onnx with output last_hidden_state); its messages are 'pair-step' and a 'done' with kind 'setfit'.
+   */
+  kind?: 'finetune' | 'setfit';
   /** Label order (index = class id). */
   labels: string[];
   /** Training examples (from the training split only), validation examples (held out from the training split by TS), test texts. */
@@ -54,7 +65,7 @@ export interface FinetuneJob {
   test: { text: string }[];
   /** Where the worker writes the fine-tuned model: safetensors + config + tokenizer, and onnx/model.onnx. */
   outputDir: string;
-  settings: FinetuneSettings;
+  settings: FinetuneSettings | SetFitJobSettings;
 }
 
 export interface DeviceReport {
@@ -86,9 +97,18 @@ export type WorkerMessage =
     /** This epoch's model is the best so far (its checkpoint was kept). */
     best: boolean;
   }
+  | {
+    /** Job kind 'setfit': one optimiser step of contrastive training on a batch of text pairs. */
+    type: 'pair-step'; protocol: number; step: number; steps: number; epoch: number;
+    /** The step's CosineSimilarityLoss. */
+    loss: number;
+    pairsPerSecond: number;
+    /** Since the first pair step. */
+    elapsedMs: number;
+  }
   | { type: 'log'; protocol: number; level: 'info' | 'warn' | 'error'; message: string }
   | {
-    type: 'done'; protocol: number;
+    type: 'done'; protocol: number; kind?: 'finetune';
     bestEpoch: number; epochsRun: number; bestValMacroF1: number;
     /** Test-text probabilities in label order, from the restored best checkpoint (PyTorch). */
     testProbabilities: number[][];
@@ -97,6 +117,16 @@ export type WorkerMessage =
     /** Max |logit difference| between PyTorch and ONNX Runtime on a few texts (checked at export). */
     onnxMaxAbsDiff: number;
     stages: { stage: 1 | 2 | 3; name: string; trainableParameters: number; firstEpoch: number; lastEpoch: number }[];
+  }
+  | {
+    type: 'done'; protocol: number; kind: 'setfit';
+    /** The body's ONNX file, relative to outputDir. */
+    onnx: string;
+    /** Max |Δ| of mean-pooled, L2-normalised embeddings: ONNX Runtime vs the PyTorch body, on a few texts. */
+    onnxMaxAbsDiff: number;
+    pairSteps: number;
+    pairs: number;
+    trainMs: number;
   }
   | { type: 'cancelled'; protocol: number }
   | { type: 'error'; protocol: number; message: string; fix?: string; detail?: string; code?: 'oom' | 'model-missing' | 'protocol' | 'bad-job' | 'internal' };

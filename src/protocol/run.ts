@@ -141,7 +141,7 @@ export interface SetFitSettings {
   epochs?: number;
   batchSize?: number;     // default 16
   learningRate?: number;  // body learning rate, default 2e-5
-  maxLength?: number;     // tokens, default 128
+  maxLength?: number;     // tokens, default 64 (src/core/finetune/setfit.ts SETFIT_DEFAULTS)
   device?: 'auto' | 'cuda' | 'mps' | 'cpu';
   /** Also put the n-gram block next to the fine-tuned body in the head (default: decided by the benchmark). */
   ngrams?: boolean;
@@ -321,6 +321,21 @@ export interface RunRecord {
      */
     servedMaxAbsProbDiff?: number;
   };
+  /**
+   * Method 'setfit': the worker's device and versions, the pairs it trained the body on, and the ONNX
+   * check of the exported body (max |Δ| of pooled, normalised embeddings vs PyTorch).
+   */
+  setfit?: {
+    device: { kind: string; name: string; reason: string };
+    python: Record<string, string>;
+    body: string;
+    iterations: number;
+    pairs: number;
+    pairSteps: number;
+    onnxMaxAbsDiff: number;
+    /** Time of the pair steps in the worker. */
+    bodyTrainMs: number;
+  };
   /** Data problems found when the run loaded its dataset (absent: none, or a run made before they were recorded). */
   dataProblems?: DataProblem[];
 }
@@ -336,6 +351,13 @@ export interface ModelFile {
    * empty and predict runs `<run>/<transformer.path>/onnx/model.onnx` with its tokenizer (no Python).
    */
   transformer?: { path: string; onnx: string; maxLength: number };
+  /**
+   * Method 'setfit': the encoder (or a part of a combo encoder) is the run's own fine-tuned body. `path` is
+   * its folder relative to the run folder; `ref` the absolute folder the encoder id names (where it was
+   * trained). Predict replaces `hf:<ref>` in the id by the folder under the run's current location, so a
+   * moved or copied run still predicts.
+   */
+  body?: { path: string; ref: string };
   /** Layers as plain arrays: dense layers W[in][out], b[out]; centroid: centroids[class][dim]. */
   weights: { name: string; shape: number[]; values: number[] }[];
   activation?: string;

@@ -274,6 +274,44 @@ describe('train: commands, training, cancel, crash', function () {
   });
 });
 
+describe('dashboard: a SetFit run counts contrastive pair steps, then its head\'s configurations', function () {
+  this.timeout(90_000);
+  const id = '20261130-070000-news-sf01';
+  let api: FewShotApi;
+  let runDir = '';
+
+  before(async () => {
+    api = await getApi();
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    runDir = path.join(wsRoot(), '.fewshot', 'runs', id);
+    fs.cpSync(path.join(ext.extensionPath, 'test', 'fixtures', 'runs-fewshot', FS), runDir, { recursive: true });
+    // An interrupted SetFit run: 3 pair steps recorded, then the head's 6 configurations from the fixture
+    // (numbered 1… too), with run.json's unit still 'pair-step'.
+    const rec = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as Record<string, unknown>;
+    Object.assign(rec, { id, algorithm: 'setfit-contrastive', progress: { unit: 'pair-step', total: 3, validation: 'none for the pairs' } });
+    fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify(rec));
+    const steps = [1, 2, 3].map((n) => JSON.stringify({ epoch: n, unit: 'pair-step', label: `pair step ${n} of 3`, loss: 0.3 / n, valLoss: null, valMacroF1: null, valAccuracy: null, perClassRecall: {}, elapsedMs: 100 * n }));
+    fs.writeFileSync(path.join(runDir, 'metrics.jsonl'), steps.join('\n') + '\n' + fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8'));
+  });
+
+  after(async () => {
+    api?.train.dashboards.find(id)?.panel.dispose();
+    if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
+  });
+
+  it('titles the x axis "contrastive pair step" and plots only the pair steps', async () => {
+    await vscode.commands.executeCommand('fewshot.openDashboard', id);
+    const panel = api.train.dashboards.find(id);
+    assert.ok(panel, 'openDashboard did not open a panel');
+    const init = await until('init', 30_000, () => panel.posted.find((m): m is Extract<HostToDashboard, { type: 'init' }> => m.type === 'init'));
+    assert.equal(init.state.run.unit, 'pair-step');
+    const s = await rendered(panel, 'the dashboard to render the pair steps', (x) => x.xLabels.length > 0);
+    assert.equal(s.xTitle, vscode.l10n.t('contrastive pair step'));
+    assert.deepEqual(s.xLabels, ['1', '2', '3']);
+    assert.equal(s.meta.algorithm, vscode.l10n.t('SetFit (contrastive pair steps on the sentence-transformer body, then the head)'));
+  });
+});
+
 describe('dashboard: units, algorithm, validation and data problems of a saved few-shot run', function () {
   this.timeout(90_000);
   let api: FewShotApi;

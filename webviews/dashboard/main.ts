@@ -117,9 +117,17 @@ function elapsedMs(): number {
  */
 function timeLeftMs(): number | undefined {
   if (!state || state.run.status !== 'running') return undefined;
-  const last = state.epochs[state.epochs.length - 1];
+  const shown = points();
+  const last = shown[shown.length - 1];
   if (!last || last.epoch <= 0 || last.epoch >= state.run.totalEpochs || !Number.isFinite(last.elapsedMs)) return undefined;
   return Math.max(0, ((state.run.totalEpochs - last.epoch) * last.elapsedMs) / last.epoch);
+}
+
+/** The points of the run's current unit (a SetFit run counts pair steps, then its head's configurations). */
+function points(): EpochMetrics[] {
+  if (!state) return [];
+  const unit = state.run.unit;
+  return state.epochs.filter((e) => e.unit === undefined || unit === undefined || e.unit === unit);
 }
 
 function unitTitle(): string {
@@ -188,7 +196,8 @@ function renderHeader(): void {
   el.actions.append(h('button', { id: 'btn-log', class: 'secondary', onclick: () => post({ type: 'showLog' }) }, T('Show Log')));
   if (r.status === 'running' && r.phase) {
     // A point just arrived: name it in its unit. Any other stage (e.g. the ensemble's final member fits) as it is.
-    const last = state.epochs[state.epochs.length - 1];
+    const shown = points();
+    const last = shown[shown.length - 1];
     const atPoint = r.phase.name === 'train' && !r.phase.message && !!last && r.phase.done === last.epoch && r.phase.total === r.totalEpochs;
     el.phase.textContent = atPoint && last
       ? pointText(last.epoch, r.totalEpochs) + (last.label ? ` — ${last.label}` : '')
@@ -266,7 +275,9 @@ const stagePlugin = {
 };
 
 function pointText(n: number, total: number): string {
-  return state?.run.unit === 'configuration' ? T('Configuration {0} of {1} (CV-scored)', n, total) : T('Epoch {0} of {1}', n, total);
+  const unit = state?.run.unit;
+  return unit === 'configuration' ? T('Configuration {0} of {1} (CV-scored)', n, total)
+    : unit === 'pair-step' ? T('Pair step {0} of {1}', n, total) : T('Epoch {0} of {1}', n, total);
 }
 
 const PROBLEM_TEXT: Record<DataProblem['code'], string> = {
@@ -332,7 +343,7 @@ function lowestRecall(epochs: EpochMetrics[]): { label: string; recall: number }
 
 function updateCharts(): void {
   if (!state) return;
-  const epochs = state.epochs;
+  const epochs = points();
   // A category axis: one tick per computed point (configurations are candidates 1…N, not a time line).
   const labels = epochs.map((e) => String(e.epoch));
   const common = {
@@ -409,7 +420,7 @@ function updateCharts(): void {
   set('recall', cards.recall, recallData, T('Recall'), { min: 0, max: 1 });
   cards.loss.canvas.setAttribute('data-x-title', unitTitle());
   cards.loss.canvas.setAttribute('data-stage-markers', stageMarkers().map((m) => m.epoch).join(','));
-  const waiting = epochs.length === 0 ? T(state.run.unit === 'configuration' ? 'Waiting for the first scored configuration…' : 'Waiting for the first epoch…') : '';
+  const waiting = epochs.length === 0 ? T(state.run.unit === 'configuration' ? 'Waiting for the first scored configuration…' : state.run.unit === 'pair-step' ? 'Waiting for the first pair step…' : 'Waiting for the first epoch…') : '';
   const last = epochs[epochs.length - 1];
   cards.loss.caption.textContent = waiting || `${T('Training loss')} ${last.loss.toFixed(4)}` + (last.valLoss !== null ? ` · ${T('Validation loss')} ${last.valLoss.toFixed(4)}` : '');
   cards.score.caption.textContent = waiting || (last.valMacroF1 !== null ? `${T('Validation macro-F1')} ${last.valMacroF1.toFixed(4)}` : '') + (last.valAccuracy !== null ? ` · ${T('Validation accuracy')} ${last.valAccuracy.toFixed(4)}` : '');
@@ -538,7 +549,7 @@ function reportRendered(): void {
     el.meta.querySelectorAll('dd').forEach((dd) => { meta[dd.id.replace(/^meta-/, '')] = dd.textContent ?? ''; });
     const summary: DashboardRenderSummary = {
       xTitle: unitTitle(),
-      xLabels: state.epochs.map((e) => String(e.epoch)),
+      xLabels: points().map((e) => String(e.epoch)),
       lossPoints: charts.loss ? pointCount(charts.loss as never) : 0,
       phase: el.phase.textContent ?? '',
       meta,
@@ -564,7 +575,8 @@ onHostMessage<HostToDashboard>((m) => {
       break;
     case 'epoch':
       if (!state) return;
-      if (!state.epochs.some((e) => e.epoch === m.metrics.epoch)) state.epochs.push(m.metrics);
+      // one point per (unit, number): a SetFit run counts pair steps, then its head's configurations
+      if (!state.epochs.some((e) => e.epoch === m.metrics.epoch && e.unit === m.metrics.unit)) state.epochs.push(m.metrics);
       state.run.totalEpochs = m.totalEpochs;
       state.run.unit = m.unit ?? m.metrics.unit ?? state.run.unit;
       updateCharts();

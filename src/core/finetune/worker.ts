@@ -15,8 +15,11 @@ import { writeJsonAtomic } from '../util/fs';
 
 export type DoneMessage = Extract<WorkerMessage, { type: 'done' }>;
 export type StartedMessage = Extract<WorkerMessage, { type: 'started' }>;
+/** The 'done' of a fine-tuning job, and of a 'setfit' job. */
+export type FinetuneDone = Exclude<DoneMessage, { kind: 'setfit' }>;
+export type SetFitDone = Extract<DoneMessage, { kind: 'setfit' }>;
 
-const MESSAGE_TYPES = new Set(['started', 'stage', 'epoch', 'log', 'done', 'cancelled', 'error']);
+const MESSAGE_TYPES = new Set(['started', 'stage', 'epoch', 'pair-step', 'log', 'done', 'cancelled', 'error']);
 
 /**
  * Splits a byte stream into lines (UTF-8 safe across chunks) and each line into a WorkerMessage
@@ -117,7 +120,7 @@ const TAIL_LINES = 20;
  * Runs the worker to its end. Resolves with its 'done' message; rejects with a FewShotError
  * ('error' message, protocol mismatch, crash with the last stderr lines) or an AbortError (cancelled).
  */
-export function runWorker(o: RunWorkerOptions): Promise<DoneMessage> {
+export function runWorker<D extends DoneMessage = FinetuneDone>(o: RunWorkerOptions): Promise<D> {
   if (o.signal?.aborted) return Promise.reject(abortError());
   const pkg = o.packageDir ?? findWorkerPackage();
   const baseEnv = o.env ?? process.env;
@@ -127,7 +130,7 @@ export function runWorker(o: RunWorkerOptions): Promise<DoneMessage> {
     PYTHONNOUSERSITE: '1',
     ...(pkg ? { PYTHONPATH: [pkg, baseEnv.PYTHONPATH].filter(Boolean).join(path.delimiter) } : {}),
   };
-  return new Promise<DoneMessage>((resolve, reject) => {
+  return new Promise<D>((resolve, reject) => {
     let child: ChildProcess;
     try {
       child = spawn(o.python, workerArgs(o.jobFile, o.nproc), { env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
@@ -147,7 +150,7 @@ export function runWorker(o: RunWorkerOptions): Promise<DoneMessage> {
       settled = true;
       timers.forEach(clearTimeout);
       o.signal?.removeEventListener('abort', onAbort);
-      if (err) reject(err); else if (done) resolve(done); else reject(new Error('worker ended without a result'));
+      if (err) reject(err); else if (done) resolve(done as D); else reject(new Error('worker ended without a result'));
     };
     let stopping = false;
     const stop = (): void => {

@@ -19,7 +19,7 @@ export const WEBVIEW_STRINGS = [
   'Same dataset for all runs.', 'No runs to compare. Add runs to start.', 'No test report.', 'No metrics recorded.',
   'still training', 'failed', 'cancelled', 'interrupted', 'older format', 'partial', 'newer format', 'Fix: {0}', 'Problems ({0})',
   'Copied to the clipboard.', 'Saved {0}', 'unreadable', 'Group {0}',
-  'interrupted', 'epoch', 'candidate configuration (CV-scored)', 'Best validation macro-F1', 'Best validation macro-F1 ({0})',
+  'interrupted', 'epoch', 'candidate configuration (CV-scored)', 'contrastive pair step', 'Best validation macro-F1', 'Best validation macro-F1 ({0})',
   'Best epoch / configuration', 'Last epoch / configuration', 'configuration {0}', 'n/a', 'not used by the algorithm of this run', 'TensorFlow.js ({0}) did not fit this head',
   'These runs count progress in different units (epochs, candidate configurations): each unit has its own x axis, and their points do not line up.',
 ] as const;

@@ -8,6 +8,7 @@ import { HEAD_SETTINGS, type TrainConfig } from '../../protocol/run';
 import { DEFAULT_CONFIG, validateConfig } from '../../core/config';
 import type { Host } from '../host';
 import { ensureFinetuneReady, findModelFolders, isModelFolder, recentModels, rememberModel, shownPicks } from '../finetune';
+import { defaultSetFitBody } from '../../core/finetune/python';
 
 export type TrainOverrides = Partial<Omit<TrainConfig, 'dataset'>>;
 
@@ -114,12 +115,14 @@ export function askedSettings(head: TrainConfig['head']): (typeof ASKED_SETTINGS
 export async function askTrainOptions(memento: vscode.Memento, dataset: string, host?: Host): Promise<TrainOverrides | undefined> {
   const last = lastOptions(memento, dataset);
   const name = path.basename(dataset);
-  const current = last?.method === 'finetune' ? 'finetune' : 'quick';
-  const method = await quickPick<'quick' | 'finetune'>(vscode.l10n.t('Train {0} with options', name), vscode.l10n.t('Training method'), [
+  const current = last?.method === 'finetune' || last?.method === 'setfit' ? last.method : 'quick';
+  const method = await quickPick<'quick' | 'finetune' | 'setfit'>(vscode.l10n.t('Train {0} with options', name), vscode.l10n.t('Training method'), [
     { label: vscode.l10n.t('Quick (frozen encoder + logistic regression)'), value: 'quick',
       detail: vscode.l10n.t('Seconds on a CPU, in TypeScript: texts are encoded once, then a small head is fitted') },
     { label: vscode.l10n.t('Fine-tune transformer'), value: 'finetune',
       detail: vscode.l10n.t('PyTorch in a Python child process: staged unfreezing, GPU when present, exported to ONNX for prediction') },
+    { label: vscode.l10n.t('SetFit (contrastive fine-tuning + head)'), value: 'setfit',
+      detail: vscode.l10n.t('The setfit library trains a sentence-transformer body on pairs of your texts (Python), then the quick head is fitted on its ONNX export') },
   ], current, vscode.l10n.t('last used'));
   if (method === undefined) return undefined;
   if (method === 'quick') {
@@ -131,6 +134,11 @@ export async function askTrainOptions(memento: vscode.Memento, dataset: string, 
   if (!host) return undefined;
   const python = await ensureFinetuneReady(host);
   if (!python) return undefined;
+  if (method === 'setfit') {
+    const o = await askSetFitOptions(host.context.globalState, dataset, last?.method === 'setfit' ? last : {});
+    if (o) await rememberOptions(memento, dataset, o);
+    return o;
+  }
   const o = await askFinetuneOptions(memento, host.context.globalState, dataset, last?.method === 'finetune' ? last : {});
   if (!o) return undefined;
   await rememberOptions(memento, dataset, o);
@@ -227,6 +235,50 @@ async function askFinetuneOptions(memento: vscode.Memento, global: vscode.Mement
     method: 'finetune', epochs, batchSize, learningRate,
     finetune: { ...ft, model, unfreezeTop, fullFinetuneAbove, precision },
   };
+}
+
+/** The SetFit steps: the body (the default one, local folders, Browse…), pairs per text, the n-gram block. */
+async function askSetFitOptions(global: vscode.Memento, dataset: string, last: TrainOverrides): Promise<TrainOverrides | undefined> {
+  const name = path.basename(dataset);
+  const title = (i: number) => vscode.l10n.t('Train {0} with options ({1}/{2})', name, i, 4);
+  const lastTag = vscode.l10n.t('last used');
+  const sf = last.setfit;
+  const dflt = defaultSetFitBody();
+  const hasDefault = isModelFolder(dflt);
+  const folders = (await findModelFolders()).filter((f) => f !== dflt);
+  type Body = { kind: 'model'; model: string } | { kind: 'browse' };
+  const items: PickItem<Body>[] = [
+    ...(hasDefault ? [{ label: `$(package) all-MiniLM-L6-v2`, description: dflt, detail: vscode.l10n.t('Default body (installed by `fewshot setup --setfit`)'), value: { kind: 'model', model: dflt } as Body }] : []),
+    ...folders.map((f) => ({ label: `$(folder) ${path.basename(f)}`, description: vscode.workspace.asRelativePath(f, false), detail: vscode.l10n.t('Local model folder'), value: { kind: 'model', model: f } as Body })),
+    { label: `$(folder-opened) ${vscode.l10n.t('Browse…')}`, value: { kind: 'browse' }, alwaysShow: true },
+  ];
+  const current = items.find((i) => i.value.kind === 'model' && i.value.model === sf?.model)?.value ?? items[0].value;
+  const choice = await quickPick<Body>(title(2), hasDefault
+    ? vscode.l10n.t('Sentence-transformer body to train on pairs')
+    : vscode.l10n.t('The default body is not installed (run `fewshot setup --setfit`): pick a sentence-transformers folder'), items, current, lastTag);
+  if (!choice) return undefined;
+  let model: string | undefined = choice.kind === 'model' ? choice.model : undefined;
+  if (choice.kind === 'browse') {
+    model = (await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, openLabel: vscode.l10n.t('Train this body') }))?.[0]?.fsPath;
+    if (model && !isModelFolder(model)) {
+      void vscode.window.showErrorMessage(vscode.l10n.t('{0} is not a model folder: it needs config.json and a tokenizer file (tokenizer.json or vocab.txt).', model));
+      return undefined;
+    }
+  }
+  if (!model) return undefined;
+  await rememberModel(global, model);
+  const it = await vscode.window.showInputBox({
+    title: title(3), prompt: vscode.l10n.t('Pairs per training text (empty: chosen from the dataset size, about 480 pairs in all)'), ignoreFocusOut: true,
+    value: sf?.iterations !== undefined ? String(sf.iterations) : '',
+    validateInput: (v) => (!v.trim() || (Number.isInteger(Number(v)) && Number(v) >= 1 && Number(v) <= 1000) ? undefined : vscode.l10n.t('Enter a whole number from {0} to {1}.', 1, 1000)),
+  });
+  if (it === undefined) return undefined;
+  const ngrams = await quickPick<boolean>(title(4), vscode.l10n.t('Also give the head the n-gram hashing block'), [
+    { label: vscode.l10n.t('Off'), value: false, detail: vscode.l10n.t('The head sees the trained body only') },
+    { label: vscode.l10n.t('On'), value: true, detail: vscode.l10n.t('Body + character n-grams, combined by the few-shot ensemble') },
+  ], sf?.ngrams ?? false, lastTag);
+  if (ngrams === undefined) return undefined;
+  return { method: 'setfit', setfit: { model, ...(it.trim() ? { iterations: Number(it) } : {}), ngrams } };
 }
 
 async function askNumber(title: string, prompt: string, current: number, check: (n: number) => string | undefined): Promise<number | undefined> {

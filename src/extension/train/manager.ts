@@ -111,7 +111,8 @@ export class TrainingSession implements vscode.Disposable {
         this.totalEpochs = m.totalEpochs;
         this.unit = m.unit ?? m.metrics.unit ?? this.unit;
         this.phase = { name: 'train', done: m.metrics.epoch, total: m.totalEpochs };
-        if (!this.epochs.some((e) => e.epoch === m.metrics.epoch)) this.epochs.push(m.metrics);
+        // one point per (unit, number): a SetFit run counts pair steps, then its head's configurations
+        if (!this.epochs.some((e) => e.epoch === m.metrics.epoch && e.unit === m.metrics.unit)) this.epochs.push(m.metrics);
         this.emitter.fire({ kind: 'epoch', metrics: m.metrics });
         break;
       case 'done':
@@ -375,7 +376,8 @@ export function etaMs(s: Pick<TrainingSession, 'epochs' | 'totalEpochs'>): numbe
 
 /** "epoch 7/60" or "configuration 7/18" (translated). */
 export function pointLabel(unit: ProgressUnit, n: number, total: number): string {
-  return unit === 'configuration' ? vscode.l10n.t('configuration {0}/{1}', n, total) : vscode.l10n.t('epoch {0}/{1}', n, total);
+  return unit === 'configuration' ? vscode.l10n.t('configuration {0}/{1}', n, total)
+    : unit === 'pair-step' ? vscode.l10n.t('pair step {0}/{1}', n, total) : vscode.l10n.t('epoch {0}/{1}', n, total);
 }
 
 export function formatMs(ms: number): string {
