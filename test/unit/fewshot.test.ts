@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { fitFewShot, blocksFromEncoderId, createCharGramEncoder, chargramSpecOptions, type FewShotPlan } from '../../src/core/fewshot';
+import { fitFewShot, blocksFromEncoderId, createCharGramEncoder, chargramSpecOptions, CHARGRAM_MAX_CHARS, type FewShotPlan } from '../../src/core/fewshot';
+import { createEncoder } from '../../src/core/encoders';
 import { fitLogReg } from '../../src/core/fewshot/logreg';
 import { fitKernelLogReg, kernelLogits } from '../../src/core/fewshot/kernel';
 import { blockGram } from '../../src/core/fewshot';
@@ -328,12 +329,37 @@ describe('fewshot: chargram encoder', () => {
     const cos = (u: Float32Array, v: Float32Array) => u.reduce((s, x, i) => s + x * v[i], 0);
     assert.ok(cos(a, b) < 0.99 && cos(a, b) > 0.5, `punctuation changes the vector a little (${cos(a, b)})`);
     assert.ok(Math.abs(cos(a, c)) < 0.3);
-    assert.equal(e.id, 'chargram-v1-wb1-3-4096');
+    assert.equal(e.id, 'chargram-v1-wb1-2-4096');
     assert.throws(() => createCharGramEncoder({ dim: 1000 }), /power of two/);
     // specs and resolved ids round-trip
-    assert.equal(createCharGramEncoder(chargramSpecOptions('chargram')!).id, 'chargram-v1-wb1-3-65536');
+    assert.equal(createCharGramEncoder(chargramSpecOptions('chargram')!).id, 'chargram-v1-wb1-2-65536');
     assert.deepEqual(chargramSpecOptions('chargram:4096'), { dim: 4096 });
     assert.equal(createCharGramEncoder(chargramSpecOptions(e.id)!).id, e.id);
     assert.equal(chargramSpecOptions('hashing'), null);
+  });
+
+  const nonZeros = (v: Float32Array) => v.reduce((n, x) => n + (x !== 0 ? 1 : 0), 0);
+
+  it('hashes character 1–2-grams by default; a saved 1–3-gram id still recreates its encoder', async () => {
+    // " 床前明 ": 5 unigrams (two of them the padding space), 4 bigrams, 3 trigrams; 2^16 buckets: no collisions here
+    const [v] = await createCharGramEncoder().embed(['床前明']);
+    assert.equal(nonZeros(v), 4 + 4, 'the padding space twice (sublinear tf, one bucket) + 3 characters + 4 bigrams');
+    const old = createCharGramEncoder(chargramSpecOptions('chargram-v1-wb1-3-65536')!);
+    assert.equal(old.id, 'chargram-v1-wb1-3-65536');
+    const [w] = await old.embed(['床前明']);
+    assert.equal(nonZeros(w), 4 + 4 + 3, 'the old id keeps its trigrams');
+  });
+
+  it(`reads up to ${CHARGRAM_MAX_CHARS} characters by default (not the neural encoders' 2,000), unless a limit is set`, async () => {
+    const head = '描述'.repeat(1500); // 3,000 characters, then two different tails
+    const texts = [`${head} 选项 -v 显示版本`, `${head} 文件 /etc/passwd 格式`];
+    const [a, b] = await createCharGramEncoder().embed(texts);
+    assert.notDeepEqual(Array.from(a), Array.from(b), 'the tails after 3,000 characters count');
+    const viaSpec = await createEncoder('chargram');
+    assert.equal(viaSpec.encoder.maxChars, CHARGRAM_MAX_CHARS);
+    const limited = await createEncoder('chargram', { maxChars: 2000 });
+    assert.equal(limited.encoder.maxChars, 2000);
+    const [c, d] = await limited.encoder.embed(texts);
+    assert.deepEqual(Array.from(c), Array.from(d), 'a set limit (config maxChars) still cuts');
   });
 });

@@ -50,8 +50,9 @@ async function build(parsed: EncoderSpec, spec: string, opts: EncoderOptions): P
       }
     }
     case 'chargram': {
-      const { createCharGramEncoder } = await import('../fewshot/chargram');
-      return createCharGramEncoder({ ...parsed.params, maxChars });
+      const { createCharGramEncoder, CHARGRAM_MAX_CHARS } = await import('../fewshot/chargram');
+      // n-grams are cheap: read long texts whole unless the user set a limit
+      return createCharGramEncoder({ ...parsed.params, maxChars: opts.maxChars ?? CHARGRAM_MAX_CHARS });
     }
     case 'use': {
       const { createUseEncoder } = await import('./use');
@@ -114,7 +115,7 @@ export function resolveAuto(opts: EncoderOptions = {}): { spec: string; reason: 
   }
   return {
     spec: AUTO_OTHER_SPEC,
-    reason: `auto: ${lang === 'zh' ? 'Chinese' : 'non-English'} dataset, no Hugging Face model configured → character n-gram hashing with punctuation (chargram, 2^16 dims; USE-lite is English-only)`,
+    reason: `auto: ${lang === 'zh' ? 'Chinese' : 'non-English'} dataset, no Hugging Face model configured → character 1–2-gram hashing with punctuation (chargram, 2^16 dims; USE-lite is English-only)`,
   };
 }
 

@@ -31,7 +31,7 @@ import { gram, gramSteps, type SparseRow } from './linalg';
 import { fitKernelLogRegSteps, kernelLogits } from './kernel';
 
 export { blocksFromEncoderId } from './features';
-export { createCharGramEncoder, chargramId, chargramSpecOptions, DEFAULT_CHARGRAM_DIM } from './chargram';
+export { createCharGramEncoder, chargramId, chargramSpecOptions, DEFAULT_CHARGRAM_DIM, DEFAULT_CHARGRAM_MAX_N, CHARGRAM_MAX_CHARS } from './chargram';
 
 /** Inverse std used for dims that are switched off (never seen in training). */
 const OFF = 1e30;
