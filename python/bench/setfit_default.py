@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # private and offline: the body is a local folder
@@ -39,17 +40,18 @@ def run(split: dict) -> dict:
         deviations["max_steps"] = kwargs["max_steps"]
     model = SetFitModel.from_pretrained(split["model"])
     train = Dataset.from_dict({"text": split["train"]["texts"], "label": split["train"]["labels"]})
-    trainer = Trainer(model=model, args=TrainingArguments(**kwargs), train_dataset=train)
-    t1 = time.perf_counter()
-    trainer.train()
-    train_s = time.perf_counter() - t1
+    with tempfile.TemporaryDirectory(prefix="setfit-default-") as out:  # where its trainer writes checkpoints; not a recipe change
+        trainer = Trainer(model=model, args=TrainingArguments(output_dir=out, **kwargs), train_dataset=train)
+        t1 = time.perf_counter()
+        trainer.train()
+        train_s = time.perf_counter() - t1
     pred = [int(p) for p in model.predict(split["test"]["texts"], as_numpy=True)]
     f1 = f1_score(split["test"]["labels"], pred, labels=list(range(int(split["nclasses"]))), average="macro", zero_division=0)
     return {
         "macroF1": float(f1),
         "seconds": time.perf_counter() - t0,
         "trainSeconds": train_s,
-        "steps": int(trainer.state.global_step) if getattr(trainer, "state", None) else None,
+        "steps": int(trainer.st_trainer.state.global_step),
         "deviations": deviations,
         "setfit": __version__,
     }
