@@ -207,13 +207,15 @@ async function main() {
     // Speed: embedding throughput per encoder on the test texts, cold (no cache), and the runtime called directly.
     // (combos are not timed separately: their cost is the sum of their parts)
     for (const spec of encoders.filter((e) => !e.startsWith('combo:'))) {
-      const { encoder, info } = await createEncoder(spec, { language: corpus.language, log: () => {} });
-      const texts = split.test.map((i) => i.text).slice(0, args.quick ? 16 : 64);
-      const t0 = performance.now();
-      await encoder.embed(texts);
-      const ms = performance.now() - t0;
-      speed.push({ corpus: corpus.name, encoder: info.id, requested: spec, texts: texts.length, meanChars: Math.round(mean(texts.map((t) => t.length))), textsPerSec: +(texts.length / (ms / 1000)).toFixed(1) });
-      encoder.dispose?.();
+      try {
+        const { encoder, info } = await createEncoder(spec, { language: corpus.language, log: () => {} });
+        const texts = split.test.map((i) => i.text).slice(0, args.quick ? 16 : 64);
+        const t0 = performance.now();
+        await encoder.embed(texts);
+        const ms = performance.now() - t0;
+        speed.push({ corpus: corpus.name, encoder: info.id, requested: spec, texts: texts.length, meanChars: Math.round(mean(texts.map((t) => t.length))), textsPerSec: +(texts.length / (ms / 1000)).toFixed(1) });
+        encoder.dispose?.();
+      } catch (e) { log(`  speed of ${spec} not measured: ${(e as Error).message}`); }
     }
 
     for (const k of args.ks) {
@@ -267,11 +269,17 @@ async function main() {
 
         // Per encoder: our heads through the pipeline, and baselines on the identical matrices.
         for (const spec of encoders) {
-          const { encoder: base, info } = await createEncoder(spec, { language: corpus.language, log: () => {} });
-          const enc = withEmbeddingCache(base, path.join(storeDir, 'cache', 'embeddings'));
-          const xTrain = await enc.embed(train.map((i) => i.text));
-          const xTest = await enc.embed(split.test.map((i) => i.text));
           const short = label(spec);
+          let embedded;
+          try {
+            const { encoder: base, info } = await createEncoder(spec, { language: corpus.language, log: () => {} });
+            const enc = withEmbeddingCache(base, path.join(storeDir, 'cache', 'embeddings'));
+            embedded = { base, info, xTrain: await enc.embed(train.map((i) => i.text)), xTest: await enc.embed(split.test.map((i) => i.text)) };
+          } catch (e) {
+            for (const c of [`NC ${short}`, `LR ${short}`]) fail(c, `encoder ${spec}: ${(e as Error).message}`);
+            continue;
+          }
+          const { base, info, xTrain, xTest } = embedded;
           // Nearest centroid (cosine), computed here in plain JS.
           const t0 = performance.now();
           const cents = labels.map((_, c) => {
