@@ -94,16 +94,17 @@ function python(): { ok: boolean; why?: string; exe: string } {
   return { ok: false, exe: '', why: 'python3 with scikit-learn not found (apt-get install python3-sklearn)' };
 }
 
-interface Cell { scores: number[]; ms: number[] }
+interface Cell { scores: number[]; ms: number[]; trainMs: number[] }
 type Table = Map<string, Map<string, Cell>>; // corpus@K -> column -> scores and time per run
 
-function record(t: Table, row: string, col: string, v: number, ms?: number) {
+function record(t: Table, row: string, col: string, v: number, ms?: number, trainMs?: number) {
   const r = t.get(row) ?? new Map<string, Cell>();
   t.set(row, r);
-  const c = r.get(col) ?? { scores: [], ms: [] };
+  const c = r.get(col) ?? { scores: [], ms: [], trainMs: [] };
   r.set(col, c);
   c.scores.push(v);
   if (ms !== undefined) c.ms.push(ms);
+  if (trainMs !== undefined) c.trainMs.push(trainMs);
 }
 
 /**
@@ -237,7 +238,7 @@ async function main() {
         const cfg: TrainConfig = { ...DEFAULT_CONFIG, dataset: data, seed } as TrainConfig;
         const { v: rec, ms: defaultMs } = await timed(() => runTraining({ config: cfg, storeDir }, { onEvent: () => {} }));
         if (rec.status !== 'completed') throw new Error(`default run failed on ${row}: ${rec.error?.message}`);
-        record(quality, row, COL_DEFAULT, rec.testMacroF1 ?? 0, defaultMs);
+        record(quality, row, COL_DEFAULT, rec.testMacroF1 ?? 0, defaultMs, rec.timings.trainMs);
         if (rec.timings.firstEpochMs) firstEpoch.push(rec.timings.firstEpochMs);
         if (rec.timings.trainMs !== undefined) (defaultTrainMs[`${corpus.name} K=${k} ${rec.encoder?.id}`] ??= []).push(rec.timings.trainMs);
 
@@ -245,7 +246,7 @@ async function main() {
         for (const spec of quickSpecs) {
           const c = `FSL quick ${label(spec)}`;
           const { v: r, ms } = await timed(() => runTraining({ config: { ...cfg, encoder: spec }, storeDir }, { onEvent: () => {} }).catch((e) => ({ status: 'failed', error: { message: String(e) } }) as never));
-          if (r.status === 'completed') record(quality, row, c, r.testMacroF1 ?? 0, ms);
+          if (r.status === 'completed') record(quality, row, c, r.testMacroF1 ?? 0, ms, r.timings.trainMs);
           else fail(c, r.error?.message ?? 'failed');
         }
 
@@ -255,13 +256,13 @@ async function main() {
         if (args.setfit) {
           // Our SetFit (method 'setfit' through the product pipeline) on the same body.
           const { v: r, ms } = await timed(() => runTraining({ config: { ...cfg, method: 'setfit', setfit: { model: setfitModel } } as TrainConfig, storeDir }, { onEvent: () => {} }).catch((e) => ({ status: 'failed', error: { message: String(e) } }) as never));
-          if (r.status === 'completed') record(quality, row, COL_SETFIT, r.testMacroF1 ?? 0, ms);
+          if (r.status === 'completed') record(quality, row, COL_SETFIT, r.testMacroF1 ?? 0, ms, r.timings.trainMs);
           else fail(COL_SETFIT, r.error?.message ?? 'failed');
           // The setfit library's own default recipe on the same body and split (the peer anchor).
           const lib = setfitLibrary(setfitPython, setfitSplit(setfitModel, train, split.test, labels, args.setfitMaxSteps));
           if ('error' in lib) fail(COL_SETFIT_LIB, lib.error);
           else {
-            record(quality, row, COL_SETFIT_LIB, lib.macroF1, lib.seconds * 1000);
+            record(quality, row, COL_SETFIT_LIB, lib.macroF1, lib.seconds * 1000, lib.trainSeconds * 1000);
             setfitLib.push({ row, seed, ...lib });
           }
           log(`  ${row} seed ${seed}: FSL SetFit ${r.status === 'completed' ? (r.testMacroF1 ?? 0).toFixed(3) : 'n/a'} in ${(ms / 1000).toFixed(0)} s; setfit library default ${'error' in lib ? 'n/a' : `${lib.macroF1.toFixed(3)} in ${lib.seconds.toFixed(0)} s (${lib.steps} steps)`}`);
@@ -369,9 +370,9 @@ async function main() {
     md.push(`| ${row} | ${cols.map((c) => { const s = r.get(c)?.scores; if (!s) return na(c); const t = fmt(s); return mean(s) === best ? `**${t}**` : t; }).join(' | ')} |`);
   }
   notes.forEach((c, i) => md.push('', `Note ${i + 1} (${c}): ${[...failures.get(c)!].join(' / ')}`));
-  md.push('', '### Time per run (seconds, mean over seeds)', '', 'FSL columns: the whole runTraining call (load, embed through the bench embedding cache, train, evaluate); setfit library: the whole script (imports, load, train, predict); LR / TF-IDF: scikit-learn vectorise + fit; NC: centroids + prediction on the cached matrices.', '');
+  md.push('', '### Time per run (seconds, mean over seeds)', '', 'FSL columns: the whole runTraining call (load, embed, train, evaluate), then in brackets its training alone (timings.trainMs); texts already embedded earlier in the run (another column or seed, or an earlier run through .cache/bench unless --no-cache) come from the embedding cache, so the first column to meet them pays their embedding. setfit library: the whole script (imports, load, pair steps + head, predict), in brackets trainer.train(). LR / TF-IDF: scikit-learn vectorise + fit; NC: centroids + prediction, on matrices already embedded.', '');
   md.push(`| corpus @ K | ${cols.join(' | ')} |`, `|---|${cols.map(() => '---').join('|')}|`);
-  for (const [row, r] of quality) md.push(`| ${row} | ${cols.map((c) => { const ms = r.get(c)?.ms; return ms?.length ? (mean(ms) / 1000).toFixed(mean(ms) < 100 ? 3 : 1) : 'n/a'; }).join(' | ')} |`);
+  for (const [row, r] of quality) md.push(`| ${row} | ${cols.map((c) => { const ms = r.get(c)?.ms; const tr = r.get(c)?.trainMs; const sec = (x: number) => (x / 1000).toFixed(x < 100 ? 3 : 1); return ms?.length ? `${sec(mean(ms))}${tr?.length ? ` (${sec(mean(tr))})` : ''}` : 'n/a'; }).join(' | ')} |`);
   if (setfitLib.length) md.push('', `setfit library default: setfit ${setfitLib[0].setfit}, pair steps per run ${[...new Set(setfitLib.map((x) => x.steps))].join('/')}, deviations ${JSON.stringify(setfitLib[0].deviations)}.`);
   const rowScores: RowScores[] = [...quality].map(([row, m]) => ({ row, language: rowLanguage.get(row) ?? 'en', cols: Object.fromEntries([...m].map(([c, v]) => [c, v.scores])) }));
   md.push('', '## Issue 14 gains (mean over rows of the column means)', '', ...gainLines(rowScores).map((l) => `- ${l}`));
@@ -400,7 +401,7 @@ async function main() {
   for (const [k, v] of Object.entries(sk)) md.push(`| scikit-learn fit, ${k} (median) | ${v.sort((a, b) => a - b)[Math.floor(v.length / 2)].toFixed(0)} |`);
   md.push('', `Time to the first progress point (pipeline, warm cache; default head: first CV-scored configuration): median ${firstEpoch.sort((a, b) => a - b)[Math.floor(firstEpoch.length / 2)] ?? 'n/a'} ms. Peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB. Wall time: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   const text = md.join('\n') + '\n';
-  const json = { defaultTrainMs, date: new Date().toISOString(), machine, versions, args, baseline: py.why, quality: Object.fromEntries([...quality].map(([r, m]) => [r, Object.fromEntries([...m].map(([c, v]) => [c, { mean: mean(v.scores), std: std(v.scores), scores: v.scores, msPerRun: v.ms.length ? mean(v.ms) : null }]))])), rowLanguage: Object.fromEntries(rowLanguage), failures: Object.fromEntries([...failures].map(([c, w]) => [c, [...w]])), minilm: minilm.spec ?? minilm.why, setfitLibrary: setfitLib, gains: gainLines(rowScores), speed, headTimesMs: headTimes, sklearnFitMs: sk, firstEpochMs: firstEpoch, peakRssMiB: process.resourceUsage().maxRSS / 1024, wallS: (Date.now() - started) / 1000 };
+  const json = { defaultTrainMs, date: new Date().toISOString(), machine, versions, args, baseline: py.why, quality: Object.fromEntries([...quality].map(([r, m]) => [r, Object.fromEntries([...m].map(([c, v]) => [c, { mean: mean(v.scores), std: std(v.scores), scores: v.scores, msPerRun: v.ms.length ? mean(v.ms) : null, trainMsPerRun: v.trainMs.length ? mean(v.trainMs) : null }]))])), rowLanguage: Object.fromEntries(rowLanguage), failures: Object.fromEntries([...failures].map(([c, w]) => [c, [...w]])), minilm: minilm.spec ?? minilm.why, setfitLibrary: setfitLib, gains: gainLines(rowScores), speed, headTimesMs: headTimes, sklearnFitMs: sk, firstEpochMs: firstEpoch, peakRssMiB: process.resourceUsage().maxRSS / 1024, wallS: (Date.now() - started) / 1000 };
   writeReport(args.out, `bench-${args.quick ? 'quick-' : ''}`, text, json);
   if (args.cache) fs.unlinkSync(cacheLink); // never delete the persistent cache through the link
   fs.rmSync(work, { recursive: true, force: true });
