@@ -123,7 +123,7 @@ function minilmSpec(arg?: string): { spec?: string; why: string } {
   return { why: `no MiniLM encoder (${tried.join('; ')}); pass --minilm hf:<ONNX model folder>` };
 }
 
-interface SetfitLibResult { macroF1: number; seconds: number; trainSeconds: number; steps: number | null; deviations: Record<string, unknown>; setfit: string }
+interface SetfitLibResult { macroF1: number; seconds: number; trainSeconds: number; cpuSeconds?: number; steps: number | null; deviations: Record<string, unknown>; setfit: string }
 
 /** Runs python/bench/setfit_default.py on one split; the error (first stderr lines) instead of a result when it fails. */
 function setfitLibrary(exe: string, split: ReturnType<typeof setfitSplit>): SetfitLibResult | { error: string } {
@@ -373,7 +373,7 @@ async function main() {
   md.push('', '### Time per run (seconds, mean over seeds)', '', 'FSL columns: the whole runTraining call (load, embed, train, evaluate), then in brackets its training alone (timings.trainMs); texts already embedded earlier in the run (another column or seed, or an earlier run through .cache/bench unless --no-cache) come from the embedding cache, so the first column to meet them pays their embedding. setfit library: the whole script (imports, load, pair steps + head, predict), in brackets trainer.train(). LR / TF-IDF: scikit-learn vectorise + fit; NC: centroids + prediction, on matrices already embedded.', '');
   md.push(`| corpus @ K | ${cols.join(' | ')} |`, `|---|${cols.map(() => '---').join('|')}|`);
   for (const [row, r] of quality) md.push(`| ${row} | ${cols.map((c) => { const ms = r.get(c)?.ms; const tr = r.get(c)?.trainMs; const sec = (x: number) => (x / 1000).toFixed(x < 100 ? 3 : 1); return ms?.length ? `${sec(mean(ms))}${tr?.length ? ` (${sec(mean(tr))})` : ''}` : 'n/a'; }).join(' | ')} |`);
-  if (setfitLib.length) md.push('', `setfit library default: setfit ${setfitLib[0].setfit}, pair steps per run ${[...new Set(setfitLib.map((x) => x.steps))].join('/')}, deviations ${JSON.stringify(setfitLib[0].deviations)}.`);
+  if (setfitLib.length) md.push('', `setfit library default: setfit ${setfitLib[0].setfit}, pair steps per run ${[...new Set(setfitLib.map((x) => x.steps))].join('/')}, deviations ${JSON.stringify(setfitLib[0].deviations)}; CPU seconds per wall second ${(mean(setfitLib.map((x) => x.cpuSeconds ?? NaN)) / mean(setfitLib.map((x) => x.seconds))).toFixed(2)} (${os.cpus().length} = every core to itself).`);
   const rowScores: RowScores[] = [...quality].map(([row, m]) => ({ row, language: rowLanguage.get(row) ?? 'en', cols: Object.fromEntries([...m].map(([c, v]) => [c, v.scores])) }));
   md.push('', '## Issue 14 gains (mean over rows of the column means)', '', ...gainLines(rowScores).map((l) => `- ${l}`));
   // Default vs best LR at each row.
