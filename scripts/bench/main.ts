@@ -5,6 +5,7 @@
  *   npm run bench [-- --quick] [--data file.jsonl|folder ...] [--k 4,8,16] [--seeds 5] [--heads] [--no-cache] [--out bench-results]
  *   npm run bench -- --speed --data <English JSONL with 100 short texts>   (scripts/bench/speed.ts)
  *   npm run bench -- --finetune --model <HF model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]
+ *   npm run bench -- [--minilm <encoder spec>] [--setfit --setfit-model <sentence-transformer folder> [--setfit-max-steps N]] […]
  *
  * `--finetune` (issue 13; scripts/bench/finetune.ts) compares the quick default with method
  * 'finetune' (PyTorch worker, FEWSHOT_PYTHON or the `fewshot setup` venv) on the same splits, and
@@ -21,6 +22,12 @@
  * Every Few-Shot Lab cell goes through the real training pipeline
  * (`runTraining`, the code the CLI and the extension run). Baselines are fed
  * the identical embedding matrices (read back from the pipeline's cache).
+ *
+ * Issue 14 columns (scripts/bench/columns.ts), same run, same splits, each with its time per run:
+ * the quick pipeline with the MiniLM encoder ('minilm', or `--minilm <spec>` such as hf:<folder>)
+ * alone and with n-gram hashing, LR/NC on the MiniLM matrices, the character TF-IDF anchor of
+ * ../shared/ANCHORS.md, and with `--setfit`: method 'setfit' through runTraining and the setfit
+ * library's default recipe on the same body (python/bench/setfit_default.py, FEWSHOT_PYTHON).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -30,17 +37,19 @@ import { brownGenres, chinesePoetry, Corpus, fixedTestSplit, jsonlCorpus, sample
 import { fmt, machineInfo, mean, nodeVersions, std, writeDataset, writeReport } from './report';
 import { finetuneBench } from './finetune';
 import { speedBench } from './speed';
+import { COL_DEFAULT, COL_SETFIT, COL_SETFIT_LIB, COL_TFIDF, columnOrder, encoderLabel, gainLines, setfitSplit, tfidfJob, type RowScores } from './columns';
 import { runTraining } from '../../src/core/train';
 import { DEFAULT_CONFIG } from '../../src/core/config';
-import { createEncoder, resolveAuto, withEmbeddingCache } from '../../src/core/encoders';
+import { checkModelFolder, createEncoder, parseEncoderSpec, resolveAuto, withEmbeddingCache } from '../../src/core/encoders';
+import { findPython } from '../../src/core/finetune/python';
 import { trainHead, selectBackend } from '../../src/core/heads';
 import { macroF1 } from '../../src/core/metrics';
 import type { TrainConfig, HeadKind } from '../../src/protocol/run';
 
-export interface Args { speed?: boolean; finetune: boolean; timing?: boolean; model?: string; maxCorpora?: number; quick: boolean; data: string[]; ks: number[]; seeds: number; out: string; encoders?: string[]; heads: boolean; cache: boolean; lrcv: boolean }
+export interface Args { speed?: boolean; minilm?: string; setfit: boolean; setfitModel?: string; setfitMaxSteps?: number; finetune: boolean; timing?: boolean; model?: string; maxCorpora?: number; quick: boolean; data: string[]; ks: number[]; seeds: number; out: string; encoders?: string[]; heads: boolean; cache: boolean; lrcv: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { finetune: false, quick: false, data: [], ks: [4, 8, 16, 32], seeds: 5, out: 'bench-results', heads: false, cache: true, lrcv: false };
+  const a: Args = { setfit: false, finetune: false, quick: false, data: [], ks: [4, 8, 16, 32], seeds: 5, out: 'bench-results', heads: false, cache: true, lrcv: false };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === '--quick') a.quick = true;
@@ -57,8 +66,12 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--no-timing') a.timing = false;
     else if (v === '--model') a.model = argv[++i];
     else if (v === '--max-corpora') a.maxCorpora = Number(argv[++i]);
+    else if (v === '--minilm') a.minilm = argv[++i];
+    else if (v === '--setfit') a.setfit = true;
+    else if (v === '--setfit-model') a.setfitModel = argv[++i];
+    else if (v === '--setfit-max-steps') a.setfitMaxSteps = Number(argv[++i]);
     else if (v === '--help') {
-      console.log('usage: npm run bench -- [--quick] [--data file.jsonl|folder|npm]... [--k 4,8,16] [--seeds 5] [--encoders hashing,use] [--heads] [--lr-cv] [--no-cache] [--out dir] [--max-corpora N]\n       npm run bench -- --finetune --model <model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]');
+      console.log('usage: npm run bench -- [--quick] [--data file.jsonl|folder|npm]... [--k 4,8,16] [--seeds 5] [--encoders hashing,use] [--heads] [--lr-cv] [--no-cache] [--out dir] [--max-corpora N] [--minilm <spec>] [--setfit --setfit-model <folder> [--setfit-max-steps N]]\n       npm run bench -- --finetune --model <model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]');
       process.exit(0);
     }
   }
@@ -66,6 +79,7 @@ function parseArgs(argv: string[]): Args {
     if (!argv.includes('--k')) a.ks = [8];
     if (!argv.includes('--seeds')) a.seeds = 3;
   }
+  if (a.setfit && !a.setfitModel) throw new Error('--setfit needs --setfit-model <folder> (a sentence-transformer folder with PyTorch weights, e.g. all-MiniLM-L6-v2)');
   if (a.finetune) {
     if (!a.model) throw new Error('--finetune needs --model <folder> (a Hugging Face model folder, e.g. all-MiniLM-L6-v2)');
     if (!argv.includes('--k')) a.ks = [8, 32];
@@ -83,15 +97,55 @@ function python(): { ok: boolean; why?: string; exe: string } {
   return { ok: false, exe: '', why: 'python3 with scikit-learn not found (apt-get install python3-sklearn)' };
 }
 
-interface Cell { scores: number[] }
-type Table = Map<string, Map<string, Cell>>; // corpus@K -> column -> scores
+interface Cell { scores: number[]; ms: number[]; trainMs: number[] }
+type Table = Map<string, Map<string, Cell>>; // corpus@K -> column -> scores and time per run
 
-function record(t: Table, row: string, col: string, v: number) {
+function record(t: Table, row: string, col: string, v: number, ms?: number, trainMs?: number) {
   const r = t.get(row) ?? new Map<string, Cell>();
   t.set(row, r);
-  const c = r.get(col) ?? { scores: [] };
+  const c = r.get(col) ?? { scores: [], ms: [], trainMs: [] };
   r.set(col, c);
   c.scores.push(v);
+  if (ms !== undefined) c.ms.push(ms);
+  if (trainMs !== undefined) c.trainMs.push(trainMs);
+}
+
+/**
+ * The MiniLM encoder spec: `--minilm <spec>`, else the built-in 'minilm', else models/all-MiniLM-L6-v2
+ * through the hf encoder; undefined (with the reason) when none is usable.
+ */
+function minilmSpec(arg?: string): { spec?: string; why: string } {
+  const tried: string[] = [];
+  for (const spec of arg ? [arg] : ['minilm', `hf:${path.resolve('models', 'all-MiniLM-L6-v2')}`]) {
+    try {
+      const p = parseEncoderSpec(spec);
+      if (p.kind === 'hf' && (path.isAbsolute(p.ref) || p.ref.startsWith('.'))) checkModelFolder(path.resolve(p.ref), p.dtype);
+      return { spec, why: '' };
+    } catch (e) { tried.push(`${spec}: ${(e as Error).message}`); }
+  }
+  return { why: `no MiniLM encoder (${tried.join('; ')}); pass --minilm hf:<ONNX model folder>` };
+}
+
+interface SetfitLibResult { macroF1: number; seconds: number; trainSeconds: number; cpuSeconds?: number; steps: number | null; deviations: Record<string, unknown>; setfit: string }
+
+/** Runs python/bench/setfit_default.py on one split; the error (first stderr lines) instead of a result when it fails. */
+function setfitLibrary(exe: string, split: ReturnType<typeof setfitSplit>): SetfitLibResult | { error: string } {
+  const script = path.join(process.cwd(), 'python', 'bench', 'setfit_default.py');
+  const r = spawnSync(exe, [script], { input: JSON.stringify(split), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.error) return { error: `${exe} ${script}: ${r.error.message}` };
+  if (r.status !== 0) {
+    const err = (r.stderr ?? '').trim().split('\n');
+    const own = err.find((l) => l.startsWith('setfit_default.py:'));
+    return { error: own ?? `python/bench/setfit_default.py exited with ${r.status}: ${err.slice(-1)[0] ?? ''}` };
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as SetfitLibResult;
+}
+
+/** Time one async call: its value and wall milliseconds. */
+async function timed<T>(f: () => Promise<T>): Promise<{ v: T; ms: number }> {
+  const t0 = performance.now();
+  const v = await f();
+  return { v, ms: performance.now() - t0 };
 }
 
 async function main() {
@@ -109,6 +163,17 @@ async function main() {
   }
   const py = python();
   const log = (m: string) => process.stderr.write(m + '\n');
+  const minilm = minilmSpec(args.minilm);
+  if (!minilm.spec) log(`MiniLM columns skipped: ${minilm.why}`);
+  const label = (spec: string) => encoderLabel(spec, minilm.spec);
+  const quickSpecs = minilm.spec ? [minilm.spec, `combo:${minilm.spec}+hashing`] : [];
+  const setfitModel = args.setfitModel ? path.resolve(args.setfitModel) : '';
+  let setfitPython = '';
+  if (args.setfit) setfitPython = findPython().path;
+  /** Why a column is n/a (column -> reasons), shown under the table. */
+  const failures = new Map<string, Set<string>>();
+  const fail = (col: string, why: string) => { (failures.get(col) ?? failures.set(col, new Set()).get(col)!).add(why.split('\n')[0].slice(0, 300)); };
+  const rowLanguage = new Map<string, string>();
 
   const corpora: Corpus[] = [];
   if (!args.data.length || args.data.includes('npm')) {
@@ -133,10 +198,11 @@ async function main() {
 
   const quality: Table = new Map();
   const speed: Record<string, unknown>[] = [];
-  const probeJobs: { id: string; row: string; col: string; train: string; test: string; dim: number; ytrain: number[]; ytest: number[]; nclasses: number; cv: boolean }[] = [];
+  const probeJobs: { row: string; col: string; job: { id: string } & Record<string, unknown> }[] = [];
   const headTimes: Record<string, number[]> = {};
   const firstEpoch: number[] = [];
   const defaultTrainMs: Record<string, number[]> = {};
+  const setfitLib: ({ row: string; seed: number } & SetfitLibResult)[] = [];
   let jobN = 0;
 
   for (const corpus of corpora) {
@@ -144,23 +210,26 @@ async function main() {
     const labels = [...new Set(corpus.items.map((i) => i.label))].sort();
     // Baseline features: the encoders a practitioner would try, plus whatever 'auto' (the default) resolves to.
     const autoSpec = resolveAuto({ language: corpus.language }).spec;
-    const encoders = args.encoders ?? [...new Set([...(corpus.language === 'en' ? ['hashing', 'use', 'combo:use+hashing'] : ['hashing']), autoSpec])];
-    log(`\n== ${corpus.name} (${corpus.language}, ${labels.length} classes, test ${split.test.length}, pool ${split.pool.length}) encoders: ${encoders.join(', ')}`);
+    const encoders = args.encoders ?? [...new Set([...(corpus.language === 'en' ? ['hashing', 'use', 'combo:use+hashing'] : ['hashing']), autoSpec, ...quickSpecs])];
+    log(`\n== ${corpus.name} (${corpus.language}, ${labels.length} classes, test ${split.test.length}, pool ${split.pool.length}) encoders: ${encoders.map(label).join(', ')}`);
 
     // Speed: embedding throughput per encoder on the test texts, cold (no cache), and the runtime called directly.
     // (combos are not timed separately: their cost is the sum of their parts)
     for (const spec of encoders.filter((e) => !e.startsWith('combo:'))) {
-      const { encoder, info } = await createEncoder(spec, { language: corpus.language, log: () => {} });
-      const texts = split.test.map((i) => i.text).slice(0, args.quick ? 16 : 64);
-      const t0 = performance.now();
-      await encoder.embed(texts);
-      const ms = performance.now() - t0;
-      speed.push({ corpus: corpus.name, encoder: info.id, requested: spec, texts: texts.length, meanChars: Math.round(mean(texts.map((t) => t.length))), textsPerSec: +(texts.length / (ms / 1000)).toFixed(1) });
-      encoder.dispose?.();
+      try {
+        const { encoder, info } = await createEncoder(spec, { language: corpus.language, log: () => {} });
+        const texts = split.test.map((i) => i.text).slice(0, args.quick ? 16 : 64);
+        const t0 = performance.now();
+        await encoder.embed(texts);
+        const ms = performance.now() - t0;
+        speed.push({ corpus: corpus.name, encoder: info.id, requested: spec, texts: texts.length, meanChars: Math.round(mean(texts.map((t) => t.length))), textsPerSec: +(texts.length / (ms / 1000)).toFixed(1) });
+        encoder.dispose?.();
+      } catch (e) { log(`  speed of ${spec} not measured: ${(e as Error).message}`); }
     }
 
     for (const k of args.ks) {
       const row = `${corpus.name}@K=${k}`;
+      rowLanguage.set(row, corpus.language);
       for (let seed = 0; seed < args.seeds; seed++) {
         const train = sampleK(split.pool, k, seed);
         if (new Set(train.map((i) => i.label)).size < labels.length) continue;
@@ -175,20 +244,53 @@ async function main() {
 
         // Few-Shot Lab default: the pipeline with DEFAULT_CONFIG, as a user gets it.
         const cfg: TrainConfig = { ...DEFAULT_CONFIG, dataset: data, seed } as TrainConfig;
-        const rec = await runTraining({ config: cfg, storeDir }, { onEvent: () => {} });
+        const { v: rec, ms: defaultMs } = await timed(() => runTraining({ config: cfg, storeDir }, { onEvent: () => {} }));
         if (rec.status !== 'completed') throw new Error(`default run failed on ${row}: ${rec.error?.message}`);
-        record(quality, row, 'FSL default', rec.testMacroF1 ?? 0);
+        record(quality, row, COL_DEFAULT, rec.testMacroF1 ?? 0, defaultMs, rec.timings.trainMs);
         if (rec.timings.firstEpochMs) firstEpoch.push(rec.timings.firstEpochMs);
         if (rec.timings.trainMs !== undefined) (defaultTrainMs[`${corpus.name} K=${k} ${rec.encoder?.id}`] ??= []).push(rec.timings.trainMs);
 
+        // The quick pipeline with the MiniLM encoder, alone and with n-gram hashing (issue 14).
+        for (const spec of quickSpecs) {
+          const c = `FSL quick ${label(spec)}`;
+          const { v: r, ms } = await timed(() => runTraining({ config: { ...cfg, encoder: spec }, storeDir }, { onEvent: () => {} }).catch((e) => ({ status: 'failed', error: { message: String(e) } }) as never));
+          if (r.status === 'completed') record(quality, row, c, r.testMacroF1 ?? 0, ms, r.timings.trainMs);
+          else fail(c, r.error?.message ?? 'failed');
+        }
+
+        // The character TF-IDF anchor of ../shared/ANCHORS.md, on the same split.
+        if (py.ok) probeJobs.push({ row, col: COL_TFIDF, job: { ...tfidfJob(`j${jobN++}`, train, split.test, labels) } });
+
+        if (args.setfit) {
+          // Our SetFit (method 'setfit' through the product pipeline) on the same body.
+          const { v: r, ms } = await timed(() => runTraining({ config: { ...cfg, method: 'setfit', setfit: { model: setfitModel } } as TrainConfig, storeDir }, { onEvent: () => {} }).catch((e) => ({ status: 'failed', error: { message: String(e) } }) as never));
+          if (r.status === 'completed') record(quality, row, COL_SETFIT, r.testMacroF1 ?? 0, ms, r.timings.trainMs);
+          else fail(COL_SETFIT, r.error?.message ?? 'failed');
+          // The setfit library's own default recipe on the same body and split (the peer anchor).
+          const lib = setfitLibrary(setfitPython, setfitSplit(setfitModel, train, split.test, labels, args.setfitMaxSteps));
+          if ('error' in lib) fail(COL_SETFIT_LIB, lib.error);
+          else {
+            record(quality, row, COL_SETFIT_LIB, lib.macroF1, lib.seconds * 1000, lib.trainSeconds * 1000);
+            setfitLib.push({ row, seed, ...lib });
+          }
+          log(`  ${row} seed ${seed}: FSL SetFit ${r.status === 'completed' ? (r.testMacroF1 ?? 0).toFixed(3) : 'n/a'} in ${(ms / 1000).toFixed(0)} s; setfit library default ${'error' in lib ? 'n/a' : `${lib.macroF1.toFixed(3)} in ${lib.seconds.toFixed(0)} s (${lib.steps} steps)`}`);
+        }
+
         // Per encoder: our heads through the pipeline, and baselines on the identical matrices.
         for (const spec of encoders) {
-          const { encoder: base, info } = await createEncoder(spec, { language: corpus.language, log: () => {} });
-          const enc = withEmbeddingCache(base, path.join(storeDir, 'cache', 'embeddings'));
-          const xTrain = await enc.embed(train.map((i) => i.text));
-          const xTest = await enc.embed(split.test.map((i) => i.text));
-          const short = spec.replace('combo:', '');
+          const short = label(spec);
+          let embedded;
+          try {
+            const { encoder: base, info } = await createEncoder(spec, { language: corpus.language, log: () => {} });
+            const enc = withEmbeddingCache(base, path.join(storeDir, 'cache', 'embeddings'));
+            embedded = { base, info, xTrain: await enc.embed(train.map((i) => i.text)), xTest: await enc.embed(split.test.map((i) => i.text)) };
+          } catch (e) {
+            for (const c of [`NC ${short}`, `LR ${short}`]) fail(c, `encoder ${spec}: ${(e as Error).message}`);
+            continue;
+          }
+          const { base, info, xTrain, xTest } = embedded;
           // Nearest centroid (cosine), computed here in plain JS.
+          const t0 = performance.now();
           const cents = labels.map((_, c) => {
             const v = new Float64Array(info.dim);
             xTrain.forEach((x, i) => { if (yTrain[i] === c) for (let d = 0; d < v.length; d++) v[d] += x[d]; });
@@ -200,7 +302,7 @@ async function main() {
             cents.forEach((c, j) => { let s = 0; for (let d = 0; d < c.length; d++) s += c[d] * x[d]; if (s > bs) { bs = s; best = j; } });
             return best;
           });
-          record(quality, row, `NC ${short}`, macroF1(yTest, ncPred, labels.length));
+          record(quality, row, `NC ${short}`, macroF1(yTest, ncPred, labels.length), performance.now() - t0);
 
           // Our heads through the pipeline, same encoder.
           for (const head of (args.heads ? ['logreg', 'mlp'] : []) as HeadKind[]) {
@@ -226,8 +328,10 @@ async function main() {
               return f;
             };
             probeJobs.push({
-              id, row, col: `LR ${short}`, dim: info.dim, nclasses: labels.length, ytrain: yTrain, ytest: yTest, cv: args.lrcv,
-              train: f32(xTrain, path.join(work, `${id}-train.f32`)), test: f32(xTest, path.join(work, `${id}-test.f32`)),
+              row, col: `LR ${short}`, job: {
+                id, dim: info.dim, nclasses: labels.length, ytrain: yTrain, ytest: yTest, cv: args.lrcv,
+                train: f32(xTrain, path.join(work, `${id}-train.f32`)), test: f32(xTest, path.join(work, `${id}-test.f32`)),
+              },
             });
           }
           base.dispose?.();
@@ -242,13 +346,13 @@ async function main() {
   if (py.ok && probeJobs.length) {
     log(`\n== scikit-learn LogisticRegression on ${probeJobs.length} matrices`);
     const r = spawnSync(py.exe, [path.join(__dirname, '..', '..', 'scripts', 'bench', 'sklearn_probe.py')], {
-      input: JSON.stringify(probeJobs.map(({ row: _r, col: _c, ...j }) => j)), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+      input: JSON.stringify(probeJobs.map((p) => p.job)), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
     });
     if (r.status !== 0) log(`scikit-learn probe failed: ${r.stderr}`);
     for (const line of r.stdout.split('\n').filter(Boolean)) {
       const o = JSON.parse(line) as { id: string; macro_f1: number; fit_s: number; cv_macro_f1?: number; cv_fit_s?: number };
-      const job = probeJobs.find((j) => j.id === o.id)!;
-      record(quality, job.row, job.col, o.macro_f1);
+      const job = probeJobs.find((j) => j.job.id === o.id)!;
+      record(quality, job.row, job.col, o.macro_f1, o.fit_s * 1000);
       if (o.cv_macro_f1 !== undefined) record(quality, job.row, job.col.replace('LR', 'LR-CV'), o.cv_macro_f1);
       (sk[job.col] ??= []).push(o.fit_s * 1000);
     }
@@ -259,17 +363,27 @@ async function main() {
   const versions = nodeVersions();
   const machine = machineInfo(backend.name);
   const cols = [...new Set([...quality.values()].flatMap((r) => [...r.keys()]))];
-  const order = (c: string) => (c === 'FSL default' ? 0 : c === 'Majority' ? 1 : c.startsWith('LR-CV') ? 4 : c.startsWith('LR') ? 3 : c.startsWith('NC') ? 2 : 5);
-  cols.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  for (const c of failures.keys()) if (!cols.includes(c)) cols.push(c);
+  cols.sort((a, b) => columnOrder(a) - columnOrder(b) || a.localeCompare(b));
+  const notes = [...failures.keys()];
   const md: string[] = [];
   md.push(`# Few-Shot Lab benchmark — ${new Date().toISOString().slice(0, 10)}`, '');
   md.push(`Machine: ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB, ${machine.platform}; head backend ${machine.backend}. Versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}. Baseline: ${py.ok ? py.why : `not run — ${py.why}`}.`, '');
-  md.push(`Protocol: K training texts per class, ${args.seeds} seeds, fixed group-aware test set (≤20 per class), macro-F1 mean±std. "FSL default" is the product's default pipeline; LR = scikit-learn LogisticRegression(max_iter=2000) on the identical embedding matrices; LR-CV chooses C by CV; NC = nearest centroid.`, '');
+  md.push(`Protocol: K training texts per class, ${args.seeds} seeds, fixed group-aware test set (≤20 per class), macro-F1 mean±std. "FSL default" is the product's default pipeline; "FSL quick <encoder>" the same pipeline with that encoder${minilm.spec ? ` (minilm = ${minilm.spec})` : ''}; LR = scikit-learn LogisticRegression(max_iter=2000) on the identical embedding matrices; LR-CV chooses C by CV; NC = nearest centroid; "${COL_TFIDF}" = TfidfVectorizer(analyzer='char_wb', ngram_range=(1,3), sublinear_tf=True) fit on the training texts + the same LR (../shared/ANCHORS.md).`
+    + (args.setfit ? ` "${COL_SETFIT}" = method 'setfit' through the pipeline; "${COL_SETFIT_LIB}" = the setfit library's SetFitModel.from_pretrained + Trainer(TrainingArguments()) on the same body (${setfitModel})${args.setfitMaxSteps ? `, deviating only by max_steps=${args.setfitMaxSteps} (the issue's 3-minute budget)` : ', no deviation'}.` : ''), '');
   md.push(`| corpus @ K | ${cols.join(' | ')} |`, `|---|${cols.map(() => '---').join('|')}|`);
+  const na = (c: string) => (notes.includes(c) ? `n/a (note ${notes.indexOf(c) + 1})` : 'n/a');
   for (const [row, r] of quality) {
     const best = Math.max(...cols.map((c) => (r.get(c) ? mean(r.get(c)!.scores) : -1)));
-    md.push(`| ${row} | ${cols.map((c) => { const s = r.get(c)?.scores; if (!s) return 'n/a'; const t = fmt(s); return mean(s) === best ? `**${t}**` : t; }).join(' | ')} |`);
+    md.push(`| ${row} | ${cols.map((c) => { const s = r.get(c)?.scores; if (!s) return na(c); const t = fmt(s); return mean(s) === best ? `**${t}**` : t; }).join(' | ')} |`);
   }
+  notes.forEach((c, i) => md.push('', `Note ${i + 1} (${c}): ${[...failures.get(c)!].join(' / ')}`));
+  md.push('', '### Time per run (seconds, mean over seeds)', '', 'FSL columns: the whole runTraining call (load, embed, train, evaluate), then in brackets its training alone (timings.trainMs); texts already embedded earlier in the run (another column or seed, or an earlier run through .cache/bench unless --no-cache) come from the embedding cache, so the first column to meet them pays their embedding. setfit library: the whole script (imports, load, pair steps + head, predict), in brackets trainer.train(). LR / TF-IDF: scikit-learn vectorise + fit; NC: centroids + prediction, on matrices already embedded.', '');
+  md.push(`| corpus @ K | ${cols.join(' | ')} |`, `|---|${cols.map(() => '---').join('|')}|`);
+  for (const [row, r] of quality) md.push(`| ${row} | ${cols.map((c) => { const ms = r.get(c)?.ms; const tr = r.get(c)?.trainMs; const sec = (x: number) => (x / 1000).toFixed(x < 100 ? 3 : 1); return ms?.length ? `${sec(mean(ms))}${tr?.length ? ` (${sec(mean(tr))})` : ''}` : 'n/a'; }).join(' | ')} |`);
+  if (setfitLib.length) md.push('', `setfit library default: setfit ${setfitLib[0].setfit}, pair steps per run ${[...new Set(setfitLib.map((x) => x.steps))].join('/')}, deviations ${JSON.stringify(setfitLib[0].deviations)}; CPU seconds per wall second ${(mean(setfitLib.map((x) => x.cpuSeconds ?? NaN)) / mean(setfitLib.map((x) => x.seconds))).toFixed(2)} (${os.cpus().length} = every core to itself).`);
+  const rowScores: RowScores[] = [...quality].map(([row, m]) => ({ row, language: rowLanguage.get(row) ?? 'en', cols: Object.fromEntries([...m].map(([c, v]) => [c, v.scores])) }));
+  md.push('', '## Issue 14 gains (mean over rows of the column means)', '', ...gainLines(rowScores).map((l) => `- ${l}`));
   // Default vs best LR at each row.
   const deltas: string[] = [];
   const gains: number[] = [];
@@ -295,7 +409,7 @@ async function main() {
   for (const [k, v] of Object.entries(sk)) md.push(`| scikit-learn fit, ${k} (median) | ${v.sort((a, b) => a - b)[Math.floor(v.length / 2)].toFixed(0)} |`);
   md.push('', `Time to the first progress point (pipeline, warm cache; default head: first CV-scored configuration): median ${firstEpoch.sort((a, b) => a - b)[Math.floor(firstEpoch.length / 2)] ?? 'n/a'} ms. Peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB. Wall time: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   const text = md.join('\n') + '\n';
-  const json = { defaultTrainMs, date: new Date().toISOString(), machine, versions, args, baseline: py.why, quality: Object.fromEntries([...quality].map(([r, m]) => [r, Object.fromEntries([...m].map(([c, v]) => [c, { mean: mean(v.scores), std: std(v.scores), scores: v.scores }]))])), speed, headTimesMs: headTimes, sklearnFitMs: sk, firstEpochMs: firstEpoch, peakRssMiB: process.resourceUsage().maxRSS / 1024, wallS: (Date.now() - started) / 1000 };
+  const json = { defaultTrainMs, date: new Date().toISOString(), machine, versions, args, baseline: py.why, quality: Object.fromEntries([...quality].map(([r, m]) => [r, Object.fromEntries([...m].map(([c, v]) => [c, { mean: mean(v.scores), std: std(v.scores), scores: v.scores, msPerRun: v.ms.length ? mean(v.ms) : null, trainMsPerRun: v.trainMs.length ? mean(v.trainMs) : null }]))])), rowLanguage: Object.fromEntries(rowLanguage), failures: Object.fromEntries([...failures].map(([c, w]) => [c, [...w]])), minilm: minilm.spec ?? minilm.why, setfitLibrary: setfitLib, gains: gainLines(rowScores), speed, headTimesMs: headTimes, sklearnFitMs: sk, firstEpochMs: firstEpoch, peakRssMiB: process.resourceUsage().maxRSS / 1024, wallS: (Date.now() - started) / 1000 };
   writeReport(args.out, `bench-${args.quick ? 'quick-' : ''}`, text, json);
   if (args.cache) fs.unlinkSync(cacheLink); // never delete the persistent cache through the link
   fs.rmSync(work, { recursive: true, force: true });
