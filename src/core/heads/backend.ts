@@ -88,7 +88,10 @@ async function attempt(tf: Tf, c: Candidate): Promise<{ name: string; gpu: boole
       return { name: 'tensorflow', gpu: c === 'tensorflow-gpu' };
     }
     case 'webgpu': {
-      if (!resolvable('webgpu') || !resolvable('@tensorflow/tfjs-backend-webgpu')) throw new Error('webgpu or @tensorflow/tfjs-backend-webgpu is not installed');
+      if (!resolvable('webgpu') || !resolvable('@tensorflow/tfjs-backend-webgpu')) {
+        // The .vsix leaves Dawn out (.vscodeignore, issue 16 size budget): an installed extension always lands here.
+        throw new Error('not installed: the packaged extension leaves WebGPU (webgpu, @tensorflow/tfjs-backend-webgpu) out to stay small; WASM runs the heads instead');
+      }
       // Dawn on Linux needs the Vulkan loader; without it there can be no adapter (and Dawn prints a warning).
       if (process.platform === 'linux' && !process.env.FEWSHOT_FORCE_WEBGPU && !hasVulkanLoader()) throw new Error('no WebGPU adapter possible: the Vulkan loader (libvulkan.so.1) is not installed');
       const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
