@@ -7,7 +7,7 @@ import { englishSynonyms } from './wordnet';
 import { findChineseSynonymSpans, chineseSynonyms } from './zh';
 import { mulberry32, shuffleInPlace } from '../util/rng';
 
-export { englishSynonyms, closeWordnet } from './wordnet';
+export { englishSynonyms } from './wordnet';
 export { chineseSynonyms } from './zh';
 export { splitPassages, classNameText, PASSAGE_MIN_CHARS, PASSAGE_MAX_PARTS, PASSAGE_MAX_TRAIN_TEXTS, EXTRA_ROW_WEIGHT } from './passages';
 

