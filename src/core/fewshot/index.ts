@@ -26,11 +26,14 @@ import type { EpochMetrics, ModelFile, ProgressUnit } from '../../protocol/run';
 import { RUN_FORMAT_VERSION } from '../../protocol/run';
 import { accuracyOf, argmaxRows, macroF1, perClassRecall, softmaxRows } from '../metrics';
 import { drive, Pacer } from '../util/async';
-import { blocksFromEncoderId, fitIdf, sparsity, transformRow, type Block, type BlockTransform } from './features';
+import { blocksFromEncoderId, type Block, type BlockTransform } from './features';
 import { gram, gramSteps, type SparseRow } from './linalg';
 import { fitKernelLogRegSteps, kernelLogits } from './kernel';
+import { fitPrimalSteps, primalLogits, transformedCsrSteps } from './primal';
+import { fitIdfOf, rowDim, sparsityOf, transformAny, type Row } from './rows';
 
 export { blocksFromEncoderId } from './features';
+export type { Row } from './rows';
 export { createCharGramEncoder, chargramId, chargramSpecOptions, DEFAULT_CHARGRAM_DIM } from './chargram';
 
 /** Inverse std used for dims that are switched off (never seen in training). */
@@ -67,7 +70,7 @@ export interface FewShotOptions {
   maxIter?: number;
   signal?: AbortSignal;
   /** Extra training rows (e.g. augmented variants) used in the final fit only, never in CV. */
-  extraX?: Float32Array[];
+  extraX?: Row[];
   extraY?: number[];
   /** Sample weight of each extra row (multiplies its class weight; default 1). */
   extraWeights?: number[];
@@ -105,7 +108,7 @@ export interface FewShotResult {
   /** Every candidate configuration of the ensemble with its cross-validated log-loss (absent when CV was not possible). */
   ensembleCv?: { idf: boolean; w: number[]; C: number; logLoss: number }[];
   /** Probabilities computed from the fitted transforms and weights directly (reference for predictProba). */
-  predict(x: Float32Array[]): number[][];
+  predict(x: Row[]): number[][];
   transforms: BlockTransform[];
 }
 
@@ -115,6 +118,15 @@ const DEFAULT_C = 10;
  * with 2–3 held-out texts per fold the choice is noise.
  */
 const MIN_CV_ROWS = 32;
+/**
+ * Single fit with many rows: up to CV_ALL_FOLDS_ROWS training texts the IDF setting is scored on all
+ * CV folds; up to CV_MAX_ROWS on the first fold alone (a stratified hold-out of a quarter of the
+ * texts: thousands of held-out texts are plenty, and each fold fit costs as much as the final fit);
+ * above that IDF stays on (the setting CV keeps unless the other wins by CV_MARGIN) and nothing is
+ * cross-validated, so that 100,000 texts train in minutes.
+ */
+const CV_ALL_FOLDS_ROWS = 4000;
+const CV_MAX_ROWS = 20000;
 /** Mean CV macro-F1 a configuration must gain over the first (IDF on) to replace it (single fit). */
 const CV_MARGIN = 0.03;
 
@@ -124,6 +136,14 @@ const ENSEMBLE_C = [1, 10, 100];
 const ENSEMBLE_TOP = 3;
 /** Above this many training rows one configuration is fitted (the ensemble's Gram matrices grow as n²). */
 const ENSEMBLE_MAX_ROWS = 1000;
+/**
+ * Above this many rows a fit runs in the primal form (primal.ts: L-BFGS on the sparse rows, O(nnz·k)
+ * per evaluation) instead of the kernel form (kernel.ts: Gram matrix + Cholesky, O(n²) memory,
+ * O(n³) time). Measured crossover of one fit (hashing features, 100-character texts, 2 CPU cores):
+ * see PRIMAL_CROSSOVER in README (npm run bench -- --scale). The ensemble (≤ ENSEMBLE_MAX_ROWS rows)
+ * always uses the kernel form: its members share one Gram matrix per IDF setting.
+ */
+export const PRIMAL_MIN_ROWS = 2000;
 /** Folds of the configuration CV (fewer when a class is smaller). */
 const MAX_FOLDS = 4;
 
@@ -134,14 +154,14 @@ function ensembleWeights(nBlocks: number): number[][] {
 }
 
 /** Fits the block transforms on the training rows. */
-function fitTransforms(x: Float32Array[], blocks: Block[], o: { idf?: boolean; blockWeights?: number[] } = {}): BlockTransform[] {
+function fitTransforms(x: Row[], blocks: Block[], o: { idf?: boolean; blockWeights?: number[] } = {}): BlockTransform[] {
   // Sparse blocks: keep the training vocabulary (dims seen in training), optionally IDF-weighted.
   const w = o.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length));
   return blocks.map((b, i) => {
-    const sparse = sparsity(x, b) > 0.5;
+    const sparse = sparsityOf(x, b) > 0.5;
     let idf: Float64Array | null = null;
     if (sparse) {
-      idf = fitIdf(x, b);
+      idf = fitIdfOf(x, b);
       const unseen = Math.log(1 + x.length) + 1; // idf of a dim no training row has
       for (let j = 0; j < idf.length; j++) idf[j] = idf[j] >= unseen - 1e-9 ? 0 : o.idf === false ? 1 : idf[j];
     }
@@ -217,7 +237,7 @@ class Tally {
 }
 
 interface CvContext {
-  x: Float32Array[]; y: number[]; k: number; labels: string[]; blocks: Block[]; sw?: number[];
+  x: Row[]; y: number[]; k: number; labels: string[]; blocks: Block[]; sw?: number[];
   folds: Fold[]; pacer: Pacer; tally: Tally; t0: number; onPoint?(m: EpochMetrics): void | Promise<void>;
   points: EpochMetrics[];
 }
@@ -243,16 +263,31 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
       let trainLoss = 0;
       const oof = new Array<number>(n).fill(0);
       for (const [f, fold] of folds.entries()) {
-        let g = cache[f];
-        if (!g) {
-          const t = fitTransforms(fold.tr.map((i) => x[i]), ctx.blocks, { idf, blockWeights: ctx.blocks.map(() => 1) });
-          const rt = fold.tr.map((i) => transformRow(x[i], t));
-          const rv = fold.val.map((i) => transformRow(x[i], t));
-          g = { Ks: await blockGrams(rt, rt, t, pacer), Kvs: await blockGrams(rv, rt, t, pacer) };
-          if (group.length > 1) cache[f] = g;
+        let Z: Float64Array;
+        let fit: { fit: { dataLoss: number } };
+        if (fold.tr.length > PRIMAL_MIN_ROWS) {
+          // primal form: the block weights go into the transform (scaling a block by √w weights its Gram by w)
+          const t = fitTransforms(fold.tr.map((i) => x[i]), ctx.blocks, { idf, blockWeights: c.w.map(Math.sqrt) });
+          const X = await drive(transformedCsrSteps(x, fold.tr, t, rowDim(x[0])), pacer);
+          const p = await drive(fitPrimalSteps(X, fold.yTr, k, {
+            C: c.C, sampleWeights: fold.swTr,
+            onIter: (it, _obj, loss) => ctx.tally.running(() => `candidate fit ${ctx.tally.done + 1} of ${ctx.tally.total}: ${configLabel(c)}, fold ${f + 1}: L-BFGS iteration ${it} (primal form), training log-loss ${loss.toFixed(4)}`),
+          }), pacer);
+          fit = { fit: p };
+          Z = primalLogits(fold.val.map((i) => x[i]), t, p.W, p.b, k);
+        } else {
+          let g = cache[f];
+          if (!g) {
+            const t = fitTransforms(fold.tr.map((i) => x[i]), ctx.blocks, { idf, blockWeights: ctx.blocks.map(() => 1) });
+            const rt = fold.tr.map((i) => transformAny(x[i], t));
+            const rv = fold.val.map((i) => transformAny(x[i], t));
+            g = { Ks: await blockGrams(rt, rt, t, pacer), Kvs: await blockGrams(rv, rt, t, pacer) };
+            if (group.length > 1) cache[f] = g;
+          }
+          const kf = await drive(fitKernelLogRegSteps(weightedSum(g.Ks, c.w), fold.tr.length, fold.yTr, k, { C: c.C, sampleWeights: fold.swTr }), pacer);
+          fit = kf;
+          Z = kernelLogits(weightedSum(g.Kvs, c.w), fold.val.length, fold.tr.length, kf.A, kf.b, k);
         }
-        const fit = await drive(fitKernelLogRegSteps(weightedSum(g.Ks, c.w), fold.tr.length, fold.yTr, k, { C: c.C, sampleWeights: fold.swTr }), pacer);
-        const Z = kernelLogits(weightedSum(g.Kvs, c.w), fold.val.length, fold.tr.length, fit.A, fit.b, k);
         const P = softmaxRows(Z, fold.val.length, k);
         let ll = 0;
         fold.val.forEach((r, j) => { const l = Math.log(Math.max(1e-12, P[j * k + y[r]])); logLoss -= l; ll -= l; });
@@ -263,11 +298,16 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
         trainLoss += fit.fit.dataLoss;
         ctx.tally.fitted(`candidate fit ${ctx.tally.done + 1} of ${ctx.tally.total}: ${configLabel(c)}, fold ${f + 1} of ${folds.length}`);
       }
-      out.push({ ...c, logLoss: logLoss / n, foldLossSum, foldF1Sum });
+      // the rows that were held out (all of them with every fold; one fold's as a hold-out)
+      const held = folds.flatMap((fd) => fd.val);
+      const nVal = held.length;
+      const yVal = nVal === n ? y : held.map((i) => y[i]);
+      const oofVal = nVal === n ? oof : held.map((i) => oof[i]);
+      out.push({ ...c, logLoss: logLoss / nVal, foldLossSum, foldF1Sum });
       const point: EpochMetrics = {
         epoch: ctx.points.length + 1, unit: 'configuration', label: configLabel(c),
-        loss: trainLoss / folds.length, valLoss: logLoss / n, valMacroF1: macroF1(y, oof, k), valAccuracy: accuracyOf(y, oof),
-        perClassRecall: perClassRecall(y, oof, labels), elapsedMs: Date.now() - ctx.t0,
+        loss: trainLoss / folds.length, valLoss: logLoss / nVal, valMacroF1: macroF1(yVal, oofVal, k), valAccuracy: accuracyOf(yVal, oofVal),
+        perClassRecall: perClassRecall(yVal, oofVal, labels), elapsedMs: Date.now() - ctx.t0,
       };
       ctx.points.push(point);
       await ctx.onPoint?.(point);
@@ -289,11 +329,14 @@ function cvFolds(y: number[], k: number, sw: number[] | undefined): Fold[] | nul
   });
 }
 
-/** One linear part of the model: a transform, its training rows, dual coefficients per block (or one for all) and intercepts. */
-interface Part { t: BlockTransform[]; rows: SparseRow[][]; A: Float64Array[]; b: Float64Array }
+/**
+ * One linear part of the model: a transform and intercepts, with either its training rows and dual
+ * coefficients per block (or one for all) of the kernel form, or the primal weights W (d × k).
+ */
+interface Part { t: BlockTransform[]; b: Float64Array; rows?: SparseRow[][]; A?: Float64Array[]; W?: Float64Array }
 
 /** Fits the few-shot recipe; returns a ModelFile that `predictProba` runs. */
-export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts: FewShotOptions): Promise<FewShotResult> {
+export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotOptions): Promise<FewShotResult> {
   if (!xTrain.length) throw new Error('fitFewShot: no training examples');
   if (xTrain.length !== yTrain.length) throw new Error('fitFewShot: x and y lengths differ');
   const t0 = Date.now();
@@ -301,7 +344,7 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
   pacer.check();
   const labels = opts.labels;
   const k = labels.length;
-  const d = xTrain[0].length;
+  const d = rowDim(xTrain[0]);
   const n = xTrain.length;
   const blocks = opts.blocks ?? blocksFromEncoderId(opts.encoderId ?? '', d);
   const sampleWeights = opts.classWeights ? yTrain.map((c) => opts.classWeights![c] ?? 1) : undefined;
@@ -319,32 +362,39 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
   const useEnsemble = opts.ensemble ?? nAll <= ENSEMBLE_MAX_ROWS;
 
   // the plan: which configurations are cross-validated, and which are fitted on all rows
-  const folds = cvFolds(yTrain, k, sampleWeights);
+  const allFolds = cvFolds(yTrain, k, sampleWeights);
+  // single fit on many texts: one fold as a hold-out, or no CV at all (see CV_MAX_ROWS)
+  const folds = useEnsemble || !allFolds || n <= CV_ALL_FOLDS_ROWS ? allFolds : n <= CV_MAX_ROWS ? allFolds.slice(0, 1) : null;
   let candidates: Config[];
   let finalFits: number;
   if (useEnsemble) {
-    const idfs = blocks.some((bl) => sparsity(xAll, bl) > 0.5) ? [true, false] : [true];
+    const idfs = blocks.some((bl) => sparsityOf(xAll, bl) > 0.5) ? [true, false] : [true];
     const wSets = ensembleWeights(blocks.length);
     candidates = idfs.flatMap((idf) => wSets.flatMap((w) => ENSEMBLE_C.map((C) => ({ idf, w, C }))));
     finalFits = folds ? Math.min(ENSEMBLE_TOP, candidates.length) : candidates.length;
   } else {
     const weights = opts.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length));
-    const idfCands = opts.idf === undefined && blocks.some((b) => sparsity(xTrain, b) > 0.5) ? [true, false] : [opts.idf !== false];
+    const idfCands = opts.idf === undefined && blocks.some((b) => sparsityOf(xTrain, b) > 0.5) ? [true, false] : [opts.idf !== false];
     candidates = idfCands.map((idf) => ({ idf, w: weights.map((v) => v * v), C: opts.C ?? DEFAULT_C }));
     finalFits = 1;
   }
   const scoreByCv = folds !== null && (useEnsemble || (candidates.length >= 2 && n >= MIN_CV_ROWS));
+  const holdout = scoreByCv && folds!.length === 1;
   const plan: FewShotPlan = {
     unit: 'configuration',
     points: scoreByCv ? candidates.length : 0,
     fits: (scoreByCv ? candidates.length * folds!.length : 0) + finalFits,
     folds: scoreByCv ? folds!.length : null,
-    validation: scoreByCv ? `${folds!.length}-fold out-of-fold predictions on the training split (${n} texts; extra rows never take part)` : null,
+    validation: !scoreByCv ? null : holdout
+      ? `a stratified hold-out of ${folds![0].val.length} of the ${n} training texts (one of ${allFolds!.length} CV folds; extra rows never take part)`
+      : `${folds!.length}-fold out-of-fold predictions on the training split (${n} texts; extra rows never take part)`,
     algorithm: useEnsemble ? 'fewshot-ensemble' : 'fewshot-lbfgs',
   };
   opts.onPlan?.(plan);
   if (!scoreByCv) {
-    opts.onLog?.(folds === null
+    opts.onLog?.(allFolds !== null && folds === null
+      ? `Few-shot head: ${n} training texts (more than ${CV_MAX_ROWS}): IDF stays on and nothing is cross-validated, so there are no validation points.`
+      : folds === null
       ? 'Few-shot head: a class has fewer than 2 training examples, so no configuration is cross-validated and there are no validation points.'
       : `Few-shot head: ${candidates.length < 2 ? 'one configuration' : `fewer than ${MIN_CV_ROWS} training texts`}: nothing is cross-validated, so there are no validation points.`);
   }
@@ -386,7 +436,22 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
     // ensemble: unit block weights, members weight the per-block Grams; single fit: the transform carries the weights
     const t = fitTransforms(xAll, blocks, { idf, blockWeights: useEnsemble ? blocks.map(() => 1) : opts.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length)) });
     await pacer.pace();
-    const rows = xAll.map((v) => transformRow(v, t));
+    if (!useEnsemble && nAll > PRIMAL_MIN_ROWS) {
+      // one fit in the primal form, on the transformed rows as one sparse matrix
+      const c = mine[0];
+      const which = `final fit (${configLabel(c)})`;
+      const X = await drive(transformedCsrSteps(xAll, Int32Array.from(xAll.keys()), t, d), pacer);
+      const f = await drive(fitPrimalSteps(X, yAll, k, {
+        C: c.C, sampleWeights: swAll, maxIter: opts.maxIter,
+        onIter: (it, _obj, loss) => tally.running(() => `${which}: L-BFGS iteration ${it} (primal form), training log-loss ${loss.toFixed(4)}`),
+      }), pacer);
+      converged &&= f.converged;
+      ensemble.push({ idf, weights: c.w.map(Math.sqrt), C: c.C });
+      tally.fitted(`${which}: ${f.iterations} L-BFGS iterations (primal form), training log-loss ${f.dataLoss.toFixed(4)}${f.converged ? '' : ' (not converged)'}`);
+      parts.push({ t, W: f.W, b: f.b });
+      continue;
+    }
+    const rows = xAll.map((v) => transformAny(v, t));
     await pacer.pace();
     const Ks = await blockGrams(rows, rows, t, pacer);
     const A = useEnsemble ? blocks.map(() => new Float64Array(nAll * k)) : [new Float64Array(nAll * k)];
@@ -413,11 +478,11 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
     parts.push({ t, rows, A, b: bSum });
   }
   const modelParts = parts.map((pt) => {
-    // W = Σᵢ x̃ᵢ ⊗ Aᵢ in the transformed space (d × k), block by block
-    const W = new Float64Array(d * k);
-    pt.rows.forEach((r, i) => pt.t.forEach((blk, j) => {
+    // kernel form: W = Σᵢ x̃ᵢ ⊗ Aᵢ in the transformed space (d × k), block by block
+    const W = pt.W ?? new Float64Array(d * k);
+    if (pt.rows && pt.A) pt.rows.forEach((r, i) => pt.t.forEach((blk, j) => {
       const s = r[j];
-      const Aj = pt.A[Math.min(j, pt.A.length - 1)];
+      const Aj = pt.A![Math.min(j, pt.A!.length - 1)];
       for (let q = 0; q < s.idx.length; q++) {
         const off = (blk.start + s.idx[q]) * k;
         for (let c = 0; c < k; c++) W[off + c] += s.val[q] * Aj[i * k + c];
@@ -442,13 +507,15 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
     ...(modelParts.length > 1 ? { members: modelParts.slice(1) } : {}),
   };
 
-  const predict = (x: Float32Array[]): number[][] => {
+  const predict = (x: Row[]): number[][] => {
     const Z = new Float64Array(x.length * k);
     for (const pt of parts) {
-      const r = x.map((v) => transformRow(v, pt.t));
+      if (pt.W) { primalLogits(x, pt.t, pt.W, pt.b, k, Z); continue; }
+      const r = x.map((v) => transformAny(v, pt.t));
+      const { rows, A } = pt as Required<Part>;
       pt.t.forEach((blk, j) => {
-        const g = gram(r.map((row) => row[j]), pt.rows.map((row) => row[j]), blk.end - blk.start);
-        const Zj = kernelLogits(g, x.length, pt.rows.length, pt.A[Math.min(j, pt.A.length - 1)], new Float64Array(k), k);
+        const g = gram(r.map((row) => row[j]), rows.map((row) => row[j]), blk.end - blk.start);
+        const Zj = kernelLogits(g, x.length, rows.length, A[Math.min(j, A.length - 1)], new Float64Array(k), k);
         for (let i = 0; i < Z.length; i++) Z[i] += Zj[i];
       });
       for (let i = 0; i < x.length; i++) for (let c = 0; c < k; c++) Z[i * k + c] += pt.b[c];
