@@ -3,6 +3,7 @@
  * baselines a practitioner would use, on the same splits and features, in one run.
  *
  *   npm run bench [-- --quick] [--data file.jsonl|folder ...] [--k 4,8,16] [--seeds 5] [--heads] [--no-cache] [--out bench-results]
+ *   npm run bench -- --scale [--sizes 1000,10000,100000] [--no-sklearn] [--crossover 250,500,1000|none]   (scripts/bench/scale.ts)
  *   npm run bench -- --finetune --model <HF model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]
  *
  * `--finetune` (issue 13; scripts/bench/finetune.ts) compares the quick default with method
@@ -28,6 +29,7 @@ import { spawnSync } from 'node:child_process';
 import { brownGenres, chinesePoetry, Corpus, fixedTestSplit, jsonlCorpus, sampleK, spamAssassin } from './corpora';
 import { fmt, machineInfo, mean, nodeVersions, std, writeDataset, writeReport } from './report';
 import { finetuneBench } from './finetune';
+import { scaleBench, scaleChild } from './scale';
 import { runTraining } from '../../src/core/train';
 import { DEFAULT_CONFIG } from '../../src/core/config';
 import { createEncoder, resolveAuto, withEmbeddingCache } from '../../src/core/encoders';
@@ -293,7 +295,12 @@ async function main() {
   fs.rmSync(work, { recursive: true, force: true });
 }
 
-main().catch((e) => {
+const argv = process.argv.slice(2);
+// `--scale` (issue 16, scripts/bench/scale.ts): the scale table; `--scale-child` is one of its training processes
+const run = argv[0] === '--scale-child' ? scaleChild(argv[1], argv[2], argv[3])
+  : argv.includes('--scale') ? scaleBench(argv.filter((v) => v !== '--scale'), process.argv[1])
+  : main();
+run.catch((e) => {
   console.error(e instanceof Error ? e.stack : e);
   process.exit(1);
 });

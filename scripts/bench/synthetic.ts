@@ -21,9 +21,11 @@ function words(r: () => number, n: number): string[] {
 
 /** `n` texts of about `chars` characters over `classes` labels (round-robin), from `seed`. */
 export function syntheticItems(n: number, classes = 8, seed = 1, chars = 100): Item[] {
+  // one vocabulary for every seed (train and test sets share it); the seed picks the texts
+  const v = mulberry32(20261130);
+  const shared = words(v, 3000);
+  const topical = Array.from({ length: classes }, () => words(v, 150));
   const r = mulberry32(seed);
-  const shared = words(r, 3000);
-  const topical = Array.from({ length: classes }, () => words(r, 150));
   // Zipf weights over the shared vocabulary, as a cumulative table
   const cum = new Float64Array(shared.length);
   let acc = 0;

@@ -79,6 +79,11 @@ export interface FewShotOptions {
    * ENSEMBLE_MAX_ROWS training rows (with the extra rows), else one fit.
    */
   ensemble?: boolean;
+  /**
+   * Form of the single fit's solver: 'kernel' (Gram matrix), 'primal' (sparse rows), or by the
+   * number of rows (default: primal above PRIMAL_MIN_ROWS). The ensemble always uses the kernel form.
+   */
+  solver?: 'kernel' | 'primal';
   /** Called once, before any fit, with what will be reported. */
   onPlan?(p: FewShotPlan): void;
   /** After each candidate fit (done of total), and during final fits (throttled). */
@@ -143,7 +148,7 @@ const ENSEMBLE_MAX_ROWS = 1000;
  * see PRIMAL_CROSSOVER in README (npm run bench -- --scale). The ensemble (≤ ENSEMBLE_MAX_ROWS rows)
  * always uses the kernel form: its members share one Gram matrix per IDF setting.
  */
-export const PRIMAL_MIN_ROWS = 2000;
+export const PRIMAL_MIN_ROWS = 600;
 /** Folds of the configuration CV (fewer when a class is smaller). */
 const MAX_FOLDS = 4;
 
@@ -239,6 +244,8 @@ class Tally {
 interface CvContext {
   x: Row[]; y: number[]; k: number; labels: string[]; blocks: Block[]; sw?: number[];
   folds: Fold[]; pacer: Pacer; tally: Tally; t0: number; onPoint?(m: EpochMetrics): void | Promise<void>;
+  /** Whether a fit on this many rows runs in the primal form. */
+  primal(rows: number): boolean;
   points: EpochMetrics[];
 }
 
@@ -265,7 +272,7 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
       for (const [f, fold] of folds.entries()) {
         let Z: Float64Array;
         let fit: { fit: { dataLoss: number } };
-        if (fold.tr.length > PRIMAL_MIN_ROWS) {
+        if (ctx.primal(fold.tr.length)) {
           // primal form: the block weights go into the transform (scaling a block by √w weights its Gram by w)
           const t = fitTransforms(fold.tr.map((i) => x[i]), ctx.blocks, { idf, blockWeights: c.w.map(Math.sqrt) });
           const X = await drive(transformedCsrSteps(x, fold.tr, t, rowDim(x[0])), pacer);
@@ -360,6 +367,7 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
     ? yAll.map((c, i) => (opts.classWeights?.[c] ?? 1) * (i >= n && extraW ? extraW[i - n] : 1))
     : undefined;
   const useEnsemble = opts.ensemble ?? nAll <= ENSEMBLE_MAX_ROWS;
+  const primal = (rows: number) => !useEnsemble && (opts.solver ? opts.solver === 'primal' : rows > PRIMAL_MIN_ROWS);
 
   // the plan: which configurations are cross-validated, and which are fitted on all rows
   const allFolds = cvFolds(yTrain, k, sampleWeights);
@@ -401,7 +409,7 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
   const tally = new Tally(plan.fits, opts.onProgress);
   const points: EpochMetrics[] = [];
   const scored = scoreByCv
-    ? await crossValidate({ x: xTrain, y: yTrain, k, labels, blocks, sw: sampleWeights, folds: folds!, pacer, tally, t0, onPoint: opts.onPoint, points }, candidates)
+    ? await crossValidate({ x: xTrain, y: yTrain, k, labels, blocks, sw: sampleWeights, folds: folds!, pacer, tally, t0, onPoint: opts.onPoint, points, primal }, candidates)
     : null;
 
   // The model: one linear part per transform (IDF on / off). With the ensemble, every member
@@ -436,7 +444,7 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
     // ensemble: unit block weights, members weight the per-block Grams; single fit: the transform carries the weights
     const t = fitTransforms(xAll, blocks, { idf, blockWeights: useEnsemble ? blocks.map(() => 1) : opts.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length)) });
     await pacer.pace();
-    if (!useEnsemble && nAll > PRIMAL_MIN_ROWS) {
+    if (primal(nAll)) {
       // one fit in the primal form, on the transformed rows as one sparse matrix
       const c = mine[0];
       const which = `final fit (${configLabel(c)})`;
