@@ -41,6 +41,14 @@ function parse(argv: string[]): ScaleArgs {
 
 const mib = (kib: number) => Math.round(kib / 1024);
 
+/** What one training process reports (scaleChild). */
+interface ChildResult {
+  status: string; error?: string; algorithm?: string; wallMs?: number; timings?: { trainMs?: number; embedMs?: number };
+  testMacroF1?: number; peakRssMiB?: number; trainProgressEvents?: number; longestGapMs?: number;
+}
+/** What scripts/bench/sklearn_scale.py reports. */
+interface SkResult { fit_s?: number; peak_rss_mib?: number; macro_f1?: number; iterations?: number; error?: string }
+
 /** Child mode: one cold training run; prints one JSON line. */
 export async function scaleChild(dataFile: string, storeDir: string, encoder: string): Promise<void> {
   const t0 = Date.now();
@@ -81,7 +89,7 @@ export async function scaleBench(argv: string[], selfScript: string): Promise<vo
   const { encoder } = await createEncoder(a.encoder, {});
   if (!encoder.embedSparse) throw new Error(`--scale needs a feature-hashing encoder (hashing, chargram); ${a.encoder} has no sparse rows`);
   const labels = Array.from({ length: a.classes }, (_, c) => `class-${c + 1}`);
-  const rows: Record<string, unknown>[] = [];
+  const rows: { n: number; ours: ChildResult; sklearn: SkResult | null }[] = [];
   // Debian's python3 with python3-sklearn (as the quality bench), or FEWSHOT_PYTHON when it has scikit-learn
   const py = [process.env.FEWSHOT_PYTHON, '/usr/bin/python3', 'python3'].find((exe) => exe && spawnSync(exe, ['-c', 'import sklearn, scipy'], { stdio: 'ignore' }).status === 0);
   if (a.sklearn && !py) log('scikit-learn baseline skipped: no python3 with scikit-learn and scipy (apt-get install python3-sklearn, or set FEWSHOT_PYTHON)');
@@ -111,9 +119,9 @@ export async function scaleBench(argv: string[], selfScript: string): Promise<vo
       log(`n=${n}: training (own process, cold store)…`);
       const r = spawnSync(process.execPath, ['--max-old-space-size=8192', selfScript, '--scale-child', data, path.join(dir, 'store'), a.encoder], { encoding: 'utf8', maxBuffer: 1 << 26 });
       const line = r.stdout.trim().split('\n').pop() ?? '';
-      let ours: Record<string, unknown>;
+      let ours: ChildResult;
       try { ours = JSON.parse(line); } catch { ours = { status: 'failed', error: (r.stderr || r.stdout).slice(-2000) }; }
-      let sk: Record<string, unknown> | null = null;
+      let sk: SkResult | null = null;
       if (a.sklearn && py) {
         const trainX = await encoder.embedSparse(train.map((i) => i.text));
         const testX = await encoder.embedSparse(test.map((i) => i.text));
@@ -137,9 +145,9 @@ export async function scaleBench(argv: string[], selfScript: string): Promise<vo
       '| texts | Few-Shot Lab train s | embed s | total s | peak RSS MiB | test macro-F1 | longest progress gap s | algorithm | scikit-learn LR fit s | sklearn peak RSS MiB | sklearn macro-F1 |',
       '|---|---|---|---|---|---|---|---|---|---|---|'];
     for (const r of rows) {
-      const o = r.ours as Record<string, any>;
-      const k = (r.sklearn ?? {}) as Record<string, any>;
-      md.push(`| ${r.n} | ${o.status === 'completed' ? s(o.timings?.trainMs) : `${o.status}: ${o.error ?? ''}`.slice(0, 80)} | ${s(o.timings?.embedMs)} | ${s(o.wallMs)} | ${o.peakRssMiB ?? 'n/a'} | ${o.testMacroF1?.toFixed?.(3) ?? 'n/a'} | ${s(o.longestGapMs)} | ${o.algorithm ?? ''} | ${k.fit_s?.toFixed?.(1) ?? k.error ?? 'n/a'} | ${k.peak_rss_mib ?? 'n/a'} | ${k.macro_f1?.toFixed?.(3) ?? 'n/a'} |`);
+      const o = r.ours;
+      const k = r.sklearn ?? {};
+      md.push(`| ${r.n} | ${o.status === 'completed' ? s(o.timings?.trainMs) : `${o.status}: ${o.error ?? ''}`.slice(0, 80)} | ${s(o.timings?.embedMs)} | ${s(o.wallMs)} | ${o.peakRssMiB ?? 'n/a'} | ${o.testMacroF1?.toFixed(3) ?? 'n/a'} | ${s(o.longestGapMs)} | ${o.algorithm ?? ''} | ${k.fit_s?.toFixed(1) ?? k.error?.split('\n').filter(Boolean).pop() ?? 'n/a'} | ${k.peak_rss_mib ?? 'n/a'} | ${k.macro_f1?.toFixed(3) ?? 'n/a'} |`);
     }
     if (crossover.length) {
       md.push('', `One fit (IDF on, C=10, no CV), kernel form vs primal form; the product switches to the primal form above ${PRIMAL_MIN_ROWS} rows:`, '', '| rows | kernel s | primal s |', '|---|---|---|');
