@@ -6,12 +6,14 @@
  *     training are dropped ("vocabulary" of the training texts, like a TF-IDF vectorizer fitted on
  *     them), and the block is re-normalised to unit length; then blocks are weighted.
  *  2. Head: multinomial logistic regression with an L2 penalty (scikit-learn's `C`), solved to
- *     convergence by L-BFGS through the Gram matrix of the training rows (see kernel.ts):
- *     deterministic, no epochs, nothing held out.
+ *     convergence by L-BFGS through the Gram matrix of the training rows (kernel.ts) up to
+ *     PRIMAL_MIN_ROWS rows, above that on the sparse rows themselves (primal.ts, O(nnz) memory):
+ *     deterministic, no epochs, nothing held out. Rows may be dense or sparse (rows.ts).
  *  3. Ensemble (up to ENSEMBLE_MAX_ROWS rows): the 18 configurations IDF on/off × block weights ×
  *     C ∈ {1, 10, 100} are scored by stratified k-fold CV log-loss on the original training rows;
  *     the ENSEMBLE_TOP best are refitted on all rows (plus the weighted extra rows) and averaged in
- *     logit space. Above ENSEMBLE_MAX_ROWS: IDF on/off is chosen by the same CV, then one fit (C=10).
+ *     logit space. Above ENSEMBLE_MAX_ROWS: IDF on/off is chosen by the same CV (up to CV_MAX_ROWS
+ *     texts; IDF on above), then one fit (C=10).
  *  4. The result is an ordinary 'logreg' ModelFile (W, b) with `normalisation` (IDF as 1/std)
  *     and `blockNorm` (the per-block re-normalisation), plus one `members` part for the other
  *     IDF setting when the ensemble mixes both, so predictProba runs it unchanged.
@@ -124,14 +126,12 @@ const DEFAULT_C = 10;
  */
 const MIN_CV_ROWS = 32;
 /**
- * Single fit with many rows: up to CV_ALL_FOLDS_ROWS training texts the IDF setting is scored on all
- * CV folds; up to CV_MAX_ROWS on the first fold alone (a stratified hold-out of a quarter of the
- * texts: thousands of held-out texts are plenty, and each fold fit costs as much as the final fit);
- * above that IDF stays on (the setting CV keeps unless the other wins by CV_MARGIN) and nothing is
- * cross-validated, so that 100,000 texts train in minutes.
+ * Single fit with many rows: above CV_MAX_ROWS training texts IDF stays on (the setting CV keeps
+ * unless the other wins by CV_MARGIN) and nothing is cross-validated: each CV fold fit costs about
+ * as much as the final fit, and 8 of them would multiply the time of 10,000 texts by 5–7 (measured:
+ * npm run bench -- --scale).
  */
-const CV_ALL_FOLDS_ROWS = 4000;
-const CV_MAX_ROWS = 20000;
+const CV_MAX_ROWS = 5000;
 /** Mean CV macro-F1 a configuration must gain over the first (IDF on) to replace it (single fit). */
 const CV_MARGIN = 0.03;
 
@@ -221,6 +221,8 @@ interface Scored extends Config {
   /** Σ over folds of each fold's mean held-out log-loss, and of each fold's macro-F1. */
   foldLossSum: number;
   foldF1Sum: number;
+  /** Primal form: the last fold's weights, a warm start for the final fit of this configuration. */
+  warm?: { W: Float64Array; b: Float64Array };
 }
 
 /** One CV fold: its rows, and the per-block Grams of its IDF setting (computed once per setting). */
@@ -268,6 +270,7 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
       let foldLossSum = 0;
       let foldF1Sum = 0;
       let trainLoss = 0;
+      let warm: Scored['warm'];
       const oof = new Array<number>(n).fill(0);
       for (const [f, fold] of folds.entries()) {
         let Z: Float64Array;
@@ -281,6 +284,7 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
             onIter: (it, _obj, loss) => ctx.tally.running(() => `candidate fit ${ctx.tally.done + 1} of ${ctx.tally.total}: ${configLabel(c)}, fold ${f + 1}: L-BFGS iteration ${it} (primal form), training log-loss ${loss.toFixed(4)}`),
           }), pacer);
           fit = { fit: p };
+          warm = { W: p.W, b: p.b };
           Z = primalLogits(fold.val.map((i) => x[i]), t, p.W, p.b, k);
         } else {
           let g = cache[f];
@@ -305,16 +309,11 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
         trainLoss += fit.fit.dataLoss;
         ctx.tally.fitted(`candidate fit ${ctx.tally.done + 1} of ${ctx.tally.total}: ${configLabel(c)}, fold ${f + 1} of ${folds.length}`);
       }
-      // the rows that were held out (all of them with every fold; one fold's as a hold-out)
-      const held = folds.flatMap((fd) => fd.val);
-      const nVal = held.length;
-      const yVal = nVal === n ? y : held.map((i) => y[i]);
-      const oofVal = nVal === n ? oof : held.map((i) => oof[i]);
-      out.push({ ...c, logLoss: logLoss / nVal, foldLossSum, foldF1Sum });
+      out.push({ ...c, logLoss: logLoss / n, foldLossSum, foldF1Sum, ...(warm ? { warm } : {}) });
       const point: EpochMetrics = {
         epoch: ctx.points.length + 1, unit: 'configuration', label: configLabel(c),
-        loss: trainLoss / folds.length, valLoss: logLoss / nVal, valMacroF1: macroF1(yVal, oofVal, k), valAccuracy: accuracyOf(yVal, oofVal),
-        perClassRecall: perClassRecall(yVal, oofVal, labels), elapsedMs: Date.now() - ctx.t0,
+        loss: trainLoss / folds.length, valLoss: logLoss / n, valMacroF1: macroF1(y, oof, k), valAccuracy: accuracyOf(y, oof),
+        perClassRecall: perClassRecall(y, oof, labels), elapsedMs: Date.now() - ctx.t0,
       };
       ctx.points.push(point);
       await ctx.onPoint?.(point);
@@ -371,8 +370,8 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
 
   // the plan: which configurations are cross-validated, and which are fitted on all rows
   const allFolds = cvFolds(yTrain, k, sampleWeights);
-  // single fit on many texts: one fold as a hold-out, or no CV at all (see CV_MAX_ROWS)
-  const folds = useEnsemble || !allFolds || n <= CV_ALL_FOLDS_ROWS ? allFolds : n <= CV_MAX_ROWS ? allFolds.slice(0, 1) : null;
+  // single fit on many texts: no CV (see CV_MAX_ROWS)
+  const folds = useEnsemble || n <= CV_MAX_ROWS ? allFolds : null;
   let candidates: Config[];
   let finalFits: number;
   if (useEnsemble) {
@@ -387,15 +386,12 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
     finalFits = 1;
   }
   const scoreByCv = folds !== null && (useEnsemble || (candidates.length >= 2 && n >= MIN_CV_ROWS));
-  const holdout = scoreByCv && folds!.length === 1;
   const plan: FewShotPlan = {
     unit: 'configuration',
     points: scoreByCv ? candidates.length : 0,
     fits: (scoreByCv ? candidates.length * folds!.length : 0) + finalFits,
     folds: scoreByCv ? folds!.length : null,
-    validation: !scoreByCv ? null : holdout
-      ? `a stratified hold-out of ${folds![0].val.length} of the ${n} training texts (one of ${allFolds!.length} CV folds; extra rows never take part)`
-      : `${folds!.length}-fold out-of-fold predictions on the training split (${n} texts; extra rows never take part)`,
+    validation: scoreByCv ? `${folds!.length}-fold out-of-fold predictions on the training split (${n} texts; extra rows never take part)` : null,
     algorithm: useEnsemble ? 'fewshot-ensemble' : 'fewshot-lbfgs',
   };
   opts.onPlan?.(plan);
@@ -416,7 +412,7 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
   // (IDF × block weighting × C) is fitted on the unit-weight rows of its transform, and the parts
   // hold the mean of the members' weights, so the model's logits are the mean of the members'
   // logits (a geometric mean of their probabilities).
-  let members: { idf: boolean; w: number[]; C: number; logLoss: number }[];
+  let members: { idf: boolean; w: number[]; C: number; logLoss: number; warm?: Scored['warm'] }[];
   if (useEnsemble) {
     // keep the ENSEMBLE_TOP configurations with the lowest cross-validated log-loss (all of them when CV is not possible)
     members = scored ? [...scored].sort((a, b) => a.logLoss - b.logLoss).slice(0, ENSEMBLE_TOP) : candidates.map((c) => ({ ...c, logLoss: NaN }));
@@ -432,7 +428,7 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
         if (s.foldF1Sum > b.foldF1Sum + 1e-9 || (Math.abs(s.foldF1Sum - b.foldF1Sum) <= 1e-9 && s.foldLossSum < b.foldLossSum - 1e-9)) best = ci;
       });
     }
-    members = [{ ...candidates[best], logLoss: NaN }];
+    members = [{ ...candidates[best], logLoss: NaN, ...(scored?.[best].warm ? { warm: scored[best].warm } : {}) }];
   }
   const M = members.length;
   const parts: Part[] = [];
@@ -450,7 +446,7 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
       const which = `final fit (${configLabel(c)})`;
       const X = await drive(transformedCsrSteps(xAll, Int32Array.from(xAll.keys()), t, d), pacer);
       const f = await drive(fitPrimalSteps(X, yAll, k, {
-        C: c.C, sampleWeights: swAll, maxIter: opts.maxIter,
+        C: c.C, sampleWeights: swAll, maxIter: opts.maxIter, init: c.warm,
         onIter: (it, _obj, loss) => tally.running(() => `${which}: L-BFGS iteration ${it} (primal form), training log-loss ${loss.toFixed(4)}`),
       }), pacer);
       converged &&= f.converged;

@@ -16,6 +16,8 @@ export interface PrimalFitOptions {
   maxIter?: number;
   tol?: number;
   onIter?(it: number, objective: number, dataLoss: number): void;
+  /** Warm start (e.g. the weights of a CV fold's fit): the same optimum, usually fewer iterations. */
+  init?: { W: Float64Array; b: Float64Array };
 }
 
 /**
@@ -51,7 +53,7 @@ export function* transformedCsrSteps(x: Row[], ids: ArrayLike<number>, t: BlockT
 
 /** Fits the softmax regression on a CSR matrix; W is d × k in the transformed space. */
 export function fitPrimalSteps(X: Csr, y: ArrayLike<number>, k: number, o: PrimalFitOptions): Generator<void, LogRegFit> {
-  return fitDesignSteps(csrDesign(X), y, k, { C: o.C, sampleWeights: o.sampleWeights, maxIter: o.maxIter ?? 1000, tol: o.tol ?? PRIMAL_TOL, onIter: o.onIter });
+  return fitDesignSteps(csrDesign(X), y, k, { C: o.C, sampleWeights: o.sampleWeights, maxIter: o.maxIter ?? 1000, tol: o.tol ?? PRIMAL_TOL, onIter: o.onIter, init: o.init });
 }
 
 /** Logits (m × k) of rows through a primal model (W: d × k in the transformed space, b: k), added to Z when given. */
