@@ -44,10 +44,10 @@ const mib = (kib: number) => Math.round(kib / 1024);
 /** What one training process reports (scaleChild). */
 interface ChildResult {
   status: string; error?: string; algorithm?: string; wallMs?: number; timings?: { trainMs?: number; embedMs?: number };
-  testMacroF1?: number; peakRssMiB?: number; trainProgressEvents?: number; longestGapMs?: number;
+  testMacroF1?: number; peakRssMiB?: number; trainProgressEvents?: number; longestGapMs?: number; cpuS?: number;
 }
 /** What scripts/bench/sklearn_scale.py reports. */
-interface SkResult { fit_s?: number; peak_rss_mib?: number; macro_f1?: number; iterations?: number; error?: string }
+interface SkResult { fit_s?: number; fit_cpu_s?: number; peak_rss_mib?: number; macro_f1?: number; iterations?: number; error?: string }
 
 /** Child mode: one cold training run; prints one JSON line. */
 export async function scaleChild(dataFile: string, storeDir: string, encoder: string): Promise<void> {
@@ -67,6 +67,8 @@ export async function scaleChild(dataFile: string, storeDir: string, encoder: st
   process.stdout.write(JSON.stringify({
     status: rec.status, error: rec.error?.message, algorithm: rec.algorithm, wallMs: Date.now() - t0, timings: rec.timings,
     testMacroF1: rec.testMacroF1, peakRssMiB: mib(process.resourceUsage().maxRSS), trainProgressEvents: events, longestGapMs,
+    // CPU seconds of the whole process (training is single-threaded: its wall time on an idle machine)
+    cpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
   }) + '\n');
 }
 
@@ -142,12 +144,13 @@ export async function scaleBench(argv: string[], selfScript: string): Promise<vo
     const md = ['# Few-Shot Lab scale benchmark', '',
       `${a.classes} classes, synthetic ${100}-character texts (scripts/bench/synthetic.ts), test set ${a.test} texts, encoder ${encoder.id}, head 'auto' (few-shot recipe), cold run store.`,
       `Machine: ${JSON.stringify(machineInfo('n/a'))}; load average at the end: ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}.`, '',
-      '| texts | Few-Shot Lab train s | embed s | total s | peak RSS MiB | test macro-F1 | longest progress gap s | algorithm | scikit-learn LR fit s | sklearn peak RSS MiB | sklearn macro-F1 |',
-      '|---|---|---|---|---|---|---|---|---|---|---|'];
+      'Wall times depend on the machine\'s load (shared machines: see the load average); CPU s is the process\'s own CPU time.', '',
+      '| texts | Few-Shot Lab train s | embed s | total s | total CPU s | peak RSS MiB | test macro-F1 | longest progress gap s | algorithm | scikit-learn LR fit s | sklearn fit CPU s | sklearn peak RSS MiB | sklearn macro-F1 |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
     for (const r of rows) {
       const o = r.ours;
       const k = r.sklearn ?? {};
-      md.push(`| ${r.n} | ${o.status === 'completed' ? s(o.timings?.trainMs) : `${o.status}: ${o.error ?? ''}`.slice(0, 80)} | ${s(o.timings?.embedMs)} | ${s(o.wallMs)} | ${o.peakRssMiB ?? 'n/a'} | ${o.testMacroF1?.toFixed(3) ?? 'n/a'} | ${s(o.longestGapMs)} | ${o.algorithm ?? ''} | ${k.fit_s?.toFixed(1) ?? k.error?.split('\n').filter(Boolean).pop() ?? 'n/a'} | ${k.peak_rss_mib ?? 'n/a'} | ${k.macro_f1?.toFixed(3) ?? 'n/a'} |`);
+      md.push(`| ${r.n} | ${o.status === 'completed' ? s(o.timings?.trainMs) : `${o.status}: ${o.error ?? ''}`.slice(0, 80)} | ${s(o.timings?.embedMs)} | ${s(o.wallMs)} | ${o.cpuS?.toFixed(1) ?? 'n/a'} | ${o.peakRssMiB ?? 'n/a'} | ${o.testMacroF1?.toFixed(3) ?? 'n/a'} | ${s(o.longestGapMs)} | ${o.algorithm ?? ''} | ${k.fit_s?.toFixed(1) ?? k.error?.split('\n').filter(Boolean).pop() ?? 'n/a'} | ${k.fit_cpu_s?.toFixed(1) ?? 'n/a'} | ${k.peak_rss_mib ?? 'n/a'} | ${k.macro_f1?.toFixed(3) ?? 'n/a'} |`);
     }
     if (crossover.length) {
       md.push('', `One fit (IDF on, C=10, no CV), kernel form vs primal form; the product switches to the primal form above ${PRIMAL_MIN_ROWS} rows:`, '', '| rows | kernel s | primal s |', '|---|---|---|');
