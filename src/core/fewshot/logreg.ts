@@ -129,6 +129,8 @@ function* evaluate(
 ): Generator<void, [number, number]> {
   const n = X.n;
   let loss = 0;
+  if (G && gb) { G.set(W); gb.fill(0); }
+  // row range by row range: logits, loss, then the range's gradient while its rows are in cache
   for (let from = 0; from < n; from += ROWS_PER_STEP) {
     const to = Math.min(n, from + ROWS_PER_STEP);
     for (let i = from; i < to; i++) for (let c = 0; c < k; c++) Z[i * k + c] = b[c];
@@ -148,22 +150,15 @@ function* evaluate(
         for (let c = 0; c < k; c++) Z[o + c] *= C * s[i];
       }
     }
+    if (G && gb) {
+      for (let i = from; i < to; i++) for (let c = 0; c < k; c++) gb[c] += Z[i * k + c];
+      X.addGradient(Z, k, G, from, to);
+    }
     if (to < n) yield;
   }
   let reg = 0;
   for (let j = 0; j < W.length; j++) reg += W[j] * W[j];
-  const f = 0.5 * reg + C * loss;
-  if (G && gb) {
-    G.set(W);
-    gb.fill(0);
-    for (let from = 0; from < n; from += ROWS_PER_STEP) {
-      const to = Math.min(n, from + ROWS_PER_STEP);
-      for (let i = from; i < to; i++) for (let c = 0; c < k; c++) gb[c] += Z[i * k + c];
-      X.addGradient(Z, k, G, from, to);
-      if (to < n) yield;
-    }
-  }
-  return [f, loss];
+  return [0.5 * reg + C * loss, loss];
 }
 
 function dot(a: Float64Array, b: Float64Array, a2: Float64Array, b2: Float64Array): number {
