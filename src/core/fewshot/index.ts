@@ -243,6 +243,22 @@ class Tally {
   }
 }
 
+/**
+ * Runs steps like `drive`, re-sending the latest `message()` through `tally` (throttled) at every
+ * step, so that progress keeps coming while one step range of a large primal fit runs (one objective
+ * evaluation over 100,000 rows takes seconds).
+ */
+function driveReporting<T>(steps: Generator<void, T>, pacer: Pacer, tally: Tally, message: () => string): Promise<T> {
+  return drive((function* () {
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      tally.running(message);
+      yield;
+    }
+  })(), pacer);
+}
+
 interface CvContext {
   x: Row[]; y: number[]; k: number; labels: string[]; blocks: Block[]; sw?: number[];
   folds: Fold[]; pacer: Pacer; tally: Tally; t0: number; onPoint?(m: EpochMetrics): void | Promise<void>;
@@ -278,11 +294,14 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
         if (ctx.primal(fold.tr.length)) {
           // primal form: the block weights go into the transform (scaling a block by √w weights its Gram by w)
           const t = fitTransforms(fold.tr.map((i) => x[i]), ctx.blocks, { idf, blockWeights: c.w.map(Math.sqrt) });
-          const X = await drive(transformedCsrSteps(x, fold.tr, t, rowDim(x[0])), pacer);
-          const p = await drive(fitPrimalSteps(X, fold.yTr, k, {
+          const what = `candidate fit ${ctx.tally.done + 1} of ${ctx.tally.total}: ${configLabel(c)}, fold ${f + 1}`;
+          let now = `${what}: building the sparse matrix of ${fold.tr.length} rows`;
+          const X = await driveReporting(transformedCsrSteps(x, fold.tr, t, rowDim(x[0])), pacer, ctx.tally, () => now);
+          now = `${what}: L-BFGS (primal form) starting`;
+          const p = await driveReporting(fitPrimalSteps(X, fold.yTr, k, {
             C: c.C, sampleWeights: fold.swTr,
-            onIter: (it, _obj, loss) => ctx.tally.running(() => `candidate fit ${ctx.tally.done + 1} of ${ctx.tally.total}: ${configLabel(c)}, fold ${f + 1}: L-BFGS iteration ${it} (primal form), training log-loss ${loss.toFixed(4)}`),
-          }), pacer);
+            onIter: (it, _obj, loss) => { now = `${what}: L-BFGS iteration ${it} (primal form), training log-loss ${loss.toFixed(4)}`; ctx.tally.running(() => now); },
+          }), pacer, ctx.tally, () => now);
           fit = { fit: p };
           warm = { W: p.W, b: p.b };
           Z = primalLogits(fold.val.map((i) => x[i]), t, p.W, p.b, k);
@@ -444,11 +463,13 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
       // one fit in the primal form, on the transformed rows as one sparse matrix
       const c = mine[0];
       const which = `final fit (${configLabel(c)})`;
-      const X = await drive(transformedCsrSteps(xAll, Int32Array.from(xAll.keys()), t, d), pacer);
-      const f = await drive(fitPrimalSteps(X, yAll, k, {
+      let now = `${which}: building the sparse matrix of ${nAll} rows`;
+      const X = await driveReporting(transformedCsrSteps(xAll, Int32Array.from(xAll.keys()), t, d), pacer, tally, () => now);
+      now = `${which}: L-BFGS (primal form) starting`;
+      const f = await driveReporting(fitPrimalSteps(X, yAll, k, {
         C: c.C, sampleWeights: swAll, maxIter: opts.maxIter, init: c.warm,
-        onIter: (it, _obj, loss) => tally.running(() => `${which}: L-BFGS iteration ${it} (primal form), training log-loss ${loss.toFixed(4)}`),
-      }), pacer);
+        onIter: (it, _obj, loss) => { now = `${which}: L-BFGS iteration ${it} (primal form), training log-loss ${loss.toFixed(4)}`; tally.running(() => now); },
+      }), pacer, tally, () => now);
       converged &&= f.converged;
       ensemble.push({ idf, weights: c.w.map(Math.sqrt), C: c.C });
       tally.fitted(`${which}: ${f.iterations} L-BFGS iterations (primal form), training log-loss ${f.dataLoss.toFixed(4)}${f.converged ? '' : ' (not converged)'}`);
