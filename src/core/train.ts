@@ -26,7 +26,8 @@ import { IssueCodes, loadDataset, type Dataset, type Sample } from './datasets';
 import { createEncoder, withEmbeddingCache, type Encoder } from './encoders';
 import { predictProba, selectBackend, trainHead } from './heads';
 import { augmentTexts, classNameText, EXTRA_ROW_WEIGHT, PASSAGE_MAX_TRAIN_TEXTS, splitPassages } from './augment';
-import { fitFewShot } from './fewshot';
+import { fitFewShot, type Row } from './fewshot';
+import { denseOf, rowDim } from './fewshot/rows';
 import { argmax, classificationReport, formatReport } from './metrics';
 import { fitFinetune, FINETUNED_DIR } from './finetune/fit';
 import { fitSetFit, resolveSetFitBody, SETFIT_BODY_DIR, type SetFitFit } from './finetune/setfit';
@@ -231,16 +232,18 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       const testIds = dataset.test.map((s) => idOf(s.text));
       let lastProgress = 0;
       progress('embed', 0, texts.length, `Embedding ${texts.length} texts with ${info.id}`);
-      const vectors = await cached.embed(texts, (done, total) => {
+      const onEmbed = (done: number, total: number) => {
         if (signal?.aborted) throw abortError();
         const now = Date.now();
         if (done === total || now - lastProgress > 150) {
           lastProgress = now;
           progress('embed', done, total);
         }
-      });
+      };
+      // the few-shot recipe takes the feature-hashing encoders' sparse rows (bounded memory at 100,000 texts)
+      const vectors: Row[] = recipe && cached.embedSparse ? await embedSparseInChunks(cached, texts, onEmbed) : await cached.embed(texts, onEmbed);
       throwIfAborted(signal);
-      const badRow = vectors.length !== texts.length ? vectors.length : vectors.findIndex((v) => !v || v.length !== cached.dim);
+      const badRow = vectors.length !== texts.length ? vectors.length : vectors.findIndex((v) => !v || rowDim(v) !== cached.dim);
       if (badRow >= 0) {
         throw new Error(`The encoder ${info.id} returned ${vectors.length} vectors for ${texts.length} texts (row ${badRow} is missing or not ${cached.dim}-d).`);
       }
@@ -251,7 +254,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       const xTrain = trainIds.map((i) => vectors[i]);
       const xAug = augIds.map((a) => a.map((i) => vectors[i]));
       // extra rows of the few-shot recipe (final fit only, never in its cross-validation)
-      const extra = { x: [] as Float32Array[], y: [] as number[], w: [] as number[] };
+      const extra = { x: [] as Row[], y: [] as number[], w: [] as number[] };
       passageIds.forEach((ids, i) => ids.forEach((id) => { extra.x.push(vectors[id]); extra.y.push(yTrainAll[i]); extra.w.push(EXTRA_ROW_WEIGHT); }));
       priorIds.forEach((id, j) => { extra.x.push(vectors[id]); extra.y.push(priorTexts[j].y); extra.w.push(EXTRA_ROW_WEIGHT); });
       const xTest = testIds.map((i) => vectors[i]);
@@ -298,7 +301,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       const tEval = Date.now();
       if (dataset.test.length) {
         progress('evaluate', 0, dataset.test.length, `Evaluating on ${dataset.test.length} test examples`);
-        const proba = await predictProba(model, xTest);
+        const proba = await predictRows(model, xTest, signal);
         predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels));
         report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'test');
         reportNote = `Split: test (${dataset.test.length} examples; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
@@ -616,7 +619,37 @@ interface FitHooks {
   /** Resolved encoder id (the few-shot recipe splits combo vectors into their parts). */
   encoderId?: string;
   /** Few-shot recipe only: extra weighted training rows (passages, class names) for the final fit. */
-  extra?: { x: Float32Array[]; y: number[]; w: number[] };
+  extra?: { x: Row[]; y: number[]; w: number[] };
+}
+
+/** Texts per call of `embedSparse` (progress and cancel between calls). */
+const SPARSE_EMBED_CHUNK = 4096;
+
+/** Sparse rows of all texts, embedded chunk by chunk. */
+async function embedSparseInChunks(enc: Encoder, texts: string[], onProgress: (done: number, total: number) => void): Promise<Row[]> {
+  const out: Row[] = [];
+  for (let i = 0; i < texts.length; i += SPARSE_EMBED_CHUNK) {
+    const chunk = texts.slice(i, i + SPARSE_EMBED_CHUNK);
+    out.push(...await enc.embedSparse!(chunk, (d) => onProgress(i + d, texts.length)));
+    await new Promise<void>((r) => setImmediate(r));
+    onProgress(out.length, texts.length);
+  }
+  if (!texts.length) onProgress(0, 0);
+  return out;
+}
+
+/** Rows per predictProba call: sparse rows are made dense a chunk at a time. */
+const PREDICT_CHUNK = 512;
+
+/** predictProba over rows of either form, a chunk at a time (bounded memory, cancel between chunks). */
+async function predictRows(model: ModelFile, x: Row[], signal?: AbortSignal): Promise<number[][]> {
+  const out: number[][] = [];
+  for (let i = 0; i < x.length; i += PREDICT_CHUNK) {
+    throwIfAborted(signal);
+    out.push(...await predictProba(model, x.slice(i, i + PREDICT_CHUNK).map(denseOf)));
+    if (i + PREDICT_CHUNK < x.length) await new Promise<void>((r) => setImmediate(r));
+  }
+  return out;
 }
 
 interface Fitted {
@@ -660,9 +693,12 @@ const TFJS_ALGORITHM: Record<HeadKind, Algorithm> = { logreg: 'tfjs-adam-logreg'
  *  - with a class of one example (or validationFraction 0): no selection, all epochs.
  */
 export async function fitWithSelection(
-  x: Float32Array[], xAug: Float32Array[][], y: number[], labels: string[], config: TrainConfig, head: HeadKind, hooks: FitHooks,
+  xRows: Row[], xAugRows: Row[][], y: number[], labels: string[], config: TrainConfig, head: HeadKind, hooks: FitHooks,
 ): Promise<Fitted> {
-  if (config.head === 'auto' && head === 'logreg') return fitFewShotHead(x, xAug, y, labels, config, hooks);
+  if (config.head === 'auto' && head === 'logreg') return fitFewShotHead(xRows, xAugRows, y, labels, config, hooks);
+  // the tfjs heads and the centroid take dense vectors (sparse rows come only with the few-shot recipe)
+  const x = xRows.map(denseOf);
+  const xAug = xAugRows.map((a) => a.map(denseOf));
   const algorithm = TFJS_ALGORITHM[head];
   const n = labels.length;
   const counts = labels.map((_, c) => y.filter((v) => v === c).length);
@@ -780,10 +816,10 @@ export async function fitWithSelection(
  * One progress point per configuration, sent when its CV score is known.
  */
 async function fitFewShotHead(
-  x: Float32Array[], xAug: Float32Array[][], y: number[], labels: string[], config: TrainConfig, hooks: FitHooks,
+  x: Row[], xAug: Row[][], y: number[], labels: string[], config: TrainConfig, hooks: FitHooks,
 ): Promise<Fitted> {
   if (hooks.signal?.aborted) throw abortError();
-  const augX: Float32Array[] = [];
+  const augX: Row[] = [];
   const augY: number[] = [];
   const augW: number[] = [];
   xAug.forEach((vs, i) => vs.forEach((v) => { augX.push(v); augY.push(y[i]); augW.push(1); }));
@@ -856,7 +892,7 @@ export function averageEpoch(rows: EpochMetrics[], labels: string[], elapsedMs: 
 
 /** Out-of-fold predictions over the training split (for datasets without a test split). */
 async function crossValidate(
-  x: Float32Array[], xAug: Float32Array[][], y: number[], samples: Sample[], labels: string[], config: TrainConfig, head: HeadKind,
+  x: Row[], xAug: Row[][], y: number[], samples: Sample[], labels: string[], config: TrainConfig, head: HeadKind,
   hooks: FitHooks,
 ): Promise<{ k: number; predictions: TestPrediction[] } | null> {
   const counts = labels.map((_, c) => y.filter((v) => v === c).length);
@@ -878,7 +914,7 @@ async function crossValidate(
     const fitted = await fitWithSelection(r.x, r.aug, r.y, labels, { ...config, seed: config.seed + f }, head, {
       signal: hooks.signal, warn: () => { /* per-fold warnings repeat the main ones */ }, progress: () => { /* quiet */ }, encoderId: hooks.encoderId,
     });
-    const proba = await predictProba({ ...fitted.model, labels }, held.map((i) => x[i]));
+    const proba = await predictRows({ ...fitted.model, labels }, held.map((i) => x[i]), hooks.signal);
     held.forEach((i, j) => { predictions[i] = toPrediction(samples[i], i, proba[j], labels); });
   }
   hooks.progress('evaluate', k, k);

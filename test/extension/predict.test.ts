@@ -171,6 +171,33 @@ describe('predict (extension host)', function () {
     }
   });
 
+  it('labels a big file in chunks (more lines than one predictor request) and exports every line', async () => {
+    const sample = ['The midfielder scored twice and the team won the league match.', 'Simmer the onions in butter until golden.', 'Expect heavy rain and strong wind tonight.'];
+    const content = Array.from({ length: 1201 }, (_, i) => sample[i % 3]).join('\n');
+    const big = await vscode.workspace.openTextDocument({ content, language: 'plaintext' });
+    await vscode.window.showTextDocument(big);
+    const csv = path.join(os.tmpdir(), `fewshot-big-${process.pid}.csv`);
+    // record the size of each request the warm predictor gets
+    const predictor = api.predictor;
+    const original = predictor.predict;
+    const sizes: number[] = [];
+    predictor.predict = (dir: string, texts: string[]) => { sizes.push(texts.length); return original.call(predictor, dir, texts); };
+    try {
+      const r = (await vscode.commands.executeCommand('fewshot.predictEachLine', { exportCsv: csv })) as PredictOutcome;
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual(sizes, [500, 500, 201]);
+      assert.equal(r.items.length, 1201);
+      // the same text gets the same label in every chunk
+      for (let i = 3; i < r.items.length; i++) assert.equal(r.items[i].label, r.items[i % 3].label, `line ${i + 1}`);
+      assert.equal(fs.readFileSync(csv, 'utf8').trim().split(/\r\n/).length, 1202);
+    } finally {
+      predictor.predict = original;
+      fs.rmSync(csv, { force: true });
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      editor = await vscode.window.showTextDocument(notes);
+    }
+  });
+
   it('serves the active run over HTTP from a child process and stops it', async () => {
     const s = (await vscode.commands.executeCommand('fewshot.serveModel', { port: 0, quiet: true })) as ServeOutcome;
     assert.ok(s?.url, 'no server');

@@ -150,6 +150,16 @@ export function withEmbeddingCache(encoder: Encoder, cacheDir: string): CachedEn
         stats.misses += texts.length - hits;
         return out;
       },
+      ...(inner.embedSparse ? {
+        async embedSparse(texts: string[], onProgress?: (done: number, total: number) => void) {
+          const before = cachedParts.map((p) => p.encoder.stats.hits);
+          const out = await inner.embedSparse!(texts, onProgress);
+          const hits = cachedParts.length ? Math.min(...cachedParts.map((p, i) => p.encoder.stats.hits - before[i])) : 0;
+          stats.hits += hits;
+          stats.misses += texts.length - hits;
+          return out;
+        },
+      } : {}),
     };
   }
   const store = new Store(cacheFolderFor(cacheDir, encoder.id), encoder.id, encoder.dim);
@@ -166,6 +176,13 @@ export function withEmbeddingCache(encoder: Encoder, cacheDir: string): CachedEn
     cacheable: encoder.cacheable,
     stats,
     ...(encoder.preload ? { preload: () => encoder.preload!() } : {}),
+    // sparse rows are never cached (only uncacheable feature-hashing encoders have them)
+    ...(encoder.embedSparse && encoder.cacheable === false ? {
+      embedSparse(texts: string[], onProgress?: (done: number, total: number) => void) {
+        stats.misses += texts.length;
+        return encoder.embedSparse!(texts, onProgress);
+      },
+    } : {}),
     async embed(texts, onProgress) {
       if (encoder.cacheable === false) {
         stats.misses += texts.length;

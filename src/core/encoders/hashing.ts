@@ -52,7 +52,8 @@ export function createHashingEncoder(o: HashingOptions = {}): Encoder {
   const counts = new HashedCounts(dim);
   const add = (h: number, w: number) => counts.add(h, w);
 
-  function encodeOne(raw: string): Float32Array {
+  /** Adds the features of one text to `counts`. */
+  function count(raw: string): void {
     const text = truncate(raw, maxChars).normalize('NFKC').toLowerCase();
     // char n-grams over s[from..to) with rolling FNV per start position
     const charGrams = (s: string, lo: number, hi: number) => {
@@ -84,7 +85,19 @@ export function createHashingEncoder(o: HashingOptions = {}): Encoder {
         }
       }
     }
-    return counts.toUnit();
+  }
+
+  /** Encodes texts in batches (yielding to the event loop between them) with `one`. */
+  async function batches<T>(texts: string[], one: (t: string) => T, onProgress?: (done: number, total: number) => void): Promise<T[]> {
+    const out: T[] = new Array(texts.length);
+    for (let i = 0; i < texts.length; i += batchSize) {
+      const end = Math.min(texts.length, i + batchSize);
+      for (let j = i; j < end; j++) out[j] = one(texts[j] ?? '');
+      onProgress?.(end, texts.length);
+      if (end < texts.length) await yieldToLoop();
+    }
+    if (texts.length === 0) onProgress?.(0, 0);
+    return out;
   }
 
   return {
@@ -92,16 +105,7 @@ export function createHashingEncoder(o: HashingOptions = {}): Encoder {
     dim,
     maxChars,
     cacheable: false,
-    async embed(texts, onProgress) {
-      const out: Float32Array[] = new Array(texts.length);
-      for (let i = 0; i < texts.length; i += batchSize) {
-        const end = Math.min(texts.length, i + batchSize);
-        for (let j = i; j < end; j++) out[j] = encodeOne(texts[j] ?? '');
-        onProgress?.(end, texts.length);
-        if (end < texts.length) await yieldToLoop();
-      }
-      if (texts.length === 0) onProgress?.(0, 0);
-      return out;
-    },
+    embed: (texts, onProgress) => batches(texts, (t) => { count(t); return counts.toUnit(); }, onProgress),
+    embedSparse: (texts, onProgress) => batches(texts, (t) => { count(t); return counts.toSparseUnit(); }, onProgress),
   };
 }

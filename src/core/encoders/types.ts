@@ -2,6 +2,13 @@ import type { EncoderInfo } from '../../protocol/run';
 
 export type { EncoderInfo };
 
+/**
+ * A vector as its non-zero entries: dims `idx` (ascending) with float32 values `val`, of length `dim`.
+ * Feature-hashing encoders return these from `embedSparse` (a 100-character text has a few hundred
+ * of 16k–64k dims), so that 100,000 texts fit in memory.
+ */
+export interface SparseVec { dim: number; idx: Int32Array; val: Float32Array }
+
 /** Turns texts into fixed-size vectors. Every vector it returns is L2-normalised (unless all-zero). */
 export interface Encoder {
   /** Stable id: the same id must always produce the same vectors (it keys the embedding cache). */
@@ -10,6 +17,8 @@ export interface Encoder {
   /** Texts are cut to this many characters (code points) before encoding. */
   maxChars: number;
   embed(texts: string[], onProgress?: (done: number, total: number) => void): Promise<Float32Array[]>;
+  /** The same vectors as `embed`, as sparse rows (the same float32 values): only on encoders whose vectors are mostly zeros. */
+  embedSparse?(texts: string[], onProgress?: (done: number, total: number) => void): Promise<SparseVec[]>;
   dispose?(): void;
   /**
    * false when recomputing is cheaper than reading from disk (the hashing encoder):

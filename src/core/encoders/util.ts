@@ -1,3 +1,5 @@
+import type { SparseVec } from './types';
+
 /** Cut a text to at most `maxChars` code points (never splits a surrogate pair). */
 export function truncate(text: string, maxChars: number): string {
   if (text.length <= maxChars) return text;
@@ -89,5 +91,36 @@ export class HashedCounts {
     }
     this.n = 0;
     return out;
+  }
+
+  /** The same vector as `toUnit`, as its non-zero entries in ascending dim order (same float32 values). */
+  toSparseUnit(): SparseVec {
+    const { acc, seen, touched } = this;
+    const n = this.n;
+    const order = touched.subarray(0, n).slice().sort();
+    const idx = new Int32Array(n);
+    const val = new Float32Array(n);
+    let m = 0;
+    let ss = 0;
+    for (let k = 0; k < n; k++) {
+      const i = order[k];
+      const c = acc[i];
+      acc[i] = 0;
+      seen[i] = 0;
+      const a = Math.abs(c);
+      if (a < 1e-9) continue;
+      const v = a >= 1 ? 1 + Math.log(a) : a;
+      const sv = c < 0 ? -v : v;
+      idx[m] = i;
+      val[m] = sv;
+      ss += sv * sv;
+      m++;
+    }
+    if (ss > 0) {
+      const inv = 1 / Math.sqrt(ss);
+      for (let k = 0; k < m; k++) val[k] *= inv;
+    }
+    this.n = 0;
+    return { dim: this.dim, idx: idx.slice(0, m), val: val.slice(0, m) };
   }
 }

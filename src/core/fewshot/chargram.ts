@@ -41,7 +41,8 @@ export function createCharGramEncoder(o: CharGramOptions = {}): Encoder {
   const maxChars = o.maxChars ?? CHARGRAM_MAX_CHARS;
   const counts = new HashedCounts(dim);
 
-  function encodeOne(raw: string): Float32Array {
+  /** Adds the n-grams of one text to `counts`. */
+  function count(raw: string): void {
     const text = truncate(raw, maxChars).normalize('NFKC').toLowerCase();
     for (const tok of text.split(/\s+/)) {
       if (!tok) continue;
@@ -54,7 +55,6 @@ export function createCharGramEncoder(o: CharGramOptions = {}): Encoder {
         }
       }
     }
-    return counts.toUnit();
   }
 
   return {
@@ -63,7 +63,12 @@ export function createCharGramEncoder(o: CharGramOptions = {}): Encoder {
     maxChars,
     cacheable: false,
     async embed(texts, onProgress) {
-      const out = texts.map((t) => encodeOne(t ?? ''));
+      const out = texts.map((t) => { count(t ?? ''); return counts.toUnit(); });
+      onProgress?.(texts.length, texts.length);
+      return out;
+    },
+    async embedSparse(texts, onProgress) {
+      const out = texts.map((t) => { count(t ?? ''); return counts.toSparseUnit(); });
       onProgress?.(texts.length, texts.length);
       return out;
     },

@@ -66,18 +66,20 @@ export function fitIdf(x: Float32Array[], b: Block): Float64Array {
 
 /** Applies the block transforms to one vector; returns one sparse row per block. */
 export function transformRow(v: Float32Array, t: BlockTransform[]): SparseRow[] {
-  return t.map((b) => {
-    const r = toSparse(v, b.start, b.end);
-    if (b.idf) for (let p = 0; p < r.idx.length; p++) r.val[p] *= b.idf[r.idx[p]];
-    let scale = b.weight;
-    if (b.renorm) {
-      let ss = 0;
-      for (let p = 0; p < r.val.length; p++) ss += r.val[p] * r.val[p];
-      scale = ss > 0 ? b.weight / Math.sqrt(ss) : 0;
-    }
-    if (scale !== 1) for (let p = 0; p < r.val.length; p++) r.val[p] *= scale;
-    return r;
-  });
+  return t.map((b) => scaleRow(toSparse(v, b.start, b.end), b));
+}
+
+/** Applies one block's IDF, re-normalisation and weight to the block's entries (in place); returns the row. */
+export function scaleRow(r: SparseRow, b: BlockTransform): SparseRow {
+  if (b.idf) for (let p = 0; p < r.idx.length; p++) r.val[p] *= b.idf[r.idx[p]];
+  let scale = b.weight;
+  if (b.renorm) {
+    let ss = 0;
+    for (let p = 0; p < r.val.length; p++) ss += r.val[p] * r.val[p];
+    scale = ss > 0 ? b.weight / Math.sqrt(ss) : 0;
+  }
+  if (scale !== 1) for (let p = 0; p < r.val.length; p++) r.val[p] *= scale;
+  return r;
 }
 
 /** The transformed vector as a dense Float32Array (same dims as the input). */

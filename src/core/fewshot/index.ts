@@ -6,12 +6,14 @@
  *     training are dropped ("vocabulary" of the training texts, like a TF-IDF vectorizer fitted on
  *     them), and the block is re-normalised to unit length; then blocks are weighted.
  *  2. Head: multinomial logistic regression with an L2 penalty (scikit-learn's `C`), solved to
- *     convergence by L-BFGS through the Gram matrix of the training rows (see kernel.ts):
- *     deterministic, no epochs, nothing held out.
+ *     convergence by L-BFGS through the Gram matrix of the training rows (kernel.ts) up to
+ *     PRIMAL_MIN_ROWS rows, above that on the sparse rows themselves (primal.ts, O(nnz) memory):
+ *     deterministic, no epochs, nothing held out. Rows may be dense or sparse (rows.ts).
  *  3. Ensemble (up to ENSEMBLE_MAX_ROWS rows): the 18 configurations IDF on/off × block weights ×
  *     C ∈ {1, 10, 100} are scored by stratified k-fold CV log-loss on the original training rows;
  *     the ENSEMBLE_TOP best are refitted on all rows (plus the weighted extra rows) and averaged in
- *     logit space. Above ENSEMBLE_MAX_ROWS: IDF on/off is chosen by the same CV, then one fit (C=10).
+ *     logit space. Above ENSEMBLE_MAX_ROWS: IDF on/off is chosen by the same CV (up to CV_MAX_ROWS
+ *     texts; IDF on above), then one fit (C=10).
  *  4. The result is an ordinary 'logreg' ModelFile (W, b) with `normalisation` (IDF as 1/std)
  *     and `blockNorm` (the per-block re-normalisation), plus one `members` part for the other
  *     IDF setting when the ensemble mixes both, so predictProba runs it unchanged.
@@ -26,11 +28,14 @@ import type { EpochMetrics, ModelFile, ProgressUnit } from '../../protocol/run';
 import { RUN_FORMAT_VERSION } from '../../protocol/run';
 import { accuracyOf, argmaxRows, macroF1, perClassRecall, softmaxRows } from '../metrics';
 import { drive, Pacer } from '../util/async';
-import { blocksFromEncoderId, fitIdf, sparsity, transformRow, type Block, type BlockTransform } from './features';
+import { blocksFromEncoderId, type Block, type BlockTransform } from './features';
 import { gram, gramSteps, type SparseRow } from './linalg';
 import { fitKernelLogRegSteps, kernelLogits } from './kernel';
+import { fitPrimalSteps, primalLogits, transformedCsrSteps } from './primal';
+import { fitIdfOf, rowDim, sparsityOf, transformAny, type Row } from './rows';
 
 export { blocksFromEncoderId } from './features';
+export type { Row } from './rows';
 export { createCharGramEncoder, chargramId, chargramSpecOptions, DEFAULT_CHARGRAM_DIM, DEFAULT_CHARGRAM_MAX_N, CHARGRAM_MAX_CHARS } from './chargram';
 
 /** Inverse std used for dims that are switched off (never seen in training). */
@@ -67,7 +72,7 @@ export interface FewShotOptions {
   maxIter?: number;
   signal?: AbortSignal;
   /** Extra training rows (e.g. augmented variants) used in the final fit only, never in CV. */
-  extraX?: Float32Array[];
+  extraX?: Row[];
   extraY?: number[];
   /** Sample weight of each extra row (multiplies its class weight; default 1). */
   extraWeights?: number[];
@@ -76,6 +81,11 @@ export interface FewShotOptions {
    * ENSEMBLE_MAX_ROWS training rows (with the extra rows), else one fit.
    */
   ensemble?: boolean;
+  /**
+   * Form of the single fit's solver: 'kernel' (Gram matrix), 'primal' (sparse rows), or by the
+   * number of rows (default: primal above PRIMAL_MIN_ROWS). The ensemble always uses the kernel form.
+   */
+  solver?: 'kernel' | 'primal';
   /** Called once, before any fit, with what will be reported. */
   onPlan?(p: FewShotPlan): void;
   /** After each candidate fit (done of total), and during final fits (throttled). */
@@ -105,7 +115,7 @@ export interface FewShotResult {
   /** Every candidate configuration of the ensemble with its cross-validated log-loss (absent when CV was not possible). */
   ensembleCv?: { idf: boolean; w: number[]; C: number; logLoss: number }[];
   /** Probabilities computed from the fitted transforms and weights directly (reference for predictProba). */
-  predict(x: Float32Array[]): number[][];
+  predict(x: Row[]): number[][];
   transforms: BlockTransform[];
 }
 
@@ -115,6 +125,13 @@ const DEFAULT_C = 10;
  * with 2–3 held-out texts per fold the choice is noise.
  */
 const MIN_CV_ROWS = 32;
+/**
+ * Single fit with many rows: above CV_MAX_ROWS training texts IDF stays on (the setting CV keeps
+ * unless the other wins by CV_MARGIN) and nothing is cross-validated: each CV fold fit costs about
+ * as much as the final fit, and 8 of them would multiply the time of 10,000 texts by 5–7 (measured:
+ * npm run bench -- --scale).
+ */
+const CV_MAX_ROWS = 5000;
 /** Mean CV macro-F1 a configuration must gain over the first (IDF on) to replace it (single fit). */
 const CV_MARGIN = 0.03;
 
@@ -124,6 +141,14 @@ const ENSEMBLE_C = [1, 10, 100];
 const ENSEMBLE_TOP = 3;
 /** Above this many training rows one configuration is fitted (the ensemble's Gram matrices grow as n²). */
 const ENSEMBLE_MAX_ROWS = 1000;
+/**
+ * Above this many rows a fit runs in the primal form (primal.ts: L-BFGS on the sparse rows, O(nnz·k)
+ * per evaluation) instead of the kernel form (kernel.ts: Gram matrix + Cholesky, O(n²) memory,
+ * O(n³) time). Measured crossover of one fit (hashing features, 100-character texts, 2 CPU cores):
+ * see PRIMAL_CROSSOVER in README (npm run bench -- --scale). The ensemble (≤ ENSEMBLE_MAX_ROWS rows)
+ * always uses the kernel form: its members share one Gram matrix per IDF setting.
+ */
+export const PRIMAL_MIN_ROWS = 600;
 /** Folds of the configuration CV (fewer when a class is smaller). */
 const MAX_FOLDS = 4;
 
@@ -139,14 +164,14 @@ function ensembleWeights(nBlocks: number): number[][] {
 }
 
 /** Fits the block transforms on the training rows. */
-function fitTransforms(x: Float32Array[], blocks: Block[], o: { idf?: boolean; blockWeights?: number[] } = {}): BlockTransform[] {
+function fitTransforms(x: Row[], blocks: Block[], o: { idf?: boolean; blockWeights?: number[] } = {}): BlockTransform[] {
   // Sparse blocks: keep the training vocabulary (dims seen in training), optionally IDF-weighted.
   const w = o.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length));
   return blocks.map((b, i) => {
-    const sparse = sparsity(x, b) > 0.5;
+    const sparse = sparsityOf(x, b) > 0.5;
     let idf: Float64Array | null = null;
     if (sparse) {
-      idf = fitIdf(x, b);
+      idf = fitIdfOf(x, b);
       const unseen = Math.log(1 + x.length) + 1; // idf of a dim no training row has
       for (let j = 0; j < idf.length; j++) idf[j] = idf[j] >= unseen - 1e-9 ? 0 : o.idf === false ? 1 : idf[j];
     }
@@ -201,6 +226,8 @@ interface Scored extends Config {
   /** Σ over folds of each fold's mean held-out log-loss, and of each fold's macro-F1. */
   foldLossSum: number;
   foldF1Sum: number;
+  /** Primal form: the last fold's weights, a warm start for the final fit of this configuration. */
+  warm?: { W: Float64Array; b: Float64Array };
 }
 
 /** One CV fold: its rows, and the per-block Grams of its IDF setting (computed once per setting). */
@@ -221,9 +248,27 @@ class Tally {
   }
 }
 
+/**
+ * Runs steps like `drive`, re-sending the latest `message()` through `tally` (throttled) at every
+ * step, so that progress keeps coming while one step range of a large primal fit runs (one objective
+ * evaluation over 100,000 rows takes seconds).
+ */
+function driveReporting<T>(steps: Generator<void, T>, pacer: Pacer, tally: Tally, message: () => string): Promise<T> {
+  return drive((function* () {
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      tally.running(message);
+      yield;
+    }
+  })(), pacer);
+}
+
 interface CvContext {
-  x: Float32Array[]; y: number[]; k: number; labels: string[]; blocks: Block[]; sw?: number[];
+  x: Row[]; y: number[]; k: number; labels: string[]; blocks: Block[]; sw?: number[];
   folds: Fold[]; pacer: Pacer; tally: Tally; t0: number; onPoint?(m: EpochMetrics): void | Promise<void>;
+  /** Whether a fit on this many rows runs in the primal form. */
+  primal(rows: number): boolean;
   points: EpochMetrics[];
 }
 
@@ -246,18 +291,38 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
       let foldLossSum = 0;
       let foldF1Sum = 0;
       let trainLoss = 0;
+      let warm: Scored['warm'];
       const oof = new Array<number>(n).fill(0);
       for (const [f, fold] of folds.entries()) {
-        let g = cache[f];
-        if (!g) {
-          const t = fitTransforms(fold.tr.map((i) => x[i]), ctx.blocks, { idf, blockWeights: ctx.blocks.map(() => 1) });
-          const rt = fold.tr.map((i) => transformRow(x[i], t));
-          const rv = fold.val.map((i) => transformRow(x[i], t));
-          g = { Ks: await blockGrams(rt, rt, t, pacer), Kvs: await blockGrams(rv, rt, t, pacer) };
-          if (group.length > 1) cache[f] = g;
+        let Z: Float64Array;
+        let fit: { fit: { dataLoss: number } };
+        if (ctx.primal(fold.tr.length)) {
+          // primal form: the block weights go into the transform (scaling a block by √w weights its Gram by w)
+          const t = fitTransforms(fold.tr.map((i) => x[i]), ctx.blocks, { idf, blockWeights: c.w.map(Math.sqrt) });
+          const what = `candidate fit ${ctx.tally.done + 1} of ${ctx.tally.total}: ${configLabel(c)}, fold ${f + 1}`;
+          let now = `${what}: building the sparse matrix of ${fold.tr.length} rows`;
+          const X = await driveReporting(transformedCsrSteps(x, fold.tr, t, rowDim(x[0])), pacer, ctx.tally, () => now);
+          now = `${what}: L-BFGS (primal form) starting`;
+          const p = await driveReporting(fitPrimalSteps(X, fold.yTr, k, {
+            C: c.C, sampleWeights: fold.swTr,
+            onIter: (it, _obj, loss) => { now = `${what}: L-BFGS iteration ${it} (primal form), training log-loss ${loss.toFixed(4)}`; ctx.tally.running(() => now); },
+          }), pacer, ctx.tally, () => now);
+          fit = { fit: p };
+          warm = { W: p.W, b: p.b };
+          Z = primalLogits(fold.val.map((i) => x[i]), t, p.W, p.b, k);
+        } else {
+          let g = cache[f];
+          if (!g) {
+            const t = fitTransforms(fold.tr.map((i) => x[i]), ctx.blocks, { idf, blockWeights: ctx.blocks.map(() => 1) });
+            const rt = fold.tr.map((i) => transformAny(x[i], t));
+            const rv = fold.val.map((i) => transformAny(x[i], t));
+            g = { Ks: await blockGrams(rt, rt, t, pacer), Kvs: await blockGrams(rv, rt, t, pacer) };
+            if (group.length > 1) cache[f] = g;
+          }
+          const kf = await drive(fitKernelLogRegSteps(weightedSum(g.Ks, c.w), fold.tr.length, fold.yTr, k, { C: c.C, sampleWeights: fold.swTr }), pacer);
+          fit = kf;
+          Z = kernelLogits(weightedSum(g.Kvs, c.w), fold.val.length, fold.tr.length, kf.A, kf.b, k);
         }
-        const fit = await drive(fitKernelLogRegSteps(weightedSum(g.Ks, c.w), fold.tr.length, fold.yTr, k, { C: c.C, sampleWeights: fold.swTr }), pacer);
-        const Z = kernelLogits(weightedSum(g.Kvs, c.w), fold.val.length, fold.tr.length, fit.A, fit.b, k);
         const P = softmaxRows(Z, fold.val.length, k);
         let ll = 0;
         fold.val.forEach((r, j) => { const l = Math.log(Math.max(1e-12, P[j * k + y[r]])); logLoss -= l; ll -= l; });
@@ -268,7 +333,7 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
         trainLoss += fit.fit.dataLoss;
         ctx.tally.fitted(`candidate fit ${ctx.tally.done + 1} of ${ctx.tally.total}: ${configLabel(c)}, fold ${f + 1} of ${folds.length}`);
       }
-      out.push({ ...c, logLoss: logLoss / n, foldLossSum, foldF1Sum });
+      out.push({ ...c, logLoss: logLoss / n, foldLossSum, foldF1Sum, ...(warm ? { warm } : {}) });
       const point: EpochMetrics = {
         epoch: ctx.points.length + 1, unit: 'configuration', label: configLabel(c),
         loss: trainLoss / folds.length, valLoss: logLoss / n, valMacroF1: macroF1(y, oof, k), valAccuracy: accuracyOf(y, oof),
@@ -294,11 +359,14 @@ function cvFolds(y: number[], k: number, sw: number[] | undefined): Fold[] | nul
   });
 }
 
-/** One linear part of the model: a transform, its training rows, dual coefficients per block (or one for all) and intercepts. */
-interface Part { t: BlockTransform[]; rows: SparseRow[][]; A: Float64Array[]; b: Float64Array }
+/**
+ * One linear part of the model: a transform and intercepts, with either its training rows and dual
+ * coefficients per block (or one for all) of the kernel form, or the primal weights W (d × k).
+ */
+interface Part { t: BlockTransform[]; b: Float64Array; rows?: SparseRow[][]; A?: Float64Array[]; W?: Float64Array }
 
 /** Fits the few-shot recipe; returns a ModelFile that `predictProba` runs. */
-export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts: FewShotOptions): Promise<FewShotResult> {
+export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotOptions): Promise<FewShotResult> {
   if (!xTrain.length) throw new Error('fitFewShot: no training examples');
   if (xTrain.length !== yTrain.length) throw new Error('fitFewShot: x and y lengths differ');
   const t0 = Date.now();
@@ -306,7 +374,7 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
   pacer.check();
   const labels = opts.labels;
   const k = labels.length;
-  const d = xTrain[0].length;
+  const d = rowDim(xTrain[0]);
   const n = xTrain.length;
   const blocks = opts.blocks ?? blocksFromEncoderId(opts.encoderId ?? '', d);
   const sampleWeights = opts.classWeights ? yTrain.map((c) => opts.classWeights![c] ?? 1) : undefined;
@@ -322,19 +390,22 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
     ? yAll.map((c, i) => (opts.classWeights?.[c] ?? 1) * (i >= n && extraW ? extraW[i - n] : 1))
     : undefined;
   const useEnsemble = opts.ensemble ?? nAll <= ENSEMBLE_MAX_ROWS;
+  const primal = (rows: number) => !useEnsemble && (opts.solver ? opts.solver === 'primal' : rows > PRIMAL_MIN_ROWS);
 
   // the plan: which configurations are cross-validated, and which are fitted on all rows
-  const folds = cvFolds(yTrain, k, sampleWeights);
+  const allFolds = cvFolds(yTrain, k, sampleWeights);
+  // single fit on many texts: no CV (see CV_MAX_ROWS)
+  const folds = useEnsemble || n <= CV_MAX_ROWS ? allFolds : null;
   let candidates: Config[];
   let finalFits: number;
   if (useEnsemble) {
-    const idfs = blocks.some((bl) => sparsity(xAll, bl) > 0.5) ? [true, false] : [true];
+    const idfs = blocks.some((bl) => sparsityOf(xAll, bl) > 0.5) ? [true, false] : [true];
     const wSets = ensembleWeights(blocks.length);
     candidates = idfs.flatMap((idf) => wSets.flatMap((w) => ENSEMBLE_C.map((C) => ({ idf, w, C }))));
     finalFits = folds ? Math.min(ENSEMBLE_TOP, candidates.length) : candidates.length;
   } else {
     const weights = opts.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length));
-    const idfCands = opts.idf === undefined && blocks.some((b) => sparsity(xTrain, b) > 0.5) ? [true, false] : [opts.idf !== false];
+    const idfCands = opts.idf === undefined && blocks.some((b) => sparsityOf(xTrain, b) > 0.5) ? [true, false] : [opts.idf !== false];
     candidates = idfCands.map((idf) => ({ idf, w: weights.map((v) => v * v), C: opts.C ?? DEFAULT_C }));
     finalFits = 1;
   }
@@ -349,21 +420,23 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
   };
   opts.onPlan?.(plan);
   if (!scoreByCv) {
-    opts.onLog?.(folds === null
+    opts.onLog?.(allFolds !== null && folds === null
+      ? `Few-shot head: ${n} training texts (more than ${CV_MAX_ROWS}): IDF stays on and nothing is cross-validated, so there are no validation points.`
+      : folds === null
       ? 'Few-shot head: a class has fewer than 2 training examples, so no configuration is cross-validated and there are no validation points.'
       : `Few-shot head: ${candidates.length < 2 ? 'one configuration' : `fewer than ${MIN_CV_ROWS} training texts`}: nothing is cross-validated, so there are no validation points.`);
   }
   const tally = new Tally(plan.fits, opts.onProgress);
   const points: EpochMetrics[] = [];
   const scored = scoreByCv
-    ? await crossValidate({ x: xTrain, y: yTrain, k, labels, blocks, sw: sampleWeights, folds: folds!, pacer, tally, t0, onPoint: opts.onPoint, points }, candidates)
+    ? await crossValidate({ x: xTrain, y: yTrain, k, labels, blocks, sw: sampleWeights, folds: folds!, pacer, tally, t0, onPoint: opts.onPoint, points, primal }, candidates)
     : null;
 
   // The model: one linear part per transform (IDF on / off). With the ensemble, every member
   // (IDF × block weighting × C) is fitted on the unit-weight rows of its transform, and the parts
   // hold the mean of the members' weights, so the model's logits are the mean of the members'
   // logits (a geometric mean of their probabilities).
-  let members: { idf: boolean; w: number[]; C: number; logLoss: number }[];
+  let members: { idf: boolean; w: number[]; C: number; logLoss: number; warm?: Scored['warm'] }[];
   if (useEnsemble) {
     // keep the ENSEMBLE_TOP configurations with the lowest cross-validated log-loss (all of them when CV is not possible)
     members = scored ? [...scored].sort((a, b) => a.logLoss - b.logLoss).slice(0, ENSEMBLE_TOP) : candidates.map((c) => ({ ...c, logLoss: NaN }));
@@ -379,7 +452,7 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
         if (s.foldF1Sum > b.foldF1Sum + 1e-9 || (Math.abs(s.foldF1Sum - b.foldF1Sum) <= 1e-9 && s.foldLossSum < b.foldLossSum - 1e-9)) best = ci;
       });
     }
-    members = [{ ...candidates[best], logLoss: NaN }];
+    members = [{ ...candidates[best], logLoss: NaN, ...(scored?.[best].warm ? { warm: scored[best].warm } : {}) }];
   }
   const M = members.length;
   const parts: Part[] = [];
@@ -391,7 +464,24 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
     // ensemble: unit block weights, members weight the per-block Grams; single fit: the transform carries the weights
     const t = fitTransforms(xAll, blocks, { idf, blockWeights: useEnsemble ? blocks.map(() => 1) : opts.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length)) });
     await pacer.pace();
-    const rows = xAll.map((v) => transformRow(v, t));
+    if (primal(nAll)) {
+      // one fit in the primal form, on the transformed rows as one sparse matrix
+      const c = mine[0];
+      const which = `final fit (${configLabel(c)})`;
+      let now = `${which}: building the sparse matrix of ${nAll} rows`;
+      const X = await driveReporting(transformedCsrSteps(xAll, Int32Array.from(xAll.keys()), t, d), pacer, tally, () => now);
+      now = `${which}: L-BFGS (primal form) starting`;
+      const f = await driveReporting(fitPrimalSteps(X, yAll, k, {
+        C: c.C, sampleWeights: swAll, maxIter: opts.maxIter, init: c.warm,
+        onIter: (it, _obj, loss) => { now = `${which}: L-BFGS iteration ${it} (primal form), training log-loss ${loss.toFixed(4)}`; tally.running(() => now); },
+      }), pacer, tally, () => now);
+      converged &&= f.converged;
+      ensemble.push({ idf, weights: c.w.map(Math.sqrt), C: c.C });
+      tally.fitted(`${which}: ${f.iterations} L-BFGS iterations (primal form), training log-loss ${f.dataLoss.toFixed(4)}${f.converged ? '' : ' (not converged)'}`);
+      parts.push({ t, W: f.W, b: f.b });
+      continue;
+    }
+    const rows = xAll.map((v) => transformAny(v, t));
     await pacer.pace();
     const Ks = await blockGrams(rows, rows, t, pacer);
     const A = useEnsemble ? blocks.map(() => new Float64Array(nAll * k)) : [new Float64Array(nAll * k)];
@@ -418,11 +508,11 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
     parts.push({ t, rows, A, b: bSum });
   }
   const modelParts = parts.map((pt) => {
-    // W = Σᵢ x̃ᵢ ⊗ Aᵢ in the transformed space (d × k), block by block
-    const W = new Float64Array(d * k);
-    pt.rows.forEach((r, i) => pt.t.forEach((blk, j) => {
+    // kernel form: W = Σᵢ x̃ᵢ ⊗ Aᵢ in the transformed space (d × k), block by block
+    const W = pt.W ?? new Float64Array(d * k);
+    if (pt.rows && pt.A) pt.rows.forEach((r, i) => pt.t.forEach((blk, j) => {
       const s = r[j];
-      const Aj = pt.A[Math.min(j, pt.A.length - 1)];
+      const Aj = pt.A![Math.min(j, pt.A!.length - 1)];
       for (let q = 0; q < s.idx.length; q++) {
         const off = (blk.start + s.idx[q]) * k;
         for (let c = 0; c < k; c++) W[off + c] += s.val[q] * Aj[i * k + c];
@@ -447,13 +537,15 @@ export async function fitFewShot(xTrain: Float32Array[], yTrain: number[], opts:
     ...(modelParts.length > 1 ? { members: modelParts.slice(1) } : {}),
   };
 
-  const predict = (x: Float32Array[]): number[][] => {
+  const predict = (x: Row[]): number[][] => {
     const Z = new Float64Array(x.length * k);
     for (const pt of parts) {
-      const r = x.map((v) => transformRow(v, pt.t));
+      if (pt.W) { primalLogits(x, pt.t, pt.W, pt.b, k, Z); continue; }
+      const r = x.map((v) => transformAny(v, pt.t));
+      const { rows, A } = pt as Required<Part>;
       pt.t.forEach((blk, j) => {
-        const g = gram(r.map((row) => row[j]), pt.rows.map((row) => row[j]), blk.end - blk.start);
-        const Zj = kernelLogits(g, x.length, pt.rows.length, pt.A[Math.min(j, pt.A.length - 1)], new Float64Array(k), k);
+        const g = gram(r.map((row) => row[j]), rows.map((row) => row[j]), blk.end - blk.start);
+        const Zj = kernelLogits(g, x.length, rows.length, A[Math.min(j, A.length - 1)], new Float64Array(k), k);
         for (let i = 0; i < Z.length; i++) Z[i] += Zj[i];
       });
       for (let i = 0; i < x.length; i++) for (let c = 0; c < k; c++) Z[i * k + c] += pt.b[c];

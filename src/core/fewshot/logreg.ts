@@ -8,8 +8,9 @@
  *
  *     f(W, b) = ½‖W‖² + C · Σᵢ sᵢ · CE(softmax(W·xᵢ + b), yᵢ)        (b is not penalised)
  *
- * Rows are given as a dense row-major Float64Array (n × d). `fitLogRegSteps` yields after each
- * objective evaluation, so a caller can run it cooperatively (see util/async `drive`).
+ * Rows are given as a dense row-major Float64Array (n × d), or as any `Design` (e.g. CSR sparse rows,
+ * `csrDesign`). The step generators yield after every ROWS_PER_STEP rows of an objective
+ * evaluation, so a caller can run them cooperatively (see util/async `drive`).
  */
 import { runSync } from '../util/async';
 
@@ -39,65 +40,125 @@ export interface LogRegFit {
   dataLoss: number;
 }
 
-/** logits Z (n × k) = X W + b. */
-function logits(X: Float64Array, n: number, d: number, W: Float64Array, b: Float64Array, k: number, Z: Float64Array): void {
-  for (let i = 0; i < n; i++) {
-    const zo = i * k;
-    for (let c = 0; c < k; c++) Z[zo + c] = b[c];
-    const xo = i * d;
-    for (let j = 0; j < d; j++) {
-      const xv = X[xo + j];
-      if (xv === 0) continue;
-      const wo = j * k;
-      for (let c = 0; c < k; c++) Z[zo + c] += xv * W[wo + c];
-    }
-  }
+/**
+ * The training rows of a fit, as the two products the objective needs, over a range of rows
+ * (so that one evaluation can pause between row ranges).
+ */
+export interface Design {
+  n: number;
+  d: number;
+  /** Z[i·k + c] += xᵢ·W[:, c] for rows from..to−1. */
+  addLogits(W: Float64Array, k: number, Z: Float64Array, from: number, to: number): void;
+  /** G[j·k + c] += xᵢⱼ·Z[i·k + c] for rows from..to−1. */
+  addGradient(Z: Float64Array, k: number, G: Float64Array, from: number, to: number): void;
 }
+
+/** Rows given as a dense row-major Float64Array (n × d). */
+export function denseDesign(X: Float64Array, n: number, d: number): Design {
+  if (X.length !== n * d) throw new Error(`fitLogReg: X has ${X.length} values, expected ${n}×${d}`);
+  return {
+    n, d,
+    addLogits(W, k, Z, from, to) {
+      for (let i = from; i < to; i++) {
+        const zo = i * k;
+        const xo = i * d;
+        for (let j = 0; j < d; j++) {
+          const xv = X[xo + j];
+          if (xv === 0) continue;
+          const wo = j * k;
+          for (let c = 0; c < k; c++) Z[zo + c] += xv * W[wo + c];
+        }
+      }
+    },
+    addGradient(Z, k, G, from, to) {
+      for (let i = from; i < to; i++) {
+        const o = i * k;
+        const xo = i * d;
+        for (let j = 0; j < d; j++) {
+          const xv = X[xo + j];
+          if (xv === 0) continue;
+          const wo = j * k;
+          for (let c = 0; c < k; c++) G[wo + c] += xv * Z[o + c];
+        }
+      }
+    },
+  };
+}
+
+/** Compressed sparse rows: row i has the entries ptr[i]..ptr[i+1]−1 (dims `idx`, values `val`). */
+export interface Csr { n: number; d: number; ptr: Int32Array; idx: Int32Array; val: Float32Array }
+
+/** Rows given as a CSR matrix: each product costs O(nnz · k) instead of O(n · d · k). */
+export function csrDesign(m: Csr): Design {
+  const { ptr, idx, val } = m;
+  return {
+    n: m.n, d: m.d,
+    addLogits(W, k, Z, from, to) {
+      for (let i = from; i < to; i++) {
+        const zo = i * k;
+        for (let p = ptr[i]; p < ptr[i + 1]; p++) {
+          const xv = val[p];
+          const wo = idx[p] * k;
+          for (let c = 0; c < k; c++) Z[zo + c] += xv * W[wo + c];
+        }
+      }
+    },
+    addGradient(Z, k, G, from, to) {
+      for (let i = from; i < to; i++) {
+        const o = i * k;
+        for (let p = ptr[i]; p < ptr[i + 1]; p++) {
+          const xv = val[p];
+          const wo = idx[p] * k;
+          for (let c = 0; c < k; c++) G[wo + c] += xv * Z[o + c];
+        }
+      }
+    },
+  };
+}
+
+/** Rows per step of one evaluation (a step is a point where a cooperative caller may pause or cancel). */
+const ROWS_PER_STEP = 1024;
 
 /**
  * Evaluates the objective and (optionally) its gradient. Returns [objective, weighted data loss sum].
  * G (d × k) and gb (k) receive the gradient when given.
  */
-function evaluate(
-  X: Float64Array, n: number, d: number, y: ArrayLike<number>, s: Float64Array, k: number, C: number,
+function* evaluate(
+  X: Design, y: ArrayLike<number>, s: Float64Array, k: number, C: number,
   W: Float64Array, b: Float64Array, Z: Float64Array, G?: Float64Array, gb?: Float64Array,
-): [number, number] {
-  logits(X, n, d, W, b, k, Z);
+): Generator<void, [number, number]> {
+  const n = X.n;
   let loss = 0;
-  // Z ← C·s·(P − Y) in place (the gradient of the data term w.r.t. the logits)
-  for (let i = 0; i < n; i++) {
-    const o = i * k;
-    let m = -Infinity;
-    for (let c = 0; c < k; c++) if (Z[o + c] > m) m = Z[o + c];
-    let se = 0;
-    for (let c = 0; c < k; c++) se += Math.exp(Z[o + c] - m);
-    const lse = m + Math.log(se);
-    loss += s[i] * (lse - Z[o + y[i]]);
-    if (G) {
-      for (let c = 0; c < k; c++) Z[o + c] = Math.exp(Z[o + c] - lse);
-      Z[o + y[i]] -= 1;
-      for (let c = 0; c < k; c++) Z[o + c] *= C * s[i];
+  if (G && gb) { G.set(W); gb.fill(0); }
+  // row range by row range: logits, loss, then the range's gradient while its rows are in cache
+  for (let from = 0; from < n; from += ROWS_PER_STEP) {
+    const to = Math.min(n, from + ROWS_PER_STEP);
+    for (let i = from; i < to; i++) for (let c = 0; c < k; c++) Z[i * k + c] = b[c];
+    X.addLogits(W, k, Z, from, to);
+    // Z ← C·s·(P − Y) in place (the gradient of the data term w.r.t. the logits)
+    for (let i = from; i < to; i++) {
+      const o = i * k;
+      let m = -Infinity;
+      for (let c = 0; c < k; c++) if (Z[o + c] > m) m = Z[o + c];
+      let se = 0;
+      for (let c = 0; c < k; c++) se += Math.exp(Z[o + c] - m);
+      const lse = m + Math.log(se);
+      loss += s[i] * (lse - Z[o + y[i]]);
+      if (G) {
+        for (let c = 0; c < k; c++) Z[o + c] = Math.exp(Z[o + c] - lse);
+        Z[o + y[i]] -= 1;
+        for (let c = 0; c < k; c++) Z[o + c] *= C * s[i];
+      }
     }
+    if (G && gb) {
+      for (let i = from; i < to; i++) for (let c = 0; c < k; c++) gb[c] += Z[i * k + c];
+      X.addGradient(Z, k, G, from, to);
+    }
+    if (to < n) yield;
   }
   let reg = 0;
   for (let j = 0; j < W.length; j++) reg += W[j] * W[j];
-  const f = 0.5 * reg + C * loss;
-  if (G && gb) {
-    G.set(W);
-    gb.fill(0);
-    for (let i = 0; i < n; i++) {
-      const o = i * k;
-      for (let c = 0; c < k; c++) gb[c] += Z[o + c];
-      const xo = i * d;
-      for (let j = 0; j < d; j++) {
-        const xv = X[xo + j];
-        if (xv === 0) continue;
-        const wo = j * k;
-        for (let c = 0; c < k; c++) G[wo + c] += xv * Z[o + c];
-      }
-    }
-  }
-  return [f, loss];
+  return [0.5 * reg + C * loss, loss];
 }
 
 function dot(a: Float64Array, b: Float64Array, a2: Float64Array, b2: Float64Array): number {
@@ -112,8 +173,13 @@ export function fitLogReg(X: Float64Array, n: number, d: number, y: ArrayLike<nu
   return runSync(fitLogRegSteps(X, n, d, y, k, o));
 }
 
-export function* fitLogRegSteps(X: Float64Array, n: number, d: number, y: ArrayLike<number>, k: number, o: LogRegOptions): Generator<void, LogRegFit> {
-  if (X.length !== n * d) throw new Error(`fitLogReg: X has ${X.length} values, expected ${n}×${d}`);
+export function fitLogRegSteps(X: Float64Array, n: number, d: number, y: ArrayLike<number>, k: number, o: LogRegOptions): Generator<void, LogRegFit> {
+  return fitDesignSteps(denseDesign(X, n, d), y, k, o);
+}
+
+/** Fits softmax regression on the rows of a Design (dense or sparse) with labels y ∈ [0, k). */
+export function* fitDesignSteps(X: Design, y: ArrayLike<number>, k: number, o: LogRegOptions): Generator<void, LogRegFit> {
+  const { n, d } = X;
   const C = o.C;
   const s = new Float64Array(n);
   for (let i = 0; i < n; i++) s[i] = o.sampleWeights ? o.sampleWeights[i] : 1;
@@ -127,7 +193,7 @@ export function* fitLogRegSteps(X: Float64Array, n: number, d: number, y: ArrayL
   const Z = new Float64Array(n * k);
   let G = new Float64Array(P);
   let gb = new Float64Array(k);
-  let [f, loss] = evaluate(X, n, d, y, s, k, C, W, b, Z, G, gb);
+  let [f, loss] = yield* evaluate(X, y, s, k, C, W, b, Z, G, gb);
   const S: [Float64Array, Float64Array][] = [];
   const Yh: [Float64Array, Float64Array][] = [];
   const rho: number[] = [];
@@ -184,7 +250,7 @@ export function* fitLogRegSteps(X: Float64Array, n: number, d: number, y: ArrayL
     for (let ls = 0; ls < 40; ls++) {
       for (let j = 0; j < P; j++) Wn[j] = W[j] - t * q[j];
       for (let c = 0; c < k; c++) bn[c] = b[c] - t * qb[c];
-      [fn, lossN] = evaluate(X, n, d, y, s, k, C, Wn, bn, Z, Gn, gbn);
+      [fn, lossN] = yield* evaluate(X, y, s, k, C, Wn, bn, Z, Gn, gbn);
       yield;
       if (fn <= f + 1e-4 * t * gp) { ok = true; break; }
       t *= 0.5;

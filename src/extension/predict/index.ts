@@ -13,6 +13,7 @@ import type { Prediction } from '../../protocol/run';
 import { launchPredictor } from '../../trainer/launch';
 import { defaultModelRun, listModelRuns, runIdFromArg, runScore, ModelRun } from './runs';
 import { WarmPredictor, WarmPredictorError } from './warm';
+import { LINE_CHUNK, predictInChunks } from './chunks';
 import { copyText, inlineText, linesToCsv, preview, topK, formatP, LineResult } from './format';
 import { curlExample, startServeChild, ServeChild, ServeStartError } from './serveProcess';
 import { isLoopbackHost } from '../../core/util/net';
@@ -32,7 +33,7 @@ interface PredictedItem {
 
 export type PredictOutcome =
   | { ok: true; kind: 'selection' | 'lines'; runId: string; runName: string; uri: string; items: PredictedItem[]; ms: number; message: string; csvFile?: string }
-  | { ok: false; reason: 'untrusted' | 'no-editor' | 'no-selection' | 'no-run' | 'empty' | 'error'; message: string };
+  | { ok: false; reason: 'untrusted' | 'no-editor' | 'no-selection' | 'no-run' | 'empty' | 'error' | 'cancelled'; message: string };
 
 export interface ServeOutcome {
   url: string;
@@ -359,7 +360,23 @@ export function activatePredict(host: Host): PredictApi {
     const version = doc.version;
     let res;
     try {
-      res = await runPredict(run, lines.map((l) => l.text));
+      const texts = lines.map((l) => l.text);
+      // big files: chunks, with progress and cancel (one request for a few lines, as before)
+      res = texts.length <= LINE_CHUNK ? await runPredict(run, texts) : await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: t('Few-Shot Lab: predicting with {0}…', run.name), cancellable: true },
+        (progress, token) => {
+          let before = 0;
+          return predictInChunks(texts, (chunk) => warm.predict(run.dir, chunk), {
+            cancelled: () => token.isCancellationRequested,
+            onChunk: (done, total) => { progress.report({ increment: (100 * (done - before)) / total, message: t('{0} of {1} lines', done, total) }); before = done; },
+          });
+        },
+      );
+      if ('cancelled' in res && res.cancelled) {
+        const message = t('Predict Each Line was cancelled after {0} of {1} lines; nothing was labelled.', res.predictions.length, texts.length);
+        void vscode.window.showInformationMessage(message);
+        return (last = { ok: false, reason: 'cancelled', message });
+      }
     } catch (e) {
       return showPredictError(e, run);
     }
