@@ -199,8 +199,8 @@ describe('finetune: manifest, interpreter, set-up, missing torch, model picker',
       });
       const methodPick = api.finetune.shownPicks.filter((p) => p.items.some((i) => i.value === 'finetune')).pop();
       assert.ok(methodPick, 'no method pick was shown');
-      assert.deepEqual(methodPick.items.map((i) => i.value), ['quick', 'finetune']);
-      assert.deepEqual(methodPick.items.map((i) => i.label), [vscode.l10n.t('Quick (frozen encoder + logistic regression)'), vscode.l10n.t('Fine-tune transformer')]);
+      assert.deepEqual(methodPick.items.map((i) => i.value), ['quick', 'finetune', 'setfit']);
+      assert.deepEqual(methodPick.items.map((i) => i.label), [vscode.l10n.t('Quick (frozen encoder + logistic regression)'), vscode.l10n.t('Fine-tune transformer'), vscode.l10n.t('SetFit (contrastive fine-tuning + head)')]);
       assert.equal(api.train.manager.running().length, started, 'a training started although torch is missing');
     } finally {
       await api.host.context.workspaceState.update(LAST_KEY, undefined);
