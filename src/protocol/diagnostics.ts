@@ -29,14 +29,23 @@ export const DiagnosticCodes = {
 } as const;
 export type DiagnosticCode = (typeof DiagnosticCodes)[keyof typeof DiagnosticCodes];
 
+export interface FolderBadge {
+  folder: string;
+  severity: 'error' | 'warning';
+  problems: string[];
+}
+
 export interface ClassSummary {
   label: string;
   train: number;
   test: number;
   /** Absolute path of the class folder (folder layouts) if any. */
   folder?: string;
-  /** Every folder of the class (train/<class> and test/<class>), for Explorer badges. */
+  /** Every folder of the class (train/<class> and test/<class>). */
   folders?: string[];
+  /** Explorer badges: each class folder with the warnings and errors that belong to it
+   * (a train-size problem on train/<class>, a test-size problem on test/<class>). */
+  badges?: FolderBadge[];
   /** Worst problem on this class, for badges/icons. */
   severity?: 'error' | 'warning' | 'info';
   problems: string[];

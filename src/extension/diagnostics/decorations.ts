@@ -11,15 +11,17 @@ export class ClassFolderDecorations implements vscode.FileDecorationProvider, vs
     const next = new Map<string, vscode.FileDecoration>();
     for (const ds of datasets) {
       for (const c of ds.classes) {
-        if (!c.folder || (c.severity !== 'error' && c.severity !== 'warning') || !c.problems.length) continue;
-        const tooltip = c.problems.length > 1
-          ? vscode.l10n.t('{0} dataset problems: {1}', c.problems.length, c.problems[0])
-          : c.problems[0];
-        const d = new vscode.FileDecoration('!', tooltip, new vscode.ThemeColor(c.severity === 'error' ? 'list.errorForeground' : 'list.warningForeground'));
-        d.propagate = false;
-        // Every folder of the class gets the badge. Note: VS Code replaces a folder's own
+        // One badge per class folder, with only the problems that belong to that folder
+        // (a train-size problem never marks test/<class>). Note: VS Code replaces a folder's own
         // badge by its "contains emphasized items" dot when a file inside carries problems.
-        for (const folder of c.folders ?? [c.folder]) next.set(vscode.Uri.file(folder).toString(), d);
+        for (const b of c.badges ?? []) {
+          const tooltip = b.problems.length > 1
+            ? vscode.l10n.t('{0} dataset problems: {1}', b.problems.length, b.problems[0])
+            : b.problems[0];
+          const d = new vscode.FileDecoration('!', tooltip, new vscode.ThemeColor(b.severity === 'error' ? 'list.errorForeground' : 'list.warningForeground'));
+          d.propagate = false;
+          next.set(vscode.Uri.file(b.folder).toString(), d);
+        }
       }
     }
     const changed = new Set<string>([...this.byUri.keys(), ...next.keys()]);

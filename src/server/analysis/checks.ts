@@ -4,7 +4,7 @@
  * is what makes re-analysis after a change cheap.
  */
 import * as path from 'node:path';
-import { DiagnosticCodes, type ClassSummary, type DatasetSummary, type DiagnosticCode } from '../../protocol/diagnostics';
+import { DiagnosticCodes, type ClassSummary, type DatasetSummary, type DiagnosticCode, type FolderBadge } from '../../protocol/diagnostics';
 import { encodingFamily, encodingLabel } from '../../core/datasets';
 import { msg } from './messages';
 import { jaccard, labelKey, positionAt, signatureSimilarity, yieldNow } from './text';
@@ -295,19 +295,37 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
   const kept = silenced.size ? issues.filter((i) => !silenced.has(i.code)) : issues;
 
   // ---- summary
+  const worst = (list: Issue[]): Severity | undefined => {
+    let severity: Severity | undefined;
+    for (const i of list) if (!severity || SEVERITY_RANK[i.severity] > SEVERITY_RANK[severity]) severity = i.severity;
+    return severity;
+  };
+  const messages = (list: Issue[]) => [...new Set(list.filter((i) => i.severity !== 'hint').map((i) => i.message))].slice(0, 5);
   const classes: ClassSummary[] = sortedLabels.map((l) => {
     const mine = kept.filter((i) => i.data.label === l);
-    let severity: Severity | undefined;
-    for (const i of mine) if (!severity || SEVERITY_RANK[i.severity] > SEVERITY_RANK[severity]) severity = i.severity;
-    const problems = [...new Set(mine.filter((i) => i.severity !== 'hint').map((i) => i.message))].slice(0, 5);
+    const severity = worst(mine);
     return {
       label: l, train: trainCount.get(l) ?? 0, test: testCount.get(l) ?? 0,
       folder: desc.classFolders[l]?.[0],
       folders: desc.classFolders[l] ? [...desc.classFolders[l]] : undefined,
+      badges: isTable ? undefined : folderBadges(desc.classFolders[l] ?? [], mine, samples.find((s) => s.label === l && s.split === 'test')?.file),
       severity: severity === 'hint' ? undefined : severity,
-      problems,
+      problems: messages(mine),
     };
   });
+  /** Each class folder with the warnings/errors that belong to it: an issue belongs to the folder holding its
+   * file, except a test-size problem, which belongs to the folder holding the class's test samples. */
+  function folderBadges(folders: string[], mine: Issue[], testFile: string | undefined): FolderBadge[] {
+    const holder = (file: string | undefined) => (file ? folders.find((d) => file.startsWith(d + path.sep)) : undefined);
+    const out: FolderBadge[] = [];
+    for (const folder of folders) {
+      const own = mine.filter((i) => (i.severity === 'error' || i.severity === 'warning')
+        && holder(i.code === DiagnosticCodes.tooFewTest ? testFile : i.file) === folder);
+      const severity = worst(own);
+      if (severity === 'error' || severity === 'warning') out.push({ folder, severity, problems: messages(own) });
+    }
+    return out;
+  }
   return {
     issues: kept,
     summary: { root: desc.root, format: desc.format, classes, problemCount: kept.length, analysedMs: Date.now() - t0 },

@@ -1,0 +1,50 @@
+/** Issue 16, "What the walkthrough found": dataset analysis fixes (badges, split plan, layouts, messages). */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DatasetIndex, DEFAULT_SETTINGS, type Settings } from '../../src/server/analysis';
+import { DiagnosticCodes } from '../../src/protocol/diagnostics';
+
+/** Writes `files` (relative path → text) under a fresh temporary folder. */
+function workspace(files: Record<string, string>): string {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-walk-'));
+  for (const [rel, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(ws, rel)), { recursive: true });
+    fs.writeFileSync(path.join(ws, rel), text);
+  }
+  return ws;
+}
+/** `n` distinct texts of a class as files `<dir>/<class>-NN.txt`. */
+function texts(dir: string, label: string, n: number, from = 0): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = from; i < from + n; i++) out[`${dir}/${label}-${String(i).padStart(2, '0')}.txt`] = `${label} sample number ${i} with its own words ${label.repeat(i % 3 + 1)}`;
+  return out;
+}
+async function analyse(ws: string, settings: Partial<Settings> = {}): Promise<DatasetIndex> {
+  const ix = new DatasetIndex([ws]);
+  ix.settings = { ...DEFAULT_SETTINGS, ...settings };
+  await ix.analyseAll();
+  return ix;
+}
+
+describe('analysis walkthrough: Explorer badges', function () {
+  this.timeout(20_000);
+  let ws = '';
+  afterEach(() => fs.rmSync(ws, { recursive: true, force: true }));
+
+  it('puts a train-size problem on train/<class> only, and a test-size problem on test/<class>', async () => {
+    ws = workspace({
+      ...texts('ds/train/small', 'small', 3), ...texts('ds/test/small', 'small', 3, 50),
+      ...texts('ds/train/big', 'big', 9), ...texts('ds/test/big', 'big', 1, 50),
+    });
+    const ix = await analyse(ws, { imbalanceRatio: 10 });
+    const s = ix.results.get(path.join(ws, 'ds'))!.summary;
+    const small = s.classes.find((c) => c.label === 'small')!;
+    assert.deepEqual(small.badges!.map((b) => [path.relative(ws, b.folder), b.severity]), [[path.join('ds', 'train', 'small'), 'warning']]);
+    assert.match(small.badges![0].problems[0], /only 3 training samples/);
+    const big = s.classes.find((c) => c.label === 'big')!;
+    assert.deepEqual(big.badges!.map((b) => path.relative(ws, b.folder)), [path.join('ds', 'test', 'big')]);
+    assert.match(big.badges![0].problems[0], /only 1 test samples/);
+  });
+});
