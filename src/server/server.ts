@@ -284,7 +284,8 @@ connection.onRequest(PlanTestSplitRequest, async (p: PlanTestSplitParams): Promi
   await queue;
   const desc = index.datasets.get(p.root);
   if (!desc) return { moves: [] };
-  return { moves: planStratifiedSplit(desc, { fraction: p.fraction, minTest: index.settings.minTestPerClass }) };
+  // exact duplicates (same normalised text) stay on one side of the split
+  return { moves: planStratifiedSplit(desc, { fraction: p.fraction, minTest: index.settings.minTestPerClass, keyOf: index.duplicateKey }) };
 });
 connection.onRequest(ReanalyseRequest, async (): Promise<ReanalyseResult> => {
   await fullAnalysis('reanalyse');

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DatasetIndex, DEFAULT_SETTINGS, type Settings } from '../../src/server/analysis';
+import { DatasetIndex, DEFAULT_SETTINGS, planStratifiedSplit, type Settings } from '../../src/server/analysis';
 import { DiagnosticCodes } from '../../src/protocol/diagnostics';
 
 /** Writes `files` (relative path → text) under a fresh temporary folder. */
@@ -46,5 +46,33 @@ describe('analysis walkthrough: Explorer badges', function () {
     const big = s.classes.find((c) => c.label === 'big')!;
     assert.deepEqual(big.badges!.map((b) => path.relative(ws, b.folder)), [path.join('ds', 'test', 'big')]);
     assert.match(big.badges![0].problems[0], /only 1 test samples/);
+  });
+});
+
+describe('analysis walkthrough: stratified test split', function () {
+  this.timeout(20_000);
+  let ws = '';
+  afterEach(() => fs.rmSync(ws, { recursive: true, force: true }));
+
+  it('keeps exact duplicates (same normalised text) on one side, so the fix creates no leakage', async () => {
+    // every text twice (the copy differs only in case and spaces): an odd number of moves would split a pair
+    const files: Record<string, string> = {};
+    for (const label of ['alpha', 'beta']) {
+      for (const [rel, text] of Object.entries(texts(`ds/train/${label}`, label, 6))) {
+        files[rel] = text;
+        files[rel.replace(/\.txt$/, '-copy.txt')] = `  ${text.toUpperCase()} `;
+      }
+      files[`ds/train/${label}/${label}-single.txt`] = `${label} a text that has no copy at all`;
+    }
+    ws = workspace(files);
+    const ix = await analyse(ws);
+    const root = path.join(ws, 'ds');
+    const plan = planStratifiedSplit(ix.datasets.get(root)!, { minTest: 3, keyOf: ix.duplicateKey });
+    for (const label of ['alpha', 'beta']) assert.ok(plan.filter((m) => m.to.includes(`${path.sep}${label}${path.sep}`)).length >= 3, `${label}: at least 3 test files`);
+    for (const m of plan) { fs.mkdirSync(path.dirname(m.to), { recursive: true }); fs.renameSync(m.from, m.to); }
+    await ix.applyChanges(plan.flatMap((m) => [m.from, m.to]));
+    const codes = ix.results.get(root)!.issues.map((i) => i.code);
+    assert.ok(!codes.includes(DiagnosticCodes.missingTestSplit));
+    assert.deepEqual(codes.filter((c) => c === DiagnosticCodes.leakageExact), [], 'no duplicate on both sides');
   });
 });

@@ -250,6 +250,9 @@ export class DatasetIndex {
   /** Number of files read from disk (or overlays) since creation — lets tests prove incrementality. */
   reads = 0;
 
+  /** Key of a read file's normalised text(s): equal for exact duplicates (the split fix keeps them together). */
+  duplicateKey = (file: string): string | undefined => this.cache.get(file)?.samples.map((s) => s.hash).join(',') || undefined;
+
   constructor(public folders: string[], public opts: IndexOptions = {}) {}
 
   private async loadMissing(desc: DatasetDesc): Promise<void> {
