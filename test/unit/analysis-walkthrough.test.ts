@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DatasetIndex, DEFAULT_SETTINGS, planStratifiedSplit, type Settings } from '../../src/server/analysis';
 import { DiagnosticCodes } from '../../src/protocol/diagnostics';
+import { findDatasets } from '../../src/core/datasets';
 
 /** Writes `files` (relative path → text) under a fresh temporary folder. */
 function workspace(files: Record<string, string>): string {
@@ -74,5 +75,25 @@ describe('analysis walkthrough: stratified test split', function () {
     const codes = ix.results.get(root)!.issues.map((i) => i.code);
     assert.ok(!codes.includes(DiagnosticCodes.missingTestSplit));
     assert.deepEqual(codes.filter((c) => c === DiagnosticCodes.leakageExact), [], 'no duplicate on both sides');
+  });
+});
+
+describe('analysis walkthrough: a folder of only <class>/ sub-folders', function () {
+  this.timeout(20_000);
+  let ws = '';
+  afterEach(() => fs.rmSync(ws, { recursive: true, force: true }));
+
+  it('is listed as a dataset (Datasets view) and checked (diagnostics); Markdown-only docs folders are not', async () => {
+    ws = workspace({
+      ...texts('notes/cardiology', 'cardiology', 9), ...texts('notes/oncology', 'oncology', 2), 'notes/README.md': '# notes',
+      'docs/guide/intro.md': '# Intro', 'docs/api/index.md': '# API',
+    });
+    const refs = await findDatasets(ws);
+    assert.deepEqual(refs.map((r) => [path.relative(ws, r.root), r.format]), [['notes', 'folders']]);
+    const ix = await analyse(ws);
+    const r = ix.results.get(path.join(ws, 'notes'))!;
+    assert.deepEqual(r.summary.classes.map((c) => [c.label, c.train]), [['cardiology', 9], ['oncology', 2]]);
+    const few = r.issues.filter((i) => i.code === DiagnosticCodes.tooFewTrain);
+    assert.deepEqual(few.map((i) => i.data.label), ['oncology']);
   });
 });

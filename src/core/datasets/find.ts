@@ -26,6 +26,26 @@ async function looksLikeSplitFolder(dir: string): Promise<boolean> {
   return false;
 }
 
+/**
+ * An unsplit layout `<root>/<class>/*` (the loader makes a stratified split): at least two class
+ * folders, each a leaf holding sample files, at least half of them two or more, and at least one
+ * .txt among them (so a folder of Markdown documentation or of one-file folders is not taken for a dataset).
+ */
+async function looksLikeUnsplitRoot(subdirs: string[]): Promise<boolean> {
+  if (subdirs.length < 2) return false;
+  let txt = false, several = 0;
+  const checked = subdirs.slice(0, 50);
+  for (const dir of checked) {
+    const ents = (await readDirSafe(dir)).filter((e) => !isHiddenOrSystem(e.name));
+    if (ents.some((e) => e.isDirectory())) return false;
+    const samples = ents.filter((e) => e.isFile() && SAMPLE_EXTENSIONS.has(path.extname(e.name).toLowerCase()));
+    if (!samples.length) return false;
+    txt ||= samples.some((e) => path.extname(e.name).toLowerCase() === '.txt');
+    if (samples.length >= 2) several++;
+  }
+  return txt && several * 2 >= checked.length;
+}
+
 function nameMatches(h: string, names: string[]): boolean {
   const n = normName(h);
   return names.includes(n) || n.split('_').some((t) => t.length > 2 && names.includes(t));
@@ -68,7 +88,8 @@ function refName(p: string, format: DatasetFormat): string {
 }
 
 /**
- * Datasets in a workspace: folders with a train/ folder of class folders, and
+ * Datasets in a workspace: folders with a train/ folder of class folders, folders of only
+ * class folders (unsplit), and
  * CSV/TSV/JSONL files with a detectable text and label column; plus `extraPaths`
  * (absolute or relative to the workspace), which are listed whenever they exist.
  */
@@ -96,6 +117,10 @@ export async function findDatasets(workspaceRoot: string, opts: { extraPaths?: s
       if (train && await looksLikeSplitFolder(path.join(dir, train.name))) {
         if (!found.has(dir)) found.set(dir, { root: dir, format: 'folders', name: refName(dir, 'folders') });
         return; // do not look inside a dataset
+      }
+      if (await looksLikeUnsplitRoot(subdirs.map((e) => path.join(dir, e.name)))) {
+        if (!found.has(dir)) found.set(dir, { root: dir, format: 'folders', name: refName(dir, 'folders') });
+        return;
       }
       const tables = ents.filter((e) => e.isFile() && !isHiddenOrSystem(e.name) && tableFormatOf(e.name));
       await mapLimit(tables, 8, async (e) => {
