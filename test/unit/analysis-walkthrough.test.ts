@@ -97,3 +97,27 @@ describe('analysis walkthrough: a folder of only <class>/ sub-folders', function
     assert.deepEqual(few.map((i) => i.data.label), ['oncology']);
   });
 });
+
+describe('analysis walkthrough: the imbalance message', function () {
+  this.timeout(20_000);
+  let ws = '';
+  afterEach(() => fs.rmSync(ws, { recursive: true, force: true }));
+
+  it('does not suggest class weighting while it is on (the default), and does once it is turned off', async () => {
+    ws = workspace({ ...texts('ds/train/common', 'common', 12), ...texts('ds/train/rare', 'rare', 2) });
+    const message = async (settings: Partial<Settings>, locale?: string) => {
+      const ix = new DatasetIndex([ws], { locale });
+      ix.settings = { ...DEFAULT_SETTINGS, ...settings };
+      await ix.analyseAll();
+      return ix.results.get(path.join(ws, 'ds'))!.issues.find((i) => i.code === DiagnosticCodes.classImbalance)!.message;
+    };
+    const on = await message({});
+    assert.match(on, /Add samples to 'rare'/);
+    assert.match(on, /class weighting is already on/);
+    assert.doesNotMatch(on, /or (train with|turn) class weighting/);
+    assert.match(await message({}, 'zh-cn'), /类别加权已开启/);
+    const off = await message({ classWeighting: false });
+    assert.match(off, /Add samples to 'rare' or turn class weighting back on \(fewshot\.train\.classWeighting\)/);
+    assert.match(await message({ classWeighting: false }, 'zh-cn'), /重新开启类别加权/);
+  });
+});

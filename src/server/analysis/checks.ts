@@ -199,7 +199,7 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
     const ratio = trainCount.get(largest)! / trainCount.get(smallest)!;
     if (ratio > settings.imbalanceRatio) {
       const a = classAnchor(smallest);
-      if (a) push(DiagnosticCodes.classImbalance, 'warning', msg(locale, 'imbalance', largest, trainCount.get(largest)!, smallest, trainCount.get(smallest)!, ratio.toFixed(1), settings.imbalanceRatio), a.file, a.range, { label: smallest });
+      if (a) push(DiagnosticCodes.classImbalance, 'warning', msg(locale, settings.classWeighting ? 'imbalance' : 'imbalanceNoWeighting', largest, trainCount.get(largest)!, smallest, trainCount.get(smallest)!, ratio.toFixed(1), settings.imbalanceRatio), a.file, a.range, { label: smallest });
     }
     const mean = totalTrain / trainLabels.length;
     for (const l of trainLabels) {

@@ -1,7 +1,8 @@
 /** Server-side message catalogue (English + Simplified Chinese), picked by the client's locale. */
 
 const en = {
-  imbalance: "Classes are imbalanced: '{0}' has {1} training samples but '{2}' has only {3} ({4}× > {5}×). Add samples to '{2}' or train with class weighting.",
+  imbalance: "Classes are imbalanced: '{0}' has {1} training samples but '{2}' has only {3} ({4}× > {5}×). Add samples to '{2}': class weighting is already on and only partly makes up for missing examples.",
+  imbalanceNoWeighting: "Classes are imbalanced: '{0}' has {1} training samples but '{2}' has only {3} ({4}× > {5}×). Add samples to '{2}' or turn class weighting back on (fewshot.train.classWeighting).",
   underrepresented: "Class '{0}' has {1} training samples, far below the mean of {2} per class. Add samples to '{0}'.",
   tooFewTrain: "Class '{0}' has only {1} training samples (minimum {2}). Add at least {3} more.",
   tooFewTest: "Class '{0}' has only {1} test samples (minimum {2}), so its test score is unreliable. Add test samples or create a stratified test split.",
@@ -43,7 +44,8 @@ const en = {
 type Key = keyof typeof en;
 
 const zh: Record<Key, string> = {
-  imbalance: "类别不平衡：'{0}' 有 {1} 个训练样本，而 '{2}' 只有 {3} 个（{4} 倍 > {5} 倍）。请为 '{2}' 补充样本，或在训练时使用类别加权。",
+  imbalance: "类别不平衡：'{0}' 有 {1} 个训练样本，而 '{2}' 只有 {3} 个（{4} 倍 > {5} 倍）。请为 '{2}' 补充样本：类别加权已开启，只能部分弥补样本不足。",
+  imbalanceNoWeighting: "类别不平衡：'{0}' 有 {1} 个训练样本，而 '{2}' 只有 {3} 个（{4} 倍 > {5} 倍）。请为 '{2}' 补充样本，或重新开启类别加权（fewshot.train.classWeighting）。",
   underrepresented: "类别 '{0}' 只有 {1} 个训练样本，远低于每类平均 {2} 个。请为 '{0}' 补充样本。",
   tooFewTrain: "类别 '{0}' 只有 {1} 个训练样本（至少需要 {2} 个）。请至少再添加 {3} 个。",
   tooFewTest: "类别 '{0}' 只有 {1} 个测试样本（至少需要 {2} 个），其测试分数不可靠。请添加测试样本或创建分层测试集。",
