@@ -190,7 +190,7 @@ describe('e2e: compare runs', function () {
     const rowC = widget.locator('.monaco-list-row', { hasText: C }).first();
     await expectUi(page, 'the run picker did not open', rowA.waitFor({ state: 'visible', timeout: 30_000 }));
     const textA = (await rowA.innerText()).replace(/\s+/g, ' ');
-    assert.match(textA, /best macro-F1 0\.8000 · test macro-F1 0\.8347/);
+    assert.match(textA, /best validation macro-F1 0\.8000 · test macro-F1 0\.8347/);
     assert.match(textA, /hashing-char-1-4-2048 · logreg · 2026-11-01 10:00/);
     await tickRows(page, [rowA, rowC]);
     await page.keyboard.press('Enter');
