@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTag } from '../../src/extension/dashboard/title';
 import { PICKER_FIGURES, pickerFigures } from '../../src/extension/compare/args';
+import { settingsFileIsEmpty } from '../../src/extension/diagnostics/settingsFile';
 
 function repo(): string {
   let dir = __dirname;
@@ -43,5 +44,10 @@ describe('walkthrough: views', () => {
     const zh = zhOf('compare');
     assert.ok(zh[PICKER_FIGURES], 'the picker text has a Chinese translation');
     assert.match(pickerFigures(d, format(zh)), /^最佳验证集宏平均 F1 0\.8000 · 测试集宏平均 F1 0\.8347$/);
+  });
+
+  it('knows when a settings file left by undo holds nothing (so undo can remove it)', () => {
+    for (const t of ['', '{}', '{\n}\n', '\uFEFF{ }', '// settings\n{\n  /* none */\n}']) assert.ok(settingsFileIsEmpty(t), JSON.stringify(t));
+    for (const t of ['{"a": 1}', '{\n  // kept\n  "fewshot.train.classWeighting": false\n}', '{"u": "http://x"}', '{"c": "/* x */"}']) assert.ok(!settingsFileIsEmpty(t), JSON.stringify(t));
   });
 });
