@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { runTag } from '../../src/extension/dashboard/title';
 import { PICKER_FIGURES, pickerFigures } from '../../src/extension/compare/args';
 import { settingsFileIsEmpty } from '../../src/extension/diagnostics/settingsFile';
+import { INLINE_MAX_COLUMN, inlineDecorationText, inlinePlacement } from '../../src/extension/predict/format';
+import { LEGEND_MAX_CLASSES, confusionLayout, probabilityText, recallLegendLabels } from '../../webviews/dashboard/layout';
 
 function repo(): string {
   let dir = __dirname;
@@ -49,5 +51,45 @@ describe('walkthrough: views', () => {
   it('knows when a settings file left by undo holds nothing (so undo can remove it)', () => {
     for (const t of ['', '{}', '{\n}\n', '\uFEFF{ }', '// settings\n{\n  /* none */\n}']) assert.ok(settingsFileIsEmpty(t), JSON.stringify(t));
     for (const t of ['{"a": 1}', '{\n  // kept\n  "fewshot.train.classWeighting": false\n}', '{"u": "http://x"}', '{"c": "/* x */"}']) assert.ok(!settingsFileIsEmpty(t), JSON.stringify(t));
+  });
+
+  it('fits a 16-class confusion matrix in the panel without scrolling sideways, and keeps 3 classes roomy', () => {
+    for (const width of [560, 700, 1000]) {
+      const l = confusionLayout(16, width);
+      // row header + 16 cells (1 px padding and border each side) + the card's padding
+      const needed = l.rowHeader + 16 * (l.cell + 2) + 24;
+      assert.ok(needed <= width, `16 classes need ${needed} px of ${width}`);
+      assert.ok(l.rotate && l.wide, 'vertical column labels and a whole row for many classes');
+      assert.ok(l.cell >= 22);
+    }
+    assert.ok(confusionLayout(16, 560).compact);
+    const few = confusionLayout(3, 400);
+    assert.deepEqual([few.cell, few.rotate, few.wide, few.compact], [44, false, false, false]);
+  });
+
+  it('names every class in the recall legend for a few classes, only the lowest one for many', () => {
+    const few = ['a', 'b', 'c'];
+    assert.deepEqual(recallLegendLabels(few, 'b'), few);
+    const many = Array.from({ length: 16 }, (_, i) => `class-${i}`);
+    assert.ok(many.length > LEGEND_MAX_CLASSES);
+    assert.deepEqual(recallLegendLabels(many, 'class-7'), ['class-7']);
+    assert.deepEqual(recallLegendLabels(many, undefined), []);
+  });
+
+  it('labels the number beside a misclassified sample as a probability', () => {
+    assert.equal(probabilityText(0.8312), 'p = 0.83');
+    assert.equal(probabilityText(undefined), undefined);
+    assert.equal(probabilityText(NaN), undefined);
+  });
+
+  it('puts an inline prediction where it is on screen: after short text, before the text of a long line', () => {
+    assert.deepEqual(inlinePlacement(0, 60), { at: 'after', column: 60 });
+    assert.deepEqual(inlinePlacement(0, 400), { at: 'before', column: 0 });
+    assert.deepEqual(inlinePlacement(12, 300), { at: 'before', column: 12 });
+    assert.deepEqual(inlinePlacement(250, 300), { at: 'before', column: 0 });
+    assert.deepEqual(inlinePlacement(0, 400, Infinity), { at: 'after', column: 400 }, 'wrapped lines keep it after the text');
+    assert.equal(inlinePlacement(0, INLINE_MAX_COLUMN).at, 'after');
+    assert.equal(inlineDecorationText('sports 0.91', 'after'), '» sports 0.91');
+    assert.equal(inlineDecorationText('sports 0.91', 'before'), 'sports 0.91 »');
   });
 });
