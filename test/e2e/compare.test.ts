@@ -223,4 +223,26 @@ describe('e2e: compare runs', function () {
     assert.equal((await frame.locator(`table.metrics tr[data-run="${A}"] td[data-column="backend"]`).innerText()).trim(), 'wasm');
     await page.screenshot({ path: path.join(resultsDir, 'screenshots', 'compare-units.png') });
   });
+
+  it('keeps every "Save PNG" button of the confusion matrices whole, even beside a long run name', async () => {
+    const long = 'few-shot ensemble, sixteen candidate configurations, class weighting on, second attempt';
+    const name = frame.locator(`input.name[data-focus="name:${FS}"]`);
+    await name.fill(long);
+    await name.press('Enter');
+    await name.blur();
+    const caption = frame.locator(`.matrices figure:has(canvas[data-run="${FS}"]) figcaption`);
+    await expectUi(page, 'the renamed run did not reach the confusion matrices', caption.locator('.name', { hasText: long }).waitFor({ state: 'attached', timeout: 30_000 }));
+    await caption.scrollIntoViewIfNeeded();
+    const boxes = await frame.locator('.matrices figure').evaluateAll((figs) => figs.map((f) => {
+      const b = f.querySelector('figcaption button')!;
+      const fr = f.getBoundingClientRect();
+      const br = b.getBoundingClientRect();
+      const canvas = f.querySelector('canvas')!;
+      // The figure is as wide as its matrix (a long name does not widen it), and the button stays whole inside it.
+      return { run: canvas.getAttribute('data-run'), inside: br.left >= fr.left && br.right <= fr.right + 0.5, whole: b.scrollWidth <= b.clientWidth + 1, width: br.width, fitsMatrix: fr.width <= canvas.getBoundingClientRect().width + 40 };
+    }));
+    assert.equal(boxes.length, 2, JSON.stringify(boxes));
+    for (const b of boxes) assert.ok(b.inside && b.whole && b.width > 40 && b.fitsMatrix, `Save PNG clipped: ${JSON.stringify(b)}`);
+    await frame.locator('.matrices').screenshot({ path: path.join(resultsDir, 'screenshots', 'compare-matrices-long-name.png') });
+  });
 });
