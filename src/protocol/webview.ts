@@ -289,6 +289,8 @@ export const DASHBOARD_STRINGS = [
   'Select a cell to list its test samples.',
   'Test samples with true label {0} predicted as {1} ({2})',
   'No samples in this cell.',
+  'Probability the model gave to {0}: {1}',
+  'Hover over the chart for every class.',
   'Open',
   'Compare with…',
   'Cancel Training',

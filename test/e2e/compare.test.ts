@@ -190,7 +190,7 @@ describe('e2e: compare runs', function () {
     const rowC = widget.locator('.monaco-list-row', { hasText: C }).first();
     await expectUi(page, 'the run picker did not open', rowA.waitFor({ state: 'visible', timeout: 30_000 }));
     const textA = (await rowA.innerText()).replace(/\s+/g, ' ');
-    assert.match(textA, /best macro-F1 0\.8000 · test macro-F1 0\.8347/);
+    assert.match(textA, /best validation macro-F1 0\.8000 · test macro-F1 0\.8347/);
     assert.match(textA, /hashing-char-1-4-2048 · logreg · 2026-11-01 10:00/);
     await tickRows(page, [rowA, rowC]);
     await page.keyboard.press('Enter');
@@ -222,5 +222,27 @@ describe('e2e: compare runs', function () {
     assert.equal((await frame.locator(`table.metrics tr[data-run="${FS}"] td[data-column="backend"]`).innerText()).trim(), 'n/a');
     assert.equal((await frame.locator(`table.metrics tr[data-run="${A}"] td[data-column="backend"]`).innerText()).trim(), 'wasm');
     await page.screenshot({ path: path.join(resultsDir, 'screenshots', 'compare-units.png') });
+  });
+
+  it('keeps every "Save PNG" button of the confusion matrices whole, even beside a long run name', async () => {
+    const long = 'few-shot ensemble, sixteen candidate configurations, class weighting on, second attempt';
+    const name = frame.locator(`input.name[data-focus="name:${FS}"]`);
+    await name.fill(long);
+    await name.press('Enter');
+    await name.blur();
+    const caption = frame.locator(`.matrices figure:has(canvas[data-run="${FS}"]) figcaption`);
+    await expectUi(page, 'the renamed run did not reach the confusion matrices', caption.locator('.name', { hasText: long }).waitFor({ state: 'attached', timeout: 30_000 }));
+    await caption.scrollIntoViewIfNeeded();
+    const boxes = await frame.locator('.matrices figure').evaluateAll((figs) => figs.map((f) => {
+      const b = f.querySelector('figcaption button')!;
+      const fr = f.getBoundingClientRect();
+      const br = b.getBoundingClientRect();
+      const canvas = f.querySelector('canvas')!;
+      // The figure is as wide as its matrix (a long name does not widen it), and the button stays whole inside it.
+      return { run: canvas.getAttribute('data-run'), inside: br.left >= fr.left && br.right <= fr.right + 0.5, whole: b.scrollWidth <= b.clientWidth + 1, width: br.width, fitsMatrix: fr.width <= canvas.getBoundingClientRect().width + 40 };
+    }));
+    assert.equal(boxes.length, 2, JSON.stringify(boxes));
+    for (const b of boxes) assert.ok(b.inside && b.whole && b.width > 40 && b.fitsMatrix, `Save PNG clipped: ${JSON.stringify(b)}`);
+    await frame.locator('.matrices').screenshot({ path: path.join(resultsDir, 'screenshots', 'compare-matrices-long-name.png') });
   });
 });

@@ -152,8 +152,18 @@ describe('diagnostics: dataset language server in the extension host', function 
     }
   });
 
-  it('"Silence this check for this dataset" hides the diagnostic, and undo shows it again', async () => {
+  it('"Silence this check for this dataset" hides the diagnostic, and undo shows it again (and removes the settings file it created)', async () => {
     const rel = 'diag-imbalance/train/negative/neg-01.txt';
+    // Start without a workspace settings file (an earlier test may have left an empty one), so the fix creates it.
+    const settingsDir = path.join(ws(), '.vscode');
+    const settingsFile = path.join(settingsDir, 'settings.json');
+    const kept = fs.existsSync(settingsFile) ? fs.readFileSync(settingsFile, 'utf8') : undefined;
+    if (kept !== undefined && /^\s*\{\s*\}\s*$/.test(kept)) {
+      fs.rmSync(settingsFile);
+      if (!fs.readdirSync(settingsDir).length) fs.rmdirSync(settingsDir);
+    }
+    const createsFile = !fs.existsSync(settingsFile);
+    const dirExisted = fs.existsSync(settingsDir);
     const [imb] = await until('imbalance', () => { const x = diagsOf(rel, DiagnosticCodes.classImbalance); return x.length ? x : false; });
     const act = (await actionsFor(rel, imb)).find((a) => a.title === `Silence this check for this dataset (${DiagnosticCodes.classImbalance})`);
     assert.ok(act?.command);
@@ -164,6 +174,8 @@ describe('diagnostics: dataset language server in the extension host', function 
     await vscode.commands.executeCommand(DiagnosticCommands.undo);
     assert.equal(vscode.workspace.getConfiguration('fewshot.diagnostics').inspect('ignore')?.workspaceValue, undefined);
     await until('the imbalance warning to come back', () => diagsOf(rel, DiagnosticCodes.classImbalance).length === 1);
+    if (createsFile) assert.ok(!fs.existsSync(settingsFile) && (dirExisted || !fs.existsSync(settingsDir)), 'undo removes the .vscode/settings.json (and .vscode folder) the fix created');
+    else assert.ok(fs.existsSync(settingsFile), 'undo keeps a settings file that was there before');
   });
 
   it('re-analyses when a file changes on disk', async () => {

@@ -198,6 +198,24 @@ describe('predict (extension host)', function () {
     }
   });
 
+  it('puts the inline result of a long line before its text, where it is on screen', async () => {
+    const long = `The midfielder scored twice ${'and the crowd sang for the whole second half '.repeat(6)}as the team won the league match.`;
+    const doc = await vscode.workspace.openTextDocument({ content: `Simmer the onions in butter until golden.\n${long}`, language: 'plaintext' });
+    await vscode.window.showTextDocument(doc);
+    try {
+      const r = (await vscode.commands.executeCommand('fewshot.predictEachLine')) as PredictOutcome;
+      assert.ok(r.ok, JSON.stringify(r));
+      const decos = api.decorations(doc.uri);
+      assert.deepEqual(decos.map((d) => [d.at, d.position.line, d.position.character]), [['after', 0, doc.lineAt(0).text.length], ['before', 1, 0]]);
+      assert.ok(long.length > 200);
+      assert.equal(decos[1].text, `${r.items[1].inline} »`);
+      assert.ok(decos[1].range.isEqual(doc.lineAt(1).range), 'the hover still covers the whole line');
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      editor = await vscode.window.showTextDocument(notes);
+    }
+  });
+
   it('serves the active run over HTTP from a child process and stops it', async () => {
     const s = (await vscode.commands.executeCommand('fewshot.serveModel', { port: 0, quiet: true })) as ServeOutcome;
     assert.ok(s?.url, 'no server');

@@ -228,6 +228,24 @@ describe('train: commands, training, cancel, crash', function () {
     assert.notEqual(ra.runId, rb.runId);
   });
 
+  it('titles two dashboards of one dataset apart by their run', async () => {
+    const a = api.train.startTraining(dataset, FAST);
+    const b = api.train.startTraining(dataset, FAST);
+    assert.ok(a && b);
+    try {
+      const [ra, rb] = await Promise.all([a.done, b.done]);
+      const titles = [ra.runId, rb.runId].map((id) => api.train.dashboards.find(id!)?.panel.title);
+      const name = path.basename(dataset);
+      for (const [i, t] of titles.entries()) {
+        const id = [ra.runId, rb.runId][i]!;
+        assert.equal(t, `Training: ${name} (${id.slice(0, 15)}-${id.slice(-4)})`);
+      }
+      assert.notEqual(titles[0], titles[1]);
+    } finally {
+      for (const s of [a, b]) api.train.dashboards.find(s.runId ?? s.key)?.panel.dispose();
+    }
+  });
+
   it('Train with Options: head auto (the default) asks for no epochs, learning rate or batch size, and remembers the choices', async () => {
     const cfg = vscode.workspace.getConfiguration('fewshot.train');
     await cfg.update('encoder', 'hashing', vscode.ConfigurationTarget.Workspace);

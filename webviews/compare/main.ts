@@ -519,7 +519,7 @@ function renderMatricesSection(m: CompareModel): HTMLElement {
       canvas.style.setProperty('width', `${size.width}px`);
       canvas.style.setProperty('height', `${size.height}px`);
       return h('figure', {},
-        h('figcaption', {}, swatch(r), h('span', { title: r.name }, r.name), h('span', { class: 'spacer' }),
+        h('figcaption', {}, swatch(r), h('span', { class: 'name', title: r.name }, r.name),
           pngButton(() => `confusion-${r.id}`, () => canvas)),
         canvas);
     })) : h('p', { class: 'muted' }, t('No test report.')));

@@ -23,6 +23,7 @@ import { onThemeChange, readThemeColors, withAlpha, type ThemeColors } from '../
 import { applyChartDefaults, createChart, heat, pointCount, restyleChart } from '../shared/chart';
 import { createTranslator, type Translate } from '../shared/strings';
 import { clear, formatDuration, h } from '../shared/dom';
+import { confusionLayout, probabilityText, recallLegendLabels } from './layout';
 
 const api = getWebviewApi<DashboardToHost, DashboardPersistedState>();
 let state: DashboardState | undefined;
@@ -341,6 +342,9 @@ function lowestRecall(epochs: EpochMetrics[]): { label: string; recall: number }
   return best;
 }
 
+/** The recall series the legend names (see recallLegendLabels). */
+let recallLegend = new Set<string>();
+
 function updateCharts(): void {
   if (!state) return;
   const epochs = points();
@@ -403,11 +407,13 @@ function updateCharts(): void {
       if (x?.title) x.title.text = unitTitle();
       existing.update('none');
     } else {
+      const plugins = key !== 'recall' ? common.options.plugins
+        : { ...common.options.plugins, legend: { labels: { color: theme.foreground, filter: (item: { text: string }) => recallLegend.has(item.text) } } };
       charts[key] = createChart(card.canvas, {
         ...common,
         plugins: [stagePlugin as never],
         data: data as never,
-        options: { ...common.options, scales: { x: axis(unitTitle()), y: axis(yTitle, yOpts) } } as never,
+        options: { ...common.options, plugins, scales: { x: axis(unitTitle()), y: axis(yTitle, yOpts) } } as never,
       });
     }
     card.canvas.setAttribute('data-points', String(pointCount(charts[key]! as never)));
@@ -417,14 +423,17 @@ function updateCharts(): void {
   cards.recall.heading.textContent = T('Per-class recall (validation)');
   set('loss', cards.loss, lossData, T('Loss'), { beginAtZero: true });
   set('score', cards.score, scoreData, T('Score'), { min: 0, max: 1 });
+  // Many classes: the legend names only the lowest class, so it does not crowd out the chart (the tooltip lists all).
+  recallLegend = new Set(recallLegendLabels(classes, low?.label).map((c) => (c === low?.label ? `▼ ${c}` : c)));
   set('recall', cards.recall, recallData, T('Recall'), { min: 0, max: 1 });
+  cards.recall.canvas.setAttribute('data-legend', [...recallLegend].join('\n'));
   cards.loss.canvas.setAttribute('data-x-title', unitTitle());
   cards.loss.canvas.setAttribute('data-stage-markers', stageMarkers().map((m) => m.epoch).join(','));
   const waiting = epochs.length === 0 ? T(state.run.unit === 'configuration' ? 'Waiting for the first scored configuration…' : state.run.unit === 'pair-step' ? 'Waiting for the first pair step…' : 'Waiting for the first epoch…') : '';
   const last = epochs[epochs.length - 1];
   cards.loss.caption.textContent = waiting || `${T('Training loss')} ${last.loss.toFixed(4)}` + (last.valLoss !== null ? ` · ${T('Validation loss')} ${last.valLoss.toFixed(4)}` : '');
   cards.score.caption.textContent = waiting || (last.valMacroF1 !== null ? `${T('Validation macro-F1')} ${last.valMacroF1.toFixed(4)}` : '') + (last.valAccuracy !== null ? ` · ${T('Validation accuracy')} ${last.valAccuracy.toFixed(4)}` : '');
-  cards.recall.caption.textContent = waiting || (low ? T('Lowest recall: {0} ({1})', low.label, low.recall.toFixed(4)) : '');
+  cards.recall.caption.textContent = waiting || (low ? T('Lowest recall: {0} ({1})', low.label, low.recall.toFixed(4)) : '') + (classes.length > recallLegend.size ? ` · ${T('Hover over the chart for every class.')}` : '');
   cards.recall.caption.classList.toggle('low', !!low);
   if (low) cards.recall.canvas.setAttribute('data-lowest', low.label);
 }
@@ -458,7 +467,12 @@ function renderReport(): void {
 
   // Confusion matrix heatmap (buttons in cells: Tab/arrow keys + Enter).
   const max = Math.max(1, ...rep.confusion.flat());
-  const cm = h('table', { class: 'confusion', id: 'confusion', role: 'grid' });
+  // Many classes: smaller cells and vertical column headers, so the matrix fits the panel's width.
+  const layout = confusionLayout(rep.labels.length, el.report.clientWidth || window.innerWidth);
+  const cm = h('table', { class: `confusion${layout.rotate ? ' rotated' : ''}${layout.compact ? ' compact' : ''}`, id: 'confusion', role: 'grid', 'data-cell': layout.cell });
+  cm.style.setProperty('--cell-w', `${layout.cell}px`);
+  cm.style.setProperty('--cell-h', `${layout.cellHeight}px`);
+  cm.style.setProperty('--row-header', `${layout.rowHeader}px`);
   cm.append(h('caption', {}, T('Confusion matrix (rows: true label, columns: predicted)')));
   cm.append(h('thead', {}, h('tr', {}, h('th', {}), ...rep.labels.map((l) => h('th', { scope: 'col', title: l }, l)))));
   const cmBody = h('tbody', {});
@@ -479,7 +493,7 @@ function renderReport(): void {
   });
   cm.append(cmBody);
   const samples = h('div', { id: 'samples', class: 'samples', 'aria-live': 'polite' });
-  el.report.append(h('div', { class: 'card' }, table), h('div', { class: 'card' }, cm, h('p', { class: 'note' }, T('Select a cell to list its test samples.')), samples));
+  el.report.append(h('div', { class: 'card' }, table), h('div', { class: `card confusion-card${layout.wide ? ' wide' : ''}` }, cm, h('p', { class: 'note' }, T('Select a cell to list its test samples.')), samples));
   if (lastSamples) renderSamples(lastSamples);
 }
 
@@ -511,12 +525,13 @@ function renderSamples(m: Extract<HostToDashboard, { type: 'samples' }>): void {
     return;
   }
   const list = h('ul', { class: 'sample-list' });
-  for (const s of m.samples) list.append(h('li', {}, sampleButton(s)));
+  for (const s of m.samples) list.append(h('li', {}, sampleButton(s, m.predicted)));
   box.append(list);
   if (m.total > m.samples.length) box.append(h('p', { class: 'note' }, T('and {0} more', m.total - m.samples.length)));
 }
 
-function sampleButton(s: MisclassifiedSample): HTMLElement {
+function sampleButton(s: MisclassifiedSample, predicted: string): HTMLElement {
+  const p = probabilityText(s.confidence);
   const where = s.file ? `${s.file.split(/[\\/]/).pop()}${s.line ? `:${s.line}` : ''}` : '';
   const text = s.text.length > 200 ? s.text.slice(0, 200) + '…' : s.text;
   return h('button', {
@@ -525,7 +540,7 @@ function sampleButton(s: MisclassifiedSample): HTMLElement {
     title: s.file ? `${T('Open')} ${s.file}${s.line ? `:${s.line}` : ''}` : undefined,
     onclick: () => s.file && post({ type: 'openSample', file: s.file, line: s.line }),
   }, h('span', { class: 'sample-text' }, text), where ? h('span', { class: 'sample-where' }, where) : null,
-  s.confidence !== undefined ? h('span', { class: 'sample-conf' }, s.confidence.toFixed(2)) : null);
+  p ? h('span', { class: 'sample-conf', title: T('Probability the model gave to {0}: {1}', predicted, s.confidence!.toFixed(4)) }, p) : null);
 }
 
 // ------------------------------------------------------------------ messages

@@ -66,3 +66,16 @@ export function parseCompareArgs(args: unknown[]): ParsedCompareArgs {
   const one = runIdOf(first);
   return { ids: one ? [one] : [], complete: false };
 }
+
+/** A figure as the picker shows it: four decimals, '—' when the run has none. */
+export function figure(x: number | null): string {
+  return x === null ? '—' : x.toFixed(4);
+}
+
+/** The English text of the figures beside a run in the picker (translated through vscode.l10n.t by the caller). */
+export const PICKER_FIGURES = 'best validation macro-F1 {0} · test macro-F1 {1}';
+
+/** The figures beside a run in the picker: the best is a validation figure, and says so. */
+export function pickerFigures(d: { bestValMacroF1: number | null; testMacroF1: number | null }, t: (message: string, ...args: string[]) => string): string {
+  return t(PICKER_FIGURES, figure(d.bestValMacroF1), figure(d.testMacroF1));
+}

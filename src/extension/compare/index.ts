@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Host } from '../host';
 import { describeRun, listRuns } from '../../core/compare';
 import { COMPARE_VIEW_TYPE, type CompareModel, type CompareToHost, type CompareUiState, type ExportFormat, type HostToCompare, type RenderSummary } from '../../protocol/compare';
-import { parseCompareArgs } from './args';
+import { parseCompareArgs, pickerFigures } from './args';
 import { runStore } from '../train/store';
 import { ComparePanel, type PanelDeps } from './panel';
 
@@ -43,10 +43,6 @@ export interface CompareApi {
   close(): void;
 }
 
-function fmt(x: number | null): string {
-  return x === null ? '—' : x.toFixed(4);
-}
-
 /** Multi-select quick pick of the workspace's runs, newest first. */
 async function pickRuns(host: Host, opts: { preselect?: string[]; exclude?: string[]; title?: string } = {}): Promise<string[] | undefined> {
   const store = host.storeDir();
@@ -69,7 +65,7 @@ async function pickRuns(host: Host, opts: { preselect?: string[]; exclude?: stri
     return {
       id: r.id,
       label: `${r.record.starred ? '$(star-full) ' : ''}${name}`,
-      description: vscode.l10n.t('best macro-F1 {0} · test macro-F1 {1}', fmt(d.bestValMacroF1), fmt(d.testMacroF1)),
+      description: pickerFigures(d, (m, ...a) => vscode.l10n.t(m, ...a)),
       detail: [d.encoder, d.head, d.date, r.record.status !== 'completed' ? r.record.status : '', name !== r.id ? r.id : ''].filter(Boolean).join(' · '),
       picked: opts.preselect?.includes(r.id),
     };

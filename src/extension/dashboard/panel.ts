@@ -18,6 +18,7 @@ import type { Host } from '../host';
 import type { TrainingManager, TrainingSession } from '../train/manager';
 import { runStore } from '../train/store';
 import { GpuMonitor } from './gpu';
+import { runTag } from './title';
 import { DASHBOARD_PAGE, webviewHtml, webviewOptions } from '../webview/html';
 import { resolveHead } from '../../core/config';
 
@@ -62,6 +63,12 @@ export function dashboardStrings(): StringTable {
   const t: StringTable = {};
   for (const s of DASHBOARD_STRINGS) t[s] = vscode.l10n.t(s);
   return t;
+}
+
+/** "Training: fortunes-en (20261130-082123-ab12)": the run tells two tabs of one dataset apart. */
+function liveTitle(s: TrainingSession): string {
+  const tag = runTag(s.runId, s.record?.name, s.config.dataset);
+  return tag ? vscode.l10n.t('Training: {0} ({1})', s.datasetName, tag) : vscode.l10n.t('Training: {0}', s.datasetName);
 }
 
 function dashboardHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
@@ -125,9 +132,11 @@ export class DashboardPanel implements vscode.Disposable {
     this.session = session;
     this.runId = session.runId;
     this.disk = undefined;
-    this.panel.title = vscode.l10n.t('Training: {0}', session.datasetName);
+    this.panel.title = liveTitle(session);
     this.sessionSub = session.onDidChange((e) => {
       this.runId = session.runId ?? this.runId;
+      const title = liveTitle(session);
+      if (this.panel.title !== title) this.panel.title = title;
       if (!this.ready) return;
       switch (e.kind) {
         case 'epoch':
@@ -475,7 +484,7 @@ export class DashboardManager implements vscode.Disposable {
       existing.panel.reveal();
       return existing;
     }
-    const p = this.create(vscode.l10n.t('Training: {0}', s.datasetName));
+    const p = this.create(liveTitle(s));
     p.followSession(s);
     return p;
   }

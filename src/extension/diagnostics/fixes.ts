@@ -6,10 +6,11 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { withSilenced } from '../../server/analysis/fixes';
+import { settingsFileIsEmpty, workspaceSettingsPaths } from './settingsFile';
 
 export type UndoEntry =
   | { kind: 'moves'; title: string; moves: { from: string; to: string }[]; createdDirs: string[] }
-  | { kind: 'setting'; title: string; section: string; key: string; previous: unknown };
+  | { kind: 'setting'; title: string; section: string; key: string; previous: unknown; created?: { file?: string; dir?: string } };
 
 export class FixUndoStack {
   private entries: UndoEntry[] = [];
@@ -31,6 +32,7 @@ export class FixUndoStack {
     if (!e) return undefined;
     if (e.kind === 'setting') {
       await vscode.workspace.getConfiguration(e.section).update(e.key, e.previous, vscode.ConfigurationTarget.Workspace);
+      await removeIfEmpty(e.created);
       return e;
     }
     const edit = new vscode.WorkspaceEdit();
@@ -80,12 +82,35 @@ export async function applyMoves(stack: FixUndoStack, title: string, moves: { fr
   return ok;
 }
 
-/** Set a workspace setting; records the previous workspace value for undo. */
+/** The `.vscode` folder and settings file that do not exist yet (single-folder workspaces; a .code-workspace file is never removed). */
+async function missingSettings(): Promise<{ file?: string; dir?: string } | undefined> {
+  const folders = vscode.workspace.workspaceFolders;
+  if (vscode.workspace.workspaceFile || folders?.length !== 1 || folders[0].uri.scheme !== 'file') return undefined;
+  const { dir, file } = workspaceSettingsPaths(folders[0].uri.fsPath);
+  if (await exists(file)) return undefined;
+  return { file, dir: (await exists(dir)) ? undefined : dir };
+}
+
+/** Remove what a fix created when it holds nothing any more: the settings file if empty, then its folder if empty. */
+async function removeIfEmpty(created: { file?: string; dir?: string } | undefined): Promise<void> {
+  if (!created?.file) return;
+  try {
+    const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.file(created.file)));
+    if (!settingsFileIsEmpty(text)) return;
+    await vscode.workspace.fs.delete(vscode.Uri.file(created.file), { useTrash: false });
+    if (created.dir && (await vscode.workspace.fs.readDirectory(vscode.Uri.file(created.dir))).length === 0) {
+      await vscode.workspace.fs.delete(vscode.Uri.file(created.dir), { recursive: false, useTrash: false });
+    }
+  } catch { /* already gone */ }
+}
+
+/** Set a workspace setting; records the previous workspace value (and the settings file it creates) for undo. */
 export async function setSetting(stack: FixUndoStack, title: string, section: string, key: string, value: unknown): Promise<void> {
   const cfg = vscode.workspace.getConfiguration(section);
   const previous = cfg.inspect(key)?.workspaceValue;
+  const created = await missingSettings();
   await cfg.update(key, value, vscode.ConfigurationTarget.Workspace);
-  stack.push({ kind: 'setting', title, section, key, previous });
+  stack.push({ kind: 'setting', title, section, key, previous, created });
 }
 
 export async function silence(stack: FixUndoStack, datasetKey: string, code: string): Promise<void> {

@@ -54,3 +54,26 @@ export function preview(text: string, max = 40): string {
   const one = text.replace(/\s+/g, ' ').trim();
   return one.length > max ? one.slice(0, max - 1) + '…' : one;
 }
+
+/**
+ * Past this column an inline prediction after the text would sit off screen in an editor of usual width
+ * (lines do not wrap by default).
+ */
+export const INLINE_MAX_COLUMN = 100;
+
+/** Where an inline prediction goes: after the text, or before it when the text ends off screen. */
+export type InlinePlacement = { at: 'after' | 'before'; column: number };
+
+/**
+ * After the predicted text when it ends within `maxColumn` (or lines wrap); else before its start, or at the
+ * line's start when even that is off screen. `start`/`end` are the text's start and end columns.
+ */
+export function inlinePlacement(start: number, end: number, maxColumn: number = INLINE_MAX_COLUMN): InlinePlacement {
+  if (end <= maxColumn) return { at: 'after', column: end };
+  return { at: 'before', column: start <= maxColumn ? start : 0 };
+}
+
+/** The decoration's text: "» sports 0.91 · …" after the text, "sports 0.91 · … »" before it. */
+export function inlineDecorationText(inline: string, at: InlinePlacement['at']): string {
+  return at === 'after' ? `» ${inline}` : `${inline} »`;
+}

@@ -14,7 +14,7 @@ import { launchPredictor } from '../../trainer/launch';
 import { defaultModelRun, listModelRuns, runIdFromArg, runScore, ModelRun } from './runs';
 import { WarmPredictor, WarmPredictorError } from './warm';
 import { LINE_CHUNK, predictInChunks } from './chunks';
-import { copyText, inlineText, linesToCsv, preview, topK, formatP, LineResult } from './format';
+import { copyText, inlineDecorationText, inlinePlacement, inlineText, INLINE_MAX_COLUMN, linesToCsv, preview, topK, formatP, LineResult } from './format';
 import { curlExample, startServeChild, ServeChild, ServeStartError } from './serveProcess';
 import { isLoopbackHost } from '../../core/util/net';
 import { RUN_FILES } from '../../core/runs';
@@ -50,7 +50,7 @@ export interface PredictApi {
   /** The last successful prediction result. */
   lastResult(): PredictOutcome | undefined;
   /** Inline decorations currently shown for a document (after document edits they are gone). */
-  decorations(uri: vscode.Uri): { range: vscode.Range; text: string }[];
+  decorations(uri: vscode.Uri): { range: vscode.Range; text: string; at: 'after' | 'before'; position: vscode.Position }[];
   /** The warm predictor (launch count, running state). */
   predictor: WarmPredictor;
   server(): ServeOutcome | undefined;
@@ -178,14 +178,32 @@ export function activatePredict(host: Host): PredictApi {
     },
     rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
   });
-  context.subscriptions.push(decoration);
+  // Long lines: the prediction goes before the text, where it is on screen (the hover has it too).
+  const decorationBefore = vscode.window.createTextEditorDecorationType({
+    before: {
+      margin: '0 1em 0 0',
+      color: new vscode.ThemeColor('editorCodeLens.foreground'),
+      fontStyle: 'italic',
+    },
+    rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+  });
+  context.subscriptions.push(decoration, decorationBefore);
+
+  /** Where each inline prediction of a document is drawn (after its text, or before it on long lines). */
+  const placed = (doc: vscode.TextDocument, items: readonly { range: vscode.Range; inline: string }[]) => {
+    const wraps = vscode.workspace.getConfiguration('editor', doc).get<string>('wordWrap', 'off') !== 'off';
+    return items.map((it) => {
+      const p = inlinePlacement(it.range.start.character, it.range.end.character, wraps ? Infinity : INLINE_MAX_COLUMN);
+      const pos = p.at === 'after' ? it.range.end : new vscode.Position(it.range.start.line, p.column);
+      return { at: p.at, range: new vscode.Range(pos, pos), hoverRange: it.range, text: inlineDecorationText(it.inline, p.at) };
+    });
+  };
 
   const applyDecorations = (editor: vscode.TextEditor) => {
     const st = docStates.get(editor.document.uri.toString());
-    editor.setDecorations(
-      decoration,
-      (st?.items ?? []).map((it) => ({ range: it.range, renderOptions: { after: { contentText: `» ${it.inline}` } } })),
-    );
+    const all = placed(editor.document, st?.items ?? []);
+    editor.setDecorations(decoration, all.filter((d) => d.at === 'after').map((d) => ({ range: d.hoverRange, renderOptions: { after: { contentText: d.text } } })));
+    editor.setDecorations(decorationBefore, all.filter((d) => d.at === 'before').map((d) => ({ range: d.range, renderOptions: { before: { contentText: d.text } } })));
   };
   const applyToDoc = (uri: vscode.Uri) => {
     for (const ed of vscode.window.visibleTextEditors) if (ed.document.uri.toString() === uri.toString()) applyDecorations(ed);
@@ -592,7 +610,9 @@ export function activatePredict(host: Host): PredictApi {
     lastResult: () => last,
     decorations(uri) {
       const st = docStates.get(uri.toString());
-      return (st?.items ?? []).map((it) => ({ range: it.range, text: `» ${it.inline}` }));
+      const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+      if (!st || !doc) return [];
+      return placed(doc, st.items).map((d) => ({ range: d.hoverRange, text: d.text, at: d.at, position: d.range.start }));
     },
     predictor: warm,
     server: () => serving?.outcome,
