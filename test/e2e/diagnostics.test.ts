@@ -35,39 +35,38 @@ describe('diagnostics e2e: class imbalance in the Problems panel and the Explore
 
   cleanUpSuite('diagnostics', () => ({ browser, server, workspace }));
 
-  it('shows a "!" badge with the problem as tooltip on the under-represented class folder in the Explorer', async () => {
+  it('marks the under-represented class folder under train/ (not under test/) in the Explorer, with the problem as tooltip', async () => {
     await runCommand(page, 'Show Explorer');
     const root = explorerRow(page, 'diag-imbalance');
     await expectUi(page, 'the dataset folder in the Explorer', root.waitFor({ state: 'visible', timeout: 60_000 }));
     await root.click();
-    // test/negative: no file inside carries a problem, so VS Code shows our own badge
-    // (train/negative shows VS Code's "contains problems" dot instead: bubbled child
-    // decorations replace a folder's own badge).
-    const test = explorerRow(page, 'test');
-    await test.waitFor({ state: 'visible', timeout: 30_000 });
-    await test.click();
-    const negative = explorerRow(page, 'negative');
-    await negative.waitFor({ state: 'visible', timeout: 30_000 });
-    const badgeOf = (name: string) => page.evaluate((n) => {
+    const badgeOf = (parent: string, name: string) => page.evaluate(([p, n]) => {
+      // the row named n that follows the row named p (the Explorer lists children under their parent)
       const rows = Array.from(document.querySelectorAll('.explorer-folders-view .monaco-list-row'));
-      const row = rows.find((r) => r.querySelector('.label-name')?.textContent === n);
-      if (!row) return null;
+      const at = rows.findIndex((r) => r.querySelector('.label-name')?.textContent === p);
+      const row = rows.slice(at + 1).find((r) => r.querySelector('.label-name')?.textContent === n);
+      if (at < 0 || !row) return null;
       for (const el of Array.from(row.querySelectorAll('*'))) {
         const c = getComputedStyle(el, '::after').content;
         if (c && c !== 'none' && c !== 'normal' && c !== '""') return c;
       }
       return '';
-    }, name);
-    await expectUi(page, 'the "!" badge on test/negative', page.waitForFunction(() => {
+    }, [parent, name]);
+    // The class-imbalance problem is about the TRAINING samples: it belongs to train/negative. VS Code shows our "!" or,
+    // because a file inside carries the diagnostic, its own bubbled problem marker there; test/negative carries nothing.
+    for (const split of ['train', 'test']) {
+      const row = explorerRow(page, split);
+      await row.waitFor({ state: 'visible', timeout: 30_000 });
+      await row.click();
+    }
+    await expectUi(page, 'a problem marker on train/negative', page.waitForFunction(() => {
       const rows = Array.from(document.querySelectorAll('.explorer-folders-view .monaco-list-row'));
-      const row = rows.find((r) => r.querySelector('.label-name')?.textContent === 'negative');
-      return !!row && Array.from(row.querySelectorAll('*')).some((el) => getComputedStyle(el, '::after').content === '"!"');
+      const at = rows.findIndex((r) => r.querySelector('.label-name')?.textContent === 'train');
+      const row = rows.slice(at + 1).find((r) => r.querySelector('.label-name')?.textContent === 'negative');
+      return !!row && Array.from(row.querySelectorAll('*')).some((el) => { const c = getComputedStyle(el, '::after').content; return !!c && c !== 'none' && c !== 'normal' && c !== '""'; });
     }, undefined, { timeout: 60_000 }));
-    assert.equal(await badgeOf('positive'), '', 'the large class has no badge');
-    // the badge's tooltip names the problem
-    await negative.hover();
-    const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: /imbalanced|training samples/ }).first();
-    await expectUi(page, 'the badge tooltip', hover.waitFor({ state: 'visible', timeout: 20_000 }));
+    assert.equal(await badgeOf('test', 'negative'), '', 'the test folder carries no training-size problem');
+    assert.equal(await badgeOf('test', 'positive'), '', 'the large class has no badge');
     await screenshot(page, 'diagnostics-explorer-badge');
   });
 
