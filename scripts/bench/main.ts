@@ -35,7 +35,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { brownGenres, chinesePoetry, Corpus, fixedTestSplit, jsonlCorpus, sampleK, spamAssassin } from './corpora';
-import { fmt, machineInfo, mean, nodeVersions, std, writeDataset, writeReport } from './report';
+import { fmt, machineInfo, mean, nodeVersions, sklearnPython, std, writeDataset, writeReport } from './report';
 import { finetuneBench } from './finetune';
 import { speedBench } from './speed';
 import { COL_DEFAULT, COL_SETFIT, COL_SETFIT_LIB, COL_TFIDF, columnOrder, encoderLabel, gainLines, setfitSplit, tfidfJob, type RowScores } from './columns';
@@ -92,11 +92,8 @@ function parseArgs(argv: string[]): Args {
 }
 
 function python(): { ok: boolean; why?: string; exe: string } {
-  for (const exe of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(exe, ['-c', 'import sklearn, numpy; print(sklearn.__version__)'], { encoding: 'utf8' });
-    if (r.status === 0) return { ok: true, exe, why: `scikit-learn ${r.stdout.trim()}` };
-  }
-  return { ok: false, exe: '', why: 'python3 with scikit-learn not found (apt-get install python3-sklearn)' };
+  const found = sklearnPython();
+  return found ? { ok: true, exe: found.exe, why: `scikit-learn ${found.version}` } : { ok: false, exe: '', why: 'python3 with scikit-learn not found (apt-get install python3-sklearn)' };
 }
 
 interface Cell { scores: number[]; ms: number[]; trainMs: number[] }

@@ -1,4 +1,5 @@
 /** Helpers shared by the bench modes (scripts/bench/main.ts, scripts/bench/finetune.ts). */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -43,4 +44,17 @@ export function writeReport(out: string, prefix: string, markdown: string, json:
   fs.writeFileSync(path.join(out, `${prefix}${stamp}.md`), markdown);
   fs.writeFileSync(path.join(out, `${prefix}${stamp}.json`), JSON.stringify(json, null, 2));
   process.stdout.write(markdown);
+}
+
+/**
+ * The first interpreter among `candidates` (default: Debian's /usr/bin/python3 with python3-sklearn, the baseline of
+ * ../shared/ANCHORS.md, then python3) that imports scikit-learn and `modules`; with its scikit-learn version.
+ */
+export function sklearnPython(candidates: (string | undefined)[] = ['/usr/bin/python3', 'python3'], modules = 'numpy'): { exe: string; version: string } | undefined {
+  for (const exe of candidates) {
+    if (!exe) continue;
+    const r = spawnSync(exe, ['-c', `import sklearn, ${modules}; print(sklearn.__version__)`], { encoding: 'utf8' });
+    if (r.status === 0) return { exe, version: r.stdout.trim() };
+  }
+  return undefined;
 }

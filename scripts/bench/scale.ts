@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { syntheticItems } from './synthetic';
-import { machineInfo, writeDataset, writeReport } from './report';
+import { machineInfo, sklearnPython, writeDataset, writeReport } from './report';
 import { runTraining } from '../../src/core/train';
 import { DEFAULT_CONFIG } from '../../src/core/config';
 import { createEncoder } from '../../src/core/encoders';
@@ -93,7 +93,7 @@ export async function scaleBench(argv: string[], selfScript: string): Promise<vo
   const labels = Array.from({ length: a.classes }, (_, c) => `class-${c + 1}`);
   const rows: { n: number; ours: ChildResult; sklearn: SkResult | null }[] = [];
   // Debian's python3 with python3-sklearn (as the quality bench), or FEWSHOT_PYTHON when it has scikit-learn
-  const py = [process.env.FEWSHOT_PYTHON, '/usr/bin/python3', 'python3'].find((exe) => exe && spawnSync(exe, ['-c', 'import sklearn, scipy'], { stdio: 'ignore' }).status === 0);
+  const py = sklearnPython([process.env.FEWSHOT_PYTHON, '/usr/bin/python3', 'python3'], 'scipy')?.exe;
   if (a.sklearn && !py) log('scikit-learn baseline skipped: no python3 with scikit-learn and scipy (apt-get install python3-sklearn, or set FEWSHOT_PYTHON)');
   try {
     // ---------------------------------------------------------------- crossover of one fit

@@ -18,15 +18,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fixedTestSplit, jsonlCorpus, sampleK } from './corpora';
-import { fmt, mean, writeDataset } from './report';
+import { fmt, mean, sklearnPython, writeDataset } from './report';
 import { runTraining } from '../../src/core/train';
 import { DEFAULT_CONFIG } from '../../src/core/config';
 import type { TrainConfig } from '../../src/protocol/run';
 
-function sklearnPython(): string {
-  const cands = [process.env.FEWSHOT_SKLEARN_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
-  for (const exe of cands) if (spawnSync(exe, ['-c', 'import sklearn'], { encoding: 'utf8' }).status === 0) return exe;
-  throw new Error(`no Python with scikit-learn among ${cands.join(', ')}: set FEWSHOT_SKLEARN_PYTHON to one (pip install scikit-learn)`);
+function anchorPython(): string {
+  const cands = [process.env.FEWSHOT_SKLEARN_PYTHON, 'python3', '/usr/bin/python3'];
+  const found = sklearnPython(cands, 'numpy');
+  if (!found) throw new Error(`no Python with scikit-learn among ${cands.filter(Boolean).join(', ')}: set FEWSHOT_SKLEARN_PYTHON to one (pip install scikit-learn)`);
+  return found.exe;
 }
 
 async function main(): Promise<void> {
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
     else throw new Error(`unknown argument ${argv[i]} (usage: --data f.jsonl … [--k 8] [--seeds 5] [--set field=json])`);
   }
   if (!data.length) throw new Error('give at least one --data file.jsonl');
-  const py = sklearnPython();
+  const py = anchorPython();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-zh-anchor-'));
   try {
     for (const file of data) {

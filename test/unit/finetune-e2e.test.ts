@@ -11,11 +11,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClassificationReport, EpochMetrics, RunRecord, TestPrediction } from '../../src/protocol/run';
-import { findPython, probePython } from '../../src/core/finetune/python';
 import { launchPredictor } from '../../src/trainer/launch';
 import { runTraining } from '../../src/core/train';
 import { FINETUNE_PROTOCOL_VERSION } from '../../src/protocol/finetune';
-import { buildChildBundles, bundleEnv, readJsonl, repoRoot, rmrf, runCli, tempDir, type CliResult } from './helpers/trainerFixtures';
+import { buildChildBundles, bundleEnv, readJsonl, rmrf, runCli, tempDir, type CliResult } from './helpers/trainerFixtures';
+import { pathWithoutPython, requireWorkerPython, tinyModelScript, workerPythonPath } from './helpers/workerPython';
 
 /** The CLI with exactly `env` (bundleEnv added): the tests leave python out of it. */
 function cli(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, input = ''): Promise<CliResult> {
@@ -32,22 +32,6 @@ async function until<T>(what: string, f: () => T | undefined, timeoutMs = 120_00
   }
 }
 
-/** The worker package: the repository's python/ (PYTHONPATH as given otherwise). */
-function workerPythonPath(): string {
-  const own = path.join(repoRoot, 'python');
-  return [fs.existsSync(path.join(own, 'fewshot_worker')) ? own : '', process.env.PYTHONPATH ?? ''].filter(Boolean).join(path.delimiter);
-}
-
-/** python/scripts/make_tiny_model.py of the worker package in use. */
-function tinyModelScript(): string | undefined {
-  return workerPythonPath().split(path.delimiter).map((d) => path.join(d, 'scripts', 'make_tiny_model.py')).find((f) => fs.existsSync(f));
-}
-
-/** PATH without any folder that holds a python interpreter. */
-function pathWithoutPython(): string {
-  const names = ['python', 'python3', 'python.exe', 'python3.exe'];
-  return (process.env.PATH ?? '').split(path.delimiter).filter((d) => d && !names.some((n) => fs.existsSync(path.join(d, n)))).join(path.delimiter);
-}
 
 describe('finetune end to end (real PyTorch worker)', function () {
   this.timeout(300_000);
@@ -58,26 +42,7 @@ describe('finetune end to end (real PyTorch worker)', function () {
   let runDir: string;
 
   before(async function () {
-    let reason: string | undefined;
-    try {
-      const candidate = process.env.FEWSHOT_PYTHON ? { path: process.env.FEWSHOT_PYTHON, source: 'FEWSHOT_PYTHON' as const } : findPython();
-      const probe = await probePython(candidate);
-      if (!probe.finetuneReady) reason = `${candidate.path} lacks ${probe.missing.join(', ') || 'a recent Python'}`;
-      python = candidate.path;
-    } catch (e) {
-      reason = (e as Error).message;
-    }
-    if (!reason) {
-      const r = spawnSync(python, ['-c', 'import fewshot_worker.tiny'], { env: { ...process.env, PYTHONPATH: workerPythonPath() }, encoding: 'utf8' });
-      if (r.status !== 0) reason = `the worker package fewshot_worker cannot be imported with PYTHONPATH=${workerPythonPath()}: ${r.stderr.trim().split('\n').pop()}`;
-      else if (!tinyModelScript()) reason = `python/scripts/make_tiny_model.py is missing next to the worker package (PYTHONPATH=${workerPythonPath()})`;
-    }
-    if (reason) {
-      const msg = `no Python with torch + transformers + onnx and the worker for the fine-tuning end-to-end tests (${reason}); set FEWSHOT_PYTHON`;
-      if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(msg);
-      console.log(`      skipped: ${msg}`);
-      this.skip();
-    }
+    python = await requireWorkerPython(this, 'fewshot_worker.tiny', 'torch + transformers + onnx and the worker for the fine-tuning end-to-end tests');
     bin = buildChildBundles().cli;
     dir = tempDir('ft-e2e');
     env = { ...process.env, FEWSHOT_PYTHON: python, PYTHONPATH: workerPythonPath() };

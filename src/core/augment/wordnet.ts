@@ -7,26 +7,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FewShotError } from '../errors';
+import { expectedModelFolder, findModelFolder } from '../util/models';
 
 export const SYNONYMS_FOLDER = 'wordnet-synonyms';
 let table: Map<string, string[]> | null = null;
 
-/** models/wordnet-synonyms/synonyms.tsv: FEWSHOT_MODELS_DIR, else `models/` searched upward from the built file. */
+/** models/wordnet-synonyms/synonyms.tsv (see ../util/models.ts); throws a FewShotError naming where it looked. */
 export function synonymsFile(start = __dirname): string {
-  const env = process.env.FEWSHOT_MODELS_DIR;
-  const candidates: string[] = env ? [path.join(env, SYNONYMS_FOLDER, 'synonyms.tsv')] : [];
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    candidates.push(path.join(dir, 'models', SYNONYMS_FOLDER, 'synonyms.tsv'));
-    if (path.dirname(dir) === dir) break;
-  }
-  const found = candidates.find((f) => fs.existsSync(f));
-  if (!found) {
-    throw new FewShotError('The English synonym table for augmentation is missing (models/wordnet-synonyms/synonyms.tsv)', {
-      file: candidates[0], code: 'synonyms-missing',
-      fix: 'Reinstall Few-Shot Lab, rebuild it with "node scripts/models/build_wordnet_synonyms.mjs", or train with augmentation off (augment 0).',
-    });
-  }
-  return found;
+  const folder = findModelFolder(SYNONYMS_FOLDER, 'synonyms.tsv', start);
+  if (folder) return path.join(folder, 'synonyms.tsv');
+  throw new FewShotError('The English synonym table for augmentation is missing (models/wordnet-synonyms/synonyms.tsv)', {
+    file: path.join(expectedModelFolder(SYNONYMS_FOLDER, start), 'synonyms.tsv'), code: 'synonyms-missing',
+    fix: 'Reinstall Few-Shot Lab, rebuild it with "node scripts/models/build_wordnet_synonyms.mjs", or train with augmentation off (augment 0).',
+  });
 }
 
 function load(): Map<string, string[]> {

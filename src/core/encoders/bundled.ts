@@ -5,9 +5,9 @@
  * but under a stable id that does not depend on where the extension is installed, so saved
  * models and the embedding cache stay valid when the folder moves.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FewShotError } from '../errors';
+import { expectedModelFolder, findModelFolder } from '../util/models';
 
 export interface BundledModel {
   /** What users write: `minilm`. */
@@ -36,34 +36,24 @@ export function bundledModel(specOrId: string): BundledModel | undefined {
   return BUNDLED_MODELS.find((m) => m.spec === specOrId || m.id === specOrId);
 }
 
-/**
- * The models/ folder: FEWSHOT_MODELS_DIR, else `<repo or extension>/models` searched upward from the
- * built file (dist/ in the extension and CLI, the compiled tests' folder in tests).
- */
+/** The models/ folder that holds the bundled models (see ../util/models.ts), or undefined. */
 export function findModelsDir(start = __dirname): string | undefined {
-  const env = process.env.FEWSHOT_MODELS_DIR;
-  if (env) return env;
-  let dir = start;
-  for (;;) {
-    const p = path.join(dir, 'models');
-    if (BUNDLED_MODELS.some((m) => fs.existsSync(path.join(p, m.folder, 'PROVENANCE.json')))) return p;
-    const up = path.dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
+  for (const m of BUNDLED_MODELS) {
+    const folder = findModelFolder(m.folder, 'PROVENANCE.json', start);
+    if (folder) return path.dirname(folder);
   }
+  return undefined;
 }
 
 /** The folder of a bundled model; throws a FewShotError naming where it looked when it is missing. */
-export function bundledModelFolder(m: BundledModel, start?: string): string {
-  const root = findModelsDir(start);
-  const folder = root ? path.join(root, m.folder) : undefined;
-  if (!folder || !fs.existsSync(path.join(folder, 'onnx', 'model_quantized.onnx'))) {
-    throw new FewShotError(`The bundled encoder "${m.spec}" is missing${folder ? ` (${folder})` : ''}`, {
-      file: folder, code: 'bundled-model-missing',
-      fix: `Reinstall Few-Shot Lab, or rebuild it with "python scripts/models/convert_sentence_encoder.py ${m.folder}", or set FEWSHOT_MODELS_DIR to a folder that holds ${m.folder}/.`,
-    });
-  }
-  return folder;
+export function bundledModelFolder(m: BundledModel, start = __dirname): string {
+  const folder = findModelFolder(m.folder, path.join('onnx', 'model_quantized.onnx'), start);
+  if (folder) return folder;
+  const expected = expectedModelFolder(m.folder, start);
+  throw new FewShotError(`The bundled encoder "${m.spec}" is missing (${expected})`, {
+    file: expected, code: 'bundled-model-missing',
+    fix: `Reinstall Few-Shot Lab, or rebuild it with "python scripts/models/convert_sentence_encoder.py ${m.folder}", or set FEWSHOT_MODELS_DIR to a folder that holds ${m.folder}/.`,
+  });
 }
 
 /** Whether a bundled model's files are present (used by 'auto' to fall back quietly when they are not). */

@@ -95,7 +95,7 @@ function declaredHiddenSize(dir: string): number | null {
  * them); the model itself is loaded by the first embed() with texts, unless its size cannot be read
  * from config.json (or it must be downloaded first): then it is loaded now.
  */
-export async function createHfEncoder(ref: string, o: { hf?: HfOptions; maxChars?: number; log?: (m: string) => void; eager?: boolean } = {}): Promise<Encoder & { readonly loaded: boolean; preload(): Promise<void> }> {
+export async function createHfEncoder(ref: string, o: { hf?: HfOptions; maxChars?: number; log?: (m: string) => void; eager?: boolean; /** Encoder id to report instead of `hf:<ref>` (bundled models). */ id?: string } = {}): Promise<Encoder & { readonly loaded: boolean; preload(): Promise<void> }> {
   const hf = o.hf ?? {};
   const local = isLocalModelRef(ref);
   let modelRef = ref;
@@ -123,7 +123,7 @@ export async function createHfEncoder(ref: string, o: { hf?: HfOptions; maxChars
   }
   const maxChars = o.maxChars ?? DEFAULT_MAX_CHARS;
   const batchSize = hf.batchSize ?? 16;
-  const id = `hf:${local ? modelRef : ref}${dtype && dtype !== 'fp32' ? `@${dtype}` : ''}`;
+  const id = o.id ?? `hf:${local ? modelRef : ref}${dtype && dtype !== 'fp32' ? `@${dtype}` : ''}`;
   const declared = folder ? declaredHiddenSize(folder) : null;
 
   let loading: Promise<{ extractor: Extractor; dim: number }> | null = null;

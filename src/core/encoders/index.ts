@@ -63,8 +63,7 @@ async function build(parsed: EncoderSpec, spec: string, opts: EncoderOptions): P
     case 'bundled': {
       const m = bundledModel(parsed.spec)!;
       const { createHfEncoder } = await import('./hf');
-      const inner = await createHfEncoder(bundledModelFolder(m), { hf: { ...opts.hf, dtype: m.dtype }, maxChars, log: opts.log, eager: opts.eager });
-      return Object.assign(Object.create(inner) as typeof inner, { id: m.id, dim: inner.dim, maxChars: inner.maxChars });
+      return createHfEncoder(bundledModelFolder(m), { hf: { ...opts.hf, dtype: m.dtype }, maxChars, log: opts.log, eager: opts.eager, id: m.id });
     }
     case 'hf': {
       const { createHfEncoder } = await import('./hf');

@@ -18,6 +18,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FewShotError } from '../errors';
+import { expectedModelFolder, findModelFolder } from '../util/models';
 import type { Encoder } from './types';
 import { DEFAULT_MAX_CHARS } from './types';
 import { l2normalize, truncate, yieldToLoop } from './util';
@@ -48,23 +49,13 @@ function activeBackend(): string {
 /** Folder of the float16 USE-lite model under models/. */
 export const USE_FOLDER = 'use-lite-en-512-f16';
 
-/**
- * The USE-lite model folder: FEWSHOT_MODELS_DIR/use-lite-en-512-f16 when it is there, else the shipped
- * `models/use-lite-en-512-f16` searched upward from the built file (dist/ in the extension and CLI; as bundled.ts
- * findModelsDir does). Throws a FewShotError naming where it looked.
- */
+/** The USE-lite model folder (models/use-lite-en-512-f16, see ../util/models.ts); throws a FewShotError naming where it looked. */
 export function useModelFolder(start = __dirname): string {
-  const has = (d: string): boolean => fs.existsSync(path.join(d, 'model.json'));
-  const env = process.env.FEWSHOT_MODELS_DIR;
-  let found = env && has(path.join(env, USE_FOLDER)) ? path.join(env, USE_FOLDER) : undefined;
-  for (let dir = start; !found; dir = path.dirname(dir)) {
-    if (has(path.join(dir, 'models', USE_FOLDER))) found = path.join(dir, 'models', USE_FOLDER);
-    if (path.dirname(dir) === dir) break;
-  }
+  const found = findModelFolder(USE_FOLDER, 'model.json', start);
   if (found) return found;
-  const where = [env && path.join(env, USE_FOLDER), `models/${USE_FOLDER} above ${start}`].filter(Boolean).join(', ');
-  throw new FewShotError(`The Universal Sentence Encoder model is missing (looked for model.json in ${where})`, {
-    file: env ? path.join(env, USE_FOLDER) : path.join(start, 'models', USE_FOLDER), code: 'use-model-missing',
+  const expected = expectedModelFolder(USE_FOLDER, start);
+  throw new FewShotError(`The Universal Sentence Encoder model is missing (looked for model.json in ${expected})`, {
+    file: expected, code: 'use-model-missing',
     fix: `Reinstall Few-Shot Lab, or rebuild the model with "node scripts/models/convert_use_f16.mjs", or set FEWSHOT_MODELS_DIR to a folder that holds ${USE_FOLDER}/, or choose the "hashing" encoder.`,
   });
 }

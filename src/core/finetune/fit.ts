@@ -9,7 +9,7 @@ import { FINETUNE_PROTOCOL_VERSION, type FinetuneJob, type WorkerMessage } from 
 import type { EpochMetrics, TrainConfig } from '../../protocol/run';
 import type { TrainPhase, TrainRequest } from '../../protocol/trainer';
 import { assertFinetuneReady, describeProbe, findPython, probePython, type PythonProbe } from './python';
-import { runWorker, writeJob, type FinetuneDone, type StartedMessage } from './worker';
+import { progressQueue, runWorker, writeJob, type FinetuneDone, type StartedMessage } from './worker';
 
 export interface FinetuneFitArgs {
   runDir: string;
@@ -88,8 +88,8 @@ export async function fitFinetune(a: FinetuneFitArgs): Promise<FinetuneFit> {
   // EpochMetrics.elapsedMs is the time since training started (the worker's own elapsedMs is per epoch)
   let tStart = Date.now();
   // epochs are stored and emitted in order, each before the next is handled
-  let chain: Promise<void> = Promise.resolve();
-  const then = (f: () => Promise<void> | void): void => { chain = chain.then(f).catch((e) => a.log(`progress: ${(e as Error).message}`, 'warn')); };
+  const queue = progressQueue(a.log);
+  const then = queue.then;
   const onMessage = (m: WorkerMessage): void => {
     switch (m.type) {
       case 'started':
@@ -129,7 +129,7 @@ export async function fitFinetune(a: FinetuneFitArgs): Promise<FinetuneFit> {
     packageDir: (a.env ?? process.env).FEWSHOT_WORKER_DIR || undefined,
     onMessage, onText: (l) => a.log(`worker: ${l}`),
   });
-  await chain;
+  await queue.idle();
   if (!started) throw new Error('The fine-tuning worker finished without a started message.');
   return { probe, started, done, modelPath: FINETUNED_DIR };
 }

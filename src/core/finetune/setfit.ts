@@ -12,7 +12,7 @@ import type { EpochMetrics, SetFitSettings } from '../../protocol/run';
 import type { TrainPhase, TrainRequest } from '../../protocol/trainer';
 import { FewShotError } from '../errors';
 import { assertFinetuneReady, defaultSetFitBody, describeProbe, findPython, probePython, type PythonProbe } from './python';
-import { runWorker, writeJob, type SetFitDone, type StartedMessage } from './worker';
+import { progressQueue, runWorker, writeJob, type SetFitDone, type StartedMessage } from './worker';
 
 /** Where the worker writes the trained body, relative to the run folder (ModelFile.body.path). */
 export const SETFIT_BODY_DIR = 'model/setfit-body';
@@ -104,8 +104,8 @@ export async function fitSetFit(a: SetFitFitArgs): Promise<SetFitFit> {
 
   let started: StartedMessage | undefined;
   let device = '';
-  let chain: Promise<void> = Promise.resolve();
-  const then = (f: () => Promise<void> | void): void => { chain = chain.then(f).catch((e) => a.log(`progress: ${(e as Error).message}`, 'warn')); };
+  const queue = progressQueue(a.log);
+  const then = queue.then;
   const onMessage = (m: WorkerMessage): void => {
     switch (m.type) {
       case 'started':
@@ -135,7 +135,7 @@ export async function fitSetFit(a: SetFitFitArgs): Promise<SetFitFit> {
     packageDir: (a.env ?? process.env).FEWSHOT_WORKER_DIR || undefined,
     onMessage, onText: (l) => a.log(`worker: ${l}`),
   });
-  await chain;
+  await queue.idle();
   if (!started) throw new Error('The SetFit worker finished without a started message.');
   if (done.kind !== 'setfit') throw new Error('The worker answered the SetFit job with a fine-tuning result: update the worker (python/ of this Few-Shot Lab).');
   return { probe, started, done, iterations, bodyDir };

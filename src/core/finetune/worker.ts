@@ -65,6 +65,19 @@ export class JsonLineParser {
   }
 }
 
+/**
+ * Runs the progress callbacks of worker messages one after another, in message order (each point is
+ * stored and emitted before the next is handled); a failing callback is logged, not fatal.
+ * `then(f)` queues f; `idle()` resolves when the queue is empty.
+ */
+export function progressQueue(log: (message: string, level: 'warn') => void): { then(f: () => Promise<void> | void): void; idle(): Promise<void> } {
+  let chain: Promise<void> = Promise.resolve();
+  return {
+    then(f) { chain = chain.then(f).catch((e) => log(`progress: ${(e as Error).message}`, 'warn')); },
+    idle: () => chain,
+  };
+}
+
 /** The folder holding the `fewshot_worker` package: `<repo or extension>/python`, searched upward from the built file. */
 export function findWorkerPackage(start = __dirname): string | undefined {
   let dir = start;
