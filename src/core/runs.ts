@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { FewShotError, errorMessage } from './errors';
 import { writeFileAtomic, writeJsonAtomic } from './util/fs';
+import type { TrainPrediction } from '../protocol/labels';
 import {
   PROGRESS_UNIT_LABELS, RUN_FORMAT_VERSION, type ProgressUnit,
   type ClassificationReport, type EpochMetrics, type ModelFile, type RunRecord, type TestPrediction, type TrainConfig,
@@ -25,6 +26,8 @@ export const RUN_FILES = {
   reportText: 'report.txt',
   confusion: 'confusion.json',
   predictions: 'predictions.jsonl',
+  /** Out-of-fold predictions of the training examples (TrainPrediction, src/protocol/labels.ts), when the head computed them. */
+  oof: 'oof.jsonl',
   model: path.join('model', 'head.json'),
   /** Rewritten every HEARTBEAT_INTERVAL_MS by the process that owns a running run (see RunStore.claim). */
   heartbeat: 'heartbeat',
@@ -539,6 +542,11 @@ export class RunStore {
     try { return await fsp.readFile(this.fileOf(id, 'reportText'), 'utf8'); } catch { return undefined; }
   }
 
+  /** oof.jsonl: the training examples' out-of-fold predictions ([] when the run has none). */
+  async readOof(id: string): Promise<TrainPrediction[]> {
+    return readJsonLines<TrainPrediction>(path.join(this.dirOf(id), RUN_FILES.oof));
+  }
+
   readPredictions(id: string): Promise<TestPrediction[]> {
     return readJsonLines<TestPrediction>(path.join(this.dirOf(id), RUN_FILES.predictions));
   }
@@ -627,9 +635,10 @@ export class RunStore {
    * What a finished training saves, each file atomically: model/head.json, predictions.jsonl and,
    * when there is a report, confusion.json, report.json and report.txt (`reportText`).
    */
-  async saveResults(id: string, r: { model: ModelFile; predictions: TestPrediction[]; report: ClassificationReport | null; reportText?: string }): Promise<void> {
+  async saveResults(id: string, r: { model: ModelFile; predictions: TestPrediction[]; report: ClassificationReport | null; reportText?: string; oof?: TrainPrediction[] }): Promise<void> {
     await this.writeModel(id, r.model);
     await this.writePredictions(id, r.predictions);
+    if (r.oof?.length) await writeFileAtomic(path.join(this.dirOf(id), RUN_FILES.oof), r.oof.map((p) => JSON.stringify(p) + '\n').join(''));
     if (r.report) await this.writeReport(id, r.report, r.reportText);
   }
 

@@ -40,6 +40,11 @@ export interface Dataset {
   train: Sample[];
   /** May be [] (then testSource tells what to do). */
   test: Sample[];
+  /**
+   * Texts without a label (label ''): an `unlabeled/` folder of a folder dataset, or rows with an empty label cell
+   * in CSV/TSV/JSONL. Never trained on as labelled examples; "Suggest What to Label Next" ranks them.
+   */
+  unlabeled?: Sample[];
   /** Sorted. */
   labels: string[];
   testSource: 'given' | 'stratified-split' | 'cross-validation' | 'none';

@@ -114,6 +114,15 @@ export interface FewShotResult {
   ensemble?: { idf: boolean; weights: number[]; C: number; cvLogLoss?: number }[];
   /** Every candidate configuration of the ensemble with its cross-validated log-loss (absent when CV was not possible). */
   ensembleCv?: { idf: boolean; w: number[]; C: number; logLoss: number }[];
+  /**
+   * Out-of-fold probabilities of every training row (not the extra rows): softmax of the mean out-of-fold logits of
+   * the model's members (the configurations kept), each logit from the fold fit that did not see the row. Null when
+   * nothing was cross-validated. (The members were chosen by the same folds' log-loss, so these are slightly
+   * optimistic, as any CV-selected model's CV scores are.)
+   */
+  oofProba: number[][] | null;
+  /** What oofProba is, e.g. "4-fold out-of-fold probabilities of the few-shot head (3 ensemble members)". */
+  oofDescription: string | null;
   /** Probabilities computed from the fitted transforms and weights directly (reference for predictProba). */
   predict(x: Row[]): number[][];
   transforms: BlockTransform[];
@@ -228,6 +237,8 @@ interface Scored extends Config {
   foldF1Sum: number;
   /** Primal form: the last fold's weights, a warm start for the final fit of this configuration. */
   warm?: { W: Float64Array; b: Float64Array };
+  /** Out-of-fold logits of every training row (n × k, row-major): each from the fold fit that did not see it. */
+  oofLogits: Float64Array;
 }
 
 /** One CV fold: its rows, and the per-block Grams of its IDF setting (computed once per setting). */
@@ -293,6 +304,7 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
       let trainLoss = 0;
       let warm: Scored['warm'];
       const oof = new Array<number>(n).fill(0);
+      const oofLogits = new Float64Array(n * k);
       for (const [f, fold] of folds.entries()) {
         let Z: Float64Array;
         let fit: { fit: { dataLoss: number } };
@@ -329,11 +341,11 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
         foldLossSum += ll / fold.val.length;
         const pred = argmaxRows(Z, fold.val.length, k);
         foldF1Sum += macroF1(fold.val.map((i) => y[i]), pred, k);
-        fold.val.forEach((r, j) => { oof[r] = pred[j]; });
+        fold.val.forEach((r, j) => { oof[r] = pred[j]; oofLogits.set(Z.subarray(j * k, (j + 1) * k), r * k); });
         trainLoss += fit.fit.dataLoss;
         ctx.tally.fitted(`candidate fit ${ctx.tally.done + 1} of ${ctx.tally.total}: ${configLabel(c)}, fold ${f + 1} of ${folds.length}`);
       }
-      out.push({ ...c, logLoss: logLoss / n, foldLossSum, foldF1Sum, ...(warm ? { warm } : {}) });
+      out.push({ ...c, logLoss: logLoss / n, foldLossSum, foldF1Sum, oofLogits, ...(warm ? { warm } : {}) });
       const point: EpochMetrics = {
         epoch: ctx.points.length + 1, unit: 'configuration', label: configLabel(c),
         loss: trainLoss / folds.length, valLoss: logLoss / n, valMacroF1: macroF1(y, oof, k), valAccuracy: accuracyOf(y, oof),
@@ -436,7 +448,7 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
   // (IDF × block weighting × C) is fitted on the unit-weight rows of its transform, and the parts
   // hold the mean of the members' weights, so the model's logits are the mean of the members'
   // logits (a geometric mean of their probabilities).
-  let members: { idf: boolean; w: number[]; C: number; logLoss: number; warm?: Scored['warm'] }[];
+  let members: { idf: boolean; w: number[]; C: number; logLoss: number; warm?: Scored['warm']; oofLogits?: Float64Array }[];
   if (useEnsemble) {
     // keep the ENSEMBLE_TOP configurations with the lowest cross-validated log-loss (all of them when CV is not possible)
     members = scored ? [...scored].sort((a, b) => a.logLoss - b.logLoss).slice(0, ENSEMBLE_TOP) : candidates.map((c) => ({ ...c, logLoss: NaN }));
@@ -452,9 +464,16 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
         if (s.foldF1Sum > b.foldF1Sum + 1e-9 || (Math.abs(s.foldF1Sum - b.foldF1Sum) <= 1e-9 && s.foldLossSum < b.foldLossSum - 1e-9)) best = ci;
       });
     }
-    members = [{ ...candidates[best], logLoss: NaN, ...(scored?.[best].warm ? { warm: scored[best].warm } : {}) }];
+    members = [{ ...candidates[best], logLoss: NaN, ...(scored?.[best].warm ? { warm: scored[best].warm } : {}), ...(scored ? { oofLogits: scored[best].oofLogits } : {}) }];
   }
   const M = members.length;
+  let oofProba: number[][] | null = null;
+  if (scored && members.every((c) => c.oofLogits)) {
+    const Z = new Float64Array(n * k);
+    for (const c of members) for (let i = 0; i < Z.length; i++) Z[i] += c.oofLogits![i] / M;
+    const P = softmaxRows(Z, n, k);
+    oofProba = Array.from({ length: n }, (_, i) => Array.from(P.subarray(i * k, (i + 1) * k)));
+  }
   const parts: Part[] = [];
   let converged = true;
   const ensemble: FewShotResult['ensemble'] = [];
@@ -556,7 +575,8 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
   const vals = points.map((p) => p.valMacroF1).filter((v): v is number => v !== null);
   const single = members[0];
   return {
-    model, converged, points, plan, predict, transforms: parts[0].t,
+    model, converged, points, plan, predict, transforms: parts[0].t, oofProba,
+    oofDescription: oofProba ? `${folds!.length}-fold out-of-fold probabilities of the few-shot head on the training split (${n} texts; ${M === 1 ? 'its configuration' : `mean logits of its ${M} ensemble members`})` : null,
     bestValMacroF1: vals.length ? Math.max(...vals) : null,
     C: single.C, idf: single.idf, blockWeights: single.w.map(Math.sqrt),
     ...(useEnsemble

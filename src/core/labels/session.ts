@@ -1,0 +1,166 @@
+/**
+ * Label tools over a dataset (CLI `fewshot audit` / `fewshot suggest`, the extension's Check Labels and Suggest What to
+ * Label Next): load → embed (through the embedding cache) → the few-shot head's out-of-fold probabilities → audit or
+ * ranking. Also the audit of a finished run from its saved out-of-fold predictions (oof.jsonl).
+ */
+import * as path from 'node:path';
+import { LABELS_FORMAT_VERSION, type AuditResult, type LabelSuspect, type SuggestResult, type TrainPrediction } from '../../protocol/labels';
+import { loadDataset } from '../datasets';
+import type { Dataset, LoadOptions, Sample } from '../datasets';
+import { createEncoder, withEmbeddingCache, type EncoderOptions } from '../encoders';
+import { FewShotError } from '../errors';
+import { fitFewShot, type Row } from '../fewshot';
+import { findLabelIssues } from './audit';
+import { LabelStore, textHash } from './reviewed';
+import { rankUnlabelled } from './suggest';
+
+export const AUDIT_METHOD = 'confident learning (per-class thresholds, prune by noise rate), ranked by self-confidence';
+export const SUGGEST_METHOD = 'margin uncertainty + greedy k-centre diversity on the embeddings';
+
+export interface LabelSessionOptions extends LoadOptions {
+  /** The workspace store (`<workspace>/.fewshot`): embedding cache and label files. */
+  storeDir: string;
+  /** Encoder spec (default 'auto'). */
+  encoder?: string;
+  hf?: EncoderOptions['hf'];
+  signal?: AbortSignal;
+  onProgress?(message: string, done?: number, total?: number): void;
+}
+
+export interface LabelSession {
+  dataset: Dataset;
+  encoderId: string;
+  xTrain: Row[];
+  yTrain: number[];
+  /** Rows of dataset.unlabeled (same order). */
+  xUnlabeled: Row[];
+  /** Out-of-fold probabilities of every training example (null: a class has fewer than 2 examples). */
+  oof: number[][] | null;
+  oofDescription: string | null;
+  /** Probabilities of the unlabelled texts under the head fitted on all training texts. */
+  unlabeledProba: number[][];
+}
+
+/** Loads, embeds and fits: everything audit and suggest need. */
+export async function openLabelSession(datasetPath: string, o: LabelSessionOptions): Promise<LabelSession> {
+  o.onProgress?.(`Loading ${datasetPath}`);
+  const dataset = await loadDataset(datasetPath, o);
+  const labels = dataset.labels;
+  if (labels.length < 2) {
+    throw new FewShotError(`The dataset ${dataset.root} has ${labels.length} label(s); checking labels needs at least 2.`, {
+      file: dataset.root, code: 'too-few-labels', fix: 'Add examples of at least two labels (one folder per label, or a label column).',
+    });
+  }
+  const unlabeled: Sample[] = dataset.unlabeled ?? [];
+  const { encoder, info } = await createEncoder(o.encoder ?? 'auto', { hf: o.hf, language: dataset.language });
+  const cached = withEmbeddingCache(encoder, path.join(o.storeDir, 'cache', 'embeddings'));
+  try {
+    const texts = [...dataset.train.map((s) => s.text), ...unlabeled.map((s) => s.text)];
+    o.onProgress?.(`Embedding ${texts.length} texts with ${info.id}`, 0, texts.length);
+    const rows: Row[] = await cached.embed(texts, (done, total) => {
+      if (o.signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
+      o.onProgress?.(`Embedding ${texts.length} texts with ${info.id}`, done, total);
+    });
+    const xTrain = rows.slice(0, dataset.train.length);
+    const xUnlabeled = rows.slice(dataset.train.length);
+    const index = new Map(labels.map((l, i) => [l, i] as const));
+    const yTrain = dataset.train.map((s) => index.get(s.label)!);
+    o.onProgress?.('Fitting the few-shot head (out-of-fold probabilities)');
+    const fit = await fitFewShot(xTrain, yTrain, { labels, encoderId: info.id, signal: o.signal });
+    return {
+      dataset, encoderId: info.id, xTrain, yTrain, xUnlabeled, oof: fit.oofProba, oofDescription: fit.oofDescription,
+      unlabeledProba: xUnlabeled.length ? fit.predict(xUnlabeled) : [],
+    };
+  } finally {
+    try { cached.dispose?.(); } catch { /* ignore */ }
+  }
+}
+
+function probsRecord(p: ArrayLike<number>, labels: readonly string[]): Record<string, number> {
+  const r: Record<string, number> = {};
+  labels.forEach((l, i) => { r[l] = p[i]; });
+  return r;
+}
+
+/**
+ * Suspects from out-of-fold probabilities (confident learning), leaving out examples marked reviewed.
+ * `samples[i]` is the example of `probs[i]`.
+ */
+export async function auditPredictions(
+  samples: { text: string; label: string; file?: string; line?: number; index: number }[], probs: number[][], labels: string[],
+  meta: { dataset: string; fingerprint: string; encoder: string; probabilities: string; storeDir: string; runId?: string },
+): Promise<AuditResult> {
+  const index = new Map(labels.map((l, i) => [l, i] as const));
+  const keep = samples.map((s, i) => (index.has(s.label) ? i : -1)).filter((i) => i >= 0);
+  const flagged = findLabelIssues(keep.map((i) => probs[i]), keep.map((i) => index.get(samples[i].label)!), labels.length);
+  const reviewed = await new LabelStore(meta.storeDir).readReviewed();
+  let reviewedSkipped = 0;
+  const suspects: LabelSuspect[] = [];
+  for (const f of flagged) {
+    const s = samples[keep[f.index]];
+    if (LabelStore.isReviewed(reviewed, s.text, s.label)) { reviewedSkipped++; continue; }
+    suspects.push({
+      index: s.index, file: s.file ?? meta.dataset, ...(s.line !== undefined ? { line: s.line } : {}), text: s.text, textHash: textHash(s.text),
+      given: s.label, suggested: labels[f.suggested], pSuggested: f.pSuggested, pGiven: f.pGiven, score: f.score,
+    });
+  }
+  return {
+    formatVersion: LABELS_FORMAT_VERSION, dataset: path.resolve(meta.dataset), fingerprint: meta.fingerprint, createdAt: new Date().toISOString(),
+    encoder: meta.encoder, probabilities: meta.probabilities, method: AUDIT_METHOD, examples: keep.length, suspects, reviewedSkipped,
+    ...(meta.runId ? { runId: meta.runId } : {}),
+  };
+}
+
+/** `fewshot audit`: likely label errors of a dataset's training split; saved as the dataset's last audit. */
+export async function auditDataset(datasetPath: string, o: LabelSessionOptions): Promise<AuditResult> {
+  const s = await openLabelSession(datasetPath, o);
+  if (!s.oof) {
+    const counts = s.dataset.labels.map((l) => s.dataset.train.filter((x) => x.label === l).length);
+    const small = s.dataset.labels[counts.indexOf(Math.min(...counts))];
+    throw new FewShotError(`${s.dataset.root}: class "${small}" has ${Math.min(...counts)} training example(s); checking labels needs out-of-fold probabilities, so at least 2 per class.`, {
+      file: s.dataset.root, code: 'too-few-per-class', fix: `Add training examples of "${small}".`,
+    });
+  }
+  const result = await auditPredictions(s.dataset.train.map((x, index) => ({ ...x, index })), s.oof, s.dataset.labels, {
+    dataset: s.dataset.root, fingerprint: s.dataset.fingerprint, encoder: s.encoderId, probabilities: s.oofDescription ?? '', storeDir: o.storeDir,
+  });
+  await new LabelStore(o.storeDir).writeAudit(result);
+  return result;
+}
+
+/** Audit of a finished run from its out-of-fold training predictions (oof.jsonl). */
+export async function auditRun(preds: TrainPrediction[], labels: string[], meta: { dataset: string; fingerprint: string; encoder: string; probabilities: string; storeDir: string; runId: string }): Promise<AuditResult> {
+  const probs = preds.map((p) => labels.map((l) => p.probabilities[l] ?? 0));
+  const result = await auditPredictions(preds.map((p) => ({ text: p.text, label: p.label, file: p.file, line: p.line, index: p.index })), probs, labels, meta);
+  await new LabelStore(meta.storeDir).writeAudit(result);
+  return result;
+}
+
+/** `fewshot suggest`: the unlabelled texts to label next. */
+export async function suggestForDataset(datasetPath: string, n: number, o: LabelSessionOptions): Promise<SuggestResult> {
+  const s = await openLabelSession(datasetPath, o);
+  const unlabeled = s.dataset.unlabeled ?? [];
+  if (!unlabeled.length) {
+    throw new FewShotError(`${s.dataset.root} has no unlabelled texts to suggest from.`, {
+      file: s.dataset.root, code: 'no-unlabeled',
+      fix: s.dataset.format === 'folders' ? 'Put unlabelled texts in an "unlabeled/" folder next to the class folders.' : 'Add rows with an empty label cell.',
+    });
+  }
+  const ranked = rankUnlabelled(s.unlabeledProba, s.xUnlabeled, s.xTrain, n);
+  const labels = s.dataset.labels;
+  return {
+    formatVersion: LABELS_FORMAT_VERSION, dataset: s.dataset.root, fingerprint: s.dataset.fingerprint, createdAt: new Date().toISOString(),
+    encoder: s.encoderId, unlabeled: unlabeled.length, method: SUGGEST_METHOD,
+    suggestions: ranked.map((r) => {
+      const u = unlabeled[r.index];
+      const p = s.unlabeledProba[r.index];
+      let top = 0;
+      p.forEach((v, i) => { if (v > p[top]) top = i; });
+      return {
+        index: r.index, file: u.file, ...(u.line !== undefined ? { line: u.line } : {}), text: u.text, textHash: textHash(u.text),
+        predicted: labels[top], probabilities: probsRecord(p, labels), margin: r.margin, rank: r.rank,
+        reason: `uncertain (margin ${r.margin.toFixed(2)}), cosine distance ${r.distance.toFixed(2)} from the nearest labelled or earlier pick`,
+      };
+    }),
+  };
+}
