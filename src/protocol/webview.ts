@@ -149,7 +149,80 @@ export type HostToDashboard =
   | { type: 'status'; run: DashboardRun }
   | { type: 'compute'; compute: DashboardCompute }
   | { type: 'done'; run: DashboardRun; report: ClassificationReport | null; epochs: EpochMetrics[] }
-  | { type: 'samples'; requestId: number; trueLabel: string; predicted: string; samples: MisclassifiedSample[]; total: number };
+  | { type: 'samples'; requestId: number; trueLabel: string; predicted: string; samples: MisclassifiedSample[]; total: number }
+  /** One page of the per-sample table, answering `querySamples` with the same requestId. */
+  | { type: 'sampleTable'; requestId: number; page: SampleTablePage }
+  /** After `exportSamples`: the file written and its row count, or why nothing was written (absent both: cancelled). */
+  | { type: 'sampleExport'; file?: string; rows?: number; error?: string };
+
+/**
+ * The per-sample table (issue 15): one row per test prediction (predictions.jsonl) and per out-of-fold training
+ * prediction (oof.jsonl). The host keeps every row, filters, sorts and pages them (up to 100,000 rows and more); the
+ * webview shows one page.
+ */
+export type SampleSplit = 'test' | 'train';
+export type SampleColumn = 'split' | 'text' | 'gold' | 'predicted' | 'probability' | 'margin' | 'suspect';
+/** The table's columns, in order. */
+export const SAMPLE_COLUMNS: readonly SampleColumn[] = ['split', 'text', 'gold', 'predicted', 'probability', 'margin', 'suspect'];
+/** Rows per page. */
+export const SAMPLE_PAGE_SIZE = 200;
+/** Characters of a row's text sent to the webview (the cell shows the start, the tooltip all of these). */
+export const SAMPLE_TEXT_CHARS = 2000;
+
+export interface SampleQuery {
+  /** Sort column (absent: test rows, then training rows, each in file order) and direction. */
+  sort?: SampleColumn;
+  descending?: boolean;
+  /** Case-insensitive substring of the text, the gold label or the predicted label. */
+  text?: string;
+  errorsOnly?: boolean;
+  suspectsOnly?: boolean;
+  split?: 'all' | SampleSplit;
+  /** First row of the page (0-based, within the filtered rows) and page size. */
+  offset?: number;
+  limit?: number;
+}
+
+/** One row as the webview gets it. */
+export interface SampleRow {
+  /** The row's id in the host's table (openRow names it). */
+  id: number;
+  split: SampleSplit;
+  /** Index in the dataset's test samples (split 'test') or training samples (split 'train'). */
+  index: number;
+  /** The text, cut to SAMPLE_TEXT_CHARS (`truncated` says so). */
+  text: string;
+  truncated?: boolean;
+  gold: string;
+  predicted: string;
+  /** Saved probability of the predicted class (out-of-fold for training rows); null when the file has none. */
+  probability: number | null;
+  /** Largest minus second-largest saved probability; null when the file has none. */
+  margin: number | null;
+  /** A training example that confident learning on this run's out-of-fold probabilities flags as likely mislabelled. */
+  suspect: boolean;
+  /** For a suspect: the likeliest other class and its out-of-fold probability. */
+  suggested?: string;
+  pSuggested?: number;
+  /** "file.txt" or "notes.csv:12" (click opens it); absent when the row names no file. */
+  where?: string;
+}
+
+export interface SampleTablePage {
+  rows: SampleRow[];
+  offset: number;
+  /** Rows that pass the filter. */
+  matched: number;
+  /** Rows of each split in the run (before filtering). */
+  test: number;
+  train: number;
+  /** Training rows flagged as suspects. */
+  suspects: number;
+  /** The run saved no out-of-fold predictions (oof.jsonl absent or empty): only test rows. */
+  noOof: boolean;
+  /** A file that could not be read (e.g. a corrupt line), with the reason; its rows are missing. */
+  error?: string;
+}
 
 export interface MisclassifiedSample {
   index: number;
@@ -172,7 +245,13 @@ export type DashboardToHost =
   /** Reveal the Problems panel (the diagnostics of the dataset). */
   | { type: 'showProblems' }
   /** Sent after each render: what is on screen (tests, diagnostics). */
-  | { type: 'rendered'; summary: DashboardRenderSummary };
+  | { type: 'rendered'; summary: DashboardRenderSummary }
+  /** The per-sample table: one page of rows for a filter, sort and offset (answered by `sampleTable`). */
+  | { type: 'querySamples'; requestId: number; query: SampleQuery }
+  /** Write every row that passes the query's filter (in its sort order) to a CSV file the user picks. */
+  | { type: 'exportSamples'; query: SampleQuery }
+  /** Open the file (or table row) of a per-sample table row. */
+  | { type: 'openRow'; id: number };
 
 export interface DashboardRenderSummary {
   /** Title of the x axis of the charts. */
@@ -318,6 +397,39 @@ export const DASHBOARD_STRINGS = [
   'Training',
   'Evaluating',
   'Saving',
+  'Per-sample predictions',
+  'Test rows: the saved test predictions. Training rows: out-of-fold probabilities, each from a model that did not see the example. Suspect: a training label that confident learning on these probabilities flags as likely wrong.',
+  'Only test rows: this run\'s head computed no out-of-fold predictions.',
+  'Some rows could not be read: {0}',
+  'Filter by text, gold or predicted',
+  'Errors only',
+  'Suspects only',
+  'All splits',
+  'Split',
+  'test',
+  'train (OOF)',
+  'Export CSV',
+  'Every row that passes the filter, with the full text, file and line',
+  'Loading…',
+  'Showing {0}–{1} of {2}',
+  'No rows match the filter.',
+  '{0} test rows, {1} training rows (out-of-fold), {2} suspects',
+  'Previous',
+  'Next',
+  'Text',
+  'Gold',
+  'Predicted',
+  'Probability',
+  'Margin',
+  'Suspect',
+  'test: a test prediction; train (OOF): a training example predicted by a model that did not see it',
+  'The label the dataset gives',
+  'The class the model predicted',
+  'Saved probability of the predicted class (out-of-fold for training rows)',
+  'Largest minus second-largest saved probability',
+  'A training label that confident learning on this run\'s out-of-fold probabilities flags as likely wrong',
+  'Probably {0} ({1}), not {2}',
+  'Exported {0} rows to {1}',
 ] as const;
 
 /** String-table key of each training phase. */

@@ -38,6 +38,11 @@ describe('dashboard and train: English and Simplified Chinese strings', () => {
   it('sends every string the dashboard webview looks up in its table', () => {
     const main = read('webviews/dashboard/main.ts');
     const used = new Set(literals(main, /\bT\('((?:[^'\\]|\\.)*)'/g));
+    // The per-sample table (webviews/dashboard/samples.ts): its t('…') calls and its column headers and titles.
+    const view = read('webviews/dashboard/samples.ts');
+    for (const s of literals(view, /\bt\('((?:[^'\\]|\\.)*)'/g)) used.add(s.replace(/\\'/g, "'"));
+    const headers = view.slice(view.indexOf('const HEADERS'), view.indexOf('export interface SampleView'));
+    for (const s of literals(headers, /: '((?:[^'\\]|\\.)*)',/g)) used.add(s.replace(/\\'/g, "'"));
     const problems = main.slice(main.indexOf('const PROBLEM_TEXT'), main.indexOf('};', main.indexOf('const PROBLEM_TEXT')));
     for (const s of literals(problems, /: '([^']+)'/g)) used.add(s);
     for (const s of [...Object.values(ALGORITHM_LABELS), ...Object.values(PROGRESS_UNIT_LABELS)]) used.add(s);

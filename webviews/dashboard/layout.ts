@@ -45,3 +45,18 @@ export function confusionLayout(n: number, width: number): ConfusionLayout {
 export function probabilityText(p: number | undefined): string | undefined {
   return p === undefined || !Number.isFinite(p) ? undefined : `p = ${p.toFixed(2)}`;
 }
+
+/** "Showing 1–200 of 4,812": the first and last row of a page (1-based) and the filtered total, or undefined for none. */
+export function pageRange(offset: number, shown: number, matched: number): { from: number; to: number; of: number } | undefined {
+  return matched > 0 && shown > 0 ? { from: offset + 1, to: offset + shown, of: matched } : undefined;
+}
+
+/** Header click: a new column sorts ascending, the same column flips its direction. */
+export function nextSort<C extends string>(current: { sort?: C; descending?: boolean }, column: C): { sort: C; descending: boolean } {
+  return current.sort === column ? { sort: column, descending: !current.descending } : { sort: column, descending: false };
+}
+
+/** A saved probability or margin as shown (4 decimals), '—' when the run saved none. */
+export function numberText(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(4);
+}

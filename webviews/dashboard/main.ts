@@ -24,6 +24,7 @@ import { applyChartDefaults, createChart, heat, pointCount, restyleChart } from 
 import { createTranslator, type Translate } from '../shared/strings';
 import { clear, formatDuration, h } from '../shared/dom';
 import { confusionLayout, probabilityText, recallLegendLabels } from './layout';
+import { createSampleView } from './samples';
 
 const api = getWebviewApi<DashboardToHost, DashboardPersistedState>();
 let state: DashboardState | undefined;
@@ -72,6 +73,8 @@ function chartCard(id: string): { card: HTMLElement; canvas: HTMLCanvasElement; 
 }
 
 const cards = { loss: chartCard('loss'), score: chartCard('score'), recall: chartCard('recall') };
+/** The per-sample table (test + out-of-fold training predictions) of a completed run. */
+const sampleView = createSampleView(() => T, post);
 
 root.append(
   h('header', { class: 'top' }, h('div', { class: 'title-row' }, el.title, el.status), el.actions),
@@ -85,6 +88,7 @@ root.append(
   el.stages,
   el.charts,
   el.report,
+  sampleView.element,
 );
 el.charts.append(cards.loss.card, cards.score.card, cards.recall.card);
 
@@ -549,7 +553,14 @@ function renderAll(): void {
   renderHeader();
   updateCharts();
   renderReport();
+  sampleView.render();
+  showSamples();
   reportRendered();
+}
+
+/** A completed run with an id has saved predictions: show its per-sample table. */
+function showSamples(): void {
+  sampleView.show(state?.run.status === 'completed' ? state.run.runId : undefined);
 }
 
 let renderPending = false;
@@ -601,6 +612,7 @@ onHostMessage<HostToDashboard>((m) => {
       if (!state) return;
       state.run = m.run;
       renderHeader();
+      showSamples();
       if (m.run.finetune) updateCharts();
       break;
     case 'compute':
@@ -619,6 +631,10 @@ onHostMessage<HostToDashboard>((m) => {
       if (m.requestId !== requestSeq) return;
       lastSamples = m;
       renderSamples(m);
+      return;
+    case 'sampleTable':
+    case 'sampleExport':
+      sampleView.onMessage(m);
       return;
   }
   persist();

@@ -11,7 +11,7 @@ import {
   DASHBOARD_PROTOCOL_VERSION, DASHBOARD_STRINGS, DASHBOARD_VIEW_TYPE,
   headUsesTfjs, stagesOf,
   type DashboardCompute, type DashboardFinetune, type DashboardPersistedState, type DashboardRenderSummary, type DashboardRun, type DashboardState, type DashboardToHost,
-  type HostToDashboard, type MisclassifiedSample, type StringTable,
+  type HostToDashboard, type MisclassifiedSample, type SampleQuery, type StringTable,
 } from '../../protocol/webview';
 import type { ClassificationReport, EpochMetrics, ProgressUnit, RunRecord, TestPrediction } from '../../protocol/run';
 import type { Host } from '../host';
@@ -21,6 +21,7 @@ import { GpuMonitor } from './gpu';
 import { runTag } from './title';
 import { DASHBOARD_PAGE, webviewHtml, webviewOptions } from '../webview/html';
 import { resolveHead } from '../../core/config';
+import { SampleTable, samplesToCsv } from './sampleTable';
 
 /** Unit of a run's points: recorded in run.json, else carried by its points, else epochs (runs made before units). */
 function unitOf(rec: RunRecord | undefined, epochs: readonly EpochMetrics[]): ProgressUnit {
@@ -87,6 +88,8 @@ export class DashboardPanel implements vscode.Disposable {
   private runId?: string;
   private disk?: { record: RunRecord; epochs: EpochMetrics[]; report: ClassificationReport | null };
   private predictions?: Promise<TestPrediction[]>;
+  /** The per-sample table of the run shown (test + out-of-fold rows), loaded on the webview's first query. */
+  private table?: Promise<SampleTable | undefined>;
   private readonly disposables: vscode.Disposable[] = [];
   private sessionSub?: vscode.Disposable;
   private gpuLease?: vscode.Disposable;
@@ -132,6 +135,7 @@ export class DashboardPanel implements vscode.Disposable {
     this.session = session;
     this.runId = session.runId;
     this.disk = undefined;
+    this.table = undefined;
     this.panel.title = liveTitle(session);
     this.sessionSub = session.onDidChange((e) => {
       this.runId = session.runId ?? this.runId;
@@ -165,6 +169,7 @@ export class DashboardPanel implements vscode.Disposable {
     this.session = undefined;
     this.runId = runId;
     this.predictions = undefined;
+    this.table = undefined;
     await this.loadDisk();
     this.panel.title = vscode.l10n.t('Run: {0}', this.disk?.record.name ?? runId);
     this.updateGpuLease();
@@ -329,6 +334,8 @@ export class DashboardPanel implements vscode.Disposable {
       }
     }
     this.updateGpuLease();
+    this.predictions = undefined;
+    this.table = undefined;
     this.post({ type: 'done', run: this.run(), report: s.report, epochs: s.epochs.slice() });
     this.post({ type: 'compute', compute: this.compute() });
   }
@@ -380,6 +387,20 @@ export class DashboardPanel implements vscode.Disposable {
       case 'openSample':
         await openSample(m.file, m.line);
         break;
+      case 'querySamples': {
+        const table = await this.sampleTable();
+        if (table) this.post({ type: 'sampleTable', requestId: m.requestId, page: table.page(m.query) });
+        break;
+      }
+      case 'exportSamples':
+        await this.exportSamples(m.query);
+        break;
+      case 'openRow': {
+        // Only the files of this run's rows.
+        const row = (await this.sampleTable())?.byId(m.id);
+        if (row?.file) await openSample(row.file, row.line);
+        break;
+      }
       case 'requestSamples': {
         const { samples, total } = await this.samples(m.trueLabel, m.predicted);
         this.post({ type: 'samples', requestId: m.requestId, trueLabel: m.trueLabel, predicted: m.predicted, samples, total });
@@ -398,6 +419,57 @@ export class DashboardPanel implements vscode.Disposable {
       total: all.length,
       samples: all.slice(0, MAX_SAMPLES).map((p) => ({ index: p.index, text: p.text, file: p.file, line: p.line, confidence: p.probabilities?.[p.predicted] })),
     };
+  }
+
+  /**
+   * The run's per-sample table: predictions.jsonl (test) and oof.jsonl (out-of-fold training predictions; absent when
+   * the run's head computed none). A file that cannot be read leaves its rows out and says why.
+   */
+  private sampleTable(): Promise<SampleTable | undefined> {
+    const store = runStore(this.svc.host);
+    const id = this.session?.runId ?? this.runId;
+    if (!store || !id) return Promise.resolve(undefined);
+    this.table ??= (async () => {
+      const errors: string[] = [];
+      const read = <T>(what: string, p: Promise<T[]>) => p.catch((e: unknown) => {
+        errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+        return [] as T[];
+      });
+      const [test, oof] = await Promise.all([read('predictions.jsonl', store.readPredictions(id)), read('oof.jsonl', store.readOof(id))]);
+      const rec = this.session?.record ?? this.disk?.record;
+      return new SampleTable(test, oof, rec?.dataset?.labels, errors.join('; ') || undefined);
+    })();
+    return this.table;
+  }
+
+  /** Writes every row that passes the filter (sorted as shown) to a CSV the user picks; default: samples.csv in the run folder. */
+  async exportSamples(query: SampleQuery, file?: vscode.Uri): Promise<vscode.Uri | undefined> {
+    const table = await this.sampleTable();
+    const store = runStore(this.svc.host);
+    const id = this.session?.runId ?? this.runId;
+    if (!table || !store || !id) return undefined;
+    const rows = table.filtered(query);
+    const uri = file ?? await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.file(path.join(store.dirOf(id), 'samples.csv')),
+      filters: { CSV: ['csv'] },
+      saveLabel: vscode.l10n.t('Export'),
+      title: vscode.l10n.t('Export the per-sample table ({0} rows)', rows.length),
+    });
+    if (!uri) {
+      this.post({ type: 'sampleExport' });
+      return undefined;
+    }
+    try {
+      // A UTF-8 BOM so that spreadsheet programs read non-ASCII text (e.g. Chinese) correctly, as the compare export.
+      await vscode.workspace.fs.writeFile(uri, Buffer.from('\ufeff' + samplesToCsv(rows), 'utf8'));
+      this.post({ type: 'sampleExport', file: uri.fsPath, rows: rows.length });
+      return uri;
+    } catch (e) {
+      const error = vscode.l10n.t('Could not write {0}: {1}', uri.fsPath, e instanceof Error ? e.message : String(e));
+      this.post({ type: 'sampleExport', error });
+      void vscode.window.showErrorMessage(error);
+      return undefined;
+    }
   }
 
   /** For the serializer: the state the webview persisted. */
