@@ -413,7 +413,7 @@ export const DASHBOARD_STRINGS = [
   'Loading…',
   'Showing {0}–{1} of {2}',
   'No rows match the filter.',
-  '{0} test rows, {1} training rows (out-of-fold), {2} suspects',
+  '{0} test rows, {1} training rows (out-of-fold), suspects: {2}',
   'Previous',
   'Next',
   'Text',

@@ -106,7 +106,7 @@ export function createSampleView(T: () => Translate, post: (m: DashboardToHost) 
     const n = (v: number) => v.toLocaleString(lang);
     body.append(h('div', { class: 'sample-pager' },
       h('span', { id: 'samples-count', role: 'status' }, range ? t('Showing {0}–{1} of {2}', n(range.from), n(range.to), n(range.of)) : t('No rows match the filter.')),
-      h('span', { class: 'note', id: 'samples-totals' }, t('{0} test rows, {1} training rows (out-of-fold), {2} suspects', n(page.test), n(page.train), n(page.suspects))),
+      h('span', { class: 'note', id: 'samples-totals' }, t('{0} test rows, {1} training rows (out-of-fold), suspects: {2}', n(page.test), n(page.train), n(page.suspects))),
       h('button', { id: 'samples-prev', class: 'secondary', disabled: page.offset <= 0, onclick: () => request({ offset: Math.max(0, page!.offset - (query.limit ?? SAMPLE_PAGE_SIZE)) }, true) }, t('Previous')),
       h('button', { id: 'samples-next', class: 'secondary', disabled: page.offset + page.rows.length >= page.matched, onclick: () => request({ offset: page!.offset + (query.limit ?? SAMPLE_PAGE_SIZE) }, true) }, t('Next'))));
     const head = h('tr', {}, SAMPLE_COLUMNS.map((c) => h('th', {
