@@ -157,6 +157,11 @@ describe('e2e: dashboard per-sample table', function () {
       `test,1,cardiology test note 1,cardiology,gastro,0.58,${0.58 - 0.42},no,,${path.join(root, 'test', 'cardiology', 'ct1.txt')},`,
     ].join('\r\n') + '\r\n');
 
+    // The text box filters on top of the toggles (text, gold or predicted).
+    await frame.locator('#samples-filter').fill('TRAINING NOTE');
+    await expectUi(page, 'the text filter did not leave the suspect', frame.locator('#samples-count', { hasText: 'Showing 1–1 of 1' }).waitFor({ timeout: 15_000 }));
+    assert.deepEqual(await cellTexts(frame, 'text'), ['gastro training note 4']);
+
     // Clicking the suspect row opens its file.
     await frame.locator('#samples-rows tbody tr.suspect-row').first().click();
     const tab = page.locator('.tabs-container .tab', { hasText: 'g4.txt' });
