@@ -17,6 +17,7 @@ import type { ClassificationReport, EpochMetrics, ProgressUnit, RunRecord, TestP
 import type { Host } from '../host';
 import type { TrainingManager, TrainingSession } from '../train/manager';
 import { runStore } from '../train/store';
+import { RUN_FILES } from '../../core/runs';
 import { GpuMonitor } from './gpu';
 import { runTag } from './title';
 import { DASHBOARD_PAGE, webviewHtml, webviewOptions } from '../webview/html';
@@ -435,7 +436,7 @@ export class DashboardPanel implements vscode.Disposable {
         errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
         return [] as T[];
       });
-      const [test, oof] = await Promise.all([read('predictions.jsonl', store.readPredictions(id)), read('oof.jsonl', store.readOof(id))]);
+      const [test, oof] = await Promise.all([read(RUN_FILES.predictions, store.readPredictions(id)), read(RUN_FILES.oof, store.readOof(id))]);
       const rec = this.session?.record ?? this.disk?.record;
       return new SampleTable(test, oof, rec?.dataset?.labels, errors.join('; ') || undefined);
     })();
