@@ -9,6 +9,7 @@ import { FewShotError } from './errors';
 import * as fs from 'node:fs';
 import { ALGORITHM_SETTINGS, HEAD_SETTINGS, type HeadKind, type TrainConfig } from '../protocol/run';
 import { encoderSpecProblem } from './encoders/spec';
+import { minRecallValueProblem } from './labels/recall';
 
 export type { TrainConfig };
 
@@ -206,6 +207,32 @@ export function configProblems(c: Partial<TrainConfig>): { field: string; messag
   }
   if (c.method === 'finetune') p.push(...finetuneProblems(c));
   if (c.method === 'setfit') p.push(...setfitProblems(c));
+  p.push(...recallProblems(c));
+  return p;
+}
+
+/**
+ * Why recall targets cannot be met with this head or method (they need the out-of-fold probabilities that only
+ * the few-shot head computes: head auto, and method setfit's head), or undefined.
+ */
+export function minRecallHeadProblem(c: Partial<TrainConfig>): string | undefined {
+  if (!c.minRecall || !Object.keys(c.minRecall).length) return undefined;
+  if (c.method === 'finetune') return 'minimum recall targets need out-of-fold probabilities of the training split, which fine-tuning does not compute (it selects epochs on a hold-out)';
+  if (c.method !== 'setfit' && c.head !== undefined && c.head !== 'auto') {
+    return `minimum recall targets need out-of-fold probabilities of the training split, which head ${String(c.head)} does not compute (only head auto, the few-shot recipe, cross-validates every training text)`;
+  }
+  return undefined;
+}
+
+function recallProblems(c: Partial<TrainConfig>): { field: string; message: string; fix: string }[] {
+  const p: { field: string; message: string; fix: string }[] = [];
+  const value = minRecallValueProblem(c.minRecall);
+  if (value) p.push({ field: 'minRecall', message: value, fix: 'Give each class a recall above 0 and at most 1, e.g. cardiology=0.95.' });
+  const head = value ? undefined : minRecallHeadProblem(c);
+  if (head) p.push({ field: 'minRecall', message: head, fix: 'Use head auto (or method setfit), or remove the minimum recall targets.' });
+  if (c.abstain !== undefined && c.abstain !== null && !(typeof c.abstain === 'number' && c.abstain > 0 && c.abstain < 1)) {
+    p.push({ field: 'abstain', message: `the abstain threshold must be above 0 and below 1 (got ${String(c.abstain)})`, fix: 'Set it to e.g. 0.5, or remove it (off).' });
+  }
   return p;
 }
 

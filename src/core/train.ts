@@ -36,6 +36,9 @@ import { RUN_FORMAT_VERSION } from '../protocol/run';
 import { RUN_FILES, RunStore } from './runs';
 import { abortError } from './util/async';
 import { seededRandom, shuffleInPlace } from './util/rng';
+import { UNCERTAIN_LABEL, type DecisionRule, type TrainPrediction } from '../protocol/labels';
+import { chooseThresholds, decideIndex } from './labels/thresholds';
+import { formatRecallTargets, recallTargetClassProblem, recallTargetRows, unmetTargetMessages } from './labels/recall';
 
 export type TrainEvent = TrainerToParent;
 export const DEFAULT_CONFIG = CONFIG_DEFAULTS;
@@ -105,6 +108,17 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     if (!dataset.train.length) {
       throw new FewShotError(`The dataset ${dataset.root} has no training examples.`, { file: dataset.root, fix: 'Add training examples.', code: 'no-train' });
     }
+    const targetProblem = recallTargetClassProblem(config.minRecall, labels, dataset.root);
+    if (targetProblem) {
+      throw new FewShotError(targetProblem.charAt(0).toUpperCase() + targetProblem.slice(1), {
+        file: dataset.root, fix: `Use the class names of the dataset (${labels.join(', ')}), or remove the target.`, code: 'config-invalid',
+      });
+    }
+    if (config.abstain !== undefined && labels.includes(UNCERTAIN_LABEL)) {
+      throw new FewShotError(`The dataset ${dataset.root} has a class named "${UNCERTAIN_LABEL}", which is what an abstaining model returns.`, {
+        file: dataset.root, fix: `Rename the class "${UNCERTAIN_LABEL}", or turn the abstain threshold off.`, code: 'config-invalid',
+      });
+    }
     const datasetInfo = describeDataset(dataset);
     for (const issue of dataset.issues ?? []) if (issue.severity === 'warning') warn(`${issue.message}${issue.file ? ` (${issue.file})` : ''}`);
     const dataProblems = findDataProblems(dataset);
@@ -118,6 +132,9 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     let report: ClassificationReport | null = null;
     let predictions: TestPrediction[] = [];
     let reportNote = '';
+    let oof: TrainPrediction[] | undefined;
+    /** The recall-target block of report.txt (after the scikit-learn table). */
+    let decisionText = '';
     if (config.method === 'finetune') {
       // no encoder or embedding stage: the worker fine-tunes the whole transformer
       const ft = await finetuneStages(dataset, config, req, runDir, {
@@ -132,7 +149,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         },
         timings,
       });
-      ({ outcome, report, predictions, reportNote } = ft);
+      ({ outcome, report, predictions, reportNote, decisionText } = ft);
     } else {
       // ---------------------------------------------------------------- method setfit: the body first
       // The worker trains the sentence-transformer body on pairs and exports it to the run folder; the
@@ -290,9 +307,22 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       throwIfAborted(signal);
       // method setfit: the body's training (worker start to export) counts as training time too
       timings.trainMs = Date.now() - tTrain + setfitMs;
+      // out-of-fold predictions of the training split (head auto): oof.jsonl, and the recall targets' thresholds
+      if (fitted.oof) {
+        const oofProba = fitted.oof.proba;
+        oof = dataset.train.map((s, i) => toPrediction(s, i, oofProba[i], labels));
+      }
+      let noOof = '';
+      if (!fitted.oof) {
+        noOof = headChoice.head === 'centroid'
+          ? `head auto chose the nearest centroid (${headChoice.reason}), which computes no out-of-fold probabilities`
+          : `the head computed no out-of-fold probabilities (${fitted.progress.validation})`;
+      }
+      const decision = decisionFor(config, labels, yTrainAll, fitted.oof ?? null, noOof, warn, setfit !== undefined);
       const model: ModelFile = {
         ...fitted.model, labels, encoder: info, head: headChoice.head, maxChars: cached.maxChars,
         ...(setfit ? { body: { path: SETFIT_BODY_DIR, ref: path.resolve(setfit.bodyDir) } } : {}),
+        ...(decision ? { decision } : {}),
       };
       if (setfit) fitted.algorithm = 'setfit-contrastive';
       outcome = { model, bestEpoch: fitted.bestEpoch, epochsRun: fitted.epochsRun, bestValMacroF1: fitted.bestValMacroF1 };
@@ -302,8 +332,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       if (dataset.test.length) {
         progress('evaluate', 0, dataset.test.length, `Evaluating on ${dataset.test.length} test examples`);
         const proba = await predictRows(model, xTest, signal);
-        predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels));
-        report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'test');
+        predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels, decision));
+        ({ report, decisionText } = decidedReport(predictions, proba.map((p) => argmax(p)), labels, 'test', decision));
         reportNote = `Split: test (${dataset.test.length} examples; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
           + `The test split was never used for model selection: ${fitted.selection}.\n`
           + `Algorithm: ${fitted.algorithm}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`
@@ -311,10 +341,10 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         progress('evaluate', dataset.test.length, dataset.test.length);
       } else if (dataset.testSource === 'cross-validation') {
         if (setfit) warn('Cross-validation after SetFit is optimistic: the body was trained on pairs of every training text, including each fold\'s held-out part. Add a test split for an honest score.');
-        const cv = await crossValidate(xTrain, xAug, yTrainAll, dataset.train, labels, config, headChoice.head, { signal, warn, progress, encoderId: info.id });
+        const cv = await crossValidate(xTrain, xAug, yTrainAll, dataset.train, labels, config, headChoice.head, { signal, warn, progress, encoderId: info.id }, decision);
         if (cv) {
           predictions = cv.predictions;
-          report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'cross-validation');
+          ({ report, decisionText } = decidedReport(predictions, cv.argmax, labels, 'cross-validation', decision, cv.ruleNote));
           reportNote = `Split: cross-validation (${cv.k}-fold, stratified, over all ${dataset.train.length} examples; the dataset has no test split).\n`
             + 'Each example was predicted by a model that never saw it; model selection inside each fold used only that fold\'s training part.\n'
             + `Indices in ${RUN_FILES.predictions} refer to the training examples.\n`
@@ -330,8 +360,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     // ---------------------------------------------------------------- save
     progress('save', 0, 1, 'Saving model and report');
     await store.saveResults(runId, {
-      model: outcome.model, predictions, report,
-      reportText: report ? problemBanner(dataProblems) + reportNote + '\n' + report.text + (report.text.endsWith('\n') ? '' : '\n') : undefined,
+      model: outcome.model, predictions, report, oof,
+      reportText: report ? problemBanner(dataProblems) + reportNote + '\n' + report.text + (report.text.endsWith('\n') ? '' : '\n') + (decisionText ? '\n' + decisionText : '') : undefined,
     });
     timings.totalMs = Date.now() - t0;
     record = await store.update(runId, {
@@ -394,7 +424,7 @@ export const SERVED_PROB_TOLERANCE = 1e-3;
  */
 async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainRequest, runDir: string, h: FinetuneHooks): Promise<{
   outcome: { model: ModelFile; bestEpoch?: number; epochsRun?: number; bestValMacroF1: number | null };
-  report: ClassificationReport | null; predictions: TestPrediction[]; reportNote: string;
+  report: ClassificationReport | null; predictions: TestPrediction[]; reportNote: string; decisionText: string;
 }> {
   const labels = dataset.labels;
   const labelIndex = new Map(labels.map((l, i) => [l, i] as const));
@@ -439,9 +469,11 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
     id: `finetuned:${ft.model}`, requested: ft.model, dim: hidden,
     reason: `method finetune: ${st.model.name} (${st.model.layers} layers, ${st.model.parameters.toLocaleString('en-US')} parameters) fine-tuned with staged unfreezing; predictions run its ONNX export in Node`,
   };
+  const decision = decisionFor(config, labels, y, null, 'fine-tuning computes none', h.warn, false);
   const model: ModelFile = {
     formatVersion: RUN_FORMAT_VERSION, labels, encoder, head: 'logreg', weights: [],
     transformer: { path: FINETUNED_DIR, onnx: d.onnx, maxLength: ft.maxLength },
+    ...(decision ? { decision } : {}),
   };
   await h.writeModel(model);
   const python: Record<string, string> = { python: fit.probe.version, ...st.versions };
@@ -454,6 +486,7 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
   let report: ClassificationReport | null = null;
   let predictions: TestPrediction[] = [];
   let reportNote = '';
+  let decisionText = '';
   const tEval = Date.now();
   if (dataset.test.length) {
     h.progress('evaluate', 0, dataset.test.length, `Evaluating the ONNX model on ${dataset.test.length} test examples in Node`);
@@ -479,8 +512,8 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
         : `The worker returned ${d.testProbabilities.length} test probabilities for ${proba.length} test texts; the ONNX model could not be checked against PyTorch.`);
     } else h.log(`ONNX in Node vs PyTorch on ${proba.length} test texts: max |Δp| = ${diff.toExponential(2)}`);
     await h.update({ finetune });
-    predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels));
-    report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'test');
+    predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels, decision));
+    ({ report, decisionText } = decidedReport(predictions, proba.map((p) => argmax(p)), labels, 'test', decision));
     reportNote = `Split: test (${dataset.test.length} examples; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
       + `The test split was never used for model selection: the best epoch (${d.bestEpoch} of ${d.epochsRun}) was chosen by validation macro-F1 on the ${validation}.\n`
       + `Algorithm: finetune-transformer (${st.model.name}, staged unfreezing: ${d.stages.map((s) => `stage ${s.stage} epochs ${s.firstEpoch}–${s.lastEpoch}, ${s.trainableParameters.toLocaleString('en-US')} trainable`).join('; ')}); device ${st.device.kind} (${st.device.name}).\n`
@@ -490,7 +523,7 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
     h.warn(`The dataset ${dataset.root} has no test split, so no test metrics were computed (fine-tuning does not cross-validate). Add a test split (e.g. a test/ folder) to measure the model.`);
   }
   h.timings.evalMs = Date.now() - tEval;
-  return { outcome: { model, bestEpoch: d.bestEpoch, epochsRun: d.epochsRun, bestValMacroF1: d.bestValMacroF1 }, report, predictions, reportNote };
+  return { outcome: { model, bestEpoch: d.bestEpoch, epochsRun: d.epochsRun, bestValMacroF1: d.bestValMacroF1 }, report, predictions, reportNote, decisionText };
 }
 
 /**
@@ -584,13 +617,57 @@ function problemBanner(ps: DataProblem[]): string {
   return ['!'.repeat(w), `DATA PROBLEMS (${ps.length}): read the scores below with care`, ...ps.map((p) => `- ${p.message}`), '!'.repeat(w), ''].join('\n') + '\n';
 }
 
-function toPrediction(s: Sample, index: number, p: number[], labels: string[]): TestPrediction {
-  const best = argmax(p);
+/** A prediction row; `predicted` is the decided label with a decision rule (possibly "uncertain"), else the argmax. */
+function toPrediction(s: Sample, index: number, p: number[], labels: string[], rule?: DecisionRule): TestPrediction {
+  const best = rule ? decideIndex(p, labels, rule) : argmax(p);
   const probabilities: Record<string, number> = {};
   labels.forEach((l, j) => { probabilities[l] = p[j]; });
-  const out: TestPrediction = { index, text: s.text, label: s.label, predicted: labels[best], probabilities, file: s.file };
+  const out: TestPrediction = { index, text: s.text, label: s.label, predicted: best < 0 ? UNCERTAIN_LABEL : labels[best], probabilities, file: s.file };
   if (s.line !== undefined) out.line = s.line;
   return out;
+}
+
+/**
+ * The decision rule of a run (saved as ModelFile.decision), or undefined for the plain argmax: per-class thresholds
+ * chosen on the out-of-fold probabilities of the training split for the recall targets, and the abstain threshold.
+ * Unmet targets and targets without out-of-fold probabilities (`noOof` says why) are warnings of the run.
+ */
+function decisionFor(
+  config: TrainConfig, labels: string[], y: number[], oof: { proba: number[][]; description: string } | null, noOof: string,
+  warn: (m: string) => void, setfit: boolean,
+): DecisionRule | undefined {
+  const targets = config.minRecall && Object.keys(config.minRecall).length ? config.minRecall : undefined;
+  if (targets && oof) {
+    const rule = chooseThresholds(oof.proba, y, labels, targets, oof.description, config.abstain);
+    for (const m of unmetTargetMessages(rule)) warn(`Recall target: ${m}.`);
+    if (setfit) warn('Recall thresholds after SetFit are chosen on optimistic out-of-fold probabilities: the body was trained on pairs of every training text.');
+    return rule;
+  }
+  if (targets) warn(`Minimum recall targets were not applied: ${noOof}. Predictions use the plain argmax${config.abstain !== undefined ? ' (and the abstain threshold)' : ''}.`);
+  if (config.abstain === undefined) return undefined;
+  return { minRecall: {}, thresholds: {}, trainRecall: {}, unmet: [], abstain: config.abstain, chosenOn: 'no recall targets (abstain threshold only)' };
+}
+
+/**
+ * scikit-learn's report of the decided labels (abstentions count as misses), plus, with a decision rule, the
+ * per-class recall-target rows against the plain argmax (`argmaxIdx`) and the count of "uncertain".
+ */
+function decidedReport(
+  predictions: TestPrediction[], argmaxIdx: number[], labels: string[], split: string, rule: DecisionRule | undefined, ruleNote?: string,
+): { report: ClassificationReport; decisionText: string } {
+  const report: ClassificationReport = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, split);
+  if (!rule) return { report, decisionText: '' };
+  const index = new Map(labels.map((l, i) => [l, i] as const));
+  const gold = predictions.map((p) => index.get(p.label) ?? -1);
+  const decided = predictions.map((p) => index.get(p.predicted) ?? -1);
+  const uncertain = decided.filter((d) => d < 0).length;
+  if (rule.abstain !== undefined) report.abstained = { threshold: rule.abstain, uncertain };
+  const hasTargets = Object.keys(rule.minRecall).length > 0;
+  if (hasTargets) report.recallTargets = recallTargetRows(gold, decided, argmaxIdx, labels, rule);
+  const text = hasTargets || rule.abstain !== undefined
+    ? formatRecallTargets(report.recallTargets ?? [], rule, split, uncertain, predictions.length) + (ruleNote ? `${ruleNote}\n` : '')
+    : '';
+  return { report, decisionText: text };
 }
 
 function describeDataset(d: Dataset): DatasetInfo {
@@ -662,6 +739,8 @@ interface Fitted {
   bestValMacroF1: number | null;
   /** How the model was selected, for the report ("the best epoch was chosen on …"). */
   selection: string;
+  /** Head auto: out-of-fold probabilities of the training rows (x, in order) and what they are; absent without CV. */
+  oof?: { proba: number[][]; description: string };
 }
 
 function classWeightsFor(y: number[], nClasses: number, on: boolean): number[] | undefined {
@@ -840,6 +919,7 @@ async function fitFewShotHead(
     onLog: (m) => hooks.log?.(m),
   });
   await planned;
+  const oof = r.oofProba && r.oofDescription ? { oof: { proba: r.oofProba, description: r.oofDescription } } : {};
   const folds = r.plan.folds;
   const parts: string[] = [];
   const algorithm = r.plan.algorithm;
@@ -851,7 +931,7 @@ async function fitFewShotHead(
       : `an ensemble of all ${r.ensemble!.length} L2-regularised logistic regressions (IDF on/off × encoder block weights × C 1, 10, 100; a class is too small to cross-validate), each fitted by L-BFGS to convergence, averaged in logit space`);
     if (r.bestValMacroF1 !== null) parts.push(`best ${folds}-fold out-of-fold macro-F1 of a configuration: ${r.bestValMacroF1.toFixed(4)}`);
     return {
-      model: r.model, algorithm, progress, bestValMacroF1: r.bestValMacroF1,
+      model: r.model, algorithm, progress, bestValMacroF1: r.bestValMacroF1, ...oof,
       selection: `few-shot recipe, nothing held out and nothing selected on the test split: ${parts.join('; ')}; all ${y.length} training texts and ${augY.length} extra rows (passages, class names, augmented variants) were used`,
     };
   }
@@ -859,7 +939,7 @@ async function fitFewShotHead(
   if (r.cvConfigs) parts.push(`IDF (${r.idf ? 'on' : 'off'}) was chosen by ${folds}-fold stratified cross-validation over the training split (encoder block weights ${w})`);
   parts.push(`an L2-regularised logistic regression (C=${r.C}) was fitted by L-BFGS ${r.converged ? 'to convergence' : '(iteration limit reached before convergence)'}`);
   return {
-    model: r.model, algorithm, progress, bestValMacroF1: r.bestValMacroF1,
+    model: r.model, algorithm, progress, bestValMacroF1: r.bestValMacroF1, ...oof,
     selection: `few-shot recipe, nothing held out: ${parts.join('; ')}, on all ${y.length + augY.length} training rows`,
   };
 }
@@ -893,8 +973,8 @@ export function averageEpoch(rows: EpochMetrics[], labels: string[], elapsedMs: 
 /** Out-of-fold predictions over the training split (for datasets without a test split). */
 async function crossValidate(
   x: Row[], xAug: Row[][], y: number[], samples: Sample[], labels: string[], config: TrainConfig, head: HeadKind,
-  hooks: FitHooks,
-): Promise<{ k: number; predictions: TestPrediction[] } | null> {
+  hooks: FitHooks, rule?: DecisionRule,
+): Promise<{ k: number; predictions: TestPrediction[]; argmax: number[]; ruleNote?: string } | null> {
   const counts = labels.map((_, c) => y.filter((v) => v === c).length);
   const minCount = Math.min(...counts);
   if (minCount < 2) {
@@ -904,6 +984,9 @@ async function crossValidate(
   const k = Math.min(MAX_FOLDS, minCount);
   const folds = stratifiedKFold(y, labels.length, k, config.seed + 1000);
   const predictions: TestPrediction[] = new Array(y.length);
+  const argmaxIdx: number[] = new Array(y.length);
+  const targets = rule && Object.keys(rule.minRecall).length ? rule.minRecall : undefined;
+  let foldsWithout = 0;
   for (let f = 0; f < k; f++) {
     if (hooks.signal?.aborted) throw abortError();
     hooks.progress('evaluate', f, k, `Cross-validation fold ${f + 1} of ${k}`);
@@ -915,10 +998,17 @@ async function crossValidate(
       signal: hooks.signal, warn: () => { /* per-fold warnings repeat the main ones */ }, progress: () => { /* quiet */ }, encoderId: hooks.encoderId,
     });
     const proba = await predictRows({ ...fitted.model, labels }, held.map((i) => x[i]), hooks.signal);
-    held.forEach((i, j) => { predictions[i] = toPrediction(samples[i], i, proba[j], labels); });
+    // each fold's thresholds come from its own training part's out-of-fold probabilities (never its held-out part)
+    let foldRule: DecisionRule | undefined = rule && { ...rule, thresholds: {} };
+    if (targets && fitted.oof) foldRule = chooseThresholds(fitted.oof.proba, r.y, labels, targets, fitted.oof.description, rule!.abstain);
+    else if (targets) foldsWithout++;
+    held.forEach((i, j) => { predictions[i] = toPrediction(samples[i], i, proba[j], labels, foldRule); argmaxIdx[i] = argmax(proba[j]); });
   }
   hooks.progress('evaluate', k, k);
-  return { k, predictions };
+  const ruleNote = targets
+    ? `In cross-validation each fold's thresholds were chosen on the out-of-fold probabilities of that fold's training part; the threshold column is the final model's.${foldsWithout ? ` ${foldsWithout} fold(s) had too few examples per class for thresholds and used the plain argmax.` : ''}`
+    : undefined;
+  return { k, predictions, argmax: argmaxIdx, ...(ruleNote ? { ruleNote } : {}) };
 }
 
 // ---------------------------------------------------------------- splits
