@@ -13,8 +13,7 @@ import { HEAD_SETTINGS, type ClassificationReport, type RunRecord, type TrainCon
 import type { TrainRequest } from '../protocol/trainer';
 import { SERVE_PROTOCOL_VERSION, type ServeToParent } from '../protocol/serve';
 import { FewShotError, errorMessage, isFewShotError } from '../core/errors';
-import { minRecallHeadProblem, resolveConfig, unusedSettings } from '../core/config';
-import { minRecallValueProblem, parseMinRecall, recallTargetClassProblem } from '../core/labels/recall';
+import { minRecallHeadProblem, minRecallValueProblem, parseMinRecall, recallTargetClassProblem, resolveConfig, unusedSettings } from '../core/config';
 import { RunStore, escapeControl, readRunAt, resolveRunRef, runFile, runFileExists } from '../core/runs';
 import { ProgressReporter } from './progress';
 

@@ -20,7 +20,7 @@ import type {
   Algorithm, BackendInfo, ClassificationReport, DataProblem, DatasetInfo, EncoderInfo, EpochMetrics, HeadKind, ModelFile,
   ProgressUnit, RunRecord, TestPrediction, TrainConfig,
 } from '../protocol/run';
-import { DEFAULT_CONFIG as CONFIG_DEFAULTS, resolveConfig, resolveHead } from './config';
+import { DEFAULT_CONFIG as CONFIG_DEFAULTS, recallTargetClassProblem, resolveConfig, resolveHead } from './config';
 import { FewShotError, errorMessage, isFewShotError } from './errors';
 import { IssueCodes, loadDataset, type Dataset, type Sample } from './datasets';
 import { createEncoder, withEmbeddingCache, type Encoder } from './encoders';
@@ -38,7 +38,7 @@ import { abortError } from './util/async';
 import { seededRandom, shuffleInPlace } from './util/rng';
 import { UNCERTAIN_LABEL, type DecisionRule, type TrainPrediction } from '../protocol/labels';
 import { chooseThresholds, decideIndex } from './labels/thresholds';
-import { formatRecallTargets, recallTargetClassProblem, recallTargetRows, unmetTargetMessages } from './labels/recall';
+import { formatRecallTargets, recallTargetRows, unmetTargetMessages } from './labels/recall';
 
 export type TrainEvent = TrainerToParent;
 export const DEFAULT_CONFIG = CONFIG_DEFAULTS;

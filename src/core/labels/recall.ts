@@ -1,50 +1,11 @@
 /**
- * Recall targets around the decision rule (thresholds.ts): parsing `cardiology=0.95,gastro=0.9`, checking the
- * classes against a dataset, and the report's per-class table (target, threshold, recall and precision with the
- * rule and with the plain argmax). Pure and synchronous: the CLI, the extension host and the trainer use it.
+ * Recall targets around the decision rule (thresholds.ts): the report's per-class table (target, threshold,
+ * recall and precision with the rule and with the plain argmax) and the unmet-target warnings. Parsing and
+ * checking the targets (`cardiology=0.95,gastro=0.9`) is in src/core/config.ts, which the extension host may import.
  */
 import { UNCERTAIN_LABEL, type DecisionRule, type RecallTargetRow } from '../../protocol/labels';
 import { formatFixed } from '../metrics';
 import { decideIndex } from './thresholds';
-
-/**
- * `cardiology=0.95, gastro=0.9` → { cardiology: 0.95, gastro: 0.9 }. Class names may contain spaces; the last
- * `=` of each item separates the value. Returns the problem as a sentence instead when the text is malformed.
- */
-export function parseMinRecall(text: string): { value: Record<string, number> } | { error: string } {
-  const value: Record<string, number> = {};
-  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const item of items) {
-    const eq = item.lastIndexOf('=');
-    const label = eq > 0 ? item.slice(0, eq).trim() : '';
-    const raw = eq > 0 ? item.slice(eq + 1).trim() : '';
-    if (!label || !raw) return { error: `"${item}" is not class=recall (e.g. cardiology=0.95)` };
-    const r = Number(raw);
-    if (!Number.isFinite(r)) return { error: `the recall of "${label}" must be a number (got "${raw}")` };
-    if (label in value) return { error: `"${label}" is given twice` };
-    value[label] = r;
-  }
-  return { value };
-}
-
-/** The problem with the values of minRecall (each in (0, 1]), or undefined. Classes are checked by recallTargetClassProblem. */
-export function minRecallValueProblem(minRecall: unknown): string | undefined {
-  if (minRecall === undefined) return undefined;
-  if (!minRecall || typeof minRecall !== 'object' || Array.isArray(minRecall)) return 'minimum recall must map class names to numbers, e.g. {"cardiology": 0.95}';
-  for (const [label, r] of Object.entries(minRecall as Record<string, unknown>)) {
-    if (!label.trim()) return 'a minimum recall target has an empty class name';
-    if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0 || r > 1) return `the minimum recall of "${label}" must be above 0 and at most 1 (got ${String(r)})`;
-  }
-  return undefined;
-}
-
-/** Targets naming classes the dataset does not have: one sentence naming them and listing the classes, or undefined. */
-export function recallTargetClassProblem(minRecall: Record<string, number> | undefined, labels: readonly string[], dataset: string): string | undefined {
-  const unknown = Object.keys(minRecall ?? {}).filter((l) => !labels.includes(l));
-  if (!unknown.length) return undefined;
-  const names = unknown.map((l) => `"${l}"`).join(', ');
-  return `minimum recall target for ${names}: ${unknown.length > 1 ? 'no such classes' : 'no such class'} in ${dataset}. Its classes are: ${labels.join(', ')}.`;
-}
 
 /** "target 0.99 for cardiology not reachable on the training split; best reachable 0.93" (one per unmet target). */
 export function unmetTargetMessages(rule: DecisionRule): string[] {

@@ -5,11 +5,10 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { HEAD_SETTINGS, type TrainConfig } from '../../protocol/run';
-import { DEFAULT_CONFIG, validateConfig } from '../../core/config';
+import { DEFAULT_CONFIG, minRecallValueProblem, parseMinRecall, recallTargetClassProblem, validateConfig } from '../../core/config';
 import type { Host } from '../host';
 import { ensureFinetuneReady, findModelFolders, isModelFolder, recentModels, rememberModel, shownPicks } from '../finetune';
 import { defaultSetFitBody } from '../../core/finetune/python';
-import { minRecallValueProblem, parseMinRecall, recallTargetClassProblem } from '../../core/labels/recall';
 
 export type TrainOverrides = Partial<Omit<TrainConfig, 'dataset'>>;
 
