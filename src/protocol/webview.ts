@@ -291,7 +291,7 @@ export const DASHBOARD_STRINGS = [
   'Threshold',
   'Argmax recall',
   'Argmax precision',
-  'Uncertain (below the abstain threshold {0}): {1} of {2} texts; each counts as a miss in its class\'s recall.',
+  'Uncertain (below the abstain threshold {0}): {1} of {2} texts; each counts as a miss in the recall of its class.',
   'Confusion matrix (rows: true label, columns: predicted)',
   'True {0}, predicted {1}: {2} samples',
   'Select a cell to list its test samples.',

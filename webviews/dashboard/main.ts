@@ -566,7 +566,7 @@ function recallTargetsCard(rep: NonNullable<NonNullable<typeof state>['report']>
       h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { scope: 'col' }, c)))), body));
   }
   if (rep.abstained) {
-    out.push(h('p', { class: 'note', id: 'uncertain-note' }, T('Uncertain (below the abstain threshold {0}): {1} of {2} texts; each counts as a miss in its class\'s recall.', rep.abstained.threshold, rep.abstained.uncertain, rep.macro.support)));
+    out.push(h('p', { class: 'note', id: 'uncertain-note' }, T('Uncertain (below the abstain threshold {0}): {1} of {2} texts; each counts as a miss in the recall of its class.', rep.abstained.threshold, rep.abstained.uncertain, rep.macro.support)));
   }
   return out;
 }
