@@ -344,7 +344,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         const cv = await crossValidate(xTrain, xAug, yTrainAll, dataset.train, labels, config, headChoice.head, { signal, warn, progress, encoderId: info.id }, decision);
         if (cv) {
           predictions = cv.predictions;
-          ({ report, decisionText } = decidedReport(predictions, cv.argmax, labels, 'cross-validation', decision, cv.ruleNote));
+          ({ report, decisionText } = decidedReport(predictions, cv.argmax, labels, 'cross-validation', decision));
           reportNote = `Split: cross-validation (${cv.k}-fold, stratified, over all ${dataset.train.length} examples; the dataset has no test split).\n`
             + 'Each example was predicted by a model that never saw it; model selection inside each fold used only that fold\'s training part.\n'
             + `Indices in ${RUN_FILES.predictions} refer to the training examples.\n`
@@ -653,7 +653,7 @@ function decisionFor(
  * per-class recall-target rows against the plain argmax (`argmaxIdx`) and the count of "uncertain".
  */
 function decidedReport(
-  predictions: TestPrediction[], argmaxIdx: number[], labels: string[], split: string, rule: DecisionRule | undefined, ruleNote?: string,
+  predictions: TestPrediction[], argmaxIdx: number[], labels: string[], split: string, rule: DecisionRule | undefined,
 ): { report: ClassificationReport; decisionText: string } {
   const report: ClassificationReport = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, split);
   if (!rule) return { report, decisionText: '' };
@@ -665,7 +665,7 @@ function decidedReport(
   const hasTargets = Object.keys(rule.minRecall).length > 0;
   if (hasTargets) report.recallTargets = recallTargetRows(gold, decided, argmaxIdx, labels, rule);
   const text = hasTargets || rule.abstain !== undefined
-    ? formatRecallTargets(report.recallTargets ?? [], rule, split, uncertain, predictions.length) + (ruleNote ? `${ruleNote}\n` : '')
+    ? formatRecallTargets(report.recallTargets ?? [], rule, split, uncertain, predictions.length)
     : '';
   return { report, decisionText: text };
 }
@@ -974,7 +974,7 @@ export function averageEpoch(rows: EpochMetrics[], labels: string[], elapsedMs: 
 async function crossValidate(
   x: Row[], xAug: Row[][], y: number[], samples: Sample[], labels: string[], config: TrainConfig, head: HeadKind,
   hooks: FitHooks, rule?: DecisionRule,
-): Promise<{ k: number; predictions: TestPrediction[]; argmax: number[]; ruleNote?: string } | null> {
+): Promise<{ k: number; predictions: TestPrediction[]; argmax: number[] } | null> {
   const counts = labels.map((_, c) => y.filter((v) => v === c).length);
   const minCount = Math.min(...counts);
   if (minCount < 2) {
@@ -985,8 +985,9 @@ async function crossValidate(
   const folds = stratifiedKFold(y, labels.length, k, config.seed + 1000);
   const predictions: TestPrediction[] = new Array(y.length);
   const argmaxIdx: number[] = new Array(y.length);
-  const targets = rule && Object.keys(rule.minRecall).length ? rule.minRecall : undefined;
-  let foldsWithout = 0;
+  // Only the abstain threshold applies here: a dataset is cross-validated when a class has under 4 examples, where
+  // head auto picks the centroid, which gives no out-of-fold probabilities to choose recall thresholds on.
+  const foldRule: DecisionRule | undefined = rule && { ...rule, thresholds: {} };
   for (let f = 0; f < k; f++) {
     if (hooks.signal?.aborted) throw abortError();
     hooks.progress('evaluate', f, k, `Cross-validation fold ${f + 1} of ${k}`);
@@ -998,17 +999,10 @@ async function crossValidate(
       signal: hooks.signal, warn: () => { /* per-fold warnings repeat the main ones */ }, progress: () => { /* quiet */ }, encoderId: hooks.encoderId,
     });
     const proba = await predictRows({ ...fitted.model, labels }, held.map((i) => x[i]), hooks.signal);
-    // each fold's thresholds come from its own training part's out-of-fold probabilities (never its held-out part)
-    let foldRule: DecisionRule | undefined = rule && { ...rule, thresholds: {} };
-    if (targets && fitted.oof) foldRule = chooseThresholds(fitted.oof.proba, r.y, labels, targets, fitted.oof.description, rule!.abstain);
-    else if (targets) foldsWithout++;
     held.forEach((i, j) => { predictions[i] = toPrediction(samples[i], i, proba[j], labels, foldRule); argmaxIdx[i] = argmax(proba[j]); });
   }
   hooks.progress('evaluate', k, k);
-  const ruleNote = targets
-    ? `In cross-validation each fold's thresholds were chosen on the out-of-fold probabilities of that fold's training part; the threshold column is the final model's.${foldsWithout ? ` ${foldsWithout} fold(s) had too few examples per class for thresholds and used the plain argmax.` : ''}`
-    : undefined;
-  return { k, predictions, argmax: argmaxIdx, ...(ruleNote ? { ruleNote } : {}) };
+  return { k, predictions, argmax: argmaxIdx };
 }
 
 // ---------------------------------------------------------------- splits

@@ -16,7 +16,7 @@ import { startModelServer } from '../../src/core/serve';
 import { mulberry32 } from '../../src/core/util/rng';
 import { UNCERTAIN_LABEL, type TrainPrediction } from '../../src/protocol/labels';
 import type { ClassificationReport, ModelFile, RunRecord, TestPrediction, TrainConfig } from '../../src/protocol/run';
-import { buildChildBundles, readJsonl, rmrf, runCli, tempDir } from './helpers/trainerFixtures';
+import { buildChildBundles, readJsonl, rmrf, runCli, tempDir, writeFolderDataset } from './helpers/trainerFixtures';
 
 const L = ['a', 'b', 'c'];
 
@@ -276,6 +276,21 @@ describe('recall targets: training end to end (hashing encoder, head auto)', fun
       assert.equal(o.label, UNCERTAIN_LABEL);
       assert.ok(o.probabilities[0].p < 0.6);
     } finally { predictor.dispose(); }
+  });
+
+  it('without a test split (tiny classes, cross-validated report): abstains per fold and counts it', async () => {
+    const folder = writeFolderDataset(path.join(dir, 'folders'), 3);
+    const { record, dir: runDir } = await train(folder, path.join(dir, 'store'), { abstain: 0.5 });
+    assert.equal(record.status, 'completed', JSON.stringify(record.error));
+    const report = JSON.parse(fs.readFileSync(path.join(runDir, 'report.json'), 'utf8')) as ClassificationReport;
+    assert.equal(report.split, 'cross-validation');
+    const preds = readJsonl<TestPrediction>(path.join(runDir, 'predictions.jsonl'));
+    assert.equal(preds.length, 9);
+    for (const p of preds) assert.equal(p.predicted === UNCERTAIN_LABEL, Math.max(...Object.values(p.probabilities)) < 0.5);
+    const unsure = preds.filter((p) => p.predicted === UNCERTAIN_LABEL).length;
+    assert.ok(unsure > 0 && unsure < 9, `${unsure} of 9 abstained`);
+    assert.deepEqual(report.abstained, { threshold: 0.5, uncertain: unsure });
+    assert.match(fs.readFileSync(path.join(runDir, 'report.txt'), 'utf8'), /Abstain below 0\.5: \d+ of 9 texts got "uncertain"/);
   });
 
   it('refuses a class the dataset does not have, naming it and the classes', async () => {
