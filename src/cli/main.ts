@@ -95,7 +95,7 @@ Settings of --method finetune (--epochs, --lr, --batch-size, --patience, --seed 
 Recall targets and abstaining (saved with the model; predict and serve use them):
   --min-recall <targets>   minimum recall per class, e.g. cardiology=0.95,gastro=0.9: per-class
                            thresholds chosen on the out-of-fold probabilities of the training
-                           split (head auto and --method setfit only); the report shows, per class,
+                           split (head auto of the quick method only); the report shows, per class,
                            recall and precision on test with them and with the plain argmax
   --abstain <p>            label a text "uncertain" when its top probability is below p (0 < p < 1;
                            default off); every head and method
@@ -274,7 +274,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   };
   // before the head's settings: the specific reason, not "not used by head logreg"
   const headProblem = minRecallHeadProblem(partial);
-  if (headProblem) throw new UsageError(`--min-recall: ${headProblem}.\nfix: use --head auto (the default) or --method setfit, or drop --min-recall.`, 'train');
+  if (headProblem) throw new UsageError(`--min-recall: ${headProblem}.\nfix: use --head auto and the quick method (the defaults), or drop --min-recall.`, 'train');
   const ftGiven = finetuneFlags(values);
   if (partial.method === 'setfit') {
     const wrong = ['unfreeze-top', 'full-finetune-above', 'head-epochs', 'precision', 'fp16', 'encoder', 'head', 'patience', 'validation-fraction', 'backend', 'augment', 'no-refit']

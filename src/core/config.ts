@@ -211,13 +211,14 @@ export function configProblems(c: Partial<TrainConfig>): { field: string; messag
 }
 
 /**
- * Why recall targets cannot be met with this head or method (they need the out-of-fold probabilities that only
- * the few-shot head computes: head auto, and method setfit's head), or undefined.
+ * Why recall targets cannot be met with this head or method (they need honest out-of-fold probabilities of the
+ * training split, which only the few-shot head of the quick method computes: head auto), or undefined.
  */
 export function minRecallHeadProblem(c: Partial<TrainConfig>): string | undefined {
   if (!c.minRecall || !Object.keys(c.minRecall).length) return undefined;
   if (c.method === 'finetune') return 'minimum recall targets need out-of-fold probabilities of the training split, which fine-tuning does not compute (it selects epochs on a hold-out)';
-  if (c.method !== 'setfit' && c.head !== undefined && c.head !== 'auto') {
+  if (c.method === 'setfit') return 'minimum recall targets need out-of-fold probabilities of the training split that no model saw, and after SetFit the body has seen every training text (thresholds chosen on them would be too high and miss the targets on new texts)';
+  if (c.head !== undefined && c.head !== 'auto') {
     return `minimum recall targets need out-of-fold probabilities of the training split, which head ${String(c.head)} does not compute (only head auto, the few-shot recipe, cross-validates every training text)`;
   }
   return undefined;
@@ -228,7 +229,7 @@ function recallProblems(c: Partial<TrainConfig>): { field: string; message: stri
   const value = minRecallValueProblem(c.minRecall);
   if (value) p.push({ field: 'minRecall', message: value, fix: 'Give each class a recall above 0 and at most 1, e.g. cardiology=0.95.' });
   const head = value ? undefined : minRecallHeadProblem(c);
-  if (head) p.push({ field: 'minRecall', message: head, fix: 'Use head auto (or method setfit), or remove the minimum recall targets.' });
+  if (head) p.push({ field: 'minRecall', message: head, fix: 'Use the quick method with head auto, or remove the minimum recall targets.' });
   if (c.abstain !== undefined && c.abstain !== null && !(typeof c.abstain === 'number' && c.abstain > 0 && c.abstain < 1)) {
     p.push({ field: 'abstain', message: `the abstain threshold must be above 0 and below 1 (got ${String(c.abstain)})`, fix: 'Set it to e.g. 0.5, or remove it (off).' });
   }

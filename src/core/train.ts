@@ -307,7 +307,9 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       throwIfAborted(signal);
       // method setfit: the body's training (worker start to export) counts as training time too
       timings.trainMs = Date.now() - tTrain + setfitMs;
-      // out-of-fold predictions of the training split (head auto): oof.jsonl, and the recall targets' thresholds
+      // out-of-fold predictions of the training split (head auto): oof.jsonl, and the recall targets' thresholds.
+      // Not after SetFit: its body was trained on every training text, so they would not be out-of-fold.
+      if (setfit) delete fitted.oof;
       if (fitted.oof) {
         const oofProba = fitted.oof.proba;
         oof = dataset.train.map((s, i) => toPrediction(s, i, oofProba[i], labels));
@@ -318,7 +320,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
           ? `head auto chose the nearest centroid (${headChoice.reason}), which computes no out-of-fold probabilities`
           : `the head computed no out-of-fold probabilities (${fitted.progress.validation})`;
       }
-      const decision = decisionFor(config, labels, yTrainAll, fitted.oof ?? null, noOof, warn, setfit !== undefined);
+      const decision = decisionFor(config, labels, yTrainAll, fitted.oof ?? null, noOof, warn);
       const model: ModelFile = {
         ...fitted.model, labels, encoder: info, head: headChoice.head, maxChars: cached.maxChars,
         ...(setfit ? { body: { path: SETFIT_BODY_DIR, ref: path.resolve(setfit.bodyDir) } } : {}),
@@ -469,7 +471,7 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
     id: `finetuned:${ft.model}`, requested: ft.model, dim: hidden,
     reason: `method finetune: ${st.model.name} (${st.model.layers} layers, ${st.model.parameters.toLocaleString('en-US')} parameters) fine-tuned with staged unfreezing; predictions run its ONNX export in Node`,
   };
-  const decision = decisionFor(config, labels, y, null, 'fine-tuning computes none', h.warn, false);
+  const decision = decisionFor(config, labels, y, null, 'fine-tuning computes none', h.warn);
   const model: ModelFile = {
     formatVersion: RUN_FORMAT_VERSION, labels, encoder, head: 'logreg', weights: [],
     transformer: { path: FINETUNED_DIR, onnx: d.onnx, maxLength: ft.maxLength },
@@ -634,13 +636,12 @@ function toPrediction(s: Sample, index: number, p: number[], labels: string[], r
  */
 function decisionFor(
   config: TrainConfig, labels: string[], y: number[], oof: { proba: number[][]; description: string } | null, noOof: string,
-  warn: (m: string) => void, setfit: boolean,
+  warn: (m: string) => void,
 ): DecisionRule | undefined {
   const targets = config.minRecall && Object.keys(config.minRecall).length ? config.minRecall : undefined;
   if (targets && oof) {
     const rule = chooseThresholds(oof.proba, y, labels, targets, oof.description, config.abstain);
     for (const m of unmetTargetMessages(rule)) warn(`Recall target: ${m}.`);
-    if (setfit) warn('Recall thresholds after SetFit are chosen on optimistic out-of-fold probabilities: the body was trained on pairs of every training text.');
     return rule;
   }
   if (targets) warn(`Minimum recall targets were not applied: ${noOof}. Predictions use the plain argmax${config.abstain !== undefined ? ' (and the abstain threshold)' : ''}.`);

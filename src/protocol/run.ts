@@ -80,7 +80,7 @@ export const ALGORITHM_SETTINGS: Readonly<Record<Algorithm, readonly (keyof Trai
   'tfjs-mlp': HEAD_SETTINGS.mlp,
   centroid: HEAD_SETTINGS.centroid,
   'finetune-transformer': ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'classWeighting', 'finetune', 'abstain'],
-  'setfit-contrastive': ['classWeighting', 'maxChars', 'setfit', 'minRecall', 'abstain'],
+  'setfit-contrastive': ['classWeighting', 'maxChars', 'setfit', 'abstain'],
 };
 
 /** Everything that decides the result of a run. Stored verbatim in run.json. */
@@ -131,10 +131,11 @@ export interface TrainConfig {
    */
   refit?: boolean;
   /**
-   * Recall targets (head auto, and method setfit, whose head is the same): minimum recall per class, 0 < r ≤ 1,
-   * e.g. { cardiology: 0.95 }. Met by per-class decision thresholds chosen on the out-of-fold probabilities of the
-   * training split (src/core/labels/thresholds.ts), saved with the model (ModelFile.decision) and used by every
-   * predict path. Needs out-of-fold probabilities: refused with the tfjs heads, centroid and finetune.
+   * Recall targets (method quick, head auto): minimum recall per class, 0 < r ≤ 1, e.g. { cardiology: 0.95 }. Met
+   * by per-class decision thresholds chosen on the out-of-fold probabilities of the training split
+   * (src/core/labels/thresholds.ts), saved with the model (ModelFile.decision) and used by every predict path. Needs
+   * honest out-of-fold probabilities: refused with the tfjs heads, centroid, finetune and setfit (its body saw every
+   * training text).
    */
   minRecall?: Record<string, number>;
   /**

@@ -111,12 +111,11 @@ describe('recall targets: settings checks', () => {
 
   it('refuses values outside (0, 1], heads without out-of-fold probabilities and a bad abstain threshold', () => {
     assert.deepEqual(configProblems(cfg({ minRecall: { a: 0.9 }, abstain: 0.5 })), []);
-    assert.deepEqual(configProblems(cfg({ method: 'setfit', minRecall: { a: 0.9 } })), []);
     assert.deepEqual(configProblems(cfg({ head: 'mlp', abstain: 0.5 })), []);
     for (const [over, words] of [
       [{ minRecall: { a: 0 } }, /"a" must be above 0 and at most 1/], [{ minRecall: { a: 1.2 } }, /at most 1 \(got 1\.2\)/],
       [{ head: 'logreg', minRecall: { a: 0.9 } }, /head logreg does not compute/], [{ head: 'centroid', minRecall: { a: 0.9 } }, /head centroid/],
-      [{ method: 'finetune', minRecall: { a: 0.9 } }, /fine-tuning does not compute/], [{ abstain: 1 }, /abstain threshold must be above 0 and below 1/],
+      [{ method: 'finetune', minRecall: { a: 0.9 } }, /fine-tuning does not compute/], [{ method: 'setfit', minRecall: { a: 0.9 } }, /after SetFit the body has seen every training text/], [{ abstain: 1 }, /abstain threshold must be above 0 and below 1/],
     ] as [Partial<TrainConfig>, RegExp][]) {
       const p = configProblems(cfg(over)).filter((x) => x.field === 'minRecall' || x.field === 'abstain');
       assert.equal(p.length, 1, JSON.stringify(over));
