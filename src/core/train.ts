@@ -133,8 +133,9 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     let predictions: TestPrediction[] = [];
     let reportNote = '';
     let oof: TrainPrediction[] | undefined;
-    /** The recall-target block of report.txt (after the scikit-learn table). */
+    /** The recall-target block of report.txt (after the scikit-learn table), and why targets were not applied. */
     let decisionText = '';
+    let notApplied = '';
     if (config.method === 'finetune') {
       // no encoder or embedding stage: the worker fine-tunes the whole transformer
       const ft = await finetuneStages(dataset, config, req, runDir, {
@@ -321,6 +322,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
           : `the head computed no out-of-fold probabilities (${fitted.progress.validation})`;
       }
       const decision = decisionFor(config, labels, yTrainAll, fitted.oof ?? null, noOof, warn);
+      // targets that could not be applied: the report says so too, next to the table
+      if (config.minRecall && Object.keys(config.minRecall).length && !fitted.oof) notApplied = `Recall targets were not applied: ${noOof}.\n`;
       const model: ModelFile = {
         ...fitted.model, labels, encoder: info, head: headChoice.head, maxChars: cached.maxChars,
         ...(setfit ? { body: { path: SETFIT_BODY_DIR, ref: path.resolve(setfit.bodyDir) } } : {}),
@@ -360,6 +363,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     }
 
     // ---------------------------------------------------------------- save
+    if (report && notApplied) decisionText += notApplied;
     progress('save', 0, 1, 'Saving model and report');
     await store.saveResults(runId, {
       model: outcome.model, predictions, report, oof,

@@ -307,6 +307,7 @@ describe('recall targets: training end to end (hashing encoder, head auto)', fun
     const model = JSON.parse(fs.readFileSync(path.join(runDir, 'model', 'head.json'), 'utf8')) as ModelFile;
     assert.equal(model.decision, undefined);
     assert.equal(fs.existsSync(path.join(runDir, 'oof.jsonl')), false);
+    assert.match(fs.readFileSync(path.join(runDir, 'report.txt'), 'utf8'), /\nRecall targets were not applied: head auto chose the nearest centroid/);
   });
 });
 
