@@ -292,6 +292,21 @@ describe('recall targets: training end to end (hashing encoder, head auto)', fun
     assert.match(fs.readFileSync(path.join(runDir, 'report.txt'), 'utf8'), /Abstain below 0\.5: \d+ of 9 texts got "uncertain"/);
   });
 
+  it('refuses to load a model file whose decision rule is damaged, naming the file', async () => {
+    const { record, dir: runDir } = await train(csv, path.join(dir, 'store'), { minRecall: { gastro: 0.9 } });
+    assert.equal(record.status, 'completed', JSON.stringify(record.error));
+    const file = path.join(runDir, 'model', 'head.json');
+    const model = JSON.parse(fs.readFileSync(file, 'utf8')) as ModelFile;
+    for (const [decision, why] of [
+      [{ ...model.decision!, thresholds: { gastro: 2 } }, 'its decision rule has a bad threshold for "gastro"'],
+      [{ ...model.decision!, thresholds: { nope: 0.5 } }, 'its decision rule has a bad threshold for "nope"'],
+      [{ ...model.decision!, abstain: -1 }, 'its decision rule has a bad abstain threshold'],
+    ] as const) {
+      fs.writeFileSync(file, JSON.stringify({ ...model, decision }));
+      await assert.rejects(loadPredictor(runDir), (e: Error) => e.message === `The model file ${file} is invalid: ${why}.`);
+    }
+  });
+
   it('refuses a class the dataset does not have, naming it and the classes', async () => {
     const { record } = await train(csv, path.join(dir, 'store'), { minRecall: { cardio: 0.9 } });
     assert.equal(record.status, 'failed');
