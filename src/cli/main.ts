@@ -13,7 +13,7 @@ import { HEAD_SETTINGS, type ClassificationReport, type RunRecord, type TrainCon
 import type { TrainRequest } from '../protocol/trainer';
 import { SERVE_PROTOCOL_VERSION, type ServeToParent } from '../protocol/serve';
 import { FewShotError, errorMessage, isFewShotError } from '../core/errors';
-import { resolveConfig, unusedSettings } from '../core/config';
+import { minRecallHeadProblem, minRecallValueProblem, parseMinRecall, recallTargetClassProblem, resolveConfig, unusedSettings } from '../core/config';
 import { RunStore, escapeControl, readRunAt, resolveRunRef, runFile, runFileExists } from '../core/runs';
 import { ProgressReporter } from './progress';
 
@@ -92,6 +92,13 @@ Settings of --method finetune (--epochs, --lr, --batch-size, --patience, --seed 
   --max-length <n>         tokens per text, default 128
   --python <path>          Python interpreter (default: FEWSHOT_PYTHON, the \`fewshot setup\`
                            venv, then python3 on PATH)
+Recall targets and abstaining (saved with the model; predict and serve use them):
+  --min-recall <targets>   minimum recall per class, e.g. cardiology=0.95,gastro=0.9: per-class
+                           thresholds chosen on the out-of-fold probabilities of the training
+                           split (head auto of the quick method only); the report shows, per class,
+                           recall and precision on test with them and with the plain argmax
+  --abstain <p>            label a text "uncertain" when its top probability is below p (0 < p < 1;
+                           default off); every head and method
 Other options:
   --augment <n>            augmented variants per training text, default 0 (off)
   --text-column <name>     text column of a CSV/TSV/JSONL file (default: detected)
@@ -112,7 +119,10 @@ Options:
   --run <run>              run folder, or run id in the store (required)
   --store <store>          store folder for run ids (default ./.fewshot)
   --hf-cache <folder>      folder of downloaded Hugging Face models
-  --json                   print [{text, label, probabilities}] as JSON`,
+  --json                   print [{text, label, probabilities}] as JSON
+
+The label is the decided one: with the run's recall targets it may be a class other than the most
+probable, and with its abstain threshold "uncertain"; the probabilities are the model's.`,
   runs: `Usage: fewshot runs [options]
 
 Lists runs, newest first.
@@ -235,6 +245,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     method: { type: 'string' }, model: { type: 'string' }, 'unfreeze-top': { type: 'string' }, 'full-finetune-above': { type: 'string' },
     'head-epochs': { type: 'string' }, precision: { type: 'string' }, fp16: { type: 'boolean' }, device: { type: 'string' },
     'max-length': { type: 'string' }, python: { type: 'string' }, iterations: { type: 'string' }, ngrams: { type: 'boolean' },
+    'min-recall': { type: 'string' }, abstain: { type: 'string' },
   });
   if (values.help) { io.stdout.write(USAGE.train + '\n'); return EXIT_OK; }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one dataset, got ${positionals.length}: ${positionals.join(' ')}` : 'missing <dataset>', 'train');
@@ -258,7 +269,12 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     maxChars: num(values, 'max-chars', 'train', true),
     refit: values['no-refit'] === true ? false : undefined,
     method: str(values, 'method') as TrainConfig['method'] | undefined,
+    minRecall: minRecallFlag(str(values, 'min-recall')),
+    abstain: num(values, 'abstain', 'train', false),
   };
+  // before the head's settings: the specific reason, not "not used by head logreg"
+  const headProblem = minRecallHeadProblem(partial);
+  if (headProblem) throw new UsageError(`--min-recall: ${headProblem}.\nfix: use --head auto and the quick method (the defaults), or drop --min-recall.`, 'train');
   const ftGiven = finetuneFlags(values);
   if (partial.method === 'setfit') {
     const wrong = ['unfreeze-top', 'full-finetune-above', 'head-epochs', 'precision', 'fp16', 'encoder', 'head', 'patience', 'validation-fraction', 'backend', 'augment', 'no-refit']
@@ -293,6 +309,13 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   }
   if (!fs.existsSync(dataset)) {
     throw new FewShotError(`The dataset ${dataset} does not exist.`, { file: dataset, fix: 'Pass a dataset folder (one sub-folder per label, optionally under train/ and test/) or a CSV/TSV/JSONL file.', code: 'dataset-missing' });
+  }
+  if (config.minRecall) {
+    // the classes are checked before training starts (the trainer checks again, for the other entry points)
+    const { loadDataset } = await import('../core/datasets');
+    const ds = await loadDataset(config.dataset, { textColumn: config.textColumn, labelColumn: config.labelColumn, seed: config.seed });
+    const problem = recallTargetClassProblem(config.minRecall, ds.labels, ds.root);
+    if (problem) throw new UsageError(`--min-recall: ${problem}\nfix: use the class names of the dataset, e.g. --min-recall ${ds.labels[0]}=0.95.`, 'train');
   }
   const storeDir = defaultStore(io, str(values, 'out'));
   const hf: TrainRequest['hf'] = {
@@ -359,11 +382,22 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   return EXIT_FAILURE;
 }
 
+/** --min-recall cardiology=0.95,gastro=0.9 (undefined when absent). */
+function minRecallFlag(raw: string | undefined): Record<string, number> | undefined {
+  if (raw === undefined) return undefined;
+  const r = parseMinRecall(raw);
+  if ('error' in r) throw new UsageError(`--min-recall: ${r.error}.\nfix: give class=recall pairs separated by commas, e.g. --min-recall cardiology=0.95,gastro=0.9.`, 'train');
+  if (!Object.keys(r.value).length) throw new UsageError('--min-recall needs at least one class=recall pair, e.g. --min-recall cardiology=0.95.', 'train');
+  const bad = minRecallValueProblem(r.value);
+  if (bad) throw new UsageError(`--min-recall: ${bad}.\nfix: give each class a recall above 0 and at most 1, e.g. cardiology=0.95.`, 'train');
+  return r.value;
+}
+
 /** Command-line flags of the settings that only some heads use. */
 const SETTING_FLAGS: Partial<Record<keyof TrainConfig, string>> = {
   epochs: 'epochs', learningRate: 'lr', batchSize: 'batch-size', patience: 'patience', validationFraction: 'validation-fraction',
   backend: 'backend', refit: 'no-refit', passages: 'no-passages', classNames: 'no-class-names', augment: 'augment', maxChars: 'max-chars',
-  encoder: 'encoder', head: 'head',
+  encoder: 'encoder', head: 'head', minRecall: 'min-recall', abstain: 'abstain',
 };
 
 /** Flags of method finetune (TrainConfig.finetune), refused without --method finetune. */
@@ -461,7 +495,8 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
       preds.forEach((p, j) => out.push({ text: chunk[j], label: p.label, probabilities: p.probabilities }));
     }
     if (values.json) io.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    else for (const o of out) io.stdout.write(`${escapeControl(o.label)}\t${o.probabilities[0].p.toFixed(4)}\t${escapeControl(oneLine(o.text, 80))}\n`);
+    // the probability of the decided label (of the most probable class for "uncertain")
+    else for (const o of out) io.stdout.write(`${escapeControl(o.label)}\t${(o.probabilities.find((q) => q.label === o.label) ?? o.probabilities[0]).p.toFixed(4)}\t${escapeControl(oneLine(o.text, 80))}\n`);
     return EXIT_OK;
   } finally {
     predictor.dispose();

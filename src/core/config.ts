@@ -206,6 +206,33 @@ export function configProblems(c: Partial<TrainConfig>): { field: string; messag
   }
   if (c.method === 'finetune') p.push(...finetuneProblems(c));
   if (c.method === 'setfit') p.push(...setfitProblems(c));
+  p.push(...recallProblems(c));
+  return p;
+}
+
+/**
+ * Why recall targets cannot be met with this head or method (they need honest out-of-fold probabilities of the
+ * training split, which only the few-shot head of the quick method computes: head auto), or undefined.
+ */
+export function minRecallHeadProblem(c: Partial<TrainConfig>): string | undefined {
+  if (!c.minRecall || !Object.keys(c.minRecall).length) return undefined;
+  if (c.method === 'finetune') return 'minimum recall targets need out-of-fold probabilities of the training split, which fine-tuning does not compute (it selects epochs on a hold-out)';
+  if (c.method === 'setfit') return 'minimum recall targets need out-of-fold probabilities of the training split that no model saw, and after SetFit the body has seen every training text (thresholds chosen on them would be too high and miss the targets on new texts)';
+  if (c.head !== undefined && c.head !== 'auto') {
+    return `minimum recall targets need out-of-fold probabilities of the training split, which head ${String(c.head)} does not compute (only head auto, the few-shot recipe, cross-validates every training text)`;
+  }
+  return undefined;
+}
+
+function recallProblems(c: Partial<TrainConfig>): { field: string; message: string; fix: string }[] {
+  const p: { field: string; message: string; fix: string }[] = [];
+  const value = minRecallValueProblem(c.minRecall);
+  if (value) p.push({ field: 'minRecall', message: value, fix: 'Give each class a recall above 0 and at most 1, e.g. cardiology=0.95.' });
+  const head = value ? undefined : minRecallHeadProblem(c);
+  if (head) p.push({ field: 'minRecall', message: head, fix: 'Use the quick method with head auto, or remove the minimum recall targets.' });
+  if (c.abstain !== undefined && c.abstain !== null && !(typeof c.abstain === 'number' && c.abstain > 0 && c.abstain < 1)) {
+    p.push({ field: 'abstain', message: `the abstain threshold must be above 0 and below 1 (got ${String(c.abstain)})`, fix: 'Set it to e.g. 0.5, or remove it (off).' });
+  }
   return p;
 }
 
@@ -266,4 +293,45 @@ export function validateConfig(c: Partial<TrainConfig>, source?: string): assert
     fix: problems.map((x) => x.fix).join(' '),
     code: 'config-invalid',
   });
+}
+
+// ---------------------------------------------------------------- recall targets (TrainConfig.minRecall)
+
+/**
+ * `cardiology=0.95, gastro=0.9` → { cardiology: 0.95, gastro: 0.9 }. Class names may contain spaces; the last
+ * `=` of each item separates the value. Returns the problem as a sentence instead when the text is malformed.
+ */
+export function parseMinRecall(text: string): { value: Record<string, number> } | { error: string } {
+  const value: Record<string, number> = {};
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    const eq = item.lastIndexOf('=');
+    const label = eq > 0 ? item.slice(0, eq).trim() : '';
+    const raw = eq > 0 ? item.slice(eq + 1).trim() : '';
+    if (!label || !raw) return { error: `"${item}" is not class=recall (e.g. cardiology=0.95)` };
+    const r = Number(raw);
+    if (!Number.isFinite(r)) return { error: `the recall of "${label}" must be a number (got "${raw}")` };
+    if (label in value) return { error: `"${label}" is given twice` };
+    value[label] = r;
+  }
+  return { value };
+}
+
+/** The problem with the values of minRecall (each in (0, 1]), or undefined. Classes are checked by recallTargetClassProblem. */
+export function minRecallValueProblem(minRecall: unknown): string | undefined {
+  if (minRecall === undefined) return undefined;
+  if (!minRecall || typeof minRecall !== 'object' || Array.isArray(minRecall)) return 'minimum recall must map class names to numbers, e.g. {"cardiology": 0.95}';
+  for (const [label, r] of Object.entries(minRecall as Record<string, unknown>)) {
+    if (!label.trim()) return 'a minimum recall target has an empty class name';
+    if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0 || r > 1) return `the minimum recall of "${label}" must be above 0 and at most 1 (got ${String(r)})`;
+  }
+  return undefined;
+}
+
+/** Targets naming classes the dataset does not have: one sentence naming them and listing the classes, or undefined. */
+export function recallTargetClassProblem(minRecall: Record<string, number> | undefined, labels: readonly string[], dataset: string): string | undefined {
+  const unknown = Object.keys(minRecall ?? {}).filter((l) => !labels.includes(l));
+  if (!unknown.length) return undefined;
+  const names = unknown.map((l) => `"${l}"`).join(', ');
+  return `minimum recall target for ${names}: ${unknown.length > 1 ? 'no such classes' : 'no such class'} in ${dataset}. Its classes are: ${labels.join(', ')}.`;
 }

@@ -10,6 +10,8 @@ import { createEncoder, shortSpecFromId, type Encoder, type EncoderOptions } fro
 import { compileHead, predictProba } from './heads';
 import { readRunModelSync, runFile } from './runs';
 import { loadTransformerClassifier } from './finetune/onnx';
+import { decideLabel } from './labels/thresholds';
+import type { DecisionRule } from '../protocol/labels';
 
 export interface Predictor {
   labels: string[];
@@ -121,7 +123,7 @@ export async function loadPredictor(runDir: string, opts: EncoderOptions = {}): 
       if (!texts.length) return [];
       const x = await encoder.embed(texts.map((t) => String(t ?? '')));
       const proba = await predictProba(model, x);
-      return proba.map((p) => toPrediction(p, labels));
+      return proba.map((p) => toPrediction(p, labels, model.decision));
     },
     dispose() {
       if (disposed) return;
@@ -150,13 +152,17 @@ async function loadTransformerPredictor(dir: string, model: ModelFile, file: str
     async predict(texts: string[]): Promise<Prediction[]> {
       if (!texts.length) return [];
       const proba = await clf.predictProba(texts.map((x) => String(x ?? '')));
-      return proba.map((p) => toPrediction(p, labels));
+      return proba.map((p) => toPrediction(p, labels, model.decision));
     },
     dispose() { clf.dispose(); },
   };
 }
 
-export function toPrediction(p: ArrayLike<number>, labels: string[]): Prediction {
+/**
+ * The label and the model's probabilities (sorted). With the model's decision rule (ModelFile.decision: recall
+ * thresholds, abstain) the label is the decided one, possibly UNCERTAIN_LABEL; the probabilities stay the model's.
+ */
+export function toPrediction(p: ArrayLike<number>, labels: string[], rule?: DecisionRule): Prediction {
   const probabilities = labels.map((label, i) => ({ label, p: Number(p[i]) })).sort((a, b) => b.p - a.p); // stable: ties keep label order (like argmax)
-  return { label: probabilities[0].label, probabilities };
+  return { label: rule ? decideLabel(p, labels, rule) : probabilities[0].label, probabilities };
 }

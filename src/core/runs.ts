@@ -716,6 +716,15 @@ export function readRunModelSync(runDir: string): ModelFile {
   if (!Array.isArray(m.labels) || m.labels.length < 2) bad('it has fewer than 2 labels');
   if (!m.encoder || typeof m.encoder.id !== 'string') bad('it does not name its encoder');
   if (!Array.isArray(m.weights)) bad('it has no weights');
+  if (m.decision !== undefined) {
+    const d = m.decision;
+    const probability = (v: unknown) => typeof v === 'number' && v >= 0 && v <= 1;
+    if (!d || typeof d !== 'object' || !d.thresholds || typeof d.thresholds !== 'object') bad('its decision rule has no thresholds');
+    for (const [l, t] of Object.entries(d.thresholds)) {
+      if (!m.labels.includes(l) || !probability(t)) bad(`its decision rule has a bad threshold for "${l}"`);
+    }
+    if (d.abstain !== undefined && !probability(d.abstain)) bad('its decision rule has a bad abstain threshold');
+  }
   return m;
 }
 

@@ -5,7 +5,11 @@
  *   POST /predict  {"text": "…"}      → {label, probabilities:[{label,p}], ms}
  *                  {"texts": ["…"]}   → {predictions:[{label, probabilities}], ms}
  *   GET  /health                      → {status:'ok'}
- *   GET  /model                       → {runId, labels, encoder, head, createdAt, testMacroF1}
+ *   GET  /model                       → {runId, labels, encoder, head, createdAt, testMacroF1, decision}
+ *
+ * `label` is the decided label: with the model's decision rule (recall targets' per-class thresholds, abstain
+ * threshold; ModelFile.decision, shown by GET /model) it may differ from the most probable class, or be
+ * "uncertain"; `probabilities` are always the model's.
  *
  * Binds 127.0.0.1 by default. Any other (non-loopback) host needs a token; with a
  * token every request needs `Authorization: Bearer <token>`.
@@ -100,6 +104,8 @@ interface ModelInfo {
   head: string;
   createdAt: string | null;
   testMacroF1: number | null;
+  /** The decision rule predictions follow (null = the most probable class). */
+  decision: { minRecall: Record<string, number>; thresholds: Record<string, number>; abstain: number | null } | null;
 }
 
 async function readModelInfo(runDir: string, predictor: ServePredictor): Promise<ModelInfo> {
@@ -122,6 +128,7 @@ async function readModelInfo(runDir: string, predictor: ServePredictor): Promise
     head: model.transformer ? 'transformer' : model.head ?? 'unknown',
     createdAt: record.createdAt ?? null,
     testMacroF1: typeof record.testMacroF1 === 'number' ? record.testMacroF1 : null,
+    decision: model.decision ? { minRecall: model.decision.minRecall, thresholds: model.decision.thresholds, abstain: model.decision.abstain ?? null } : null,
   };
 }
 

@@ -20,7 +20,7 @@ import type {
   Algorithm, BackendInfo, ClassificationReport, DataProblem, DatasetInfo, EncoderInfo, EpochMetrics, HeadKind, ModelFile,
   ProgressUnit, RunRecord, TestPrediction, TrainConfig,
 } from '../protocol/run';
-import { DEFAULT_CONFIG as CONFIG_DEFAULTS, resolveConfig, resolveHead } from './config';
+import { DEFAULT_CONFIG as CONFIG_DEFAULTS, recallTargetClassProblem, resolveConfig, resolveHead } from './config';
 import { FewShotError, errorMessage, isFewShotError } from './errors';
 import { IssueCodes, loadDataset, type Dataset, type Sample } from './datasets';
 import { createEncoder, withEmbeddingCache, type Encoder } from './encoders';
@@ -36,6 +36,9 @@ import { RUN_FORMAT_VERSION } from '../protocol/run';
 import { RUN_FILES, RunStore } from './runs';
 import { abortError } from './util/async';
 import { seededRandom, shuffleInPlace } from './util/rng';
+import { UNCERTAIN_LABEL, type DecisionRule, type TrainPrediction } from '../protocol/labels';
+import { chooseThresholds, decideIndex } from './labels/thresholds';
+import { formatRecallTargets, recallTargetRows, unmetTargetMessages } from './labels/recall';
 
 export type TrainEvent = TrainerToParent;
 export const DEFAULT_CONFIG = CONFIG_DEFAULTS;
@@ -105,6 +108,17 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     if (!dataset.train.length) {
       throw new FewShotError(`The dataset ${dataset.root} has no training examples.`, { file: dataset.root, fix: 'Add training examples.', code: 'no-train' });
     }
+    const targetProblem = recallTargetClassProblem(config.minRecall, labels, dataset.root);
+    if (targetProblem) {
+      throw new FewShotError(targetProblem.charAt(0).toUpperCase() + targetProblem.slice(1), {
+        file: dataset.root, fix: `Use the class names of the dataset (${labels.join(', ')}), or remove the target.`, code: 'config-invalid',
+      });
+    }
+    if (config.abstain !== undefined && labels.includes(UNCERTAIN_LABEL)) {
+      throw new FewShotError(`The dataset ${dataset.root} has a class named "${UNCERTAIN_LABEL}", which is what an abstaining model returns.`, {
+        file: dataset.root, fix: `Rename the class "${UNCERTAIN_LABEL}", or turn the abstain threshold off.`, code: 'config-invalid',
+      });
+    }
     const datasetInfo = describeDataset(dataset);
     for (const issue of dataset.issues ?? []) if (issue.severity === 'warning') warn(`${issue.message}${issue.file ? ` (${issue.file})` : ''}`);
     const dataProblems = findDataProblems(dataset);
@@ -118,6 +132,10 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     let report: ClassificationReport | null = null;
     let predictions: TestPrediction[] = [];
     let reportNote = '';
+    let oof: TrainPrediction[] | undefined;
+    /** The recall-target block of report.txt (after the scikit-learn table), and why targets were not applied. */
+    let decisionText = '';
+    let notApplied = '';
     if (config.method === 'finetune') {
       // no encoder or embedding stage: the worker fine-tunes the whole transformer
       const ft = await finetuneStages(dataset, config, req, runDir, {
@@ -132,7 +150,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         },
         timings,
       });
-      ({ outcome, report, predictions, reportNote } = ft);
+      ({ outcome, report, predictions, reportNote, decisionText } = ft);
     } else {
       // ---------------------------------------------------------------- method setfit: the body first
       // The worker trains the sentence-transformer body on pairs and exports it to the run folder; the
@@ -290,9 +308,26 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       throwIfAborted(signal);
       // method setfit: the body's training (worker start to export) counts as training time too
       timings.trainMs = Date.now() - tTrain + setfitMs;
+      // out-of-fold predictions of the training split (head auto): oof.jsonl, and the recall targets' thresholds.
+      // Not after SetFit: its body was trained on every training text, so they would not be out-of-fold.
+      if (setfit) delete fitted.oof;
+      if (fitted.oof) {
+        const oofProba = fitted.oof.proba;
+        oof = dataset.train.map((s, i) => toPrediction(s, i, oofProba[i], labels));
+      }
+      let noOof = '';
+      if (!fitted.oof) {
+        noOof = headChoice.head === 'centroid'
+          ? `head auto chose the nearest centroid (${headChoice.reason}), which computes no out-of-fold probabilities`
+          : `the head computed no out-of-fold probabilities (${fitted.progress.validation})`;
+      }
+      const decision = decisionFor(config, labels, yTrainAll, fitted.oof ?? null, noOof, warn);
+      // targets that could not be applied: the report says so too, next to the table
+      if (config.minRecall && Object.keys(config.minRecall).length && !fitted.oof) notApplied = `Recall targets were not applied: ${noOof}.\n`;
       const model: ModelFile = {
         ...fitted.model, labels, encoder: info, head: headChoice.head, maxChars: cached.maxChars,
         ...(setfit ? { body: { path: SETFIT_BODY_DIR, ref: path.resolve(setfit.bodyDir) } } : {}),
+        ...(decision ? { decision } : {}),
       };
       if (setfit) fitted.algorithm = 'setfit-contrastive';
       outcome = { model, bestEpoch: fitted.bestEpoch, epochsRun: fitted.epochsRun, bestValMacroF1: fitted.bestValMacroF1 };
@@ -302,8 +337,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       if (dataset.test.length) {
         progress('evaluate', 0, dataset.test.length, `Evaluating on ${dataset.test.length} test examples`);
         const proba = await predictRows(model, xTest, signal);
-        predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels));
-        report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'test');
+        predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels, decision));
+        ({ report, decisionText } = decidedReport(predictions, proba.map((p) => argmax(p)), labels, 'test', decision));
         reportNote = `Split: test (${dataset.test.length} examples; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
           + `The test split was never used for model selection: ${fitted.selection}.\n`
           + `Algorithm: ${fitted.algorithm}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`
@@ -311,10 +346,10 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
         progress('evaluate', dataset.test.length, dataset.test.length);
       } else if (dataset.testSource === 'cross-validation') {
         if (setfit) warn('Cross-validation after SetFit is optimistic: the body was trained on pairs of every training text, including each fold\'s held-out part. Add a test split for an honest score.');
-        const cv = await crossValidate(xTrain, xAug, yTrainAll, dataset.train, labels, config, headChoice.head, { signal, warn, progress, encoderId: info.id });
+        const cv = await crossValidate(xTrain, xAug, yTrainAll, dataset.train, labels, config, headChoice.head, { signal, warn, progress, encoderId: info.id }, decision);
         if (cv) {
           predictions = cv.predictions;
-          report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'cross-validation');
+          ({ report, decisionText } = decidedReport(predictions, cv.argmax, labels, 'cross-validation', decision));
           reportNote = `Split: cross-validation (${cv.k}-fold, stratified, over all ${dataset.train.length} examples; the dataset has no test split).\n`
             + 'Each example was predicted by a model that never saw it; model selection inside each fold used only that fold\'s training part.\n'
             + `Indices in ${RUN_FILES.predictions} refer to the training examples.\n`
@@ -328,10 +363,11 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     }
 
     // ---------------------------------------------------------------- save
+    if (report && notApplied) decisionText += notApplied;
     progress('save', 0, 1, 'Saving model and report');
     await store.saveResults(runId, {
-      model: outcome.model, predictions, report,
-      reportText: report ? problemBanner(dataProblems) + reportNote + '\n' + report.text + (report.text.endsWith('\n') ? '' : '\n') : undefined,
+      model: outcome.model, predictions, report, oof,
+      reportText: report ? problemBanner(dataProblems) + reportNote + '\n' + report.text + (report.text.endsWith('\n') ? '' : '\n') + (decisionText ? '\n' + decisionText : '') : undefined,
     });
     timings.totalMs = Date.now() - t0;
     record = await store.update(runId, {
@@ -394,7 +430,7 @@ export const SERVED_PROB_TOLERANCE = 1e-3;
  */
 async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainRequest, runDir: string, h: FinetuneHooks): Promise<{
   outcome: { model: ModelFile; bestEpoch?: number; epochsRun?: number; bestValMacroF1: number | null };
-  report: ClassificationReport | null; predictions: TestPrediction[]; reportNote: string;
+  report: ClassificationReport | null; predictions: TestPrediction[]; reportNote: string; decisionText: string;
 }> {
   const labels = dataset.labels;
   const labelIndex = new Map(labels.map((l, i) => [l, i] as const));
@@ -439,9 +475,11 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
     id: `finetuned:${ft.model}`, requested: ft.model, dim: hidden,
     reason: `method finetune: ${st.model.name} (${st.model.layers} layers, ${st.model.parameters.toLocaleString('en-US')} parameters) fine-tuned with staged unfreezing; predictions run its ONNX export in Node`,
   };
+  const decision = decisionFor(config, labels, y, null, 'fine-tuning computes none', h.warn);
   const model: ModelFile = {
     formatVersion: RUN_FORMAT_VERSION, labels, encoder, head: 'logreg', weights: [],
     transformer: { path: FINETUNED_DIR, onnx: d.onnx, maxLength: ft.maxLength },
+    ...(decision ? { decision } : {}),
   };
   await h.writeModel(model);
   const python: Record<string, string> = { python: fit.probe.version, ...st.versions };
@@ -454,6 +492,7 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
   let report: ClassificationReport | null = null;
   let predictions: TestPrediction[] = [];
   let reportNote = '';
+  let decisionText = '';
   const tEval = Date.now();
   if (dataset.test.length) {
     h.progress('evaluate', 0, dataset.test.length, `Evaluating the ONNX model on ${dataset.test.length} test examples in Node`);
@@ -479,8 +518,8 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
         : `The worker returned ${d.testProbabilities.length} test probabilities for ${proba.length} test texts; the ONNX model could not be checked against PyTorch.`);
     } else h.log(`ONNX in Node vs PyTorch on ${proba.length} test texts: max |Δp| = ${diff.toExponential(2)}`);
     await h.update({ finetune });
-    predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels));
-    report = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, 'test');
+    predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels, decision));
+    ({ report, decisionText } = decidedReport(predictions, proba.map((p) => argmax(p)), labels, 'test', decision));
     reportNote = `Split: test (${dataset.test.length} examples; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
       + `The test split was never used for model selection: the best epoch (${d.bestEpoch} of ${d.epochsRun}) was chosen by validation macro-F1 on the ${validation}.\n`
       + `Algorithm: finetune-transformer (${st.model.name}, staged unfreezing: ${d.stages.map((s) => `stage ${s.stage} epochs ${s.firstEpoch}–${s.lastEpoch}, ${s.trainableParameters.toLocaleString('en-US')} trainable`).join('; ')}); device ${st.device.kind} (${st.device.name}).\n`
@@ -490,7 +529,7 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
     h.warn(`The dataset ${dataset.root} has no test split, so no test metrics were computed (fine-tuning does not cross-validate). Add a test split (e.g. a test/ folder) to measure the model.`);
   }
   h.timings.evalMs = Date.now() - tEval;
-  return { outcome: { model, bestEpoch: d.bestEpoch, epochsRun: d.epochsRun, bestValMacroF1: d.bestValMacroF1 }, report, predictions, reportNote };
+  return { outcome: { model, bestEpoch: d.bestEpoch, epochsRun: d.epochsRun, bestValMacroF1: d.bestValMacroF1 }, report, predictions, reportNote, decisionText };
 }
 
 /**
@@ -584,13 +623,56 @@ function problemBanner(ps: DataProblem[]): string {
   return ['!'.repeat(w), `DATA PROBLEMS (${ps.length}): read the scores below with care`, ...ps.map((p) => `- ${p.message}`), '!'.repeat(w), ''].join('\n') + '\n';
 }
 
-function toPrediction(s: Sample, index: number, p: number[], labels: string[]): TestPrediction {
-  const best = argmax(p);
+/** A prediction row; `predicted` is the decided label with a decision rule (possibly "uncertain"), else the argmax. */
+function toPrediction(s: Sample, index: number, p: number[], labels: string[], rule?: DecisionRule): TestPrediction {
+  const best = rule ? decideIndex(p, labels, rule) : argmax(p);
   const probabilities: Record<string, number> = {};
   labels.forEach((l, j) => { probabilities[l] = p[j]; });
-  const out: TestPrediction = { index, text: s.text, label: s.label, predicted: labels[best], probabilities, file: s.file };
+  const out: TestPrediction = { index, text: s.text, label: s.label, predicted: best < 0 ? UNCERTAIN_LABEL : labels[best], probabilities, file: s.file };
   if (s.line !== undefined) out.line = s.line;
   return out;
+}
+
+/**
+ * The decision rule of a run (saved as ModelFile.decision), or undefined for the plain argmax: per-class thresholds
+ * chosen on the out-of-fold probabilities of the training split for the recall targets, and the abstain threshold.
+ * Unmet targets and targets without out-of-fold probabilities (`noOof` says why) are warnings of the run.
+ */
+function decisionFor(
+  config: TrainConfig, labels: string[], y: number[], oof: { proba: number[][]; description: string } | null, noOof: string,
+  warn: (m: string) => void,
+): DecisionRule | undefined {
+  const targets = config.minRecall && Object.keys(config.minRecall).length ? config.minRecall : undefined;
+  if (targets && oof) {
+    const rule = chooseThresholds(oof.proba, y, labels, targets, oof.description, config.abstain);
+    for (const m of unmetTargetMessages(rule)) warn(`Recall target: ${m}.`);
+    return rule;
+  }
+  if (targets) warn(`Minimum recall targets were not applied: ${noOof}. Predictions use the plain argmax${config.abstain !== undefined ? ' (and the abstain threshold)' : ''}.`);
+  if (config.abstain === undefined) return undefined;
+  return { minRecall: {}, thresholds: {}, trainRecall: {}, unmet: [], abstain: config.abstain, chosenOn: 'no recall targets (abstain threshold only)' };
+}
+
+/**
+ * scikit-learn's report of the decided labels (abstentions count as misses), plus, with a decision rule, the
+ * per-class recall-target rows against the plain argmax (`argmaxIdx`) and the count of "uncertain".
+ */
+function decidedReport(
+  predictions: TestPrediction[], argmaxIdx: number[], labels: string[], split: string, rule: DecisionRule | undefined,
+): { report: ClassificationReport; decisionText: string } {
+  const report: ClassificationReport = classificationReport(predictions.map((p) => p.label), predictions.map((p) => p.predicted), labels, split);
+  if (!rule) return { report, decisionText: '' };
+  const index = new Map(labels.map((l, i) => [l, i] as const));
+  const gold = predictions.map((p) => index.get(p.label) ?? -1);
+  const decided = predictions.map((p) => index.get(p.predicted) ?? -1);
+  const uncertain = decided.filter((d) => d < 0).length;
+  if (rule.abstain !== undefined) report.abstained = { threshold: rule.abstain, uncertain };
+  const hasTargets = Object.keys(rule.minRecall).length > 0;
+  if (hasTargets) report.recallTargets = recallTargetRows(gold, decided, argmaxIdx, labels, rule);
+  const text = hasTargets || rule.abstain !== undefined
+    ? formatRecallTargets(report.recallTargets ?? [], rule, split, uncertain, predictions.length)
+    : '';
+  return { report, decisionText: text };
 }
 
 function describeDataset(d: Dataset): DatasetInfo {
@@ -662,6 +744,8 @@ interface Fitted {
   bestValMacroF1: number | null;
   /** How the model was selected, for the report ("the best epoch was chosen on …"). */
   selection: string;
+  /** Head auto: out-of-fold probabilities of the training rows (x, in order) and what they are; absent without CV. */
+  oof?: { proba: number[][]; description: string };
 }
 
 function classWeightsFor(y: number[], nClasses: number, on: boolean): number[] | undefined {
@@ -840,6 +924,7 @@ async function fitFewShotHead(
     onLog: (m) => hooks.log?.(m),
   });
   await planned;
+  const oof = r.oofProba && r.oofDescription ? { oof: { proba: r.oofProba, description: r.oofDescription } } : {};
   const folds = r.plan.folds;
   const parts: string[] = [];
   const algorithm = r.plan.algorithm;
@@ -851,7 +936,7 @@ async function fitFewShotHead(
       : `an ensemble of all ${r.ensemble!.length} L2-regularised logistic regressions (IDF on/off × encoder block weights × C 1, 10, 100; a class is too small to cross-validate), each fitted by L-BFGS to convergence, averaged in logit space`);
     if (r.bestValMacroF1 !== null) parts.push(`best ${folds}-fold out-of-fold macro-F1 of a configuration: ${r.bestValMacroF1.toFixed(4)}`);
     return {
-      model: r.model, algorithm, progress, bestValMacroF1: r.bestValMacroF1,
+      model: r.model, algorithm, progress, bestValMacroF1: r.bestValMacroF1, ...oof,
       selection: `few-shot recipe, nothing held out and nothing selected on the test split: ${parts.join('; ')}; all ${y.length} training texts and ${augY.length} extra rows (passages, class names, augmented variants) were used`,
     };
   }
@@ -859,7 +944,7 @@ async function fitFewShotHead(
   if (r.cvConfigs) parts.push(`IDF (${r.idf ? 'on' : 'off'}) was chosen by ${folds}-fold stratified cross-validation over the training split (encoder block weights ${w})`);
   parts.push(`an L2-regularised logistic regression (C=${r.C}) was fitted by L-BFGS ${r.converged ? 'to convergence' : '(iteration limit reached before convergence)'}`);
   return {
-    model: r.model, algorithm, progress, bestValMacroF1: r.bestValMacroF1,
+    model: r.model, algorithm, progress, bestValMacroF1: r.bestValMacroF1, ...oof,
     selection: `few-shot recipe, nothing held out: ${parts.join('; ')}, on all ${y.length + augY.length} training rows`,
   };
 }
@@ -893,8 +978,8 @@ export function averageEpoch(rows: EpochMetrics[], labels: string[], elapsedMs: 
 /** Out-of-fold predictions over the training split (for datasets without a test split). */
 async function crossValidate(
   x: Row[], xAug: Row[][], y: number[], samples: Sample[], labels: string[], config: TrainConfig, head: HeadKind,
-  hooks: FitHooks,
-): Promise<{ k: number; predictions: TestPrediction[] } | null> {
+  hooks: FitHooks, rule?: DecisionRule,
+): Promise<{ k: number; predictions: TestPrediction[]; argmax: number[] } | null> {
   const counts = labels.map((_, c) => y.filter((v) => v === c).length);
   const minCount = Math.min(...counts);
   if (minCount < 2) {
@@ -904,6 +989,10 @@ async function crossValidate(
   const k = Math.min(MAX_FOLDS, minCount);
   const folds = stratifiedKFold(y, labels.length, k, config.seed + 1000);
   const predictions: TestPrediction[] = new Array(y.length);
+  const argmaxIdx: number[] = new Array(y.length);
+  // Only the abstain threshold applies here: a dataset is cross-validated when a class has under 4 examples, where
+  // head auto picks the centroid, which gives no out-of-fold probabilities to choose recall thresholds on.
+  const foldRule: DecisionRule | undefined = rule && { ...rule, thresholds: {} };
   for (let f = 0; f < k; f++) {
     if (hooks.signal?.aborted) throw abortError();
     hooks.progress('evaluate', f, k, `Cross-validation fold ${f + 1} of ${k}`);
@@ -915,10 +1004,10 @@ async function crossValidate(
       signal: hooks.signal, warn: () => { /* per-fold warnings repeat the main ones */ }, progress: () => { /* quiet */ }, encoderId: hooks.encoderId,
     });
     const proba = await predictRows({ ...fitted.model, labels }, held.map((i) => x[i]), hooks.signal);
-    held.forEach((i, j) => { predictions[i] = toPrediction(samples[i], i, proba[j], labels); });
+    held.forEach((i, j) => { predictions[i] = toPrediction(samples[i], i, proba[j], labels, foldRule); argmaxIdx[i] = argmax(proba[j]); });
   }
   hooks.progress('evaluate', k, k);
-  return { k, predictions };
+  return { k, predictions, argmax: argmaxIdx };
 }
 
 // ---------------------------------------------------------------- splits

@@ -13,6 +13,7 @@
  */
 
 import type { FinetuneSettings } from './finetune';
+import type { DecisionRule, RecallTargetRow } from './labels';
 
 export const RUN_FORMAT_VERSION = 1;
 
@@ -65,10 +66,10 @@ export const PROGRESS_UNIT_LABELS: Readonly<Record<ProgressUnit, string>> = {
  * others, and Compare shows "n/a" for the rest.
  */
 export const HEAD_SETTINGS: Readonly<Record<HeadKind | 'auto', readonly (keyof TrainConfig)[]>> = {
-  auto: ['augment', 'passages', 'classNames', 'classWeighting', 'maxChars'],
-  logreg: ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'refit', 'classWeighting', 'augment', 'backend', 'maxChars'],
-  mlp: ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'refit', 'classWeighting', 'augment', 'backend', 'maxChars'],
-  centroid: ['augment', 'maxChars'],
+  auto: ['augment', 'passages', 'classNames', 'classWeighting', 'maxChars', 'minRecall', 'abstain'],
+  logreg: ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'refit', 'classWeighting', 'augment', 'backend', 'maxChars', 'abstain'],
+  mlp: ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'refit', 'classWeighting', 'augment', 'backend', 'maxChars', 'abstain'],
+  centroid: ['augment', 'maxChars', 'abstain'],
 };
 
 /** Settings of an algorithm (what Compare shows, per run, as used / "n/a"). */
@@ -78,8 +79,8 @@ export const ALGORITHM_SETTINGS: Readonly<Record<Algorithm, readonly (keyof Trai
   'tfjs-adam-logreg': HEAD_SETTINGS.logreg,
   'tfjs-mlp': HEAD_SETTINGS.mlp,
   centroid: HEAD_SETTINGS.centroid,
-  'finetune-transformer': ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'classWeighting', 'finetune'],
-  'setfit-contrastive': ['classWeighting', 'maxChars', 'setfit'],
+  'finetune-transformer': ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'classWeighting', 'finetune', 'abstain'],
+  'setfit-contrastive': ['classWeighting', 'maxChars', 'setfit', 'abstain'],
 };
 
 /** Everything that decides the result of a run. Stored verbatim in run.json. */
@@ -129,6 +130,19 @@ export interface TrainConfig {
    * training split for that many epochs (default true; false keeps the hold-out model).
    */
   refit?: boolean;
+  /**
+   * Recall targets (method quick, head auto): minimum recall per class, 0 < r ≤ 1, e.g. { cardiology: 0.95 }. Met
+   * by per-class decision thresholds chosen on the out-of-fold probabilities of the training split
+   * (src/core/labels/thresholds.ts), saved with the model (ModelFile.decision) and used by every predict path. Needs
+   * honest out-of-fold probabilities: refused with the tfjs heads, centroid, finetune and setfit (its body saw every
+   * training text).
+   */
+  minRecall?: Record<string, number>;
+  /**
+   * Abstain threshold (every head and method; absent = off): a text whose top probability is below it gets the
+   * label UNCERTAIN_LABEL ("uncertain") instead of a class. 0 < a < 1.
+   */
+  abstain?: number;
 }
 
 /** Method 'setfit': contrastive fine-tuning of a sentence-transformer body, then a head on its embeddings. */
@@ -167,6 +181,17 @@ export interface ClassificationReport {
   text: string;
   /** Which split produced it, e.g. 'test' or 'cross-validation'. */
   split: string;
+  /**
+   * With a decision rule (ModelFile.decision): per class, the recall target, its threshold, recall and precision on
+   * this split with the rule and with the plain argmax (what the target cost). The table above is the plain metric
+   * of the decided labels.
+   */
+  recallTargets?: RecallTargetRow[];
+  /**
+   * With an abstain threshold: the threshold and how many texts got "uncertain". They count as misses in their
+   * class's recall (and in accuracy), and in no class's precision.
+   */
+  abstained?: { threshold: number; uncertain: number };
 }
 
 /**
@@ -376,6 +401,11 @@ export interface ModelFile {
    */
   members?: ModelPart[];
   maxChars?: number;
+  /**
+   * Recall targets and abstain threshold (TrainConfig.minRecall / abstain): applied by every predict path to
+   * decide the label; the probabilities stay the model's. Absent = the argmax.
+   */
+  decision?: DecisionRule;
 }
 
 /** One linear part of a 'logreg' ModelFile (see ModelFile.members). */

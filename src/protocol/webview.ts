@@ -272,6 +272,8 @@ export interface DashboardRenderSummary {
   /** Fine-tuning: the text of the stage table (one line per stage) and of the error's log lines. */
   stages?: string[];
   errorLog?: string[];
+  /** Recall targets: the text of each row of the report's target table (cells joined by " | "), and the abstain note. */
+  recallTargets?: string[];
 }
 
 /** Human names of the algorithms (English; the dashboard and compare translate them). */
@@ -363,6 +365,12 @@ export const DASHBOARD_STRINGS = [
   'accuracy',
   'macro avg',
   'weighted avg',
+  'Recall targets (recall and precision with the thresholds, and with the plain argmax: the difference is what a target cost)',
+  'Target',
+  'Threshold',
+  'Argmax recall',
+  'Argmax precision',
+  'Uncertain (below the abstain threshold {0}): {1} of {2} texts; each counts as a miss in the recall of its class.',
   'Confusion matrix (rows: true label, columns: predicted)',
   'True {0}, predicted {1}: {2} samples',
   'Select a cell to list its test samples.',

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { FewShotApi } from '../../src/extension/extension';
 import type { TrainingSession } from '../../src/extension/train/manager';
 import type { DashboardRenderSummary, HostToDashboard } from '../../src/protocol/webview';
-import { PROGRESS_UNIT_LABELS, type RunRecord } from '../../src/protocol/run';
+import { PROGRESS_UNIT_LABELS, type ClassificationReport, type ModelFile, type RunRecord } from '../../src/protocol/run';
 import type { DashboardPanel } from '../../src/extension/dashboard/panel';
 import { EXTENSION_ID, getApi, until, wsRoot } from './helpers';
 
@@ -259,11 +259,44 @@ describe('train: commands, training, cancel, crash', function () {
       const remembered = api.host.context.workspaceState.get<Record<string, Record<string, unknown>>>('fewshot.train.lastOptions')?.[dataset];
       assert.ok(remembered, 'choices not remembered for the dataset');
       // What the wizard asked for, and nothing else: head, encoder, the ensemble's own settings, seed.
-      assert.deepEqual(Object.keys(remembered).sort(), ['augment', 'classNames', 'encoder', 'head', 'passages', 'seed']);
+      assert.deepEqual(Object.keys(remembered).sort(), ['augment', 'classNames', 'encoder', 'head', 'minRecall', 'passages', 'seed']);
       assert.equal(remembered.head, 'auto');
       assert.equal(remembered.seed, 42);
+      assert.deepEqual(remembered.minRecall, {}, 'the recall step was skipped (no targets)');
+      assert.equal(session.config.minRecall, undefined);
     } finally {
       await cfg.update('encoder', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('Train with Options: a recall target from fewshot.minRecall is offered by the recall step and reaches the dashboard\'s report', async () => {
+    const train = vscode.workspace.getConfiguration('fewshot.train');
+    const root = vscode.workspace.getConfiguration('fewshot');
+    await train.update('encoder', 'hashing', vscode.ConfigurationTarget.Workspace);
+    await root.update('minRecall', { tech: 1 }, vscode.ConfigurationTarget.Workspace);
+    await api.host.context.workspaceState.update('fewshot.train.lastOptions', undefined);
+    try {
+      // the wizard's recall step starts from the setting ("tech=1"); accepting it keeps the target
+      const session = await trainWithOptionsDefaults(api, dataset);
+      assert.deepEqual(session.config.minRecall, { tech: 1 });
+      const r = await session.done;
+      assert.equal(r.status, 'completed', r.error);
+      const model = JSON.parse(fs.readFileSync(path.join(r.runDir!, 'model', 'head.json'), 'utf8')) as ModelFile;
+      assert.ok(model.decision && typeof model.decision.thresholds.tech === 'number', 'the model file has the threshold');
+      const report = JSON.parse(fs.readFileSync(path.join(r.runDir!, 'report.json'), 'utf8')) as ClassificationReport;
+      const row = report.recallTargets?.find((x) => x.label === 'tech');
+      assert.ok(row && row.target === 1, 'report.json has the target row');
+      // the dashboard shows the target table, with the numbers of report.json
+      const panel = api.train.dashboards.find(r.runId!);
+      assert.ok(panel, 'no dashboard panel for the run');
+      const fmt = (v: number) => v.toFixed(4);
+      const want = ['tech', '1', fmt(row.threshold!), fmt(row.recall), fmt(row.precision), fmt(row.argmaxRecall), fmt(row.argmaxPrecision)].join(' | ');
+      const shown = await rendered(panel, 'the dashboard to show the recall-target table', (x) => (x.recallTargets ?? []).includes(want));
+      assert.equal(shown.recallTargets!.length, 3, 'one row per class');
+    } finally {
+      await train.update('encoder', undefined, vscode.ConfigurationTarget.Workspace);
+      await root.update('minRecall', undefined, vscode.ConfigurationTarget.Workspace);
+      await api.host.context.workspaceState.update('fewshot.train.lastOptions', undefined);
     }
   });
 

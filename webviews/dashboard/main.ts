@@ -468,6 +468,7 @@ function renderReport(): void {
   body.append(h('tr', {}, h('th', { scope: 'row' }, T('macro avg')), h('td', {}, fmt(rep.macro.precision)), h('td', {}, fmt(rep.macro.recall)), h('td', {}, fmt(rep.macro.f1)), h('td', {}, rep.macro.support)));
   body.append(h('tr', {}, h('th', { scope: 'row' }, T('weighted avg')), h('td', {}, fmt(rep.weighted.precision)), h('td', {}, fmt(rep.weighted.recall)), h('td', {}, fmt(rep.weighted.f1)), h('td', {}, rep.weighted.support)));
   const table = h('table', { class: 'report-table', id: 'report-table' }, h('caption', {}, T('Test-set classification report') + (rep.split && rep.split !== 'test' ? ` (${rep.split})` : '')), h('thead', {}, head), body);
+  const targets = recallTargetsCard(rep);
 
   // Confusion matrix heatmap (buttons in cells: Tab/arrow keys + Enter).
   const max = Math.max(1, ...rep.confusion.flat());
@@ -497,7 +498,7 @@ function renderReport(): void {
   });
   cm.append(cmBody);
   const samples = h('div', { id: 'samples', class: 'samples', 'aria-live': 'polite' });
-  el.report.append(h('div', { class: 'card' }, table), h('div', { class: `card confusion-card${layout.wide ? ' wide' : ''}` }, cm, h('p', { class: 'note' }, T('Select a cell to list its test samples.')), samples));
+  el.report.append(h('div', { class: 'card' }, table, ...targets), h('div', { class: `card confusion-card${layout.wide ? ' wide' : ''}` }, cm, h('p', { class: 'note' }, T('Select a cell to list its test samples.')), samples));
   if (lastSamples) renderSamples(lastSamples);
 }
 
@@ -563,6 +564,24 @@ function showSamples(): void {
   sampleView.show(state?.run.status === 'completed' ? state.run.runId : undefined);
 }
 
+/** The recall-target table (report.json recallTargets) and the abstain count, under the report table. */
+function recallTargetsCard(rep: NonNullable<NonNullable<typeof state>['report']>): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  const rows = rep.recallTargets ?? [];
+  if (rows.length) {
+    const cols = [T('Class'), T('Target'), T('Threshold'), T('Recall'), T('Precision'), T('Argmax recall'), T('Argmax precision')];
+    const num = (v: number | null) => (v === null ? '—' : fmt(v));
+    const body = h('tbody', {}, ...rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.label), h('td', {}, r.target === null ? '—' : String(r.target)),
+      h('td', {}, num(r.threshold)), h('td', {}, fmt(r.recall)), h('td', {}, fmt(r.precision)), h('td', {}, fmt(r.argmaxRecall)), h('td', {}, fmt(r.argmaxPrecision)))));
+    out.push(h('table', { class: 'report-table', id: 'recall-targets' }, h('caption', {}, T('Recall targets (recall and precision with the thresholds, and with the plain argmax: the difference is what a target cost)')),
+      h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { scope: 'col' }, c)))), body));
+  }
+  if (rep.abstained) {
+    out.push(h('p', { class: 'note', id: 'uncertain-note' }, T('Uncertain (below the abstain threshold {0}): {1} of {2} texts; each counts as a miss in the recall of its class.', rep.abstained.threshold, rep.abstained.uncertain, rep.macro.support)));
+  }
+  return out;
+}
+
 let renderPending = false;
 /** Tells the host what is on screen (once per frame): axis title, ticks, summary rows, banner. */
 function reportRendered(): void {
@@ -585,6 +604,7 @@ function reportRendered(): void {
       stageMarkers: stageMarkers().filter((m) => state!.epochs.some((e) => e.epoch === m.epoch)).map((m) => m.epoch),
       stages: [...el.stages.querySelectorAll('li')].map((li) => li.textContent ?? ''),
       errorLog: state.run.errorLog,
+      recallTargets: [...el.report.querySelectorAll('#recall-targets tbody tr, #uncertain-note')].map((r) => (r.tagName === 'TR' ? [...r.children].map((c) => c.textContent ?? '').join(' | ') : r.textContent ?? '')),
     };
     post({ type: 'rendered', summary });
   });

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { HEAD_SETTINGS, type TrainConfig } from '../../protocol/run';
-import { DEFAULT_CONFIG, validateConfig } from '../../core/config';
+import { DEFAULT_CONFIG, minRecallValueProblem, parseMinRecall, recallTargetClassProblem, validateConfig } from '../../core/config';
 import type { Host } from '../host';
 import { ensureFinetuneReady, findModelFolders, isModelFolder, recentModels, rememberModel, shownPicks } from '../finetune';
 import { defaultSetFitBody } from '../../core/finetune/python';
@@ -67,6 +67,7 @@ export function configFromSettings(dataset: string, overrides: TrainOverrides = 
     backend: s.get<string>('backend'),
     textColumn: s.get<string>('textColumn')?.trim() || undefined,
     labelColumn: s.get<string>('labelColumn')?.trim() || undefined,
+    ...recallFromSettings(scope),
   };
   let merged = { ...DEFAULT_CONFIG, ...dropUndefined(fromSettings), ...dropUndefined(overrides), dataset } as TrainConfig;
   if (merged.method === 'finetune') {
@@ -76,8 +77,22 @@ export function configFromSettings(dataset: string, overrides: TrainOverrides = 
       finetune: { ...ft.finetune!, ...dropUndefined(overrides.finetune ?? {}) },
     } as TrainConfig;
   }
+  // an empty target list (none chosen in Train with Options) is no targets; so is null
+  if (!merged.minRecall || !Object.keys(merged.minRecall).length) delete merged.minRecall;
+  if (merged.abstain === null) delete merged.abstain;
   if (validate) validateConfig(merged, vscode.l10n.t('the fewshot.train settings'));
   return merged;
+}
+
+/** `fewshot.minRecall` (class → minimum recall) and `fewshot.abstainBelow` (number; null = off). */
+function recallFromSettings(scope: vscode.Uri): TrainOverrides {
+  const f = vscode.workspace.getConfiguration('fewshot', scope);
+  const minRecall = f.get<Record<string, number> | null>('minRecall');
+  const abstain = f.get<number | null>('abstainBelow');
+  return {
+    ...(minRecall && typeof minRecall === 'object' && Object.keys(minRecall).length ? { minRecall } : {}),
+    ...(abstain !== null && abstain !== undefined ? { abstain } : {}),
+  };
 }
 
 function dropUndefined<T extends object>(o: T): Partial<T> {
@@ -99,7 +114,7 @@ export async function rememberOptions(memento: vscode.Memento, dataset: string, 
 interface PickItem<T> extends vscode.QuickPickItem { value: T }
 
 /** Settings Train with Options may ask for, in this order, when the chosen head uses them (HEAD_SETTINGS). */
-export const ASKED_SETTINGS = ['epochs', 'learningRate', 'batchSize', 'augment', 'passages', 'classNames'] as const;
+export const ASKED_SETTINGS = ['epochs', 'learningRate', 'batchSize', 'augment', 'passages', 'classNames', 'minRecall'] as const;
 
 /** The settings Train with Options asks for with `head` (besides head, encoder and seed, which every head uses). */
 export function askedSettings(head: TrainConfig['head']): (typeof ASKED_SETTINGS)[number][] {
@@ -281,6 +296,44 @@ async function askSetFitOptions(global: vscode.Memento, dataset: string, last: T
   return { method: 'setfit', setfit: { model, ...(it.trim() ? { iterations: Number(it) } : {}), ngrams } };
 }
 
+/** "cardiology=0.95, gastro=0.9" (what the recall step shows and takes). */
+export function formatMinRecall(m: Record<string, number> | undefined): string {
+  return Object.entries(m ?? {}).map(([l, r]) => `${l}=${r}`).join(', ');
+}
+
+/**
+ * The problem with a typed list of recall targets, translated (undefined = valid; empty = none). `labels`: the
+ * dataset's classes, when they could be read.
+ */
+export function minRecallInputProblem(text: string, labels: readonly string[] | undefined, dataset: string): string | undefined {
+  const r = parseMinRecall(text);
+  if ('error' in r) return vscode.l10n.t('Write class=recall pairs separated by commas, e.g. cardiology=0.95, gastro=0.9 ({0}).', r.error);
+  if (minRecallValueProblem(r.value)) return vscode.l10n.t('Each minimum recall must be above 0 and at most 1.');
+  if (labels && recallTargetClassProblem(r.value, labels, dataset)) {
+    const unknown = Object.keys(r.value).filter((l) => !labels.includes(l));
+    return vscode.l10n.t('No class {0} in {1}. Its classes are: {2}.', unknown.map((l) => `"${l}"`).join(', '), path.basename(dataset), labels.join(', '));
+  }
+  return undefined;
+}
+
+/** The recall-target step: skippable (empty = none); returns {} for none, undefined on Escape. */
+async function askMinRecall(title: string, dataset: string, current: Record<string, number> | undefined): Promise<Record<string, number> | undefined> {
+  let labels: string[] | undefined;
+  try {
+    const { loadDataset } = await import('../../core/datasets');
+    labels = (await loadDataset(dataset)).labels;
+  } catch { /* the trainer reports an unreadable dataset; the classes are then checked there */ }
+  const v = await vscode.window.showInputBox({
+    title, ignoreFocusOut: true, value: formatMinRecall(current),
+    prompt: vscode.l10n.t('Minimum recall per class, e.g. {0}=0.95 (empty: none). Thresholds are chosen on out-of-fold predictions of the training split.', labels?.[0] ?? 'cardiology'),
+    placeHolder: labels ? vscode.l10n.t('Classes: {0}', labels.join(', ')) : undefined,
+    validateInput: (t) => minRecallInputProblem(t, labels, dataset),
+  });
+  if (v === undefined) return undefined;
+  const r = parseMinRecall(v);
+  return 'error' in r ? undefined : r.value;
+}
+
 async function askNumber(title: string, prompt: string, current: number, check: (n: number) => string | undefined): Promise<number | undefined> {
   const v = await vscode.window.showInputBox({
     title, prompt, value: String(current), ignoreFocusOut: true,
@@ -353,7 +406,7 @@ async function askQuickOptions(memento: vscode.Memento, dataset: string): Promis
   const chosen: TrainOverrides = { head, encoder };
   let i = 3;
   for (const key of asked) {
-    let v: number | boolean | undefined;
+    let v: number | boolean | Record<string, number> | undefined;
     switch (key) {
       case 'epochs': v = await num(i, vscode.l10n.t('Maximum number of epochs'), base.epochs, int(1, 1000)); break;
       case 'learningRate': v = await num(i, vscode.l10n.t('Learning rate (Adam)'), base.learningRate, (n) => (n > 0 && n <= 10 ? undefined : vscode.l10n.t('Enter a number above 0 and at most 10.'))); break;
@@ -365,6 +418,7 @@ async function askQuickOptions(memento: vscode.Memento, dataset: string): Promis
         break;
       case 'passages': v = await onOff(i, vscode.l10n.t('Also train on passages of long texts (800+ characters)'), base.passages ?? true); break;
       case 'classNames': v = await onOff(i, vscode.l10n.t('Use each class name as a prior example'), base.classNames ?? true); break;
+      case 'minRecall': v = await askMinRecall(title(i), dataset, base.minRecall); break;
     }
     if (v === undefined) return undefined;
     (chosen as Record<string, unknown>)[key] = v;
