@@ -47,7 +47,8 @@ export function runLabels(req: LabelsRequest, o: LabelsRunOptions = {}): Promise
         if (m.protocol !== LABELS_WORKER_PROTOCOL_VERSION) {
           error = new LabelsError(`The label tools process speaks protocol version ${String(m.protocol)}, this extension version ${LABELS_WORKER_PROTOCOL_VERSION}.`, 'Rebuild the extension (npm run build) and reload the window.');
           child.kill('SIGKILL');
-        } else if (child.connected) child.send({ type: 'run', protocol: LABELS_WORKER_PROTOCOL_VERSION, request: req });
+        } else if (o.signal?.aborted) child.kill('SIGKILL');
+        else if (child.connected) child.send({ type: 'run', protocol: LABELS_WORKER_PROTOCOL_VERSION, request: req });
       } else if (m.type === 'progress') o.onProgress?.(m.message, m.done, m.total);
       else if (m.type === 'audit' || m.type === 'suggest') result = m.result;
       else if (m.type === 'error') error = new LabelsError(m.message, m.fix, m.file, !!m.cancelled || !!o.signal?.aborted);
