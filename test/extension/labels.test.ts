@@ -176,6 +176,35 @@ describe('labels: Check Labels, quick fixes, Label Review, Suggest', function ()
     await until('the diagnostic from the run audit', () => ours(wrongCard).length === 1);
   });
 
+  it('Label as… fills the empty label cell of a suggested CSV row (undoable) and retrains with the new test macro-F1', async () => {
+    const dir = path.join(wsRoot(), 'labels-fill');
+    made.push(dir);
+    fs.mkdirSync(dir, { recursive: true });
+    const rows = ['text,label,split'];
+    for (const label of Object.keys(WORDS)) for (let i = 0; i < 12; i++) rows.push(`"${note(label, i)}",${label},${i < 9 ? 'train' : 'test'}`);
+    rows.push(`"${note('gastro', 30)}",,train`);
+    const file = path.join(dir, 'notes.csv');
+    const original = rows.join('\n') + '\n';
+    fs.writeFileSync(file, original);
+    // the suggestion as Suggest What to Label Next gives it (the ranking itself is core's, tested there)
+    const text = note('gastro', 30);
+    const suggestion = { index: 0, file, line: rows.length, text, textHash: 'h', predicted: 'gastro', probabilities: { gastro: 0.6, cardiology: 0.4 }, margin: 0.2, rank: 0, reason: 'test' };
+    api.labels!.state.setSuggestions({ formatVersion: 1, dataset: file, fingerprint: 'f', createdAt: '', encoder: 'hashing', unlabeled: 1, method: 'm', suggestions: [suggestion] });
+    const node: ReviewNode = { kind: 'suggestion', dataset: file, suggestion };
+    const started = new Promise<void>((resolve) => { const s = api.train.manager.onDidChangeSessions(() => { if (api.train.manager.running().length) { s.dispose(); resolve(); } }); });
+    assert.equal(await vscode.commands.executeCommand('fewshot.labels.labelAs', node, 'gastro'), 'gastro');
+    assert.equal(fs.readFileSync(file, 'utf8').split('\n')[rows.length - 1], `"${text}",gastro,train`);
+    assert.equal(api.labels!.state.suggest(file)?.suggestions.length, 0, 'the labelled text left the list');
+    await started;
+    const session = api.train.manager.running().find((s) => s.config.dataset === file);
+    assert.ok(session, 'a training of the dataset started');
+    const r = await session.done;
+    assert.equal(r.status, 'completed', r.error);
+    assert.equal(typeof session.record?.testMacroF1, 'number');
+    assert.equal(await vscode.commands.executeCommand(DiagnosticCommands.undo), 'Label as gastro');
+    assert.equal(fs.readFileSync(file, 'utf8'), original);
+  });
+
   // Needs the loader to fill dataset.unlabeled (the unlabeled/ folder); passes once that is merged.
   it('suggests texts from unlabeled/, Label as… moves one into train/<class> and retrains', async () => {
     const root = path.join(wsRoot(), 'labels-suggest');
