@@ -92,7 +92,11 @@ async function quickFix(page: Page, title: string): Promise<void> {
       if (Date.now() > deadline) throw new Error(`no quick fix "${title}": ${e}`);
     }
   }
-  await item.click();
+  // the widget's pointer block covers its rows: choose with the keyboard
+  const focused = page.locator('.action-widget .monaco-list-row.focused', { hasText: title });
+  for (let i = 0; i < 6 && !(await focused.isVisible()); i++) await page.keyboard.press('ArrowDown');
+  await focused.waitFor({ state: 'visible', timeout: 5_000 });
+  await page.keyboard.press('Enter');
   await item.waitFor({ state: 'hidden', timeout: 10_000 });
 }
 
