@@ -26,13 +26,14 @@ export interface LabelsRunOptions {
 
 export function runLabels(req: LabelsRequest & { kind: 'audit' }, o?: LabelsRunOptions): Promise<AuditResult>;
 export function runLabels(req: LabelsRequest & { kind: 'suggest' }, o?: LabelsRunOptions): Promise<SuggestResult>;
-export function runLabels(req: LabelsRequest, o: LabelsRunOptions = {}): Promise<AuditResult | SuggestResult> {
+export function runLabels(req: LabelsRequest & { kind: 'auditRun' }, o?: LabelsRunOptions): Promise<AuditResult | null>;
+export function runLabels(req: LabelsRequest, o: LabelsRunOptions = {}): Promise<AuditResult | SuggestResult | null> {
   const tail = new LogTail();
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try { child = forkChild(o.script ?? findChildScript('labels.js'), o.execPath, o.env, tail); } catch (e) { return reject(e); }
     let settled = false;
-    let result: AuditResult | SuggestResult | undefined;
+    let result: AuditResult | SuggestResult | null | undefined;
     let error: LabelsError | undefined;
     const onAbort = () => {
       if (child.connected) { try { child.send({ type: 'cancel' }); } catch { /* gone */ } }
@@ -58,7 +59,7 @@ export function runLabels(req: LabelsRequest, o: LabelsRunOptions = {}): Promise
       settled = true;
       o.signal?.removeEventListener('abort', onAbort);
       tail.end();
-      if (result) return resolve(result);
+      if (result !== undefined) return resolve(result);
       if (error) return reject(error);
       if (o.signal?.aborted) return reject(new LabelsError('Cancelled.', undefined, undefined, true));
       const last = tail.lines.slice(-10);

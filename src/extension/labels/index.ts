@@ -12,11 +12,12 @@ import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import type { Host } from '../host';
 import type { TrainApi } from '../train';
-import type { AuditResult, LabelSuggestion, LabelSuspect, SuggestResult } from '../../protocol/labels';
+import type { AuditResult, LabelSuspect, SuggestResult } from '../../protocol/labels';
 import type { LabelsRequest } from '../../protocol/labelsWorker';
 import { runLabels, LabelsError } from '../../trainer/labelsClient';
 import { showUntrusted } from '../train/manager';
 import { diagnosticsApi } from '../diagnostics';
+import { LabelStore } from '../../core/labels/reviewed';
 import { applyMoves, FixUndoStack } from '../diagnostics/fixes';
 import { labelCellEdit } from './cells';
 import { columnOptions, formatOfDataset, LabelsState, SUSPECT_CODE, SOURCE } from './state';
@@ -177,7 +178,6 @@ export function activateLabels(host: Host, train: TrainApi): LabelsApi {
     const ref = suspectFrom(arg);
     const storeDir = host.storeDir();
     if (!ref || !storeDir) return false;
-    const { LabelStore } = await import('../../core/labels');
     await new LabelStore(storeDir).setReviewed(ref.suspect.text, ref.suspect.given, true, ref.suspect.file);
     reviewed.set(`${ref.suspect.textHash}:${ref.suspect.given}`, ref);
     await state.setSuspect(ref.dataset, ref.suspect, false);
@@ -190,7 +190,6 @@ export function activateLabels(host: Host, train: TrainApi): LabelsApi {
     const ref = suspectFrom(arg) ?? [...reviewed.values()].pop();
     const storeDir = host.storeDir();
     if (!ref || !storeDir) return false;
-    const { LabelStore } = await import('../../core/labels');
     await new LabelStore(storeDir).setReviewed(ref.suspect.text, ref.suspect.given, false);
     reviewed.delete(`${ref.suspect.textHash}:${ref.suspect.given}`);
     await state.setSuspect(ref.dataset, ref.suspect, true);
@@ -230,19 +229,9 @@ export function activateLabels(host: Host, train: TrainApi): LabelsApi {
   const auditRun = async (runId: string): Promise<AuditResult | undefined> => {
     const storeDir = host.storeDir();
     if (!storeDir) return undefined;
-    const { RunStore } = await import('../../core/runs');
-    const store = new RunStore(storeDir);
-    const oof = await store.readOof(runId);
-    if (!oof.length) return undefined;
-    const rec = await store.read(runId);
-    const labels = rec.dataset?.labels ?? [...new Set(oof.map((p) => p.label))].sort();
-    const { auditRun: audit } = await import('../../core/labels');
-    const a = await audit(oof, labels, {
-      dataset: rec.dataset?.path ?? rec.config.dataset, fingerprint: rec.dataset?.fingerprint ?? '', encoder: rec.encoder?.id ?? rec.config.encoder,
-      probabilities: `out-of-fold predictions of run ${runId}`, storeDir, runId,
-    });
-    await state.setAudit(a);
-    return a;
+    const a = await runLabels({ kind: 'auditRun', runId, dataset: '', storeDir }, { script: host.distPath('labels.js') });
+    if (a) await state.setAudit(a);
+    return a ?? undefined;
   };
   const followed = new WeakSet<object>();
   ctx.subscriptions.push(train.manager.onDidChangeSessions(() => {
@@ -258,7 +247,6 @@ export function activateLabels(host: Host, train: TrainApi): LabelsApi {
   void (async () => {
     const storeDir = host.storeDir();
     if (!storeDir) return;
-    const { LabelStore } = await import('../../core/labels');
     const store = new LabelStore(storeDir);
     const [audits, marks] = await Promise.all([store.readAudits(), store.readReviewed()]);
     for (const a of Object.values(audits)) {
