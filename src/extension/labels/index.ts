@@ -18,6 +18,7 @@ import { runLabels, LabelsError } from '../../trainer/labelsClient';
 import { showUntrusted } from '../train/manager';
 import { diagnosticsApi } from '../diagnostics';
 import { LabelStore } from '../../core/labels/reviewed';
+import { RunStore, RUN_FILES } from '../../core/runs';
 import { applyMoves, FixUndoStack } from '../diagnostics/fixes';
 import { labelCellEdit } from './cells';
 import { columnOptions, formatOfDataset, LabelsState, SUSPECT_CODE, SOURCE } from './state';
@@ -229,6 +230,7 @@ export function activateLabels(host: Host, train: TrainApi): LabelsApi {
   const auditRun = async (runId: string): Promise<AuditResult | undefined> => {
     const storeDir = host.storeDir();
     if (!storeDir) return undefined;
+    if (!(await exists(path.join(new RunStore(storeDir).dirOf(runId), RUN_FILES.oof)))) return undefined; // no out-of-fold predictions saved
     const a = await runLabels({ kind: 'auditRun', runId, dataset: '', storeDir }, { script: host.distPath('labels.js') });
     if (a) await state.setAudit(a);
     return a ?? undefined;
