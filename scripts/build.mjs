@@ -50,7 +50,7 @@ const configs = [
     entryPoints: { 'vendor/transformers': transformersEntry }, footer: { js: transformersNames },
   },
   { ...product, entryPoints: { extension: 'src/extension/extension.ts' }, external: ['vscode', ...productExternals] },
-  { ...product, entryPoints: { trainer: 'src/trainer/main.ts', predictor: 'src/trainer/predictor.ts' }, external: productExternals },
+  { ...product, entryPoints: { trainer: 'src/trainer/main.ts', predictor: 'src/trainer/predictor.ts', labels: 'src/trainer/labels.ts' }, external: productExternals },
   { ...product, entryPoints: { cli: 'src/cli/main.ts' }, external: productExternals, banner: { js: '#!/usr/bin/env node' } },
   { ...product, entryPoints: { server: 'src/server/server.ts' }, external: productExternals },
   {

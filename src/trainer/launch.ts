@@ -56,7 +56,7 @@ export interface LaunchOptions {
 }
 
 /** Finds `<name>` next to the running bundle (dist/), or in <repo>/dist when running from out/ or src/. */
-export function findChildScript(name: 'trainer.js' | 'predictor.js'): string {
+export function findChildScript(name: 'trainer.js' | 'predictor.js' | 'labels.js'): string {
   const here = __dirname;
   const candidates = [path.join(here, name)];
   let dir = here;
@@ -74,7 +74,7 @@ function childEnv(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** Ring buffer of the last N log lines. */
-class LogTail {
+export class LogTail {
   readonly lines: string[] = [];
   private partial: Record<string, string> = {};
   constructor(private readonly max = LOG_TAIL_LINES) {}
@@ -94,7 +94,7 @@ class LogTail {
   }
 }
 
-function forkChild(script: string, execPath: string | undefined, env: NodeJS.ProcessEnv | undefined, tail: LogTail): ChildProcess {
+export function forkChild(script: string, execPath: string | undefined, env: NodeJS.ProcessEnv | undefined, tail: LogTail): ChildProcess {
   if (!fs.existsSync(script)) {
     throw new Error(`Cannot start the child process: ${script} does not exist. Build the extension first (npm run build).`);
   }

@@ -10,7 +10,9 @@ import { settingsFileIsEmpty, workspaceSettingsPaths } from './settingsFile';
 
 export type UndoEntry =
   | { kind: 'moves'; title: string; moves: { from: string; to: string }[]; createdDirs: string[] }
-  | { kind: 'setting'; title: string; section: string; key: string; previous: unknown; created?: { file?: string; dir?: string } };
+  | { kind: 'setting'; title: string; section: string; key: string; previous: unknown; created?: { file?: string; dir?: string } }
+  /** Text edits (e.g. a label cell); `undo` = the edits that restore the file, applied and saved on undo. */
+  | { kind: 'text'; title: string; file: string; undo: { range: vscode.Range; newText: string }[] };
 
 export class FixUndoStack {
   private entries: UndoEntry[] = [];
@@ -33,6 +35,16 @@ export class FixUndoStack {
     if (e.kind === 'setting') {
       await vscode.workspace.getConfiguration(e.section).update(e.key, e.previous, vscode.ConfigurationTarget.Workspace);
       await removeIfEmpty(e.created);
+      return e;
+    }
+    if (e.kind === 'text') {
+      const edit = new vscode.WorkspaceEdit();
+      for (const u of e.undo) edit.replace(vscode.Uri.file(e.file), u.range, u.newText);
+      if (!(await vscode.workspace.applyEdit(edit))) {
+        this.entries.push(e);
+        throw new Error(vscode.l10n.t('Could not restore {0}.', e.file));
+      }
+      await (await vscode.workspace.openTextDocument(vscode.Uri.file(e.file))).save();
       return e;
     }
     const edit = new vscode.WorkspaceEdit();
