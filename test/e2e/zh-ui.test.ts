@@ -34,7 +34,7 @@ function pattern(key: string): RegExp {
   return new RegExp(`^${zh[key].split(/\{\d+\}/).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`);
 }
 
-const EPOCHS = 8;
+const EPOCHS = 30;
 
 describe('e2e: the Chinese UI (code-server in zh-CN with a language pack built offline)', function () {
   this.timeout(420_000);
@@ -111,6 +111,16 @@ describe('e2e: the Chinese UI (code-server in zh-CN with a language pack built o
     await menu.waitFor({ state: 'visible', timeout: 10_000 });
     const labels = (await menu.locator('.action-label').allInnerTexts()).map((s) => s.trim());
     assert.ok(labels.includes(nls['command.train']), `Explorer menu: ${labels.join(' | ')}`);
+    // every text the progress notification's toast shows, in order (the walkthrough saw it stuck at "epoch 1/60")
+    await page.evaluate(() => {
+      const w = window as unknown as { __toasts: string[] };
+      w.__toasts = [];
+      const read = () => document.querySelectorAll<HTMLElement>('.notifications-toasts .notification-list-item-message').forEach((el) => {
+        const text = el.innerText.replace(/\s+/g, ' ').trim();
+        if (text && w.__toasts[w.__toasts.length - 1] !== text) w.__toasts.push(text);
+      });
+      new MutationObserver(read).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await chooseMenuItem(page, new RegExp(`^${nls['command.trainWithOptions'].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
 
     // Each step: a Chinese title ("使用选项训练 train-tiny（i/n）" after the method) and a Chinese question; Enter keeps the default.
@@ -136,13 +146,15 @@ describe('e2e: the Chinese UI (code-server in zh-CN with a language pack built o
         assert.match(question, HAN, `step ${step + 1} asks in English: ${JSON.stringify(seen[step])}`);
       }
       await page.keyboard.press('Enter');
-      // next step (another title), or the wizard closed and the training started
-      await page.waitForFunction((prev) => {
+      // next step (a shown widget with another title), or the training started (its dashboard tab);
+      // between two steps the widget may be hidden for a moment
+      const started = await page.waitForFunction(([prev, tab]) => {
+        if (Array.from(document.querySelectorAll('.tabs-container .tab')).some((e) => (e.textContent ?? '').includes(tab))) return 'started';
         const w = document.querySelector<HTMLElement>('.quick-input-widget');
         const shown = !!w && w.style.display !== 'none' && w.offsetParent !== null;
-        return !shown || (w.querySelector('.quick-input-title')?.textContent ?? '').trim() !== prev;
-      }, title, { timeout: 30_000 });
-      if (!(await widget.isVisible())) break;
+        return shown && (w.querySelector('.quick-input-title')?.textContent ?? '').trim() !== prev ? 'next' : false;
+      }, [title, t('Training: {0}', 'train-tiny')] as const, { timeout: 60_000 });
+      if (await started.jsonValue() === 'started') break;
     }
     assert.ok(seen.length >= 4, `wizard steps: ${JSON.stringify(seen)}`);
     console.log(`      wizard steps: ${seen.map((s) => `${s.title} — ${s.question}`).join(' · ')}`);
@@ -167,9 +179,21 @@ describe('e2e: the Chinese UI (code-server in zh-CN with a language pack built o
       });
     });
     assert.deepEqual(axes, [[t('epoch'), t('Loss')], [t('epoch'), t('Score')], [t('epoch'), t('Recall')]]);
+    assert.equal((await frame.locator('#validation-note').innerText()).trim(), t('Validation: {0}', t('stratified {0}% hold-out of the training split ({1} examples)', 20, 6)));
     const points = Number(await frame.locator('#loss-chart').getAttribute('data-points'));
     assert.ok(points >= 2, `loss chart has ${points} points`);
     const shot = await screenshot(page, 'zh-dashboard');
     assertNotBlank(shot);
+  });
+
+  it('moved the progress notification, in Chinese, up to the last epoch', async () => {
+    const toasts = await page.evaluate(() => (window as unknown as { __toasts: string[] }).__toasts);
+    const title = t('Training {0}', 'train-tiny');
+    const point = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${t('epoch {0}/{1}', 'X', EPOCHS).replace('X', '(\\d+)')}`);
+    const shown = toasts.map((s) => point.exec(s)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1]));
+    console.log(`      notification: ${shown.length} texts with an epoch, ${JSON.stringify(shown)}`);
+    assert.ok(shown.length > 0, `no notification named an epoch in Chinese: ${JSON.stringify(toasts)}`);
+    for (let i = 1; i < shown.length; i++) assert.ok(shown[i] >= shown[i - 1], `the notification went back: ${JSON.stringify(shown)}`);
+    assert.equal(shown[shown.length - 1], EPOCHS, `the notification stopped at epoch ${shown[shown.length - 1]}: ${JSON.stringify(toasts)}`);
   });
 });
