@@ -195,5 +195,8 @@ describe('e2e: the Chinese UI (code-server in zh-CN with a language pack built o
     assert.ok(shown.length > 0, `no notification named an epoch in Chinese: ${JSON.stringify(toasts)}`);
     for (let i = 1; i < shown.length; i++) assert.ok(shown[i] >= shown[i - 1], `the notification went back: ${JSON.stringify(shown)}`);
     assert.equal(shown[shown.length - 1], EPOCHS, `the notification stopped at epoch ${shown[shown.length - 1]}: ${JSON.stringify(toasts)}`);
+    // the trainer's stages (src/extension/train/stages.ts) are shown in Chinese too
+    const english = toasts.filter((s) => /Loading |Embedding \d+ texts|cached, \d+ computed|Refitting|Evaluating on|Saving model/.test(s));
+    assert.deepEqual(english, [], 'stage messages in English');
   });
 });

@@ -13,6 +13,7 @@ import type { Host } from '../host';
 import { configFromSettings, type TrainOverrides } from './config';
 import { isFewShotError } from '../../core/errors';
 import { settingPython } from '../finetune/python';
+import { stageKey } from './stages';
 
 export interface TrainResult {
   runId?: string;
@@ -105,7 +106,7 @@ export class TrainingSession implements vscode.Disposable {
         this.emitter.fire({ kind: 'started' });
         break;
       case 'progress':
-        this.phase = { name: m.phase, done: m.done, total: m.total, message: m.message };
+        this.phase = { name: m.phase, done: m.done, total: m.total, message: m.message !== undefined ? localStage(m.message) : undefined };
         this.emitter.fire({ kind: 'progress' });
         break;
       case 'epoch':
@@ -434,4 +435,10 @@ export async function showUntrusted(): Promise<void> {
     manage,
   );
   if (b === manage) await vscode.commands.executeCommand('workbench.trust.manage');
+}
+
+/** A trainer stage message in the UI language (./stages.ts); unknown ones as sent. */
+function localStage(text: string): string {
+  const m = stageKey(text);
+  return m ? vscode.l10n.t(m.key, ...m.args) : text;
 }
