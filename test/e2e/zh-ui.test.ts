@@ -191,7 +191,7 @@ describe('e2e: the Chinese UI (code-server in zh-CN with a language pack built o
     const title = t('Training {0}', 'train-tiny');
     const point = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${t('epoch {0}/{1}', 'X', EPOCHS).replace('X', '(\\d+)')}`);
     const shown = toasts.map((s) => point.exec(s)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1]));
-    console.log(`      notification: ${shown.length} texts with an epoch, ${JSON.stringify(shown)}`);
+    console.log(`      notification: ${shown.length} texts with an epoch, ${JSON.stringify(shown)}; last: ${toasts[toasts.length - 1]}`);
     assert.ok(shown.length > 0, `no notification named an epoch in Chinese: ${JSON.stringify(toasts)}`);
     for (let i = 1; i < shown.length; i++) assert.ok(shown[i] >= shown[i - 1], `the notification went back: ${JSON.stringify(shown)}`);
     assert.equal(shown[shown.length - 1], EPOCHS, `the notification stopped at epoch ${shown[shown.length - 1]}: ${JSON.stringify(toasts)}`);
