@@ -915,7 +915,7 @@ async function fitFewShotHead(
     classWeights: classWeightsFor([...y, ...augY], labels.length, config.classWeighting),
     extraX: augX, extraY: augY, extraWeights: augW,
     onPlan: (p) => {
-      progress = { unit: p.unit, total: p.points, validation: p.validation ?? 'none (a class is too small to cross-validate)' };
+      progress = { unit: p.unit, total: p.points, validation: p.validation ?? `none (${p.noValidation ?? 'not cross-validated'})` };
       hooks.progress('train', 0, p.fits, `Fitting the few-shot head: ${p.fits} candidate fits (${p.points ? `${p.points} configurations × ${p.folds} CV folds, then ` : ''}the final fits on all training rows)`);
       planned = hooks.onPlan?.(p.algorithm, progress) ?? Promise.resolve();
     },

@@ -189,6 +189,25 @@ describe('train: commands, training, cancel, crash', function () {
     console.log(`    cancel: child stopped ${ms} ms after fewshot.cancelTraining`);
   });
 
+  it('moves the progress notification with every epoch and leaves it at the last one (issue 16: stuck at "epoch 1/60")', async function () {
+    this.timeout(120_000);
+    // VS Code has no API to read a notification: the session records every message it gave the notification.
+    const epochs = 30;
+    const session = api.train.startTraining(dataset, { ...EPOCHS, epochs }, { showDashboard: false });
+    assert.ok(session);
+    const r = await session.done;
+    assert.equal(r.status, 'completed');
+    const msgs = session.notificationMessages;
+    const shown = msgs.map((m) => new RegExp(`^epoch (\\d+)/${epochs}\\b`).exec(m)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1]));
+    assert.ok(shown.length >= 2, `notification messages: ${JSON.stringify(msgs)}`);
+    assert.ok(new Set(shown).size > 1 && shown.some((n) => n > 1), `the notification never went past epoch 1: ${JSON.stringify(msgs)}`);
+    for (let i = 1; i < shown.length; i++) assert.ok(shown[i] >= shown[i - 1], `the notification went back from epoch ${shown[i - 1]} to ${shown[i]}`);
+    // the stages after the last epoch (refit, evaluation, saving) keep naming it
+    const last = msgs[msgs.length - 1];
+    assert.match(last, new RegExp(`^epoch ${epochs}/${epochs}\\b`), `last notification message: ${last}`);
+    assert.equal(session.epochs.length, epochs);
+  });
+
   it('reports a trainer crash as failed with the log, without hanging, and keeps working', async () => {
     const session = api.train.startTraining(dataset, { ...EPOCHS, epochs: 5 }, {
       showDashboard: false, env: { NODE_ENV: 'test', FEWSHOT_TEST_CRASH_AT: 'epoch:2' },

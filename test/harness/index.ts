@@ -8,3 +8,4 @@ export * from './results';
 export * from './png';
 export { runExtensionTests } from './extensionHost';
 export * from './suite';
+export * from './languagePack';

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { fitFewShot, PRIMAL_MIN_ROWS } from '../../src/core/fewshot';
+import { fitFewShot, PRIMAL_MIN_ROWS, type FewShotPlan } from '../../src/core/fewshot';
 import { fitKernelLogReg, kernelLogits } from '../../src/core/fewshot/kernel';
 import { fitPrimalSteps, primalLogits, transformedCsrSteps } from '../../src/core/fewshot/primal';
 import { transformAny, denseOf, type Row } from '../../src/core/fewshot/rows';
@@ -129,5 +129,22 @@ describe('fewshot scale: sparse rows and the primal solver', () => {
     assert.ok(abortedAt > 0, 'the solver reported an iteration before finishing');
     assert.match(iterationsSeen, /primal form/);
     assert.ok(ms < 1000, `stopped ${ms} ms after the abort`);
+  });
+
+  it('says why a large training set has no validation points (not "a class is too small")', async function () {
+    this.timeout(60_000);
+    const enc = createHashingEncoder({ dim: 1024 });
+    const { t, y } = texts(5200, 4, 7);
+    const x = await enc.embedSparse!(t);
+    const ac = new AbortController();
+    let plan: FewShotPlan | undefined;
+    // the plan is all this checks: stop the fit as soon as it is made
+    const fit = fitFewShot(x, y, { labels: ['a', 'b', 'c', 'd'], encoderId: enc.id, signal: ac.signal, onPlan: (p) => { plan = p; ac.abort(); } });
+    await assert.rejects(fit, (e: Error) => e.name === 'AbortError');
+    assert.ok(plan);
+    assert.equal(plan.validation, null);
+    assert.equal(plan.points, 0);
+    assert.match(plan.noValidation ?? '', /^5200 training texts, more than 5000/);
+    assert.doesNotMatch(plan.noValidation ?? '', /fewer than 2/);
   });
 });

@@ -268,7 +268,7 @@ describe('fewshot: fitFewShot', () => {
     const span = end - t0;
     assert.ok(span > 500, `the fit took ${span} ms: too fast to tell when points arrive`);
     // the plan: 18 configurations × 4 folds + 3 final members
-    assert.deepEqual({ ...plan }, { unit: 'configuration', points: 18, fits: 18 * 4 + 3, folds: 4, validation: '4-fold out-of-fold predictions on the training split (240 texts; extra rows never take part)', algorithm: 'fewshot-ensemble' });
+    assert.deepEqual({ ...plan }, { unit: 'configuration', points: 18, fits: 18 * 4 + 3, folds: 4, validation: '4-fold out-of-fold predictions on the training split (240 texts; extra rows never take part)', noValidation: null, algorithm: 'fewshot-ensemble' });
     // one point per configuration (not per epoch), spread over the fit: the first long before the end
     assert.equal(points.length, 18);
     assert.ok(points[0].at - t0 < span / 3, `first point after ${points[0].at - t0} of ${span} ms`);

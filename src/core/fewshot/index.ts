@@ -53,6 +53,8 @@ export interface FewShotPlan {
   folds: number | null;
   /** What the points' validation metrics are, or null without CV. */
   validation: string | null;
+  /** Without CV: why nothing is cross-validated (e.g. "10000 training texts, more than 5000"); null with CV. */
+  noValidation: string | null;
   algorithm: 'fewshot-ensemble' | 'fewshot-lbfgs';
 }
 
@@ -422,22 +424,21 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
     finalFits = 1;
   }
   const scoreByCv = folds !== null && (useEnsemble || (candidates.length >= 2 && n >= MIN_CV_ROWS));
+  const noValidation = scoreByCv ? null
+    : allFolds !== null && folds === null ? `${n} training texts, more than ${CV_MAX_ROWS}: IDF stays on and nothing is cross-validated`
+    : folds === null ? 'a class has fewer than 2 training examples, so nothing is cross-validated'
+    : `${candidates.length < 2 ? 'one configuration' : `fewer than ${MIN_CV_ROWS} training texts`}: nothing is cross-validated`;
   const plan: FewShotPlan = {
     unit: 'configuration',
     points: scoreByCv ? candidates.length : 0,
     fits: (scoreByCv ? candidates.length * folds!.length : 0) + finalFits,
     folds: scoreByCv ? folds!.length : null,
     validation: scoreByCv ? `${folds!.length}-fold out-of-fold predictions on the training split (${n} texts; extra rows never take part)` : null,
+    noValidation,
     algorithm: useEnsemble ? 'fewshot-ensemble' : 'fewshot-lbfgs',
   };
   opts.onPlan?.(plan);
-  if (!scoreByCv) {
-    opts.onLog?.(allFolds !== null && folds === null
-      ? `Few-shot head: ${n} training texts (more than ${CV_MAX_ROWS}): IDF stays on and nothing is cross-validated, so there are no validation points.`
-      : folds === null
-      ? 'Few-shot head: a class has fewer than 2 training examples, so no configuration is cross-validated and there are no validation points.'
-      : `Few-shot head: ${candidates.length < 2 ? 'one configuration' : `fewer than ${MIN_CV_ROWS} training texts`}: nothing is cross-validated, so there are no validation points.`);
-  }
+  if (noValidation) opts.onLog?.(`Few-shot head: ${noValidation}, so there are no validation points.`);
   const tally = new Tally(plan.fits, opts.onProgress);
   const points: EpochMetrics[] = [];
   const scored = scoreByCv

@@ -21,6 +21,7 @@ import { RUN_FILES } from '../../core/runs';
 import { COMPARE_PAGE, escapeHtml, webviewHtml, webviewOptions } from '../webview/html';
 import { writeJsonAtomic } from '../../core/util/fs';
 import { promises as fsp } from 'node:fs';
+import { validationKey } from '../dashboard/validation';
 
 export interface PanelDeps {
   host: Host;
@@ -232,6 +233,8 @@ export class ComparePanel {
     }
     const signature = await this.signature();
     const { model, loaded, colourSlots } = await buildCompareModel(runStore(this.deps.host) ?? runsDir, this.runIds, this.colourSlots);
+    // what validation was, in the UI language (recorded in English in run.json)
+    for (const r of [...model.rows, ...model.runs]) if (r.validation) r.validation = localValidation(r.validation);
     // Runs whose folder is gone (deleted) leave the comparison; damaged ones stay, with a notice.
     const gone = loaded.filter((r) => !r.record && /no longer exists/.test(r.error ?? '')).map((r) => r.id);
     if (gone.length) {
@@ -409,4 +412,10 @@ function emptyModel(message: string): CompareModel {
 
 function sameIds(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+}
+
+/** A run's recorded validation description in the UI language (../dashboard/validation.ts). */
+function localValidation(text: string): string {
+  const m = validationKey(text);
+  return m ? vscode.l10n.t(m.key, ...m.args) : text;
 }

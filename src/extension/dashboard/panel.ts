@@ -18,6 +18,7 @@ import type { Host } from '../host';
 import type { TrainingManager, TrainingSession } from '../train/manager';
 import { runStore } from '../train/store';
 import { RUN_FILES } from '../../core/runs';
+import { validationKey } from './validation';
 import { GpuMonitor } from './gpu';
 import { runTag } from './title';
 import { DASHBOARD_PAGE, webviewHtml, webviewOptions } from '../webview/html';
@@ -244,7 +245,7 @@ export class DashboardPanel implements vscode.Disposable {
         finishedAt: s.finishedAt,
         unit: s.unit,
         totalEpochs: s.totalEpochs,
-        validation: known?.progress?.validation,
+        validation: localValidation(known?.progress?.validation),
         dataProblems: known?.dataProblems,
         phase: s.phase,
         error: s.error ? s.error + (s.fix ? `\n${vscode.l10n.t('Fix: {0}', s.fix)}` : '') : undefined,
@@ -271,7 +272,7 @@ export class DashboardPanel implements vscode.Disposable {
       finishedAt: finishedAt ?? (r?.status === 'running' ? undefined : startedAt),
       unit: unitOf(r, this.disk?.epochs ?? []),
       totalEpochs: r?.progress?.total ?? r?.config.epochs ?? 0,
-      validation: r?.progress?.validation,
+      validation: localValidation(r?.progress?.validation),
       dataProblems: r?.dataProblems,
       error: r?.error ? r.error.message + (r.error.fix ? `\n${vscode.l10n.t('Fix: {0}', r.error.fix)}` : '') : undefined,
       errorLog: r?.status === 'failed' ? errorLog(undefined, r.error?.detail) : undefined,
@@ -580,4 +581,10 @@ export class DashboardManager implements vscode.Disposable {
     for (const p of this.all()) p.panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
+}
+
+/** The run's recorded validation description in the UI language (src/extension/dashboard/validation.ts). */
+function localValidation(text: string | undefined): string | undefined {
+  const m = text ? validationKey(text) : undefined;
+  return m ? vscode.l10n.t(m.key, ...m.args) : text;
 }

@@ -13,6 +13,7 @@ import type { Host } from '../host';
 import { configFromSettings, type TrainOverrides } from './config';
 import { isFewShotError } from '../../core/errors';
 import { settingPython } from '../finetune/python';
+import { stageKey } from './stages';
 
 export interface TrainResult {
   runId?: string;
@@ -62,6 +63,8 @@ export class TrainingSession implements vscode.Disposable {
   /** Unit of the points: from the trainer's messages, else run.json's `progress`, else 'epoch'. */
   unit: ProgressUnit = 'epoch';
   phase?: { name: TrainPhase; done: number; total: number; message?: string };
+  /** Test hook: every message the progress notification was given, in order. */
+  readonly notificationMessages: string[] = [];
   record?: RunRecord;
   report: ClassificationReport | null = null;
   error?: string;
@@ -103,7 +106,7 @@ export class TrainingSession implements vscode.Disposable {
         this.emitter.fire({ kind: 'started' });
         break;
       case 'progress':
-        this.phase = { name: m.phase, done: m.done, total: m.total, message: m.message };
+        this.phase = { name: m.phase, done: m.done, total: m.total, message: m.message !== undefined ? localStage(m.message) : undefined };
         this.emitter.fire({ kind: 'progress' });
         break;
       case 'epoch':
@@ -129,6 +132,13 @@ export class TrainingSession implements vscode.Disposable {
       default:
         break;
     }
+  }
+
+  /** The highest point received in the current unit (points may arrive out of order or twice). */
+  latestPoint(): EpochMetrics | undefined {
+    let best: EpochMetrics | undefined;
+    for (const e of this.epochs) if ((e.unit ?? 'epoch') === this.unit && (!best || e.epoch > best.epoch)) best = e;
+    return best;
   }
 
   /** Record updates that arrive outside the message stream (e.g. run.json re-read). */
@@ -289,21 +299,15 @@ export class TrainingManager implements vscode.Disposable {
       async (progress, token) => {
         token.onCancellationRequested(() => session.cancel());
         let reported = 0;
-        const sub = session.onDidChange((e) => {
-          if (e.kind === 'epoch') {
-            const pct = Math.min(100, (e.metrics.epoch / session.totalEpochs) * 100);
-            const eta = etaMs(session);
-            progress.report({
-              increment: Math.max(0, pct - reported),
-              message: pointLabel(session.unit, e.metrics.epoch, session.totalEpochs) + (eta !== undefined ? ` — ${vscode.l10n.t('about {0} left', formatMs(eta))}` : ''),
-            });
-            reported = Math.max(reported, pct);
-          } else if (e.kind === 'progress' && session.phase) {
-            // Every stage reported besides the points themselves, e.g. the few-shot ensemble's final member fits.
-            const p = session.phase;
-            progress.report({ message: `${phaseLabel(p.name)} ${p.total ? `${p.done}/${p.total}` : ''}${p.message ? ` — ${p.message}` : ''}` });
-          }
-        });
+        // Every report is computed from the session's latest state (its highest point, the stage after it),
+        // never from the event that triggered it, so a late or repeated event cannot put the text back.
+        const report = () => {
+          const step = notificationStep(session, reported);
+          reported = step.percent ?? reported;
+          session.notificationMessages.push(step.message);
+          progress.report({ message: step.message, ...(step.increment ? { increment: step.increment } : {}) });
+        };
+        const sub = session.onDidChange((e) => { if (e.kind === 'epoch' || e.kind === 'progress') report(); });
         try {
           await session.done;
         } finally {
@@ -317,7 +321,7 @@ export class TrainingManager implements vscode.Disposable {
     const item = vscode.window.createStatusBarItem(`fewshot.training.${session.key}`, vscode.StatusBarAlignment.Left, 50);
     item.name = vscode.l10n.t('Few-Shot Lab training');
     const update = () => {
-      const e = session.epochs[session.epochs.length - 1];
+      const e = session.latestPoint();
       const p = session.phase;
       const what = p && p.name !== 'train' && !e ? phaseLabel(p.name) : e ? pointLabel(session.unit, e.epoch, session.totalEpochs) : '…';
       item.text = `$(sync~spin) ${session.datasetName} ${what}`;
@@ -362,6 +366,26 @@ export class TrainingManager implements vscode.Disposable {
     this.startedEmitter.dispose();
     this.changedEmitter.dispose();
   }
+}
+
+/**
+ * What the training notification says now, and how far its bar moves: the latest point ("epoch 39/60",
+ * "configuration 7/18", "pair step 12/40") with the time left, then the stage that runs after it, if any
+ * ("Training 0/1 — Refitting on all 30 training examples"). `reported`: the percentage shown so far.
+ */
+export function notificationStep(s: Pick<TrainingSession, 'latestPoint' | 'phase' | 'unit' | 'totalEpochs' | 'epochs'>, reported: number): { message: string; percent?: number; increment?: number } {
+  const last = s.latestPoint();
+  const parts: string[] = [];
+  let percent: number | undefined;
+  if (last) {
+    const eta = etaMs({ epochs: [last], totalEpochs: s.totalEpochs });
+    parts.push(pointLabel(s.unit, last.epoch, s.totalEpochs) + (eta !== undefined ? ` — ${vscode.l10n.t('about {0} left', formatMs(eta))}` : ''));
+    percent = Math.max(reported, Math.min(100, (last.epoch / Math.max(1, s.totalEpochs)) * 100));
+  }
+  // a stage reported after the points (the session sets a message-less phase for each point)
+  const p = s.phase;
+  if (p && (p.message || !last)) parts.push(`${phaseLabel(p.name)}${p.total ? ` ${p.done}/${p.total}` : ''}${p.message ? ` — ${p.message}` : ''}`);
+  return { message: parts.join(' · '), percent, increment: percent !== undefined ? percent - reported : undefined };
 }
 
 /**
@@ -411,4 +435,10 @@ export async function showUntrusted(): Promise<void> {
     manage,
   );
   if (b === manage) await vscode.commands.executeCommand('workbench.trust.manage');
+}
+
+/** A trainer stage message in the UI language (./stages.ts); unknown ones as sent. */
+function localStage(text: string): string {
+  const m = stageKey(text);
+  return m ? vscode.l10n.t(m.key, ...m.args) : text;
 }
