@@ -97,6 +97,12 @@ describe('predict: formatting (src/extension/predict/format.ts)', () => {
     assert.equal(formatP(0.999), '>0.99');
     assert.equal(formatP(0.001), '<0.01');
   });
+  it('shows the decided label first inline when a recall threshold or abstaining chose it', () => {
+    const probabilities = [{ label: 'respiratory', p: 0.72 }, { label: 'cardiology', p: 0.21 }, { label: 'gastro', p: 0.06 }, { label: 'renal', p: 0.01 }];
+    assert.equal(inlineText({ label: 'cardiology', probabilities }), 'cardiology 0.21 · respiratory 0.72 · gastro 0.06');
+    assert.equal(copyText({ label: 'cardiology', probabilities }), 'cardiology (0.21)');
+    assert.equal(inlineText({ label: 'uncertain', probabilities }), 'uncertain · respiratory 0.72 · cardiology 0.21 · gastro 0.06');
+  });
   it('writes CSV with quoting', () => {
     assert.equal(csvField('a,b'), '"a,b"');
     assert.equal(csvField('say "hi"'), '"say ""hi"""');

@@ -14,9 +14,15 @@ export function topK(pred: Prediction, k = 3): { label: string; p: number }[] {
   return [...pred.probabilities].sort((a, b) => b.p - a.p).slice(0, k);
 }
 
-/** Inline text after a selection: "sports 0.91 · cooking 0.06 · weather 0.03". */
+/**
+ * Inline text after a selection: "sports 0.91 · cooking 0.06 · weather 0.03". The predicted label comes first even
+ * when a recall threshold chose a class that is not the most probable ("cardiology 0.21 · respiratory 0.72 · …"),
+ * and "uncertain" (abstained, no probability of its own) leads the top k.
+ */
 export function inlineText(pred: Prediction, k = 3): string {
-  return topK(pred, k).map((x) => `${x.label} ${formatP(x.p)}`).join(' · ');
+  const own = pred.probabilities.find((x) => x.label === pred.label);
+  const rest = topK({ ...pred, probabilities: pred.probabilities.filter((x) => x !== own) }, own ? k - 1 : k);
+  return [own ? `${own.label} ${formatP(own.p)}` : pred.label, ...rest.map((x) => `${x.label} ${formatP(x.p)}`)].join(' · ');
 }
 
 /** The probability of the predicted label. */
