@@ -573,8 +573,9 @@ function recallTargetsCard(rep: NonNullable<NonNullable<typeof state>['report']>
     const num = (v: number | null) => (v === null ? '—' : fmt(v));
     const body = h('tbody', {}, ...rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.label), h('td', {}, r.target === null ? '—' : String(r.target)),
       h('td', {}, num(r.threshold)), h('td', {}, fmt(r.recall)), h('td', {}, fmt(r.precision)), h('td', {}, fmt(r.argmaxRecall)), h('td', {}, fmt(r.argmaxPrecision)))));
-    out.push(h('table', { class: 'report-table', id: 'recall-targets' }, h('caption', {}, T('Recall targets (recall and precision with the thresholds, and with the plain argmax: the difference is what a target cost)')),
-      h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { scope: 'col' }, c)))), body));
+    // a scroll box of its own: seven columns do not fit a narrow report card
+    out.push(h('div', { class: 'table-scroll' }, h('table', { class: 'report-table', id: 'recall-targets' }, h('caption', {}, T('Recall targets (recall and precision with the thresholds, and with the plain argmax: the difference is what a target cost)')),
+      h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { scope: 'col' }, c)))), body)));
   }
   if (rep.abstained) {
     out.push(h('p', { class: 'note', id: 'uncertain-note' }, T('Uncertain (below the abstain threshold {0}): {1} of {2} texts; each counts as a miss in the recall of its class.', rep.abstained.threshold, rep.abstained.uncertain, rep.macro.support)));
