@@ -12,7 +12,8 @@
  * the encoder's embeddings, through the embedding cache) and scores macro-F1 on the test split.
  *   random   - a seeded random batch (the baseline: the same number of labels)
  *   margin   - the smallest margins p(top) − p(second) only
- *   suggest  - rankUnlabelled (margin + greedy k-centre; what `fewshot suggest` ranks with)
+ *   suggest  - rankUnlabelled's default (margin × typicality in k-means groups; what `fewshot suggest` ranks with)
+ *   kcentre  - rankUnlabelled's 'kcentre' method (the smallest margins, then greedy k-centre)
  * Head variants, fitted on the same labelled sets as `suggest` (selection stays the plain head's):
  *   +vocab   - the sparse blocks' vocabulary and IDF fitted on labelled + unlabelled texts (FewShotOptions.vocabX)
  *   +self    - self-training: unlabelled texts the head gives p ≥ 0.9 join the final fit with weight 0.5
@@ -101,7 +102,10 @@ async function fitAndScore(c: Ctx, lab: number[], unl: number[], head: Head): Pr
 function pick(strategy: string, probs: number[][], c: Ctx, lab: number[], unl: number[], n: number, r: () => number): number[] {
   if (strategy === 'random') return shuffleInPlace([...unl], r).slice(0, n);
   if (strategy === 'margin') { const m = margins(probs); return unl.map((_, j) => j).sort((a, b) => m[a] - m[b] || a - b).slice(0, n).map((j) => unl[j]); }
-  if (strategy === 'suggest') return rankUnlabelled(probs, unl.map((i) => c.xPool[i]), lab.map((i) => c.xPool[i]), n).map((s) => unl[s.index]);
+  if (strategy === 'suggest' || strategy === 'kcentre') {
+    const method = strategy === 'kcentre' ? 'kcentre' : undefined;
+    return rankUnlabelled(probs, unl.map((i) => c.xPool[i]), lab.map((i) => c.xPool[i]), n, { encoderId: c.encoderId, method }).map((s) => unl[s.index]);
+  }
   throw new Error(`unknown strategy ${strategy}`);
 }
 
