@@ -13,6 +13,7 @@
  *   random   - a seeded random batch (the baseline: the same number of labels)
  *   margin   - the smallest margins p(top) − p(second) only
  *   suggest  - rankUnlabelled's default (margin × typicality in k-means groups; what `fewshot suggest` ranks with)
+ *   suggest-nonov - the same without the novelty factor (distance to the nearest labelled text)
  *   kcentre  - rankUnlabelled's 'kcentre' method (the smallest margins, then greedy k-centre)
  * Head variants, fitted on the same labelled sets as `suggest` (selection stays the plain head's):
  *   +vocab   - the sparse blocks' vocabulary and IDF fitted on labelled + unlabelled texts (FewShotOptions.vocabX)
@@ -102,9 +103,10 @@ async function fitAndScore(c: Ctx, lab: number[], unl: number[], head: Head): Pr
 function pick(strategy: string, probs: number[][], c: Ctx, lab: number[], unl: number[], n: number, r: () => number): number[] {
   if (strategy === 'random') return shuffleInPlace([...unl], r).slice(0, n);
   if (strategy === 'margin') { const m = margins(probs); return unl.map((_, j) => j).sort((a, b) => m[a] - m[b] || a - b).slice(0, n).map((j) => unl[j]); }
-  if (strategy === 'suggest' || strategy === 'kcentre') {
+  if (strategy.startsWith('suggest') || strategy === 'kcentre') {
+    // suggest-nonov: the cluster method without the novelty factor (SuggestOptions.novelty false)
     const method = strategy === 'kcentre' ? 'kcentre' : undefined;
-    return rankUnlabelled(probs, unl.map((i) => c.xPool[i]), lab.map((i) => c.xPool[i]), n, { encoderId: c.encoderId, method }).map((s) => unl[s.index]);
+    return rankUnlabelled(probs, unl.map((i) => c.xPool[i]), lab.map((i) => c.xPool[i]), n, { encoderId: c.encoderId, method, novelty: strategy !== 'suggest-nonov' }).map((s) => unl[s.index]);
   }
   throw new Error(`unknown strategy ${strategy}`);
 }

@@ -2,10 +2,11 @@
  * What to label next: unlabelled texts ranked by uncertainty and diversity.
  *
  * Default ('cluster'): the unlabelled texts are split into n groups of similar texts (spherical k-means on the
- * embeddings, seeded k-means++), and each group gives the text with the highest (1 − margin) × typicality, where
- * margin = p(top) − p(second) of the current model and typicality = cosine similarity to the group's centre. So the n
- * picks cover the pool (diversity), are typical of their region (no outliers) and are the ones the model is least sure
- * about within it. Ranks: larger groups first.
+ * embeddings, seeded k-means++), and each group gives the text with the highest (1 − margin) × typicality × novelty,
+ * where margin = p(top) − p(second) of the current model, typicality = cosine similarity to the group's centre and
+ * novelty = cosine distance to the nearest labelled text. So the n picks cover the pool (diversity), are typical of
+ * their region (no outliers), are not next to texts already labelled, and are where the model is least sure.
+ * Ranks: larger groups first.
  * 'kcentre': the `poolFactor`·n smallest margins, then greedy k-centre (far from the labelled texts and earlier picks),
  * maximising distance × (1 − margin) — it favours outliers, and lost to random selection in `npm run bench -- --active`.
  * Similarity uses the dense blocks of a combo embedding (the sparse n-gram block is left out), each block unit-length.
@@ -35,6 +36,8 @@ export interface SuggestOptions {
   encoderId?: string;
   /** cluster: k-means iterations (default 10). */
   iterations?: number;
+  /** cluster: also multiply each text's score by its cosine distance to the nearest labelled text (default true). */
+  novelty?: boolean;
 }
 
 /** p(top) − p(second) per row. */
@@ -94,12 +97,18 @@ export function rankUnlabelled(probs: ArrayLike<number>[], xUnlabelled: Row[], x
   n = Math.min(n, xUnlabelled.length);
   if (n <= 0) return [];
   const blocks = denseBlocks([...xUnlabelled, ...xLabelled], o.encoderId);
-  return (o.method ?? 'cluster') === 'cluster'
-    ? byCluster(margins(probs), xUnlabelled.map((r) => simVector(r, blocks)), n, o.iterations ?? 10)
-    : byKCentre(margins(probs), xUnlabelled, xLabelled, n, blocks, o.poolFactor ?? 4);
+  const m = margins(probs);
+  if ((o.method ?? 'cluster') === 'kcentre') return byKCentre(m, xUnlabelled, xLabelled, n, blocks, o.poolFactor ?? 4);
+  const emb = xUnlabelled.map((r) => simVector(r, blocks));
+  let bonus: number[] | undefined;
+  if ((o.novelty ?? true) && xLabelled.length) {
+    const lab = xLabelled.map((r) => simVector(r, blocks));
+    bonus = emb.map((e) => Math.max(1e-6, 1 - Math.max(...lab.map((l) => dot(e, l)))));
+  }
+  return byCluster(m, emb, n, o.iterations ?? 10, bonus);
 }
 
-function byCluster(m: number[], emb: Float32Array[], n: number, iterations: number): RankedUnlabelled[] {
+function byCluster(m: number[], emb: Float32Array[], n: number, iterations: number, bonus?: number[]): RankedUnlabelled[] {
   const u = emb.length;
   const rand = mulberry32(0x5eed + n);
   // k-means++ seeding (cosine distance), then spherical k-means
@@ -137,7 +146,7 @@ function byCluster(m: number[], emb: Float32Array[], n: number, iterations: numb
     for (let i = 0; i < u; i++) {
       if (assign[i] !== c) continue;
       size++;
-      const s = (1 - m[i] + 1e-6) * Math.max(0, sim[i]);
+      const s = (1 - m[i] + 1e-6) * Math.max(0, sim[i]) * (bonus ? bonus[i] : 1);
       if (s > score) { score = s; pick = i; }
     }
     if (pick >= 0) picks.push({ index: pick, size });
