@@ -12,7 +12,7 @@
  * the encoder's embeddings, through the embedding cache) and scores macro-F1 on the test split.
  *   random   - a seeded random batch (the baseline: the same number of labels)
  *   margin   - the smallest margins p(top) − p(second) only
- *   suggest  - rankUnlabelled's default (margin × typicality in k-means groups; what `fewshot suggest` ranks with)
+ *   suggest  - rankUnlabelled's default (margin × typicality × novelty in k-means groups; what `fewshot suggest` ranks with)
  *   suggest-nonov - the same without the novelty factor (distance to the nearest labelled text)
  *   kcentre  - rankUnlabelled's 'kcentre' method (the smallest margins, then greedy k-centre)
  * Head variants, fitted on the same labelled sets as `suggest` (selection stays the plain head's):
@@ -54,7 +54,7 @@ function parse(argv: string[]): ActiveArgs {
     else if (v === '--no-variants') a.variants = false;
     else if (v === '--out') a.out = argv[++i];
     else if (v === '--help') {
-      console.log('usage: npm run bench -- --active [--data file.jsonl ...] [--seeds 5] [--rounds 5] [--start 2] [--batch N|classes] [--pool-per-class 40] [--test-per-class 20] [--encoder auto] [--strategies random,margin,suggest] [--no-variants] [--max-corpora N] [--out dir]');
+      console.log('usage: npm run bench -- --active [--data file.jsonl ...] [--seeds 5] [--rounds 5] [--start 2] [--batch N|classes] [--pool-per-class 40] [--test-per-class 20] [--encoder auto] [--strategies random,margin,suggest,suggest-nonov,kcentre] [--no-variants] [--max-corpora N] [--out dir]');
       process.exit(0);
     } else throw new Error(`--active: unknown option ${v} (see --active --help)`);
   }

@@ -26,6 +26,13 @@ describe('rankUnlabelled', () => {
     assert.ok(r.every((p) => p.groupSize! >= 5 && Math.abs(p.margin - 0.05) < 1e-9));
   });
 
+  it('cluster: within a group, away from the texts already labelled (novelty); without novelty the typical text', () => {
+    const group = [0, 2, 4, 6, 8].map(at);
+    const probs = group.map(() => unsure);
+    assert.equal(rankUnlabelled(probs, group, [at(0)], 1)[0].index, 4, 'the 8° text, farthest from the labelled 0°');
+    assert.equal(rankUnlabelled(probs, group, [at(0)], 1, { novelty: false })[0].index, 2, 'the 4° text, the centre');
+  });
+
   it('is deterministic, and asks for no more than there are texts', () => {
     const probs = x.map(() => unsure);
     assert.deepEqual(rankUnlabelled(probs, x, [], 4), rankUnlabelled(probs, x, [], 4));

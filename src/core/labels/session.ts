@@ -15,7 +15,7 @@ import { LabelStore, textHash } from './reviewed';
 import { rankUnlabelled } from './suggest';
 
 export const AUDIT_METHOD = 'confident learning (per-class thresholds, prune by noise rate), ranked by self-confidence';
-export const SUGGEST_METHOD = 'k-means groups of the unlabelled texts (embeddings); per group the text with the highest (1 − margin) × typicality';
+export const SUGGEST_METHOD = 'k-means groups of the unlabelled texts (embeddings); per group the text with the highest (1 − margin) × typicality × distance to the labelled texts';
 
 export interface LabelSessionOptions extends LoadOptions {
   /** The workspace store (`<workspace>/.fewshot`): embedding cache and label files. */
@@ -162,7 +162,7 @@ export async function suggestForDataset(datasetPath: string, n: number, o: Label
       return {
         index: r.index, file: u.file, ...(u.line !== undefined ? { line: u.line } : {}), text: u.text, textHash: textHash(u.text),
         predicted: labels[top], probabilities: probsRecord(p, labels), margin: r.margin, rank: r.rank,
-        reason: `least sure (margin ${r.margin.toFixed(2)}) of the typical texts in a group of ${r.groupSize ?? 1} similar unlabelled texts (cosine distance ${r.distance.toFixed(2)} from its centre)`,
+        reason: `uncertain (margin ${r.margin.toFixed(2)}), typical of a group of ${r.groupSize ?? 1} similar unlabelled texts (cosine distance ${r.distance.toFixed(2)} from its centre) and unlike the labelled ones`,
       };
     }),
   };
