@@ -33,6 +33,14 @@ describe('rankUnlabelled', () => {
     assert.equal(rankUnlabelled(probs, group, [at(0)], 1, { novelty: false })[0].index, 2, 'the 4° text, the centre');
   });
 
+  it('cluster on a large pool (groups fitted on a sample, then every text assigned; novelty on the best candidates)', () => {
+    const big = Array.from({ length: 3000 }, (_, i) => at((i % 3) * 120 + ((i * 7) % 11)));
+    const labelled = Array.from({ length: 1500 }, (_, i) => at(((i * 13) % 11) + 120));
+    const r = rankUnlabelled(big.map(() => unsure), big, labelled, 3);
+    assert.deepEqual(r.map((p) => p.index % 3).sort(), [0, 1, 2], 'one pick per group');
+    assert.deepEqual(r.map((p) => p.groupSize), [1000, 1000, 1000]);
+  });
+
   it('is deterministic, and asks for no more than there are texts', () => {
     const probs = x.map(() => unsure);
     assert.deepEqual(rankUnlabelled(probs, x, [], 4), rankUnlabelled(probs, x, [], 4));

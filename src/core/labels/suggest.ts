@@ -13,7 +13,7 @@
  */
 import { blocksFromEncoderId, type Block } from '../fewshot/features';
 import { denseOf, type Row } from '../fewshot/rows';
-import { mulberry32 } from '../util/rng';
+import { mulberry32, shuffleInPlace } from '../util/rng';
 
 export interface RankedUnlabelled {
   index: number;
@@ -100,18 +100,25 @@ export function rankUnlabelled(probs: ArrayLike<number>[], xUnlabelled: Row[], x
   const m = margins(probs);
   if ((o.method ?? 'cluster') === 'kcentre') return byKCentre(m, xUnlabelled, xLabelled, n, blocks, o.poolFactor ?? 4);
   const emb = xUnlabelled.map((r) => simVector(r, blocks));
-  let bonus: number[] | undefined;
+  let novelty: ((i: number) => number) | undefined;
   if ((o.novelty ?? true) && xLabelled.length) {
     const lab = xLabelled.map((r) => simVector(r, blocks));
-    bonus = emb.map((e) => Math.max(1e-6, 1 - Math.max(...lab.map((l) => dot(e, l)))));
+    novelty = (i) => { let s = -1; for (const l of lab) s = Math.max(s, dot(emb[i], l)); return Math.max(1e-6, 1 - s); };
   }
-  return byCluster(m, emb, n, o.iterations ?? 10, bonus);
+  return byCluster(m, emb, n, o.iterations ?? 10, novelty, xLabelled.length);
 }
 
-function byCluster(m: number[], emb: Float32Array[], n: number, iterations: number, bonus?: number[]): RankedUnlabelled[] {
+/** Above this many unlabelled × labelled pairs, novelty is computed for each group's best candidates only. */
+const NOVELTY_MAX_PAIRS = 4_000_000;
+const NOVELTY_CANDIDATES = 32;
+
+/** Above this many unlabelled texts, the groups are fitted on a seeded random sample and every text is then assigned. */
+const KMEANS_MAX_ROWS = 2000;
+
+/** Spherical k-means (seeded k-means++) of unit rows into n groups: centres, each row's group and its similarity to it. */
+function kmeans(emb: Float32Array[], n: number, iterations: number): { centres: Float32Array[]; assign: Int32Array; sim: Float64Array } {
   const u = emb.length;
   const rand = mulberry32(0x5eed + n);
-  // k-means++ seeding (cosine distance), then spherical k-means
   const centres: Float32Array[] = [Float32Array.from(emb[Math.floor(rand() * u)])];
   const best = new Float64Array(u).fill(Infinity);
   while (centres.length < n) {
@@ -125,14 +132,7 @@ function byCluster(m: number[], emb: Float32Array[], n: number, iterations: numb
   const assign = new Int32Array(u).fill(-1);
   const sim = new Float64Array(u);
   for (let it = 0; it < iterations; it++) {
-    let changed = false;
-    for (let i = 0; i < u; i++) {
-      let bc = 0, bs = -Infinity;
-      for (let c = 0; c < n; c++) { const s = dot(emb[i], centres[c]); if (s > bs) { bs = s; bc = c; } }
-      sim[i] = bs;
-      if (assign[i] !== bc) { assign[i] = bc; changed = true; }
-    }
-    if (!changed) break;
+    if (!assignRows(emb, centres, assign, sim)) break;
     for (let c = 0; c < n; c++) {
       const v = new Float32Array(emb[0].length);
       let count = 0;
@@ -140,16 +140,44 @@ function byCluster(m: number[], emb: Float32Array[], n: number, iterations: numb
       if (count) centres[c] = normalise(v);
     }
   }
+  return { centres, assign, sim };
+}
+
+/** Each row's nearest centre (in place); whether any row changed group. */
+function assignRows(emb: Float32Array[], centres: Float32Array[], assign: Int32Array, sim: Float64Array): boolean {
+  let changed = false;
+  for (let i = 0; i < emb.length; i++) {
+    let bc = 0, bs = -Infinity;
+    for (let c = 0; c < centres.length; c++) { const s = dot(emb[i], centres[c]); if (s > bs) { bs = s; bc = c; } }
+    sim[i] = bs;
+    if (assign[i] !== bc) { assign[i] = bc; changed = true; }
+  }
+  return changed;
+}
+
+function byCluster(m: number[], emb: Float32Array[], n: number, iterations: number, novelty?: (i: number) => number, nLabelled = 0): RankedUnlabelled[] {
+  const u = emb.length;
+  const big = u > KMEANS_MAX_ROWS;
+  const fitted = kmeans(big ? shuffleInPlace(emb.map((_, i) => i), mulberry32(u)).slice(0, KMEANS_MAX_ROWS).map((i) => emb[i]) : emb, n, iterations);
+  let { assign, sim } = fitted;
+  if (big) {
+    assign = new Int32Array(u).fill(-1);
+    sim = new Float64Array(u);
+    assignRows(emb, fitted.centres, assign, sim);
+  }
   const picks: { index: number; size: number }[] = [];
+  const base = (i: number) => (1 - m[i] + 1e-6) * Math.max(0, sim[i]);
   for (let c = 0; c < n; c++) {
-    let pick = -1, score = -Infinity, size = 0;
-    for (let i = 0; i < u; i++) {
-      if (assign[i] !== c) continue;
-      size++;
-      const s = (1 - m[i] + 1e-6) * Math.max(0, sim[i]) * (bonus ? bonus[i] : 1);
+    let members: number[] = [];
+    for (let i = 0; i < u; i++) if (assign[i] === c) members.push(i);
+    if (!members.length) continue;
+    if (novelty && u * nLabelled > NOVELTY_MAX_PAIRS) members = members.sort((a, b) => base(b) - base(a) || a - b).slice(0, NOVELTY_CANDIDATES);
+    let pick = -1, score = -Infinity;
+    for (const i of members) {
+      const s = base(i) * (novelty ? novelty(i) : 1);
       if (s > score) { score = s; pick = i; }
     }
-    if (pick >= 0) picks.push({ index: pick, size });
+    picks.push({ index: pick, size: assign.reduce((k, a) => k + (a === c ? 1 : 0), 0) });
   }
   picks.sort((a, b) => b.size - a.size || m[a.index] - m[b.index] || a.index - b.index);
   return picks.map((p, rank) => ({ index: p.index, margin: m[p.index], distance: Math.max(0, 1 - sim[p.index]), rank, groupSize: p.size }));
