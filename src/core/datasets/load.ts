@@ -114,7 +114,7 @@ export interface FolderListing {
   others: string[];
   /**
    * `unlabeled/` (or `unlabelled/`) folders: at the root (next to the class folders, or next to train/ and test/)
-   * and inside train/. Never classes; their texts are dataset.unlabeled.
+   * and inside train/ (or test/). Never classes; their texts are dataset.unlabeled.
    */
   unlabeled: UnlabeledFolder[];
   /** Symbolic links that were not followed, and why. */
