@@ -564,8 +564,9 @@ async function cmdSuggest(args: string[], io: Io): Promise<number> {
   const n = num(values, 'n', 'suggest', true) ?? 20;
   if (n < 1) throw new UsageError(`--n must be at least 1 (got ${n})`, 'suggest');
   const { suggestForDataset } = await import('../core/labels');
-  const progress = values.json ? undefined : (m: string) => io.stderr.write(`${m}\n`);
-  const r = await suggestForDataset(path.resolve(io.cwd, positionals[0]), n, { storeDir: defaultStore(io, str(values, 'store')), encoder: str(values, 'encoder'), onProgress: progress && ((m, done) => { if (!done) progress(m); }) });
+  let last = '';
+  const onProgress = values.json ? undefined : (m: string) => { if (m !== last) io.stderr.write(`${(last = m)}\n`); };
+  const r = await suggestForDataset(path.resolve(io.cwd, positionals[0]), n, { storeDir: defaultStore(io, str(values, 'store')), encoder: str(values, 'encoder'), onProgress });
   if (values.json) { io.stdout.write(JSON.stringify(r, null, 2) + '\n'); return EXIT_OK; }
   io.stdout.write(`${r.suggestions.length} of ${r.unlabeled} unlabelled texts to label next (${r.encoder}; ${r.method}):\n`);
   io.stdout.write(table(['#', 'FILE', 'PREDICTED (P)', 'MARGIN', 'TEXT'], r.suggestions.map((s) => [
