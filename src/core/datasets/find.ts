@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { compareCodePoints } from '../metrics';
 import { mapLimit } from '../util/async';
 import { detectEncoding } from './encoding';
-import { isHiddenOrSystem, pairedTestFile, pairedTrainFile, SAMPLE_EXTENSIONS } from './load';
+import { isHiddenOrSystem, isUnlabeledFolderName, pairedTestFile, pairedTrainFile, SAMPLE_EXTENSIONS } from './load';
 import { columnNameLists, detectColumns, normName, readTableRecords, tableFormatOf } from './table';
 import { DatasetFormat, DatasetRef } from './types';
 
@@ -118,7 +118,7 @@ export async function findDatasets(workspaceRoot: string, opts: { extraPaths?: s
         if (!found.has(dir)) found.set(dir, { root: dir, format: 'folders', name: refName(dir, 'folders') });
         return; // do not look inside a dataset
       }
-      if (await looksLikeUnsplitRoot(subdirs.map((e) => path.join(dir, e.name)))) {
+      if (await looksLikeUnsplitRoot(subdirs.filter((e) => !isUnlabeledFolderName(e.name)).map((e) => path.join(dir, e.name)))) {
         if (!found.has(dir)) found.set(dir, { root: dir, format: 'folders', name: refName(dir, 'folders') });
         return;
       }

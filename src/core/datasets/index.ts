@@ -6,9 +6,9 @@ export type { DatasetFormat, Sample, FileInfo, DatasetIssue, Dataset, LoadOption
 export { IssueCodes } from './types';
 export {
   loadDataset, finishDataset, readSampleFile, readTable, sampleText, folderSample, listFolderDataset, skippedLinkIssue, splitFolders, pairedTestFile,
-  isHiddenOrSystem, DEFAULTS as DATASET_DEFAULTS, SAMPLE_EXTENSIONS,
+  isHiddenOrSystem, isUnlabeledFolderName, DEFAULTS as DATASET_DEFAULTS, SAMPLE_EXTENSIONS,
 } from './load';
-export type { DatasetParts, TableRead, TableRow, ClassFolder, FolderListing, SplitListing, SkippedLink } from './load';
+export type { DatasetParts, TableRead, TableRow, ClassFolder, FolderListing, SplitListing, SkippedLink, UnlabeledFolder } from './load';
 export { findDatasets, sniffTableFile, sniffTableText, SKIP_DIRS } from './find';
 export { detectEncoding, guessLanguage, encodingLabel, encodingFamily } from './encoding';
 export type { DetectedEncoding, DetectOptions } from './encoding';

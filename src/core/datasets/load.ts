@@ -23,6 +23,10 @@ export const SAMPLE_EXTENSIONS = new Set(['.txt', '.md']);
 const TRAIN_DIRS = new Set(['train', 'training']);
 const TEST_DIRS = new Set(['test', 'testing']);
 const SYSTEM_FILES = new Set(['thumbs.db', 'desktop.ini', 'ehthumbs.db', 'icon\r', '__macosx']);
+const UNLABELED_DIRS = new Set(['unlabeled', 'unlabelled']);
+
+/** `unlabeled/` or `unlabelled/` (any case): a folder of unlabelled texts, never a class. */
+export function isUnlabeledFolderName(name: string): boolean { return UNLABELED_DIRS.has(name.toLowerCase()); }
 
 /** Dotfiles, .DS_Store, Thumbs.db, desktop.ini, __MACOSX, editor backups: skipped silently. */
 export function isHiddenOrSystem(name: string): boolean {
@@ -93,6 +97,9 @@ export interface ClassFolder { label: string; dir: string; files: string[]; igno
 /** The class folders of one split folder (sorted) and the loose files next to them. */
 export interface SplitListing { dir: string; classes: ClassFolder[]; loose: string[] }
 
+/** An `unlabeled/` folder (label ''): its texts go to dataset.unlabeled. */
+export type UnlabeledFolder = ClassFolder;
+
 /**
  * The files of a folder dataset, as training and the language server read them: `train` and
  * `test` (train/ and test/ folders, names matched case-insensitively) or `unsplit` (class folders
@@ -103,8 +110,13 @@ export interface FolderListing {
   train?: SplitListing;
   test?: SplitListing;
   unsplit?: SplitListing;
-  /** Folder names next to train/ and test/ (not read). */
+  /** Folder names next to train/ and test/ (not read; an unlabeled/ folder is not among them). */
   others: string[];
+  /**
+   * `unlabeled/` (or `unlabelled/`) folders: at the root (next to the class folders, or next to train/ and test/)
+   * and inside train/ (or test/). Never classes; their texts are dataset.unlabeled.
+   */
+  unlabeled: UnlabeledFolder[];
   /** Symbolic links that were not followed, and why. */
   skippedLinks: SkippedLink[];
 }
@@ -140,7 +152,14 @@ class FolderWalk {
   /** Real paths of the folders and files read. */
   private readonly seen = new Set<string>();
   private readonly links: Link[] = [];
+  /** unlabeled/ folders met in split folders (see FolderListing.unlabeled). */
+  readonly unlabeled: UnlabeledFolder[] = [];
   constructor(private readonly rootReal: string) { this.seen.add(rootReal); }
+
+  /** An unlabeled/ folder (not a split folder's class). */
+  async unlabeledFolder(dir: string, real: string): Promise<void> {
+    this.unlabeled.push(await this.classFolder('', dir, real));
+  }
 
   /** The class folders of a split folder (`real`: its real path). */
   async split(dir: string, real: string): Promise<SplitListing> {
@@ -149,6 +168,7 @@ class FolderWalk {
     for (const e of await listDir(dir)) {
       const p = path.join(dir, e.name);
       if (e.isSymbolicLink()) this.links.push({ link: p, real: path.join(real, e.name), into: out });
+      else if (e.isDirectory() && isUnlabeledFolderName(e.name)) await this.unlabeledFolder(p, path.join(real, e.name));
       else if (e.isDirectory()) out.classes.push(await this.classFolder(nfc(e.name), p, path.join(real, e.name)));
       else out.loose.push(p);
     }
@@ -195,7 +215,8 @@ class FolderWalk {
         continue;
       }
       if ('classes' in into) {
-        if (isDirTarget) { into.classes.push(await this.classFolder(nfc(path.basename(link)), link, target)); into.classes.sort((a, b) => compareCodePoints(a.label, b.label)); }
+        if (isDirTarget && isUnlabeledFolderName(path.basename(link))) this.unlabeled.push(await this.classFolder('', link, target));
+        else if (isDirTarget) { into.classes.push(await this.classFolder(nfc(path.basename(link)), link, target)); into.classes.sort((a, b) => compareCodePoints(a.label, b.label)); }
         else into.loose.push(link);
       } else if (isDirTarget) await this.classFiles(into, link, target);
       else this.file(into, link, target);
@@ -231,11 +252,12 @@ export async function listFolderDataset(root: string, allowUnsplit = true): Prom
   const rootReal = await fsp.realpath(root);
   const { train, test, others } = await splitFolders(root);
   const walk = new FolderWalk(rootReal);
-  const out: FolderListing = { root, others, skippedLinks: walk.skipped };
+  const out: FolderListing = { root, others: others.filter((d) => !(train && isUnlabeledFolderName(d))), skippedLinks: walk.skipped, unlabeled: walk.unlabeled };
   const real = async (name: string) => fsp.realpath(path.join(root, name));
   if (train) {
     out.train = await walk.split(path.join(root, train), await real(train));
     if (test) out.test = await walk.split(path.join(root, test), await real(test));
+    for (const d of others) if (isUnlabeledFolderName(d)) await walk.unlabeledFolder(path.join(root, d), await real(d));
   } else if (allowUnsplit && !test) {
     out.unsplit = await walk.split(root, rootReal);
   }
@@ -277,6 +299,25 @@ async function loadSplitFolder({ dir, classes, loose }: SplitListing, split: Fil
   return { samples, labels };
 }
 
+/** The texts of the unlabeled/ folders (label ''); their files are listed with split 'unsplit' and no label. */
+async function loadUnlabeledFolders(folders: UnlabeledFolder[], files: FileInfo[], issues: DatasetIssue[], maxBytes: number): Promise<Sample[]> {
+  const out: Sample[] = [];
+  for (const { dir, files: list, ignored } of folders) {
+    if (ignored.length) {
+      issues.push({ code: IssueCodes.unsupportedFile, severity: 'info', file: ignored[0],
+        message: `${ignored.length} file(s) in ${dir} were ignored because they are not .txt or .md (${ignored.slice(0, 3).map((f) => path.basename(f)).join(', ')}${ignored.length > 3 ? ', …' : ''}).`,
+        fix: 'Save unlabelled texts as .txt or .md files.' });
+    }
+    const read = await mapLimit(list, 16, (f) => readSampleFile(f, 'unsplit', undefined, maxBytes));
+    read.forEach((r, i) => {
+      files.push(r.info);
+      if (r.issue) issues.push(r.issue);
+      if (r.text !== null) out.push(folderSample(r.text, '', list[i]));
+    });
+  }
+  return out;
+}
+
 /** The sample of one file of a folder layout (its group comes from a part marker in the file name). */
 export function folderSample(text: string, label: string, file: string): Sample {
   const group = groupOfFileName(path.basename(file));
@@ -307,7 +348,8 @@ async function loadFolders(root: string, opts: LoadOptions) {
         message: `${root} has no test/ folder; a test split is held out from train/ instead.`,
         fix: `Add ${path.join(root, 'test', '<class>')}/ folders to evaluate on examples you choose.` });
     }
-    return { files, issues, train: train.samples, test: test ? test.samples : null };
+    const unlabeled = await loadUnlabeledFolders(listing.unlabeled, files, issues, maxBytes);
+    return { files, issues, train: train.samples, test: test ? test.samples : null, unlabeled };
   }
   const unsplit = listing.unsplit!;
   if (!unsplit.classes.length) {
@@ -316,7 +358,8 @@ async function loadFolders(root: string, opts: LoadOptions) {
       fix: `Put examples in ${path.join(root, 'train', '<class>', '*.txt')} (and optionally ${path.join(root, 'test', '<class>', '*.txt')}), or point to a CSV/TSV/JSONL file.` });
   }
   const all = await loadSplitFolder(unsplit, 'unsplit', files, issues, maxBytes);
-  return { files, issues, train: all.samples, test: null };
+  const unlabeled = await loadUnlabeledFolders(listing.unlabeled, files, issues, maxBytes);
+  return { files, issues, train: all.samples, test: null, unlabeled };
 }
 
 /** A usable table row: its sample, the side it belongs to and where it lies. */
@@ -331,7 +374,9 @@ export interface TableRead {
   columnsFound?: ColumnChoice['how'];
   hasSplitColumn: boolean;
   rows: TableRow[];
-  /** Rows left out because their text or label cell is empty. */
+  /** Rows with a text and an empty label cell (label ''): the unlabelled texts (also listed in `skipped` as 'empty-label'). */
+  unlabeled: Sample[];
+  /** Rows left out of training because their text or label cell is empty. */
   skipped: { line: number; lastLine: number; why: 'empty-text' | 'empty-label'; textSpan?: TextSpan }[];
   /** Records that could not be read (bad JSON, wrong field count, unclosed quote). */
   rowProblems: { line: number; reason: string }[];
@@ -349,7 +394,7 @@ export interface TableRead {
  */
 export function readTable(text: string, format: DatasetFormat, file: string, opts: LoadOptions = {}, side: 'train' | 'test' = 'train'): TableRead {
   const rec = readTableRecords(text, format, file);
-  const out: TableRead = { header: rec.header, columns: null, hasSplitColumn: false, rows: [], skipped: [], rowProblems: rec.rowProblems, headerLine: rec.headerLine, recordCount: rec.rows.length, issues: [...rec.issues] };
+  const out: TableRead = { header: rec.header, columns: null, hasSplitColumn: false, rows: [], unlabeled: [], skipped: [], rowProblems: rec.rowProblems, headerLine: rec.headerLine, recordCount: rec.rows.length, issues: [...rec.issues] };
   if (!rec.rows.length) return out;
   const cols = detectColumns(rec.header, rec.rows, file, opts);
   if (!cols) return out;
@@ -367,14 +412,17 @@ export function readTable(text: string, format: DatasetFormat, file: string, opt
     const text = sampleText(r.values[cols.text]);
     const label = nfc(r.values[cols.label].trim());
     const textSpan = valueSpan(r, rec.header, cols.text);
+    const s: Sample = { text, label, file, line: r.line };
+    if (cols.group !== undefined) { const g = r.values[cols.group].trim(); if (g) s.group = g; }
     if (!text || !label) {
       const why = !text ? 'empty-text' : 'empty-label';
       out.skipped.push({ line: r.line, lastLine: r.lastLine, why, textSpan });
-      if (!text) { if (!emptyText++) firstEmptyText = r.line; } else if (!emptyLabel++) firstEmptyLabel = r.line;
+      if (!text) { if (!emptyText++) firstEmptyText = r.line; } else {
+        if (!emptyLabel++) firstEmptyLabel = r.line;
+        out.unlabeled.push(s);
+      }
       continue;
     }
-    const s: Sample = { text, label, file, line: r.line };
-    if (cols.group !== undefined) { const g = r.values[cols.group].trim(); if (g) s.group = g; }
     let split = side;
     if (cols.split !== undefined) {
       const raw = r.values[cols.split];
@@ -387,8 +435,9 @@ export function readTable(text: string, format: DatasetFormat, file: string, opt
   }
   if (emptyText) issues.push({ code: IssueCodes.emptyText, severity: 'warning', file, line: firstEmptyText,
     message: `${file}: ${emptyText} row(s) have an empty "${rec.header[cols.text]}" cell (first on line ${firstEmptyText}); they were skipped.`, fix: 'Fill in the text or delete those rows.' });
-  if (emptyLabel) issues.push({ code: IssueCodes.emptyLabel, severity: 'warning', file, line: firstEmptyLabel,
-    message: `${file}: ${emptyLabel} row(s) have an empty "${rec.header[cols.label]}" cell (first on line ${firstEmptyLabel}); they were skipped.`, fix: 'Label those rows or delete them.' });
+  if (emptyLabel) issues.push({ code: IssueCodes.emptyLabel, severity: 'info', file, line: firstEmptyLabel,
+    message: `${file}: ${emptyLabel} row(s) have an empty "${rec.header[cols.label]}" cell (first on line ${firstEmptyLabel}): they are unlabelled texts, not trained on; "Suggest What to Label Next" (fewshot suggest) ranks which of them to label first.`,
+    fix: `Fill in the "${rec.header[cols.label]}" cell of the rows Suggest What to Label Next lists first.` });
   if (unknownSplit.size) {
     const vals = [...unknownSplit.keys()].map((v) => JSON.stringify(v)).join(', ');
     issues.push({ code: IssueCodes.unknownSplit, severity: 'warning', file, line: firstUnknownLine,
@@ -473,11 +522,12 @@ async function loadTable(file: string, format: DatasetFormat, opts: LoadOptions)
   const files: FileInfo[] = [{ file, split: pair ? 'train' : 'unsplit', encoding: d.encoding, bytes: d.bytes, chars: d.text.length }];
   const rows = [...read.rows];
   const issues = [...(read.columnsFound === 'heuristic' ? [guessedColumnsIssue(file, read.columns, read.headerLine)] : []), ...read.issues];
-  if (pair) { files.push(pair.info); rows.push(...pair.read.rows); issues.push(...pair.read.issues); }
+  const unlabeled = [...read.unlabeled];
+  if (pair) { files.push(pair.info); rows.push(...pair.read.rows); issues.push(...pair.read.issues); unlabeled.push(...pair.read.unlabeled); }
   const train = rows.filter((r) => r.split === 'train').map((r) => r.sample);
   const test = rows.filter((r) => r.split === 'test').map((r) => r.sample);
   const given = pair !== null || read.hasSplitColumn;
-  return { files, issues, train, test: given && test.length ? test : null, columns: read.columns };
+  return { files, issues, train, test: given && test.length ? test : null, columns: read.columns, unlabeled };
 }
 
 function fingerprintOf(train: Sample[], test: Sample[]): string {
@@ -514,7 +564,11 @@ export async function loadDataset(p: string, opts: LoadOptions = {}): Promise<Da
 }
 
 /** What a reader found in a dataset, before the test split is settled. `test: null` = no test split given. */
-export interface DatasetParts { files: FileInfo[]; issues: DatasetIssue[]; train: Sample[]; test: Sample[] | null; columns?: Dataset['columns'] }
+export interface DatasetParts {
+  files: FileInfo[]; issues: DatasetIssue[]; train: Sample[]; test: Sample[] | null; columns?: Dataset['columns'];
+  /** Texts without a label (dataset.unlabeled). */
+  unlabeled?: Sample[];
+}
 
 /**
  * Settle labels and splits the way training uses them: test classes without training
@@ -602,5 +656,7 @@ export function finishDataset(root: string, format: DatasetFormat, loaded: Datas
     fingerprint: fingerprintOf(train, test),
   };
   if (loaded.columns) ds.columns = loaded.columns;
+  // Unlabelled texts are never trained or tested on, so they leave the fingerprint (and cached runs) alone.
+  if (loaded.unlabeled?.length) ds.unlabeled = loaded.unlabeled;
   return ds;
 }

@@ -79,6 +79,11 @@ export interface FewShotOptions {
   /** Sample weight of each extra row (multiplies its class weight; default 1). */
   extraWeights?: number[];
   /**
+   * Unlabelled rows that join the rows the sparse blocks' vocabulary and IDF are fitted on (CV folds and final fits);
+   * never trained on.
+   */
+  vocabX?: Row[];
+  /**
    * Fit the configuration ensemble (see ENSEMBLE_*). Default: on when there are at most
    * ENSEMBLE_MAX_ROWS training rows (with the extra rows), else one fit.
    */
@@ -173,6 +178,9 @@ function ensembleWeights(nBlocks: number): number[][] {
   const eq = new Array(nBlocks).fill(1 / nBlocks);
   return nBlocks === 2 ? [eq, [0.75, 0.25], [0.25, 0.75]] : [eq];
 }
+
+/** The rows transforms are fitted on: the training rows plus the unlabelled ones (FewShotOptions.vocabX). */
+function withVocab(x: Row[], vocabX?: Row[]): Row[] { return vocabX?.length ? [...x, ...vocabX] : x; }
 
 /** Fits the block transforms on the training rows. */
 function fitTransforms(x: Row[], blocks: Block[], o: { idf?: boolean; blockWeights?: number[] } = {}): BlockTransform[] {
@@ -280,6 +288,8 @@ function driveReporting<T>(steps: Generator<void, T>, pacer: Pacer, tally: Tally
 interface CvContext {
   x: Row[]; y: number[]; k: number; labels: string[]; blocks: Block[]; sw?: number[];
   folds: Fold[]; pacer: Pacer; tally: Tally; t0: number; onPoint?(m: EpochMetrics): void | Promise<void>;
+  /** FewShotOptions.vocabX. */
+  vocabX?: Row[];
   /** Whether a fit on this many rows runs in the primal form. */
   primal(rows: number): boolean;
   points: EpochMetrics[];
@@ -312,7 +322,7 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
         let fit: { fit: { dataLoss: number } };
         if (ctx.primal(fold.tr.length)) {
           // primal form: the block weights go into the transform (scaling a block by √w weights its Gram by w)
-          const t = fitTransforms(fold.tr.map((i) => x[i]), ctx.blocks, { idf, blockWeights: c.w.map(Math.sqrt) });
+          const t = fitTransforms(withVocab(fold.tr.map((i) => x[i]), ctx.vocabX), ctx.blocks, { idf, blockWeights: c.w.map(Math.sqrt) });
           const what = `candidate fit ${ctx.tally.done + 1} of ${ctx.tally.total}: ${configLabel(c)}, fold ${f + 1}`;
           let now = `${what}: building the sparse matrix of ${fold.tr.length} rows`;
           const X = await driveReporting(transformedCsrSteps(x, fold.tr, t, rowDim(x[0])), pacer, ctx.tally, () => now);
@@ -327,7 +337,7 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
         } else {
           let g = cache[f];
           if (!g) {
-            const t = fitTransforms(fold.tr.map((i) => x[i]), ctx.blocks, { idf, blockWeights: ctx.blocks.map(() => 1) });
+            const t = fitTransforms(withVocab(fold.tr.map((i) => x[i]), ctx.vocabX), ctx.blocks, { idf, blockWeights: ctx.blocks.map(() => 1) });
             const rt = fold.tr.map((i) => transformAny(x[i], t));
             const rv = fold.val.map((i) => transformAny(x[i], t));
             g = { Ks: await blockGrams(rt, rt, t, pacer), Kvs: await blockGrams(rv, rt, t, pacer) };
@@ -442,7 +452,7 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
   const tally = new Tally(plan.fits, opts.onProgress);
   const points: EpochMetrics[] = [];
   const scored = scoreByCv
-    ? await crossValidate({ x: xTrain, y: yTrain, k, labels, blocks, sw: sampleWeights, folds: folds!, pacer, tally, t0, onPoint: opts.onPoint, points, primal }, candidates)
+    ? await crossValidate({ x: xTrain, y: yTrain, k, labels, blocks, sw: sampleWeights, folds: folds!, pacer, tally, t0, onPoint: opts.onPoint, points, primal, vocabX: opts.vocabX }, candidates)
     : null;
 
   // The model: one linear part per transform (IDF on / off). With the ensemble, every member
@@ -482,7 +492,7 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
     const mine = members.filter((c) => c.idf === idf);
     if (!mine.length) continue;
     // ensemble: unit block weights, members weight the per-block Grams; single fit: the transform carries the weights
-    const t = fitTransforms(xAll, blocks, { idf, blockWeights: useEnsemble ? blocks.map(() => 1) : opts.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length)) });
+    const t = fitTransforms(withVocab(xAll, opts.vocabX), blocks, { idf, blockWeights: useEnsemble ? blocks.map(() => 1) : opts.blockWeights ?? blocks.map(() => 1 / Math.sqrt(blocks.length)) });
     await pacer.pace();
     if (primal(nAll)) {
       // one fit in the primal form, on the transformed rows as one sparse matrix

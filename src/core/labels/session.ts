@@ -15,7 +15,7 @@ import { LabelStore, textHash } from './reviewed';
 import { rankUnlabelled } from './suggest';
 
 export const AUDIT_METHOD = 'confident learning (per-class thresholds, prune by noise rate), ranked by self-confidence';
-export const SUGGEST_METHOD = 'margin uncertainty + greedy k-centre diversity on the embeddings';
+export const SUGGEST_METHOD = 'k-means groups of the unlabelled texts (embeddings); per group the text with the highest (1 − margin) × typicality × distance to the labelled texts';
 
 export interface LabelSessionOptions extends LoadOptions {
   /** The workspace store (`<workspace>/.fewshot`): embedding cache and label files. */
@@ -138,15 +138,18 @@ export async function auditRun(preds: TrainPrediction[], labels: string[], meta:
 
 /** `fewshot suggest`: the unlabelled texts to label next. */
 export async function suggestForDataset(datasetPath: string, n: number, o: LabelSessionOptions): Promise<SuggestResult> {
+  if (!Number.isInteger(n) || n < 1) throw new FewShotError(`The number of suggestions must be a whole number of at least 1 (got ${n}).`, { code: 'bad-count', fix: 'Ask for 1 or more suggestions (e.g. --n 20).' });
   const s = await openLabelSession(datasetPath, o);
   const unlabeled = s.dataset.unlabeled ?? [];
   if (!unlabeled.length) {
     throw new FewShotError(`${s.dataset.root} has no unlabelled texts to suggest from.`, {
       file: s.dataset.root, code: 'no-unlabeled',
-      fix: s.dataset.format === 'folders' ? 'Put unlabelled texts in an "unlabeled/" folder next to the class folders.' : 'Add rows with an empty label cell.',
+      fix: s.dataset.format === 'folders'
+        ? `Put unlabelled texts (.txt or .md files) in ${path.join(s.dataset.root, 'unlabeled')}/ (next to the class folders, or next to train/ and test/).`
+        : `Add rows with a text and an empty label cell to ${s.dataset.root}.`,
     });
   }
-  const ranked = rankUnlabelled(s.unlabeledProba, s.xUnlabeled, s.xTrain, n);
+  const ranked = rankUnlabelled(s.unlabeledProba, s.xUnlabeled, s.xTrain, n, { encoderId: s.encoderId });
   const labels = s.dataset.labels;
   return {
     formatVersion: LABELS_FORMAT_VERSION, dataset: s.dataset.root, fingerprint: s.dataset.fingerprint, createdAt: new Date().toISOString(),
@@ -159,7 +162,7 @@ export async function suggestForDataset(datasetPath: string, n: number, o: Label
       return {
         index: r.index, file: u.file, ...(u.line !== undefined ? { line: u.line } : {}), text: u.text, textHash: textHash(u.text),
         predicted: labels[top], probabilities: probsRecord(p, labels), margin: r.margin, rank: r.rank,
-        reason: `uncertain (margin ${r.margin.toFixed(2)}), cosine distance ${r.distance.toFixed(2)} from the nearest labelled or earlier pick`,
+        reason: `uncertain (margin ${r.margin.toFixed(2)}), typical of a group of ${r.groupSize ?? 1} similar unlabelled texts (cosine distance ${r.distance.toFixed(2)} from its centre) and unlike the labelled ones`,
       };
     }),
   };

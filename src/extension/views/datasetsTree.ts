@@ -60,7 +60,7 @@ async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {
 
 /** Class folders of one split folder: counts via readdir only (no file is read). */
 async function scanClassFolders(splitDir: string): Promise<ClassEntry[]> {
-  const dirs = (await listDir(splitDir)).filter((e) => e.isDirectory() && !isHidden(e.name));
+  const dirs = (await listDir(splitDir)).filter((e) => e.isDirectory() && !isHidden(e.name) && !/^unlabell?ed$/i.test(e.name)); // unlabeled/: unlabelled texts, never a class (core isUnlabeledFolderName)
   const out = await Promise.all(dirs.map(async (d) => {
     const folder = path.join(splitDir, d.name);
     const files = (await listDir(folder)).filter((e) => e.isFile() && !isHidden(e.name)).map((e) => e.name).sort();

@@ -69,7 +69,9 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
       push(DiagnosticCodes.columnsGuessed, 'warning', msg(locale, 'columnsGuessed', lf.columns.text, lf.columns.label), lf.file, lf.headRange);
     }
     for (const k of lf.skipped) {
-      push(DiagnosticCodes.emptyFile, 'warning', msg(locale, k.why === 'empty-text' ? 'emptyRow' : 'emptyLabel'), lf.file, k.range, { row: k.row });
+      // A row with text and no label is an unlabelled text (dataset.unlabeled), not a problem: Information only.
+      if (k.why === 'empty-label') push(DiagnosticCodes.emptyLabel, 'info', msg(locale, 'emptyLabel'), lf.file, k.range, { row: k.row });
+      else push(DiagnosticCodes.emptyFile, 'warning', msg(locale, 'emptyRow'), lf.file, k.range, { row: k.row });
     }
     samples.push(...lf.samples);
   }
