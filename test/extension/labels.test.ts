@@ -122,8 +122,13 @@ describe('labels: Check Labels, quick fixes, Label Review, Suggest', function ()
     await until('the diagnostic to come back after undoing the mark', () => ours(wrongCard).length === 1);
     assert.equal(Object.keys((JSON.parse(fs.readFileSync(path.join(wsRoot(), '.fewshot', 'labels', 'reviewed.json'), 'utf8')) as typeof marks).reviewed).length, 0);
 
-    // editing the text clears the diagnostic
-    fs.writeFileSync(wrongGastro, 'Patient reports nausea and reflux, now settled.\n');
+    // editing the text in the editor clears the diagnostic (an edit event, not the OS file watcher, whose
+    // events code-server may deliver late under load)
+    const doc = await vscode.workspace.openTextDocument(wrongGastro);
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(doc.uri, new vscode.Range(0, 0, doc.lineCount, 0), 'Patient reports nausea and reflux, now settled.\n');
+    assert.equal(await vscode.workspace.applyEdit(edit), true);
+    assert.equal(await doc.save(), true);
     await until('the diagnostic to clear when the text changes', () => ours(wrongGastro).length === 0);
   });
 
