@@ -14,7 +14,7 @@ import { findLabelIssues } from './audit';
 import { LabelStore, textHash } from './reviewed';
 import { rankUnlabelled } from './suggest';
 
-export const AUDIT_METHOD = 'confident learning (per-class thresholds, prune by noise rate), ranked by self-confidence';
+export const AUDIT_METHOD = 'confident learning (per-class thresholds clipped at (1 + 1/k) / 2; flagged by both prune-by-noise-rate and prune-by-class), ranked by self-confidence';
 export const SUGGEST_METHOD = 'margin uncertainty + greedy k-centre diversity on the embeddings';
 
 export interface LabelSessionOptions extends LoadOptions {
