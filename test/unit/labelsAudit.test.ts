@@ -7,6 +7,7 @@ import { LabelStore, textHash } from '../../src/core/labels/reviewed';
 import { auditDataset, auditPredictions } from '../../src/core/labels/session';
 import { isFewShotError } from '../../src/core/errors';
 import { mulberry32 } from '../../src/core/util/rng';
+import { flipLabels, prf } from '../../scripts/bench/labels';
 import { LABELS, buildChildBundles, makeTexts, rmrf, runCli, tempDir } from './helpers/trainerFixtures';
 
 /** `n` rows per class of a confident, correct model: p(own class) in [0.7, 0.9], the rest spread over the others. */
@@ -205,5 +206,22 @@ describe('labels audit: auditDataset and `fewshot audit`', function () {
       assert.match(single.stderr, /^error: .*one\.csv has only one class \("cooking"\); .*\nfix: /);
       for (const r of [usage, missing, single]) assert.ok(!/\n\s+at .+:\d+:\d+\)?/.test(r.stderr), r.stderr);
     });
+  });
+});
+
+describe('labels audit: the label-error benchmark (npm run bench -- --labels)', () => {
+  it('flips 10 % of the labels, each to another class, the same for the same seed', () => {
+    const y = Array.from({ length: 48 }, (_, i) => i % 4);
+    const a = flipLabels(y, 4, 0.1, 7);
+    assert.equal(a.flipped.size, 5);
+    y.forEach((c, i) => assert.equal(a.y[i] !== c, a.flipped.has(i), `row ${i}`));
+    assert.deepEqual(flipLabels(y, 4, 0.1, 7), a);
+    assert.notDeepEqual([...flipLabels(y, 4, 0.1, 8).flipped], [...a.flipped]);
+    assert.equal(flipLabels([0, 1, 0, 1], 2, 0.1, 1).flipped.size, 1, 'at least one');
+  });
+
+  it('scores a flagged set against the flipped set', () => {
+    assert.deepEqual(prf([1, 2, 3, 4], new Set([2, 4, 6])), { p: 0.5, r: 2 / 3, f1: 4 / 7, flagged: 4 });
+    assert.deepEqual(prf([], new Set([1])), { p: 0, r: 0, f1: 0, flagged: 0 });
   });
 });
