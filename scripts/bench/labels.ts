@@ -165,7 +165,7 @@ export async function labelsBench(argv: string[]): Promise<void> {
     const avg: Record<string, { p: number[]; r: number[]; f1: number[] }> = Object.fromEntries(COLS.map((c) => [c, { p: [], r: [], f1: [] }]));
     for (const [row, cell] of rows) {
       const js = jobs.filter((j) => j.row === row);
-      md.push(`| ${row} | ${f2(js.map((j) => j.labels.length))} | ${f2(js.map((j) => j.flipped.length))} | ${COLS.map((c) => {
+      md.push(`| ${row} | ${mean(js.map((j) => j.labels.length)).toFixed(0)} | ${mean(js.map((j) => j.flipped.length)).toFixed(0)} | ${COLS.map((c) => {
         const v = cell[c];
         if (v.length) { avg[c].p.push(mean(v.map((x) => x.p))); avg[c].r.push(mean(v.map((x) => x.r))); avg[c].f1.push(mean(v.map((x) => x.f1))); }
         return `${f2(v.map((x) => x.p))} | ${f2(v.map((x) => x.r))} | ${v.length ? fmt(v.map((x) => x.f1), 3) : 'n/a'}`;
