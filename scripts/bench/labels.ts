@@ -155,7 +155,10 @@ export async function labelsBench(argv: string[]): Promise<void> {
         if (Array.isArray(got)) res[c] = prf(got, truth);
       }
       for (const [c, v] of Object.entries(res)) cell[c].push(v);
-      perJob.push({ row: j.row, seed: j.seed, n: j.labels.length, flipped: j.flipped, ours: j.ours, cleanlab: cl.get(j.id) ?? null, scores: res });
+      // index lists as compact strings ("3,17,40"): the report stays readable
+      const ids = (v: number[] | { error: string }) => (Array.isArray(v) ? v.join(',') : v);
+      const clj = cl.get(j.id);
+      perJob.push({ row: j.row, seed: j.seed, n: j.labels.length, flipped: ids(j.flipped), ours: ids(j.ours), cleanlab: clj ? Object.fromEntries(Object.entries(clj).map(([f, v]) => [f, ids(v)])) : null, scores: res });
     }
     const f2 = (xs: number[]) => (xs.length ? mean(xs).toFixed(3) : 'n/a');
     const md: string[] = [`# Few-Shot Lab label-error benchmark — ${new Date().toISOString().slice(0, 10)}`, ''];

@@ -193,6 +193,10 @@ describe('labels audit: auditDataset and `fewshot audit`', function () {
     });
 
     it('bad input: a clear error line and exit code, never a stack trace', async () => {
+      const help = await runCli(cli, ['audit', '--help'], { cwd: dir });
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, /^Usage: fewshot audit <dataset>/);
+      assert.match((await runCli(cli, ['--help'], { cwd: dir })).stdout, /\n {2}audit <dataset> {2,}/);
       const usage = await runCli(cli, ['audit'], { cwd: dir });
       assert.equal(usage.code, 2);
       assert.match(usage.stderr, /^error: missing <dataset>/);
