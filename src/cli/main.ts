@@ -154,7 +154,7 @@ Options:
 
 Lists the training examples whose label is probably wrong: confident learning on the
 out-of-fold probabilities of the few-shot head (every probability comes from a model that
-did not see the example). Examples marked reviewed (Few-Shot Lab: Check Labels) are left out
+did not see the example). Examples marked reviewed (the editor's "Mark as reviewed") are left out
 until their text changes. The result is also saved as the dataset's last audit in the store.
 
 Options:
