@@ -1,5 +1,5 @@
 /**
- * `fewshot` command line: train | predict | runs | report | serve | suggest | env | setup.
+ * `fewshot` command line: train | predict | runs | report | serve | suggest | audit | env | setup.
  *
  * Exit codes: 0 ok, 1 failure (training failed or was cancelled, run not found,
  * model cannot load…), 2 bad usage (unknown option, missing argument, bad value).
@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { HEAD_SETTINGS, type ClassificationReport, type RunRecord, type TrainConfig } from '../protocol/run';
 import type { TrainRequest } from '../protocol/trainer';
+import type { LabelSuspect } from '../protocol/labels';
 import { SERVE_PROTOCOL_VERSION, type ServeToParent } from '../protocol/serve';
 import { FewShotError, errorMessage, isFewShotError } from '../core/errors';
 import { minRecallHeadProblem, minRecallValueProblem, parseMinRecall, recallTargetClassProblem, resolveConfig, unusedSettings } from '../core/config';
@@ -39,6 +40,7 @@ Commands:
   report <run>           show the classification report of a run
   serve --run <run>      serve a model over HTTP (POST /predict)
   suggest <dataset>      rank the unlabelled texts: which to label next
+  audit <dataset>        list training examples whose label is probably wrong
   env                    show Python, torch, GPUs and which training methods can run here
   setup                  create the fine-tuning virtual environment (torch, transformers, onnx)
 
@@ -169,6 +171,20 @@ Options:
   --encoder <spec>         as in train (default auto)
   --store <store>          store folder of the embedding cache (default ./.fewshot)
   --json                   print the SuggestResult as JSON`,
+  audit: `Usage: fewshot audit <dataset> [options]
+
+Lists the training examples whose label is probably wrong: confident learning on the
+out-of-fold probabilities of the few-shot head (every probability comes from a model that
+did not see the example). Examples marked reviewed (the editor's "Mark as reviewed") are left out
+until their text changes. The result is also saved as the dataset's last audit in the store.
+
+Options:
+  --encoder <spec>         as for train (default auto); embeddings come from the store's cache
+  --text-column <name>     text column of a CSV/TSV/JSONL file (default: detected)
+  --label-column <name>    label column (default: detected)
+  --hf-cache <folder>      folder of downloaded Hugging Face models
+  --store <store>          store folder (default ./.fewshot)
+  --json                   print the audit (AuditResult, see the README) as JSON`,
   serve: `Usage: fewshot serve --run <run-dir-or-id> [options]
 
 Serves the model: POST /predict {"text": "…"} or {"texts": […]}, GET /health, GET /model.
@@ -611,6 +627,36 @@ async function cmdSuggest(args: string[], io: Io): Promise<number> {
   return EXIT_OK;
 }
 
+// ---------------------------------------------------------------- audit
+
+async function cmdAudit(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('audit', args, {
+    encoder: { type: 'string' }, store: { type: 'string' }, 'text-column': { type: 'string' }, 'label-column': { type: 'string' }, 'hf-cache': { type: 'string' },
+  });
+  if (values.help) { io.stdout.write(USAGE.audit + '\n'); return EXIT_OK; }
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one dataset, got ${positionals.length}: ${positionals.join(' ')}` : 'missing <dataset>', 'audit');
+  const dataset = path.resolve(io.cwd, positionals[0]);
+  if (!fs.existsSync(dataset)) {
+    throw new FewShotError(`The dataset ${dataset} does not exist.`, { file: dataset, fix: 'Pass a dataset folder (one sub-folder per label) or a CSV/TSV/JSONL file.', code: 'dataset-missing' });
+  }
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+  const { auditDataset } = await import('../core/labels/session');
+  let last = '';
+  const r = await auditDataset(dataset, {
+    storeDir: defaultStore(io, str(values, 'store')), encoder: str(values, 'encoder'), textColumn: str(values, 'text-column'), labelColumn: str(values, 'label-column'),
+    hf: str(values, 'hf-cache') ? { cacheDir: path.resolve(io.cwd, str(values, 'hf-cache')!) } : undefined,
+    onProgress: (m) => { if (m !== last) io.stderr.write(`${escapeControl(m)}\n`); last = m; },
+  });
+  if (values.json) { io.stdout.write(JSON.stringify(r, null, 2) + '\n'); return EXIT_OK; }
+  const rel = (f: string): string => { const r = path.relative(io.cwd, f); return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : f; };
+  const where = (s: LabelSuspect): string => `${rel(s.file)}${s.line !== undefined ? `:${s.line}` : ''}`;
+  const rows = r.suspects.map((s) => [where(s), `${s.given} → ${s.suggested} (${s.pSuggested.toFixed(2)})`, oneLine(s.text, 60)].map((c) => escapeControl(c)));
+  if (rows.length) io.stdout.write(table(['FILE', 'GIVEN → SUGGESTED (P)', 'TEXT'], rows));
+  const skipped = r.reviewedSkipped ? `; ${r.reviewedSkipped} marked reviewed ${r.reviewedSkipped === 1 ? 'was' : 'were'} left out` : '';
+  io.stdout.write(`${rows.length ? `${rows.length} of ${r.examples}` : `None of the ${r.examples}`} training labels ${rows.length === 1 ? 'looks' : 'look'} wrong${skipped}.\n`);
+  return EXIT_OK;
+}
+
 // ---------------------------------------------------------------- serve
 
 async function cmdServe(args: string[], io: Io): Promise<number> {
@@ -761,6 +807,7 @@ export async function runCli(argv: string[], io: Io = { stdout: process.stdout, 
       case 'report': return await cmdReport(rest, io);
       case 'serve': return await cmdServe(rest, io);
       case 'suggest': return await cmdSuggest(rest, io);
+      case 'audit': return await cmdAudit(rest, io);
       case 'env': return await cmdEnv(rest, io);
       case 'setup': return await cmdSetup(rest, io);
       default:

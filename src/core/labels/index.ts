@@ -1,6 +1,6 @@
 /** Label tools (issue 15): see src/protocol/labels.ts for the contracts and files. */
-export { findLabelIssues, confidentJoint, perClassThresholds, type FlaggedExample } from './audit';
+export { findLabelIssues, confidentJoint, perClassThresholds, clippedThresholds, type FlaggedExample } from './audit';
 export { rankUnlabelled, margins, type RankedUnlabelled } from './suggest';
 export { chooseThresholds, decideIndex, decideLabel } from './thresholds';
 export { LabelStore, textHash, LABEL_FILES } from './reviewed';
-export { openLabelSession, auditDataset, auditRun, auditPredictions, suggestForDataset, AUDIT_METHOD, SUGGEST_METHOD, type LabelSession, type LabelSessionOptions } from './session';
+export { openLabelSession, auditDataset, auditRun, auditPredictions, checkAuditable, suggestForDataset, AUDIT_METHOD, SUGGEST_METHOD, type LabelSession, type LabelSessionOptions } from './session';

@@ -14,7 +14,7 @@ import { findLabelIssues } from './audit';
 import { LabelStore, textHash } from './reviewed';
 import { rankUnlabelled } from './suggest';
 
-export const AUDIT_METHOD = 'confident learning (per-class thresholds, prune by noise rate), ranked by self-confidence';
+export const AUDIT_METHOD = 'confident learning (per-class thresholds clipped at (1 + 1/k) / 2; flagged by both prune-by-noise-rate and prune-by-class), ranked by self-confidence';
 export const SUGGEST_METHOD = 'k-means groups of the unlabelled texts (embeddings); per group the text with the highest (1 − margin) × typicality × distance to the labelled texts';
 
 export interface LabelSessionOptions extends LoadOptions {
@@ -111,14 +111,35 @@ export async function auditPredictions(
   };
 }
 
+/**
+ * Refuses a dataset whose training split cannot give out-of-fold probabilities: fewer than 2 labels, or a class
+ * with fewer than 2 training examples (named, with how many to add).
+ */
+export function checkAuditable(dataset: Dataset): void {
+  if (dataset.labels.length < 2) {
+    throw new FewShotError(`The dataset ${dataset.root} has ${dataset.labels.length} label(s); checking labels needs at least 2.`, {
+      file: dataset.root, code: 'too-few-labels', fix: 'Add examples of at least two labels (one folder per label, or a label column).',
+    });
+  }
+  const small = dataset.labels
+    .map((label) => ({ label, n: dataset.train.filter((x) => x.label === label).length }))
+    .filter((c) => c.n < 2);
+  if (small.length) {
+    const list = small.map((c) => `"${c.label}" has ${c.n}`).join(', ');
+    throw new FewShotError(`${dataset.root}: ${list} training example${small.length === 1 && small[0].n === 1 ? '' : 's'}; checking labels needs out-of-fold probabilities, so at least 2 training examples per class.`, {
+      file: dataset.root, code: 'too-few-per-class',
+      fix: small.map((c) => `add ${2 - c.n} training example${2 - c.n === 1 ? '' : 's'} of "${c.label}"`).join('; ').replace(/^a/, 'A') + '.',
+    });
+  }
+}
+
 /** `fewshot audit`: likely label errors of a dataset's training split; saved as the dataset's last audit. */
 export async function auditDataset(datasetPath: string, o: LabelSessionOptions): Promise<AuditResult> {
+  checkAuditable(await loadDataset(datasetPath, o)); // before embedding: bad input fails at once
   const s = await openLabelSession(datasetPath, o);
   if (!s.oof) {
-    const counts = s.dataset.labels.map((l) => s.dataset.train.filter((x) => x.label === l).length);
-    const small = s.dataset.labels[counts.indexOf(Math.min(...counts))];
-    throw new FewShotError(`${s.dataset.root}: class "${small}" has ${Math.min(...counts)} training example(s); checking labels needs out-of-fold probabilities, so at least 2 per class.`, {
-      file: s.dataset.root, code: 'too-few-per-class', fix: `Add training examples of "${small}".`,
+    throw new FewShotError(`${s.dataset.root}: the few-shot head computed no out-of-fold probabilities for its ${s.dataset.train.length} training texts (it cross-validates up to 5000 texts, and above 1000 only with a sparse n-gram encoder).`, {
+      file: s.dataset.root, code: 'no-oof', fix: 'Check the labels of a sample of at most 1000 texts, or use an encoder with n-gram hashing (e.g. --encoder combo:use+hashing).',
     });
   }
   const result = await auditPredictions(s.dataset.train.map((x, index) => ({ ...x, index })), s.oof, s.dataset.labels, {
