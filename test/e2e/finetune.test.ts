@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Frame, Page } from 'playwright-core';
 import {
-  Browser, CodeServer, assertNotBlank, chooseMenuItem, cleanUpSuite, expectUi, launchBrowser, makeScratchWorkspace, openWorkbench,
+  Browser, CodeServer, assertNotBlank, chooseContextMenuItem, cleanUpSuite, expectUi, launchBrowser, makeScratchWorkspace, openWorkbench,
   repoRoot, screenshot, startCodeServer, waitForTitle, webviewFrame,
 } from '../harness';
 import type { RunRecord } from '../../src/protocol/run';
@@ -68,19 +68,7 @@ describe('e2e: fine-tune a transformer from Train with Options', function () {
     await page.keyboard.press('Control+Shift+E');
     const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^ft-data$/ }).first();
     await expectUi(page, 'ft-data is not in the Explorer', row.waitFor({ state: 'visible', timeout: 60_000 }));
-    const item = page.locator('.context-view .monaco-menu .action-item', { has: page.locator('.action-label', { hasText: /^Train Few-Shot Model with Options…$/ }) }).first();
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      await row.click({ button: 'right' });
-      try {
-        await item.waitFor({ state: 'visible', timeout: 3_000 });
-        break;
-      } catch (e) {
-        await page.keyboard.press('Escape');
-        if (Date.now() > deadline) throw new Error(`no "Train Few-Shot Model with Options…" in the Explorer context menu: ${e}`);
-      }
-    }
-    await chooseMenuItem(page, /^Train Few-Shot Model with Options…$/);
+    await chooseContextMenuItem(page, row, /^Train Few-Shot Model with Options…$/);
     const qi = page.locator('.quick-input-widget');
     const method = qi.locator('.monaco-list-row', { hasText: /Fine-tune transformer/ }).first();
     await expectUi(page, 'no method pick', method.waitFor({ state: 'visible', timeout: 30_000 }));

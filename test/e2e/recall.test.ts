@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import {
-  assertNotBlank, Browser, chooseMenuItem, cleanUpSuite, CodeServer, expectUi, focusWorkbench, launchBrowser, makeScratchWorkspace,
+  assertNotBlank, Browser, chooseContextMenuItem, cleanUpSuite, CodeServer, expectUi, focusWorkbench, launchBrowser, makeScratchWorkspace,
   openWorkbench, repoRoot, runCommand, screenshot, startCodeServer, waitForTitle, webviewFrame,
 } from '../harness';
 import { decideLabel } from '../../src/core/labels/thresholds';
@@ -134,19 +134,7 @@ describe('e2e: recall target and per-sample table of a live run', function () {
     const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^notes$/ }).first();
     await expectUi(page, 'notes is not in the Explorer', row.waitFor({ state: 'visible', timeout: 60_000 }));
     // The menu item shows once the extension is active (onStartupFinished): retry the menu until it does.
-    const item = page.locator('.context-view .monaco-menu .action-item', { has: page.locator('.action-label', { hasText: /^Train Few-Shot Model$/ }) }).first();
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      await row.click({ button: 'right' });
-      try {
-        await item.waitFor({ state: 'visible', timeout: 3_000 });
-        break;
-      } catch (e) {
-        await page.keyboard.press('Escape');
-        if (Date.now() > deadline) throw new Error(`no "Train Few-Shot Model" in the Explorer context menu: ${e}`);
-      }
-    }
-    await chooseMenuItem(page, /^Train Few-Shot Model$/);
+    await chooseContextMenuItem(page, row, /^Train Few-Shot Model$/);
 
     frame = await expectUi(page, 'the dashboard did not open', webviewFrame(page, { hasText: /Validation macro-F1 and accuracy/, timeoutMs: 120_000 }));
     await expectUi(page, 'the report did not show', frame.locator('#report-table').waitFor({ state: 'visible', timeout: 180_000 }));

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import {
   Browser,
-  chooseMenuItem,
+  chooseContextMenuItem,
   cleanUpSuite,
   CodeServer,
   expectUi,
@@ -151,19 +151,7 @@ describe('e2e: the packaged .vsix', function () {
     await page.keyboard.press('Control+Shift+E');
     const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^clinical-notes$/ }).first();
     await expectUi(page, 'clinical-notes is not in the Explorer', row.waitFor({ state: 'visible', timeout: 60_000 }));
-    const menuItem = page.locator('.context-view .monaco-menu .action-item', { has: page.locator('.action-label', { hasText: /^Train Few-Shot Model$/ }) }).first();
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      await row.click({ button: 'right' });
-      try {
-        await menuItem.waitFor({ state: 'visible', timeout: 3_000 });
-        break;
-      } catch (e) {
-        await page.keyboard.press('Escape');
-        if (Date.now() > deadline) throw new Error(`no "Train Few-Shot Model" in the Explorer context menu: ${e}`);
-      }
-    }
-    await chooseMenuItem(page, /^Train Few-Shot Model$/);
+    await chooseContextMenuItem(page, row, /^Train Few-Shot Model$/);
 
     // the run folder is written by the trainer child of the installed extension: poll it (and show UI errors on timeout)
     const store = path.join(workspace, '.fewshot');

@@ -234,6 +234,26 @@ export async function saveFailureArtifacts(
  * click can be dropped: hover the item, wait until the menu marks it focused,
  * press Enter and wait for the menu to close.
  */
+/**
+ * Right-clicks `row` until its context menu offers `label` (the extension contributes its items once it is active,
+ * which may be after the Explorer shows), then chooses it. Fails after `timeoutMs` naming the item.
+ */
+export async function chooseContextMenuItem(page: Page, row: Locator, label: RegExp, timeoutMs = 60_000): Promise<void> {
+  const item = page.locator('.context-view .monaco-menu .action-item', { has: page.locator('.action-label', { hasText: label }) }).first();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await row.click({ button: 'right' });
+    try {
+      await item.waitFor({ state: 'visible', timeout: 3_000 });
+      break;
+    } catch (e) {
+      await page.keyboard.press('Escape');
+      if (Date.now() > deadline) throw new Error(`no ${label} in the context menu: ${e}`);
+    }
+  }
+  await chooseMenuItem(page, label);
+}
+
 export async function chooseMenuItem(page: Page, label: RegExp): Promise<void> {
   const menu = page.locator('.context-view .monaco-menu');
   const item = menu.locator('.action-item', { has: page.locator('.action-label', { hasText: label }) }).first();
