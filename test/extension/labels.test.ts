@@ -97,6 +97,18 @@ describe('labels: Check Labels, quick fixes, Label Review, Suggest', function ()
     assert.ok(ds);
     const [group] = p.getChildren(ds).filter((n) => n.kind === 'group' && n.group === 'suspects');
     assert.equal(p.getChildren(group).filter((n: ReviewNode) => n.kind === 'suspect').length, 2);
+    // … and the Datasets view shows the same list under the dataset, after its splits
+    const dp = api.train.datasetsProvider;
+    const dsNode = (await dp.getChildren()).find((n) => n.kind === 'dataset' && path.resolve(n.ref.root) === path.resolve(root));
+    assert.ok(dsNode, 'the dataset is in the Datasets view');
+    const under = await dp.getChildren(dsNode);
+    const dGroup = under.find((n) => n.kind === 'group' && n.group === 'suspects');
+    assert.ok(dGroup, `a "Likely label errors" node under the dataset (got ${under.map((n) => n.kind).join(', ')})`);
+    assert.ok(under.findIndex((n) => n.kind === 'split') < under.indexOf(dGroup), 'after the splits');
+    assert.equal(dp.getTreeItem(dGroup).label, 'Likely label errors');
+    const dSuspects = (await dp.getChildren(dGroup)).filter((n) => n.kind === 'suspect');
+    assert.deepEqual(dSuspects.map((n) => n.kind === 'suspect' && n.shown.suspect.file).sort(), [wrongGastro, wrongCard].sort());
+    assert.equal(dp.getTreeItem(dSuspects[0]).contextValue, 'labelSuspect');
 
     const fixes = await quickFixes(wrongCard, d);
     assert.deepEqual(fixes.map((f) => f.title), ['Relabel as cardiology', 'Mark as reviewed']);

@@ -51,6 +51,8 @@ export function activateLabels(host: Host, train: TrainApi): LabelsApi {
   const localUndo = new FixUndoStack();
   const undoStack = () => diagnosticsApi()?.undo ?? localUndo;
   ctx.subscriptions.push(state, provider, view);
+  // the same lists under each dataset of the Datasets view
+  ctx.subscriptions.push(train.datasetsProvider.setReviewLists(provider));
 
   const offerUndo = (message: string, undo: () => Thenable<unknown>) => {
     const label = vscode.l10n.t('Undo');

@@ -4,6 +4,7 @@
  * long lists are capped with a "… N more" item, so big folders never freeze the UI.
  */
 import * as vscode from 'vscode';
+import type { ReviewNode } from '../labels/tree';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import type { DatasetFormat, DatasetRef } from '../../core/datasets';
@@ -44,7 +45,16 @@ export type DatasetNode =
   | { kind: 'class'; ref: DatasetRef; split: SplitEntry; entry: ClassEntry; warning?: string; summary?: ClassSummary }
   | { kind: 'file'; ref: DatasetRef; file: string; line?: number; text?: string }
   | { kind: 'more'; count: number; folder?: string }
-  | { kind: 'message'; text: string; error?: boolean };
+  | { kind: 'message'; text: string; error?: boolean }
+  // the label tools' lists under a dataset (Check Labels, Suggest What to Label Next): nodes of src/extension/labels/tree.ts
+  | Extract<ReviewNode, { kind: 'group' | 'suspect' | 'suggestion' }>;
+
+/** The label tools' lists, shown under each dataset (set by the labels feature: LabelReviewProvider). */
+export interface DatasetReviewLists {
+  getChildren(node: ReviewNode): ReviewNode[];
+  getTreeItem(node: ReviewNode): vscode.TreeItem;
+  readonly onDidChangeTreeData: vscode.Event<unknown>;
+}
 
 function isHidden(name: string): boolean {
   return name.startsWith('.') || name.startsWith('~$') || name.endsWith('~') || /^(thumbs\.db|desktop\.ini|__macosx)$/i.test(name);
@@ -128,6 +138,7 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
   private debounce: NodeJS.Timeout | undefined;
   private pendingPaths = new Set<string>();
   private fullRefresh = false;
+  private review: DatasetReviewLists | undefined;
 
   constructor(private readonly host: Host) {
     const watcher = vscode.workspace.createFileSystemWatcher('**/*');
@@ -144,6 +155,14 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
     );
     const latest = host.latestDatasetSummaries();
     if (latest) this.setSummaries(latest);
+  }
+
+  /** Shows the label tools' lists (likely label errors, what to label next) under each dataset. */
+  setReviewLists(lists: DatasetReviewLists): vscode.Disposable {
+    this.review = lists;
+    const sub = lists.onDidChangeTreeData(() => this.changed.fire());
+    this.changed.fire();
+    return new vscode.Disposable(() => { sub.dispose(); if (this.review === lists) this.review = undefined; this.changed.fire(); });
   }
 
   /** Push the language server's summaries (warning icons + tooltips). */
@@ -224,8 +243,10 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         const scan = await this.scan(node.ref);
         if (scan.error) return [{ kind: 'message', text: scan.error, error: true }];
         if (!scan.splits.length) return [{ kind: 'message', text: vscode.l10n.t('No classes found.') }];
-        return scan.splits.map((split) => ({ kind: 'split', ref: node.ref, split, all: scan.splits }));
+        return [...scan.splits.map((split): DatasetNode => ({ kind: 'split', ref: node.ref, split, all: scan.splits })), ...this.reviewChildren({ kind: 'dataset', dataset: node.ref.root })];
       }
+      case 'group':
+        return this.reviewChildren(node);
       case 'split': {
         const cfg = vscode.workspace.getConfiguration('fewshot.diagnostics', vscode.Uri.file(node.ref.root));
         const min = cfg.get<number>('minTrainPerClass', 8);
@@ -320,7 +341,17 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         it.tooltip = node.text;
         return it;
       }
+      case 'group': case 'suspect': case 'suggestion': {
+        const it = this.review?.getTreeItem(node) ?? new vscode.TreeItem('', C.None);
+        if (it.id) it.id = `datasets:${it.id}`; // ids are per view, but keep them apart from the dataset nodes'
+        return it;
+      }
     }
+  }
+
+  /** The label tools' nodes under a dataset or group (none before a check or suggestion). */
+  private reviewChildren(node: ReviewNode): DatasetNode[] {
+    return (this.review?.getChildren(node) ?? []).filter((n): n is Extract<DatasetNode, { kind: 'group' | 'suspect' | 'suggestion' | 'message' }> => n.kind !== 'dataset');
   }
 
   dispose(): void {
