@@ -5,10 +5,10 @@
 export type { DatasetFormat, Sample, FileInfo, DatasetIssue, Dataset, LoadOptions, DatasetRef } from './types';
 export { IssueCodes } from './types';
 export {
-  loadDataset, finishDataset, readSampleFile, readTable, sampleText, folderSample, listFolderDataset, skippedLinkIssue, splitFolders, pairedTestFile,
+  loadDataset, finishDataset, settleSplits, readSampleFile, readTable, sampleText, folderSample, listFolderDataset, skippedLinkIssue, splitFolders, pairedTestFile,
   isHiddenOrSystem, isUnlabeledFolderName, DEFAULTS as DATASET_DEFAULTS, SAMPLE_EXTENSIONS,
 } from './load';
-export type { DatasetParts, TableRead, TableRow, ClassFolder, FolderListing, SplitListing, SkippedLink, UnlabeledFolder } from './load';
+export type { DatasetParts, SettleSample, SettledSplits, TableRead, TableRow, ClassFolder, FolderListing, SplitListing, SkippedLink, UnlabeledFolder } from './load';
 export { findDatasets, sniffTableFile, sniffTableText, SKIP_DIRS } from './find';
 export { detectEncoding, guessLanguage, encodingLabel, encodingFamily } from './encoding';
 export type { DetectedEncoding, DetectOptions } from './encoding';
@@ -17,6 +17,7 @@ export type { ParsedRow, ParseResult, TextPosition, TextSpan } from './csv';
 export { detectColumns, readTableRecords, parseSplitValue, tableFormatOf } from './table';
 export type { ColumnChoice, TableRecords } from './table';
 export { stratifiedSplit, groupOfFileName } from './split';
+export type { SplitResult, Splittable } from './split';
 
 import type { DatasetInfo } from '../../protocol/run';
 import type { Dataset as DatasetT } from './types';

@@ -570,25 +570,33 @@ export interface DatasetParts {
   unlabeled?: Sample[];
 }
 
+/** What settleSplits reads of a sample (text samples and image samples alike). */
+export interface SettleSample { label: string; file: string; line?: number; group?: string }
+
+/** Labels and splits as training uses them (see settleSplits). */
+export interface SettledSplits<T> { train: T[]; test: T[]; labels: string[]; testSource: Dataset['testSource']; issues: DatasetIssue[] }
+
 /**
  * Settle labels and splits the way training uses them: test classes without training
  * data are left out, and a dataset without a test split gets a stratified hold-out (or
  * cross-validation when classes are too small). Throws FewShotError for unusable data.
+ * Shared by text datasets (finishDataset) and image datasets; `examples` names what a class folder should hold.
  */
-export function finishDataset(root: string, format: DatasetFormat, loaded: DatasetParts, opts: LoadOptions = {}): Dataset {
-  const { files } = loaded;
+export function settleSplits<T extends SettleSample>(root: string, format: DatasetFormat,
+  loaded: { fileCount: number; issues: DatasetIssue[]; train: T[]; test: T[] | null }, opts: LoadOptions = {}, examples = '.txt or .md files'): SettledSplits<T> {
+  const { fileCount } = loaded;
   const issues = [...loaded.issues];
   let train = loaded.train;
   let test = loaded.test ?? [];
   if (!train.length && !test.length) {
-    throw new FewShotError(`${root} has no usable examples${files.length ? ` (${files.length} file(s) were all skipped)` : ''}.`, {
+    throw new FewShotError(`${root} has no usable examples${fileCount ? ` (${fileCount} file(s) were all skipped)` : ''}.`, {
       file: root, code: 'dataset-empty',
-      fix: format === 'folders' ? `Add .txt or .md files to the class folders in ${root}.` : `Add rows with a text and a label to ${root}.` });
+      fix: format === 'folders' ? `Add ${examples} to the class folders in ${root}.` : `Add rows with a text and a label to ${root}.` });
   }
   const trainLabels = new Set(train.map((s) => s.label));
   // Test classes that never occur in training cannot be predicted: leave them out of evaluation.
   if (test.length) {
-    const missing = new Map<string, Sample[]>();
+    const missing = new Map<string, T[]>();
     for (const s of test) if (!trainLabels.has(s.label)) { let l = missing.get(s.label); if (!l) missing.set(s.label, (l = [])); l.push(s); }
     for (const [label, ss] of [...missing.entries()].sort((a, b) => compareCodePoints(a[0], b[0]))) {
       const where = format === 'folders' ? path.dirname(ss[0].file) : root;
@@ -650,6 +658,16 @@ export function finishDataset(root: string, format: DatasetFormat, loaded: Datas
       }
     }
   }
+  return { train, test, labels, testSource, issues };
+}
+
+/**
+ * Settle labels and splits (settleSplits), then the language and the fingerprint of a text dataset.
+ * Throws FewShotError for unusable data.
+ */
+export function finishDataset(root: string, format: DatasetFormat, loaded: DatasetParts, opts: LoadOptions = {}): Dataset {
+  const { files } = loaded;
+  const { train, test, labels, testSource, issues } = settleSplits(root, format, { ...loaded, fileCount: files.length }, opts);
   const language = guessLanguage([...train, ...test].map((s) => s.text));
   const ds: Dataset = {
     root, format, train, test, labels, testSource, files, issues, language,

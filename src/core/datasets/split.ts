@@ -15,21 +15,24 @@ export function groupOfFileName(fileName: string): string | undefined {
   return g || undefined;
 }
 
-export interface SplitResult { train: Sample[]; test: Sample[]; classesWithoutTest: string[]; }
+export interface SplitResult<T = Sample> { train: T[]; test: T[]; classesWithoutTest: string[]; }
+
+/** What a split reads of a sample: text samples and image samples alike. */
+export interface Splittable { label: string; group?: string }
 
 /**
  * Hold out about `testFraction` of each class. Samples that share `group` stay
  * together (a group is assigned by its most frequent label). Deterministic for a seed.
  */
-export function stratifiedSplit(samples: Sample[], testFraction: number, seed: number): SplitResult {
-  const groups = new Map<string, Sample[]>();
+export function stratifiedSplit<T extends Splittable = Sample>(samples: T[], testFraction: number, seed: number): SplitResult<T> {
+  const groups = new Map<string, T[]>();
   samples.forEach((s, i) => {
     const key = s.group !== undefined ? `g:${s.group}` : `s:${i}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
     g.push(s);
   });
-  const byLabel = new Map<string, Sample[][]>();
+  const byLabel = new Map<string, T[][]>();
   const classCount = new Map<string, number>();
   for (const s of samples) classCount.set(s.label, (classCount.get(s.label) ?? 0) + 1);
   for (const g of groups.values()) {
@@ -41,7 +44,7 @@ export function stratifiedSplit(samples: Sample[], testFraction: number, seed: n
     list.push(g);
   }
   const rand = seededRandom(seed);
-  const testSet = new Set<Sample>();
+  const testSet = new Set<T>();
   const labels = [...byLabel.keys()].sort(compareCodePoints);
   for (const label of labels) {
     const gs = byLabel.get(label)!;
@@ -60,8 +63,8 @@ export function stratifiedSplit(samples: Sample[], testFraction: number, seed: n
       groupsLeft--;
     }
   }
-  const train: Sample[] = [];
-  const test: Sample[] = [];
+  const train: T[] = [];
+  const test: T[] = [];
   for (const s of samples) (testSet.has(s) ? test : train).push(s);
   const testLabels = new Set(test.map((s) => s.label));
   const classesWithoutTest = [...classCount.keys()].filter((l) => !testLabels.has(l)).sort(compareCodePoints);

@@ -1,0 +1,97 @@
+/**
+ * Image augmentation: torchvision's RandomAffine (and an optional RandomHorizontalFlip), seeded.
+ *
+ * The default is the seed POC's RandomAffine(degrees=15, translate=(0.1, 0.1), scale=(0.9, 1.1)). Parameters are drawn
+ * as torchvision's RandomAffine.get_params draws them (angle ~ U(-15, 15); tx = round(U(-0.1·W, 0.1·W)) px, ty likewise
+ * with H; scale ~ U(0.9, 1.1)), from the project's seeded PRNG (util/rng), so a seed gives the same images everywhere.
+ * The warp follows torchvision.transforms.functional.affine: about the image centre, a positive angle turns the
+ * picture clockwise, translation after rotation and scale, nearest-neighbour sampling (torchvision's default) and
+ * fill 0 outside the source. sharp decodes (upright, after EXIF orientation), flips and encodes PNG; the affine warp
+ * itself is a small inverse-mapping loop, since vips' affine sizes its output to the turned image's bounding box
+ * and centres pixels differently.
+ */
+import { loadSharp, openImage } from './sharp';
+import { seededRandom } from '../util/rng';
+
+export interface AffineOptions {
+  /** Rotation range ±degrees (default 15). */
+  degrees?: number;
+  /** Largest shift as a fraction of width and height (default [0.1, 0.1]). */
+  translate?: [number, number];
+  /** Scale range (default [0.9, 1.1]). */
+  scale?: [number, number];
+  /** Also flip horizontally with probability 0.5 (default false). */
+  flip?: boolean;
+}
+
+export const DEFAULT_AFFINE: Required<Omit<AffineOptions, 'flip'>> = { degrees: 15, translate: [0.1, 0.1], scale: [0.9, 1.1] };
+
+/** The parameters of one augmented image. */
+export interface AffineParams {
+  /** Degrees, clockwise. */
+  angle: number;
+  /** Shift in whole pixels (right, down). */
+  tx: number;
+  ty: number;
+  scale: number;
+  /** Mirrored left–right before the affine warp. */
+  flipped: boolean;
+}
+
+/** Draw one set of parameters for a width × height image (torchvision's order: angle, translation, scale; flip first). */
+export function drawAffineParams(rand: () => number, width: number, height: number, opts: AffineOptions = {}): AffineParams {
+  const { degrees, translate, scale } = { ...DEFAULT_AFFINE, ...opts };
+  const uniform = (a: number, b: number) => a + (b - a) * rand();
+  const flipped = opts.flip ? rand() < 0.5 : false;
+  const angle = uniform(-degrees, degrees);
+  const maxDx = translate[0] * width, maxDy = translate[1] * height;
+  const tx = Math.round(uniform(-maxDx, maxDx));
+  const ty = Math.round(uniform(-maxDy, maxDy));
+  return { angle, tx, ty, scale: uniform(scale[0], scale[1]), flipped };
+}
+
+/**
+ * Warp raw interleaved pixels (width × height × channels) by the affine part of `p` (angle, translation, scale; not
+ * the flip): out(x) = in(c + R(−angle)(x − c − t) / scale), c the image centre, nearest neighbour, 0 outside.
+ */
+export function affineWarp(src: Uint8Array, width: number, height: number, channels: number, p: Pick<AffineParams, 'angle' | 'tx' | 'ty' | 'scale'>): Buffer {
+  const out = Buffer.alloc(width * height * channels);
+  const a = (p.angle * Math.PI) / 180;
+  const cos = Math.cos(a) / p.scale, sin = Math.sin(a) / p.scale;
+  const cx = (width - 1) / 2, cy = (height - 1) / 2;
+  for (let y = 0; y < height; y++) {
+    const dy = y - cy - p.ty;
+    for (let x = 0; x < width; x++) {
+      const dx = x - cx - p.tx;
+      // Inverse rotation: R(−a) = [[cos, sin], [−sin, cos]] (y points down, so R(a) turns clockwise).
+      const sx = Math.round(cx + cos * dx + sin * dy);
+      const sy = Math.round(cy - sin * dx + cos * dy);
+      if (sx < 0 || sy < 0 || sx >= width || sy >= height) continue;
+      const o = (y * width + x) * channels, i = (sy * width + sx) * channels;
+      for (let c = 0; c < channels; c++) out[o + c] = src[i + c];
+    }
+  }
+  return out;
+}
+
+export interface AugmentedImage { png: Buffer; params: AffineParams; width: number; height: number }
+
+/**
+ * `n` augmented copies of an image (file contents in any format sharp reads) as PNG, each the input's size.
+ * Deterministic for a seed (default 42): the same seed, options and image give the same bytes.
+ */
+export async function augmentImage(image: Buffer, n: number, opts: AffineOptions & { seed?: number } = {}): Promise<AugmentedImage[]> {
+  const sharp = await loadSharp();
+  const { data, info } = await (await openImage(image)).autoOrient().raw().toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = info;
+  const raw = { width, height, channels };
+  const mirrored = opts.flip ? await sharp(data, { raw }).flop().raw().toBuffer() : undefined;
+  const rand = seededRandom(opts.seed ?? 42);
+  const out: AugmentedImage[] = [];
+  for (let k = 0; k < n; k++) {
+    const params = drawAffineParams(rand, width, height, opts);
+    const warped = affineWarp(params.flipped ? mirrored! : data, width, height, channels, params);
+    out.push({ png: await sharp(warped, { raw }).png().toBuffer(), params, width, height });
+  }
+  return out;
+}

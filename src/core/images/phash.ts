@@ -1,0 +1,88 @@
+/**
+ * Perceptual hash (dHash, 64 bits) and the duplicate-image diagnostic.
+ *
+ * dHash: the image in grayscale, resized to 9 × 8 px (ignoring its aspect ratio), one bit per pair of horizontal
+ * neighbours (left brighter than right). Re-encoding (JPEG), resizing, small colour or brightness changes keep most
+ * bits; a different picture flips about half of them. Two images are near duplicates when their hashes differ in at
+ * most NEAR_DUPLICATE_BITS = 10 of the 64 bits (the usual dHash cut-off: re-encoded and resized copies stay well
+ * under it, unrelated images are around 32).
+ */
+import { promises as fsp } from 'node:fs';
+import { openImage } from './sharp';
+import { compareCodePoints } from '../metrics';
+import { mapLimit } from '../util/async';
+
+export const NEAR_DUPLICATE_BITS = 10;
+
+/** dHash of an image (file contents) as 16 hex digits. Throws when sharp cannot decode it. */
+export async function dHash(image: Buffer): Promise<string> {
+  const px = await (await openImage(image)).flatten({ background: '#ffffff' }).grayscale().resize(9, 8, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
+  let hex = '';
+  for (let row = 0; row < 8; row++) {
+    let byte = 0;
+    for (let col = 0; col < 8; col++) byte = (byte << 1) | (px[row * 9 + col] > px[row * 9 + col + 1] ? 1 : 0);
+    hex += byte.toString(16).padStart(2, '0');
+  }
+  return hex;
+}
+
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** Number of differing bits between two 64-bit hashes (16 hex digits each). */
+export function hammingDistance(a: string, b: string): number {
+  if (a.length !== 16 || b.length !== 16) throw new Error(`hammingDistance: expected 16 hex digits, got "${a}" and "${b}"`);
+  return popcount32(parseInt(a.slice(0, 8), 16) ^ parseInt(b.slice(0, 8), 16)) + popcount32(parseInt(a.slice(8), 16) ^ parseInt(b.slice(8), 16));
+}
+
+/** What findDuplicates reads of an image sample (ImageSample fits; `dhash` is computed when missing). */
+export interface HashableImage { file: string; sha256: string; dhash?: string }
+
+export interface DuplicatePair {
+  /** The training image and the test image. */
+  train: string;
+  test: string;
+  /** Hamming distance of their dHashes (0 for exact duplicates). */
+  distance: number;
+}
+
+export interface Duplicates {
+  /** Byte-identical images in both train and test. */
+  exact: DuplicatePair[];
+  /** Different files whose dHashes differ in at most `threshold` bits. */
+  near: DuplicatePair[];
+  threshold: number;
+  /** Files that could not be hashed (unreadable); left out of the comparison. */
+  unreadable: string[];
+}
+
+/**
+ * Exact (same SHA-256) and near (dHash within `threshold` bits, default NEAR_DUPLICATE_BITS) duplicates across the
+ * train and test split: a test image that is a copy of a training image makes test scores optimistic. Each test image
+ * is paired with every training image it duplicates; pairs are sorted by distance, then by file. Computes and stores
+ * `dhash` on samples that lack it.
+ */
+export async function findDuplicates(samples: { train: HashableImage[]; test: HashableImage[] }, opts: { threshold?: number } = {}): Promise<Duplicates> {
+  const threshold = opts.threshold ?? NEAR_DUPLICATE_BITS;
+  const unreadable: string[] = [];
+  await mapLimit([...samples.train, ...samples.test], 4, async (s) => {
+    if (s.dhash) return;
+    try { s.dhash = await dHash(await fsp.readFile(s.file)); } catch { unreadable.push(s.file); }
+  });
+  const exact: DuplicatePair[] = [];
+  const near: DuplicatePair[] = [];
+  for (const t of samples.test) {
+    for (const r of samples.train) {
+      if (t.file === r.file) continue;
+      if (t.sha256 === r.sha256) { exact.push({ train: r.file, test: t.file, distance: 0 }); continue; }
+      if (!t.dhash || !r.dhash) continue;
+      const d = hammingDistance(t.dhash, r.dhash);
+      if (d <= threshold) near.push({ train: r.file, test: t.file, distance: d });
+    }
+  }
+  const order = (a: DuplicatePair, b: DuplicatePair) => a.distance - b.distance || compareCodePoints(a.test, b.test) || compareCodePoints(a.train, b.train);
+  return { exact: exact.sort(order), near: near.sort(order), threshold, unreadable: unreadable.sort(compareCodePoints) };
+}
