@@ -95,7 +95,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     // ---------------------------------------------------------------- load
     progress('load', 0, 1, `Loading ${config.dataset}`);
     const tLoad = Date.now();
-    const dataset = await loadDataset(config.dataset, { textColumn: config.textColumn, labelColumn: config.labelColumn, seed: config.seed });
+    const dataset = await loadDataset(config.dataset, { textColumn: config.textColumn, labelColumn: config.labelColumn, seed: config.seed })
+      .catch(async (e: unknown) => { throw (await imageDatasetError(config.dataset, e)) ?? e; });
     timings.loadMs = Date.now() - tLoad;
     throwIfAborted(signal);
     const labels = dataset.labels;
@@ -418,6 +419,19 @@ interface FinetuneHooks {
   writeModel(model: ModelFile): Promise<void>;
   onEpoch(m: EpochMetrics, total: number): Promise<void>;
   timings: RunRecord['timings'];
+}
+
+/**
+ * A folder of images is not a text dataset: say so instead of "no usable examples" (images load through
+ * src/core/images, which training does not use yet).
+ */
+async function imageDatasetError(root: string, e: unknown): Promise<FewShotError | undefined> {
+  if (!(e instanceof FewShotError) || e.code !== 'dataset-empty') return undefined;
+  const { isImageDataset } = await import('./images/dataset');
+  if (!(await isImageDataset(root))) return undefined;
+  return new FewShotError(`${root} holds images, not texts: training on images is not available yet (only text datasets train).`, {
+    file: root, code: 'image-dataset', fix: 'Pick a text dataset (class folders of .txt/.md files, or a CSV/TSV/JSONL file).',
+  });
 }
 
 /** Served probabilities may differ from the worker's PyTorch ones by at most this much (else a warning). */

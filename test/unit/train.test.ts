@@ -432,6 +432,15 @@ describe('runTraining pipeline', function () {
     assert.ok(missing.error!.message.includes(path.join(dir, 'nope')));
   });
 
+  it('a folder of images fails with "holds images", not "no usable examples"', async () => {
+    const shapes = path.join(__dirname, '..', '..', '..', 'samples', 'shapes'); // out/test/unit → repo root
+    const root = fs.existsSync(shapes) ? shapes : path.resolve('samples', 'shapes');
+    const record = await runTraining({ config: cfg(root), storeDir: path.join(dir, 'store-img') }, { onEvent: () => undefined });
+    assert.equal(record.status, 'failed');
+    assert.match(record.error!.message, /holds images, not texts/);
+    assert.match(record.error!.fix ?? '', /text dataset/);
+  });
+
   it('rejects invalid settings before creating a run', async () => {
     const store = path.join(dir, 'store-invalid');
     const events: TrainEvent[] = [];
