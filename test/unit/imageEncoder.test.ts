@@ -128,6 +128,15 @@ describe('image encoder (models/efficientnet-lite0)', function () {
       assert.deepEqual([r.width, r.height, r.data.length], [w, h, w * h * 3]);
       assert.ok(r.data.every((v) => v === 90), `a flat image stays flat at ${w}×${h}`);
     }
+    // a crop box gives the same pixels as the full resize, cropped
+    for (const [w, h] of [[50, 3], [4, 31], [7, 12]]) {
+      const full = resizeRgb(src, w, h, 'bicubic');
+      const box = { left: w > 4 ? 2 : 1, top: h > 3 ? 1 : 0, width: 3, height: 2 };
+      const part = resizeRgb(src, w, h, 'bicubic', box);
+      const want = Buffer.alloc(3 * 2 * 3);
+      for (let y = 0; y < 2; y++) full.data.copy(want, y * 9, ((box.top + y) * w + box.left) * 3, ((box.top + y) * w + box.left + 3) * 3);
+      assert.deepEqual(part.data, want, `${w}×${h}`);
+    }
   });
 
   it('refuses empty, truncated, non-image and huge images with a message naming the file', async () => {

@@ -169,48 +169,72 @@ function coefficients(inSize: number, outSize: number, filter: (typeof FILTERS)[
 
 const clip8 = (ss: number): number => Math.min(255, Math.max(0, Math.floor(ss / (1 << PRECISION_BITS))));
 
+export interface CropBox {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
 /**
  * Resizes 8-bit RGB exactly as Pillow's Image.resize (horizontal pass, then vertical, each rounded to 8 bits with
  * Pillow's fixed-point weights), so that Node sees the pixels that torchvision/Pillow give the PyTorch model.
+ * With `crop`, returns only that box of the resized image (the same pixels, computed for the box alone).
  */
-export function resizeRgb(img: RgbImage, width: number, height: number, interpolation: ImagePreprocess['interpolation']): RgbImage {
+export function resizeRgb(img: RgbImage, width: number, height: number, interpolation: ImagePreprocess['interpolation'],
+  crop: CropBox = { left: 0, top: 0, width, height }): RgbImage {
   const filter = FILTERS[interpolation];
-  let { data, width: w, height: h } = img;
+  const { data: src, width: w, height: h } = img;
+  const { left, top, width: cw, height: ch } = crop;
+  if (left < 0 || top < 0 || cw < 1 || ch < 1 || left + cw > width || top + ch > height) throw new Error(`crop box outside ${width}×${height}`);
+  const vert = height !== h ? coefficients(h, height, filter) : undefined;
+  // the source rows the output rows need
+  let rowStart = top;
+  let rowEnd = top + ch;
+  if (vert) {
+    rowStart = vert.start[top];
+    rowEnd = 0;
+    for (let yy = top; yy < top + ch; yy++) rowEnd = Math.max(rowEnd, vert.start[yy] + vert.weights[yy].length);
+  }
+  // horizontal pass over those rows, for the box's columns
+  const rows = rowEnd - rowStart;
+  let mid: Buffer;
   if (width !== w) {
-    const { start, weights } = coefficients(w, width, filter);
-    const out = Buffer.alloc(width * h * 3);
-    for (let y = 0; y < h; y++) {
-      const row = y * w * 3;
-      for (let xx = 0; xx < width; xx++) {
-        const k = weights[xx];
-        const x0 = start[xx];
+    const hor = coefficients(w, width, filter);
+    mid = Buffer.alloc(cw * rows * 3);
+    for (let y = 0; y < rows; y++) {
+      const row = (rowStart + y) * w * 3;
+      for (let xx = 0; xx < cw; xx++) {
+        const k = hor.weights[left + xx];
+        const base = row + hor.start[left + xx] * 3;
         for (let c = 0; c < 3; c++) {
           let ss = 1 << (PRECISION_BITS - 1);
-          for (let x = 0; x < k.length; x++) ss += data[row + (x0 + x) * 3 + c] * k[x];
-          out[(y * width + xx) * 3 + c] = clip8(ss);
+          for (let x = 0; x < k.length; x++) ss += src[base + x * 3 + c] * k[x];
+          mid[(y * cw + xx) * 3 + c] = clip8(ss);
         }
       }
     }
-    data = out;
-    w = width;
+  } else {
+    mid = Buffer.alloc(cw * rows * 3);
+    for (let y = 0; y < rows; y++) src.copy(mid, y * cw * 3, ((rowStart + y) * w + left) * 3, ((rowStart + y) * w + left + cw) * 3);
   }
-  if (height !== h) {
-    const { start, weights } = coefficients(h, height, filter);
-    const out = Buffer.alloc(w * height * 3);
-    const stride = w * 3;
-    for (let yy = 0; yy < height; yy++) {
-      const k = weights[yy];
-      const y0 = start[yy];
-      for (let i = 0; i < stride; i++) {
-        let ss = 1 << (PRECISION_BITS - 1);
-        for (let y = 0; y < k.length; y++) ss += data[(y0 + y) * stride + i] * k[y];
-        out[yy * stride + i] = clip8(ss);
-      }
+  // vertical pass, for the box's rows
+  const stride = cw * 3;
+  const out = Buffer.alloc(ch * stride);
+  for (let yy = 0; yy < ch; yy++) {
+    if (!vert) {
+      mid.copy(out, yy * stride, (top + yy - rowStart) * stride, (top + yy - rowStart + 1) * stride);
+      continue;
     }
-    data = out;
-    h = height;
+    const k = vert.weights[top + yy];
+    const y0 = vert.start[top + yy] - rowStart;
+    for (let i = 0; i < stride; i++) {
+      let ss = 1 << (PRECISION_BITS - 1);
+      for (let y = 0; y < k.length; y++) ss += mid[(y0 + y) * stride + i] * k[y];
+      out[yy * stride + i] = clip8(ss);
+    }
   }
-  return { data, width: w, height: h };
+  return { data: out, width: cw, height: ch };
 }
 
 /** Resize the shorter side to `resizeShorter`, then centre crop `centerCrop`², as torchvision's Resize + CenterCrop. */
@@ -218,13 +242,8 @@ export function resizeCrop(img: RgbImage, p: ImagePreprocess): RgbImage {
   const { width: w, height: h } = img;
   const s = p.resizeShorter;
   const [nw, nh] = w <= h ? [s, Math.floor((s * h) / w)] : [Math.floor((s * w) / h), s];
-  const r = resizeRgb(img, nw, nh, p.interpolation);
   const c = p.centerCrop;
-  const left = roundHalfEven((nw - c) / 2);
-  const top = roundHalfEven((nh - c) / 2);
-  const out = Buffer.alloc(c * c * 3);
-  for (let y = 0; y < c; y++) r.data.copy(out, y * c * 3, ((top + y) * nw + left) * 3, ((top + y) * nw + left + c) * 3);
-  return { data: out, width: c, height: c };
+  return resizeRgb(img, nw, nh, p.interpolation, { left: roundHalfEven((nw - c) / 2), top: roundHalfEven((nh - c) / 2), width: c, height: c });
 }
 
 /** (x − mean) / std per channel, HWC bytes → CHW float32 (the model's input layout). */
