@@ -213,7 +213,7 @@ def main() -> None:
     out = a.out or ROOT / "models" / a.name
     try:
         import PIL
-    except ImportError:
+    except ImportError:  # the only package the worker's stack lacks
         sys.exit("Pillow is missing: pip install pillow==13.0.0 (see the header of this script).")
     import onnx
     import onnxruntime
@@ -298,7 +298,6 @@ def main() -> None:
         files = {str(p.relative_to(out)): {"bytes": p.stat().st_size, "sha256": sha256(p)}
                  for p in sorted(out.rglob("*")) if p.is_file()}
         total = sum(f["bytes"] for f in files.values())
-        import PIL as _pil
         (out / "PROVENANCE.json").write_text(json.dumps({
             "name": a.name, "id": spec["id"], "dim": int(ref.shape[1]),
             "source": {
@@ -314,7 +313,7 @@ def main() -> None:
                 "steps": [f"torch.onnx.export (dynamo, opset {OPSET}) of extract_features(x).mean((2,3)) → features N×1280, "
                           "dynamic batch; fp32; dropout and the ImageNet classifier are left out"],
                 "versions": {"python": sys.version.split()[0], "torch": torch.__version__, "onnx": onnx.__version__,
-                             "onnxruntime": onnxruntime.__version__, "pillow": _pil.__version__},
+                             "onnxruntime": onnxruntime.__version__, "pillow": PIL.__version__},
                 "onnxMaxAbsDiffVsPyTorch": delta,
                 "parityTop1ImageNetClass": dict(zip(images.keys(), top1)),
                 "normalisationCheck": natural,
