@@ -53,16 +53,21 @@ export interface Design {
   addGradient(Z: Float64Array, k: number, G: Float64Array, from: number, to: number): void;
 }
 
-/** Rows given as a dense row-major Float64Array (n × d). */
-export function denseDesign(X: Float64Array, n: number, d: number): Design {
+/**
+ * Rows given as a dense row-major Float64Array (n × d). `lowerTriangular`: row i has no non-zero beyond column i
+ * (a Cholesky factor, kernel.ts), so the products skip those columns (the same sums: only zeros are skipped).
+ */
+export function denseDesign(X: Float64Array, n: number, d: number, lowerTriangular = false): Design {
   if (X.length !== n * d) throw new Error(`fitLogReg: X has ${X.length} values, expected ${n}×${d}`);
+  const width = (i: number) => (lowerTriangular ? Math.min(d, i + 1) : d);
   return {
     n, d,
     addLogits(W, k, Z, from, to) {
       for (let i = from; i < to; i++) {
         const zo = i * k;
         const xo = i * d;
-        for (let j = 0; j < d; j++) {
+        const m = width(i);
+        for (let j = 0; j < m; j++) {
           const xv = X[xo + j];
           if (xv === 0) continue;
           const wo = j * k;
@@ -74,7 +79,8 @@ export function denseDesign(X: Float64Array, n: number, d: number): Design {
       for (let i = from; i < to; i++) {
         const o = i * k;
         const xo = i * d;
-        for (let j = 0; j < d; j++) {
+        const m = width(i);
+        for (let j = 0; j < m; j++) {
           const xv = X[xo + j];
           if (xv === 0) continue;
           const wo = j * k;
@@ -173,8 +179,8 @@ export function fitLogReg(X: Float64Array, n: number, d: number, y: ArrayLike<nu
   return runSync(fitLogRegSteps(X, n, d, y, k, o));
 }
 
-export function fitLogRegSteps(X: Float64Array, n: number, d: number, y: ArrayLike<number>, k: number, o: LogRegOptions): Generator<void, LogRegFit> {
-  return fitDesignSteps(denseDesign(X, n, d), y, k, o);
+export function fitLogRegSteps(X: Float64Array, n: number, d: number, y: ArrayLike<number>, k: number, o: LogRegOptions & { lowerTriangular?: boolean }): Generator<void, LogRegFit> {
+  return fitDesignSteps(denseDesign(X, n, d, o.lowerTriangular), y, k, o);
 }
 
 /** Fits softmax regression on the rows of a Design (dense or sparse) with labels y ∈ [0, k). */
@@ -188,26 +194,36 @@ export function* fitDesignSteps(X: Design, y: ArrayLike<number>, k: number, o: L
   const maxIter = o.maxIter ?? 500;
   const mem = o.memory ?? 10;
   const P = d * k;
-  let W = o.init ? Float64Array.from(o.init.W) : new Float64Array(P);
-  let b = o.init ? Float64Array.from(o.init.b) : new Float64Array(k);
+  // every buffer is allocated once (the history's pairs are recycled): the same arithmetic as a fresh copy each time
+  const W = o.init ? Float64Array.from(o.init.W) : new Float64Array(P);
+  const b = o.init ? Float64Array.from(o.init.b) : new Float64Array(k);
   const Z = new Float64Array(n * k);
-  let G = new Float64Array(P);
-  let gb = new Float64Array(k);
+  const G = new Float64Array(P);
+  const gb = new Float64Array(k);
   let [f, loss] = yield* evaluate(X, y, s, k, C, W, b, Z, G, gb);
   const S: [Float64Array, Float64Array][] = [];
   const Yh: [Float64Array, Float64Array][] = [];
   const rho: number[] = [];
-  const maxAbs = (g: Float64Array, g2: Float64Array) => { let m = 0; for (const v of g) m = Math.max(m, Math.abs(v)); for (const v of g2) m = Math.max(m, Math.abs(v)); return m; };
+  /** Pairs (s, y) no longer in the history, reused for the next ones. */
+  const spare: { S: [Float64Array, Float64Array]; Y: [Float64Array, Float64Array] }[] = [];
+  const maxAbs = (g: Float64Array, g2: Float64Array) => {
+    let m = 0;
+    for (let j = 0; j < g.length; j++) m = Math.max(m, Math.abs(g[j]));
+    for (let j = 0; j < g2.length; j++) m = Math.max(m, Math.abs(g2[j]));
+    return m;
+  };
   let it = 0;
   let converged = maxAbs(G, gb) <= tol;
   const Wn = new Float64Array(P);
   const bn = new Float64Array(k);
   const Gn = new Float64Array(P);
   const gbn = new Float64Array(k);
+  const q = new Float64Array(P);
+  const qb = new Float64Array(k);
   while (!converged && it < maxIter) {
     // two-loop recursion: direction = −H·g
-    const q = Float64Array.from(G);
-    const qb = Float64Array.from(gb);
+    q.set(G);
+    qb.set(gb);
     const alpha: number[] = new Array(S.length);
     for (let m = S.length - 1; m >= 0; m--) {
       alpha[m] = rho[m] * dot(S[m][0], q, S[m][1], qb);
@@ -235,6 +251,7 @@ export function* fitDesignSteps(X: Design, y: ArrayLike<number>, k: number, o: L
     let gp = -dot(G, q, gb, qb);
     if (!(gp < 0)) {
       // not a descent direction: restart with steepest descent
+      S.forEach((pair, m) => spare.push({ S: pair, Y: Yh[m] }));
       S.length = 0; Yh.length = 0; rho.length = 0;
       q.set(G); qb.set(gb);
       const gn = Math.sqrt(dot(G, G, gb, gb));
@@ -257,21 +274,20 @@ export function* fitDesignSteps(X: Design, y: ArrayLike<number>, k: number, o: L
     }
     it++;
     if (!ok) break; // no progress possible (numerically converged)
-    const sW = new Float64Array(P);
-    const sb = new Float64Array(k);
-    const yW = new Float64Array(P);
-    const yb = new Float64Array(k);
+    const pair = spare.pop() ?? { S: [new Float64Array(P), new Float64Array(k)], Y: [new Float64Array(P), new Float64Array(k)] };
+    const [sW, sb] = pair.S;
+    const [yW, yb] = pair.Y;
     for (let j = 0; j < P; j++) { sW[j] = Wn[j] - W[j]; yW[j] = Gn[j] - G[j]; }
     for (let c = 0; c < k; c++) { sb[c] = bn[c] - b[c]; yb[c] = gbn[c] - gb[c]; }
     const sy = dot(sW, yW, sb, yb);
     const fPrev = f;
-    W = Float64Array.from(Wn); b = Float64Array.from(bn);
-    G = Float64Array.from(Gn); gb = Float64Array.from(gbn);
+    W.set(Wn); b.set(bn);
+    G.set(Gn); gb.set(gbn);
     f = fn; loss = lossN;
     if (sy > 1e-12) {
-      S.push([sW, sb]); Yh.push([yW, yb]); rho.push(1 / sy);
-      if (S.length > mem) { S.shift(); Yh.shift(); rho.shift(); }
-    }
+      S.push(pair.S); Yh.push(pair.Y); rho.push(1 / sy);
+      if (S.length > mem) { spare.push({ S: S.shift()!, Y: Yh.shift()! }); rho.shift(); }
+    } else spare.push(pair);
     o.onIter?.(it, f, loss / sSum);
     converged = maxAbs(G, gb) <= tol || Math.abs(fPrev - f) <= 1e-12 * Math.max(1, Math.abs(f));
   }
