@@ -55,36 +55,64 @@ export interface Design {
 
 /**
  * Rows given as a dense row-major Float64Array (n × d). `lowerTriangular`: row i has no non-zero beyond column i
- * (a Cholesky factor, kernel.ts), so the products skip those columns (the same sums: only zeros are skipped).
+ * (a Cholesky factor, kernel.ts), so the products skip those columns.
+ * Each product keeps four outputs in local accumulators, adding the same terms in the same order as one
+ * `out += x·w` per term would (zeros skipped), so the results are the same to the last bit.
  */
 export function denseDesign(X: Float64Array, n: number, d: number, lowerTriangular = false): Design {
   if (X.length !== n * d) throw new Error(`fitLogReg: X has ${X.length} values, expected ${n}×${d}`);
-  const width = (i: number) => (lowerTriangular ? Math.min(d, i + 1) : d);
   return {
     n, d,
     addLogits(W, k, Z, from, to) {
       for (let i = from; i < to; i++) {
         const zo = i * k;
         const xo = i * d;
-        const m = width(i);
-        for (let j = 0; j < m; j++) {
-          const xv = X[xo + j];
-          if (xv === 0) continue;
-          const wo = j * k;
-          for (let c = 0; c < k; c++) Z[zo + c] += xv * W[wo + c];
+        const m = lowerTriangular ? Math.min(d, i + 1) : d;
+        let c = 0;
+        for (; c + 4 <= k; c += 4) {
+          let z0 = Z[zo + c], z1 = Z[zo + c + 1], z2 = Z[zo + c + 2], z3 = Z[zo + c + 3];
+          for (let j = 0; j < m; j++) {
+            const xv = X[xo + j];
+            if (xv === 0) continue;
+            const wo = j * k + c;
+            z0 += xv * W[wo]; z1 += xv * W[wo + 1]; z2 += xv * W[wo + 2]; z3 += xv * W[wo + 3];
+          }
+          Z[zo + c] = z0; Z[zo + c + 1] = z1; Z[zo + c + 2] = z2; Z[zo + c + 3] = z3;
+        }
+        for (; c < k; c++) {
+          let z = Z[zo + c];
+          for (let j = 0; j < m; j++) {
+            const xv = X[xo + j];
+            if (xv !== 0) z += xv * W[j * k + c];
+          }
+          Z[zo + c] = z;
         }
       }
     },
     addGradient(Z, k, G, from, to) {
-      for (let i = from; i < to; i++) {
-        const o = i * k;
-        const xo = i * d;
-        const m = width(i);
-        for (let j = 0; j < m; j++) {
-          const xv = X[xo + j];
-          if (xv === 0) continue;
-          const wo = j * k;
-          for (let c = 0; c < k; c++) G[wo + c] += xv * Z[o + c];
+      // column j of X (rows from..to−1; with lowerTriangular only rows i ≥ j) against the rows of Z
+      for (let j = 0; j < d; j++) {
+        const i0 = lowerTriangular ? Math.max(from, j) : from;
+        if (i0 >= to) continue;
+        const go = j * k;
+        let c = 0;
+        for (; c + 4 <= k; c += 4) {
+          let g0 = G[go + c], g1 = G[go + c + 1], g2 = G[go + c + 2], g3 = G[go + c + 3];
+          for (let i = i0; i < to; i++) {
+            const xv = X[i * d + j];
+            if (xv === 0) continue;
+            const o = i * k + c;
+            g0 += xv * Z[o]; g1 += xv * Z[o + 1]; g2 += xv * Z[o + 2]; g3 += xv * Z[o + 3];
+          }
+          G[go + c] = g0; G[go + c + 1] = g1; G[go + c + 2] = g2; G[go + c + 3] = g3;
+        }
+        for (; c < k; c++) {
+          let g = G[go + c];
+          for (let i = i0; i < to; i++) {
+            const xv = X[i * d + j];
+            if (xv !== 0) g += xv * Z[i * k + c];
+          }
+          G[go + c] = g;
         }
       }
     },
@@ -226,10 +254,10 @@ export function* fitDesignSteps(X: Design, y: ArrayLike<number>, k: number, o: L
     qb.set(gb);
     const alpha: number[] = new Array(S.length);
     for (let m = S.length - 1; m >= 0; m--) {
-      alpha[m] = rho[m] * dot(S[m][0], q, S[m][1], qb);
+      const am = (alpha[m] = rho[m] * dot(S[m][0], q, S[m][1], qb));
       const [yW, yb] = Yh[m];
-      for (let j = 0; j < P; j++) q[j] -= alpha[m] * yW[j];
-      for (let c = 0; c < k; c++) qb[c] -= alpha[m] * yb[c];
+      for (let j = 0; j < P; j++) q[j] -= am * yW[j];
+      for (let c = 0; c < k; c++) qb[c] -= am * yb[c];
     }
     let gamma = 1;
     if (S.length) {
@@ -244,8 +272,9 @@ export function* fitDesignSteps(X: Design, y: ArrayLike<number>, k: number, o: L
     for (let m = 0; m < S.length; m++) {
       const beta = rho[m] * dot(Yh[m][0], q, Yh[m][1], qb);
       const [sW, sb] = S[m];
-      for (let j = 0; j < P; j++) q[j] += (alpha[m] - beta) * sW[j];
-      for (let c = 0; c < k; c++) qb[c] += (alpha[m] - beta) * sb[c];
+      const ab = alpha[m] - beta;
+      for (let j = 0; j < P; j++) q[j] += ab * sW[j];
+      for (let c = 0; c < k; c++) qb[c] += ab * sb[c];
     }
     // direction p = −q
     let gp = -dot(G, q, gb, qb);
