@@ -262,9 +262,9 @@ async function blockGrams(
 ): Promise<Float64Array[]> {
   const out: Float64Array[] = [];
   for (const [j, blk] of t.entries()) {
-    out.push(shared && SharedGrams.covers(blk)
-      ? await shared.grams.sub(blk, shared.ia, shared.ib)
-      : await drive(gramSteps(a.map((r) => r[j]), b.map((r) => r[j]), blk.end - blk.start), pacer));
+    if (shared && SharedGrams.covers(blk)) { out.push(await shared.grams.sub(blk, shared.ia, shared.ib)); continue; }
+    const aj = a.map((r) => r[j]);
+    out.push(await drive(gramSteps(aj, a === b ? aj : b.map((r) => r[j]), blk.end - blk.start), pacer)); // a === b: symmetric
   }
   return out;
 }
