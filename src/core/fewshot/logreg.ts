@@ -61,62 +61,69 @@ export interface Design {
  */
 export function denseDesign(X: Float64Array, n: number, d: number, lowerTriangular = false): Design {
   if (X.length !== n * d) throw new Error(`fitLogReg: X has ${X.length} values, expected ${n}×${d}`);
-  return {
-    n, d,
-    addLogits(W, k, Z, from, to) {
-      for (let i = from; i < to; i++) {
-        const zo = i * k;
-        const xo = i * d;
-        const m = lowerTriangular ? Math.min(d, i + 1) : d;
-        let c = 0;
-        for (; c + 4 <= k; c += 4) {
-          let z0 = Z[zo + c], z1 = Z[zo + c + 1], z2 = Z[zo + c + 2], z3 = Z[zo + c + 3];
-          for (let j = 0; j < m; j++) {
-            const xv = X[xo + j];
-            if (xv === 0) continue;
-            const wo = j * k + c;
-            z0 += xv * W[wo]; z1 += xv * W[wo + 1]; z2 += xv * W[wo + 2]; z3 += xv * W[wo + 3];
-          }
-          Z[zo + c] = z0; Z[zo + c + 1] = z1; Z[zo + c + 2] = z2; Z[zo + c + 3] = z3;
+  return new DenseDesign(X, n, d, lowerTriangular);
+}
+
+/** A class (not closures per design), so that every fit calls the same functions: V8 optimises them once. */
+class DenseDesign implements Design {
+  constructor(readonly X: Float64Array, readonly n: number, readonly d: number, readonly lowerTriangular: boolean) {}
+
+  addLogits(W: Float64Array, k: number, Z: Float64Array, from: number, to: number): void {
+    const { X, d, lowerTriangular } = this;
+    for (let i = from; i < to; i++) {
+      const zo = i * k;
+      const xo = i * d;
+      const m = lowerTriangular ? Math.min(d, i + 1) : d;
+      let c = 0;
+      for (; c + 4 <= k; c += 4) {
+        let z0 = Z[zo + c], z1 = Z[zo + c + 1], z2 = Z[zo + c + 2], z3 = Z[zo + c + 3];
+        for (let j = 0; j < m; j++) {
+          const xv = X[xo + j];
+          if (xv === 0) continue;
+          const wo = j * k + c;
+          z0 += xv * W[wo]; z1 += xv * W[wo + 1]; z2 += xv * W[wo + 2]; z3 += xv * W[wo + 3];
         }
-        for (; c < k; c++) {
-          let z = Z[zo + c];
-          for (let j = 0; j < m; j++) {
-            const xv = X[xo + j];
-            if (xv !== 0) z += xv * W[j * k + c];
-          }
-          Z[zo + c] = z;
-        }
+        Z[zo + c] = z0; Z[zo + c + 1] = z1; Z[zo + c + 2] = z2; Z[zo + c + 3] = z3;
       }
-    },
-    addGradient(Z, k, G, from, to) {
-      // column j of X (rows from..to−1; with lowerTriangular only rows i ≥ j) against the rows of Z
-      for (let j = 0; j < d; j++) {
-        const i0 = lowerTriangular ? Math.max(from, j) : from;
-        if (i0 >= to) continue;
-        const go = j * k;
-        let c = 0;
-        for (; c + 4 <= k; c += 4) {
-          let g0 = G[go + c], g1 = G[go + c + 1], g2 = G[go + c + 2], g3 = G[go + c + 3];
-          for (let i = i0; i < to; i++) {
-            const xv = X[i * d + j];
-            if (xv === 0) continue;
-            const o = i * k + c;
-            g0 += xv * Z[o]; g1 += xv * Z[o + 1]; g2 += xv * Z[o + 2]; g3 += xv * Z[o + 3];
-          }
-          G[go + c] = g0; G[go + c + 1] = g1; G[go + c + 2] = g2; G[go + c + 3] = g3;
+      for (; c < k; c++) {
+        let z = Z[zo + c];
+        for (let j = 0; j < m; j++) {
+          const xv = X[xo + j];
+          if (xv !== 0) z += xv * W[j * k + c];
         }
-        for (; c < k; c++) {
-          let g = G[go + c];
-          for (let i = i0; i < to; i++) {
-            const xv = X[i * d + j];
-            if (xv !== 0) g += xv * Z[i * k + c];
-          }
-          G[go + c] = g;
-        }
+        Z[zo + c] = z;
       }
-    },
-  };
+    }
+  }
+
+  addGradient(Z: Float64Array, k: number, G: Float64Array, from: number, to: number): void {
+    const { X, d, lowerTriangular } = this;
+    // column j of X (rows from..to−1; with lowerTriangular only rows i ≥ j) against the rows of Z
+    for (let j = 0; j < d; j++) {
+      const i0 = lowerTriangular ? Math.max(from, j) : from;
+      if (i0 >= to) continue;
+      const go = j * k;
+      let c = 0;
+      for (; c + 4 <= k; c += 4) {
+        let g0 = G[go + c], g1 = G[go + c + 1], g2 = G[go + c + 2], g3 = G[go + c + 3];
+        for (let i = i0; i < to; i++) {
+          const xv = X[i * d + j];
+          if (xv === 0) continue;
+          const o = i * k + c;
+          g0 += xv * Z[o]; g1 += xv * Z[o + 1]; g2 += xv * Z[o + 2]; g3 += xv * Z[o + 3];
+        }
+        G[go + c] = g0; G[go + c + 1] = g1; G[go + c + 2] = g2; G[go + c + 3] = g3;
+      }
+      for (; c < k; c++) {
+        let g = G[go + c];
+        for (let i = i0; i < to; i++) {
+          const xv = X[i * d + j];
+          if (xv !== 0) g += xv * Z[i * k + c];
+        }
+        G[go + c] = g;
+      }
+    }
+  }
 }
 
 /** Compressed sparse rows: row i has the entries ptr[i]..ptr[i+1]−1 (dims `idx`, values `val`). */
