@@ -595,20 +595,28 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
   const modelParts = parts.map((pt) => {
     // kernel form: W = Σᵢ x̃ᵢ ⊗ Aᵢ in the transformed space (d × k), block by block
     const W = pt.W ?? new Float64Array(d * k);
-    if (pt.rows && pt.A) pt.rows.forEach((r, i) => pt.t.forEach((blk, j) => {
-      const s = r[j];
-      const Aj = pt.A![Math.min(j, pt.A!.length - 1)];
-      for (let q = 0; q < s.idx.length; q++) {
-        const off = (blk.start + s.idx[q]) * k;
-        for (let c = 0; c < k; c++) W[off + c] += s.val[q] * Aj[i * k + c];
+    const { rows, A } = pt;
+    if (rows && A) {
+      for (let i = 0; i < rows.length; i++) {
+        for (let j = 0; j < pt.t.length; j++) {
+          const { idx, val } = rows[i][j];
+          const start = pt.t[j].start;
+          const Aj = A[Math.min(j, A.length - 1)];
+          const ao = i * k;
+          for (let q = 0; q < idx.length; q++) {
+            const off = (start + idx[q]) * k;
+            const v = val[q];
+            for (let c = 0; c < k; c++) W[off + c] += v * Aj[ao + c];
+          }
+        }
       }
-    }));
+    }
     const std = new Array<number>(d).fill(1);
     let anyIdf = false;
     for (const blk of pt.t) if (blk.idf) { anyIdf = true; for (let j = 0; j < blk.idf.length; j++) std[blk.start + j] = blk.idf[j] > 0 ? 1 / blk.idf[j] : OFF; }
     return {
       weights: [
-        { name: 'W', shape: [d, k], values: Array.from(W, (v) => Math.fround(v)) },
+        { name: 'W', shape: [d, k], values: Array.from(Float32Array.from(W)) }, // float32 values (as Math.fround)
         { name: 'b', shape: [k], values: Array.from(pt.b) },
       ],
       ...(anyIdf ? { normalisation: { mean: new Array<number>(d).fill(0), std } } : {}),

@@ -202,6 +202,24 @@ function* evaluate(
   return [0.5 * reg + C * loss, loss];
 }
 
+/** q += a·x (qb += a·xb), then returns v·q + vb·qb, summed as `dot` sums it. (q − a·x equals q + (−a)·x exactly.) */
+function axpyDot(q: Float64Array, qb: Float64Array, a: number, x: Float64Array, xb: Float64Array, v: Float64Array, vb: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < q.length; j++) { q[j] += a * x[j]; s += v[j] * q[j]; }
+  for (let c = 0; c < qb.length; c++) qb[c] += a * xb[c];
+  for (let c = 0; c < qb.length; c++) s += vb[c] * qb[c];
+  return s;
+}
+
+/** q *= g (qb *= g), then returns v·q + vb·qb, summed as `dot` sums it. */
+function scaleDot(q: Float64Array, qb: Float64Array, g: number, v: Float64Array, vb: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < q.length; j++) { q[j] *= g; s += v[j] * q[j]; }
+  for (let c = 0; c < qb.length; c++) qb[c] *= g;
+  for (let c = 0; c < qb.length; c++) s += vb[c] * qb[c];
+  return s;
+}
+
 function dot(a: Float64Array, b: Float64Array, a2: Float64Array, b2: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
@@ -256,15 +274,20 @@ export function* fitDesignSteps(X: Design, y: ArrayLike<number>, k: number, o: L
   const q = new Float64Array(P);
   const qb = new Float64Array(k);
   while (!converged && it < maxIter) {
-    // two-loop recursion: direction = −H·g
+    // two-loop recursion: direction = −H·g. Each pass over q also computes the dot product the next step needs
+    // (axpyDot / scaleDot): the same products summed in the same order as separate loops.
     q.set(G);
     qb.set(gb);
     const alpha: number[] = new Array(S.length);
+    let next = S.length ? dot(S[S.length - 1][0], q, S[S.length - 1][1], qb) : 0; // s_m·q
     for (let m = S.length - 1; m >= 0; m--) {
-      const am = (alpha[m] = rho[m] * dot(S[m][0], q, S[m][1], qb));
+      const am = (alpha[m] = rho[m] * next);
       const [yW, yb] = Yh[m];
-      for (let j = 0; j < P; j++) q[j] -= am * yW[j];
-      for (let c = 0; c < k; c++) qb[c] -= am * yb[c];
+      if (m > 0) next = axpyDot(q, qb, -am, yW, yb, S[m - 1][0], S[m - 1][1]);
+      else {
+        for (let j = 0; j < P; j++) q[j] -= am * yW[j];
+        for (let c = 0; c < k; c++) qb[c] -= am * yb[c];
+      }
     }
     let gamma = 1;
     if (S.length) {
@@ -274,17 +297,16 @@ export function* fitDesignSteps(X: Design, y: ArrayLike<number>, k: number, o: L
       const gn = Math.sqrt(dot(G, G, gb, gb));
       gamma = gn > 0 ? 1 / gn : 1;
     }
-    for (let j = 0; j < P; j++) q[j] *= gamma;
-    for (let c = 0; c < k; c++) qb[c] *= gamma;
+    // then y_m·q for m = 0, 1, …, and g·q for the descent test after the last
+    next = S.length ? scaleDot(q, qb, gamma, Yh[0][0], Yh[0][1]) : scaleDot(q, qb, gamma, G, gb);
     for (let m = 0; m < S.length; m++) {
-      const beta = rho[m] * dot(Yh[m][0], q, Yh[m][1], qb);
+      const beta = rho[m] * next;
       const [sW, sb] = S[m];
       const ab = alpha[m] - beta;
-      for (let j = 0; j < P; j++) q[j] += ab * sW[j];
-      for (let c = 0; c < k; c++) qb[c] += ab * sb[c];
+      next = m + 1 < S.length ? axpyDot(q, qb, ab, sW, sb, Yh[m + 1][0], Yh[m + 1][1]) : axpyDot(q, qb, ab, sW, sb, G, gb);
     }
     // direction p = −q
-    let gp = -dot(G, q, gb, qb);
+    let gp = -next;
     if (!(gp < 0)) {
       // not a descent direction: restart with steepest descent
       S.forEach((pair, m) => spare.push({ S: pair, Y: Yh[m] }));
