@@ -178,21 +178,25 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       }
 
       // ---------------------------------------------------------------- compute backend
-      // Only when TensorFlow.js may run: a tfjs head (logreg/mlp chosen explicitly), or an encoder
-      // that may be USE-lite (chosen before the encoder so that it runs on it too: wasm embeds
-      // several times faster than tfjs' default 'cpu' backend). Head auto and centroid are plain JS.
+      // Only when TensorFlow.js runs: a tfjs head (logreg/mlp chosen explicitly: chosen now), or USE-lite
+      // loading its model (chosen just before it loads, so that it runs on it too: wasm embeds several times faster
+      // than tfjs' default 'cpu' backend; with every USE-lite row in the embedding cache it never loads, and no
+      // backend is chosen or recorded). Head auto and centroid are plain JS.
       let backend: BackendInfo | undefined;
-      if (config.head === 'logreg' || config.head === 'mlp' || /(^|[:+])(auto|use)/.test(encoderSpec)) {
+      let choosing: Promise<void> | undefined;
+      const chooseBackend = (): Promise<void> => (choosing ??= (async () => {
         const tBackend = Date.now();
         backend = await selectBackend(config.backend);
         log(`Compute backend (TensorFlow.js): ${backend.name} (${Date.now() - tBackend} ms)${backend.skipped.length ? `; skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : ''}`);
         throwIfAborted(signal);
-      }
+      })());
+      if (config.head === 'logreg' || config.head === 'mlp') await chooseBackend();
 
       // ---------------------------------------------------------------- encoder
       const tEmbed = Date.now();
       const created = await createEncoder(encoderSpec, {
         hf: setfit ? { ...req.hf, dtype: undefined } : req.hf, language: dataset.language, log: (m) => log(m), maxChars: config.maxChars,
+        beforeTfjsLoad: chooseBackend,
       });
       const info: EncoderInfo = created.info;
       if (setfit) {

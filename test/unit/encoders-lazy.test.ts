@@ -7,6 +7,9 @@ import {
 } from '../../src/core/encoders';
 import { createUseEncoder, useModelLoads, type UseModel } from '../../src/core/encoders/use';
 import { writeTinyModel, expectedEmbedding } from './helpers/tinyModel';
+import { writeCsvDataset } from './helpers/trainerFixtures';
+import { loadDataset } from '../../src/core/datasets/load';
+import { DEFAULT_CONFIG, runTraining } from '../../src/core/train';
 
 type FSE = Error & { opts?: { file?: string; fix?: string; code?: string } };
 
@@ -84,6 +87,56 @@ describe('encoders: lazy loading', function () {
     await wrapped.preload?.();
     assert.equal(other.counts.loads, 1);
     assert.deepEqual(other.counts.texts, []);
+  });
+
+  it('beforeTfjsLoad (the training run choosing the tfjs backend) runs only when USE-lite loads: never for a fully cached run', async () => {
+    const texts = ['chest pain on exertion', 'persistent dry cough'];
+    const writer = withEmbeddingCache({ id: 'use-lite-en-512', dim: 512, maxChars: 2000, async embed(t) { return t.map(fakeUseVector); } } as Encoder, dir);
+    await writer.embed(texts);
+    const calls: string[] = [];
+    const hook = async () => { calls.push('before'); };
+    // the real encoder from createEncoder, every row cached: neither the hook nor the model load runs
+    const loads = useModelLoads();
+    const { encoder } = await createEncoder('combo:use+hashing:1024', { beforeTfjsLoad: hook });
+    await withEmbeddingCache(encoder, dir).embed(texts);
+    assert.equal(calls.length, 0, calls.join());
+    assert.equal(useModelLoads(), loads);
+    // a counting model: hits call nothing; the first miss calls the hook, then loads, once
+    const { counts, load } = countingUseModel();
+    const use = createUseEncoder({ load: async () => { calls.push('load'); return load(); }, beforeLoad: hook });
+    const cached = withEmbeddingCache(use, dir);
+    await cached.embed(texts);
+    assert.equal(calls.length, 0, calls.join());
+    await cached.embed(['new text one']);
+    await cached.embed(['new text two']);
+    assert.deepEqual(calls, ['before', 'load']);
+    assert.equal(counts.loads, 1);
+    // a failing hook fails that load; the next embed tries again
+    let fail = true;
+    const flaky = createUseEncoder({ load, beforeLoad: async () => { if (fail) throw new Error('no backend'); } });
+    await assert.rejects(flaky.embed(['x']), /no backend/);
+    fail = false;
+    assert.equal((await flaky.embed(['x'])).length, 1);
+  });
+
+  it('a training run whose USE-lite rows are all cached loads no USE model and chooses no tfjs backend (none recorded)', async () => {
+    const data = writeCsvDataset(join(dir, 'ds'), 6, 2);
+    const store = join(dir, 'store');
+    const ds = await loadDataset(data);
+    const writer = withEmbeddingCache({ id: 'use-lite-en-512', dim: 512, maxChars: 2000, async embed(t) { return t.map(fakeUseVector); } } as Encoder, join(store, 'cache', 'embeddings'));
+    await writer.embed([...ds.train, ...ds.test].map((s) => s.text));
+    const loads = useModelLoads();
+    const logs: string[] = [];
+    const record = await runTraining(
+      { config: { ...DEFAULT_CONFIG, dataset: data, encoder: 'combo:use+hashing:1024', classNames: false }, storeDir: store },
+      { onEvent: (e) => { if (e.type === 'log') logs.push(e.message); } },
+    );
+    assert.equal(record.status, 'completed', JSON.stringify(record.error));
+    assert.equal(record.encoder!.id, 'combo:use-lite-en-512+hashing-v1-char1-4-cjk3-word2x1-1024');
+    assert.equal(record.timings!.computedEmbeddings, 0);
+    assert.equal(useModelLoads(), loads, 'USE-lite was not loaded');
+    assert.equal(record.backend, undefined, 'TensorFlow.js ran nothing, so no backend is recorded');
+    assert.ok(!logs.some((m) => m.startsWith('Compute backend')), logs.join('\n'));
   });
 
   it('hf: reads the size from config.json, loads the model on the first embed, and checks the size then', async () => {

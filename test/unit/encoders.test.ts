@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, appendFileSync, readdirSync, truncateSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, appendFileSync, readdirSync, truncateSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEncoder, createHashingEncoder, withEmbeddingCache, cacheFolderFor, resolveAuto, type Encoder } from '../../src/core/encoders';
@@ -163,6 +163,39 @@ describe('encoders: embedding cache', () => {
     const c2 = withEmbeddingCache(base2, dir);
     await c2.embed(['one', 'two', 'three']);
     assert.deepEqual(base2.calls, [['three']]);
+  });
+
+  it('reads a cache of several MB in chunks: every row back, all at once or scattered, bad records found past the first chunk', async () => {
+    // 512-d rows of 2,084 bytes: 2,500 rows make 5.2 MB, more than one read of the key scan and of the rows
+    const vec = (t: string) => { const v = new Float32Array(512); for (let j = 0; j < 512; j++) v[j] = Math.fround(Math.sin(t.length * 31 + j * (t.charCodeAt(t.length - 1) % 13 + 1))); return v; };
+    const fake = (): Encoder & { calls: number } => {
+      const e = { id: 'fake-512-v1', dim: 512, maxChars: 2000, calls: 0, async embed(t: string[]) { e.calls++; return t.map(vec); } };
+      return e;
+    };
+    const texts = Array.from({ length: 2500 }, (_, i) => `text number ${i}`);
+    await withEmbeddingCache(fake(), dir).embed(texts);
+    const all = fake();
+    const c = withEmbeddingCache(all, dir);
+    const v = await c.embed(texts);
+    assert.equal(all.calls, 0);
+    assert.deepEqual(c.stats, { hits: 2500, misses: 0 });
+    for (const i of [0, 1, 2011, 2012, 2013, 2499]) assert.deepEqual(Array.from(v[i]), Array.from(vec(texts[i])), texts[i]);
+    const few = [2499, 3, 1200, 2013, 7].map((i) => texts[i]);
+    const scattered = fake();
+    const s2 = withEmbeddingCache(scattered, dir);
+    const w = await s2.embed(few);
+    assert.equal(scattered.calls, 0);
+    few.forEach((t, j) => assert.deepEqual(Array.from(w[j]), Array.from(vec(t)), t));
+    // a bad record beyond the first 4 MB: the file is cut there, the rows before it still hit
+    const file = join(cacheFolderFor(dir, 'fake-512-v1'), 'rows.bin');
+    const rec = 36 + 512 * 4;
+    const fd = openSync(file, 'r+');
+    try { writeSync(fd, Buffer.from([0, 0, 0, 0]), 0, 4, 2300 * rec); } finally { closeSync(fd); }
+    const cut = fake();
+    const s3 = withEmbeddingCache(cut, dir);
+    await s3.embed([texts[2299], texts[2300]]);
+    assert.equal(s3.stats.hits, 1);
+    assert.equal(statSync(file).size, 2301 * rec, 'cut at the bad record, then the missing row appended');
   });
 
   it('passes non-cacheable encoders (hashing) straight through', async () => {

@@ -20,6 +20,8 @@ const MAGIC = 0x31455346; // "FSE1" little-endian
 const KEY_BYTES = 32;
 const HEAD_BYTES = 4 + KEY_BYTES;
 const CACHE_VERSION = 1;
+/** Bytes per read when scanning keys or reading runs of records. */
+const READ_CHUNK_BYTES = 4 << 20;
 
 export function cacheFolderFor(cacheDir: string, encoderId: string): string {
   const safe = encoderId.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
@@ -64,20 +66,26 @@ class Store {
     }
   }
 
-  /** Reads keys of records appended since the last scan. Returns the first bad record number, if any. */
+  /** Reads keys of records appended since the last scan, a few MB per read. Returns the first bad record number, if any. */
   private async catchUp(): Promise<number | null> {
     const size = (await fsp.stat(this.file)).size;
     const n = Math.floor(size / this.recBytes);
     if (n <= this.scanned) return null;
     const fh = await fsp.open(this.file, 'r');
     try {
-      const head = Buffer.alloc(HEAD_BYTES);
-      for (let i = this.scanned; i < n; i++) {
-        const { bytesRead } = await fh.read(head, 0, HEAD_BYTES, i * this.recBytes);
-        if (bytesRead !== HEAD_BYTES || head.readUInt32LE(0) !== MAGIC) return i;
-        const key = head.toString('hex', 4, HEAD_BYTES);
-        if (!this.index.has(key)) this.index.set(key, i);
-        this.scanned = i + 1;
+      const per = Math.max(1, Math.floor(READ_CHUNK_BYTES / this.recBytes));
+      while (this.scanned < n) {
+        const from = this.scanned;
+        const count = Math.min(per, n - from);
+        const buf = Buffer.allocUnsafe(count * this.recBytes);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, from * this.recBytes);
+        for (let r = 0; r < count; r++) {
+          const o = r * this.recBytes;
+          if (o + HEAD_BYTES > bytesRead || buf.readUInt32LE(o) !== MAGIC) return from + r;
+          const key = buf.toString('hex', o + 4, o + HEAD_BYTES);
+          if (!this.index.has(key)) this.index.set(key, from + r);
+          this.scanned = from + r + 1;
+        }
       }
     } finally {
       await fh.close();
@@ -95,13 +103,26 @@ class Store {
     const fh = await fsp.open(this.file, 'r');
     try {
       want.sort((a, b) => a.row - b.row);
+      // the records from the first to the last wanted one in reads of a few MB (one read for a dataset's own rows),
+      // or one read per record when they are spread thinly over a large file
+      const spanRows = want[want.length - 1].row - want[0].row + 1;
+      const contiguous = spanRows <= want.length * 4;
+      const per = Math.max(1, Math.floor(READ_CHUNK_BYTES / this.recBytes));
+      let buf = Buffer.alloc(0);
+      let first = 0; // record number at buf[0]
+      let have = 0; // whole records in buf
       for (const w of want) {
-        const buf = Buffer.alloc(this.recBytes);
-        const { bytesRead } = await fh.read(buf, 0, this.recBytes, w.row * this.recBytes);
-        if (bytesRead === this.recBytes && buf.readUInt32LE(0) === MAGIC) {
-          // copy into an aligned buffer
-          out[w.i] = new Float32Array(buf.buffer.slice(buf.byteOffset + HEAD_BYTES, buf.byteOffset + this.recBytes));
+        if (w.row < first || w.row >= first + have) {
+          first = w.row;
+          const count = contiguous ? Math.min(per, want[want.length - 1].row - w.row + 1) : 1;
+          if (buf.length < count * this.recBytes) buf = Buffer.allocUnsafe(count * this.recBytes);
+          const { bytesRead } = await fh.read(buf, 0, count * this.recBytes, first * this.recBytes);
+          have = Math.floor(bytesRead / this.recBytes);
+          if (have < 1) continue;
         }
+        const o = (w.row - first) * this.recBytes;
+        // copy into an aligned buffer
+        if (buf.readUInt32LE(o) === MAGIC) out[w.i] = new Float32Array(buf.buffer.slice(buf.byteOffset + o + HEAD_BYTES, buf.byteOffset + o + this.recBytes));
       }
     } finally {
       await fh.close();

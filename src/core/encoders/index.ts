@@ -56,7 +56,7 @@ async function build(parsed: EncoderSpec, spec: string, opts: EncoderOptions): P
     }
     case 'use': {
       const { createUseEncoder } = await import('./use');
-      const use = createUseEncoder({ maxChars });
+      const use = createUseEncoder({ maxChars, beforeLoad: opts.beforeTfjsLoad });
       if (opts.eager) await use.preload();
       return use;
     }

@@ -61,6 +61,11 @@ export interface EncoderOptions {
    * model is never loaded at all.
    */
   eager?: boolean;
+  /**
+   * Awaited once before a TensorFlow.js encoder (USE-lite) loads its model, i.e. on its first embedding-cache miss
+   * (or at once when `eager`): lets the caller choose the shared tfjs engine's backend first, and only when tfjs runs.
+   */
+  beforeTfjsLoad?: () => Promise<void>;
 }
 
 export const DEFAULT_MAX_CHARS = 2000;

@@ -122,6 +122,8 @@ interface UseEncoderOptions {
   batchSize?: number;
   /** Replaces the model loader (tests). Called at most once per encoder, on the first embed with texts. */
   load?: () => Promise<UseModel>;
+  /** Awaited before the model loads (EncoderOptions.beforeTfjsLoad); a failure fails that load (retried on the next embed). */
+  beforeLoad?: () => Promise<void>;
 }
 
 /** Creates the encoder without loading the model (see the module comment). */
@@ -131,7 +133,8 @@ export function createUseEncoder(o: UseEncoderOptions = {}): Encoder & { readonl
   let mine: Promise<{ model: UseModel; tf?: TfEngineApi; backend?: string }> | null = null;
   const get = () => {
     if (!mine) {
-      mine = o.load ? o.load().then((model) => ({ model })) : loadShared();
+      const load = () => (o.load ? o.load().then((model) => ({ model })) : loadShared());
+      mine = o.beforeLoad ? o.beforeLoad().then(load) : load();
       mine.catch(() => { mine = null; });
     }
     return mine;

@@ -216,10 +216,56 @@ export function blockGram(a: SparseRow[][], b: SparseRow[][], t: BlockTransform[
   return K;
 }
 
-/** Per-block Gram matrices between rows a and b (cooperative). */
-async function blockGrams(a: SparseRow[][], b: SparseRow[][], t: BlockTransform[], pacer: Pacer): Promise<Float64Array[]> {
+/**
+ * Gram matrices of the blocks whose transform does not depend on the rows it is fitted on (dense blocks: no IDF and
+ * no vocabulary, only each row's re-normalisation, weight 1), computed once per block over all rows of the final
+ * fits (the training rows first). Every CV fold of both IDF settings and every final fit takes its sub-matrix
+ * instead of recomputing the same dot products: the same sums in the same order, so the same values.
+ */
+class SharedGrams {
+  private readonly full = new Map<number, Float64Array>();
+  constructor(private readonly x: Row[], private readonly pacer: Pacer) {}
+
+  /** Whether a block's transform is the row-independent one these Grams are computed with. */
+  static covers(t: BlockTransform): boolean { return t.idf === null && t.renorm && t.weight === 1; }
+
+  /** Rows ia × rows ib (indices into x) of the block's Gram matrix. */
+  async sub(t: BlockTransform, ia: ArrayLike<number>, ib: ArrayLike<number>): Promise<Float64Array> {
+    let K = this.full.get(t.start);
+    if (!K) {
+      const plain: BlockTransform[] = [{ start: t.start, end: t.end, idf: null, weight: 1, renorm: true }];
+      const rows = this.x.map((v) => transformAny(v, plain)[0]);
+      K = await drive(gramSteps(rows, rows, t.end - t.start), this.pacer);
+      this.full.set(t.start, K);
+    }
+    const n = this.x.length;
+    if (ia.length === n && ib.length === n && isRange(ia) && isRange(ib)) return K;
+    const out = new Float64Array(ia.length * ib.length);
+    for (let i = 0; i < ia.length; i++) for (let j = 0; j < ib.length; j++) out[i * ib.length + j] = K[ia[i] * n + ib[j]];
+    return out;
+  }
+}
+
+/** Whether the indices are 0, 1, 2, … */
+function isRange(ix: ArrayLike<number>): boolean {
+  for (let i = 0; i < ix.length; i++) if (ix[i] !== i) return false;
+  return true;
+}
+
+/**
+ * Per-block Gram matrices between rows a and b (cooperative). `shared`: the blocks it covers are taken from it
+ * (a and b are the rows ia and ib of its rows).
+ */
+async function blockGrams(
+  a: SparseRow[][], b: SparseRow[][], t: BlockTransform[], pacer: Pacer,
+  shared?: { grams: SharedGrams; ia: ArrayLike<number>; ib: ArrayLike<number> },
+): Promise<Float64Array[]> {
   const out: Float64Array[] = [];
-  for (const [j, blk] of t.entries()) out.push(await drive(gramSteps(a.map((r) => r[j]), b.map((r) => r[j]), blk.end - blk.start), pacer));
+  for (const [j, blk] of t.entries()) {
+    if (shared && SharedGrams.covers(blk)) { out.push(await shared.grams.sub(blk, shared.ia, shared.ib)); continue; }
+    const aj = a.map((r) => r[j]);
+    out.push(await drive(gramSteps(aj, a === b ? aj : b.map((r) => r[j]), blk.end - blk.start), pacer)); // a === b: symmetric
+  }
   return out;
 }
 
@@ -293,6 +339,8 @@ interface CvContext {
   /** Whether a fit on this many rows runs in the primal form. */
   primal(rows: number): boolean;
   points: EpochMetrics[];
+  /** Dense-block Grams over all rows (x are its first rows), when every fit is in the kernel form. */
+  shared?: SharedGrams;
 }
 
 /**
@@ -340,7 +388,11 @@ async function crossValidate(ctx: CvContext, cfgs: Config[]): Promise<Scored[]> 
             const t = fitTransforms(withVocab(fold.tr.map((i) => x[i]), ctx.vocabX), ctx.blocks, { idf, blockWeights: ctx.blocks.map(() => 1) });
             const rt = fold.tr.map((i) => transformAny(x[i], t));
             const rv = fold.val.map((i) => transformAny(x[i], t));
-            g = { Ks: await blockGrams(rt, rt, t, pacer), Kvs: await blockGrams(rv, rt, t, pacer) };
+            const sh = ctx.shared;
+            g = {
+              Ks: await blockGrams(rt, rt, t, pacer, sh && { grams: sh, ia: fold.tr, ib: fold.tr }),
+              Kvs: await blockGrams(rv, rt, t, pacer, sh && { grams: sh, ia: fold.val, ib: fold.tr }),
+            };
             if (group.length > 1) cache[f] = g;
           }
           const kf = await drive(fitKernelLogRegSteps(weightedSum(g.Ks, c.w), fold.tr.length, fold.yTr, k, { C: c.C, sampleWeights: fold.swTr }), pacer);
@@ -451,8 +503,10 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
   if (noValidation) opts.onLog?.(`Few-shot head: ${noValidation}, so there are no validation points.`);
   const tally = new Tally(plan.fits, opts.onProgress);
   const points: EpochMetrics[] = [];
+  // every fit in the kernel form, on at most ENSEMBLE_MAX_ROWS rows: the dense blocks' Grams are computed once
+  const shared = !primal(nAll) && nAll <= ENSEMBLE_MAX_ROWS ? new SharedGrams(xAll, pacer) : undefined;
   const scored = scoreByCv
-    ? await crossValidate({ x: xTrain, y: yTrain, k, labels, blocks, sw: sampleWeights, folds: folds!, pacer, tally, t0, onPoint: opts.onPoint, points, primal, vocabX: opts.vocabX }, candidates)
+    ? await crossValidate({ x: xTrain, y: yTrain, k, labels, blocks, sw: sampleWeights, folds: folds!, pacer, tally, t0, onPoint: opts.onPoint, points, primal, vocabX: opts.vocabX, shared }, candidates)
     : null;
 
   // The model: one linear part per transform (IDF on / off). With the ensemble, every member
@@ -513,7 +567,8 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
     }
     const rows = xAll.map((v) => transformAny(v, t));
     await pacer.pace();
-    const Ks = await blockGrams(rows, rows, t, pacer);
+    const all = Array.from(xAll.keys());
+    const Ks = await blockGrams(rows, rows, t, pacer, shared && { grams: shared, ia: all, ib: all });
     const A = useEnsemble ? blocks.map(() => new Float64Array(nAll * k)) : [new Float64Array(nAll * k)];
     const bSum = new Float64Array(k);
     for (const c of mine) {
@@ -540,20 +595,28 @@ export async function fitFewShot(xTrain: Row[], yTrain: number[], opts: FewShotO
   const modelParts = parts.map((pt) => {
     // kernel form: W = Σᵢ x̃ᵢ ⊗ Aᵢ in the transformed space (d × k), block by block
     const W = pt.W ?? new Float64Array(d * k);
-    if (pt.rows && pt.A) pt.rows.forEach((r, i) => pt.t.forEach((blk, j) => {
-      const s = r[j];
-      const Aj = pt.A![Math.min(j, pt.A!.length - 1)];
-      for (let q = 0; q < s.idx.length; q++) {
-        const off = (blk.start + s.idx[q]) * k;
-        for (let c = 0; c < k; c++) W[off + c] += s.val[q] * Aj[i * k + c];
+    const { rows, A } = pt;
+    if (rows && A) {
+      for (let i = 0; i < rows.length; i++) {
+        for (let j = 0; j < pt.t.length; j++) {
+          const { idx, val } = rows[i][j];
+          const start = pt.t[j].start;
+          const Aj = A[Math.min(j, A.length - 1)];
+          const ao = i * k;
+          for (let q = 0; q < idx.length; q++) {
+            const off = (start + idx[q]) * k;
+            const v = val[q];
+            for (let c = 0; c < k; c++) W[off + c] += v * Aj[ao + c];
+          }
+        }
       }
-    }));
+    }
     const std = new Array<number>(d).fill(1);
     let anyIdf = false;
     for (const blk of pt.t) if (blk.idf) { anyIdf = true; for (let j = 0; j < blk.idf.length; j++) std[blk.start + j] = blk.idf[j] > 0 ? 1 / blk.idf[j] : OFF; }
     return {
       weights: [
-        { name: 'W', shape: [d, k], values: Array.from(W, (v) => Math.fround(v)) },
+        { name: 'W', shape: [d, k], values: Array.from(Float32Array.from(W)) }, // float32 values (as Math.fround)
         { name: 'b', shape: [k], values: Array.from(pt.b) },
       ],
       ...(anyIdf ? { normalisation: { mean: new Array<number>(d).fill(0), std } } : {}),

@@ -34,7 +34,7 @@ export function fitKernelLogReg(K: Float64Array, n: number, y: ArrayLike<number>
 /** The same as steps (Cholesky rows, L-BFGS evaluations, back-substitution rows), for util/async `drive`. */
 export function* fitKernelLogRegSteps(K: Float64Array, n: number, y: ArrayLike<number>, k: number, o: KernelFitOptions): Generator<void, KernelFit> {
   const L = yield* choleskySteps(K, n);
-  const fit = yield* fitLogRegSteps(L, n, n, y, k, { C: o.C, sampleWeights: o.sampleWeights, maxIter: o.maxIter ?? 1000, tol: o.tol ?? 1e-6, onIter: o.onIter });
+  const fit = yield* fitLogRegSteps(L, n, n, y, k, { lowerTriangular: true, C: o.C, sampleWeights: o.sampleWeights, maxIter: o.maxIter ?? 1000, tol: o.tol ?? 1e-6, onIter: o.onIter });
   const A = yield* solveUpperT(L, n, fit.W, k);
   return { A, b: fit.b, fit };
 }

@@ -75,13 +75,20 @@ export function gram(a: SparseRow[], b: SparseRow[], d: number): Float64Array {
   return runSync(gramSteps(a, b, d));
 }
 
+/**
+ * The same as steps. With b === a only the upper triangle is computed and mirrored: aᵢ·aⱼ sums the products of the
+ * dims both rows have in ascending order either way (a product with a zero adds an exact zero, and the sum starts
+ * at +0), so the matrix is exactly symmetric.
+ */
 export function* gramSteps(a: SparseRow[], b: SparseRow[], d: number): Generator<void, Float64Array> {
   const out = new Float64Array(a.length * b.length);
   const dense = new Float64Array(d);
+  const symmetric = a === b;
   for (let i = 0; i < a.length; i++) {
     const ai = a[i];
     for (let p = 0; p < ai.idx.length; p++) dense[ai.idx[p]] = ai.val[p];
-    for (let j = 0; j < b.length; j++) {
+    if (symmetric) for (let j = 0; j < i; j++) out[i * b.length + j] = out[j * b.length + i];
+    for (let j = symmetric ? i : 0; j < b.length; j++) {
       const bj = b[j];
       let s = 0;
       for (let p = 0; p < bj.idx.length; p++) s += dense[bj.idx[p]] * bj.val[p];

@@ -53,36 +53,77 @@ export interface Design {
   addGradient(Z: Float64Array, k: number, G: Float64Array, from: number, to: number): void;
 }
 
-/** Rows given as a dense row-major Float64Array (n × d). */
-export function denseDesign(X: Float64Array, n: number, d: number): Design {
+/**
+ * Rows given as a dense row-major Float64Array (n × d). `lowerTriangular`: row i has no non-zero beyond column i
+ * (a Cholesky factor, kernel.ts), so the products skip those columns.
+ * Each product keeps four outputs in local accumulators, adding the same terms in the same order as one
+ * `out += x·w` per term would (zeros skipped), so the results are the same to the last bit.
+ */
+export function denseDesign(X: Float64Array, n: number, d: number, lowerTriangular = false): Design {
   if (X.length !== n * d) throw new Error(`fitLogReg: X has ${X.length} values, expected ${n}×${d}`);
-  return {
-    n, d,
-    addLogits(W, k, Z, from, to) {
-      for (let i = from; i < to; i++) {
-        const zo = i * k;
-        const xo = i * d;
-        for (let j = 0; j < d; j++) {
+  return new DenseDesign(X, n, d, lowerTriangular);
+}
+
+/** A class (not closures per design), so that every fit calls the same functions: V8 optimises them once. */
+class DenseDesign implements Design {
+  constructor(readonly X: Float64Array, readonly n: number, readonly d: number, readonly lowerTriangular: boolean) {}
+
+  addLogits(W: Float64Array, k: number, Z: Float64Array, from: number, to: number): void {
+    const { X, d, lowerTriangular } = this;
+    for (let i = from; i < to; i++) {
+      const zo = i * k;
+      const xo = i * d;
+      const m = lowerTriangular ? Math.min(d, i + 1) : d;
+      let c = 0;
+      for (; c + 4 <= k; c += 4) {
+        let z0 = Z[zo + c], z1 = Z[zo + c + 1], z2 = Z[zo + c + 2], z3 = Z[zo + c + 3];
+        for (let j = 0; j < m; j++) {
           const xv = X[xo + j];
           if (xv === 0) continue;
-          const wo = j * k;
-          for (let c = 0; c < k; c++) Z[zo + c] += xv * W[wo + c];
+          const wo = j * k + c;
+          z0 += xv * W[wo]; z1 += xv * W[wo + 1]; z2 += xv * W[wo + 2]; z3 += xv * W[wo + 3];
         }
+        Z[zo + c] = z0; Z[zo + c + 1] = z1; Z[zo + c + 2] = z2; Z[zo + c + 3] = z3;
       }
-    },
-    addGradient(Z, k, G, from, to) {
-      for (let i = from; i < to; i++) {
-        const o = i * k;
-        const xo = i * d;
-        for (let j = 0; j < d; j++) {
+      for (; c < k; c++) {
+        let z = Z[zo + c];
+        for (let j = 0; j < m; j++) {
           const xv = X[xo + j];
-          if (xv === 0) continue;
-          const wo = j * k;
-          for (let c = 0; c < k; c++) G[wo + c] += xv * Z[o + c];
+          if (xv !== 0) z += xv * W[j * k + c];
         }
+        Z[zo + c] = z;
       }
-    },
-  };
+    }
+  }
+
+  addGradient(Z: Float64Array, k: number, G: Float64Array, from: number, to: number): void {
+    const { X, d, lowerTriangular } = this;
+    // column j of X (rows from..to−1; with lowerTriangular only rows i ≥ j) against the rows of Z
+    for (let j = 0; j < d; j++) {
+      const i0 = lowerTriangular ? Math.max(from, j) : from;
+      if (i0 >= to) continue;
+      const go = j * k;
+      let c = 0;
+      for (; c + 4 <= k; c += 4) {
+        let g0 = G[go + c], g1 = G[go + c + 1], g2 = G[go + c + 2], g3 = G[go + c + 3];
+        for (let i = i0; i < to; i++) {
+          const xv = X[i * d + j];
+          if (xv === 0) continue;
+          const o = i * k + c;
+          g0 += xv * Z[o]; g1 += xv * Z[o + 1]; g2 += xv * Z[o + 2]; g3 += xv * Z[o + 3];
+        }
+        G[go + c] = g0; G[go + c + 1] = g1; G[go + c + 2] = g2; G[go + c + 3] = g3;
+      }
+      for (; c < k; c++) {
+        let g = G[go + c];
+        for (let i = i0; i < to; i++) {
+          const xv = X[i * d + j];
+          if (xv !== 0) g += xv * Z[i * k + c];
+        }
+        G[go + c] = g;
+      }
+    }
+  }
 }
 
 /** Compressed sparse rows: row i has the entries ptr[i]..ptr[i+1]−1 (dims `idx`, values `val`). */
@@ -161,6 +202,24 @@ function* evaluate(
   return [0.5 * reg + C * loss, loss];
 }
 
+/** q += a·x (qb += a·xb), then returns v·q + vb·qb, summed as `dot` sums it. (q − a·x equals q + (−a)·x exactly.) */
+function axpyDot(q: Float64Array, qb: Float64Array, a: number, x: Float64Array, xb: Float64Array, v: Float64Array, vb: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < q.length; j++) { q[j] += a * x[j]; s += v[j] * q[j]; }
+  for (let c = 0; c < qb.length; c++) qb[c] += a * xb[c];
+  for (let c = 0; c < qb.length; c++) s += vb[c] * qb[c];
+  return s;
+}
+
+/** q *= g (qb *= g), then returns v·q + vb·qb, summed as `dot` sums it. */
+function scaleDot(q: Float64Array, qb: Float64Array, g: number, v: Float64Array, vb: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < q.length; j++) { q[j] *= g; s += v[j] * q[j]; }
+  for (let c = 0; c < qb.length; c++) qb[c] *= g;
+  for (let c = 0; c < qb.length; c++) s += vb[c] * qb[c];
+  return s;
+}
+
 function dot(a: Float64Array, b: Float64Array, a2: Float64Array, b2: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
@@ -173,8 +232,8 @@ export function fitLogReg(X: Float64Array, n: number, d: number, y: ArrayLike<nu
   return runSync(fitLogRegSteps(X, n, d, y, k, o));
 }
 
-export function fitLogRegSteps(X: Float64Array, n: number, d: number, y: ArrayLike<number>, k: number, o: LogRegOptions): Generator<void, LogRegFit> {
-  return fitDesignSteps(denseDesign(X, n, d), y, k, o);
+export function fitLogRegSteps(X: Float64Array, n: number, d: number, y: ArrayLike<number>, k: number, o: LogRegOptions & { lowerTriangular?: boolean }): Generator<void, LogRegFit> {
+  return fitDesignSteps(denseDesign(X, n, d, o.lowerTriangular), y, k, o);
 }
 
 /** Fits softmax regression on the rows of a Design (dense or sparse) with labels y ∈ [0, k). */
@@ -188,32 +247,47 @@ export function* fitDesignSteps(X: Design, y: ArrayLike<number>, k: number, o: L
   const maxIter = o.maxIter ?? 500;
   const mem = o.memory ?? 10;
   const P = d * k;
-  let W = o.init ? Float64Array.from(o.init.W) : new Float64Array(P);
-  let b = o.init ? Float64Array.from(o.init.b) : new Float64Array(k);
+  // every buffer is allocated once (the history's pairs are recycled): the same arithmetic as a fresh copy each time
+  const W = o.init ? Float64Array.from(o.init.W) : new Float64Array(P);
+  const b = o.init ? Float64Array.from(o.init.b) : new Float64Array(k);
   const Z = new Float64Array(n * k);
-  let G = new Float64Array(P);
-  let gb = new Float64Array(k);
+  const G = new Float64Array(P);
+  const gb = new Float64Array(k);
   let [f, loss] = yield* evaluate(X, y, s, k, C, W, b, Z, G, gb);
   const S: [Float64Array, Float64Array][] = [];
   const Yh: [Float64Array, Float64Array][] = [];
   const rho: number[] = [];
-  const maxAbs = (g: Float64Array, g2: Float64Array) => { let m = 0; for (const v of g) m = Math.max(m, Math.abs(v)); for (const v of g2) m = Math.max(m, Math.abs(v)); return m; };
+  /** Pairs (s, y) no longer in the history, reused for the next ones. */
+  const spare: { S: [Float64Array, Float64Array]; Y: [Float64Array, Float64Array] }[] = [];
+  const maxAbs = (g: Float64Array, g2: Float64Array) => {
+    let m = 0;
+    for (let j = 0; j < g.length; j++) m = Math.max(m, Math.abs(g[j]));
+    for (let j = 0; j < g2.length; j++) m = Math.max(m, Math.abs(g2[j]));
+    return m;
+  };
   let it = 0;
   let converged = maxAbs(G, gb) <= tol;
   const Wn = new Float64Array(P);
   const bn = new Float64Array(k);
   const Gn = new Float64Array(P);
   const gbn = new Float64Array(k);
+  const q = new Float64Array(P);
+  const qb = new Float64Array(k);
   while (!converged && it < maxIter) {
-    // two-loop recursion: direction = −H·g
-    const q = Float64Array.from(G);
-    const qb = Float64Array.from(gb);
+    // two-loop recursion: direction = −H·g. Each pass over q also computes the dot product the next step needs
+    // (axpyDot / scaleDot): the same products summed in the same order as separate loops.
+    q.set(G);
+    qb.set(gb);
     const alpha: number[] = new Array(S.length);
+    let next = S.length ? dot(S[S.length - 1][0], q, S[S.length - 1][1], qb) : 0; // s_m·q
     for (let m = S.length - 1; m >= 0; m--) {
-      alpha[m] = rho[m] * dot(S[m][0], q, S[m][1], qb);
+      const am = (alpha[m] = rho[m] * next);
       const [yW, yb] = Yh[m];
-      for (let j = 0; j < P; j++) q[j] -= alpha[m] * yW[j];
-      for (let c = 0; c < k; c++) qb[c] -= alpha[m] * yb[c];
+      if (m > 0) next = axpyDot(q, qb, -am, yW, yb, S[m - 1][0], S[m - 1][1]);
+      else {
+        for (let j = 0; j < P; j++) q[j] -= am * yW[j];
+        for (let c = 0; c < k; c++) qb[c] -= am * yb[c];
+      }
     }
     let gamma = 1;
     if (S.length) {
@@ -223,18 +297,19 @@ export function* fitDesignSteps(X: Design, y: ArrayLike<number>, k: number, o: L
       const gn = Math.sqrt(dot(G, G, gb, gb));
       gamma = gn > 0 ? 1 / gn : 1;
     }
-    for (let j = 0; j < P; j++) q[j] *= gamma;
-    for (let c = 0; c < k; c++) qb[c] *= gamma;
+    // then y_m·q for m = 0, 1, …, and g·q for the descent test after the last
+    next = S.length ? scaleDot(q, qb, gamma, Yh[0][0], Yh[0][1]) : scaleDot(q, qb, gamma, G, gb);
     for (let m = 0; m < S.length; m++) {
-      const beta = rho[m] * dot(Yh[m][0], q, Yh[m][1], qb);
+      const beta = rho[m] * next;
       const [sW, sb] = S[m];
-      for (let j = 0; j < P; j++) q[j] += (alpha[m] - beta) * sW[j];
-      for (let c = 0; c < k; c++) qb[c] += (alpha[m] - beta) * sb[c];
+      const ab = alpha[m] - beta;
+      next = m + 1 < S.length ? axpyDot(q, qb, ab, sW, sb, Yh[m + 1][0], Yh[m + 1][1]) : axpyDot(q, qb, ab, sW, sb, G, gb);
     }
     // direction p = −q
-    let gp = -dot(G, q, gb, qb);
+    let gp = -next;
     if (!(gp < 0)) {
       // not a descent direction: restart with steepest descent
+      S.forEach((pair, m) => spare.push({ S: pair, Y: Yh[m] }));
       S.length = 0; Yh.length = 0; rho.length = 0;
       q.set(G); qb.set(gb);
       const gn = Math.sqrt(dot(G, G, gb, gb));
@@ -257,21 +332,20 @@ export function* fitDesignSteps(X: Design, y: ArrayLike<number>, k: number, o: L
     }
     it++;
     if (!ok) break; // no progress possible (numerically converged)
-    const sW = new Float64Array(P);
-    const sb = new Float64Array(k);
-    const yW = new Float64Array(P);
-    const yb = new Float64Array(k);
+    const pair = spare.pop() ?? { S: [new Float64Array(P), new Float64Array(k)], Y: [new Float64Array(P), new Float64Array(k)] };
+    const [sW, sb] = pair.S;
+    const [yW, yb] = pair.Y;
     for (let j = 0; j < P; j++) { sW[j] = Wn[j] - W[j]; yW[j] = Gn[j] - G[j]; }
     for (let c = 0; c < k; c++) { sb[c] = bn[c] - b[c]; yb[c] = gbn[c] - gb[c]; }
     const sy = dot(sW, yW, sb, yb);
     const fPrev = f;
-    W = Float64Array.from(Wn); b = Float64Array.from(bn);
-    G = Float64Array.from(Gn); gb = Float64Array.from(gbn);
+    W.set(Wn); b.set(bn);
+    G.set(Gn); gb.set(gbn);
     f = fn; loss = lossN;
     if (sy > 1e-12) {
-      S.push([sW, sb]); Yh.push([yW, yb]); rho.push(1 / sy);
-      if (S.length > mem) { S.shift(); Yh.shift(); rho.shift(); }
-    }
+      S.push(pair.S); Yh.push(pair.Y); rho.push(1 / sy);
+      if (S.length > mem) { spare.push({ S: S.shift()!, Y: Yh.shift()! }); rho.shift(); }
+    } else spare.push(pair);
     o.onIter?.(it, f, loss / sSum);
     converged = maxAbs(G, gb) <= tol || Math.abs(fPrev - f) <= 1e-12 * Math.max(1, Math.abs(f));
   }
