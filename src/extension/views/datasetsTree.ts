@@ -243,7 +243,10 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         const scan = await this.scan(node.ref);
         if (scan.error) return [{ kind: 'message', text: scan.error, error: true }];
         if (!scan.splits.length) return [{ kind: 'message', text: vscode.l10n.t('No classes found.') }];
-        return [...scan.splits.map((split): DatasetNode => ({ kind: 'split', ref: node.ref, split, all: scan.splits })), ...this.reviewChildren({ kind: 'dataset', dataset: node.ref.root })];
+        // the label lists only when they hold something (every run is audited; an empty list under each dataset is noise)
+        const lists = this.reviewChildren({ kind: 'dataset', dataset: node.ref.root })
+          .filter((g) => g.kind === 'group' && this.reviewChildren(g).some((c) => c.kind === 'suspect' || c.kind === 'suggestion'));
+        return [...scan.splits.map((split): DatasetNode => ({ kind: 'split', ref: node.ref, split, all: scan.splits })), ...lists];
       }
       case 'group':
         return this.reviewChildren(node);
