@@ -9,7 +9,7 @@ import { FewShotError } from './errors';
 import * as fs from 'node:fs';
 import { ALGORITHM_SETTINGS, HEAD_SETTINGS, type HeadKind, type TrainConfig } from '../protocol/run';
 import { encoderSpecProblem } from './encoders/spec';
-import { imageModel } from './images/encoder';
+import { imageModel } from './images/models';
 
 export type { TrainConfig };
 
