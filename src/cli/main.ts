@@ -115,8 +115,11 @@ Other options:
   --json                   print the final run record and report as JSON on stdout
   --verbose                also print info logs`,
   predict: `Usage: fewshot predict --run <run-dir-or-id> [text…] [options]
+       fewshot predict --run <image-run> <image> [image…] [options]
 
-Labels the text given as arguments, or each non-empty line of stdin.
+Labels the text given as arguments, or each non-empty line of stdin. With a run trained on an image
+dataset, give image files instead (PNG, JPEG, WebP, BMP, TIFF; told by their content): each gets its
+label and the top-3 probabilities.
 
 Options:
   --run <run>              run folder, or run id in the store (required)
@@ -494,6 +497,8 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
   if (values.help) { io.stdout.write(USAGE.predict + '\n'); return EXIT_OK; }
   const ref = str(values, 'run');
   if (!ref) throw new UsageError('missing --run <run-dir-or-id>', 'predict');
+  const images = await imageArguments(positionals, io.cwd);
+  if (images) return predictImages(ref, images, values, io);
   let texts: string[];
   if (positionals.length) texts = [positionals.join(' ')];
   else if (process.stdin.isTTY) throw new UsageError('give a text to label, or pipe one text per line on stdin', 'predict');
@@ -514,6 +519,9 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
   }
   const predictor = await loadPredictor(runDir, { hf: { cacheDir: str(values, 'hf-cache') ? path.resolve(io.cwd, str(values, 'hf-cache')!) : undefined } });
   try {
+    if (predictor.modality === 'image') {
+      throw new UsageError(`run ${ref} classifies images, not texts; give image files, e.g. fewshot predict --run ${ref} scan.png`, 'predict');
+    }
     const out: { text: string; label: string; probabilities: { label: string; p: number }[] }[] = [];
     const batch = 256;
     for (let i = 0; i < texts.length; i += batch) {
@@ -524,6 +532,66 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
     if (values.json) io.stdout.write(JSON.stringify(out, null, 2) + '\n');
     // the probability of the decided label (of the most probable class for "uncertain")
     else for (const o of out) io.stdout.write(`${escapeControl(o.label)}\t${(o.probabilities.find((q) => q.label === o.label) ?? o.probabilities[0]).p.toFixed(4)}\t${escapeControl(oneLine(o.text, 80))}\n`);
+    return EXIT_OK;
+  } finally {
+    predictor.dispose();
+  }
+}
+
+/**
+ * The image files among the arguments (told by their first bytes, as the dataset loader does), or null when none is
+ * one (the arguments are a text). Mixing images and other arguments is a usage error naming the odd one.
+ */
+async function imageArguments(args: string[], cwd: string): Promise<string[] | null> {
+  const { sniffImageFormat } = await import('../core/images/dataset');
+  const kinds = await Promise.all(args.map(async (a) => {
+    const file = path.resolve(cwd, a);
+    try {
+      const fh = await fs.promises.open(file, 'r');
+      try {
+        const head = Buffer.alloc(32);
+        const { bytesRead } = await fh.read(head, 0, 32, 0);
+        const k = sniffImageFormat(head.subarray(0, bytesRead));
+        return { a, file, image: !!k && k !== 'gif' };
+      } finally { await fh.close(); }
+    } catch { return { a, file, image: false }; }
+  }));
+  if (!kinds.some((k) => k.image)) return null;
+  const odd = kinds.find((k) => !k.image);
+  if (odd) throw new UsageError(`${odd.a} is not a PNG, JPEG, WebP, BMP or TIFF image, but other arguments are images; give only image files`, 'predict');
+  return kinds.map((k) => k.file);
+}
+
+/** `fewshot predict --run R a.png b.bmp`: each image's label and top-3 probabilities. */
+async function predictImages(ref: string, files: string[], values: Record<string, unknown>, io: Io): Promise<number> {
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+  const { loadPredictor } = await import('../core/predict');
+  const runDir = await runDirOf(ref, io, str(values, 'store'));
+  if (await runFileExists(runDir, 'record')) {
+    const rec = await readRecord(runDir);
+    if (rec.status !== 'completed') {
+      throw new FewShotError(`Run ${rec.id} is ${rec.status}: it has no model to predict with.`, {
+        file: runFile(runDir, 'record'), fix: 'Pick a completed run (`fewshot runs`), or train again.', code: 'run-not-usable',
+      });
+    }
+  }
+  const predictor = await loadPredictor(runDir);
+  try {
+    if (!predictor.predictImages) throw new UsageError(`run ${ref} classifies texts, not images; give a text, or pick a run trained on an image dataset`, 'predict');
+    const out: { file: string; label: string; probabilities: { label: string; p: number }[] }[] = [];
+    for (let i = 0; i < files.length; i += 16) {
+      const chunk = files.slice(i, i + 16);
+      const preds = await predictor.predictImages(chunk);
+      preds.forEach((p, j) => out.push({ file: chunk[j], label: p.label, probabilities: p.probabilities }));
+    }
+    if (values.json) io.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    else {
+      for (const o of out) {
+        const p = (o.probabilities.find((q) => q.label === o.label) ?? o.probabilities[0]).p;
+        const top3 = o.probabilities.slice(0, 3).map((q) => `${escapeControl(q.label)} ${q.p.toFixed(4)}`).join(', ');
+        io.stdout.write(`${escapeControl(o.label)}\t${p.toFixed(4)}\t${escapeControl(path.relative(io.cwd, o.file) || o.file)}\ttop-3: ${top3}\n`);
+      }
+    }
     return EXIT_OK;
   } finally {
     predictor.dispose();

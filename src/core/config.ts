@@ -9,6 +9,7 @@ import { FewShotError } from './errors';
 import * as fs from 'node:fs';
 import { ALGORITHM_SETTINGS, HEAD_SETTINGS, type HeadKind, type TrainConfig } from '../protocol/run';
 import { encoderSpecProblem } from './encoders/spec';
+import { imageModel } from './images/models';
 
 export type { TrainConfig };
 
@@ -151,7 +152,7 @@ export function configProblems(c: Partial<TrainConfig>): { field: string; messag
     p.push({ field: 'dataset', message: 'no dataset given', fix: 'Pass the dataset folder or CSV/TSV/JSONL file to train on.' });
   }
   // The same parser createEncoder uses (specs and resolved ids); it loads nothing.
-  const encoderProblem = encoderSpecProblem(c.encoder);
+  const encoderProblem = typeof c.encoder === 'string' && imageModel(c.encoder) ? null : encoderSpecProblem(c.encoder);
   if (encoderProblem) {
     p.push({ field: 'encoder', message: encoderProblem.message, fix: encoderProblem.fix });
   }

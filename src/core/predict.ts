@@ -12,13 +12,19 @@ import { readRunModelSync, runFile } from './runs';
 import { loadTransformerClassifier } from './finetune/onnx';
 import { decideLabel } from './labels/thresholds';
 import type { DecisionRule } from '../protocol/labels';
+import { createImageEncoder, imageModel } from './images/encoder';
+import type { ImageInput } from './images/preprocess';
 
 export interface Predictor {
   labels: string[];
   encoderId: string;
   runDir: string;
   model: ModelFile;
+  /** What the model classifies: texts (predict) or images (predictImages). */
+  modality: 'text' | 'image';
   predict(texts: string[]): Promise<Prediction[]>;
+  /** Image models only: label image files (paths) or image bytes; a bad image throws a FewShotError naming it. */
+  predictImages?(inputs: ImageInput[]): Promise<Prediction[]>;
   dispose(): void;
 }
 
@@ -110,6 +116,7 @@ export async function loadPredictor(runDir: string, opts: EncoderOptions = {}): 
       file, fix: 'Retrain the run.', code: 'encoder-mismatch',
     });
   }
+  if (imageModel(model.encoder.id)) return loadImagePredictor(dir, model, file);
   const encoder = await encoderFor(model, file, opts, dir);
   const labels = model.labels.slice();
   let disposed = false;
@@ -118,6 +125,7 @@ export async function loadPredictor(runDir: string, opts: EncoderOptions = {}): 
     encoderId: encoder.id,
     runDir: dir,
     model,
+    modality: 'text',
     async predict(texts: string[]): Promise<Prediction[]> {
       if (disposed) throw new Error('predictor disposed');
       if (!texts.length) return [];
@@ -149,12 +157,53 @@ async function loadTransformerPredictor(dir: string, model: ModelFile, file: str
     encoderId: model.encoder.id,
     runDir: dir,
     model,
+    modality: 'text',
     async predict(texts: string[]): Promise<Prediction[]> {
       if (!texts.length) return [];
       const proba = await clf.predictProba(texts.map((x) => String(x ?? '')));
       return proba.map((p) => toPrediction(p, labels, model.decision));
     },
     dispose() { clf.dispose(); },
+  };
+}
+
+/**
+ * An image model (ModelFile.encoder.id names an image encoder, e.g. EfficientNet-Lite0): the image encoder under
+ * models/, then the head and the decision rule, as for texts. Texts are refused with a message that says so.
+ */
+async function loadImagePredictor(dir: string, model: ModelFile, file: string): Promise<Predictor> {
+  const m = imageModel(model.encoder.id)!;
+  if (m.id !== model.encoder.id || m.dim !== model.encoder.dim) {
+    throw new FewShotError(`The model in ${dir} was trained with the image encoder "${model.encoder.id}" (${model.encoder.dim}-d), but this version has "${m.id}" (${m.dim}-d).`, {
+      file, fix: 'Retrain the run: its encoder changed since it was trained.', code: 'encoder-mismatch',
+    });
+  }
+  const encoder = await createImageEncoder(m.spec);
+  const labels = model.labels.slice();
+  let disposed = false;
+  return {
+    labels,
+    encoderId: encoder.id,
+    runDir: dir,
+    model,
+    modality: 'image',
+    predict(): Promise<Prediction[]> {
+      return Promise.reject(new FewShotError(`The model in ${dir} classifies images, not texts.`, {
+        file, code: 'wrong-modality', fix: 'Give image files (PNG, JPEG, WebP, BMP or TIFF), e.g. fewshot predict --run <run> scan.png.',
+      }));
+    },
+    async predictImages(inputs: ImageInput[]): Promise<Prediction[]> {
+      if (disposed) throw new Error('predictor disposed');
+      if (!inputs.length) return [];
+      const x = await encoder.embedImages(inputs);
+      const proba = await predictProba(model, x);
+      return proba.map((p) => toPrediction(p, labels, model.decision));
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      try { encoder.dispose(); } catch { /* ignore */ }
+    },
   };
 }
 

@@ -23,6 +23,9 @@ import type {
 import { DEFAULT_CONFIG as CONFIG_DEFAULTS, recallTargetClassProblem, resolveConfig, resolveHead } from './config';
 import { FewShotError, errorMessage, isFewShotError } from './errors';
 import { IssueCodes, loadDataset, type Dataset, type Sample } from './datasets';
+import { isImageDataset, loadImageDataset, type ImageDataset, type ImageSample } from './images/dataset';
+import { imageModel } from './images/encoder';
+import { embedImageDataset } from './images/stage';
 import { createEncoder, withEmbeddingCache, type Encoder } from './encoders';
 import { predictProba, selectBackend, trainHead } from './heads';
 import { augmentTexts, classNameText, EXTRA_ROW_WEIGHT, PASSAGE_MAX_TRAIN_TEXTS, splitPassages } from './augment';
@@ -91,12 +94,48 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
 
   let encoder: Encoder | undefined;
   let epochsSeen = 0;
+  /** The save stage, shared by every fit stage: model, predictions, report, out-of-fold rows, the final record. */
+  const finish = async (r: StageResult): Promise<RunRecord> => {
+    const { outcome, report, predictions, oof } = r;
+    const decisionText = r.decisionText + (report && r.notApplied ? r.notApplied : '');
+    progress('save', 0, 1, 'Saving model and report');
+    await store.saveResults(runId, {
+      model: outcome.model, predictions, report, oof,
+      reportText: report ? problemBanner(r.dataProblems) + r.reportNote + '\n' + report.text + (report.text.endsWith('\n') ? '' : '\n') + (decisionText ? '\n' + decisionText : '') : undefined,
+    });
+    timings.totalMs = Date.now() - t0;
+    record = await store.update(runId, {
+      status: 'completed',
+      finishedAt: new Date().toISOString(),
+      timings,
+      ...(outcome.bestEpoch !== undefined ? { bestEpoch: outcome.bestEpoch, epochsRun: outcome.epochsRun } : {}),
+      bestValMacroF1: outcome.bestValMacroF1 ?? undefined,
+      testMacroF1: report ? report.macro.f1 : undefined,
+      testAccuracy: report ? report.accuracy : undefined,
+      warnings: warnings.length ? warnings : undefined,
+    });
+    progress('save', 1, 1);
+    emit({ type: 'done', runId, runDir, record, report });
+    return record;
+  };
   try {
+    // ---------------------------------------------------------------- images: their own load and embedding stage
+    if (await isImageDataset(config.dataset)) {
+      return await finish(await imageStages(config, req, {
+        signal, log, warn, progress, timings,
+        update: async (patch) => { record = await store.update(runId, patch); },
+        onEpoch: async (m, total) => {
+          epochsSeen++;
+          if (timings.firstEpochMs === undefined) timings.firstEpochMs = Date.now() - t0;
+          await store.appendEpoch(runId, m);
+          emit({ type: 'epoch', runId, metrics: m, totalEpochs: total, unit: m.unit ?? 'epoch' });
+        },
+      }));
+    }
     // ---------------------------------------------------------------- load
     progress('load', 0, 1, `Loading ${config.dataset}`);
     const tLoad = Date.now();
-    const dataset = await loadDataset(config.dataset, { textColumn: config.textColumn, labelColumn: config.labelColumn, seed: config.seed })
-      .catch(async (e: unknown) => { throw (await imageDatasetError(config.dataset, e)) ?? e; });
+    const dataset = await loadDataset(config.dataset, { textColumn: config.textColumn, labelColumn: config.labelColumn, seed: config.seed });
     timings.loadMs = Date.now() - tLoad;
     throwIfAborted(signal);
     const labels = dataset.labels;
@@ -118,6 +157,11 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     if (config.abstain !== undefined && labels.includes(UNCERTAIN_LABEL)) {
       throw new FewShotError(`The dataset ${dataset.root} has a class named "${UNCERTAIN_LABEL}", which is what an abstaining model returns.`, {
         file: dataset.root, fix: `Rename the class "${UNCERTAIN_LABEL}", or turn the abstain threshold off.`, code: 'config-invalid',
+      });
+    }
+    if (imageModel(config.encoder)) {
+      throw new FewShotError(`The encoder "${config.encoder}" is an image encoder, but ${dataset.root} holds texts.`, {
+        file: dataset.root, code: 'config-invalid', fix: 'Use a text encoder (e.g. "auto") for text datasets.',
       });
     }
     const datasetInfo = describeDataset(dataset);
@@ -368,26 +412,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     }
 
     // ---------------------------------------------------------------- save
-    if (report && notApplied) decisionText += notApplied;
-    progress('save', 0, 1, 'Saving model and report');
-    await store.saveResults(runId, {
-      model: outcome.model, predictions, report, oof,
-      reportText: report ? problemBanner(dataProblems) + reportNote + '\n' + report.text + (report.text.endsWith('\n') ? '' : '\n') + (decisionText ? '\n' + decisionText : '') : undefined,
-    });
-    timings.totalMs = Date.now() - t0;
-    record = await store.update(runId, {
-      status: 'completed',
-      finishedAt: new Date().toISOString(),
-      timings,
-      ...(outcome.bestEpoch !== undefined ? { bestEpoch: outcome.bestEpoch, epochsRun: outcome.epochsRun } : {}),
-      bestValMacroF1: outcome.bestValMacroF1 ?? undefined,
-      testMacroF1: report ? report.macro.f1 : undefined,
-      testAccuracy: report ? report.accuracy : undefined,
-      warnings: warnings.length ? warnings : undefined,
-    });
-    progress('save', 1, 1);
-    emit({ type: 'done', runId, runDir, record, report });
-    return record;
+    return await finish({ outcome, report, predictions, reportNote, oof, decisionText, notApplied, dataProblems });
   } catch (e) {
     timings.totalMs = Date.now() - t0;
     const cancelled = signal?.aborted || (e instanceof Error && e.name === 'AbortError');
@@ -425,17 +450,168 @@ interface FinetuneHooks {
   timings: RunRecord['timings'];
 }
 
+/** What a fit stage hands to the save stage. */
+interface StageResult {
+  outcome: { model: ModelFile; bestEpoch?: number; epochsRun?: number; bestValMacroF1: number | null };
+  report: ClassificationReport | null;
+  predictions: TestPrediction[];
+  reportNote: string;
+  oof?: TrainPrediction[];
+  /** The recall-target block of report.txt, and why targets were not applied. */
+  decisionText: string;
+  notApplied: string;
+  dataProblems: DataProblem[];
+}
+
+interface ImageHooks {
+  signal?: AbortSignal;
+  log(m: string, level?: 'info' | 'warn' | 'error'): void;
+  warn(m: string): void;
+  progress(phase: TrainPhase, done: number, total: number, message?: string): void;
+  update(patch: Partial<RunRecord>): Promise<void>;
+  onEpoch(m: EpochMetrics, total: number): Promise<void>;
+  timings: RunRecord['timings'];
+}
+
+/** A test or training image as the prediction rows show it: the file name as text, the path as file. */
+const imageRow = (s: ImageSample): Sample => ({ text: path.basename(s.file), label: s.label, file: s.file });
+
 /**
- * A folder of images is not a text dataset: say so instead of "no usable examples" (images load through
- * src/core/images, which training does not use yet).
+ * The quick path for an image dataset: load (bad images skipped with a warning each) → embed (the image stage:
+ * src/core/images/stage.ts) → the same few-shot head as texts → evaluate on the test split (or cross-validate).
+ * Augmented copies of training images are extra rows of the final fit only (never in the head's cross-validation).
  */
-async function imageDatasetError(root: string, e: unknown): Promise<FewShotError | undefined> {
-  if (!(e instanceof FewShotError) || e.code !== 'dataset-empty') return undefined;
-  const { isImageDataset } = await import('./images/dataset');
-  if (!(await isImageDataset(root))) return undefined;
-  return new FewShotError(`${root} holds images, not texts: training on images is not available yet (only text datasets train).`, {
-    file: root, code: 'image-dataset', fix: 'Pick a text dataset (class folders of .txt/.md files, or a CSV/TSV/JSONL file).',
+async function imageStages(config: TrainConfig, req: TrainRequest, h: ImageHooks): Promise<StageResult> {
+  if (config.method && config.method !== 'quick') {
+    throw new FewShotError(`Method "${config.method}" is not available for image datasets yet (${config.dataset}).`, {
+      file: config.dataset, code: 'config-invalid', fix: 'Use the quick method (the default) for image datasets.',
+    });
+  }
+  h.progress('load', 0, 1, `Loading the images of ${config.dataset}`);
+  const tLoad = Date.now();
+  const dataset = await loadImageDataset(config.dataset, { seed: config.seed });
+  h.timings.loadMs = Date.now() - tLoad;
+  throwIfAborted(h.signal);
+  const labels = dataset.labels;
+  const labelIndex = new Map(labels.map((l, i) => [l, i] as const));
+  for (const issue of dataset.issues) if (issue.severity === 'warning') h.warn(issue.message);
+  if (labels.length < 2 || !dataset.train.length) {
+    throw new FewShotError(`The image dataset ${dataset.root} has ${dataset.train.length} usable training image(s) in ${labels.length} class(es); a classifier needs at least 2 classes.`, {
+      file: dataset.root, fix: 'Add PNG or JPEG images to at least two class folders.', code: 'too-few-labels',
+    });
+  }
+  const dataProblems = findImageDataProblems(dataset);
+  for (const p of dataProblems) h.warn(`Data problem: ${p.message}`);
+  const count = (xs: ImageSample[]): Record<string, number> => {
+    const c: Record<string, number> = Object.fromEntries(labels.map((l) => [l, 0]));
+    for (const s of xs) c[s.label] = (c[s.label] ?? 0) + 1;
+    return c;
+  };
+  const datasetInfo: DatasetInfo = {
+    path: dataset.root, format: 'images', fingerprint: dataset.fingerprint, labels,
+    counts: { train: count(dataset.train), test: count(dataset.test) }, testSource: dataset.testSource, language: 'und',
+  };
+  await h.update({ dataset: datasetInfo, timings: h.timings, ...(dataProblems.length ? { dataProblems } : {}) });
+  h.progress('load', 1, 1, `${dataset.train.length} training and ${dataset.test.length} test images, ${labels.length} labels`);
+
+  // ---------------------------------------------------------------- embed (and augment)
+  const tEmbed = Date.now();
+  let last = 0;
+  const stage = await embedImageDataset(dataset, {
+    encoder: config.encoder, cacheDir: path.join(req.storeDir, 'cache', 'embeddings'), augment: config.augment, seed: config.seed,
+    signal: h.signal, log: (m) => h.log(m),
+    progress: (done, total, message) => {
+      const now = Date.now();
+      if (message || done === total || now - last > 150) { last = now; h.progress('embed', done, total, message); }
+    },
   });
+  h.timings.embedMs = Date.now() - tEmbed;
+  h.timings.cachedEmbeddings = stage.cached;
+  h.timings.computedEmbeddings = stage.computed;
+  const info = stage.info;
+  await h.update({ encoder: info });
+
+  // ---------------------------------------------------------------- head: the text path's fit stage
+  const y = dataset.train.map((s) => labelIndex.get(s.label)!);
+  const headChoice = resolveHead(config.head, labels.map((_, c) => y.filter((v) => v === c).length));
+  const recipe = config.head === 'auto' && headChoice.head === 'logreg';
+  // the few-shot recipe takes augmented copies as weighted extra rows of its final fit; the other heads as training rows
+  const extra = { x: [] as Row[], y: [] as number[], w: [] as number[] };
+  if (recipe) stage.xAug.forEach((vs, i) => vs.forEach((v) => { extra.x.push(v); extra.y.push(y[i]); extra.w.push(EXTRA_ROW_WEIGHT); }));
+  const xAug = recipe ? stage.xAug.map(() => []) : stage.xAug;
+  h.log(headChoice.reason);
+  await h.update({ head: headChoice.head });
+  const tTrain = Date.now();
+  let total = config.epochs;
+  const fitted = await fitWithSelection(stage.xTrain, xAug, y, labels, config, headChoice.head, {
+    signal: h.signal, warn: h.warn, log: (m) => h.log(m), progress: h.progress, encoderId: info.id, extra,
+    onPlan: async (algorithm, p) => {
+      total = p.total;
+      h.log(`Head: ${algorithm}; progress points: ${p.total} × ${p.unit}; validation: ${p.validation}`);
+      await h.update({ algorithm, progress: p });
+    },
+    onEpoch: (m) => h.onEpoch(m, total),
+  });
+  throwIfAborted(h.signal);
+  h.timings.trainMs = Date.now() - tTrain;
+  const samples = dataset.train.map(imageRow);
+  const oof = fitted.oof ? samples.map((s, i) => toPrediction(s, i, fitted.oof!.proba[i], labels)) : undefined;
+  const noOof = fitted.oof ? '' : headChoice.head === 'centroid'
+    ? `head auto chose the nearest centroid (${headChoice.reason}), which computes no out-of-fold probabilities`
+    : `the head computed no out-of-fold probabilities (${fitted.progress.validation})`;
+  const decision = decisionFor(config, labels, y, fitted.oof ?? null, noOof, h.warn);
+  const notApplied = config.minRecall && Object.keys(config.minRecall).length && !fitted.oof ? `Recall targets were not applied: ${noOof}.\n` : '';
+  const model: ModelFile = { ...fitted.model, labels, encoder: info, head: headChoice.head, ...(decision ? { decision } : {}) };
+  const outcome = { model, bestEpoch: fitted.bestEpoch, epochsRun: fitted.epochsRun, bestValMacroF1: fitted.bestValMacroF1 };
+
+  // ---------------------------------------------------------------- evaluate
+  const tEval = Date.now();
+  let report: ClassificationReport | null = null;
+  let predictions: TestPrediction[] = [];
+  let reportNote = '';
+  let decisionText = '';
+  const method = `Algorithm: ${fitted.algorithm} on ${info.id} image features${stage.xAug.some((a) => a.length) ? `, with ${config.augment} RandomAffine copies per training image` : ''}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`;
+  if (dataset.test.length) {
+    h.progress('evaluate', 0, dataset.test.length, `Evaluating on ${dataset.test.length} test images`);
+    const proba = await predictRows(model, stage.xTest, h.signal);
+    predictions = dataset.test.map((s, i) => toPrediction(imageRow(s), i, proba[i], labels, decision));
+    ({ report, decisionText } = decidedReport(predictions, proba.map((p) => argmax(p)), labels, 'test', decision));
+    reportNote = `Split: test (${dataset.test.length} images; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
+      + `The test split was never used for model selection: ${fitted.selection}.\n` + method;
+    h.progress('evaluate', dataset.test.length, dataset.test.length);
+  } else if (dataset.testSource === 'cross-validation') {
+    const cv = await crossValidate(stage.xTrain, xAug, y, samples, labels, config, headChoice.head, { signal: h.signal, warn: h.warn, progress: h.progress, encoderId: info.id }, decision);
+    if (cv) {
+      predictions = cv.predictions;
+      ({ report, decisionText } = decidedReport(predictions, cv.argmax, labels, 'cross-validation', decision));
+      reportNote = `Split: cross-validation (${cv.k}-fold, stratified, over all ${dataset.train.length} images; the dataset has no test split).\n`
+        + 'Each image was predicted by a model that never saw it.\n' + method;
+    }
+  } else {
+    h.warn(`The dataset ${dataset.root} has no test split, so no test metrics were computed. Add a test/ folder of images to measure the model.`);
+  }
+  throwIfAborted(h.signal);
+  h.timings.evalMs = Date.now() - tEval;
+  return { outcome, report, predictions, reportNote, oof, decisionText, notApplied, dataProblems };
+}
+
+/** The data problems of an image dataset: test images equal (by content) to training images, small test classes, skipped files. */
+function findImageDataProblems(d: ImageDataset): DataProblem[] {
+  const out: DataProblem[] = [];
+  const trainHashes = new Set(d.train.map((s) => s.sha256));
+  const overlap = d.test.filter((s) => trainHashes.has(s.sha256));
+  if (overlap.length) {
+    out.push({ code: 'test-train-overlap', count: overlap.length, message: `${overlap.length} test image(s) are also in the training split (the same bytes); test scores are optimistic.`, files: overlap.slice(0, 5).map((s) => s.file) });
+  }
+  if (d.test.length) {
+    const small = d.labels.map((l) => [l, d.test.filter((s) => s.label === l).length] as const).filter(([, c]) => c < 5);
+    if (small.length) out.push({ code: 'small-test-class', count: small.length, message: `${small.length} class(es) have fewer than 5 test images (${small.map(([l, c]) => `${l}: ${c}`).join(', ')}); their scores are noisy.` });
+  }
+  const skipped = d.files.filter((f) => f.skipped);
+  if (skipped.length) {
+    out.push({ code: 'files-skipped', count: skipped.length, message: `${skipped.length} file(s) were skipped (${skipped.slice(0, 3).map((f) => `${path.basename(f.file)}: ${f.skipped}`).join('; ')}${skipped.length > 3 ? '; …' : ''}).`, files: skipped.slice(0, 5).map((f) => f.file) });
+  }
+  return out;
 }
 
 /** Served probabilities may differ from the worker's PyTorch ones by at most this much (else a warning). */

@@ -260,8 +260,9 @@ export interface EncoderInfo {
 
 export interface DatasetInfo {
   path: string;
-  format: 'folders' | 'csv' | 'tsv' | 'jsonl';
-  /** Stable hash over (split, label, text) of every sample. */
+  /** 'images': class folders of images (src/core/images); the others hold texts. */
+  format: 'folders' | 'csv' | 'tsv' | 'jsonl' | 'images';
+  /** Stable hash over (split, label, text) of every sample (images: over their content hashes). */
   fingerprint: string;
   labels: string[];
   counts: { train: Record<string, number>; test: Record<string, number> };

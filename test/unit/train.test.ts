@@ -432,13 +432,19 @@ describe('runTraining pipeline', function () {
     assert.ok(missing.error!.message.includes(path.join(dir, 'nope')));
   });
 
-  it('a folder of images fails with "holds images", not "no usable examples"', async () => {
+  it('a folder of images with a text encoder fails with a clear message, not "no usable examples"', async () => {
     const shapes = path.join(__dirname, '..', '..', '..', 'samples', 'shapes'); // out/test/unit → repo root
     const root = fs.existsSync(shapes) ? shapes : path.resolve('samples', 'shapes');
-    const record = await runTraining({ config: cfg(root), storeDir: path.join(dir, 'store-img') }, { onEvent: () => undefined });
+    const record = await runTraining({ config: cfg(root, { encoder: 'hashing' }), storeDir: path.join(dir, 'store-img') }, { onEvent: () => undefined });
     assert.equal(record.status, 'failed');
-    assert.match(record.error!.message, /holds images, not texts/);
-    assert.match(record.error!.fix ?? '', /text dataset/);
+    assert.match(record.error!.message, /holds images, but the encoder "hashing" is a text encoder/);
+    assert.match(record.error!.fix ?? '', /"auto".*efficientnet-lite0/);
+  });
+
+  it('a text dataset with an image encoder fails with a clear message', async () => {
+    const record = await runTraining({ config: cfg(csv, { encoder: 'efficientnet-lite0' }), storeDir: path.join(dir, 'store-img-enc') }, { onEvent: () => undefined });
+    assert.equal(record.status, 'failed');
+    assert.match(record.error!.message, /"efficientnet-lite0" is an image encoder, but .* holds texts/);
   });
 
   it('rejects invalid settings before creating a run', async () => {

@@ -8,31 +8,10 @@ import * as path from 'node:path';
 import { FewShotError, errorMessage } from '../errors';
 import { expectedModelFolder, findModelFolder } from '../util/models';
 import { ImageInput, ImagePreprocess, preprocessImage, readPreprocess } from './preprocess';
+import { IMAGE_MODELS, imageModel, type ImageModel } from './models';
 
-export interface ImageModel {
-  /** What users write: `efficientnet-lite0`. */
-  spec: string;
-  /** Stable encoder id (embedding cache, saved models); a new conversion gets a new id. */
-  id: string;
-  /** Folder under models/. */
-  folder: string;
-  dim: number;
-  description: string;
-}
-
-export const IMAGE_MODELS: readonly ImageModel[] = [
-  {
-    spec: 'efficientnet-lite0',
-    id: 'efficientnet-lite0-imagenet-1280',
-    folder: 'efficientnet-lite0',
-    dim: 1280,
-    description: 'EfficientNet-Lite0 ImageNet CNN (1280-d pooled features, fp32 ONNX, Apache-2.0)',
-  },
-];
-
-export function imageModel(specOrId: string): ImageModel | undefined {
-  return IMAGE_MODELS.find((m) => m.spec === specOrId || m.id === specOrId);
-}
+export { IMAGE_MODELS, imageModel } from './models';
+export type { ImageModel } from './models';
 
 /** The folder of an image model; throws a FewShotError naming where it looked when it is missing. */
 export function imageModelFolder(m: ImageModel, start = __dirname): string {

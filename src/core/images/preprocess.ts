@@ -8,11 +8,12 @@
  * the fine-tuning worker composite on white too, so Node and PyTorch see the same pixels.
  * Resizing is done here in JavaScript, exactly as Pillow does it (resizeRgb), not by sharp: libvips' cubic resize puts
  * different pixels (features differed from PyTorch's by up to 0.6, cosine 0.986, on the parity images), Pillow's are
- * what torchvision gives the PyTorch model. sharp decodes only.
+ * what torchvision gives the PyTorch model. sharp decodes only (through openImage, which reads BMP too).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FewShotError, errorMessage } from '../errors';
+import { openImage } from './sharp';
 
 export interface ImagePreprocess {
   inputSize: number;
@@ -35,15 +36,6 @@ export interface RgbImage {
 
 /** Images above this many pixels are refused (decompression bombs); sharp checks it from the header. */
 export const MAX_IMAGE_PIXELS = 50_000_000;
-
-type Sharp = (input: Buffer, options?: import('sharp').SharpOptions) => import('sharp').Sharp;
-let sharpModule: Sharp | undefined;
-function sharp(): Sharp {
-  // require (not import()): the bundles are CommonJS and keep sharp external (scripts/build.mjs)
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  sharpModule ??= require('sharp') as Sharp;
-  return sharpModule;
-}
 
 /** Reads and checks <folder>/preprocess.json. */
 export function readPreprocess(folder: string): ImagePreprocess {
@@ -103,7 +95,7 @@ export async function decodeRgb(input: ImageInput, index = 0, maxPixels = MAX_IM
   }
   if (bytes.length === 0) throw fail('the file is empty (0 bytes)');
   try {
-    const { data, info } = await sharp()(bytes, { failOn: 'error', limitInputPixels: maxPixels })
+    const { data, info } = await (await openImage(bytes, { failOn: 'error', limitInputPixels: maxPixels }))
       .rotate()
       .flatten({ background: { r: 255, g: 255, b: 255 } })
       .toColourspace('srgb')

@@ -5,7 +5,9 @@ import { FewShotError } from '../errors';
 let cached: Promise<typeof SharpType> | undefined;
 
 export function loadSharp(): Promise<typeof SharpType> {
-  cached ??= import('sharp').then((m) => ((m as unknown as { default?: typeof SharpType }).default ?? (m as unknown as typeof SharpType)), (e: unknown) => {
+  // require (not import()): the bundles are CommonJS and keep sharp external; a real import() ignores NODE_PATH
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  cached ??= Promise.resolve().then(() => require('sharp') as typeof SharpType).then((m) => m, (e: unknown) => {
     cached = undefined;
     throw new FewShotError(`The image library sharp could not be loaded (${String((e as Error)?.message ?? e).split('\n')[0]}).`, {
       code: 'sharp-missing', fix: 'Reinstall the extension or run `npm ci` in the Few-Shot Lab folder; image datasets need sharp.' });
