@@ -25,6 +25,7 @@ import { fmt, machineInfo, mean, nodeVersions, sklearnPython, std, writeReport }
 import { augmentImage, DEFAULT_AFFINE, loadImageDataset, loadSharp, type ImageSample } from '../../src/core/images';
 import { createImageEncoder } from '../../src/core/images/encoder';
 import { EXTRA_ROW_WEIGHT } from '../../src/core/augment';
+import { FewShotError, isFewShotError } from '../../src/core/errors';
 import { fitFewShot } from '../../src/core/fewshot';
 import { macroF1 } from '../../src/core/metrics';
 import { sha256Hex } from '../../src/core/util/hash';
@@ -38,7 +39,7 @@ export function parseImagesArgs(argv: string[]): ImagesArgs {
   const a: ImagesArgs = { ks: [4, 8, 16], seeds: 5, testPerClass: 30, augment: 4, pixels: 16, encoder: 'efficientnet-lite0', cache: true, out: 'bench-results' };
   const num = (flag: string, v: string | undefined, min: number) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs a whole number ≥ ${min}, got "${v ?? ''}"`);
+    if (!Number.isInteger(n) || n < min) throw new FewShotError(`${flag} needs a whole number ≥ ${min}, got "${v ?? ''}"`, { fix: `e.g. ${flag} ${flag === '--k' ? '4,8,16' : min + 1}` });
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -52,7 +53,7 @@ export function parseImagesArgs(argv: string[]): ImagesArgs {
     else if (v === '--encoder') a.encoder = argv[++i];
     else if (v === '--no-cache') a.cache = false;
     else if (v === '--out') a.out = argv[++i];
-    else throw new Error(`--images: unknown argument ${v} (see the header of scripts/bench/images.ts)`);
+    else throw new FewShotError(`unknown argument ${v}`, { fix: 'see npm run bench -- --help, or the header of scripts/bench/images.ts' });
   }
   return a;
 }
@@ -88,7 +89,18 @@ export function trainingRows<V>(keys: readonly string[], y: readonly number[], v
 
 interface Cell { scores: number[]; ms: number[] }
 
+/** The image benchmark; bad options or data end it with the message and its fix (exit code 2), not a stack trace. */
 export async function imagesBench(argv: string[]): Promise<void> {
+  try {
+    await runImagesBench(argv);
+  } catch (e) {
+    if (!isFewShotError(e)) throw e;
+    process.stderr.write(`npm run bench -- --images: ${e.toUserString()}\n`);
+    process.exitCode = 2;
+  }
+}
+
+async function runImagesBench(argv: string[]): Promise<void> {
   const a = parseImagesArgs(argv);
   const started = Date.now();
   const load0 = os.loadavg();
@@ -100,10 +112,10 @@ export async function imagesBench(argv: string[]): Promise<void> {
   if (!data) {
     data = path.join('bench-results', 'tmp', 'digits');
     if (!fs.existsSync(data)) {
-      if (!py) throw new Error('--images without --data generates the digits corpus with scikit-learn: set FEWSHOT_PYTHON to a python with scikit-learn, or pass --data <image folder>');
+      if (!py) throw new FewShotError('--images without --data generates the digits corpus with scikit-learn, and no python3 with scikit-learn was found', { fix: 'set FEWSHOT_PYTHON to a python with scikit-learn, or pass --data <image folder>' });
       log(`== generating ${data} (scripts/bench/images_corpus.py)`);
       const r = spawnSync(py.exe, [path.join('scripts', 'bench', 'images_corpus.py'), '--out', data], { stdio: ['ignore', 'inherit', 'inherit'] });
-      if (r.status !== 0) throw new Error(`scripts/bench/images_corpus.py failed (exit ${r.status})`);
+      if (r.status !== 0) throw new FewShotError(`scripts/bench/images_corpus.py failed (exit ${r.status})`, { file: data, fix: 'see its message above; or pass --data <image folder>' });
     }
   }
   const ds = await loadImageDataset(data);
