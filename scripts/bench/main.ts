@@ -6,6 +6,7 @@
  *   npm run bench -- --speed --data <English JSONL with 100 short texts>   (scripts/bench/speed.ts)
  *   npm run bench -- --active [--data …] [--seeds 5] [--rounds 5] [--start 2] [--batch N|classes]   (scripts/bench/active.ts: annotator simulation)
  *   npm run bench -- --labels [--data …] [--k 8,16] [--seeds 5] [--noise 0.1]   (scripts/bench/labels.ts: label-error detection vs cleanlab)
+ *   npm run bench -- --images [--data <image folder>] [--k 4,8,16] [--seeds 5] [--augment 4] [--pixels 16]   (scripts/bench/images.ts: issue 17)
  *   npm run bench -- --scale [--sizes 1000,10000,100000] [--no-sklearn] [--crossover 250,500,1000|none]   (scripts/bench/scale.ts)
  *   npm run bench -- --finetune --model <HF model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]
  *   npm run bench -- [--minilm <encoder spec>] [--setfit --setfit-model <sentence-transformer folder> [--setfit-max-steps N]] […]
@@ -44,6 +45,7 @@ import { COL_DEFAULT, COL_SETFIT, COL_SETFIT_LIB, COL_TFIDF, columnOrder, encode
 import { scaleBench, scaleChild } from './scale';
 import { activeBench } from './active';
 import { labelsBench } from './labels';
+import { imagesBench } from './images';
 import { runTraining } from '../../src/core/train';
 import { DEFAULT_CONFIG } from '../../src/core/config';
 import { checkModelFolder, createEncoder, parseEncoderSpec, resolveAuto, withEmbeddingCache } from '../../src/core/encoders';
@@ -77,7 +79,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--setfit-model') a.setfitModel = argv[++i];
     else if (v === '--setfit-max-steps') a.setfitMaxSteps = Number(argv[++i]);
     else if (v === '--help') {
-      console.log('usage: npm run bench -- [--quick] [--data file.jsonl|folder|npm]... [--k 4,8,16] [--seeds 5] [--encoders hashing,use] [--heads] [--lr-cv] [--no-cache] [--out dir] [--max-corpora N] [--minilm <spec>] [--setfit --setfit-model <folder> [--setfit-max-steps N]]\n       npm run bench -- --labels [--data …] [--k 8,16] [--seeds 5] [--noise 0.1] [--encoder auto]\n       npm run bench -- --finetune --model <model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]');
+      console.log('usage: npm run bench -- [--quick] [--data file.jsonl|folder|npm]... [--k 4,8,16] [--seeds 5] [--encoders hashing,use] [--heads] [--lr-cv] [--no-cache] [--out dir] [--max-corpora N] [--minilm <spec>] [--setfit --setfit-model <folder> [--setfit-max-steps N]]\n       npm run bench -- --labels [--data …] [--k 8,16] [--seeds 5] [--noise 0.1] [--encoder auto]\n       npm run bench -- --images [--data <image folder>] [--k 4,8,16] [--seeds 5] [--test-per-class 30] [--augment 4] [--pixels 16] [--no-cache]\n       npm run bench -- --finetune --model <model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]');
       process.exit(0);
     }
   }
@@ -424,6 +426,7 @@ const run = argv[0] === '--scale-child' ? scaleChild(argv[1], argv[2], argv[3])
   : argv.includes('--active') ? activeBench(argv.filter((v) => v !== '--active'))
   : argv.includes('--scale') ? scaleBench(argv.filter((v) => v !== '--scale'), process.argv[1])
   : argv.includes('--labels') ? labelsBench(argv.filter((v) => v !== '--labels'))
+  : argv.includes('--images') ? imagesBench(argv.filter((v) => v !== '--images'))
   : main();
 run.catch((e) => {
   console.error(e instanceof Error ? e.stack : e);
