@@ -373,6 +373,8 @@ describe('dashboard: a SetFit run counts contrastive pair steps, then its head\'
     await vscode.commands.executeCommand('fewshot.openDashboard', id);
     const panel = api.train.dashboards.find(id);
     assert.ok(panel, 'openDashboard did not open a panel');
+    // a webview loads only once visible: a dashboard that an earlier suite's training opens afterwards may cover it
+    await until('the dashboard to be visible', 30_000, () => { if (!panel.panel.visible) panel.panel.reveal(); return panel.panel.visible; });
     const init = await until('init', 30_000, () => panel.posted.find((m): m is Extract<HostToDashboard, { type: 'init' }> => m.type === 'init'));
     assert.equal(init.state.run.unit, 'pair-step');
     const s = await rendered(panel, 'the dashboard to render the pair steps', (x) => x.xLabels.length > 0);
