@@ -142,7 +142,16 @@ Prints the classification report of a run (test split, or cross-validation).
 
 Options:
   --store <store>          store folder for run ids (default ./.fewshot)
-  --json                   print {record, report} as JSON`,
+  --json                   print {record, report} as JSON
+  --samples                print the per-sample table instead (the dashboard's): test predictions and the
+                           out-of-fold training predictions, with probability, margin and the suspect flag
+  --errors                 with --samples: only wrong predictions
+  --suspects               with --samples: only training examples whose label is probably wrong
+  --split <test|train>     with --samples: only that split (train = out-of-fold rows)
+  --sort <column>          with --samples: split, text, gold, predicted, probability, margin or suspect
+  --desc                   with --samples: sort descending
+  --csv <file>             with --samples: write every matching row to a CSV file (full text, file, line)
+  With --samples and --json: the matching rows as JSON.`,
   env: `Usage: fewshot env [options]
 
 Shows the Python interpreter the fine-tuning worker would use (FEWSHOT_PYTHON, the venv of
@@ -644,12 +653,18 @@ function table(head: string[], rows: string[][]): string {
 }
 
 async function cmdReport(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse('report', args, { store: { type: 'string' } });
+  const { values, positionals } = parse('report', args, {
+    store: { type: 'string' }, samples: { type: 'boolean' }, errors: { type: 'boolean' }, suspects: { type: 'boolean' },
+    split: { type: 'string' }, sort: { type: 'string' }, desc: { type: 'boolean' }, csv: { type: 'string' },
+  });
   if (values.help) { io.stdout.write(USAGE.report + '\n'); return EXIT_OK; }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected one run' : 'missing <run-dir-or-id>', 'report');
+  const sampleOnly = ['errors', 'suspects', 'split', 'sort', 'desc', 'csv'].find((k) => values[k] !== undefined);
+  if (sampleOnly && !values.samples) throw new UsageError(`--${sampleOnly} goes with --samples`, 'report');
   const runDir = await runDirOf(positionals[0], io, str(values, 'store'));
   const record = await readRecord(runDir);
   const at = RunStore.ofRunDir(runDir);
+  if (values.samples) return reportSamples(values, at, record, io);
   const report: ClassificationReport | null = await at.store.readReport(at.id);
   if (values.json) {
     io.stdout.write(JSON.stringify({ runDir, record, report }, null, 2) + '\n');
@@ -671,6 +686,39 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   const txt = escapeControl(raw, true);
   io.stdout.write(escapeControl(`Run ${record.id} (${record.status}) — ${record.config.dataset}`) + '\n\n');
   io.stdout.write(txt.endsWith('\n') ? txt : txt + '\n');
+  return EXIT_OK;
+}
+
+/** `fewshot report <run> --samples`: the dashboard's per-sample table (src/core/labels/samples.ts) on the command line. */
+async function reportSamples(values: Record<string, string | boolean | undefined>, at: { store: RunStore; id: string }, record: RunRecord, io: Io): Promise<number> {
+  const { SampleTable, samplesToCsv } = await import('../core/labels/samples');
+  const columns = ['split', 'text', 'gold', 'predicted', 'probability', 'margin', 'suspect'] as const;
+  const sort = str(values, 'sort');
+  if (sort !== undefined && !(columns as readonly string[]).includes(sort)) throw new UsageError(`--sort must be one of ${columns.join(', ')} (got ${sort})`, 'report');
+  const split = str(values, 'split');
+  if (split !== undefined && split !== 'test' && split !== 'train') throw new UsageError(`--split must be test or train (got ${split})`, 'report');
+  const [test, oof] = await Promise.all([at.store.readPredictions(at.id), at.store.readOof(at.id)]);
+  const t = new SampleTable(test, oof, record.dataset?.labels);
+  const rows = t.filtered({
+    sort: sort as (typeof columns)[number] | undefined, descending: !!values.desc, errorsOnly: !!values.errors, suspectsOnly: !!values.suspects,
+    split: (split as 'test' | 'train' | undefined) ?? 'all',
+  });
+  const csv = str(values, 'csv');
+  if (csv) {
+    const file = path.resolve(io.cwd, csv);
+    fs.writeFileSync(file, samplesToCsv(rows));
+    io.stderr.write(`${rows.length} row(s) written to ${file}\n`);
+  }
+  if (values.json) { io.stdout.write(JSON.stringify(rows, null, 2) + '\n'); return EXIT_OK; }
+  if (csv) return EXIT_OK;
+  const num4 = (v: number | null) => (v === null ? '—' : v.toFixed(4));
+  if (rows.length) {
+    io.stdout.write(table(['SPLIT', 'WHERE', 'GOLD', 'PREDICTED', 'P', 'MARGIN', 'SUSPECT', 'TEXT'], rows.map((r) => [
+      r.split === 'train' ? 'train (OOF)' : 'test', r.file ? `${path.basename(r.file)}${r.line !== undefined ? `:${r.line}` : ''}` : '', r.gold, r.predicted,
+      num4(r.probability), num4(r.margin), r.suspect ? `→ ${r.suggested}` : '', oneLine(r.text, 50),
+    ].map((c) => escapeControl(c)))));
+  }
+  io.stdout.write(`${rows.length} of ${t.rows.length} row(s) (${t.test} test, ${t.train} out-of-fold training${t.train ? `, ${t.suspects} suspect(s)` : '; this run\'s head computed no out-of-fold predictions'}).\n`);
   return EXIT_OK;
 }
 

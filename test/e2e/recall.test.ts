@@ -16,7 +16,7 @@ import {
   openWorkbench, repoRoot, runCommand, screenshot, startCodeServer, waitForTitle, webviewFrame,
 } from '../harness';
 import { decideLabel } from '../../src/core/labels/thresholds';
-import { suspectsOf } from '../../src/extension/dashboard/sampleTable';
+import { suspectsOf } from '../../src/core/labels/samples';
 import type { TrainPrediction } from '../../src/protocol/labels';
 import type { ClassificationReport, ModelFile, TestPrediction } from '../../src/protocol/run';
 

@@ -242,6 +242,34 @@ describe('fewshot CLI', function () {
       assert.equal(byPrefix.code, 0);
     });
 
+    it('report --samples prints the per-sample table: test and out-of-fold rows, filters, sort, JSON and CSV', async () => {
+      const test = readJsonl<{ label: string; predicted: string }>(path.join(runDir, 'predictions.jsonl'));
+      const oof = readJsonl<{ label: string; predicted: string }>(path.join(runDir, 'oof.jsonl'));
+      assert.ok(oof.length > 0, 'the run wrote out-of-fold predictions');
+      const all = await run(['report', record.id, '--samples', '--json']);
+      assert.equal(all.code, 0, all.stderr);
+      const rows = JSON.parse(all.stdout) as { split: string; gold: string; predicted: string; probability: number | null }[];
+      assert.equal(rows.length, test.length + oof.length);
+      assert.equal(rows.filter((r) => r.split === 'train').length, oof.length);
+      const wrong = test.filter((p) => p.label !== p.predicted).length + oof.filter((p) => p.label !== p.predicted).length;
+      const errs = JSON.parse((await run(['report', record.id, '--samples', '--errors', '--json'])).stdout) as typeof rows;
+      assert.equal(errs.length, wrong);
+      assert.ok(errs.every((r) => r.gold !== r.predicted));
+      const sorted = JSON.parse((await run(['report', record.id, '--samples', '--split', 'test', '--sort', 'probability', '--desc', '--json'])).stdout) as typeof rows;
+      assert.equal(sorted.length, test.length);
+      for (let i = 1; i < sorted.length; i++) assert.ok(sorted[i - 1].probability! >= sorted[i].probability!, 'descending probability');
+      const txt = await run(['report', record.id, '--samples']);
+      assert.match(txt.stdout, new RegExp(`${rows.length} of ${rows.length} row\\(s\\) \\(${test.length} test, ${oof.length} out-of-fold training`));
+      const csvOut = await run(['report', record.id, '--samples', '--csv', 'samples.csv']);
+      assert.equal(csvOut.code, 0, csvOut.stderr);
+      const csvText = fs.readFileSync(path.join(dir, 'samples.csv'), 'utf8');
+      assert.ok(csvText.startsWith('split,index,text,gold,predicted,probability,margin,suspect,suggested,file,line\r\n'));
+      assert.equal(csvText.trimEnd().split('\r\n').length, rows.length + 1);
+      const bad = await run(['report', record.id, '--errors']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--errors goes with --samples/);
+    });
+
     it('predict labels an argument and stdin lines, like the test predictions', async () => {
       const preds = readJsonl<TestPrediction>(path.join(runDir, 'predictions.jsonl'));
       const one = await run(['predict', '--run', record.id, preds[0].text]);

@@ -1,5 +1,5 @@
 /**
- * The dashboard's per-sample table, pure logic (src/extension/dashboard/sampleTable.ts and the webview's helpers in
+ * The dashboard's per-sample table, pure logic (src/core/labels/samples.ts and the webview's helpers in
  * webviews/dashboard/layout.ts): rows from test and out-of-fold predictions, the suspect flag, sorting, filtering,
  * paging and CSV quoting. A run folder written through RunStore.saveResults({..., oof}) is read back into the table.
  */
@@ -11,7 +11,7 @@ import { RunStore } from '../../src/core/runs';
 import type { TrainPrediction } from '../../src/protocol/labels';
 import type { TestPrediction } from '../../src/protocol/run';
 import { SAMPLE_PAGE_SIZE, SAMPLE_TEXT_CHARS } from '../../src/protocol/webview';
-import { SampleTable, confidenceOf, csvField, samplesToCsv, sortRows } from '../../src/extension/dashboard/sampleTable';
+import { SampleTable, confidenceOf, csvField, samplesToCsv, sortRows } from '../../src/core/labels/samples';
 import { nextSort, numberText, pageRange } from '../../webviews/dashboard/layout';
 
 const LABELS = ['cardiology', 'gastro'];

@@ -23,7 +23,7 @@ import { GpuMonitor } from './gpu';
 import { runTag } from './title';
 import { DASHBOARD_PAGE, webviewHtml, webviewOptions } from '../webview/html';
 import { resolveHead } from '../../core/config';
-import { SampleTable, samplesToCsv } from './sampleTable';
+import { SampleTable, samplesToCsv } from '../../core/labels/samples';
 
 /** Unit of a run's points: recorded in run.json, else carried by its points, else epochs (runs made before units). */
 function unitOf(rec: RunRecord | undefined, epochs: readonly EpochMetrics[]): ProgressUnit {

@@ -1,12 +1,13 @@
 /**
- * The dashboard's per-sample table, pure logic (no vscode, no DOM; unit-tested in test/unit/dashboard-samples.test.ts):
+ * The per-sample table of a run (the dashboard's table and `fewshot report --samples`), pure logic (no vscode, no DOM;
+ * unit-tested in test/unit/dashboard-samples.test.ts):
  * rows from a run's test predictions and out-of-fold training predictions, the suspect flag (confident learning on the
  * run's own out-of-fold probabilities, so the table needs nothing but the run folder), filtering, sorting, paging and
  * CSV. Every number is a saved one: probability = the saved probability of the predicted class, margin = the largest
  * minus the second-largest saved probability.
  */
 import * as path from 'node:path';
-import { findLabelIssues } from '../../core/labels/audit';
+import { findLabelIssues } from './audit';
 import type { TrainPrediction } from '../../protocol/labels';
 import type { TestPrediction } from '../../protocol/run';
 import {
