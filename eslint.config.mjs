@@ -51,12 +51,13 @@ export const LAYERS = [
   },
   {
     folder: 'src/extension/',
-    what: 'the extension host imports only the pure core modules (runs, config, datasets, compare, errors, util, finetune/python, labels/samples, labels/reviewed), src/protocol, the trainer launchers (launch, labelsClient) and the diagnostics fix planner; never encoders, heads, the few-shot solver, training/prediction/serving or ML packages',
+    what: 'the extension host imports only the pure core modules (runs, config, datasets, compare, errors, util, finetune/python, labels/samples, labels/reviewed, labels/runAudit), src/protocol, the trainer launchers (launch, labelsClient) and the diagnostics fix planner; never encoders, heads, the few-shot solver, training/prediction/serving or ML packages',
     allow: [
       /^pkg:/, /^node:/, /^src\/extension\//, /^src\/protocol\//,
       /^src\/core\/(runs|config|compare|errors|datasets)$/, /^src\/core\/(datasets|util)\//,
       /^src\/trainer\/(launch|labelsClient)$/, /^src\/server\/analysis\/fixes$/,
       /^src\/core\/labels\/reviewed$/, // the label files (reviewed marks, last audits): node:fs + a hash, no ML
+      /^src\/core\/labels\/runAudit$/, // a finished run's audit from its saved out-of-fold probabilities (arithmetic + the label files)
       /^src\/core\/finetune\/python$/, // interpreter discovery only (node:fs/child_process; no ML)
       /^src\/core\/labels\/samples$/, // the per-sample table of a run (pure: saved predictions + confident learning; the dashboard)
     ],

@@ -18,7 +18,7 @@ import { fmt, machineInfo, mean, sklearnPython, writeReport } from './report';
 import { createEncoder, withEmbeddingCache } from '../../src/core/encoders';
 import { fitFewShot } from '../../src/core/fewshot';
 import { findLabelIssues } from '../../src/core/labels/audit';
-import { AUDIT_METHOD } from '../../src/core/labels/session';
+import { AUDIT_METHOD } from '../../src/core/labels/runAudit';
 import { shuffleInPlace } from '../../src/core/util/rng';
 
 interface LabelsArgs { data: string[]; ks: number[]; seeds: number; noise: number; encoder: string; maxCorpora?: number; out: string; dump?: string }

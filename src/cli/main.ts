@@ -517,15 +517,7 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
   const { emptyTextProblem, loadPredictor } = await import('../core/predict');
   const empty = emptyTextProblem(texts);
   if (empty) throw new UsageError(`${empty}; give a text to label, e.g. fewshot predict --run <run> "chest pain on exertion"`, 'predict');
-  const runDir = await runDirOf(ref, io, str(values, 'store'));
-  if (await runFileExists(runDir, 'record')) {
-    const rec = await readRecord(runDir);
-    if (rec.status !== 'completed') {
-      throw new FewShotError(`Run ${rec.id} is ${rec.status}: it has no model to predict with.`, {
-        file: runFile(runDir, 'record'), fix: 'Pick a completed run (`fewshot runs`), or train again.', code: 'run-not-usable',
-      });
-    }
-  }
+  const runDir = await predictableRunDir(ref, io, str(values, 'store'));
   const predictor = await loadPredictor(runDir, { hf: { cacheDir: str(values, 'hf-cache') ? path.resolve(io.cwd, str(values, 'hf-cache')!) : undefined } });
   try {
     if (predictor.modality === 'image') {
@@ -571,11 +563,9 @@ async function imageArguments(args: string[], cwd: string): Promise<string[] | n
   return kinds.map((k) => k.file);
 }
 
-/** `fewshot predict --run R a.png b.bmp`: each image's label and top-3 probabilities. */
-async function predictImages(ref: string, files: string[], values: Record<string, unknown>, io: Io): Promise<number> {
-  process.env.ORT_DISABLE_TELEMETRY = '1';
-  const { loadPredictor } = await import('../core/predict');
-  const runDir = await runDirOf(ref, io, str(values, 'store'));
+/** The folder of a run that can predict: a run whose record says anything but completed is refused (a bare model folder is fine). */
+async function predictableRunDir(ref: string, io: Io, store: string | undefined): Promise<string> {
+  const runDir = await runDirOf(ref, io, store);
   if (await runFileExists(runDir, 'record')) {
     const rec = await readRecord(runDir);
     if (rec.status !== 'completed') {
@@ -584,6 +574,14 @@ async function predictImages(ref: string, files: string[], values: Record<string
       });
     }
   }
+  return runDir;
+}
+
+/** `fewshot predict --run R a.png b.bmp`: each image's label and top-3 probabilities. */
+async function predictImages(ref: string, files: string[], values: Record<string, unknown>, io: Io): Promise<number> {
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+  const { loadPredictor } = await import('../core/predict');
+  const runDir = await predictableRunDir(ref, io, str(values, 'store'));
   const predictor = await loadPredictor(runDir);
   try {
     if (!predictor.predictImages) throw new UsageError(`run ${ref} classifies texts, not images; give a text, or pick a run trained on an image dataset`, 'predict');

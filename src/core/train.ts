@@ -360,19 +360,8 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       // out-of-fold predictions of the training split (head auto): oof.jsonl, and the recall targets' thresholds.
       // Not after SetFit: its body was trained on every training text, so they would not be out-of-fold.
       if (setfit) delete fitted.oof;
-      if (fitted.oof) {
-        const oofProba = fitted.oof.proba;
-        oof = dataset.train.map((s, i) => toPrediction(s, i, oofProba[i], labels));
-      }
-      let noOof = '';
-      if (!fitted.oof) {
-        noOof = headChoice.head === 'centroid'
-          ? `head auto chose the nearest centroid (${headChoice.reason}), which computes no out-of-fold probabilities`
-          : `the head computed no out-of-fold probabilities (${fitted.progress.validation})`;
-      }
-      const decision = decisionFor(config, labels, yTrainAll, fitted.oof ?? null, noOof, warn);
-      // targets that could not be applied: the report says so too, next to the table
-      if (config.minRecall && Object.keys(config.minRecall).length && !fitted.oof) notApplied = `Recall targets were not applied: ${noOof}.\n`;
+      let decision: DecisionRule | undefined;
+      ({ oof, decision, notApplied } = oofAndDecision(fitted, dataset.train, yTrainAll, labels, headChoice, config, warn));
       const model: ModelFile = {
         ...fitted.model, labels, encoder: info, head: headChoice.head, maxChars: cached.maxChars,
         ...(setfit ? { body: { path: SETFIT_BODY_DIR, ref: path.resolve(setfit.bodyDir) } } : {}),
@@ -555,12 +544,7 @@ async function imageStages(config: TrainConfig, req: TrainRequest, h: ImageHooks
   throwIfAborted(h.signal);
   h.timings.trainMs = Date.now() - tTrain;
   const samples = dataset.train.map(imageRow);
-  const oof = fitted.oof ? samples.map((s, i) => toPrediction(s, i, fitted.oof!.proba[i], labels)) : undefined;
-  const noOof = fitted.oof ? '' : headChoice.head === 'centroid'
-    ? `head auto chose the nearest centroid (${headChoice.reason}), which computes no out-of-fold probabilities`
-    : `the head computed no out-of-fold probabilities (${fitted.progress.validation})`;
-  const decision = decisionFor(config, labels, y, fitted.oof ?? null, noOof, h.warn);
-  const notApplied = config.minRecall && Object.keys(config.minRecall).length && !fitted.oof ? `Recall targets were not applied: ${noOof}.\n` : '';
+  const { oof, decision, notApplied } = oofAndDecision(fitted, samples, y, labels, headChoice, config, h.warn);
   const model: ModelFile = { ...fitted.model, labels, encoder: info, head: headChoice.head, ...(decision ? { decision } : {}) };
   const outcome = { model, bestEpoch: fitted.bestEpoch, epochsRun: fitted.epochsRun, bestValMacroF1: fitted.bestValMacroF1 };
 
@@ -603,11 +587,20 @@ function findImageDataProblems(d: ImageDataset): DataProblem[] {
   if (overlap.length) {
     out.push({ code: 'test-train-overlap', count: overlap.length, message: `${overlap.length} test image(s) are also in the training split (the same bytes); test scores are optimistic.`, files: overlap.slice(0, 5).map((s) => s.file) });
   }
-  if (d.test.length) {
-    const small = d.labels.map((l) => [l, d.test.filter((s) => s.label === l).length] as const).filter(([, c]) => c < 5);
-    if (small.length) out.push({ code: 'small-test-class', count: small.length, message: `${small.length} class(es) have fewer than 5 test images (${small.map(([l, c]) => `${l}: ${c}`).join(', ')}); their scores are noisy.` });
+  out.push(...splitProblems(d.labels, d.test, d.files, 'images'));
+  return out;
+}
+
+/** Data problems shared by text and image datasets: classes with fewer than 5 test examples, skipped files. */
+function splitProblems(labels: string[], test: { label: string }[], files: { file: string; skipped?: string }[], what: 'examples' | 'images'): DataProblem[] {
+  const out: DataProblem[] = [];
+  if (test.length) {
+    const small = labels.map((l) => [l, test.filter((s) => s.label === l).length] as const).filter(([, c]) => c < 5);
+    if (small.length) {
+      out.push({ code: 'small-test-class', count: small.length, message: `${small.length} class(es) have fewer than 5 test ${what} (${small.map(([l, c]) => `${l}: ${c}`).join(', ')}); their scores are noisy.` });
+    }
   }
-  const skipped = d.files.filter((f) => f.skipped);
+  const skipped = files.filter((f) => f.skipped);
   if (skipped.length) {
     out.push({ code: 'files-skipped', count: skipped.length, message: `${skipped.length} file(s) were skipped (${skipped.slice(0, 3).map((f) => `${path.basename(f.file)}: ${f.skipped}`).join('; ')}${skipped.length > 3 ? '; …' : ''}).`, files: skipped.slice(0, 5).map((f) => f.file) });
   }
@@ -791,16 +784,7 @@ export function findDataProblems(d: Dataset): DataProblem[] {
   if (overlap.length) {
     out.push({ code: 'test-train-overlap', count: overlap.length, message: `${overlap.length} test text(s) also occur in the training split; test scores are optimistic.`, files: [...new Set(overlap.map((s) => s.file).filter((f): f is string => !!f))].slice(0, 5) });
   }
-  if (d.test.length) {
-    const small = d.labels.map((l) => [l, d.test.filter((s) => s.label === l).length] as const).filter(([, c]) => c < 5);
-    if (small.length) {
-      out.push({ code: 'small-test-class', count: small.length, message: `${small.length} class(es) have fewer than 5 test examples (${small.map(([l, c]) => `${l}: ${c}`).join(', ')}); their scores are noisy.` });
-    }
-  }
-  const skipped = d.files.filter((f) => f.skipped);
-  if (skipped.length) {
-    out.push({ code: 'files-skipped', count: skipped.length, message: `${skipped.length} file(s) were skipped (${skipped.slice(0, 3).map((f) => `${path.basename(f.file)}: ${f.skipped}`).join('; ')}${skipped.length > 3 ? '; …' : ''}).`, files: skipped.slice(0, 5).map((f) => f.file) });
-  }
+  out.push(...splitProblems(d.labels, d.test, d.files, 'examples'));
   const missing = (d.issues ?? []).filter((i) => i.code === IssueCodes.testClassNotInTrain);
   if (missing.length) {
     const each = missing.map((i) => /"(.*)" \((\d+) example/.exec(i.message)).map((m) => ({ label: m?.[1] ?? '?', n: Number(m?.[2] ?? 0) }));
@@ -825,6 +809,26 @@ function toPrediction(s: Sample, index: number, p: number[], labels: string[], r
   const out: TestPrediction = { index, text: s.text, label: s.label, predicted: best < 0 ? UNCERTAIN_LABEL : labels[best], probabilities, file: s.file };
   if (s.line !== undefined) out.line = s.line;
   return out;
+}
+
+/**
+ * After the fit stage: the training examples' out-of-fold predictions (oof.jsonl; head auto with CV), the decision
+ * rule (recall targets, abstain) and, when targets could not be applied, the line that says why in report.txt.
+ */
+function oofAndDecision(
+  fitted: { oof?: { proba: number[][]; description: string }; progress: { validation: string } }, samples: Sample[], y: number[], labels: string[],
+  headChoice: { head: HeadKind; reason: string }, config: TrainConfig, warn: (m: string) => void,
+): { oof: TrainPrediction[] | undefined; decision: DecisionRule | undefined; notApplied: string } {
+  const f = fitted.oof;
+  const noOof = f ? '' : headChoice.head === 'centroid'
+    ? `head auto chose the nearest centroid (${headChoice.reason}), which computes no out-of-fold probabilities`
+    : `the head computed no out-of-fold probabilities (${fitted.progress.validation})`;
+  return {
+    oof: f ? samples.map((s, i) => toPrediction(s, i, f.proba[i], labels)) : undefined,
+    decision: decisionFor(config, labels, y, f ?? null, noOof, warn),
+    // targets that could not be applied: the report says so too, next to the table
+    notApplied: config.minRecall && Object.keys(config.minRecall).length && !f ? `Recall targets were not applied: ${noOof}.\n` : '',
+  };
 }
 
 /**

@@ -9,8 +9,8 @@ import type { AuditResult, SuggestResult } from './labels';
 export const LABELS_WORKER_PROTOCOL_VERSION = 1;
 
 export interface LabelsRequest {
-  /** audit: Check Labels; suggest: Suggest What to Label Next; auditRun: the audit of a finished run from its oof.jsonl. */
-  kind: 'audit' | 'suggest' | 'auditRun';
+  /** audit: Check Labels; suggest: Suggest What to Label Next. (A finished run's audit needs no child: src/core/labels/runAudit.ts.) */
+  kind: 'audit' | 'suggest';
   /** Absolute dataset path (folder or table file). */
   dataset: string;
   /** Workspace store (`<workspace>/.fewshot`): embedding cache and label files. */
@@ -19,8 +19,6 @@ export interface LabelsRequest {
   encoder?: string;
   textColumn?: string;
   labelColumn?: string;
-  /** auditRun: the run (in `<storeDir>/runs`). */
-  runId?: string;
   /** suggest: how many texts. */
   n?: number;
   hf?: { cacheDir?: string; allowRemote?: boolean };
@@ -33,7 +31,6 @@ export type ParentToLabels =
 export type LabelsToParent =
   | { type: 'ready'; protocol: number; pid: number }
   | { type: 'progress'; message: string; done?: number; total?: number }
-  /** auditRun: null when the run saved no out-of-fold predictions. */
-  | { type: 'audit'; result: AuditResult | null }
+  | { type: 'audit'; result: AuditResult }
   | { type: 'suggest'; result: SuggestResult }
   | { type: 'error'; message: string; fix?: string; file?: string; line?: number; cancelled?: boolean };

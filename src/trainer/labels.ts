@@ -3,9 +3,7 @@
  * extension host (embedding and the out-of-fold fits take seconds). Protocol: src/protocol/labelsWorker.ts.
  */
 import { LABELS_WORKER_PROTOCOL_VERSION, type LabelsToParent, type ParentToLabels } from '../protocol/labelsWorker';
-import { auditDataset, auditRun, suggestForDataset, type LabelSessionOptions } from '../core/labels';
-import { RunStore } from '../core/runs';
-import type { AuditResult } from '../protocol/labels';
+import { auditDataset, suggestForDataset, type LabelSessionOptions } from '../core/labels';
 import { errorMessage, isFewShotError } from '../core/errors';
 
 const send = (m: LabelsToParent): Promise<void> => new Promise((resolve) => {
@@ -31,7 +29,6 @@ async function run(msg: Extract<ParentToLabels, { type: 'run' }>): Promise<void>
   let code = 0;
   try {
     if (r.kind === 'audit') await send({ type: 'audit', result: await auditDataset(r.dataset, o) });
-    else if (r.kind === 'auditRun') await send({ type: 'audit', result: await auditOfRun(r.storeDir, r.runId ?? '') });
     else await send({ type: 'suggest', result: await suggestForDataset(r.dataset, r.n ?? 20, o) });
   } catch (e) {
     code = 1;
@@ -41,18 +38,6 @@ async function run(msg: Extract<ParentToLabels, { type: 'run' }>): Promise<void>
       : { type: 'error', message: errorMessage(e), cancelled });
   }
   process.exit(code);
-}
-
-/** The audit of a finished run from its out-of-fold training predictions (oof.jsonl); null without them. */
-async function auditOfRun(storeDir: string, runId: string): Promise<AuditResult | null> {
-  const store = new RunStore(storeDir);
-  const oof = await store.readOof(runId);
-  if (!oof.length) return null;
-  const rec = await store.read(runId);
-  return auditRun(oof, rec.dataset?.labels ?? [...new Set(oof.map((p) => p.label))].sort(), {
-    dataset: rec.dataset?.path ?? rec.config.dataset, fingerprint: rec.dataset?.fingerprint ?? '', encoder: rec.encoder?.id ?? rec.config.encoder,
-    probabilities: `out-of-fold predictions of run ${runId}`, storeDir, runId,
-  });
 }
 
 process.on('message', (raw: unknown) => {

@@ -26,14 +26,13 @@ export interface LabelsRunOptions {
 
 export function runLabels(req: LabelsRequest & { kind: 'audit' }, o?: LabelsRunOptions): Promise<AuditResult>;
 export function runLabels(req: LabelsRequest & { kind: 'suggest' }, o?: LabelsRunOptions): Promise<SuggestResult>;
-export function runLabels(req: LabelsRequest & { kind: 'auditRun' }, o?: LabelsRunOptions): Promise<AuditResult | null>;
-export function runLabels(req: LabelsRequest, o: LabelsRunOptions = {}): Promise<AuditResult | SuggestResult | null> {
+export function runLabels(req: LabelsRequest, o: LabelsRunOptions = {}): Promise<AuditResult | SuggestResult> {
   const tail = new LogTail();
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try { child = forkChild(o.script ?? findChildScript('labels.js'), o.execPath, o.env, tail); } catch (e) { return reject(e); }
     let settled = false;
-    let result: AuditResult | SuggestResult | null | undefined;
+    let result: AuditResult | SuggestResult | undefined;
     let error: LabelsError | undefined;
     const onAbort = () => {
       if (child.connected) { try { child.send({ type: 'cancel' }); } catch { /* gone */ } }

@@ -3,4 +3,5 @@ export { findLabelIssues, confidentJoint, perClassThresholds, clippedThresholds,
 export { rankUnlabelled, margins, type RankedUnlabelled } from './suggest';
 export { chooseThresholds, decideIndex, decideLabel } from './thresholds';
 export { LabelStore, textHash, LABEL_FILES } from './reviewed';
-export { openLabelSession, auditDataset, auditRun, auditPredictions, checkAuditable, suggestForDataset, AUDIT_METHOD, SUGGEST_METHOD, type LabelSession, type LabelSessionOptions } from './session';
+export { openLabelSession, auditDataset, checkAuditable, suggestForDataset, SUGGEST_METHOD, type LabelSession, type LabelSessionOptions } from './session';
+export { auditPredictions, auditRun, auditOfRun, AUDIT_METHOD } from './runAudit';

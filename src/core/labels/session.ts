@@ -4,17 +4,16 @@
  * ranking. Also the audit of a finished run from its saved out-of-fold predictions (oof.jsonl).
  */
 import * as path from 'node:path';
-import { LABELS_FORMAT_VERSION, type AuditResult, type LabelSuspect, type SuggestResult, type TrainPrediction } from '../../protocol/labels';
+import { LABELS_FORMAT_VERSION, type AuditResult, type SuggestResult } from '../../protocol/labels';
 import { loadDataset } from '../datasets';
 import type { Dataset, LoadOptions, Sample } from '../datasets';
 import { createEncoder, withEmbeddingCache, type EncoderOptions } from '../encoders';
 import { FewShotError } from '../errors';
 import { fitFewShot, type Row } from '../fewshot';
-import { findLabelIssues } from './audit';
+import { auditPredictions } from './runAudit';
 import { LabelStore, textHash } from './reviewed';
 import { rankUnlabelled } from './suggest';
 
-export const AUDIT_METHOD = 'confident learning (per-class thresholds clipped at (1 + 1/k) / 2; flagged by both prune-by-noise-rate and prune-by-class), ranked by self-confidence';
 export const SUGGEST_METHOD = 'k-means groups of the unlabelled texts (embeddings); per group the text with the highest (1 − margin) × typicality × distance to the labelled texts';
 
 export interface LabelSessionOptions extends LoadOptions {
@@ -41,16 +40,15 @@ export interface LabelSession {
   unlabeledProba: number[][];
 }
 
-/** Loads, embeds and fits: everything audit and suggest need. */
-export async function openLabelSession(datasetPath: string, o: LabelSessionOptions): Promise<LabelSession> {
-  o.onProgress?.(`Loading ${datasetPath}`);
+/**
+ * Loads, embeds and fits: everything audit and suggest need. `check` refuses the loaded dataset before anything is
+ * embedded (bad input fails at once, and the dataset is read once).
+ */
+export async function openLabelSession(datasetPath: string, o: LabelSessionOptions, check: (d: Dataset) => void = checkLabels): Promise<LabelSession> {
   const dataset = await loadDataset(datasetPath, o);
+  check(dataset);
+  o.onProgress?.(`Loaded ${dataset.root}: ${dataset.train.length} training and ${dataset.unlabeled?.length ?? 0} unlabelled texts`);
   const labels = dataset.labels;
-  if (labels.length < 2) {
-    throw new FewShotError(`The dataset ${dataset.root} has ${labels.length} label(s); checking labels needs at least 2.`, {
-      file: dataset.root, code: 'too-few-labels', fix: 'Add examples of at least two labels (one folder per label, or a label column).',
-    });
-  }
   const unlabeled: Sample[] = dataset.unlabeled ?? [];
   const { encoder, info } = await createEncoder(o.encoder ?? 'auto', { hf: o.hf, language: dataset.language });
   const cached = withEmbeddingCache(encoder, path.join(o.storeDir, 'cache', 'embeddings'));
@@ -82,33 +80,13 @@ function probsRecord(p: ArrayLike<number>, labels: readonly string[]): Record<st
   return r;
 }
 
-/**
- * Suspects from out-of-fold probabilities (confident learning), leaving out examples marked reviewed.
- * `samples[i]` is the example of `probs[i]`.
- */
-export async function auditPredictions(
-  samples: { text: string; label: string; file?: string; line?: number; index: number }[], probs: number[][], labels: string[],
-  meta: { dataset: string; fingerprint: string; encoder: string; probabilities: string; storeDir: string; runId?: string },
-): Promise<AuditResult> {
-  const index = new Map(labels.map((l, i) => [l, i] as const));
-  const keep = samples.map((s, i) => (index.has(s.label) ? i : -1)).filter((i) => i >= 0);
-  const flagged = findLabelIssues(keep.map((i) => probs[i]), keep.map((i) => index.get(samples[i].label)!), labels.length);
-  const reviewed = await new LabelStore(meta.storeDir).readReviewed();
-  let reviewedSkipped = 0;
-  const suspects: LabelSuspect[] = [];
-  for (const f of flagged) {
-    const s = samples[keep[f.index]];
-    if (LabelStore.isReviewed(reviewed, s.text, s.label)) { reviewedSkipped++; continue; }
-    suspects.push({
-      index: s.index, file: s.file ?? meta.dataset, ...(s.line !== undefined ? { line: s.line } : {}), text: s.text, textHash: textHash(s.text),
-      given: s.label, suggested: labels[f.suggested], pSuggested: f.pSuggested, pGiven: f.pGiven, score: f.score,
+/** Refuses a dataset with fewer than 2 labels (every label tool needs a classifier). */
+function checkLabels(dataset: Dataset): void {
+  if (dataset.labels.length < 2) {
+    throw new FewShotError(`The dataset ${dataset.root} has ${dataset.labels.length} label(s); checking labels needs at least 2.`, {
+      file: dataset.root, code: 'too-few-labels', fix: 'Add examples of at least two labels (one folder per label, or a label column).',
     });
   }
-  return {
-    formatVersion: LABELS_FORMAT_VERSION, dataset: path.resolve(meta.dataset), fingerprint: meta.fingerprint, createdAt: new Date().toISOString(),
-    encoder: meta.encoder, probabilities: meta.probabilities, method: AUDIT_METHOD, examples: keep.length, suspects, reviewedSkipped,
-    ...(meta.runId ? { runId: meta.runId } : {}),
-  };
 }
 
 /**
@@ -116,11 +94,7 @@ export async function auditPredictions(
  * with fewer than 2 training examples (named, with how many to add).
  */
 export function checkAuditable(dataset: Dataset): void {
-  if (dataset.labels.length < 2) {
-    throw new FewShotError(`The dataset ${dataset.root} has ${dataset.labels.length} label(s); checking labels needs at least 2.`, {
-      file: dataset.root, code: 'too-few-labels', fix: 'Add examples of at least two labels (one folder per label, or a label column).',
-    });
-  }
+  checkLabels(dataset);
   const small = dataset.labels
     .map((label) => ({ label, n: dataset.train.filter((x) => x.label === label).length }))
     .filter((c) => c.n < 2);
@@ -135,8 +109,7 @@ export function checkAuditable(dataset: Dataset): void {
 
 /** `fewshot audit`: likely label errors of a dataset's training split; saved as the dataset's last audit. */
 export async function auditDataset(datasetPath: string, o: LabelSessionOptions): Promise<AuditResult> {
-  checkAuditable(await loadDataset(datasetPath, o)); // before embedding: bad input fails at once
-  const s = await openLabelSession(datasetPath, o);
+  const s = await openLabelSession(datasetPath, o, checkAuditable);
   if (!s.oof) {
     throw new FewShotError(`${s.dataset.root}: the few-shot head computed no out-of-fold probabilities for its ${s.dataset.train.length} training texts (it cross-validates up to 5000 texts, and above 1000 only with a sparse n-gram encoder).`, {
       file: s.dataset.root, code: 'no-oof', fix: 'Check the labels of a sample of at most 1000 texts, or use an encoder with n-gram hashing (e.g. --encoder combo:use+hashing).',
@@ -149,27 +122,21 @@ export async function auditDataset(datasetPath: string, o: LabelSessionOptions):
   return result;
 }
 
-/** Audit of a finished run from its out-of-fold training predictions (oof.jsonl). */
-export async function auditRun(preds: TrainPrediction[], labels: string[], meta: { dataset: string; fingerprint: string; encoder: string; probabilities: string; storeDir: string; runId: string }): Promise<AuditResult> {
-  const probs = preds.map((p) => labels.map((l) => p.probabilities[l] ?? 0));
-  const result = await auditPredictions(preds.map((p) => ({ text: p.text, label: p.label, file: p.file, line: p.line, index: p.index })), probs, labels, meta);
-  await new LabelStore(meta.storeDir).writeAudit(result);
-  return result;
-}
-
 /** `fewshot suggest`: the unlabelled texts to label next. */
 export async function suggestForDataset(datasetPath: string, n: number, o: LabelSessionOptions): Promise<SuggestResult> {
   if (!Number.isInteger(n) || n < 1) throw new FewShotError(`The number of suggestions must be a whole number of at least 1 (got ${n}).`, { code: 'bad-count', fix: 'Ask for 1 or more suggestions (e.g. --n 20).' });
-  const s = await openLabelSession(datasetPath, o);
-  const unlabeled = s.dataset.unlabeled ?? [];
-  if (!unlabeled.length) {
-    throw new FewShotError(`${s.dataset.root} has no unlabelled texts to suggest from.`, {
-      file: s.dataset.root, code: 'no-unlabeled',
-      fix: s.dataset.format === 'folders'
-        ? `Put unlabelled texts (.txt or .md files) in ${path.join(s.dataset.root, 'unlabeled')}/ (next to the class folders, or next to train/ and test/).`
-        : `Add rows with a text and an empty label cell to ${s.dataset.root}.`,
+  // no unlabelled texts: refused before anything is embedded or fitted
+  const s = await openLabelSession(datasetPath, o, (d) => {
+    checkLabels(d);
+    if (d.unlabeled?.length) return;
+    throw new FewShotError(`${d.root} has no unlabelled texts to suggest from.`, {
+      file: d.root, code: 'no-unlabeled',
+      fix: d.format === 'folders'
+        ? `Put unlabelled texts (.txt or .md files) in ${path.join(d.root, 'unlabeled')}/ (next to the class folders, or next to train/ and test/).`
+        : `Add rows with a text and an empty label cell to ${d.root}.`,
     });
-  }
+  });
+  const unlabeled = s.dataset.unlabeled ?? [];
   const ranked = rankUnlabelled(s.unlabeledProba, s.xUnlabeled, s.xTrain, n, { encoderId: s.encoderId });
   const labels = s.dataset.labels;
   return {

@@ -11,14 +11,14 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import type { Host } from '../host';
-import type { TrainApi } from '../train';
+import { datasetOfArg, type TrainApi } from '../train';
 import type { AuditResult, LabelSuspect, SuggestResult } from '../../protocol/labels';
 import type { LabelsRequest } from '../../protocol/labelsWorker';
 import { runLabels, LabelsError } from '../../trainer/labelsClient';
 import { showUntrusted } from '../train/manager';
 import { diagnosticsApi } from '../diagnostics';
 import { LabelStore } from '../../core/labels/reviewed';
-import { RunStore, RUN_FILES } from '../../core/runs';
+import { auditOfRun } from '../../core/labels/runAudit';
 import { applyMoves, FixUndoStack } from '../diagnostics/fixes';
 import { labelCellEdit } from './cells';
 import { columnOptions, formatOfDataset, LabelsState, SUSPECT_CODE, SOURCE } from './state';
@@ -232,8 +232,8 @@ export function activateLabels(host: Host, train: TrainApi): LabelsApi {
   const auditRun = async (runId: string): Promise<AuditResult | undefined> => {
     const storeDir = host.storeDir();
     if (!storeDir) return undefined;
-    if (!(await exists(path.join(new RunStore(storeDir).dirOf(runId), RUN_FILES.oof)))) return undefined; // no out-of-fold predictions saved
-    const a = await runLabels({ kind: 'auditRun', runId, dataset: '', storeDir }, { script: host.distPath('labels.js') });
+    // arithmetic on the run's saved out-of-fold probabilities: no child process needed (null: the run saved none)
+    const a = await auditOfRun(storeDir, runId);
     if (a) await state.setAudit(a);
     return a ?? undefined;
   };
@@ -312,18 +312,14 @@ async function trainDir(root: string): Promise<string> {
 function progressText(message: string, done?: number, total?: number): string {
   if (message.startsWith('Embedding') && total) return vscode.l10n.t('Embedding the texts: {0}/{1}', done ?? 0, total);
   if (message.startsWith('Fitting')) return vscode.l10n.t('Computing out-of-fold probabilities…');
-  if (message.startsWith('Loading')) return vscode.l10n.t('Loading the dataset…');
+  if (message.startsWith('Loaded')) return vscode.l10n.t('Loading the dataset…');
   return message;
 }
 
-/** Dataset path from a command argument (Datasets view node, Explorer Uri, path) or a quick pick. */
+/** Dataset path from a command argument (datasetOfArg: Datasets view node, Explorer Uri, path) or a quick pick. */
 async function pickDataset(arg: unknown, train: TrainApi, placeHolder: string): Promise<string | undefined> {
-  if (arg instanceof vscode.Uri) return arg.fsPath;
-  const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  if (typeof arg === 'string' && arg) return ws ? path.resolve(ws, arg) : path.resolve(arg);
-  const node = arg as { ref?: { root?: string }; dataset?: string } | undefined;
-  if (node?.ref?.root) return node.ref.root;
-  if (typeof node?.dataset === 'string') return node.dataset;
+  const named = datasetOfArg(arg);
+  if (named) return named;
   const list = await train.datasetsProvider.listDatasets();
   if (!list.length) {
     void vscode.window.showInformationMessage(vscode.l10n.t('No datasets found in this workspace.'));

@@ -93,15 +93,26 @@ export function activateTrain(host: Host): TrainApi {
   };
 }
 
-/** Dataset path from a command argument (Explorer Uri, tree node, path) or a quick pick. */
-async function resolveDataset(arg: unknown, provider: DatasetsTreeProvider): Promise<string | undefined> {
+/**
+ * Dataset path named by a command argument: an Explorer Uri, a path (relative to the first workspace folder), a
+ * Datasets view node, or a Label Review node; undefined when the argument names none (then the command asks).
+ */
+export function datasetOfArg(arg: unknown): string | undefined {
   if (arg instanceof vscode.Uri) return arg.fsPath;
   if (typeof arg === 'string' && arg) {
     const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     return ws ? path.resolve(ws, arg) : path.resolve(arg);
   }
-  const node = arg as { ref?: { root?: string } } | undefined;
+  const node = arg as { ref?: { root?: string }; dataset?: unknown } | undefined;
   if (node?.ref?.root) return node.ref.root;
+  if (typeof node?.dataset === 'string' && node.dataset) return node.dataset;
+  return undefined;
+}
+
+/** Dataset path from a command argument (datasetOfArg) or a quick pick. */
+async function resolveDataset(arg: unknown, provider: DatasetsTreeProvider): Promise<string | undefined> {
+  const named = datasetOfArg(arg);
+  if (named) return named;
 
   const list = await provider.listDatasets();
   const activeFile = vscode.window.activeTextEditor?.document.uri;
