@@ -121,16 +121,22 @@ describe('images: dataset loading', function () {
     await assert.rejects(loadImageDataset(path.join(dir, 'missing')), (e: unknown) => e instanceof FewShotError && e.code === 'dataset-missing');
   });
 
-  it('tells image datasets from text datasets; the text scan does not list image folders', async () => {
-    writeTree(dir, { 'imgs/train/circle/a.png': await shapeImage('circle'), 'imgs/train/square/b.png': await shapeImage('square'), ...classFolders('notes/train', { a: 3, b: 3 }) });
+  it('tells image datasets from text datasets; the workspace scan lists image folders as media "images", by content', async () => {
+    writeTree(dir, {
+      'imgs/train/circle/a.png': await shapeImage('circle'), 'imgs/train/square/b.png': await shapeImage('square'), ...classFolders('notes/train', { a: 3, b: 3 }),
+      // unsplit class folders of JPEGs with no image extension; a folder of other binary files is no dataset
+      'scans/ok/1.dat': await shapeImage('circle', 'jpeg'), 'scans/ok/2.dat': await shapeImage('star', 'jpeg'),
+      'scans/bad/1.dat': await shapeImage('square', 'jpeg'), 'blobs/x/1.bin': Buffer.alloc(64, 7), 'blobs/y/1.bin': Buffer.alloc(64, 9),
+    });
     assert.equal(await isImageDataset(path.join(dir, 'imgs')), true);
     assert.equal(await isImageDataset(path.join(dir, 'notes')), false);
     assert.equal(await isImageDataset(path.join(dir, 'nowhere')), false);
-    assert.deepEqual((await findDatasets(dir)).map((r) => path.basename(r.root)), ['notes']);
+    assert.deepEqual((await findDatasets(dir)).map((r) => [path.basename(r.root), r.media ?? 'text']), [['imgs', 'images'], ['notes', 'text'], ['scans', 'images']]);
+    assert.deepEqual((await findDatasets(dir, { extraPaths: ['imgs'], maxDepth: 0 })).map((r) => r.media), ['images']);
     assert.equal(sniffImageFormat(Buffer.from('hello world!')), undefined);
   });
 
-  it('loads the bundled samples/shapes dataset cleanly, and the text scan of samples/ leaves it out', async () => {
+  it('loads the bundled samples/shapes dataset cleanly, and the scan of samples/ lists it as images', async () => {
     const root = path.join(SAMPLES, 'shapes');
     const ds = await loadImageDataset(root);
     assert.deepEqual(ds.labels, ['circle', 'square', 'star', 'triangle']);
@@ -139,7 +145,7 @@ describe('images: dataset loading', function () {
     assert.deepEqual(ds.issues, []);
     assert.ok(ds.train.every((s) => s.format === 'png' && s.width === 96 && s.height === 96));
     assert.equal(await isImageDataset(root), true);
-    assert.ok(!(await findDatasets(SAMPLES)).some((r) => r.root.startsWith(root)));
+    assert.deepEqual((await findDatasets(SAMPLES)).filter((r) => r.root.startsWith(root)).map((r) => r.media), ['images']);
   });
 });
 

@@ -6,6 +6,7 @@ import { mapLimit } from '../util/async';
 import { detectEncoding } from './encoding';
 import { isHiddenOrSystem, isUnlabeledFolderName, pairedTestFile, pairedTrainFile, SAMPLE_EXTENSIONS } from './load';
 import { columnNameLists, detectColumns, normName, readTableRecords, tableFormatOf } from './table';
+import { isImageFile } from './sniff';
 import { DatasetFormat, DatasetRef } from './types';
 
 export const SKIP_DIRS = new Set(['node_modules', '.git', '.fewshot', 'dist', 'out', '.hg', '.svn', '__pycache__', '.venv', 'venv', '.vscode-test', '.next', 'bower_components', 'test-results', '.cache', 'bench-results']);
@@ -16,34 +17,53 @@ async function readDirSafe(dir: string): Promise<Dirent[]> {
   try { return await fsp.readdir(dir, { withFileTypes: true }); } catch { return []; }
 }
 
-/** A `train/` folder whose children are class folders holding at least one .txt/.md file. */
-async function looksLikeSplitFolder(dir: string): Promise<boolean> {
+/** What a class folder holds: 'text' (.txt/.md files), 'images' (its first files start like images), or nothing. */
+async function classFolderKind(files: Dirent[], dir: string): Promise<'text' | 'images' | undefined> {
+  const plain = files.filter((f) => f.isFile() && !isHiddenOrSystem(f.name));
+  if (plain.some((f) => SAMPLE_EXTENSIONS.has(path.extname(f.name).toLowerCase()))) return 'text';
+  let images = 0;
+  const first = plain.slice(0, 3);
+  for (const f of first) if (await isImageFile(path.join(dir, f.name))) images++;
+  return first.length && images * 2 > first.length ? 'images' : undefined;
+}
+
+/** A `train/` folder whose children are class folders holding at least one .txt/.md file, or images. */
+async function splitFolderKind(dir: string): Promise<'text' | 'images' | undefined> {
   const ents = (await readDirSafe(dir)).filter((e) => e.isDirectory() && !isHiddenOrSystem(e.name));
+  let images = false;
   for (const e of ents.slice(0, 50)) {
-    const files = await readDirSafe(path.join(dir, e.name));
-    if (files.some((f) => f.isFile() && SAMPLE_EXTENSIONS.has(path.extname(f.name).toLowerCase()))) return true;
+    const d = path.join(dir, e.name);
+    const kind = await classFolderKind(await readDirSafe(d), d);
+    if (kind === 'text') return 'text';
+    images ||= kind === 'images';
   }
-  return false;
+  return images ? 'images' : undefined;
 }
 
 /**
  * An unsplit layout `<root>/<class>/*` (the loader makes a stratified split): at least two class
  * folders, each a leaf holding sample files, at least half of them two or more, and at least one
- * .txt among them (so a folder of Markdown documentation or of one-file folders is not taken for a dataset).
+ * .txt among them (so a folder of Markdown documentation or of one-file folders is not taken for a dataset) —
+ * or, for images, every checked class folder starting with image files (told by their first bytes).
  */
-async function looksLikeUnsplitRoot(subdirs: string[]): Promise<boolean> {
-  if (subdirs.length < 2) return false;
-  let txt = false, several = 0;
+async function unsplitRootKind(subdirs: string[]): Promise<'text' | 'images' | undefined> {
+  if (subdirs.length < 2) return undefined;
+  let txt = false, several = 0, imageFolders = 0;
   const checked = subdirs.slice(0, 50);
   for (const dir of checked) {
     const ents = (await readDirSafe(dir)).filter((e) => !isHiddenOrSystem(e.name));
-    if (ents.some((e) => e.isDirectory())) return false;
+    if (ents.some((e) => e.isDirectory())) return undefined;
     const samples = ents.filter((e) => e.isFile() && SAMPLE_EXTENSIONS.has(path.extname(e.name).toLowerCase()));
-    if (!samples.length) return false;
+    if (!samples.length) {
+      if (await classFolderKind(ents, dir) !== 'images') return undefined;
+      imageFolders++;
+      continue;
+    }
     txt ||= samples.some((e) => path.extname(e.name).toLowerCase() === '.txt');
     if (samples.length >= 2) several++;
   }
-  return txt && several * 2 >= checked.length;
+  if (imageFolders === checked.length) return 'images';
+  return !imageFolders && txt && several * 2 >= checked.length ? 'text' : undefined;
 }
 
 function nameMatches(h: string, names: string[]): boolean {
@@ -89,7 +109,7 @@ function refName(p: string, format: DatasetFormat): string {
 
 /**
  * Datasets in a workspace: folders with a train/ folder of class folders, folders of only
- * class folders (unsplit), and
+ * class folders (unsplit) — of texts, or of images (`media: 'images'`) — and
  * CSV/TSV/JSONL files with a detectable text and label column; plus `extraPaths`
  * (absolute or relative to the workspace), which are listed whenever they exist.
  */
@@ -101,7 +121,13 @@ export async function findDatasets(workspaceRoot: string, opts: { extraPaths?: s
     const p = path.resolve(root, extra);
     try {
       const st = await fsp.stat(p);
-      if (st.isDirectory()) found.set(p, { root: p, format: 'folders', name: refName(p, 'folders') });
+      if (st.isDirectory()) {
+        const subdirs = (await readDirSafe(p)).filter((e) => e.isDirectory() && !isHiddenOrSystem(e.name));
+        const train = subdirs.find((e) => ['train', 'training'].includes(e.name.toLowerCase()));
+        const kind = train ? await splitFolderKind(path.join(p, train.name))
+          : await unsplitRootKind(subdirs.filter((e) => !isUnlabeledFolderName(e.name)).map((e) => path.join(p, e.name)));
+        found.set(p, { root: p, format: 'folders', name: refName(p, 'folders'), ...(kind === 'images' ? { media: 'images' as const } : {}) });
+      }
       else { const f = tableFormatOf(p); if (f) found.set(p, { root: p, format: f, name: refName(p, f) }); }
     } catch { /* missing configured path: the caller reports it when loading */ }
   }
@@ -114,12 +140,16 @@ export async function findDatasets(workspaceRoot: string, opts: { extraPaths?: s
       const ents = await readDirSafe(dir);
       const subdirs = ents.filter((e) => e.isDirectory() && !isHiddenOrSystem(e.name) && !SKIP_DIRS.has(e.name));
       const train = subdirs.find((e) => ['train', 'training'].includes(e.name.toLowerCase()));
-      if (train && await looksLikeSplitFolder(path.join(dir, train.name))) {
-        if (!found.has(dir)) found.set(dir, { root: dir, format: 'folders', name: refName(dir, 'folders') });
+      const folderRef = (kind: 'text' | 'images'): DatasetRef =>
+        ({ root: dir, format: 'folders', name: refName(dir, 'folders'), ...(kind === 'images' ? { media: 'images' as const } : {}) });
+      const splitKind = train && await splitFolderKind(path.join(dir, train.name));
+      if (splitKind) {
+        if (!found.has(dir)) found.set(dir, folderRef(splitKind));
         return; // do not look inside a dataset
       }
-      if (await looksLikeUnsplitRoot(subdirs.filter((e) => !isUnlabeledFolderName(e.name)).map((e) => path.join(dir, e.name)))) {
-        if (!found.has(dir)) found.set(dir, { root: dir, format: 'folders', name: refName(dir, 'folders') });
+      const unsplitKind = await unsplitRootKind(subdirs.filter((e) => !isUnlabeledFolderName(e.name)).map((e) => path.join(dir, e.name)));
+      if (unsplitKind) {
+        if (!found.has(dir)) found.set(dir, folderRef(unsplitKind));
         return;
       }
       const tables = ents.filter((e) => e.isFile() && !isHiddenOrSystem(e.name) && tableFormatOf(e.name));

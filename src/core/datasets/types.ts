@@ -78,6 +78,8 @@ export interface DatasetRef {
   root: string;
   format: DatasetFormat;
   name: string;
+  /** 'images': a folder dataset whose class folders hold images (loaded by core/images, trained on their pixels). */
+  media?: 'images';
 }
 
 /** Issue codes used by the loader (the ones shared with the language server reuse its DiagnosticCodes). */
