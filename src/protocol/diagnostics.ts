@@ -28,6 +28,13 @@ export const DiagnosticCodes = {
   columnsGuessed: 'fewshot.columns-guessed',
   /** A table row with a text and an empty label: an unlabelled text (Information; Suggest What to Label Next ranks it). */
   emptyLabel: 'fewshot.empty-label',
+  // Image datasets (the same codes as the core's ImageIssueCodes, which training's warnings carry)
+  imageUnreadable: 'fewshot.image-unreadable',
+  imageEmpty: 'fewshot.image-empty',
+  imageTooLarge: 'fewshot.image-too-large',
+  imageSmall: 'fewshot.image-small',
+  imageUnsupportedFormat: 'fewshot.image-unsupported-format',
+  imageNotImage: 'fewshot.image-not-image',
 } as const;
 export type DiagnosticCode = (typeof DiagnosticCodes)[keyof typeof DiagnosticCodes];
 
@@ -57,6 +64,8 @@ export interface DatasetSummary {
   /** Absolute path of the dataset root folder or file. */
   root: string;
   format: 'folders' | 'csv' | 'tsv' | 'jsonl';
+  /** 'images' for a folder dataset of images (counts are images). */
+  media?: 'images';
   classes: ClassSummary[];
   problemCount: number;
   analysedMs: number;

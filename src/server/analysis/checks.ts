@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { DiagnosticCodes, type ClassSummary, type DatasetSummary, type DiagnosticCode, type FolderBadge } from '../../protocol/diagnostics';
 import { encodingFamily, encodingLabel } from '../../core/datasets';
 import { msg } from './messages';
+import { imageDuplicateIssues, SHARP_MISSING, skippedImageIssue, smallImageMessage } from './images';
 import { jaccard, labelKey, positionAt, signatureSimilarity, yieldNow } from './text';
 import type { DatasetDesc, Issue, IssueData, LoadedFile, Range, Sample, Settings, Severity } from './types';
 
@@ -35,6 +36,8 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
   const t0 = Date.now();
   const issues: Issue[] = [];
   const isTable = desc.format !== 'folders';
+  const isImages = desc.media === 'images';
+  let sharpMissing: string | undefined;
   const rel = (file: string) => {
     const r = path.relative(isTable ? path.dirname(desc.root) : desc.root, file).split(path.sep).join('/');
     return r || path.basename(file);
@@ -53,6 +56,15 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
     const lf = files.get(m.file);
     if (!lf) continue;
     loaded.push({ lf, label: m.label });
+    if (isImages) {
+      if (lf.image?.skipped?.code === SHARP_MISSING) { sharpMissing ??= lf.image.skipped.detail; continue; }
+      const bad = skippedImageIssue(lf, m.label, locale);
+      if (bad) { push(bad.code, bad.severity, bad.message, lf.file, zeroRange(), { label: m.label }); continue; }
+      const small = smallImageMessage(lf, locale);
+      if (small) push(DiagnosticCodes.imageSmall, 'info', small, lf.file, zeroRange(), { label: m.label });
+      samples.push(...lf.samples);
+      continue;
+    }
     if (lf.status === 'binary' || lf.status === 'error') {
       push(DiagnosticCodes.undecodableFile, 'error', msg(locale, 'binary'), lf.file, zeroRange(), { label: m.label });
       continue;
@@ -89,7 +101,7 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
     const f = encodingFamily(lf.encoding);
     fam.set(f, (fam.get(f) ?? 0) + 1);
   }
-  if (textFiles >= 2 && fam.size > 1) {
+  if (!isImages && textFiles >= 2 && fam.size > 1) {
     const [major, count] = [...fam.entries()].sort((a, b) => b[1] - a[1])[0];
     if (count / textFiles >= 0.6) {
       for (const { lf, label } of loaded) {
@@ -131,6 +143,8 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
     if (!f || (f.split === 'test' && s.split === 'train')) firstSample.set(s.label, s);
   }
   const sortedLabels = [...labels].sort();
+  const noun = (key: 'imbalance' | 'imbalanceNoWeighting' | 'underrepresented') =>
+    isImages ? ({ imbalance: 'imbalanceImages', imbalanceNoWeighting: 'imbalanceImagesNoWeighting', underrepresented: 'underrepresentedImages' } as const)[key] : key;
   // first file of each class (folders), including empty/binary files
   const firstFile = new Map<string, { file: string; range: Range }>();
   for (const split of ['train', 'test', 'unsplit'] as const) {
@@ -201,21 +215,33 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
     const ratio = trainCount.get(largest)! / trainCount.get(smallest)!;
     if (ratio > settings.imbalanceRatio) {
       const a = classAnchor(smallest);
-      if (a) push(DiagnosticCodes.classImbalance, 'warning', msg(locale, settings.classWeighting ? 'imbalance' : 'imbalanceNoWeighting', largest, trainCount.get(largest)!, smallest, trainCount.get(smallest)!, ratio.toFixed(1), settings.imbalanceRatio), a.file, a.range, { label: smallest });
+      if (a) push(DiagnosticCodes.classImbalance, 'warning', msg(locale, noun(settings.classWeighting ? 'imbalance' : 'imbalanceNoWeighting'), largest, trainCount.get(largest)!, smallest, trainCount.get(smallest)!, ratio.toFixed(1), settings.imbalanceRatio), a.file, a.range, { label: smallest });
     }
     const mean = totalTrain / trainLabels.length;
     for (const l of trainLabels) {
       const c = trainCount.get(l)!;
       if (c < mean / 2) {
         const a = classAnchor(l);
-        if (a) push(DiagnosticCodes.classUnderrepresented, 'info', msg(locale, 'underrepresented', l, c, mean.toFixed(1)), a.file, a.range, { label: l });
+        if (a) push(DiagnosticCodes.classUnderrepresented, 'info', msg(locale, noun('underrepresented'), l, c, mean.toFixed(1)), a.file, a.range, { label: l });
       }
+    }
+  }
+
+  // ---- images: the image library is missing (one error on the dataset), exact and near duplicates (perceptual hash)
+  if (sharpMissing !== undefined) {
+    const a = datasetAnchor() ?? firstFile.values().next().value;
+    if (a) push(DiagnosticCodes.imageUnreadable, 'error', msg(locale, 'sharpMissing', sharpMissing), a.file, a.range);
+  }
+  if (isImages) {
+    for (const d of await imageDuplicateIssues(samples, files, rel, locale)) {
+      push(d.code, d.severity, d.message, d.sample.file, d.sample.range, { label: d.sample.label, other: { file: d.other.file, range: d.other.range } },
+        [{ file: d.other.file, range: d.other.range, message: d.relatedMessage }]);
     }
   }
 
   // ---- exact duplicates, conflicts, exact leakage
   const groups = new Map<string, Sample[]>();
-  for (const s of samples) {
+  for (const s of isImages ? [] : samples) {
     const g = groups.get(s.hash);
     if (g) g.push(s); else groups.set(s.hash, [s]);
   }
@@ -330,6 +356,6 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
   }
   return {
     issues: kept,
-    summary: { root: desc.root, format: desc.format, classes, problemCount: kept.length, analysedMs: Date.now() - t0 },
+    summary: { root: desc.root, format: desc.format, ...(isImages ? { media: 'images' as const } : {}), classes, problemCount: kept.length, analysedMs: Date.now() - t0 },
   };
 }

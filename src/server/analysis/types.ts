@@ -60,6 +60,8 @@ export interface DatasetDesc {
   hasTestFolder?: boolean;
   /** Folder layouts: symbolic links the listing did not follow (shown in Problems on the link). */
   skippedLinks?: SkippedLink[];
+  /** 'images': class folders of images (findDatasets' DatasetRef.media); the members are every file of the class folders. */
+  media?: 'images';
 }
 
 export interface Sample {
@@ -104,6 +106,21 @@ export interface LoadedFile {
   columns?: { text: string; label: string; split?: string } | null;
   /** Tables: no column is named like a text or a label, so training guesses them from the content. */
   columnsGuessed?: boolean;
+  /** Image datasets: what reading the file as an image found (see images.ts). */
+  image?: ImageFacts;
+}
+
+/** One image file as the image checks see it: its size and hashes, or why training skips it. */
+export interface ImageFacts {
+  format?: string;
+  width?: number;
+  height?: number;
+  /** SHA-256 of the bytes (exact duplicates). */
+  sha256?: string;
+  /** 64-bit dHash, 16 hex digits (near duplicates); absent when it could not be computed. */
+  dhash?: string;
+  /** Why training skips the file: an image issue code (ImageIssueCodes) and the details its message shows. */
+  skipped?: { code: string; detail?: string; width?: number; height?: number };
 }
 
 export interface IssueData {

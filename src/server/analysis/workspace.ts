@@ -10,11 +10,17 @@ import {
   sampleText, sniffTableFile, sniffTableText, tableFormatOf, type Dataset, type FolderListing, type Sample as CoreSample, type SplitListing, type TableRead,
 } from '../../core/datasets';
 import { analyseDataset, type AnalysisResult } from './checks';
+import { loadImageMember, SHARP_MISSING } from './images';
+import { mapLimit } from '../../core/util/async';
+import { compareCodePoints } from '../../core/metrics';
 import { bandKeys, minhash, normaliseText, shingles, textHash, yieldNow } from './text';
 import type { DatasetDesc, LoadedFile, MemberFile, Range, Sample, Settings, Split } from './types';
 import { DEFAULT_SETTINGS } from './types';
 
 const READ_BATCH = 64;
+/** Images decoded at once (sharp runs its own threads), and per batch between yields. */
+const IMAGE_CONCURRENCY = 2;
+const IMAGE_BATCH = 16;
 
 export interface Overlay { text: string; version: number }
 
@@ -157,13 +163,15 @@ export async function loadMember(m: MemberFile, format: DatasetDesc['format'], o
  * A folder layout `<root>/train/<class>/*` (+ optional `<root>/test/<class>/*`), or an unsplit
  * `<root>/<class>/*`, listed with the core's rules (train/training, test/testing, .txt/.md files).
  */
-export async function describeFolderDataset(root: string, workspaceFolders: string[], allowUnsplit = false): Promise<DatasetDesc | null> {
+export async function describeFolderDataset(root: string, workspaceFolders: string[], allowUnsplit = false, media?: 'images'): Promise<DatasetDesc | null> {
   const members: MemberFile[] = [];
   const classFolders: Record<string, string[]> = {};
   const addSplit = (listing: SplitListing | undefined, split: MemberFile['split']) => {
     for (const c of listing?.classes ?? []) {
       (classFolders[c.label] ??= []).push(c.dir);
-      for (const file of c.files) members.push({ file, split, label: c.label });
+      // image datasets: every file of a class folder is a member (told by content: a non-image gets a diagnostic)
+      const files = media === 'images' ? [...c.files, ...c.ignored].sort(compareCodePoints) : c.files;
+      for (const file of files) members.push({ file, split, label: c.label });
     }
     return !!listing?.classes.length;
   };
@@ -175,7 +183,10 @@ export async function describeFolderDataset(root: string, workspaceFolders: stri
   } else if (!addSplit(listing.unsplit, 'unsplit')) {
     return null;
   }
-  return { root, name: path.basename(root), format: 'folders', key: datasetKey(root, workspaceFolders), members, classFolders, hasTestFolder: !!listing.test, skippedLinks: listing.skippedLinks };
+  return {
+    root, name: path.basename(root), format: 'folders', key: datasetKey(root, workspaceFolders), members, classFolders, hasTestFolder: !!listing.test,
+    skippedLinks: listing.skippedLinks, ...(media ? { media } : {}),
+  };
 }
 
 export function datasetKey(root: string, workspaceFolders: string[]): string {
@@ -201,7 +212,7 @@ export async function discoverDatasets(workspaceFolders: string[], extraPaths: s
     for (const ref of await findDatasets(folder, { extraPaths })) {
       if (out.has(ref.root)) continue;
       const desc = ref.format === 'folders'
-        ? await describeFolderDataset(ref.root, workspaceFolders, true)
+        ? await describeFolderDataset(ref.root, workspaceFolders, true, ref.media)
         : await describeTableDataset(ref.root, workspaceFolders);
       if (desc) out.set(ref.root, desc);
     }
@@ -253,10 +264,14 @@ export class DatasetIndex {
   /** Key of a read file's normalised text(s): equal for exact duplicates (the split fix keeps them together). */
   duplicateKey = (file: string): string | undefined => this.cache.get(file)?.samples.map((s) => s.hash).join(',') || undefined;
 
+  /** Image files read before, by path with their mtime and size: a file event or a rediscovery does not decode them again. */
+  private imageMemo = new Map<string, LoadedFile>();
+
   constructor(public folders: string[], public opts: IndexOptions = {}) {}
 
   private async loadMissing(desc: DatasetDesc): Promise<void> {
     const todo = desc.members.filter((m) => !this.cache.has(m.file));
+    if (desc.media === 'images') return this.loadImages(todo);
     for (let i = 0; i < todo.length; i += READ_BATCH) {
       const batch = todo.slice(i, i + READ_BATCH);
       const loaded = await Promise.all(batch.map((m) => loadMember(m, desc.format, this.opts.overlay?.(m.file), this.settings)));
@@ -264,6 +279,29 @@ export class DatasetIndex {
       this.reads += loaded.length;
       await yieldNow();
     }
+  }
+
+  private async loadImages(todo: MemberFile[]): Promise<void> {
+    for (let i = 0; i < todo.length; i += IMAGE_BATCH) {
+      const loaded = await mapLimit(todo.slice(i, i + IMAGE_BATCH), IMAGE_CONCURRENCY, async (m) => {
+        const st = await fsp.stat(m.file).catch(() => undefined);
+        const memo = this.imageMemo.get(m.file);
+        // the path fixes the label and the split, so (path, mtime, size) identifies what the file gives
+        if (st && memo && memo.mtimeMs === st.mtimeMs && memo.size === st.size) return memo;
+        this.reads++;
+        const lf = await loadImageMember(m);
+        if (st && lf.image?.skipped?.code !== SHARP_MISSING && lf.mtimeMs === st.mtimeMs && lf.size === st.size) this.imageMemo.set(m.file, lf);
+        else this.imageMemo.delete(m.file);
+        return lf;
+      });
+      for (const lf of loaded) this.cache.set(lf.file, lf);
+      await yieldNow();
+    }
+  }
+
+  /** Forget image facts of files that are no longer members of any dataset. */
+  private pruneImageMemo(live: Set<string>): void {
+    for (const f of [...this.imageMemo.keys()]) if (!live.has(f)) this.imageMemo.delete(f);
   }
 
   private async analyse(desc: DatasetDesc): Promise<AnalysisResult> {
@@ -283,6 +321,7 @@ export class DatasetIndex {
     const live = new Set<string>();
     for (const d of found) for (const m of d.members) live.add(m.file);
     for (const f of [...this.cache.keys()]) if (!live.has(f)) this.cache.delete(f);
+    this.pruneImageMemo(live);
     const analysed: string[] = [];
     for (const d of found) {
       await this.analyse(d);
@@ -348,7 +387,7 @@ export class DatasetIndex {
         const old = this.datasets.get(root)!;
         let fresh: DatasetDesc | null;
         if (old.format === 'folders') {
-          fresh = await describeFolderDataset(root, this.folders, this.settings.extraPaths.some((p) => path.resolve(this.folders[0] ?? '.', p) === root));
+          fresh = await describeFolderDataset(root, this.folders, this.settings.extraPaths.some((p) => path.resolve(this.folders[0] ?? '.', p) === root), old.media);
         } else {
           fresh = await this.stillTable(old);
         }
@@ -361,6 +400,7 @@ export class DatasetIndex {
     const live = new Set<string>();
     for (const d of this.datasets.values()) for (const m of d.members) live.add(m.file);
     for (const f of [...this.cache.keys()]) if (!live.has(f)) this.cache.delete(f);
+    this.pruneImageMemo(live);
     const analysed: string[] = [];
     for (const root of affected) {
       const d = this.datasets.get(root);
