@@ -7,6 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
@@ -15,6 +16,7 @@ import {
   type DatasetSummariesParams, type PlanTestSplitResult, type ServerInfo,
 } from '../../src/protocol/diagnostics';
 import { makeFixtureWorkspace, rmrf } from './analysis.fixtures';
+import { makeBadImageDataset, smooth } from './imageDiagnostics.fixtures';
 
 const SERVER = path.resolve(__dirname, '..', '..', '..', 'dist', 'server.js');
 
@@ -97,7 +99,8 @@ describe('server: language server over IPC', function () {
     assert.equal(bin.severity, 1);
     const all = new Set([...s.diags.values()].flat().map((d) => d.code));
     // columns guessed from the content: covered by test/unit/datasets-wrong-data.test.ts (it would add a dataset here)
-    assert.deepEqual(Object.values(DiagnosticCodes).filter((c) => !all.has(c) && c !== DiagnosticCodes.columnsGuessed), []);
+    // image codes: covered by the image dataset test below and test/unit/imageDiagnostics.test.ts
+    assert.deepEqual(Object.values(DiagnosticCodes).filter((c) => !all.has(c) && c !== DiagnosticCodes.columnsGuessed && !c.startsWith('fewshot.image-')), []);
   });
 
   it('sends fewshot/datasetSummaries with per-class counts and severities', () => {
@@ -195,20 +198,60 @@ describe('server: locale', function () {
   });
 });
 
+describe('server: image datasets', function () {
+  this.timeout(60_000);
+  it('publishes image diagnostics on the image files, image summaries, and follows an image added on disk', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-imgserver-'));
+    const s = new Session(ws);
+    try {
+      await makeBadImageDataset(ws);
+      await s.start();
+      const summary = s.summaries.at(-1)!.datasets.find((d) => d.root === path.join(ws, 'scans'))!;
+      assert.equal(summary.media, 'images');
+      assert.deepEqual(summary.classes.map((c) => [c.label, c.train, c.test]), [['circle', 10, 2], ['square', 3, 2]]);
+      assert.deepEqual(s.codes('scans/train/circle/trunc.png'), [DiagnosticCodes.imageUnreadable]);
+      assert.deepEqual(s.codes('scans/train/circle/zero.png'), [DiagnosticCodes.imageEmpty]);
+      assert.deepEqual(s.codes('scans/test/circle/copy.png'), [DiagnosticCodes.leakageExact]);
+      const leak = s.diags.get(s.uri('scans/test/circle/copy.png'))![0] as Diag & { relatedInformation?: { location: { uri: string } }[] };
+      assert.equal(leak.relatedInformation?.[0].location.uri, s.uri('scans/train/circle/c0.png'));
+      // no text diagnostic anywhere in the image dataset
+      const codes = [...s.diags.entries()].filter(([u]) => u.startsWith(s.uri('scans'))).flatMap(([, d]) => d.map((x) => x.code));
+      assert.deepEqual(codes.filter((c) => c === DiagnosticCodes.emptyFile || c === DiagnosticCodes.undecodableFile || c === DiagnosticCodes.unexpectedEncoding), []);
+      // a corrupt image dropped into a class folder: its diagnostic appears, and the square class grows by a good one
+      const broken = path.join(ws, 'scans', 'train', 'square', 'broken.jpg');
+      fs.writeFileSync(broken, (await smooth(7, 'jpeg')).subarray(0, 200));
+      const good = path.join(ws, 'scans', 'train', 'square', 's9.png');
+      fs.writeFileSync(good, await smooth(300));
+      const n = s.summaries.length;
+      await s.conn.sendNotification('workspace/didChangeWatchedFiles', { changes: [broken, good].map((f) => ({ uri: pathToFileURL(f).toString(), type: 1 })) });
+      await s.until(() => s.summaries.length > n, 'summaries after the change');
+      assert.deepEqual(s.codes('scans/train/square/broken.jpg'), [DiagnosticCodes.imageUnreadable]);
+      assert.match(s.diags.get(s.uri('scans/train/square/broken.jpg'))![0].message, /JPEG image but cannot be decoded/);
+      const after = s.summaries.at(-1)!.datasets.find((d) => d.root === path.join(ws, 'scans'))!;
+      assert.deepEqual(after.classes.map((c) => [c.label, c.train]), [['circle', 10], ['square', 4]]);
+    } finally {
+      await s.stop();
+      rmrf(ws);
+    }
+  });
+});
+
 describe('server: bundle boundaries', function () {
   this.timeout(30_000);
-  it('bundles only the core dataset modules from src/core (no encoders, heads, solver or ML packages)', () => {
+  it('bundles only the core dataset modules from src/core (no encoders, heads, solver or ML packages; sharp only for image datasets)', () => {
     const repo = path.resolve(__dirname, '..', '..', '..');
     const script = `const r = require('esbuild').buildSync({ entryPoints: ['src/server/server.ts'], bundle: true, platform: 'node', format: 'cjs',
-      write: false, metafile: true, outfile: 'server.js', logLevel: 'error' }); process.stdout.write(JSON.stringify(Object.keys(r.metafile.inputs)));`;
+      write: false, metafile: true, outfile: 'server.js', logLevel: 'error', external: ['sharp'] });
+      process.stdout.write(JSON.stringify([...Object.keys(r.metafile.inputs), ...Object.values(r.metafile.inputs).flatMap((i) => i.imports.filter((x) => x.external && !x.path.startsWith('.') && !require('node:module').isBuiltin(x.path)).map((x) => 'node_modules/' + x.path))]));`;
     const r = spawnSync(process.execPath, ['-e', script], { cwd: repo, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const inputs = JSON.parse(r.stdout) as string[];
     const sources = inputs.filter((i) => !i.includes('node_modules/'));
     const packages = new Set(inputs.map((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(i)?.[1]).filter((p): p is string => !!p));
     assert.ok(sources.includes('src/core/datasets/load.ts'), 'the check sees the core dataset modules');
-    const allowed = /^src\/(server\/|protocol\/|core\/datasets\/|core\/(errors|metrics)\.ts$|core\/util\/(hash|async|rng)\.ts$)/;
+    // image datasets: the image reader and the perceptual hash, whose sharp is required lazily (external, never bundled)
+    const allowed = /^src\/(server\/|protocol\/|core\/datasets\/|core\/(errors|metrics)\.ts$|core\/util\/(hash|async|rng)\.ts$|core\/images\/(dataset|phash|sharp)\.ts$)/;
     assert.deepEqual(sources.filter((s) => !allowed.test(s)), []);
-    assert.deepEqual([...packages].filter((p) => !/^vscode-(languageserver|jsonrpc)/.test(p)), []);
+    assert.deepEqual([...packages].filter((p) => !/^(vscode-(languageserver|jsonrpc)|sharp$)/.test(p)), []);
   });
 });
