@@ -252,7 +252,8 @@ connection.onCodeAction((params): CodeAction[] => {
     }
     if (data.other) {
       actions.push({
-        title: msg(locale, code === DiagnosticCodes.leakageExact || code === DiagnosticCodes.leakageNear ? 'actionOpenTrain' : 'actionOpen'),
+        title: msg(locale, code === DiagnosticCodes.leakageExact || code === DiagnosticCodes.leakageNear
+          ? (desc?.media === 'images' ? 'actionOpenTrainImage' : 'actionOpenTrain') : (desc?.media === 'images' ? 'actionOpenImage' : 'actionOpen')),
         kind: CodeActionKind.QuickFix, diagnostics: [d],
         command: { title: msg(locale, 'actionOpen'), command: DiagnosticCommands.open, arguments: [toUri(data.other.file), data.other.range] },
       });
@@ -284,8 +285,9 @@ connection.onRequest(PlanTestSplitRequest, async (p: PlanTestSplitParams): Promi
   await queue;
   const desc = index.datasets.get(p.root);
   if (!desc) return { moves: [] };
-  // exact duplicates (same normalised text) stay on one side of the split
-  return { moves: planStratifiedSplit(desc, { fraction: p.fraction, minTest: index.settings.minTestPerClass, keyOf: index.duplicateKey }) };
+  // exact duplicates (same normalised text, same image bytes) stay on one side of the split; images training skips do not move
+  const usable = desc.media === 'images' ? { ...desc, members: desc.members.filter((m) => index.cache.get(m.file)?.samples.length) } : desc;
+  return { moves: planStratifiedSplit(usable, { fraction: p.fraction, minTest: index.settings.minTestPerClass, keyOf: index.duplicateKey }) };
 });
 connection.onRequest(ReanalyseRequest, async (): Promise<ReanalyseResult> => {
   await fullAnalysis('reanalyse');

@@ -214,6 +214,15 @@ describe('server: image datasets', function () {
       assert.deepEqual(s.codes('scans/test/circle/copy.png'), [DiagnosticCodes.leakageExact]);
       const leak = s.diags.get(s.uri('scans/test/circle/copy.png'))![0] as Diag & { relatedInformation?: { location: { uri: string } }[] };
       assert.equal(leak.relatedInformation?.[0].location.uri, s.uri('scans/train/circle/c0.png'));
+      const copy = s.uri('scans/test/circle/copy.png');
+      const acts = (await s.conn.sendRequest('textDocument/codeAction', { textDocument: { uri: copy }, range: leak.range, context: { diagnostics: [leak] } })) as Action[];
+      assert.deepEqual(acts.map((a) => a.title), ['Open the training image', 'Silence this check for this dataset (fewshot.leakage-exact)']);
+      assert.deepEqual(acts[0].command!.arguments[0], s.uri('scans/train/circle/c0.png'));
+      // the split quick fix moves only images that training reads, never a file it skips
+      const plan: PlanTestSplitResult = await s.conn.sendRequest(PlanTestSplitRequest, { root: path.join(ws, 'scans'), fraction: 0.5 });
+      assert.ok(plan.moves.length >= 4, JSON.stringify(plan.moves));
+      const skipped = /(trunc|zero|garbage|huge-header)\.|\.gif$|\.dcm$/;
+      assert.deepEqual(plan.moves.filter((m) => skipped.test(m.from)), []);
       // no text diagnostic anywhere in the image dataset
       const codes = [...s.diags.entries()].filter(([u]) => u.startsWith(s.uri('scans'))).flatMap(([, d]) => d.map((x) => x.code));
       assert.deepEqual(codes.filter((c) => c === DiagnosticCodes.emptyFile || c === DiagnosticCodes.undecodableFile || c === DiagnosticCodes.unexpectedEncoding), []);

@@ -65,7 +65,12 @@ export async function activateDiagnostics(host: Host): Promise<void> {
 
   reg(DiagnosticCommands.open, async (uri: string, range?: { start: { line: number; character: number }; end: { line: number; character: number } }) => {
     const selection = range ? new vscode.Range(range.start.line, range.start.character, range.end.line, range.end.character) : undefined;
-    return vscode.window.showTextDocument(vscode.Uri.parse(uri), { selection, preview: true });
+    try {
+      return await vscode.window.showTextDocument(vscode.Uri.parse(uri), { selection, preview: true });
+    } catch {
+      // an image (the other file of an image duplicate): the default editor, i.e. the image preview
+      return vscode.commands.executeCommand('vscode.open', vscode.Uri.parse(uri), { preview: true });
+    }
   });
 
   reg(DiagnosticCommands.createTestSplit, async (root: string, opts?: { confirmed?: boolean; fraction?: number }) => {
