@@ -10,6 +10,8 @@ import { dHash, findDuplicates, NEAR_DUPLICATE_BITS, type DuplicatePair, type Ha
 import { loadSharp } from '../../core/images/sharp';
 import { DiagnosticCodes, type DiagnosticCode } from '../../protocol/diagnostics';
 import { msg } from './messages';
+import { yieldNow } from './text';
+import { compareCodePoints } from '../../core/metrics';
 import type { ImageFacts, LoadedFile, MemberFile, Range, Sample, Severity } from './types';
 
 const ZERO: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
@@ -111,6 +113,21 @@ export interface ImagePairIssue {
   relatedMessage: string;
 }
 
+/** Images compared per findDuplicates call: the all-pairs comparison yields between chunks (1,000 images: ~1 M pairs). */
+const COMPARE_CHUNK = 64;
+
+/** findDuplicates over `test` in chunks, yielding in between, so the server answers requests during a big comparison. */
+async function compareInChunks(train: HashableImage[], test: HashableImage[]): Promise<{ exact: DuplicatePair[]; near: DuplicatePair[] }> {
+  const exact: DuplicatePair[] = [], near: DuplicatePair[] = [];
+  for (let i = 0; i < test.length; i += COMPARE_CHUNK) {
+    const d = await findDuplicates({ train, test: test.slice(i, i + COMPARE_CHUNK) });
+    exact.push(...d.exact); near.push(...d.near);
+    await yieldNow();
+  }
+  const order = (a: DuplicatePair, b: DuplicatePair) => a.distance - b.distance || compareCodePoints(a.test, b.test) || compareCodePoints(a.train, b.train);
+  return { exact: exact.sort(order), near: near.sort(order) };
+}
+
 /**
  * Exact (same SHA-256) and near (dHash within NEAR_DUPLICATE_BITS bits) duplicates with findDuplicates: a test image
  * that copies a training image (leakage, on the test image), and copies within one split (on the later file, naming
@@ -143,15 +160,15 @@ export async function imageDuplicateIssues(samples: Sample[], files: Map<string,
     }
   };
   // across the split: on the test image (exact first, then the closest near one)
-  if (bySplit.train.length && bySplit.test.length) {
-    const d = await findDuplicates({ train: bySplit.train, test: bySplit.test });
+  if (bySplit.train.length) {
+    const d = await compareInChunks(bySplit.train, bySplit.test);
     for (const p of d.exact) add(p, true, true);
     for (const p of d.near) add(p, false, true);
   }
   // within each split: each unordered pair once, on the later file (by path), naming the earlier one
   for (const list of [bySplit.train, bySplit.test]) {
     if (list.length < 2) continue;
-    const d = await findDuplicates({ train: list, test: list });
+    const d = await compareInChunks(list, list);
     const later = (p: DuplicatePair) => p.test > p.train;
     for (const p of d.exact) if (later(p)) add(p, true, false);
     for (const p of d.near) if (later(p)) add(p, false, false);
