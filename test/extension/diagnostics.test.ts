@@ -218,6 +218,63 @@ describe('diagnostics: dataset language server in the extension host', function 
     await until('the diagnostics to go with the folder', () => diagsOf(`diag-links-${process.pid}/train/alpha/up`).length === 0);
   });
 
+  it('Problems lists the unreadable, empty, small and leaked images of an image dataset; the training image opens in the image preview', async () => {
+    const root = path.join(ws(), `diag-images-${process.pid}`);
+    const shapes = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'samples', 'shapes');
+    const rel = (p: string) => path.relative(ws(), path.join(root, p));
+    try {
+      for (const split of ['train', 'test']) {
+        for (const c of ['circle', 'square']) {
+          fs.mkdirSync(path.join(root, split, c), { recursive: true });
+          for (const f of fs.readdirSync(path.join(shapes, split, c)).slice(0, split === 'train' ? 12 : 3)) fs.copyFileSync(path.join(shapes, split, c, f), path.join(root, split, c, f));
+        }
+      }
+      const png = fs.readFileSync(path.join(root, 'train', 'circle', 'circle_01.png'));
+      fs.writeFileSync(path.join(root, 'train', 'circle', 'broken.png'), png.subarray(0, Math.floor(png.length / 2)));
+      fs.writeFileSync(path.join(root, 'train', 'square', 'empty.png'), Buffer.alloc(0));
+      // a 16 × 16 grey 24-bit BMP
+      const bmp = Buffer.alloc(54 + 16 * 48, 0x80);
+      bmp.write('BM', 0); bmp.writeUInt32LE(bmp.length, 2); bmp.writeUInt32LE(0, 6); bmp.writeUInt32LE(54, 10); bmp.writeUInt32LE(40, 14);
+      bmp.writeInt32LE(16, 18); bmp.writeInt32LE(16, 22); bmp.writeUInt16LE(1, 26); bmp.writeUInt16LE(24, 28); bmp.writeUInt32LE(0, 30); bmp.writeUInt32LE(16 * 48, 34);
+      bmp.fill(0, 38, 54);
+      fs.writeFileSync(path.join(root, 'train', 'square', 'tiny.bmp'), bmp);
+      fs.writeFileSync(path.join(root, 'test', 'circle', 'leak.png'), png);
+
+      const [broken] = await until('the unreadable-image diagnostic on broken.png', () => {
+        const x = diagsOf(rel('train/circle/broken.png'), DiagnosticCodes.imageUnreadable);
+        return x.length ? x : false;
+      }, 60_000);
+      assert.equal(broken.severity, vscode.DiagnosticSeverity.Error);
+      assert.match(broken.message, /looks like a PNG image but cannot be decoded .*corrupt or truncated/);
+      const [leak] = await until('the leakage diagnostic on leak.png', () => {
+        const x = diagsOf(rel('test/circle/leak.png'), DiagnosticCodes.leakageExact);
+        return x.length ? x : false;
+      }, 60_000);
+      assert.match(leak.message, /same file, byte for byte, as the training image train\/circle\/circle_01\.png/);
+      assert.equal(leak.relatedInformation?.[0].location.uri.fsPath, path.join(root, 'train', 'circle', 'circle_01.png'));
+      assert.equal(diagsOf(rel('train/square/empty.png'), DiagnosticCodes.imageEmpty).length, 1);
+      const [tiny] = diagsOf(rel('train/square/tiny.bmp'), DiagnosticCodes.imageSmall);
+      assert.equal(tiny?.severity, vscode.DiagnosticSeverity.Information);
+      assert.match(tiny.message, /only 16 × 16 px/);
+      for (const code of [DiagnosticCodes.emptyFile, DiagnosticCodes.undecodableFile, DiagnosticCodes.unexpectedEncoding]) {
+        assert.equal(anyUnder(path.basename(root), code), 0, `no text diagnostic ${code} in an image dataset`);
+      }
+      const summary = await until('the image dataset summary', () => host?.latestDatasetSummaries()?.find((d) => d.root === root && d.classes.length === 2));
+      assert.equal(summary.media, 'images');
+      assert.deepEqual(summary.classes.map((c) => [c.label, c.train, c.test]), [['circle', 12, 4], ['square', 13, 3]]);
+      // "Open the training image" (the open command) shows an image in the default editor: the image preview
+      await vscode.commands.executeCommand(DiagnosticCommands.open, leak.relatedInformation![0].location.uri.toString());
+      await until('the image preview', () => {
+        const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+        return input instanceof vscode.TabInputCustom && input.uri.fsPath === path.join(root, 'train', 'circle', 'circle_01.png');
+      });
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+    await until('the image diagnostics to go with the folder', () => diagsOf(rel('train/circle/broken.png')).length === 0);
+  });
+
   it('restarts the server after it is killed and publishes the diagnostics again', async () => {
     const first = await until('server info', () => Promise.resolve(vscode.commands.executeCommand<ServerInfo | undefined>(DiagnosticCommands.serverInfo)));
     assert.ok(first.pid > 0 && first.pid !== process.pid);
