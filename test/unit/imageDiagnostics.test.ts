@@ -3,7 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DatasetIndex, DEFAULT_SETTINGS, type Issue } from '../../src/server/analysis';
+import { analyseDataset, DatasetIndex, DEFAULT_SETTINGS, type DatasetDesc, type Issue, type LoadedFile } from '../../src/server/analysis';
+import { SHARP_MISSING } from '../../src/server/analysis/images';
 import { DiagnosticCodes } from '../../src/protocol/diagnostics';
 import { ImageIssueCodes, NEAR_DUPLICATE_BITS } from '../../src/core/images';
 import { makeBadImageDataset, smooth, write } from './imageDiagnostics.fixtures';
@@ -132,5 +133,21 @@ describe('image diagnostics (language server analysis)', function () {
     await ix.applyChanges([path.join(root, 'train', 'circle', 'trunc.png')]);
     assert.equal(byCode(issues(), DiagnosticCodes.imageUnreadable).filter((i) => i.file.endsWith('trunc.png')).length, 0);
     assert.equal(ix.reads, reads + 2);
+  });
+
+  it('without the image library, says so once for the dataset instead of calling every image corrupt', async () => {
+    const desc: DatasetDesc = {
+      root: '/d', name: 'd', format: 'folders', key: 'd', media: 'images', classFolders: { a: ['/d/train/a'], b: ['/d/train/b'] },
+      members: ['a/1.png', 'a/2.png', 'b/1.png'].map((f) => ({ file: `/d/train/${f}`, split: 'train' as const, label: f[0] })),
+    };
+    const files = new Map<string, LoadedFile>(desc.members.map((m) => [m.file, {
+      file: m.file, mtimeMs: 0, size: 10, encoding: 'image', status: 'ok', text: '', samples: [], skipped: [], parseErrors: [],
+      headRange: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+      image: { skipped: { code: SHARP_MISSING, detail: 'The image library sharp could not be loaded (Cannot find module).' } },
+    }]));
+    const r = await analyseDataset(desc, files, DEFAULT_SETTINGS);
+    const codes = r.issues.map((i) => i.code);
+    assert.deepEqual(codes.filter((c) => c.startsWith('fewshot.image-')), [DiagnosticCodes.imageUnreadable]);
+    assert.match(r.issues.find((i) => i.code === DiagnosticCodes.imageUnreadable)!.message, /cannot be checked or trained on: The image library sharp could not be loaded/);
   });
 });
