@@ -150,4 +150,26 @@ describe('image diagnostics (language server analysis)', function () {
     assert.deepEqual(codes.filter((c) => c.startsWith('fewshot.image-')), [DiagnosticCodes.imageUnreadable]);
     assert.match(r.issues.find((i) => i.code === DiagnosticCodes.imageUnreadable)!.message, /cannot be checked or trained on: The image library sharp could not be loaded/);
   });
+
+  it('finds a class-folders-only image dataset once images land in folders that were empty when they appeared', async () => {
+    const ws2 = fs.mkdtempSync(path.join(os.tmpdir(), 'fewshot-imgdiag-unsplit-'));
+    try {
+      const ix2 = new DatasetIndex([ws2]);
+      ix2.settings = { ...DEFAULT_SETTINGS };
+      await ix2.analyseAll();
+      const dirs = ['xray/normal', 'xray/pneumonia'].map((d) => path.join(ws2, d));
+      for (const d of dirs) fs.mkdirSync(d, { recursive: true });
+      await ix2.applyChanges([path.join(ws2, 'xray'), ...dirs]);
+      assert.equal(ix2.datasets.size, 0, 'empty class folders are no dataset');
+      const added: string[] = [];
+      for (const [k, d] of dirs.entries()) for (let i = 0; i < 3; i++) added.push(write(d, `img${i}.png`, await smooth(400 + k * 10 + i)));
+      const report = await ix2.applyChanges(added);
+      const root = path.join(ws2, 'xray');
+      assert.deepEqual(report.analysed, [root]);
+      assert.equal(ix2.datasets.get(root)?.media, 'images');
+      assert.deepEqual(ix2.results.get(root)!.summary.classes.map((c) => [c.label, c.train]), [['normal', 3], ['pneumonia', 3]]);
+    } finally {
+      fs.rmSync(ws2, { recursive: true, force: true });
+    }
+  });
 });

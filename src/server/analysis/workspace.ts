@@ -11,6 +11,7 @@ import {
 } from '../../core/datasets';
 import { analyseDataset, type AnalysisResult } from './checks';
 import { loadImageMember, SHARP_MISSING } from './images';
+import { isImageFile } from '../../core/datasets/sniff';
 import { mapLimit } from '../../core/util/async';
 import { compareCodePoints } from '../../core/metrics';
 import { bandKeys, minhash, normaliseText, shingles, textHash, yieldNow } from './text';
@@ -364,12 +365,15 @@ export class DatasetIndex {
       }
       if (!hit && !structural) {
         // Only what can create a dataset triggers a (cheap, directory-only) rediscovery:
-        // a table file with text/label columns, a new folder, or a file under a train/ or test/ folder.
+        // a table file with text/label columns, a new folder, a file under a train/ or test/ folder, or an image.
         if (tableFormatOf(c)) {
           if (await looksLikeTable(c, this.opts.overlay?.(c))) structural = true;
         } else if (await isDir(c)) {
           structural = true;
         } else if (c.split(path.sep).some((seg) => /^(train|training|test|testing)$/i.test(seg))) {
+          structural = true;
+        } else if (await isImageFile(c)) {
+          // an image in a <class>/ folder can make its parent an (unsplit) image dataset
           structural = true;
         }
       }
