@@ -126,7 +126,7 @@ describe('images: dataset loading', function () {
       'imgs/train/circle/a.png': await shapeImage('circle'), 'imgs/train/square/b.png': await shapeImage('square'), ...classFolders('notes/train', { a: 3, b: 3 }),
       // unsplit class folders of JPEGs with no image extension; a folder of other binary files is no dataset
       'scans/ok/1.dat': await shapeImage('circle', 'jpeg'), 'scans/ok/2.dat': await shapeImage('star', 'jpeg'),
-      'scans/bad/1.dat': await shapeImage('square', 'jpeg'), 'blobs/x/1.bin': Buffer.alloc(64, 7), 'blobs/y/1.bin': Buffer.alloc(64, 9),
+      'scans/bad/1.dat': await shapeImage('square', 'jpeg'), 'scans/bad/2.dat': await shapeImage('circle', 'jpeg'), 'scans/bad/notes.txt': 'a stray note does not make this a text dataset', 'blobs/x/1.bin': Buffer.alloc(64, 7), 'blobs/y/1.bin': Buffer.alloc(64, 9),
     });
     assert.equal(await isImageDataset(path.join(dir, 'imgs')), true);
     assert.equal(await isImageDataset(path.join(dir, 'notes')), false);

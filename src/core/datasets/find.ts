@@ -17,14 +17,22 @@ async function readDirSafe(dir: string): Promise<Dirent[]> {
   try { return await fsp.readdir(dir, { withFileTypes: true }); } catch { return []; }
 }
 
-/** What a class folder holds: 'text' (.txt/.md files), 'images' (its first files start like images), or nothing. */
+/**
+ * What a class folder holds: 'images' when most of its files are not .txt/.md and its first such files start like
+ * images (so a stray notes.txt does not turn an image folder into a text one), else 'text' when it has .txt/.md files.
+ */
 async function classFolderKind(files: Dirent[], dir: string): Promise<'text' | 'images' | undefined> {
   const plain = files.filter((f) => f.isFile() && !isHiddenOrSystem(f.name));
-  if (plain.some((f) => SAMPLE_EXTENSIONS.has(path.extname(f.name).toLowerCase()))) return 'text';
-  let images = 0;
-  const first = plain.slice(0, 3);
-  for (const f of first) if (await isImageFile(path.join(dir, f.name))) images++;
-  return first.length && images * 2 > first.length ? 'images' : undefined;
+  const isText = (f: Dirent) => SAMPLE_EXTENSIONS.has(path.extname(f.name).toLowerCase());
+  const texts = plain.filter(isText).length;
+  const others = plain.filter((f) => !isText(f));
+  if (others.length > texts) {
+    let images = 0;
+    const first = others.slice(0, 3);
+    for (const f of first) if (await isImageFile(path.join(dir, f.name))) images++;
+    if (images * 2 > first.length) return 'images';
+  }
+  return texts ? 'text' : undefined;
 }
 
 /** A `train/` folder whose children are class folders holding at least one .txt/.md file, or images. */
@@ -53,12 +61,9 @@ async function unsplitRootKind(subdirs: string[]): Promise<'text' | 'images' | u
   for (const dir of checked) {
     const ents = (await readDirSafe(dir)).filter((e) => !isHiddenOrSystem(e.name));
     if (ents.some((e) => e.isDirectory())) return undefined;
+    if (await classFolderKind(ents, dir) === 'images') { imageFolders++; continue; }
     const samples = ents.filter((e) => e.isFile() && SAMPLE_EXTENSIONS.has(path.extname(e.name).toLowerCase()));
-    if (!samples.length) {
-      if (await classFolderKind(ents, dir) !== 'images') return undefined;
-      imageFolders++;
-      continue;
-    }
+    if (!samples.length) return undefined;
     txt ||= samples.some((e) => path.extname(e.name).toLowerCase() === '.txt');
     if (samples.length >= 2) several++;
   }
