@@ -510,7 +510,7 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
   if (values.help) { io.stdout.write(USAGE.predict + '\n'); return EXIT_OK; }
   const ref = str(values, 'run');
   if (!ref) throw new UsageError('missing --run <run-dir-or-id>', 'predict');
-  const dirs = positionals.filter((a) => fs.statSync(path.resolve(io.cwd, a), { throwIfNoEntry: false })?.isDirectory());
+  const dirs = positionals.filter((a) => a.trim() && fs.statSync(path.resolve(io.cwd, a), { throwIfNoEntry: false })?.isDirectory());
   if (dirs.length) {
     if (positionals.length > 1) throw new UsageError(`${dirs[0]} is a folder: give one folder alone to label its images into a CSV`, 'predict');
     return predictFolder(ref, path.resolve(io.cwd, dirs[0]), values, io);
