@@ -204,6 +204,10 @@ Options:
   serve: `Usage: fewshot serve --run <run-dir-or-id> [options]
 
 Serves the model: POST /predict {"text": "…"} or {"texts": […]}, GET /health, GET /model.
+A run trained on images takes images instead: multipart/form-data with one or more image files
+(curl -F image=@scan.png http://127.0.0.1:5000/predict), or {"image": "<base64>"} / {"images": […]};
+its body limit is 16 MiB and 64 images per request. A text sent to an image model (or an image to
+a text model) gets 400.
 
 Options:
   --run <run>              run folder, or run id in the store (required)
@@ -219,7 +223,8 @@ Options:
                            http://localhost:3000; other browser origins get 403
 
 Requests must name localhost, 127.0.0.1, [::1] or --host in their Host header (421
-otherwise), and POST /predict needs "Content-Type: application/json" (415 otherwise).`,
+otherwise), and POST /predict needs "Content-Type: application/json" (or multipart/form-data for
+an image model; 415 otherwise).`,
 };
 
 function readOwnVersion(): string {

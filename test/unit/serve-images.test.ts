@@ -8,6 +8,8 @@ import { multipartBoundary, parseMultipart, MultipartError } from '../../src/cor
 import { makeTinyModel, type TinyModel } from './helpers/serveModel';
 import { shapeTestImages, trainShapesRun } from './helpers/imageRun';
 import { rmrf, tempDir } from './helpers/trainerFixtures';
+import { curlExample } from '../../src/extension/predict/serveProcess';
+import { execFile } from 'node:child_process';
 
 interface Reply { status: number; body: any }
 
@@ -147,6 +149,19 @@ describe('model server: images (src/core/serve.ts)', function () {
       assert.match(r.body.error, msg);
       assert.doesNotMatch(r.body.error, /\n\s+at /);
     }
+  });
+
+  it('the curl example shown for an image run works as printed', async function () {
+    const s = await start();
+    const cmd = curlExample(s.url, 'scan.png', undefined, true);
+    assert.equal(cmd, `curl -s -X POST ${s.url}/predict -F 'image=@scan.png'`);
+    fs.copyFileSync(images.find((x) => x.label === 'circle')!.file, path.join(dir, 'scan.png'));
+    const out = await new Promise<string>((resolve, reject) => execFile('sh', ['-c', cmd], { cwd: dir }, (e, stdout) => (e ? reject(e) : resolve(stdout))))
+      .catch((e: NodeJS.ErrnoException) => (/curl: not found|ENOENT/.test(String(e.message)) ? undefined : Promise.reject(e)));
+    if (out === undefined) return this.skip(); // no curl on this machine
+    const body = JSON.parse(out);
+    assert.equal(body.file, 'scan.png');
+    assert.equal(body.label, 'circle');
   });
 
   it('a text request to an image run, and an image request to a text run, get a 400 that says so', async () => {

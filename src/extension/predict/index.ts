@@ -569,7 +569,7 @@ export function activatePredict(host: Host): PredictApi {
           port: child.port,
           pid: child.pid,
           runId: run.id,
-          curl: curlExample(child.url, 'Text to classify', token),
+          curl: run.images ? curlExample(child.url, 'scan.png', token, true) : curlExample(child.url, 'Text to classify', token),
         };
         serving = { child, outcome, token, runName: run.name };
         serverStatus.text = `$(radio-tower) ${child.url.replace(/^https?:\/\//, '')}`;
