@@ -116,16 +116,20 @@ Other options:
   --verbose                also print info logs`,
   predict: `Usage: fewshot predict --run <run-dir-or-id> [text…] [options]
        fewshot predict --run <image-run> <image> [image…] [options]
+       fewshot predict --run <image-run> <folder> [--out predictions.csv]
 
 Labels the text given as arguments, or each non-empty line of stdin. With a run trained on an image
 dataset, give image files instead (PNG, JPEG, WebP, BMP, TIFF; told by their content): each gets its
-label and the top-3 probabilities.
+label and the top-3 probabilities. Given a folder, every image in it (recursively) is labelled into a
+CSV (file,label,p_label,top2,p_top2,top3,p_top3,error; unreadable images are error rows), written to
+--out (atomically) or to stdout.
 
 Options:
   --run <run>              run folder, or run id in the store (required)
   --store <store>          store folder for run ids (default ./.fewshot)
   --hf-cache <folder>      folder of downloaded Hugging Face models
   --json                   print [{text, label, probabilities}] as JSON
+  --out <file.csv>         with a folder: write the CSV there instead of stdout
 
 The label is the decided one: with the run's recall targets it may be a class other than the most
 probable, and with its abstain threshold "uncertain"; the probabilities are the model's.`,
@@ -200,6 +204,10 @@ Options:
   serve: `Usage: fewshot serve --run <run-dir-or-id> [options]
 
 Serves the model: POST /predict {"text": "…"} or {"texts": […]}, GET /health, GET /model.
+A run trained on images takes images instead: multipart/form-data with one or more image files
+(curl -F image=@scan.png http://127.0.0.1:5000/predict), or {"image": "<base64>"} / {"images": […]};
+its body limit is 16 MiB and 64 images per request. A text sent to an image model (or an image to
+a text model) gets 400.
 
 Options:
   --run <run>              run folder, or run id in the store (required)
@@ -215,7 +223,8 @@ Options:
                            http://localhost:3000; other browser origins get 403
 
 Requests must name localhost, 127.0.0.1, [::1] or --host in their Host header (421
-otherwise), and POST /predict needs "Content-Type: application/json" (415 otherwise).`,
+otherwise), and POST /predict needs "Content-Type: application/json" (or multipart/form-data for
+an image model; 415 otherwise).`,
 };
 
 function readOwnVersion(): string {
@@ -502,10 +511,16 @@ async function readStdinLines(): Promise<string[]> {
 }
 
 async function cmdPredict(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse('predict', args, { run: { type: 'string' }, store: { type: 'string' }, 'hf-cache': { type: 'string' } });
+  const { values, positionals } = parse('predict', args, { run: { type: 'string' }, store: { type: 'string' }, 'hf-cache': { type: 'string' }, out: { type: 'string' } });
   if (values.help) { io.stdout.write(USAGE.predict + '\n'); return EXIT_OK; }
   const ref = str(values, 'run');
   if (!ref) throw new UsageError('missing --run <run-dir-or-id>', 'predict');
+  const dirs = positionals.filter((a) => a.trim() && fs.statSync(path.resolve(io.cwd, a), { throwIfNoEntry: false })?.isDirectory());
+  if (dirs.length) {
+    if (positionals.length > 1) throw new UsageError(`${dirs[0]} is a folder: give one folder alone to label its images into a CSV`, 'predict');
+    return predictFolder(ref, path.resolve(io.cwd, dirs[0]), values, io);
+  }
+  if (str(values, 'out')) throw new UsageError('--out is for a folder of images: fewshot predict --run <run> <folder> --out predictions.csv', 'predict');
   const images = await imageArguments(positionals, io.cwd);
   if (images) return predictImages(ref, images, values, io);
   let texts: string[];
@@ -599,6 +614,43 @@ async function predictImages(ref: string, files: string[], values: Record<string
         io.stdout.write(`${escapeControl(o.label)}\t${p.toFixed(4)}\t${escapeControl(path.relative(io.cwd, o.file) || o.file)}\ttop-3: ${top3}\n`);
       }
     }
+    return EXIT_OK;
+  } finally {
+    predictor.dispose();
+  }
+}
+
+/** `fewshot predict --run R <folder> [--out x.csv]`: every image in the folder into a CSV (bad images are error rows). */
+async function predictFolder(ref: string, folder: string, values: Record<string, unknown>, io: Io): Promise<number> {
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+  const { listImageFiles, imageRowsCsv } = await import('../core/util/imageFolder');
+  const files = await listImageFiles(folder);
+  if (!files.length) {
+    throw new FewShotError(`No images in ${folder}: no file in it (or its subfolders) is a PNG, JPEG, WebP, BMP or TIFF image.`, {
+      file: folder, code: 'no-images', fix: 'Give the folder that holds the images to label.',
+    });
+  }
+  const { loadPredictor, predictImagesEach } = await import('../core/predict');
+  const runDir = await predictableRunDir(ref, io, str(values, 'store'));
+  const predictor = await loadPredictor(runDir);
+  try {
+    if (!predictor.predictImages) throw new UsageError(`run ${ref} classifies texts, not images; pick a run trained on an image dataset`, 'predict');
+    const rows: { file: string; prediction?: import('../protocol/run').Prediction; error?: string }[] = [];
+    for (let i = 0; i < files.length; i += 16) {
+      const chunk = files.slice(i, i + 16);
+      const outcomes = await predictImagesEach(predictor, chunk);
+      outcomes.forEach((o, j) => rows.push({ file: chunk[j], prediction: o.prediction, error: o.error }));
+    }
+    const csv = imageRowsCsv(folder, rows, predictor.labels.length);
+    const bad = rows.filter((r) => r.error);
+    for (const r of bad) io.stderr.write(`warning: ${escapeControl(r.error!)}\n`);
+    const out = str(values, 'out');
+    if (out) {
+      const { writeFileAtomic } = await import('../core/util/fs');
+      const target = path.resolve(io.cwd, out);
+      await writeFileAtomic(target, csv);
+      io.stderr.write(`Labelled ${rows.length - bad.length} of ${rows.length} image(s) in ${folder}${bad.length ? ` (${bad.length} could not be read: error rows)` : ''}; wrote ${target}\n`);
+    } else io.stdout.write(csv);
     return EXIT_OK;
   } finally {
     predictor.dispose();

@@ -13,7 +13,10 @@ import { loadTransformerClassifier } from './finetune/onnx';
 import { decideLabel } from './labels/thresholds';
 import type { DecisionRule } from '../protocol/labels';
 import { createImageEncoder, imageModel } from './images/encoder';
-import type { ImageInput } from './images/preprocess';
+import { inputName, type ImageInput } from './images/preprocess';
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type { ImageOutcome } from '../protocol/trainer';
 
 export interface Predictor {
   labels: string[];
@@ -25,6 +28,8 @@ export interface Predictor {
   predict(texts: string[]): Promise<Prediction[]>;
   /** Image models only: label image files (paths) or image bytes; a bad image throws a FewShotError naming it. */
   predictImages?(inputs: ImageInput[]): Promise<Prediction[]>;
+  /** Image models only: the embedding cache (content SHA-256 → vector, in memory, LRU) — hits and misses so far. */
+  imageCache?: { hits: number; misses: number; size: number };
   dispose(): void;
 }
 
@@ -180,13 +185,27 @@ async function loadImagePredictor(dir: string, model: ModelFile, file: string): 
   }
   const encoder = await createImageEncoder(m.spec);
   const labels = model.labels.slice();
+  const cache = new Map<string, Float32Array>(); // insertion order = LRU order
+  const stats = { hits: 0, misses: 0, size: 0 };
   let disposed = false;
+  /** Each input's bytes (a file read once) and content key; unreadable files throw a FewShotError naming them. */
+  const keyed = (inputs: ImageInput[]) => Promise.all(inputs.map(async (input, i) => {
+    let data: Buffer;
+    if (typeof input === 'string') {
+      try { data = await fsp.readFile(input); } catch (e) {
+        throw new FewShotError(`Could not read the image ${input}: ${errorMessage(e)}`, { file: input, code: 'image-unreadable', fix: 'Check that the file exists and can be read.' });
+      }
+    } else data = Buffer.isBuffer(input) ? input : input.data;
+    const key = createHash('sha256').update(data).digest('hex');
+    return { key, input: { name: inputName(input, i), data } };
+  }));
   return {
     labels,
     encoderId: encoder.id,
     runDir: dir,
     model,
     modality: 'image',
+    imageCache: stats,
     predict(): Promise<Prediction[]> {
       return Promise.reject(new FewShotError(`The model in ${dir} classifies images, not texts.`, {
         file, code: 'wrong-modality', fix: 'Give image files (PNG, JPEG, WebP, BMP or TIFF), e.g. fewshot predict --run <run> scan.png.',
@@ -195,16 +214,60 @@ async function loadImagePredictor(dir: string, model: ModelFile, file: string): 
     async predictImages(inputs: ImageInput[]): Promise<Prediction[]> {
       if (disposed) throw new Error('predictor disposed');
       if (!inputs.length) return [];
-      const x = await encoder.embedImages(inputs);
+      const items = await keyed(inputs);
+      const todo = items.filter((it, i) => !cache.has(it.key) && items.findIndex((o) => o.key === it.key) === i);
+      const fresh = todo.length ? await encoder.embedImages(todo.map((it) => it.input)) : [];
+      stats.misses += todo.length;
+      stats.hits += items.length - todo.length;
+      todo.forEach((it, i) => cache.set(it.key, fresh[i]));
+      const x = items.map((it) => {
+        const v = cache.get(it.key)!;
+        cache.delete(it.key); // most recently used last
+        cache.set(it.key, v);
+        return v;
+      });
+      while (cache.size > IMAGE_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+      stats.size = cache.size;
       const proba = await predictProba(model, x);
       return proba.map((p) => toPrediction(p, labels, model.decision));
     },
     dispose() {
       if (disposed) return;
       disposed = true;
+      cache.clear();
       try { encoder.dispose(); } catch { /* ignore */ }
     },
   };
+}
+
+/** Image embeddings kept by a loaded image predictor (1280 floats = 5 KiB each). */
+export const IMAGE_CACHE_ENTRIES = 512;
+
+/**
+ * Label images one by one as far as needed: the whole batch at once, and when an image in it cannot be read (a
+ * FewShotError), each image alone, so that one bad file costs only its own row. Other errors are thrown.
+ */
+export async function predictImagesEach(predictor: Predictor, inputs: ImageInput[]): Promise<ImageOutcome[]> {
+  if (!predictor.predictImages) {
+    throw new FewShotError(`The model in ${predictor.runDir} classifies texts, not images.`, {
+      code: 'wrong-modality', fix: 'Pick a run trained on an image dataset, or give texts.',
+    });
+  }
+  try {
+    return (await predictor.predictImages(inputs)).map((prediction) => ({ prediction }));
+  } catch (e) {
+    if (!isFewShotError(e) || e.opts.code === 'wrong-modality' || inputs.length === 0) throw e;
+  }
+  const out: ImageOutcome[] = [];
+  for (const input of inputs) {
+    try {
+      out.push({ prediction: (await predictor.predictImages([input]))[0] });
+    } catch (e) {
+      if (!isFewShotError(e)) throw e;
+      out.push({ error: e.message, fix: e.opts.fix });
+    }
+  }
+  return out;
 }
 
 /**

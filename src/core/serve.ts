@@ -4,6 +4,8 @@
  *
  *   POST /predict  {"text": "…"}      → {label, probabilities:[{label,p}], ms}
  *                  {"texts": ["…"]}   → {predictions:[{label, probabilities}], ms}
+ *   image runs:    multipart/form-data (one or more image parts), {"image": "<base64>"}, {"images": [...]}
+ *                  → the same answers (a multipart part's prediction also names its `file`)
  *   GET  /health                      → {status:'ok'}
  *   GET  /model                       → {runId, labels, encoder, head, createdAt, testMacroF1, decision}
  *
@@ -32,12 +34,18 @@ import type { ModelFile, Prediction, RunRecord } from '../protocol/run';
 import { FewShotError, errorMessage, isFewShotError } from './errors';
 import { RUN_FILES, hasModel, readModel, readRunAt, runFile } from './runs';
 import { isLoopbackHost } from './util/net';
+import { MultipartError, multipartBoundary, parseMultipart } from './util/multipart';
+import { sniffImageFormat } from './datasets/sniff';
+import type { ImageInput } from './images/preprocess';
 
 /** What the server needs from a predictor (structurally the `Predictor` of src/core/predict.ts). */
 export interface ServePredictor {
   labels: string[];
   encoderId?: string;
   predict(texts: string[]): Promise<Prediction[]>;
+  /** What the model classifies (default texts); an image model labels images with predictImages. */
+  modality?: 'text' | 'image';
+  predictImages?(inputs: ImageInput[]): Promise<Prediction[]>;
   dispose?(): void;
 }
 
@@ -54,10 +62,12 @@ export interface ModelServerOptions {
    * pass a token without putting it on a command line other users can read).
    */
   token?: string;
-  /** Largest accepted request body (default 1 MiB); larger → 413. */
+  /** Largest accepted request body (default 1 MiB, 16 MiB for an image model); larger → 413. */
   maxBodyBytes?: number;
   /** Use this predictor (the caller keeps ownership) instead of loading one from runDir. */
   predictor?: ServePredictor;
+  /** Most images in one request to an image model (default 64); more → 400. */
+  maxImages?: number;
   /** Most texts in one request (default 1000); more → 400. */
   maxTexts?: number;
   /** Most texts the server hands to the predictor in one call (default 64). */
@@ -94,6 +104,7 @@ export interface ModelServer {
 export const DEFAULT_SERVE_HOST = '127.0.0.1';
 export const DEFAULT_SERVE_PORT = 5000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_IMAGE_BODY_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_REQUEST_CHARS = 100_000;
 export const DEFAULT_MAX_BATCH_CHARS = 10_000;
 
@@ -102,6 +113,8 @@ interface ModelInfo {
   labels: string[];
   encoder: string;
   head: string;
+  /** What the model classifies: texts, or images (multipart/form-data or base64 JSON). */
+  modality: 'text' | 'image';
   createdAt: string | null;
   testMacroF1: number | null;
   /** The decision rule predictions follow (null = the most probable class). */
@@ -126,6 +139,7 @@ async function readModelInfo(runDir: string, predictor: ServePredictor): Promise
     labels: predictor.labels.slice(),
     encoder: model.encoder?.id ?? predictor.encoderId ?? 'unknown',
     head: model.transformer ? 'transformer' : model.head ?? 'unknown',
+    modality: predictor.modality === 'image' ? 'image' : 'text',
     createdAt: record.createdAt ?? null,
     testMacroF1: typeof record.testMacroF1 === 'number' ? record.testMacroF1 : null,
     decision: model.decision ? { minRecall: model.decision.minRecall, thresholds: model.decision.thresholds, abstain: model.decision.abstain ?? null } : null,
@@ -246,11 +260,11 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+function readBody(req: http.IncomingMessage, max: number, what = 'fewer or shorter texts'): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > max) {
-      reject(new HttpError(413, `Request body is ${declared} bytes; the limit is ${max} bytes. Send fewer or shorter texts per request.`));
+      reject(new HttpError(413, `Request body is ${declared} bytes; the limit is ${max} bytes. Send ${what} per request.`));
       return;
     }
     const chunks: Buffer[] = [];
@@ -262,7 +276,7 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
       if (size > max) {
         failed = true;
         chunks.length = 0;
-        reject(new HttpError(413, `Request body is over the limit of ${max} bytes. Send fewer or shorter texts per request.`));
+        reject(new HttpError(413, `Request body is over the limit of ${max} bytes. Send ${what} per request.`));
         return;
       }
       chunks.push(c);
@@ -274,17 +288,74 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
 
 /** Validates a /predict body; returns the texts and whether the single-text form was used. */
 export function parsePredictBody(raw: string, maxTexts: number): { texts: string[]; single: boolean } {
+  return textsOf(jsonObject(raw), maxTexts);
+}
+
+function jsonObject(raw: string, example = '{"text": "…"} or {"texts": ["…", "…"]}'): Record<string, unknown> {
   let body: unknown;
-  if (!raw.trim()) throw new HttpError(400, 'Empty request body. Send JSON like {"text": "…"} or {"texts": ["…", "…"]}.');
+  if (!raw.trim()) throw new HttpError(400, `Empty request body. Send JSON like ${example}.`);
   try {
     body = JSON.parse(raw);
   } catch (e) {
-    throw new HttpError(400, `Request body is not valid JSON (${errorMessage(e)}). Send JSON like {"text": "…"}.`);
+    throw new HttpError(400, `Request body is not valid JSON (${errorMessage(e)}). Send JSON like ${example}.`);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpError(400, 'Request body must be a JSON object like {"text": "…"} or {"texts": ["…"]}.');
+    throw new HttpError(400, `Request body must be a JSON object like ${example}.`);
   }
-  const o = body as Record<string, unknown>;
+  return body as Record<string, unknown>;
+}
+
+const IMAGE_EXAMPLE = '{"image": "<base64>"} or {"images": ["<base64>", …]}, or multipart/form-data with image files';
+
+/** The images of a JSON body {"image": "<base64>"} / {"images": [...]} (a data: URL prefix is allowed). */
+export function parseImageJson(o: Record<string, unknown>, maxImages: number): { images: { name: string; data: Buffer }[]; single: boolean } {
+  if ('image' in o && 'images' in o) throw new HttpError(400, 'Send either "image" or "images", not both.');
+  const one = (v: unknown, name: string) => {
+    if (typeof v !== 'string') throw new HttpError(400, `"${name}" must be a base64 string, got ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}.`);
+    const b64 = v.replace(/^data:[\w.+/-]*(;[\w-]+=[\w.-]+)*;base64,/i, '').replace(/\s+/g, '');
+    if (!b64) throw new HttpError(400, `"${name}" is empty. Send the image file's bytes in base64.`);
+    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(b64) || b64.length % 4 === 1) throw new HttpError(400, `"${name}" is not valid base64. Send the image file's bytes in base64 (e.g. base64 -w0 scan.png).`);
+    return checkedImage(Buffer.from(b64, 'base64'), name);
+  };
+  if ('image' in o) return { images: [one(o.image, 'image')], single: true };
+  if (!Array.isArray(o.images)) throw new HttpError(400, `"images" must be an array of base64 strings, got ${o.images === null ? 'null' : typeof o.images}.`);
+  if (!o.images.length) throw new HttpError(400, '"images" is empty. Send at least one image.');
+  if (o.images.length > maxImages) throw new HttpError(400, `"images" has ${o.images.length} items; the limit is ${maxImages} per request. Split it into several requests.`);
+  return { images: o.images.map((v, i) => one(v, `images[${i}]`)), single: false };
+}
+
+/** An uploaded image's bytes, checked to be an image format the encoder reads (told by content). */
+function checkedImage(data: Buffer, name: string): { name: string; data: Buffer } {
+  if (!data.length) throw new HttpError(400, `${name} is empty (0 bytes). Send the image file's bytes.`);
+  const k = sniffImageFormat(data.subarray(0, 32));
+  if (!k || k === 'gif') throw new HttpError(400, `${name} is not a PNG, JPEG, WebP, BMP or TIFF image${k === 'gif' ? ' (GIF is not supported)' : ''}. Send one of those formats.`);
+  return { name, data };
+}
+
+/** The images of a multipart/form-data body: every part is an image (its name: the file name, else the field name). */
+export function parseImageMultipart(body: Buffer, contentType: string, maxImages: number): { images: { name: string; data: Buffer; file: string }[]; single: boolean } {
+  const boundary = multipartBoundary(contentType);
+  if (!boundary) throw new HttpError(400, 'The multipart/form-data Content-Type has no valid boundary parameter (e.g. "multipart/form-data; boundary=XYZ").');
+  let parts;
+  try {
+    parts = parseMultipart(body, boundary);
+  } catch (e) {
+    if (e instanceof MultipartError) throw new HttpError(400, `Malformed multipart/form-data body: ${e.message}.`);
+    throw e;
+  }
+  const text = parts.find((p) => p.filename === undefined && (p.name === 'text' || p.name === 'texts'));
+  if (text) throw new HttpError(400, `The form field "${text.name}" is a text, but this model classifies images. Send image files.`);
+  if (parts.length > maxImages) throw new HttpError(400, `The request has ${parts.length} parts; the limit is ${maxImages} images per request. Split it into several requests.`);
+  return {
+    images: parts.map((p, i) => {
+      const file = p.filename || p.name || `part ${i + 1}`;
+      return { ...checkedImage(p.data, `part ${i + 1} (${JSON.stringify(file.slice(0, 100))})`), file };
+    }),
+    single: parts.length === 1,
+  };
+}
+
+function textsOf(o: Record<string, unknown>, maxTexts: number): { texts: string[]; single: boolean } {
   if ('text' in o && 'texts' in o) throw new HttpError(400, 'Send either "text" or "texts", not both.');
   if ('text' in o) {
     if (typeof o.text !== 'string') throw new HttpError(400, `"text" must be a string, got ${o.text === null ? 'null' : typeof o.text}.`);
@@ -360,8 +431,8 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   const port = opts.port ?? DEFAULT_SERVE_PORT;
   const rawToken = opts.token === undefined ? process.env.FEWSHOT_SERVE_TOKEN : opts.token;
   const token = rawToken?.trim() ? rawToken.trim() : undefined;
-  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxTexts = opts.maxTexts ?? 1000;
+  const maxImages = opts.maxImages ?? 64;
   const maxQueued = opts.maxQueuedTexts ?? 10000;
   const maxChars = opts.maxRequestChars ?? DEFAULT_MAX_REQUEST_CHARS;
   const log = opts.log ?? (() => undefined);
@@ -399,6 +470,8 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   const ownsPredictor = !opts.predictor;
   const predictor = opts.predictor ?? (await loadDefaultPredictor(runDir, opts.encoderOptions ?? (process.env.FEWSHOT_HF_CACHE ? { hf: { cacheDir: process.env.FEWSHOT_HF_CACHE } } : undefined)));
   const info = await readModelInfo(runDir, predictor);
+  const imageRun = predictor.modality === 'image' && !!predictor.predictImages;
+  const maxBody = opts.maxBodyBytes ?? (imageRun ? DEFAULT_MAX_IMAGE_BODY_BYTES : DEFAULT_MAX_BODY_BYTES);
   const batcher = new Batcher(predictor, Math.max(1, opts.maxBatch ?? 64), Math.max(1, opts.maxBatchChars ?? DEFAULT_MAX_BATCH_CHARS));
   let closing = false;
   let inFlight = 0;
@@ -422,6 +495,52 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   const origins = new Set<string>();
   const idPrefix = randomBytes(3).toString('hex');
   let requestCount = 0;
+
+  // Image requests run one at a time on the predictor (an image model takes no texts, so they never mix with the batcher).
+  let imageChain: Promise<unknown> = Promise.resolve();
+  let imagesQueued = 0;
+  let imageRequests = 0;
+  const handleImages = async (req: http.IncomingMessage, type: string, contentType: string, started: number,
+    reply: (status: number, body: unknown, headers?: Record<string, string>) => void) => {
+    if (type !== 'application/json' && type !== 'multipart/form-data') {
+      throw new HttpError(415, `POST /predict to an image model needs "Content-Type: multipart/form-data" (image files) or "application/json" ({"image": "<base64>"})${type ? ` (got "${type.slice(0, 100)}")` : ''}.`,
+        { 'Accept-Post': 'multipart/form-data, application/json' });
+    }
+    const raw = await readBody(req, maxBody, 'fewer or smaller images');
+    let parsed: { images: { name: string; data: Buffer; file?: string }[]; single: boolean };
+    if (type === 'multipart/form-data') {
+      parsed = parseImageMultipart(raw, contentType, maxImages);
+    } else {
+      const body = jsonObject(raw.toString('utf8'), IMAGE_EXAMPLE);
+      if ('text' in body || 'texts' in body) {
+        throw new HttpError(400, `The model of run ${info.runId} classifies images, not texts. Send ${IMAGE_EXAMPLE}.`);
+      }
+      if (!('image' in body) && !('images' in body)) throw new HttpError(400, `Missing "image". Send ${IMAGE_EXAMPLE}.`);
+      parsed = parseImageJson(body, maxImages);
+    }
+    if (imagesQueued + parsed.images.length > maxQueued) {
+      throw new HttpError(503, `The server is busy (${imagesQueued} images waiting). Retry shortly, or send fewer concurrent requests.`, { 'Retry-After': '1' });
+    }
+    imagesQueued += parsed.images.length;
+    imageRequests++;
+    const files = parsed.images.map((im) => im.file);
+    const run = imageChain.then(() => predictor.predictImages!(parsed.images.map(({ name, data }) => ({ name, data }))));
+    imageChain = run.catch(() => undefined);
+    let predictions: Prediction[];
+    try {
+      predictions = await run;
+    } catch (e) {
+      // An image the decoder cannot read is the client's problem (the message names the part), not a server error.
+      if (isFewShotError(e) && /^image-/.test(e.opts.code ?? '')) throw new HttpError(400, `${e.message}${e.opts.fix ? ` ${e.opts.fix}` : ''}`);
+      throw e;
+    } finally {
+      imagesQueued -= parsed.images.length;
+      imageRequests--;
+    }
+    const ms = Math.round((performance.now() - started) * 100) / 100;
+    if (parsed.single) return reply(200, { ...(files[0] !== undefined ? { file: files[0] } : {}), label: predictions[0].label, probabilities: predictions[0].probabilities, ms });
+    return reply(200, { predictions: predictions.map((p, i) => ({ ...(files[i] !== undefined ? { file: files[i] } : {}), label: p.label, probabilities: p.probabilities })), ms });
+  };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = performance.now();
@@ -466,12 +585,21 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
       }
       if (route === '/health') return reply(200, { status: 'ok' });
       if (route === '/model') return reply(200, info);
-      const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      const contentType = String(req.headers['content-type'] ?? '');
+      const type = contentType.split(';')[0].trim().toLowerCase();
+      if (imageRun) return await handleImages(req, type, contentType, started, reply);
+      if (type === 'multipart/form-data') {
+        throw new HttpError(400, `The model of run ${info.runId} classifies texts, not images. Send JSON like {"text": "…"} or {"texts": ["…"]}.`);
+      }
       if (type !== 'application/json') {
         throw new HttpError(415, `POST /predict needs the header "Content-Type: application/json"${type ? ` (got "${type.slice(0, 100)}")` : ''}.`, { 'Accept-Post': 'application/json' });
       }
       const raw = (await readBody(req, maxBody)).toString('utf8');
-      const { texts, single } = parsePredictBody(raw, maxTexts);
+      const body = jsonObject(raw);
+      if ('image' in body || 'images' in body) {
+        throw new HttpError(400, `The model of run ${info.runId} classifies texts, not images. Send JSON like {"text": "…"} or {"texts": ["…"]}.`);
+      }
+      const { texts, single } = textsOf(body, maxTexts);
       const chars = texts.reduce((a, t) => a + t.length, 0);
       if (chars > maxChars) {
         throw new HttpError(413, `The request has ${chars} characters; the limit is ${maxChars} per request. Send fewer or shorter texts per request, or raise the limit (fewshot serve --max-request-chars <n>, setting fewshot.serve.maxRequestChars).`);
@@ -549,7 +677,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     url,
     port: boundPort,
     host,
-    get pendingRequests() { return batcher.pending; },
+    get pendingRequests() { return batcher.pending + imageRequests; },
     close() {
       if (closed) return closed;
       closing = true;
@@ -558,6 +686,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
         server.closeIdleConnections();
         if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
         await batcher.idle();
+        await imageChain;
         server.closeAllConnections();
         await stopped;
         if (ownsPredictor) predictor.dispose?.();

@@ -47,10 +47,16 @@ export type TrainerToParent =
 
 export type ParentToPredictor =
   | { type: 'load'; protocol: number; runDir: string; hf?: TrainRequest['hf'] }
-  | { type: 'predict'; id: number; texts: string[] };
+  | { type: 'predict'; id: number; texts: string[] }
+  /** Image runs: label image files (absolute paths); one outcome per file, a bad image gives an error outcome. */
+  | { type: 'predictImages'; id: number; files: string[] };
+
+/** One image's prediction, or why it could not be labelled (the message names the file). */
+export type ImageOutcome = { prediction: Prediction; error?: undefined } | { prediction?: undefined; error: string; fix?: string };
 
 export type PredictorToParent =
   | { type: 'ready'; protocol: number; pid: number }
-  | { type: 'loaded'; runDir: string; labels: string[]; encoder: string; loadMs: number }
+  | { type: 'loaded'; runDir: string; labels: string[]; encoder: string; loadMs: number; modality?: 'text' | 'image' }
   | { type: 'result'; id: number; predictions: Prediction[]; ms: number }
+  | { type: 'imageResult'; id: number; outcomes: ImageOutcome[]; ms: number; cacheHits: number }
   | { type: 'error'; id?: number; message: string; fix?: string };

@@ -12,7 +12,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  TRAINER_PROTOCOL_VERSION, type ParentToPredictor, type ParentToTrainer, type PredictorToParent, type TrainRequest,
+  TRAINER_PROTOCOL_VERSION, type ImageOutcome, type ParentToPredictor, type ParentToTrainer, type PredictorToParent, type TrainRequest,
   type TrainerToParent,
 } from '../protocol/trainer';
 import type { Prediction, RunStatus } from '../protocol/run';
@@ -262,12 +262,16 @@ export interface PredictorInfo {
   encoder: string;
   loadMs: number;
   pid: number;
+  /** What the loaded model classifies (undefined from an older child: texts). */
+  modality?: 'text' | 'image';
 }
 
 export interface PredictorClient {
   /** Resolves once the model is loaded; rejects (with the child's message and fix) when it cannot be. */
   ready: Promise<PredictorInfo>;
   predict(texts: string[]): Promise<Prediction[]>;
+  /** Image runs: one outcome per image file (a bad image is an error outcome); cacheHits = embeddings reused. */
+  predictImages(files: string[]): Promise<{ outcomes: ImageOutcome[]; cacheHits: number }>;
   /** True once the child has exited (crash or dispose); the caller may start a new one. */
   readonly exited: boolean;
   /** Last lines of the child's log. */
@@ -295,7 +299,8 @@ export class PredictorError extends Error {
 export function launchPredictor(runDir: string, opts: PredictorLaunchOptions = {}): PredictorClient {
   const tail = new LogTail();
   const script = opts.predictorScript ?? findChildScript('predictor.js');
-  const pending = new Map<number, { resolve(p: Prediction[]): void; reject(e: Error): void }>();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a Prediction[] or an image result, by request type
+  const pending = new Map<number, { resolve(p: any): void; reject(e: Error): void }>();
   let nextId = 1;
   let exited = false;
   let disposed = false;
@@ -313,7 +318,8 @@ export function launchPredictor(runDir: string, opts: PredictorLaunchOptions = {
     readyReject(e instanceof Error ? e : new Error(String(e)));
     return {
       ready, get exited() { return true; }, lastLog: () => [],
-      predict: () => Promise.reject(e instanceof Error ? e : new Error(String(e))), dispose() { /* nothing */ },
+      predict: () => Promise.reject(e instanceof Error ? e : new Error(String(e))),
+      predictImages: () => Promise.reject(e instanceof Error ? e : new Error(String(e))), dispose() { /* nothing */ },
     };
   }
   const origPush = tail.push.bind(tail);
@@ -341,12 +347,18 @@ export function launchPredictor(runDir: string, opts: PredictorLaunchOptions = {
         break;
       case 'loaded':
         isReady = true;
-        readyResolve({ runDir: m.runDir, labels: m.labels, encoder: m.encoder, loadMs: m.loadMs, pid: child.pid ?? 0 });
+        readyResolve({ runDir: m.runDir, labels: m.labels, encoder: m.encoder, loadMs: m.loadMs, pid: child.pid ?? 0, modality: m.modality });
         break;
       case 'result': {
         const p = pending.get(m.id);
         pending.delete(m.id);
         p?.resolve(m.predictions);
+        break;
+      }
+      case 'imageResult': {
+        const p = pending.get(m.id);
+        pending.delete(m.id);
+        p?.resolve({ outcomes: m.outcomes, cacheHits: m.cacheHits });
         break;
       }
       case 'error': {
@@ -382,22 +394,25 @@ export function launchPredictor(runDir: string, opts: PredictorLaunchOptions = {
   child.on('exit', onGone);
   child.on('error', (e) => { if (child.pid === undefined) { tail.push(e.message); onGone(null, null); } });
 
+  const request = async <T>(msg: (id: number) => ParentToPredictor): Promise<T> => {
+    await ready;
+    if (exited) throw new PredictorError('The predictor process is not running.');
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      if (!send(msg(id))) {
+        pending.delete(id);
+        reject(new PredictorError('The predictor process is not running.'));
+      }
+    });
+  };
+
   return {
     ready,
     get exited() { return exited; },
     lastLog: () => tail.lines.slice(),
-    async predict(texts: string[]): Promise<Prediction[]> {
-      await ready;
-      if (exited) throw new PredictorError('The predictor process is not running.');
-      const id = nextId++;
-      return new Promise<Prediction[]>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        if (!send({ type: 'predict', id, texts })) {
-          pending.delete(id);
-          reject(new PredictorError('The predictor process is not running.'));
-        }
-      });
-    },
+    predict: (texts: string[]) => request<Prediction[]>((id) => ({ type: 'predict', id, texts })),
+    predictImages: (files: string[]) => request<{ outcomes: ImageOutcome[]; cacheHits: number }>((id) => ({ type: 'predictImages', id, files })),
     dispose() {
       if (disposed) return;
       disposed = true;

@@ -3,10 +3,12 @@
  * src/trainer/launch.ts. Protocol (src/protocol/trainer.ts):
  *   child → {type:'ready'}; parent → {type:'load', runDir}; child → 'loaded' | 'error';
  *   parent → {type:'predict', id, texts}; child → {type:'result', id} | {type:'error', id}.
+ *   parent → {type:'predictImages', id, files}; child → {type:'imageResult', id, outcomes} | {type:'error', id}
+ *   (image runs; a bad image is an error outcome naming it; repeated images reuse their cached embedding).
  * Requests are answered one at a time, in order. The child exits when the parent disconnects.
  */
 import { TRAINER_PROTOCOL_VERSION, type ParentToPredictor, type PredictorToParent } from '../protocol/trainer';
-import { loadPredictor, type Predictor } from '../core/predict';
+import { loadPredictor, predictImagesEach, type Predictor } from '../core/predict';
 import { errorMessage, isFewShotError } from '../core/errors';
 
 const send = (m: PredictorToParent): void => {
@@ -31,7 +33,7 @@ function load(msg: Extract<ParentToPredictor, { type: 'load' }>): void {
       predictor?.dispose();
       predictor = undefined;
       predictor = await loadPredictor(msg.runDir, { hf: msg.hf, log: (m) => process.stderr.write(`[predictor] ${m}\n`) });
-      send({ type: 'loaded', runDir: predictor.runDir, labels: predictor.labels, encoder: predictor.encoderId, loadMs: Date.now() - t0 });
+      send({ type: 'loaded', runDir: predictor.runDir, labels: predictor.labels, encoder: predictor.encoderId, loadMs: Date.now() - t0, modality: predictor.modality });
     } catch (e) {
       send({ type: 'error', message: errorMessage(e), fix: isFewShotError(e) ? e.opts.fix : undefined });
     }
@@ -53,11 +55,28 @@ function predict(msg: Extract<ParentToPredictor, { type: 'predict' }>): void {
   });
 }
 
+function predictImages(msg: Extract<ParentToPredictor, { type: 'predictImages' }>): void {
+  queue = queue.then(async () => {
+    const t0 = Date.now();
+    try {
+      await loading;
+      if (!predictor) throw new Error('No model is loaded in the predictor.');
+      if (!Array.isArray(msg.files) || msg.files.some((f) => typeof f !== 'string')) throw new Error('predictImages: files must be an array of paths.');
+      const hits = predictor.imageCache?.hits ?? 0;
+      const outcomes = await predictImagesEach(predictor, msg.files);
+      send({ type: 'imageResult', id: msg.id, outcomes, ms: Date.now() - t0, cacheHits: (predictor.imageCache?.hits ?? 0) - hits });
+    } catch (e) {
+      send({ type: 'error', id: msg.id, message: errorMessage(e), fix: isFewShotError(e) ? e.opts.fix : undefined });
+    }
+  });
+}
+
 process.on('message', (raw: unknown) => {
   const msg = raw as ParentToPredictor;
   if (!msg || typeof msg !== 'object') return;
   if (msg.type === 'load') load(msg);
   else if (msg.type === 'predict') predict(msg);
+  else if (msg.type === 'predictImages') predictImages(msg);
 });
 process.on('disconnect', () => {
   try { predictor?.dispose(); } catch { /* ignore */ }

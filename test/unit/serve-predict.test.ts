@@ -118,7 +118,7 @@ describe('predict: formatting (src/extension/predict/format.ts)', () => {
 
 describe('predict: localisation', () => {
   it('has a Simplified Chinese string for every vscode.l10n.t() text', () => {
-    const src = fs.readFileSync(path.join(repo, 'src/extension/predict/index.ts'), 'utf8');
+    const src = ['index.ts', 'images.ts'].map((f) => fs.readFileSync(path.join(repo, 'src/extension/predict', f), 'utf8')).join('\n');
     const zh = JSON.parse(fs.readFileSync(path.join(repo, 'src/extension/predict/l10n.zh-cn.json'), 'utf8')) as Record<string, string>;
     const keys = [...src.matchAll(/\bt\(\s*'((?:[^'\\]|\\.)*)'/g)].map((m) => m[1].replace(/\\'/g, "'"));
     assert.ok(keys.length > 30, `found only ${keys.length} strings`);

@@ -1,5 +1,6 @@
 /** Text shapes of prediction results (inline decoration, copy text, CSV). No 'vscode'. */
 import type { Prediction } from '../../protocol/run';
+import { csvField } from '../../core/util/imageFolder';
 
 /** 0.9134 → "0.91" (two decimals; values that round to 0/1 keep a hint they are not exact). */
 export function formatP(p: number): string {
@@ -35,11 +36,7 @@ export function copyText(pred: Prediction): string {
   return `${pred.label} (${formatP(labelProbability(pred))})`;
 }
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF, or starts/ends with a space. */
-export function csvField(v: string | number): string {
-  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(Math.round(v * 1e6) / 1e6) : '') : v;
-  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
+export { csvField };
 
 export interface LineResult {
   /** 1-based line number. */

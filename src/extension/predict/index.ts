@@ -18,6 +18,7 @@ import { copyText, inlineDecorationText, inlinePlacement, inlineText, INLINE_MAX
 import { curlExample, startServeChild, ServeChild, ServeStartError } from './serveProcess';
 import { isLoopbackHost } from '../../core/util/net';
 import { RUN_FILES } from '../../core/runs';
+import { registerImageCommands, type ImagePredictOutcome } from './images';
 
 const ACTIVE_RUN_KEY = 'fewshot.predict.activeRunId';
 
@@ -49,6 +50,8 @@ export interface PredictApi {
   listRuns(): Promise<ModelRun[]>;
   /** The last successful prediction result. */
   lastResult(): PredictOutcome | undefined;
+  /** The last Predict Image / Predict Folder outcome. */
+  lastImageResult(): ImagePredictOutcome | undefined;
   /** Inline decorations currently shown for a document (after document edits they are gone). */
   decorations(uri: vscode.Uri): { range: vscode.Range; text: string; at: 'after' | 'before'; position: vscode.Position }[];
   /** The warm predictor (launch count, running state). */
@@ -566,7 +569,7 @@ export function activatePredict(host: Host): PredictApi {
           port: child.port,
           pid: child.pid,
           runId: run.id,
-          curl: curlExample(child.url, 'Text to classify', token),
+          curl: run.images ? curlExample(child.url, 'scan.png', token, true) : curlExample(child.url, 'Text to classify', token),
         };
         serving = { child, outcome, token, runName: run.name };
         serverStatus.text = `$(radio-tower) ${child.url.replace(/^https?:\/\//, '')}`;
@@ -604,10 +607,17 @@ export function activatePredict(host: Host): PredictApi {
     vscode.workspace.onDidGrantWorkspaceTrust(() => void refresh()),
   );
 
+  const images = registerImageCommands(context, {
+    warm, listRuns, activeRun: async (runs) => { await refreshing; return activeRun(runs); }, log,
+    untrusted: () => untrusted() as { ok: false; reason: 'untrusted'; message: string } | undefined,
+    noRun, showPredictError,
+  });
+
   const api: PredictApi = {
     activeRun: async () => { await refreshing; return activeRun(); },
     listRuns,
     lastResult: () => last,
+    lastImageResult: () => images.lastResult(),
     decorations(uri) {
       const st = docStates.get(uri.toString());
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());

@@ -18,6 +18,8 @@ export interface ModelRun {
   bestValMacroF1?: number;
   encoder?: string;
   labels?: string[];
+  /** Trained on an image dataset (run.json dataset.format 'images'): Predict Image / Predict Folder use it. */
+  images?: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function listModelRuns(storeDir: string): Promise<ModelRun[]> {
       bestValMacroF1: num(r.bestValMacroF1),
       encoder: r.encoder?.id ?? r.config?.encoder,
       labels: r.dataset?.labels,
+      images: r.dataset?.format === 'images' || undefined,
     };
   });
 }

@@ -160,13 +160,13 @@ export function startServeChild(opts: ServeChildOptions): Promise<ServeChild> {
 }
 
 /** A ready-to-paste curl command for POST /predict. */
-export function curlExample(url: string, text: string, token?: string): string {
+export function curlExample(url: string, text: string, token?: string, image?: boolean): string {
   const body = JSON.stringify({ text });
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   return [
     `curl -s -X POST ${url}/predict`,
-    `-H 'Content-Type: application/json'`,
+    ...(image ? [] : [`-H 'Content-Type: application/json'`]),
     ...(token ? [`-H ${q(`Authorization: Bearer ${token}`)}`] : []),
-    `-d ${q(body)}`,
+    image ? `-F ${q(`image=@${text}`)}` : `-d ${q(body)}`,
   ].join(' ');
 }

@@ -5,6 +5,7 @@
  * No 'vscode' import.
  */
 import type { Prediction } from '../../protocol/run';
+import type { ImageOutcome } from '../../protocol/trainer';
 import type { PredictorClient, PredictorInfo } from '../../trainer/launch';
 
 type WarmErrorKind = 'load' | 'load-timeout' | 'predict-timeout' | 'crash' | 'predict';
@@ -50,6 +51,14 @@ function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Prom
   });
 }
 
+interface WarmImageResult extends Omit<WarmResult, 'predictions'> {
+  outcomes: ImageOutcome[];
+  cacheHits: number;
+}
+
+/** An image counts as this many texts in the predict time limit (decode + a CNN pass). */
+const IMAGE_COST = 10;
+
 export class WarmPredictor {
   private client: PredictorClient | undefined;
   private runDir: string | undefined;
@@ -71,14 +80,29 @@ export class WarmPredictor {
 
   /** Predict a batch with the model of `runDir`; requests are served one at a time. */
   predict(runDir: string, texts: string[]): Promise<WarmResult> {
+    return this.retried(async () => {
+      const r = await this.doPredict(runDir, texts.length, (c) => c.predict(texts));
+      return { predictions: r.value, ms: r.ms, launched: r.launched, info: r.info };
+    });
+  }
+
+  /** Label image files with the (image) model of `runDir`: one outcome per file; cacheHits = embeddings reused. */
+  predictImages(runDir: string, files: string[]): Promise<WarmImageResult> {
+    return this.retried(async () => {
+      const r = await this.doPredict(runDir, files.length * IMAGE_COST, (c) => c.predictImages(files));
+      return { outcomes: r.value.outcomes, cacheHits: r.value.cacheHits, ms: r.ms, launched: r.launched, info: r.info };
+    });
+  }
+
+  private retried<T extends { launched: boolean; restarted?: boolean }>(fn: () => Promise<T>): Promise<T> {
     return this.serial(async () => {
       try {
-        return await this.doPredict(runDir, texts);
+        return await fn();
       } catch (e) {
         // A child that died under us is relaunched once, transparently.
         if (e instanceof WarmPredictorError && e.kind === 'crash') {
           (this.opts.log ?? (() => undefined))(`predictor: crashed (${e.message.split('\n')[0]}); relaunching`);
-          const r = await this.doPredict(runDir, texts);
+          const r = await fn();
           return { ...r, launched: true, restarted: true };
         }
         throw e;
@@ -137,14 +161,15 @@ export class WarmPredictor {
     }
   }
 
-  private async doPredict(runDir: string, texts: string[]): Promise<WarmResult> {
+  /** One request on the warm child; `units` = texts (an image counts IMAGE_COST texts) for the time limit. */
+  private async doPredict<T>(runDir: string, units: number, call: (c: PredictorClient) => Promise<T>): Promise<{ value: T; ms: number; launched: boolean; info: PredictorInfo }> {
     const { client, info, launched } = await this.ensure(runDir);
     const t0 = Date.now();
-    const limit = (this.opts.predictTimeoutMs ?? 30_000) + (this.opts.predictTimeoutPerTextMs ?? 50) * texts.length;
+    const limit = (this.opts.predictTimeoutMs ?? 30_000) + (this.opts.predictTimeoutPerTextMs ?? 50) * units;
     try {
-      const predictions = await withTimeout(client.predict(texts), limit, () => new WarmPredictorError(`The model did not answer within ${Math.round(limit / 1000)} s.`, 'predict-timeout'));
+      const value = await withTimeout(call(client), limit, () => new WarmPredictorError(`The model did not answer within ${Math.round(limit / 1000)} s.`, 'predict-timeout'));
       this.failures = 0;
-      return { predictions, ms: Date.now() - t0, launched, info };
+      return { value, ms: Date.now() - t0, launched, info };
     } catch (e) {
       const lastLog = client.lastLog();
       if (e instanceof WarmPredictorError) {
