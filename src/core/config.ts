@@ -179,6 +179,9 @@ export function configProblems(c: Partial<TrainConfig>): { field: string; messag
       p.push({ field: f, message: `${f} must be true or false (got ${String(c[f])})`, fix: `Set ${f} to true (default) or false.` });
     }
   }
+  if (c.augmentFlip !== undefined && typeof c.augmentFlip !== 'boolean') {
+    p.push({ field: 'augmentFlip', message: `augmentFlip must be true or false (got ${String(c.augmentFlip)})`, fix: 'Set augmentFlip to false (default) or true.' });
+  }
   if (typeof c.classWeighting !== 'boolean') {
     p.push({ field: 'classWeighting', message: `classWeighting must be true or false (got ${String(c.classWeighting)})`, fix: 'Set classWeighting to true or false.' });
   }
