@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG, minRecallValueProblem, parseMinRecall, recallTargetClas
 import type { Host } from '../host';
 import { ensureFinetuneReady, findModelFolders, isModelFolder, recentModels, rememberModel, shownPicks } from '../finetune';
 import { defaultSetFitBody } from '../../core/finetune/python';
+import { imageModel } from '../../core/images/models';
 
 export type TrainOverrides = Partial<Omit<TrainConfig, 'dataset'>>;
 
@@ -60,6 +61,7 @@ export function configFromSettings(dataset: string, overrides: TrainOverrides = 
     batchSize: s.get<number>('batchSize'),
     seed: s.get<number>('seed'),
     augment: s.get<number>('augment'),
+    augmentFlip: s.get<boolean>('imageFlip') || undefined, // absent (not false) in the run.json of runs that do not flip
     passages: s.get<boolean>('passages'),
     classNames: s.get<boolean>('classNames'),
     classWeighting: s.get<boolean>('classWeighting'),
@@ -428,4 +430,24 @@ async function askQuickOptions(memento: vscode.Memento, dataset: string): Promis
   if (seed === undefined) return undefined;
   chosen.seed = seed;
   return chosen;
+}
+
+/**
+ * An image dataset trains with the image encoder: a text encoder chosen in the settings (not in `overrides`) gives
+ * way to 'auto' (EfficientNet-Lite0), and text-only settings are ignored. Returns the overrides to train with and a
+ * log line for each setting set aside; an encoder chosen in `overrides` is kept (the trainer refuses a text one).
+ */
+export function imageOverrides(dataset: string, overrides: TrainOverrides): { overrides: TrainOverrides; notes: string[] } {
+  const s = vscode.workspace.getConfiguration('fewshot.train', vscode.Uri.file(dataset));
+  const notes: string[] = [];
+  const out: TrainOverrides = { ...overrides };
+  const encoder = s.get<string>('encoder', 'auto');
+  if (overrides.encoder === undefined && encoder !== 'auto' && !imageModel(encoder)) {
+    out.encoder = 'auto';
+    notes.push(vscode.l10n.t('{0} holds images: the text encoder "{1}" of fewshot.train.encoder is not used; the image encoder (auto: EfficientNet-Lite0) is.', path.basename(dataset), encoder));
+  }
+  for (const key of ['textColumn', 'labelColumn'] as const) {
+    if (s.get<string>(key)?.trim()) notes.push(vscode.l10n.t('{0} holds images: the text setting fewshot.train.{1} is ignored.', path.basename(dataset), key));
+  }
+  return { overrides: out, notes };
 }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import type { Host } from '../host';
 import { TrainingManager, showUntrusted, type StartOptions, type TrainResult, type TrainingSession } from './manager';
-import { askTrainOptions, type TrainOverrides } from './config';
+import { askTrainOptions, imageOverrides, type TrainOverrides } from './config';
 import { DatasetsTreeProvider, type DatasetNode } from '../views/datasetsTree';
 import { RunsTreeProvider, type RunNode } from '../views/runsTree';
 import { registerRunCommands } from '../views/runCommands';
@@ -55,6 +55,12 @@ export function activateTrain(host: Host): TrainApi {
       const o = await askTrainOptions(ctx.workspaceState, dataset, host);
       if (!o) return undefined;
       overrides = o;
+    }
+    const { isImageDataset } = await import('../../core/images/dataset');
+    if (await isImageDataset(dataset)) {
+      const adjusted = imageOverrides(dataset, overrides);
+      for (const n of adjusted.notes) host.output.appendLine(n);
+      overrides = adjusted.overrides;
     }
     // Fine-tuning: the interpreter sources only VS Code knows (the setting, the Python extension's) go to the trainer.
     const python = overrides.method === 'finetune'
