@@ -125,9 +125,9 @@ async function resolveDataset(arg: unknown, provider: DatasetsTreeProvider): Pro
   const activePath = activeFile?.scheme === 'file' ? activeFile.fsPath : undefined;
   type Item = vscode.QuickPickItem & { root?: string; browse?: boolean };
   const items: Item[] = list.map((r) => ({
-    label: `$(${r.format === 'folders' ? 'folder-library' : 'table'}) ${r.name}`,
+    label: `$(${r.media === 'images' ? 'file-media' : r.format === 'folders' ? 'folder-library' : 'table'}) ${r.name}`,
     description: vscode.workspace.asRelativePath(r.root, false),
-    detail: r.format === 'folders' ? vscode.l10n.t('Folder layout') : r.format.toUpperCase(),
+    detail: r.media === 'images' ? vscode.l10n.t('Image folders') : r.format === 'folders' ? vscode.l10n.t('Folder layout') : r.format.toUpperCase(),
     root: r.root,
   }));
   // The dataset of the active editor first.

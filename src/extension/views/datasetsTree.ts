@@ -23,9 +23,13 @@ export interface ClassEntry {
   count: number;
   /** Folder of the class (folder layouts). */
   folder?: string;
-  /** First MAX_LISTED items: a file (folders) or a record at a line (tables). */
-  items: { file: string; line?: number; text?: string }[];
+  /** First MAX_LISTED items: a file (folders) or a record at a line (tables); images carry their size and format. */
+  items: { file: string; line?: number; text?: string; image?: ImageItem }[];
+  /** Image datasets: the class's files that were skipped or warned about (file + the loader's message). */
+  problems?: { file: string; message: string; skipped: boolean }[];
 }
+
+export interface ImageItem { width: number; height: number; format: string; bytes: number }
 
 export interface SplitEntry {
   split: SplitName;
@@ -43,7 +47,7 @@ export type DatasetNode =
   | { kind: 'dataset'; ref: DatasetRef }
   | { kind: 'split'; ref: DatasetRef; split: SplitEntry; all: SplitEntry[] }
   | { kind: 'class'; ref: DatasetRef; split: SplitEntry; entry: ClassEntry; warning?: string; summary?: ClassSummary }
-  | { kind: 'file'; ref: DatasetRef; file: string; line?: number; text?: string }
+  | { kind: 'file'; ref: DatasetRef; file: string; line?: number; text?: string; image?: ImageItem }
   | { kind: 'more'; count: number; folder?: string }
   | { kind: 'message'; text: string; error?: boolean }
   // the label tools' lists under a dataset (Check Labels, Suggest What to Label Next): nodes of src/extension/labels/tree.ts
@@ -79,8 +83,44 @@ async function scanClassFolders(splitDir: string): Promise<ClassEntry[]> {
   return out.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }
 
+/**
+ * An image folder dataset, as training reads it (loadImageDataset: every file is read once, sniffed, hashed and its
+ * header decoded; the same splits, including the seeded stratified split of class-only folders). Skipped and small
+ * images become problems of their class.
+ */
+async function scanImageDataset(ref: DatasetRef): Promise<DatasetScan> {
+  const { loadImageDataset } = await import('../../core/images/dataset');
+  const ds = await loadImageDataset(ref.root);
+  const infoOf = new Map(ds.files.map((f) => [f.file, f] as const));
+  const group = (samples: typeof ds.train): Map<string, ClassEntry> => {
+    const by = new Map<string, ClassEntry>(ds.labels.map((l) => [l, { label: l, count: 0, items: [] }]));
+    for (const s of samples) {
+      let e = by.get(s.label);
+      if (!e) by.set(s.label, (e = { label: s.label, count: 0, items: [] }));
+      e.count++;
+      e.folder ??= path.dirname(s.file);
+      if (e.items.length < MAX_LISTED) e.items.push({ file: s.file, image: { width: s.width, height: s.height, format: s.format, bytes: s.bytes } });
+    }
+    return by;
+  };
+  const train = group(ds.train);
+  const test = group(ds.test);
+  for (const issue of ds.issues) {
+    const info = issue.file ? infoOf.get(issue.file) : undefined;
+    if (!info?.label || issue.severity === 'info') continue;
+    const entry = (info.split === 'test' ? test : train).get(info.label);
+    if (entry) (entry.problems ??= []).push({ file: info.file, message: issue.message, skipped: !!info.skipped });
+  }
+  const splits: SplitEntry[] = [{ split: 'train', classes: [...train.values()] }];
+  if (ds.test.length || ds.testSource === 'given') {
+    splits.push({ split: 'test', source: ds.testSource === 'given' ? undefined : ds.testSource, classes: [...test.values()] });
+  }
+  return { splits };
+}
+
 export async function scanDataset(ref: DatasetRef): Promise<DatasetScan> {
   try {
+    if (ref.media === 'images') return await scanImageDataset(ref);
     if (ref.format === 'folders') {
       const ents = (await listDir(ref.root)).filter((e) => e.isDirectory());
       const train = ents.find((e) => TRAIN_DIRS.includes(e.name.toLowerCase()));
@@ -262,7 +302,7 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         }));
       }
       case 'class': {
-        const items: DatasetNode[] = node.entry.items.map((it) => ({ kind: 'file', ref: node.ref, file: it.file, line: it.line, text: it.text }));
+        const items: DatasetNode[] = node.entry.items.map((it) => ({ kind: 'file', ref: node.ref, file: it.file, line: it.line, text: it.text, image: it.image }));
         if (node.entry.count > node.entry.items.length) items.push({ kind: 'more', count: node.entry.count - node.entry.items.length, folder: node.entry.folder });
         return items;
       }
@@ -278,8 +318,8 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         const it = new vscode.TreeItem(node.ref.name, C.Collapsed);
         it.id = `dataset:${node.ref.root}`;
         it.contextValue = 'dataset';
-        it.iconPath = new vscode.ThemeIcon(formatIcon(node.ref.format));
-        it.description = `${formatLabel(node.ref.format)} · ${vscode.workspace.asRelativePath(node.ref.root, false)}`;
+        it.iconPath = new vscode.ThemeIcon(node.ref.media === 'images' ? 'file-media' : formatIcon(node.ref.format));
+        it.description = `${node.ref.media === 'images' ? vscode.l10n.t('images') : formatLabel(node.ref.format)} · ${vscode.workspace.asRelativePath(node.ref.root, false)}`;
         const s = this.summaries.get(path.resolve(node.ref.root));
         it.tooltip = new vscode.MarkdownString(`**${node.ref.name}**  \n${node.ref.root}` + (s?.problemCount ? `  \n$(warning) ${vscode.l10n.t('{0} problems found by the dataset checks', s.problemCount)}` : ''), true);
         it.resourceUri = vscode.Uri.file(node.ref.root);
@@ -299,15 +339,24 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         const it = new vscode.TreeItem(node.entry.label, hasChildren ? C.Collapsed : C.None);
         it.id = `class:${node.ref.root}:${node.split.split}:${node.entry.label}`;
         it.contextValue = 'datasetClass';
-        it.description = String(node.entry.count);
+        const skipped = node.entry.problems?.filter((p) => p.skipped).length ?? 0;
+        it.description = skipped ? vscode.l10n.t('{0} · {1} skipped', node.entry.count, skipped) : String(node.entry.count);
         const serverProblems = node.summary && node.summary.severity && node.summary.severity !== 'info' ? node.summary.problems : [];
-        const warn = node.warning || serverProblems.length;
+        const warn = node.warning || serverProblems.length || node.entry.problems?.length;
         it.iconPath = warn
           ? new vscode.ThemeIcon('warning', new vscode.ThemeColor(node.summary?.severity === 'error' ? 'list.errorForeground' : 'list.warningForeground'))
           : new vscode.ThemeIcon('symbol-enum-member');
         const md = new vscode.MarkdownString(`**${node.entry.label}** — ${vscode.l10n.t('{0} samples ({1})', node.entry.count, splitLabel(node.split.split))}`, true);
         if (node.warning) md.appendMarkdown(`\n\n$(warning) ${node.warning}`);
         for (const p of serverProblems) md.appendMarkdown(`\n\n$(warning) ${p}`);
+        const problems = node.entry.problems ?? [];
+        if (problems.length) {
+          md.appendMarkdown(`\n\n$(warning) ${vscode.l10n.t('{0} images skipped, {1} with warnings:', skipped, problems.length - skipped)}`);
+          for (const p of problems.slice(0, 10)) md.appendMarkdown(`\n- ${escapeMd(p.message)}`);
+          if (problems.length > 10) md.appendMarkdown(`\n- ${vscode.l10n.t('… {0} more', problems.length - 10)}`);
+        }
+        const first = node.entry.items[0];
+        if (first?.image) md.appendMarkdown(`\n\n${thumbnailMd(first.file, 96)}`);
         it.tooltip = md;
         if (node.entry.folder) it.resourceUri = vscode.Uri.file(node.entry.folder);
         return it;
@@ -317,7 +366,12 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         const it = new vscode.TreeItem(node.text !== undefined ? preview(node.text) : path.basename(node.file), C.None);
         it.id = `file:${node.file}:${node.line ?? ''}`;
         it.contextValue = 'datasetFile';
-        if (node.line !== undefined) {
+        if (node.image) {
+          const { width, height, format, bytes } = node.image;
+          it.resourceUri = uri;
+          it.description = `${width}×${height} ${format.toUpperCase()}`;
+          it.tooltip = new vscode.MarkdownString(`**${escapeMd(path.basename(node.file))}** — ${width}×${height} ${format.toUpperCase()}, ${formatBytes(bytes)}\n\n${thumbnailMd(node.file, 160)}`);
+        } else if (node.line !== undefined) {
           it.description = `${path.basename(node.file)}:${node.line}`;
           it.iconPath = new vscode.ThemeIcon('symbol-string');
           it.tooltip = node.text;
@@ -361,6 +415,22 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
     if (this.debounce) clearTimeout(this.debounce);
     for (const d of this.disposables.splice(0)) d.dispose();
   }
+}
+
+/**
+ * A thumbnail in a markdown tooltip: the image file itself, scaled to `width` px by VS Code's `|width=` suffix (its
+ * markdown renderer maps file URIs to resource URLs, also in the browser and remote).
+ */
+export function thumbnailMd(file: string, width: number): string {
+  return `![${escapeMd(path.basename(file))}](${vscode.Uri.file(file).toString().replace(/\(/g, '%28').replace(/\)/g, '%29')}|width=${width})`;
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+!<>|]/g, '\\$&');
+}
+
+function formatBytes(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function preview(t: string): string {
