@@ -17,6 +17,11 @@ export const HEAD_KINDS: readonly HeadKind[] = ['logreg', 'mlp', 'centroid'];
 export const BACKENDS: readonly string[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /** Defaults for every field but `dataset`. */
+/** Whether an encoder spec names one of the image encoders under models/ (specs only: nothing is loaded). */
+export function isImageEncoderSpec(spec: string): boolean {
+  return !!imageModel(spec);
+}
+
 export const DEFAULT_CONFIG: Readonly<Omit<TrainConfig, 'dataset'>> = Object.freeze({
   encoder: 'auto',
   head: 'auto',

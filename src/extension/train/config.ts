@@ -5,11 +5,10 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { HEAD_SETTINGS, type TrainConfig } from '../../protocol/run';
-import { DEFAULT_CONFIG, minRecallValueProblem, parseMinRecall, recallTargetClassProblem, validateConfig } from '../../core/config';
+import { DEFAULT_CONFIG, isImageEncoderSpec, minRecallValueProblem, parseMinRecall, recallTargetClassProblem, validateConfig } from '../../core/config';
 import type { Host } from '../host';
 import { ensureFinetuneReady, findModelFolders, isModelFolder, recentModels, rememberModel, shownPicks } from '../finetune';
 import { defaultSetFitBody } from '../../core/finetune/python';
-import { imageModel } from '../../core/images/models';
 
 export type TrainOverrides = Partial<Omit<TrainConfig, 'dataset'>>;
 
@@ -442,7 +441,7 @@ export function imageOverrides(dataset: string, overrides: TrainOverrides): { ov
   const notes: string[] = [];
   const out: TrainOverrides = { ...overrides };
   const encoder = s.get<string>('encoder', 'auto');
-  if (overrides.encoder === undefined && encoder !== 'auto' && !imageModel(encoder)) {
+  if (overrides.encoder === undefined && encoder !== 'auto' && !isImageEncoderSpec(encoder)) {
     out.encoder = 'auto';
     notes.push(vscode.l10n.t('{0} holds images: the text encoder "{1}" of fewshot.train.encoder is not used; the image encoder (auto: EfficientNet-Lite0) is.', path.basename(dataset), encoder));
   }

@@ -56,8 +56,7 @@ export function activateTrain(host: Host): TrainApi {
       if (!o) return undefined;
       overrides = o;
     }
-    const { isImageDataset } = await import('../../core/images/dataset');
-    if (await isImageDataset(dataset)) {
+    if (await isImageFolder(dataset, datasetsProvider)) {
       const adjusted = imageOverrides(dataset, overrides);
       for (const n of adjusted.notes) host.output.appendLine(n);
       overrides = adjusted.overrides;
@@ -113,6 +112,18 @@ export function datasetOfArg(arg: unknown): string | undefined {
   if (node?.ref?.root) return node.ref.root;
   if (typeof node?.dataset === 'string' && node.dataset) return node.dataset;
   return undefined;
+}
+
+/** Whether a dataset is an image folder dataset (as the Datasets view and findDatasets tell it: by its files' first bytes). */
+async function isImageFolder(dataset: string, provider: DatasetsTreeProvider): Promise<boolean> {
+  const listed = (await provider.listDatasets()).find((r) => r.root === dataset);
+  if (listed) return listed.media === 'images';
+  const { findDatasets } = await import('../../core/datasets');
+  try {
+    return (await findDatasets(dataset, { maxDepth: 0 })).some((r) => r.root === dataset && r.media === 'images');
+  } catch {
+    return false;
+  }
 }
 
 /** Dataset path from a command argument (datasetOfArg) or a quick pick. */

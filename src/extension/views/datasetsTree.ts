@@ -29,7 +29,7 @@ export interface ClassEntry {
   problems?: { file: string; message: string; skipped: boolean }[];
 }
 
-export interface ImageItem { width: number; height: number; format: string; bytes: number }
+export interface ImageItem { format: string; bytes: number }
 
 export interface SplitEntry {
   split: SplitName;
@@ -72,62 +72,57 @@ async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {
   }
 }
 
-/** Class folders of one split folder: counts via readdir only (no file is read). */
-async function scanClassFolders(splitDir: string): Promise<ClassEntry[]> {
+/** Images larger than this are skipped by the image loader (IMAGE_DEFAULTS.maxImageBytes of src/core/images/dataset.ts). */
+const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
+
+/**
+ * The files of an image class folder, told by their first bytes (no image is decoded: the extension host loads no
+ * image library). Empty, oversized and non-image files are the class's problems; corrupt or truncated images are
+ * found when the images are decoded (training, the dataset diagnostics).
+ */
+async function scanImageClass(folder: string, files: string[]): Promise<Pick<ClassEntry, 'count' | 'items' | 'problems'>> {
+  const { readHead, sniffImageFormat } = await import('../../core/datasets/sniff');
+  const { mapLimit } = await import('../../core/util/async');
+  const read = await mapLimit(files, 16, async (name) => {
+    const file = path.join(folder, name);
+    try {
+      const st = await fsp.stat(file);
+      if (st.size === 0) return { file, problem: vscode.l10n.t('{0} is empty (0 bytes): skipped.', file) };
+      if (st.size > MAX_IMAGE_BYTES) return { file, problem: vscode.l10n.t('{0} is larger than {1} MB: skipped.', file, MAX_IMAGE_BYTES / 1024 / 1024) };
+      const format = sniffImageFormat(await readHead(file));
+      if (!format || format === 'gif') return { file, problem: vscode.l10n.t('{0} is not a PNG, JPEG, WebP, BMP or TIFF image: skipped.', file) };
+      return { file, image: { format, bytes: st.size } };
+    } catch (e) {
+      return { file, problem: vscode.l10n.t('{0} cannot be read: {1}', file, e instanceof Error ? e.message : String(e)) };
+    }
+  });
+  const images = read.filter((r) => r.image);
+  const problems = read.flatMap((r) => (r.problem ? [{ file: r.file, message: r.problem, skipped: true }] : []));
+  return { count: images.length, items: images.slice(0, MAX_LISTED).map((r) => ({ file: r.file, image: r.image })), ...(problems.length ? { problems } : {}) };
+}
+
+/** Class folders of one split folder: counts via readdir only (no file is read; images: their first bytes). */
+async function scanClassFolders(splitDir: string, images = false): Promise<ClassEntry[]> {
   const dirs = (await listDir(splitDir)).filter((e) => e.isDirectory() && !isHidden(e.name) && !/^unlabell?ed$/i.test(e.name)); // unlabeled/: unlabelled texts, never a class (core isUnlabeledFolderName)
-  const out = await Promise.all(dirs.map(async (d) => {
+  const out = await Promise.all(dirs.map(async (d): Promise<ClassEntry> => {
     const folder = path.join(splitDir, d.name);
     const files = (await listDir(folder)).filter((e) => e.isFile() && !isHidden(e.name)).map((e) => e.name).sort();
+    if (images) return { label: d.name.normalize('NFC'), folder, ...(await scanImageClass(folder, files)) };
     return { label: d.name.normalize('NFC'), count: files.length, folder, items: files.slice(0, MAX_LISTED).map((f) => ({ file: path.join(folder, f) })) };
   }));
   return out.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }
 
-/**
- * An image folder dataset, as training reads it (loadImageDataset: every file is read once, sniffed, hashed and its
- * header decoded; the same splits, including the seeded stratified split of class-only folders). Skipped and small
- * images become problems of their class.
- */
-async function scanImageDataset(ref: DatasetRef): Promise<DatasetScan> {
-  const { loadImageDataset } = await import('../../core/images/dataset');
-  const ds = await loadImageDataset(ref.root);
-  const infoOf = new Map(ds.files.map((f) => [f.file, f] as const));
-  const group = (samples: typeof ds.train): Map<string, ClassEntry> => {
-    const by = new Map<string, ClassEntry>(ds.labels.map((l) => [l, { label: l, count: 0, items: [] }]));
-    for (const s of samples) {
-      let e = by.get(s.label);
-      if (!e) by.set(s.label, (e = { label: s.label, count: 0, items: [] }));
-      e.count++;
-      e.folder ??= path.dirname(s.file);
-      if (e.items.length < MAX_LISTED) e.items.push({ file: s.file, image: { width: s.width, height: s.height, format: s.format, bytes: s.bytes } });
-    }
-    return by;
-  };
-  const train = group(ds.train);
-  const test = group(ds.test);
-  for (const issue of ds.issues) {
-    const info = issue.file ? infoOf.get(issue.file) : undefined;
-    if (!info?.label || issue.severity === 'info') continue;
-    const entry = (info.split === 'test' ? test : train).get(info.label);
-    if (entry) (entry.problems ??= []).push({ file: info.file, message: issue.message, skipped: !!info.skipped });
-  }
-  const splits: SplitEntry[] = [{ split: 'train', classes: [...train.values()] }];
-  if (ds.test.length || ds.testSource === 'given') {
-    splits.push({ split: 'test', source: ds.testSource === 'given' ? undefined : ds.testSource, classes: [...test.values()] });
-  }
-  return { splits };
-}
-
 export async function scanDataset(ref: DatasetRef): Promise<DatasetScan> {
   try {
-    if (ref.media === 'images') return await scanImageDataset(ref);
     if (ref.format === 'folders') {
       const ents = (await listDir(ref.root)).filter((e) => e.isDirectory());
       const train = ents.find((e) => TRAIN_DIRS.includes(e.name.toLowerCase()));
       const test = ents.find((e) => TEST_DIRS.includes(e.name.toLowerCase()));
-      if (!train) return { splits: [{ split: 'unsplit', classes: await scanClassFolders(ref.root) }] };
-      const splits: SplitEntry[] = [{ split: 'train', classes: await scanClassFolders(path.join(ref.root, train.name)) }];
-      if (test) splits.push({ split: 'test', classes: await scanClassFolders(path.join(ref.root, test.name)) });
+      const images = ref.media === 'images';
+      if (!train) return { splits: [{ split: 'unsplit', classes: await scanClassFolders(ref.root, images) }] };
+      const splits: SplitEntry[] = [{ split: 'train', classes: await scanClassFolders(path.join(ref.root, train.name), images) }];
+      if (test) splits.push({ split: 'test', classes: await scanClassFolders(path.join(ref.root, test.name), images) });
       return { splits };
     }
     // Table formats: the loader parses the file (async) and knows the columns and split.
@@ -367,10 +362,10 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         it.id = `file:${node.file}:${node.line ?? ''}`;
         it.contextValue = 'datasetFile';
         if (node.image) {
-          const { width, height, format, bytes } = node.image;
+          const { format, bytes } = node.image;
           it.resourceUri = uri;
-          it.description = `${width}×${height} ${format.toUpperCase()}`;
-          it.tooltip = new vscode.MarkdownString(`**${escapeMd(path.basename(node.file))}** — ${width}×${height} ${format.toUpperCase()}, ${formatBytes(bytes)}\n\n${thumbnailMd(node.file, 160)}`);
+          it.description = `${format.toUpperCase()} · ${formatBytes(bytes)}`;
+          it.tooltip = new vscode.MarkdownString(`**${escapeMd(path.basename(node.file))}** — ${format.toUpperCase()}, ${formatBytes(bytes)}\n\n${thumbnailMd(node.file, 160)}`);
         } else if (node.line !== undefined) {
           it.description = `${path.basename(node.file)}:${node.line}`;
           it.iconPath = new vscode.ThemeIcon('symbol-string');
