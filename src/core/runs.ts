@@ -30,8 +30,8 @@ export const RUN_FILES = {
   oof: 'oof.jsonl',
   model: path.join('model', 'head.json'),
   /** Image runs with augmentation: small PNGs of training images and their augmented copies (AugmentedPreview). */
-  augmented: 'augmented',
-  augmentedIndex: path.join('augmented', 'index.json'),
+  augmented: 'augment-preview',
+  augmentedIndex: path.join('augment-preview', 'preview.json'),
   /** Rewritten every HEARTBEAT_INTERVAL_MS by the process that owns a running run (see RunStore.claim). */
   heartbeat: 'heartbeat',
 } as const;
@@ -646,7 +646,7 @@ export class RunStore {
   }
 
   /**
-   * augmented/: each row's original and copies as PNG files (r<i>-original.png, r<i>-<k>.png), then index.json naming
+   * augment-preview/: each row's original and copies as PNG files (r<i>-original.png, r<i>-<k>.png), then preview.json naming
    * them; every file written atomically, the index last (a reader never sees an index without its images).
    */
   async saveAugmented(id: string, preview: Omit<AugmentedPreview, 'rows'> & {
@@ -672,8 +672,8 @@ export class RunStore {
   }
 
   /**
-   * augmented/index.json with every file as an absolute path inside augmented/ (undefined when the run has none). A
-   * name that is not a plain file name of augmented/, or whose file is missing, leaves its image out.
+   * augment-preview/preview.json with every file as an absolute path inside augment-preview/ (undefined when the run
+   * has none). A name that is not a plain file name of that folder, or whose file is missing, leaves its image out.
    */
   async readAugmented(id: string): Promise<AugmentedPreview | undefined> {
     const dir = runFile(this.dirOf(id), 'augmented');

@@ -10,8 +10,8 @@
  *   confusion.json    { labels, matrix } (also inside report.json)
  *   predictions.jsonl one TestPrediction per line
  *   model/head.json   ModelFile (head weights + label map + encoder reference)
- *   augmented/        image runs with augmentation: a few small PNGs of training images and their augmented copies,
- *                     and index.json (AugmentedPreview) naming them
+ *   augment-preview/  image runs with augmentation: a few small PNGs of training images and their augmented copies,
+ *                     and preview.json (AugmentedPreview) naming them
  */
 
 import type { FinetuneSettings } from './finetune';
@@ -292,8 +292,8 @@ export interface DataProblem {
 }
 
 /**
- * augmented/index.json: what the model sees, for image runs that augment. A few training images (one per class, up
- * to three) with their first augmented copies, as the trainer drew them, each a PNG of at most 128 px in augmented/.
+ * augment-preview/preview.json: what the model sees, for image runs that augment. A few training images (one per class, up
+ * to three) with their first augmented copies, as the trainer drew them, each a PNG of at most 128 px in augment-preview/.
  */
 export interface AugmentedPreview {
   /** The RandomAffine range and the flip setting of the run. */
@@ -307,9 +307,9 @@ export interface AugmentedRow {
   /** The training image (absolute path) and its class. */
   source: string;
   label: string;
-  /** File name in augmented/ of the (shrunk) original. */
+  /** File name in augment-preview/ of the (shrunk) original. */
   original: string;
-  /** File names in augmented/ of the copies, with the parameters drawn for each (angle in degrees, clockwise; shift in px of the full-size image). */
+  /** File names in augment-preview/ of the copies, with the parameters drawn for each (angle in degrees, clockwise; shift in px of the full-size image). */
   copies: { file: string; angle: number; tx: number; ty: number; scale: number; flipped: boolean }[];
 }
 

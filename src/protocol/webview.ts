@@ -138,7 +138,7 @@ export interface DashboardState {
   epochs: EpochMetrics[];
   report: ClassificationReport | null;
   compute: DashboardCompute;
-  /** Image runs that augment: the grid of training images and augmented copies (augmented/index.json). */
+  /** Image runs that augment: the grid of training images and augmented copies (augment-preview/preview.json). */
   augmented?: DashboardAugmented;
   /** Image runs: the drill-down shows thumbnails (predictions name image files). */
   images?: boolean;

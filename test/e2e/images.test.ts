@@ -12,6 +12,7 @@ import {
   openWorkbench, repoRoot, screenshot, startCodeServer, waitForTitle, webviewFrame,
 } from '../harness';
 import type { AugmentedPreview, ClassificationReport, RunRecord } from '../../src/protocol/run';
+import { RUN_FILES } from '../../src/core/runs';
 
 const AUGMENT = 2;
 
@@ -99,7 +100,7 @@ describe('e2e: image dataset → Train → dashboard', function () {
   it('shows the augmented-sample grid with the real RandomAffine parameters and seed', async () => {
     const runsDir = path.join(workspace, '.fewshot', 'runs');
     const runId = fs.readdirSync(runsDir).find((d) => !d.startsWith('.'))!;
-    const index = JSON.parse(fs.readFileSync(path.join(runsDir, runId, 'augmented', 'index.json'), 'utf8')) as AugmentedPreview;
+    const index = JSON.parse(fs.readFileSync(path.join(runsDir, runId, RUN_FILES.augmentedIndex), 'utf8')) as AugmentedPreview;
     await expectUi(page, 'no augmented-sample grid', frame.locator('#augmented-grid').waitFor({ state: 'visible', timeout: 30_000 }));
     assert.equal((await frame.locator('#augmented-title').innerText()).trim(),
       `What the model sees (RandomAffine(degrees=15, translate=(0.1, 0.1), scale=(0.9, 1.1)), seed ${index.seed})`);

@@ -40,7 +40,7 @@ describe('augmented-sample grid and the flip option', function () {
     assert.deepEqual([tiny.width, tiny.height], [40, 30]);
   });
 
-  it('RunStore.saveAugmented writes the PNGs and index.json; readAugmented resolves them inside augmented/ only', async () => {
+  it('RunStore.saveAugmented writes the PNGs and preview.json; readAugmented resolves them inside its folder only', async () => {
     const store = new RunStore(path.join(dir, 'store-unit'));
     const { id, dir: runDir } = await store.create(cfg(shapesDir()));
     assert.equal(await store.readAugmented(id), undefined, 'no grid before one is saved');
@@ -52,12 +52,12 @@ describe('augmented-sample grid and the flip option', function () {
     });
     assert.deepEqual(saved.rows[0].copies.map((c) => c.file), ['r0-1.png', 'r0-2.png']);
     const files = fs.readdirSync(path.join(runDir, RUN_FILES.augmented)).sort();
-    assert.deepEqual(files, ['index.json', 'r0-1.png', 'r0-2.png', 'r0-original.png'], 'no temp files are left behind');
+    assert.deepEqual(files, ['preview.json', 'r0-1.png', 'r0-2.png', 'r0-original.png'], 'no temp files are left behind');
     const read = (await store.readAugmented(id))!;
     assert.equal(read.seed, 7);
-    assert.equal(read.rows[0].original, path.join(runDir, 'augmented', 'r0-original.png'));
-    assert.deepEqual(read.rows[0].copies[1], { file: path.join(runDir, 'augmented', 'r0-2.png'), ...params, angle: -1 });
-    // an index naming a file outside augmented/ (or a missing one) loses that image, nothing else
+    assert.equal(read.rows[0].original, path.join(runDir, RUN_FILES.augmented, 'r0-original.png'));
+    assert.deepEqual(read.rows[0].copies[1], { file: path.join(runDir, RUN_FILES.augmented, 'r0-2.png'), ...params, angle: -1 });
+    // an index naming a file outside the folder (or a missing one) loses that image, nothing else
     const index = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.augmentedIndex), 'utf8')) as AugmentedPreview;
     index.rows[0].copies[0].file = '../run.json';
     index.rows[0].copies[1].file = 'gone.png';
@@ -92,7 +92,7 @@ describe('augmented-sample grid and the flip option', function () {
       for (const r of g.rows) {
         assert.equal(r.copies.length, 2);
         for (const f of [r.original, ...r.copies.map((c) => c.file)]) {
-          const s = await size(path.join(runDir, 'augmented', f));
+          const s = await size(path.join(runDir, RUN_FILES.augmented, f));
           assert.equal(s.format, 'png');
           assert.ok(s.w <= 128 && s.h <= 128, `${f}: ${s.w}×${s.h}`);
         }

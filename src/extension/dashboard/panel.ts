@@ -89,7 +89,7 @@ export class DashboardPanel implements vscode.Disposable {
   private session?: TrainingSession;
   private runId?: string;
   private disk?: { record: RunRecord; epochs: EpochMetrics[]; report: ClassificationReport | null };
-  /** Image runs that augment: the grid (augmented/index.json), with webview URIs. */
+  /** Image runs that augment: the grid (augment-preview/preview.json), with webview URIs. */
   private augmented?: DashboardAugmented;
   private predictions?: Promise<TestPrediction[]>;
   /** The per-sample table of the run shown (test + out-of-fold rows), loaded on the webview's first query. */
