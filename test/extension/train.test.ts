@@ -473,4 +473,23 @@ describe('train: image datasets take the image encoder', function () {
     await cfg().update('textColumn', undefined, vscode.ConfigurationTarget.Workspace);
     assert.deepEqual(imageOverrides(dataset(), {}), { overrides: {}, notes: [] });
   });
+
+  it('Train with Options on an image folder offers the image encoders, asks for the flip, not for passages or class names, and trains', async function () {
+    this.timeout(180_000);
+    const api = await getApi();
+    const root = path.join(wsRoot(), 'images-options');
+    fs.cpSync(path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'samples', 'shapes'), root, { recursive: true });
+    await cfg().update('encoder', 'hashing', vscode.ConfigurationTarget.Workspace);
+    try {
+      const session = await trainWithOptionsDefaults(api, root);
+      assert.equal(session.config.encoder, 'auto', 'the wizard starts from the image encoder, not the text one of the settings');
+      const r = await session.done;
+      assert.equal(r.status, 'completed', r.error);
+      const remembered = api.host.context.workspaceState.get<Record<string, Record<string, unknown>>>('fewshot.train.lastOptions')?.[root];
+      assert.deepEqual(Object.keys(remembered ?? {}).sort(), ['augment', 'augmentFlip', 'encoder', 'head', 'minRecall', 'seed']);
+      assert.equal(remembered?.augmentFlip, false);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

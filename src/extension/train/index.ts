@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import type { Host } from '../host';
 import { TrainingManager, showUntrusted, type StartOptions, type TrainResult, type TrainingSession } from './manager';
-import { askTrainOptions, imageOverrides, type TrainOverrides } from './config';
+import { askTrainOptions, imageOverrides, isImageDatasetFolder, type TrainOverrides } from './config';
 import { DatasetsTreeProvider, type DatasetNode } from '../views/datasetsTree';
 import { RunsTreeProvider, type RunNode } from '../views/runsTree';
 import { registerRunCommands } from '../views/runCommands';
@@ -117,13 +117,7 @@ export function datasetOfArg(arg: unknown): string | undefined {
 /** Whether a dataset is an image folder dataset (as the Datasets view and findDatasets tell it: by its files' first bytes). */
 async function isImageFolder(dataset: string, provider: DatasetsTreeProvider): Promise<boolean> {
   const listed = (await provider.listDatasets()).find((r) => r.root === dataset);
-  if (listed) return listed.media === 'images';
-  const { findDatasets } = await import('../../core/datasets');
-  try {
-    return (await findDatasets(dataset, { maxDepth: 0 })).some((r) => r.root === dataset && r.media === 'images');
-  } catch {
-    return false;
-  }
+  return listed ? listed.media === 'images' : isImageDatasetFolder(dataset);
 }
 
 /** Dataset path from a command argument (datasetOfArg) or a quick pick. */
