@@ -104,6 +104,7 @@ Recall targets and abstaining (saved with the model; predict and serve use them)
                            default off); every head and method
 Other options:
   --augment <n>            augmented variants per training text, default 0 (off)
+  --flip                   images: also flip the augmented copies left–right (p = 0.5)
   --text-column <name>     text column of a CSV/TSV/JSONL file (default: detected)
   --label-column <name>    label column (default: detected by its name, or by its content when
                            only one column can hold labels; several candidates are refused)
@@ -293,7 +294,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     method: { type: 'string' }, model: { type: 'string' }, 'unfreeze-top': { type: 'string' }, 'full-finetune-above': { type: 'string' },
     'head-epochs': { type: 'string' }, precision: { type: 'string' }, fp16: { type: 'boolean' }, device: { type: 'string' },
     'max-length': { type: 'string' }, python: { type: 'string' }, iterations: { type: 'string' }, ngrams: { type: 'boolean' },
-    'min-recall': { type: 'string' }, abstain: { type: 'string' },
+    'min-recall': { type: 'string' }, abstain: { type: 'string' }, flip: { type: 'boolean' },
   });
   if (values.help) { io.stdout.write(USAGE.train + '\n'); return EXIT_OK; }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one dataset, got ${positionals.length}: ${positionals.join(' ')}` : 'missing <dataset>', 'train');
@@ -307,6 +308,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     batchSize: num(values, 'batch-size', 'train', true),
     seed: num(values, 'seed', 'train', true),
     augment: num(values, 'augment', 'train', true),
+    augmentFlip: values.flip === true ? true : undefined,
     passages: values['no-passages'] ? false : undefined,
     classNames: values['no-class-names'] ? false : undefined,
     patience: num(values, 'patience', 'train', true),
@@ -444,7 +446,7 @@ function minRecallFlag(raw: string | undefined): Record<string, number> | undefi
 /** Command-line flags of the settings that only some heads use. */
 const SETTING_FLAGS: Partial<Record<keyof TrainConfig, string>> = {
   epochs: 'epochs', learningRate: 'lr', batchSize: 'batch-size', patience: 'patience', validationFraction: 'validation-fraction',
-  backend: 'backend', refit: 'no-refit', passages: 'no-passages', classNames: 'no-class-names', augment: 'augment', maxChars: 'max-chars',
+  backend: 'backend', refit: 'no-refit', passages: 'no-passages', classNames: 'no-class-names', augment: 'augment', augmentFlip: 'flip', maxChars: 'max-chars',
   encoder: 'encoder', head: 'head', minRecall: 'min-recall', abstain: 'abstain',
 };
 

@@ -17,6 +17,11 @@ export const HEAD_KINDS: readonly HeadKind[] = ['logreg', 'mlp', 'centroid'];
 export const BACKENDS: readonly string[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /** Defaults for every field but `dataset`. */
+/** Whether an encoder spec names one of the image encoders under models/ (specs only: nothing is loaded). */
+export function isImageEncoderSpec(spec: string): boolean {
+  return !!imageModel(spec);
+}
+
 export const DEFAULT_CONFIG: Readonly<Omit<TrainConfig, 'dataset'>> = Object.freeze({
   encoder: 'auto',
   head: 'auto',
@@ -178,6 +183,9 @@ export function configProblems(c: Partial<TrainConfig>): { field: string; messag
     if (c[f] !== undefined && typeof c[f] !== 'boolean') {
       p.push({ field: f, message: `${f} must be true or false (got ${String(c[f])})`, fix: `Set ${f} to true (default) or false.` });
     }
+  }
+  if (c.augmentFlip !== undefined && typeof c.augmentFlip !== 'boolean') {
+    p.push({ field: 'augmentFlip', message: `augmentFlip must be true or false (got ${String(c.augmentFlip)})`, fix: 'Set augmentFlip to false (default) or true.' });
   }
   if (typeof c.classWeighting !== 'boolean') {
     p.push({ field: 'classWeighting', message: `classWeighting must be true or false (got ${String(c.classWeighting)})`, fix: 'Set classWeighting to true or false.' });

@@ -14,7 +14,7 @@ import { writeFileAtomic, writeJsonAtomic } from './util/fs';
 import type { TrainPrediction } from '../protocol/labels';
 import {
   PROGRESS_UNIT_LABELS, RUN_FORMAT_VERSION, type ProgressUnit,
-  type ClassificationReport, type EpochMetrics, type ModelFile, type RunRecord, type TestPrediction, type TrainConfig,
+  type AugmentedPreview, type AugmentedRow, type ClassificationReport, type EpochMetrics, type ModelFile, type RunRecord, type TestPrediction, type TrainConfig,
 } from '../protocol/run';
 
 export { writeJsonAtomic, writeFileAtomic };
@@ -29,6 +29,9 @@ export const RUN_FILES = {
   /** Out-of-fold predictions of the training examples (TrainPrediction, src/protocol/labels.ts), when the head computed them. */
   oof: 'oof.jsonl',
   model: path.join('model', 'head.json'),
+  /** Image runs with augmentation: small PNGs of training images and their augmented copies (AugmentedPreview). */
+  augmented: 'augment-preview',
+  augmentedIndex: path.join('augment-preview', 'preview.json'),
   /** Rewritten every HEARTBEAT_INTERVAL_MS by the process that owns a running run (see RunStore.claim). */
   heartbeat: 'heartbeat',
 } as const;
@@ -640,6 +643,60 @@ export class RunStore {
     await this.writePredictions(id, r.predictions);
     if (r.oof?.length) await writeFileAtomic(path.join(this.dirOf(id), RUN_FILES.oof), r.oof.map((p) => JSON.stringify(p) + '\n').join(''));
     if (r.report) await this.writeReport(id, r.report, r.reportText);
+  }
+
+  /**
+   * augment-preview/: each row's original and copies as PNG files (r<i>-original.png, r<i>-<k>.png), then preview.json naming
+   * them; every file written atomically, the index last (a reader never sees an index without its images).
+   */
+  async saveAugmented(id: string, preview: Omit<AugmentedPreview, 'rows'> & {
+    rows: (Omit<AugmentedRow, 'original' | 'copies'> & { original: Buffer; copies: (Omit<AugmentedRow['copies'][number], 'file'> & { png: Buffer })[] })[];
+  }): Promise<AugmentedPreview> {
+    const dir = runFile(this.dirOf(id), 'augmented');
+    await fsp.mkdir(dir, { recursive: true });
+    const rows: AugmentedRow[] = [];
+    for (const [i, r] of preview.rows.entries()) {
+      const original = `r${i}-original.png`;
+      await writeFileAtomic(path.join(dir, original), r.original);
+      const copies: AugmentedRow['copies'] = [];
+      for (const [k, { png, ...params }] of r.copies.entries()) {
+        const file = `r${i}-${k + 1}.png`;
+        await writeFileAtomic(path.join(dir, file), png);
+        copies.push({ file, ...params });
+      }
+      rows.push({ source: r.source, label: r.label, original, copies });
+    }
+    const index: AugmentedPreview = { transform: preview.transform, seed: preview.seed, rows };
+    await writeJsonAtomic(runFile(this.dirOf(id), 'augmentedIndex'), index);
+    return index;
+  }
+
+  /**
+   * augment-preview/preview.json with every file as an absolute path inside augment-preview/ (undefined when the run
+   * has none). A name that is not a plain file name of that folder, or whose file is missing, leaves its image out.
+   */
+  async readAugmented(id: string): Promise<AugmentedPreview | undefined> {
+    const dir = runFile(this.dirOf(id), 'augmented');
+    let index: AugmentedPreview;
+    try {
+      index = JSON.parse(await fsp.readFile(runFile(this.dirOf(id), 'augmentedIndex'), 'utf8')) as AugmentedPreview;
+    } catch {
+      return undefined;
+    }
+    if (!index || !Array.isArray(index.rows)) return undefined;
+    const inside = (name: unknown): string | undefined => {
+      if (typeof name !== 'string' || !/^[\w.-]+\.png$/.test(name)) return undefined;
+      const p = path.join(dir, name);
+      return fs.existsSync(p) ? p : undefined;
+    };
+    const rows: AugmentedRow[] = [];
+    for (const r of index.rows) {
+      const original = inside(r?.original);
+      if (!original) continue;
+      const copies = (Array.isArray(r.copies) ? r.copies : []).flatMap((c) => { const file = inside(c?.file); return file ? [{ ...c, file }] : []; });
+      rows.push({ ...r, original, copies });
+    }
+    return { ...index, rows };
   }
 
   /** predictions.jsonl, one TestPrediction per line (written atomically as a whole). */

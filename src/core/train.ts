@@ -25,7 +25,8 @@ import { FewShotError, errorMessage, isFewShotError } from './errors';
 import { IssueCodes, loadDataset, type Dataset, type Sample } from './datasets';
 import { isImageDataset, loadImageDataset, type ImageDataset, type ImageSample } from './images/dataset';
 import { imageModel } from './images/encoder';
-import { embedImageDataset } from './images/stage';
+import { augmentSeed, embedImageDataset } from './images/stage';
+import { augmentImage, DEFAULT_AFFINE, thumbnailPng } from './images/augment';
 import { createEncoder, withEmbeddingCache, type Encoder } from './encoders';
 import { predictProba, selectBackend, trainHead } from './heads';
 import { augmentTexts, classNameText, EXTRA_ROW_WEIGHT, PASSAGE_MAX_TRAIN_TEXTS, splitPassages } from './augment';
@@ -124,6 +125,7 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
       return await finish(await imageStages(config, req, {
         signal, log, warn, progress, timings,
         update: async (patch) => { record = await store.update(runId, patch); },
+        saveAugmented: async (preview) => { await store.saveAugmented(runId, preview); },
         onEpoch: async (m, total) => {
           epochsSeen++;
           if (timings.firstEpochMs === undefined) timings.firstEpochMs = Date.now() - t0;
@@ -453,6 +455,8 @@ interface StageResult {
 }
 
 interface ImageHooks {
+  /** Saves the augmented-sample grid of the run (RunStore.saveAugmented). */
+  saveAugmented(preview: Parameters<RunStore['saveAugmented']>[1]): Promise<void>;
   signal?: AbortSignal;
   log(m: string, level?: 'info' | 'warn' | 'error'): void;
   warn(m: string): void;
@@ -508,7 +512,7 @@ async function imageStages(config: TrainConfig, req: TrainRequest, h: ImageHooks
   let last = 0;
   const stage = await embedImageDataset(dataset, {
     encoder: config.encoder, cacheDir: path.join(req.storeDir, 'cache', 'embeddings'), augment: config.augment, seed: config.seed,
-    signal: h.signal, log: (m) => h.log(m),
+    flip: config.augmentFlip === true, signal: h.signal, log: (m) => h.log(m),
     progress: (done, total, message) => {
       const now = Date.now();
       if (message || done === total || now - last > 150) { last = now; h.progress('embed', done, total, message); }
@@ -519,6 +523,13 @@ async function imageStages(config: TrainConfig, req: TrainRequest, h: ImageHooks
   h.timings.computedEmbeddings = stage.computed;
   const info = stage.info;
   await h.update({ encoder: info });
+  if (config.augment > 0) {
+    try {
+      await h.saveAugmented(await augmentedPreview(dataset, config));
+    } catch (e) {
+      h.warn(`Could not save the augmented-sample grid: ${errorMessage(e)}`); // a picture for the dashboard; the run goes on
+    }
+  }
 
   // ---------------------------------------------------------------- head: the text path's fit stage
   const y = dataset.train.map((s) => labelIndex.get(s.label)!);
@@ -554,7 +565,7 @@ async function imageStages(config: TrainConfig, req: TrainRequest, h: ImageHooks
   let predictions: TestPrediction[] = [];
   let reportNote = '';
   let decisionText = '';
-  const method = `Algorithm: ${fitted.algorithm} on ${info.id} image features${stage.xAug.some((a) => a.length) ? `, with ${config.augment} RandomAffine copies per training image` : ''}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`;
+  const method = `Algorithm: ${fitted.algorithm} on ${info.id} image features${stage.xAug.some((a) => a.length) ? `, with ${config.augment} RandomAffine${config.augmentFlip ? ' (and horizontal flip)' : ''} copies per training image` : ''}. Progress points: ${fitted.progress.total} × ${fitted.progress.unit}; validation: ${fitted.progress.validation}.\n`;
   if (dataset.test.length) {
     h.progress('evaluate', 0, dataset.test.length, `Evaluating on ${dataset.test.length} test images`);
     const proba = await predictRows(model, stage.xTest, h.signal);
@@ -577,6 +588,34 @@ async function imageStages(config: TrainConfig, req: TrainRequest, h: ImageHooks
   throwIfAborted(h.signal);
   h.timings.evalMs = Date.now() - tEval;
   return { outcome, report, predictions, reportNote, oof, decisionText, notApplied, dataProblems };
+}
+
+/** Training images shown in the augmented-sample grid (the first of each class, at most this many) and copies per image. */
+const PREVIEW_IMAGES = 3;
+const PREVIEW_COPIES = 3;
+
+/**
+ * The augmented-sample grid: the first training image of up to PREVIEW_IMAGES classes and its first PREVIEW_COPIES
+ * augmented copies, drawn with the image's own seed exactly as the embedding stage drew them, shrunk to ≤ 128 px.
+ */
+async function augmentedPreview(dataset: ImageDataset, config: TrainConfig): Promise<Parameters<RunStore['saveAugmented']>[1]> {
+  const picked: number[] = [];
+  for (const l of dataset.labels) {
+    const i = dataset.train.findIndex((s) => s.label === l);
+    if (i >= 0 && picked.length < PREVIEW_IMAGES) picked.push(i);
+  }
+  const flip = config.augmentFlip === true;
+  const rows = [];
+  for (const i of picked) {
+    const s = dataset.train[i];
+    const bytes = await fs.promises.readFile(s.file);
+    const copies = await augmentImage(bytes, Math.min(PREVIEW_COPIES, config.augment), { seed: augmentSeed(config.seed, i), flip });
+    rows.push({
+      source: s.file, label: s.label, original: await thumbnailPng(bytes),
+      copies: await Promise.all(copies.map(async (c) => ({ png: await thumbnailPng(c.png), ...c.params }))),
+    });
+  }
+  return { transform: { ...DEFAULT_AFFINE, flip }, seed: config.seed, rows };
 }
 
 /** The data problems of an image dataset: test images equal (by content) to training images, small test classes, skipped files. */

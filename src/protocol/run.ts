@@ -10,6 +10,8 @@
  *   confusion.json    { labels, matrix } (also inside report.json)
  *   predictions.jsonl one TestPrediction per line
  *   model/head.json   ModelFile (head weights + label map + encoder reference)
+ *   augment-preview/  image runs with augmentation: a few small PNGs of training images and their augmented copies,
+ *                     and preview.json (AugmentedPreview) naming them
  */
 
 import type { FinetuneSettings } from './finetune';
@@ -66,10 +68,10 @@ export const PROGRESS_UNIT_LABELS: Readonly<Record<ProgressUnit, string>> = {
  * others, and Compare shows "n/a" for the rest.
  */
 export const HEAD_SETTINGS: Readonly<Record<HeadKind | 'auto', readonly (keyof TrainConfig)[]>> = {
-  auto: ['augment', 'passages', 'classNames', 'classWeighting', 'maxChars', 'minRecall', 'abstain'],
-  logreg: ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'refit', 'classWeighting', 'augment', 'backend', 'maxChars', 'abstain'],
-  mlp: ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'refit', 'classWeighting', 'augment', 'backend', 'maxChars', 'abstain'],
-  centroid: ['augment', 'maxChars', 'abstain'],
+  auto: ['augment', 'augmentFlip', 'passages', 'classNames', 'classWeighting', 'maxChars', 'minRecall', 'abstain'],
+  logreg: ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'refit', 'classWeighting', 'augment', 'augmentFlip', 'backend', 'maxChars', 'abstain'],
+  mlp: ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'refit', 'classWeighting', 'augment', 'augmentFlip', 'backend', 'maxChars', 'abstain'],
+  centroid: ['augment', 'augmentFlip', 'maxChars', 'abstain'],
 };
 
 /** Settings of an algorithm (what Compare shows, per run, as used / "n/a"). */
@@ -96,6 +98,11 @@ export interface TrainConfig {
   seed: number;
   /** Number of augmented variants per training text (0 = off). */
   augment: number;
+  /**
+   * Images: the augmented copies are also flipped left–right with probability 0.5 (RandomHorizontalFlip before the
+   * RandomAffine; default false). Texts ignore it.
+   */
+  augmentFlip?: boolean;
   /**
    * Few-shot recipe (head 'auto'): also train on 2–3 sentence-aligned passages of each training
    * text of 800+ characters (default true; absent in runs made before it existed = off).
@@ -282,6 +289,28 @@ export interface DataProblem {
   message: string;
   /** Files concerned (absolute; at most a few), for links. */
   files?: string[];
+}
+
+/**
+ * augment-preview/preview.json: what the model sees, for image runs that augment. A few training images (one per class, up
+ * to three) with their first augmented copies, as the trainer drew them, each a PNG of at most 128 px in augment-preview/.
+ */
+export interface AugmentedPreview {
+  /** The RandomAffine range and the flip setting of the run. */
+  transform: { degrees: number; translate: [number, number]; scale: [number, number]; flip: boolean };
+  /** The run's seed (each image's copies come from a seed derived from it and the image's index). */
+  seed: number;
+  rows: AugmentedRow[];
+}
+
+export interface AugmentedRow {
+  /** The training image (absolute path) and its class. */
+  source: string;
+  label: string;
+  /** File name in augment-preview/ of the (shrunk) original. */
+  original: string;
+  /** File names in augment-preview/ of the copies, with the parameters drawn for each (angle in degrees, clockwise; shift in px of the full-size image). */
+  copies: { file: string; angle: number; tx: number; ty: number; scale: number; flipped: boolean }[];
 }
 
 export interface RunRecord {

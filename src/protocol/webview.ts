@@ -138,6 +138,23 @@ export interface DashboardState {
   epochs: EpochMetrics[];
   report: ClassificationReport | null;
   compute: DashboardCompute;
+  /** Image runs that augment: the grid of training images and augmented copies (augment-preview/preview.json). */
+  augmented?: DashboardAugmented;
+  /** Image runs: the drill-down shows thumbnails (predictions name image files). */
+  images?: boolean;
+}
+
+/** The augmented-sample grid as the webview gets it: AugmentedPreview with webview URIs instead of file paths. */
+export interface DashboardAugmented {
+  transform: { degrees: number; translate: [number, number]; scale: [number, number]; flip: boolean };
+  seed: number;
+  rows: {
+    label: string;
+    /** File name of the training image. */
+    name: string;
+    original: string;
+    copies: { src: string; angle: number; tx: number; ty: number; scale: number; flipped: boolean }[];
+  }[];
 }
 
 /** English strings → display strings (the host translates them). */
@@ -148,7 +165,7 @@ export type HostToDashboard =
   | { type: 'epoch'; metrics: EpochMetrics; totalEpochs: number; unit: ProgressUnit }
   | { type: 'status'; run: DashboardRun }
   | { type: 'compute'; compute: DashboardCompute }
-  | { type: 'done'; run: DashboardRun; report: ClassificationReport | null; epochs: EpochMetrics[] }
+  | { type: 'done'; run: DashboardRun; report: ClassificationReport | null; epochs: EpochMetrics[]; augmented?: DashboardAugmented; images?: boolean }
   | { type: 'samples'; requestId: number; trueLabel: string; predicted: string; samples: MisclassifiedSample[]; total: number }
   /** One page of the per-sample table, answering `querySamples` with the same requestId. */
   | { type: 'sampleTable'; requestId: number; page: SampleTablePage }
@@ -231,6 +248,8 @@ export interface MisclassifiedSample {
   line?: number;
   /** Probability the model gave to the predicted label. */
   confidence?: number;
+  /** Image runs: the image file as a webview URI (a thumbnail; the file itself, nothing copied). */
+  image?: string;
 }
 
 export type DashboardToHost =
@@ -438,6 +457,12 @@ export const DASHBOARD_STRINGS = [
   'A training label that confident learning on this run\'s out-of-fold probabilities flags as likely wrong',
   'Probably {0} ({1}), not {2}',
   'Exported {0} rows to {1}',
+  'What the model sees ({0}, seed {1})',
+  'Training images (left) and augmented copies the model was trained on, drawn with the seed of the run.',
+  'original',
+  'rotated {0}°, shifted ({1}, {2}) px, scaled ×{3}',
+  'flipped left–right',
+  'Test images with true label {0} predicted as {1} ({2})',
 ] as const;
 
 /** String-table key of each training phase. */

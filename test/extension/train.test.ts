@@ -448,3 +448,48 @@ describe('dashboard: units, algorithm, validation and data problems of a saved f
     }
   });
 });
+
+describe('train: image datasets take the image encoder', function () {
+  this.timeout(30_000);
+  const cfg = () => vscode.workspace.getConfiguration('fewshot.train');
+  const dataset = () => path.join(wsRoot(), 'images');
+
+  afterEach(async () => {
+    for (const k of ['encoder', 'textColumn']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Workspace);
+  });
+
+  it('a text encoder in the settings gives way to auto, with a log line; text-only settings are named as ignored', async () => {
+    const { imageOverrides } = await import('../../src/extension/train/config');
+    await cfg().update('encoder', 'minilm', vscode.ConfigurationTarget.Workspace);
+    await cfg().update('textColumn', 'body', vscode.ConfigurationTarget.Workspace);
+    const r = imageOverrides(dataset(), { augment: 2 });
+    assert.deepEqual(r.overrides, { augment: 2, encoder: 'auto' });
+    assert.equal(r.notes.length, 2);
+    assert.match(r.notes[0], /"minilm"/);
+    assert.match(r.notes[1], /fewshot\.train\.textColumn/);
+    // an encoder chosen for this training (Train with Options) is kept: the trainer says why a text one cannot work
+    assert.equal(imageOverrides(dataset(), { encoder: 'minilm' }).overrides.encoder, 'minilm');
+    await cfg().update('encoder', 'efficientnet-lite0', vscode.ConfigurationTarget.Workspace);
+    await cfg().update('textColumn', undefined, vscode.ConfigurationTarget.Workspace);
+    assert.deepEqual(imageOverrides(dataset(), {}), { overrides: {}, notes: [] });
+  });
+
+  it('Train with Options on an image folder offers the image encoders, asks for the flip, not for passages or class names, and trains', async function () {
+    this.timeout(180_000);
+    const api = await getApi();
+    const root = path.join(wsRoot(), 'images-options');
+    fs.cpSync(path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'samples', 'shapes'), root, { recursive: true });
+    await cfg().update('encoder', 'hashing', vscode.ConfigurationTarget.Workspace);
+    try {
+      const session = await trainWithOptionsDefaults(api, root);
+      assert.equal(session.config.encoder, 'auto', 'the wizard starts from the image encoder, not the text one of the settings');
+      const r = await session.done;
+      assert.equal(r.status, 'completed', r.error);
+      const remembered = api.host.context.workspaceState.get<Record<string, Record<string, unknown>>>('fewshot.train.lastOptions')?.[root];
+      assert.deepEqual(Object.keys(remembered ?? {}).sort(), ['augment', 'augmentFlip', 'encoder', 'head', 'minRecall', 'seed']);
+      assert.equal(remembered?.augmentFlip, false);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

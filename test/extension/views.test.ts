@@ -156,4 +156,44 @@ describe('views: Datasets tree', function () {
     const train = await byLabel(p, node, vscode.l10n.t('train'));
     assert.deepEqual((await children(p, train)).map((c) => label(p, c)), ['alpha', 'beta']);
   });
+
+  it('shows an image dataset: "images", counts per class, a thumbnail on hover, skipped images as warnings', async () => {
+    const root = path.join(wsRoot(), 'images-shapes');
+    made.push(root);
+    const shapes = path.join(__dirname, '..', '..', '..', 'samples', 'shapes'); // out/test/extension → repo root
+    fs.cpSync(shapes, root, { recursive: true });
+    const empty = path.join(root, 'train', 'circle', 'zz-empty.png');
+    fs.writeFileSync(empty, '');
+    const notImage = path.join(root, 'train', 'circle', 'zz-notes.png');
+    fs.writeFileSync(notImage, 'a note, not a picture\n');
+    p.refresh();
+    const node = await waitFor('the image dataset', 20_000, async () => (await children(p)).find((n) => n.kind === 'dataset' && n.ref.root === root));
+    const item = p.getTreeItem(node);
+    assert.equal(item.contextValue, 'dataset', 'right-click Train needs the dataset context value');
+    assert.equal((item.iconPath as vscode.ThemeIcon).id, 'file-media');
+    assert.match(String(item.description), new RegExp(`^${vscode.l10n.t('images')} · `));
+    const splits = await children(p, node);
+    assert.deepEqual(splits.map((s) => label(p, s)), [vscode.l10n.t('train'), vscode.l10n.t('test')]);
+    const classes = await children(p, splits[0]);
+    assert.deepEqual(classes.map((c) => label(p, c)), ['circle', 'square', 'star', 'triangle']);
+    assert.deepEqual(classes.map((c) => p.getTreeItem(c).description), [vscode.l10n.t('{0} · {1} skipped', 12, 2), '12', '12', '12']);
+    assert.deepEqual((await children(p, splits[1])).map((c) => p.getTreeItem(c).description), ['6', '6', '6', '6']);
+    // the class with the bad files warns and names them; every class shows its first image
+    const circle = p.getTreeItem(classes[0]);
+    assert.equal((circle.iconPath as vscode.ThemeIcon).id, 'warning');
+    const tip = (circle.tooltip as vscode.MarkdownString).value;
+    assert.ok(tip.includes(vscode.l10n.t('{0} images skipped, {1} with warnings:', 2, 0)), tip);
+    assert.ok(tip.includes(empty) && tip.includes(notImage), tip);
+    assert.ok(tip.includes(`${vscode.Uri.file(path.join(root, 'train', 'circle', 'circle_01.png')).toString()}|width=96)`), tip);
+    assert.notEqual((p.getTreeItem(classes[1]).iconPath as vscode.ThemeIcon).id, 'warning');
+    // an image: size and format, a thumbnail tooltip, opens on click
+    const files = await children(p, classes[1]);
+    assert.equal(files.length, 12);
+    const f = p.getTreeItem(files[0]);
+    assert.match(String(f.description), /^PNG · \d+\.\d KB$/);
+    const img = path.join(root, 'train', 'square', 'square_01.png');
+    const fileTip = (f.tooltip as vscode.MarkdownString).value;
+    assert.ok(fileTip.includes(`![square\\_01.png](${vscode.Uri.file(img).toString()}|width=160)`), fileTip);
+    assert.equal((f.command?.arguments?.[0] as vscode.Uri).fsPath, img);
+  });
 });

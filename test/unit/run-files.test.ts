@@ -45,7 +45,7 @@ function tsFiles(dir: string): string[] {
 
 describe('one run store: run file names only in src/core/runs.ts', () => {
   it('the scan finds run file names in strings and templates, not in comments or longer names', () => {
-    assert.deepEqual(NAMES.sort(), ['confusion.json', 'head.json', 'metrics.jsonl', 'oof.jsonl', 'predictions.jsonl', 'report.json', 'report.txt', 'run.json']);
+    assert.deepEqual(NAMES.sort(), ['augment-preview', 'confusion.json', 'head.json', 'metrics.jsonl', 'oof.jsonl', 'predictions.jsonl', 'preview.json', 'report.json', 'report.txt', 'run.json']);
     const planted = [
       "const a = path.join(dir, 'run.json');",
       'const b = `${dir}/model/head.json`;',

@@ -62,6 +62,7 @@ const el = {
   validation: h('p', { class: 'note', id: 'validation-note' }),
   charts: h('section', { class: 'charts', id: 'charts' }),
   report: h('section', { class: 'report', id: 'report', 'aria-label': 'report' }),
+  augmented: h('section', { class: 'augmented', id: 'augmented', 'aria-label': 'augmented samples' }),
 };
 
 function chartCard(id: string): { card: HTMLElement; canvas: HTMLCanvasElement; caption: HTMLElement; heading: HTMLElement } {
@@ -88,6 +89,7 @@ root.append(
   el.stages,
   el.charts,
   el.report,
+  el.augmented,
   sampleView.element,
 );
 el.charts.append(cards.loss.card, cards.score.card, cards.recall.card);
@@ -524,13 +526,14 @@ function renderSamples(m: Extract<HostToDashboard, { type: 'samples' }>): void {
   const box = document.getElementById('samples');
   if (!box) return;
   clear(box);
-  box.append(h('h3', {}, T('Test samples with true label {0} predicted as {1} ({2})', m.trueLabel, m.predicted, m.total)));
+  const images = m.samples.some((s) => s.image);
+  box.append(h('h3', {}, T(images ? 'Test images with true label {0} predicted as {1} ({2})' : 'Test samples with true label {0} predicted as {1} ({2})', m.trueLabel, m.predicted, m.total)));
   if (!m.samples.length) {
     box.append(h('p', { class: 'note' }, T('No samples in this cell.')));
     return;
   }
-  const list = h('ul', { class: 'sample-list' });
-  for (const s of m.samples) list.append(h('li', {}, sampleButton(s, m.predicted)));
+  const list = h('ul', { class: images ? 'sample-thumbs' : 'sample-list', id: images ? 'sample-thumbs' : undefined });
+  for (const s of m.samples) list.append(h('li', {}, s.image ? thumbnailButton(s, m.predicted) : sampleButton(s, m.predicted)));
   box.append(list);
   if (m.total > m.samples.length) box.append(h('p', { class: 'note' }, T('and {0} more', m.total - m.samples.length)));
 }
@@ -548,12 +551,53 @@ function sampleButton(s: MisclassifiedSample, predicted: string): HTMLElement {
   p ? h('span', { class: 'sample-conf', title: T('Probability the model gave to {0}: {1}', predicted, s.confidence!.toFixed(4)) }, p) : null);
 }
 
+/** An image of the drill-down: its thumbnail (the file itself), name and probability; a click opens it in VS Code. */
+function thumbnailButton(s: MisclassifiedSample, predicted: string): HTMLElement {
+  const p = probabilityText(s.confidence);
+  const name = s.file ? s.file.split(/[\\/]/).pop()! : s.text;
+  return h('button', {
+    class: 'thumb link', 'data-file': s.file,
+    title: `${T('Open')} ${s.file ?? s.text}${s.confidence !== undefined ? `\n${T('Probability the model gave to {0}: {1}', predicted, s.confidence.toFixed(4))}` : ''}`,
+    onclick: () => s.file && post({ type: 'openSample', file: s.file }),
+  }, h('img', { src: s.image, alt: name, width: 96, height: 96, loading: 'lazy' }), h('span', { class: 'thumb-name' }, name), p ? h('span', { class: 'sample-conf' }, p) : null);
+}
+
+// ------------------------------------------------------------------ augmented samples
+
+/** "RandomAffine(degrees=15, translate=(0.1, 0.1), scale=(0.9, 1.1))" (+ the flip): the run's real parameters. */
+function transformText(t: NonNullable<DashboardState['augmented']>['transform']): string {
+  const affine = `RandomAffine(degrees=${t.degrees}, translate=(${t.translate[0]}, ${t.translate[1]}), scale=(${t.scale[0]}, ${t.scale[1]}))`;
+  return t.flip ? `RandomHorizontalFlip(p=0.5) + ${affine}` : affine;
+}
+
+/** The grid of what the model sees: per row a training image, then its augmented copies with their drawn parameters. */
+function renderAugmented(): void {
+  clear(el.augmented);
+  const g = state?.augmented;
+  if (!g?.rows.length) return;
+  const body = h('tbody', {});
+  for (const r of g.rows) {
+    body.append(h('tr', {},
+      h('th', { scope: 'row' }, r.label),
+      h('td', {}, h('figure', {}, h('img', { src: r.original, alt: r.name, title: r.name }), h('figcaption', {}, T('original')))),
+      ...r.copies.map((c) => {
+        const what = T('rotated {0}°, shifted ({1}, {2}) px, scaled ×{3}', c.angle.toFixed(1), c.tx, c.ty, c.scale.toFixed(3)) + (c.flipped ? `, ${T('flipped left–right')}` : '');
+        return h('td', {}, h('figure', {}, h('img', { src: c.src, alt: what, title: what }), h('figcaption', {}, `${c.angle.toFixed(0)}°${c.flipped ? ' ⇋' : ''}`)));
+      })));
+  }
+  el.augmented.append(h('div', { class: 'card' },
+    h('h2', { id: 'augmented-title' }, T('What the model sees ({0}, seed {1})', transformText(g.transform), g.seed)),
+    h('p', { class: 'note' }, T('Training images (left) and augmented copies the model was trained on, drawn with the seed of the run.')),
+    h('table', { class: 'augmented-grid', id: 'augmented-grid' }, body)));
+}
+
 // ------------------------------------------------------------------ messages
 
 function renderAll(): void {
   renderHeader();
   updateCharts();
   renderReport();
+  renderAugmented();
   sampleView.render();
   showSamples();
   reportRendered();
@@ -645,6 +689,8 @@ onHostMessage<HostToDashboard>((m) => {
       if (!state) return;
       state.run = m.run;
       state.report = m.report;
+      state.augmented = m.augmented;
+      state.images = m.images;
       if (m.epochs.length >= state.epochs.length) state.epochs = m.epochs;
       renderAll();
       break;

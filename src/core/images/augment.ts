@@ -95,3 +95,22 @@ export async function augmentImage(image: Buffer, n: number, opts: AffineOptions
   }
   return out;
 }
+
+/** Raw interleaved 8-bit pixels (what sharp's `.raw()` gives). */
+export interface RawImage { data: Uint8Array; width: number; height: number; channels: number }
+
+/** PNG bytes of raw pixels (sharp for now; the signature stays if the codec underneath changes). */
+export async function encodePng(raw: RawImage): Promise<Buffer> {
+  const sharp = await loadSharp();
+  const { width, height } = raw;
+  const channels = raw.channels as 1 | 2 | 3 | 4;
+  return sharp(Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), { raw: { width, height, channels } }).png().toBuffer();
+}
+
+/** A PNG at most `maxSide` px on its longer side (never enlarged), of an image in any format sharp reads. */
+export async function thumbnailPng(image: Buffer, maxSide = 128): Promise<Buffer> {
+  const { data, info } = await (await openImage(image)).autoOrient()
+    .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
+    .raw().toBuffer({ resolveWithObject: true });
+  return encodePng({ data, width: info.width, height: info.height, channels: info.channels });
+}

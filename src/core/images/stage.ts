@@ -55,6 +55,8 @@ export interface ImageStageOptions {
   cacheDir: string;
   /** Augmented copies per training image (0: none). */
   augment: number;
+  /** Also flip the copies left–right with probability 0.5 (RandomHorizontalFlip; default false). */
+  flip?: boolean;
   seed: number;
   signal?: AbortSignal;
   log(m: string): void;
@@ -75,7 +77,7 @@ export interface ImageStage {
 }
 
 /** Seed of the augmented copies of training image `i`: distinct per image, fixed by the run's seed. */
-const augmentSeed = (seed: number, i: number): number => (seed * 1_000_003 + (i + 1) * 7919) >>> 0;
+export const augmentSeed = (seed: number, i: number): number => (seed * 1_000_003 + (i + 1) * 7919) >>> 0;
 
 /** Embed the training (and augmented) and test images of a dataset, through the content-keyed embedding cache. */
 export async function embedImageDataset(dataset: ImageDataset, o: ImageStageOptions): Promise<ImageStage> {
@@ -92,10 +94,10 @@ export async function embedImageDataset(dataset: ImageDataset, o: ImageStageOpti
     for (let i = 0; i < dataset.train.length; i++) {
       if (o.signal?.aborted) throw abortError();
       const s = dataset.train[i];
-      const copies = await augmentImage(await fsp.readFile(s.file), o.augment, { seed: augmentSeed(o.seed, i) });
+      const copies = await augmentImage(await fsp.readFile(s.file), o.augment, { seed: augmentSeed(o.seed, i), flip: o.flip === true });
       augKeys[i] = copies.map((c, k) => keyOf(sha256Hex(c.png), { name: `${s.file} (augmented copy ${k + 1})`, data: c.png }));
     }
-    o.log(`Augmentation: ${augKeys.reduce((a, v) => a + v.length, 0)} extra training images (RandomAffine degrees 15, translate 0.1, scale 0.9–1.1)`);
+    o.log(`Augmentation: ${augKeys.reduce((a, v) => a + v.length, 0)} extra training images (RandomAffine degrees 15, translate 0.1, scale 0.9–1.1${o.flip ? ', horizontal flip p = 0.5' : ''})`);
   }
 
   const enc = await createImageEncoder(model.spec, o.modelFolder ? { folder: o.modelFolder } : {});

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import {
   DASHBOARD_PROTOCOL_VERSION, DASHBOARD_STRINGS, DASHBOARD_VIEW_TYPE,
   headUsesTfjs, stagesOf,
-  type DashboardCompute, type DashboardFinetune, type DashboardPersistedState, type DashboardRenderSummary, type DashboardRun, type DashboardState, type DashboardToHost,
+  type DashboardAugmented, type DashboardCompute, type DashboardFinetune, type DashboardPersistedState, type DashboardRenderSummary, type DashboardRun, type DashboardState, type DashboardToHost,
   type HostToDashboard, type MisclassifiedSample, type SampleQuery, type StringTable,
 } from '../../protocol/webview';
 import type { ClassificationReport, EpochMetrics, ProgressUnit, RunRecord, TestPrediction } from '../../protocol/run';
@@ -89,6 +89,8 @@ export class DashboardPanel implements vscode.Disposable {
   private session?: TrainingSession;
   private runId?: string;
   private disk?: { record: RunRecord; epochs: EpochMetrics[]; report: ClassificationReport | null };
+  /** Image runs that augment: the grid (augment-preview/preview.json), with webview URIs. */
+  private augmented?: DashboardAugmented;
   private predictions?: Promise<TestPrediction[]>;
   /** The per-sample table of the run shown (test + out-of-fold rows), loaded on the webview's first query. */
   private table?: Promise<SampleTable | undefined>;
@@ -111,7 +113,7 @@ export class DashboardPanel implements vscode.Disposable {
   constructor(readonly panel: vscode.WebviewPanel, private readonly svc: Services) {
     const ext = svc.host.context.extensionUri;
     panel.iconPath = vscode.Uri.joinPath(ext, 'media', 'fewshot.svg');
-    panel.webview.options = webviewOptions(ext, DASHBOARD_PAGE);
+    panel.webview.options = this.options();
     panel.webview.html = dashboardHtml(panel.webview, ext, panel.title);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: DashboardToHost) => void this.onMessage(m)),
@@ -138,6 +140,8 @@ export class DashboardPanel implements vscode.Disposable {
     this.runId = session.runId;
     this.disk = undefined;
     this.table = undefined;
+    this.augmented = undefined;
+    this.allowResources(session.config.dataset);
     this.panel.title = liveTitle(session);
     this.sessionSub = session.onDidChange((e) => {
       this.runId = session.runId ?? this.runId;
@@ -186,10 +190,48 @@ export class DashboardPanel implements vscode.Disposable {
         store.read(this.runId), store.readMetrics(this.runId).catch(() => []), store.readReport(this.runId).catch(() => null),
       ]);
       this.disk = { record, epochs, report };
+      this.allowResources(record.config.dataset);
+      this.augmented = await this.readAugmented(this.runId);
     } catch (e) {
       this.disk = undefined;
       void vscode.window.showErrorMessage(vscode.l10n.t('Cannot read run {0}: {1}', this.runId, e instanceof Error ? e.message : String(e)));
     }
+  }
+
+  /**
+   * The webview may load the extension's page files, the run store (the augmented-sample grid) and the workspace
+   * folders and the run's dataset (drill-down thumbnails of image files): nothing else.
+   */
+  private options(dataset?: string): vscode.WebviewOptions {
+    const base = webviewOptions(this.svc.host.context.extensionUri, DASHBOARD_PAGE);
+    const store = this.svc.host.storeDir();
+    const roots = [...(base.localResourceRoots ?? []), ...(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri)];
+    if (store) roots.push(vscode.Uri.file(store));
+    if (dataset && !roots.some((r) => r.scheme === 'file' && isInside(dataset, r.fsPath))) roots.push(vscode.Uri.file(path.dirname(dataset)), vscode.Uri.file(dataset));
+    return { ...base, localResourceRoots: roots };
+  }
+
+  /** Adds the dataset's folder to the webview's roots when it lies outside the workspace (fewshot.datasets.paths). */
+  private allowResources(dataset: string): void {
+    const next = this.options(dataset);
+    if ((next.localResourceRoots?.length ?? 0) !== (this.panel.webview.options.localResourceRoots?.length ?? 0)) this.panel.webview.options = next;
+  }
+
+  /** The run's augmented-sample grid with webview URIs (undefined without one). */
+  private async readAugmented(runId: string | undefined): Promise<DashboardAugmented | undefined> {
+    const store = runStore(this.svc.host);
+    const g = store && runId ? await store.readAugmented(runId).catch(() => undefined) : undefined;
+    if (!g?.rows.length) return undefined;
+    const uri = (f: string) => this.panel.webview.asWebviewUri(vscode.Uri.file(f)).toString();
+    return {
+      transform: g.transform, seed: g.seed,
+      rows: g.rows.map((r) => ({ label: r.label, name: path.basename(r.source), original: uri(r.original), copies: r.copies.map(({ file, ...p }) => ({ src: uri(file), ...p })) })),
+    };
+  }
+
+  /** Whether the run shown trained on images (its predictions name image files). */
+  private isImageRun(): boolean {
+    return (this.session?.record ?? this.liveRecordFromDisk ?? this.disk?.record)?.dataset?.format === 'images';
   }
 
   private async onRunsChanged(): Promise<void> {
@@ -316,6 +358,8 @@ export class DashboardPanel implements vscode.Disposable {
       epochs: (this.session?.epochs ?? this.disk?.epochs ?? []).slice(),
       report: this.session?.report ?? this.disk?.report ?? null,
       compute: this.compute(),
+      ...(this.augmented ? { augmented: this.augmented } : {}),
+      ...(this.isImageRun() ? { images: true } : {}),
     };
   }
 
@@ -338,7 +382,8 @@ export class DashboardPanel implements vscode.Disposable {
     this.updateGpuLease();
     this.predictions = undefined;
     this.table = undefined;
-    this.post({ type: 'done', run: this.run(), report: s.report, epochs: s.epochs.slice() });
+    this.augmented = await this.readAugmented(s.runId);
+    this.post({ type: 'done', run: this.run(), report: s.report, epochs: s.epochs.slice(), ...(this.augmented ? { augmented: this.augmented } : {}), ...(this.isImageRun() ? { images: true } : {}) });
     this.post({ type: 'compute', compute: this.compute() });
   }
 
@@ -387,7 +432,9 @@ export class DashboardPanel implements vscode.Disposable {
         this.lastRender = m.summary;
         break;
       case 'openSample':
-        await openSample(m.file, m.line);
+        // an image run's drill-down opens the image in VS Code's image preview
+        if (this.isImageRun()) await openImage(m.file);
+        else await openSample(m.file, m.line);
         break;
       case 'querySamples': {
         const table = await this.sampleTable();
@@ -417,9 +464,11 @@ export class DashboardPanel implements vscode.Disposable {
     if (!store || !id) return { samples: [], total: 0 };
     this.predictions ??= store.readPredictions(id).catch(() => []);
     const all = (await this.predictions).filter((p) => p.label === trueLabel && p.predicted === predicted);
+    const images = this.isImageRun();
+    const thumb = (f: string | undefined) => (images && f ? { image: this.panel.webview.asWebviewUri(vscode.Uri.file(f)).toString() } : {});
     return {
       total: all.length,
-      samples: all.slice(0, MAX_SAMPLES).map((p) => ({ index: p.index, text: p.text, file: p.file, line: p.line, confidence: p.probabilities?.[p.predicted] })),
+      samples: all.slice(0, MAX_SAMPLES).map((p) => ({ index: p.index, text: p.text, file: p.file, line: p.line, confidence: p.probabilities?.[p.predicted], ...thumb(p.file) })),
     };
   }
 
@@ -499,6 +548,20 @@ async function openSample(file: string, line?: number): Promise<void> {
     preview: true,
     selection: pos ? new vscode.Range(pos, pos) : undefined,
   });
+}
+
+/** An image of an image run's drill-down, in VS Code's image preview beside the dashboard. */
+async function openImage(file: string): Promise<void> {
+  if (!path.isAbsolute(file) || !fs.existsSync(file)) {
+    void vscode.window.showWarningMessage(vscode.l10n.t('The sample file {0} no longer exists.', file));
+    return;
+  }
+  await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file), { viewColumn: vscode.ViewColumn.Beside, preview: true });
+}
+
+function isInside(p: string, dir: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 /** Opens, finds and restores dashboard panels. */

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { HEAD_SETTINGS, type TrainConfig } from '../../protocol/run';
-import { DEFAULT_CONFIG, minRecallValueProblem, parseMinRecall, recallTargetClassProblem, validateConfig } from '../../core/config';
+import { DEFAULT_CONFIG, isImageEncoderSpec, minRecallValueProblem, parseMinRecall, recallTargetClassProblem, validateConfig } from '../../core/config';
 import type { Host } from '../host';
 import { ensureFinetuneReady, findModelFolders, isModelFolder, recentModels, rememberModel, shownPicks } from '../finetune';
 import { defaultSetFitBody } from '../../core/finetune/python';
@@ -60,6 +60,7 @@ export function configFromSettings(dataset: string, overrides: TrainOverrides = 
     batchSize: s.get<number>('batchSize'),
     seed: s.get<number>('seed'),
     augment: s.get<number>('augment'),
+    augmentFlip: s.get<boolean>('imageFlip') || undefined, // absent (not false) in the run.json of runs that do not flip
     passages: s.get<boolean>('passages'),
     classNames: s.get<boolean>('classNames'),
     classWeighting: s.get<boolean>('classWeighting'),
@@ -142,7 +143,7 @@ export async function askTrainOptions(memento: vscode.Memento, dataset: string, 
   if (method === undefined) return undefined;
   if (method === 'quick') {
     // Method absent = quick (the choices are remembered as before methods existed).
-    const o = await askQuickOptions(memento, dataset);
+    const o = await askQuickOptions(memento, dataset, await isImageDatasetFolder(dataset));
     if (o) await rememberOptions(memento, dataset, o);
     return o;
   }
@@ -356,12 +357,16 @@ function int(min: number, max: number): (n: number) => string | undefined {
  * ensemble), then the seed. Starts from the last choices for this dataset (else
  * the settings). Returns undefined when the user pressed Escape.
  */
-async function askQuickOptions(memento: vscode.Memento, dataset: string): Promise<TrainOverrides | undefined> {
+async function askQuickOptions(memento: vscode.Memento, dataset: string, images = false): Promise<TrainOverrides | undefined> {
   const { method: _m, finetune: _f, ...lastQuick } = lastOptions(memento, dataset) ?? {};
   const base = configFromSettings(dataset, lastQuick);
   const name = path.basename(dataset);
+  // images: no passages or class names (texts only); the flip after the augmentation
+  const askedFor = (h: TrainConfig['head']) => images
+    ? askedSettings(h).filter((k) => k !== 'passages' && k !== 'classNames').flatMap((k) => (k === 'augment' ? ['augment', 'augmentFlip'] as const : [k]))
+    : askedSettings(h);
   // Step 1 was the method.
-  let steps = 4 + askedSettings(base.head).length;
+  let steps = 4 + askedFor(base.head).length;
   const title = (i: number) => vscode.l10n.t('Train {0} with options ({1}/{2})', name, i + 1, steps);
   const lastTag = vscode.l10n.t('last used');
 
@@ -379,10 +384,13 @@ async function askQuickOptions(memento: vscode.Memento, dataset: string): Promis
     { label: vscode.l10n.t('Nearest centroid'), description: 'centroid', value: 'centroid', detail: vscode.l10n.t('Nearest centroid (no training)') },
   ], base.head);
   if (head === undefined) return undefined;
-  const asked = askedSettings(head);
+  const asked = askedFor(head);
   steps = 4 + asked.length;
 
-  const encoders: PickItem<string>[] = [
+  const encoders: PickItem<string>[] = images ? [
+    { label: 'auto', value: 'auto', detail: vscode.l10n.t('The image encoder bundled with the extension (EfficientNet-Lite0, ImageNet, ONNX): offline') },
+    { label: 'efficientnet-lite0', value: 'efficientnet-lite0', detail: vscode.l10n.t('EfficientNet-Lite0 (ImageNet), 1280-d image features') },
+  ] : [
     { label: 'auto', value: 'auto', detail: vscode.l10n.t('A cached Hugging Face model if configured, else the best offline built-in for the language') },
     { label: 'hashing', value: 'hashing', detail: vscode.l10n.t('Character n-gram hashing: fast, offline, any language (Chinese included)') },
     { label: 'use', value: 'use', detail: vscode.l10n.t('Universal Sentence Encoder lite: offline, English only') },
@@ -391,8 +399,9 @@ async function askQuickOptions(memento: vscode.Memento, dataset: string): Promis
     { label: 'combo:use+minilm+hashing', value: 'combo:use+minilm+hashing', detail: vscode.l10n.t('USE-lite, MiniLM and character n-grams, concatenated') },
     { label: vscode.l10n.t('Hugging Face model…'), value: 'hf:', detail: vscode.l10n.t('hf:<model id or local folder>') },
   ];
-  if (!encoders.some((e) => e.value === base.encoder)) encoders.unshift({ label: base.encoder, value: base.encoder });
-  let encoder = await pick(2, vscode.l10n.t('Encoder (turns texts into vectors)'), encoders, base.encoder);
+  const baseEncoder = images && !isImageEncoderSpec(base.encoder) ? 'auto' : base.encoder;
+  if (!encoders.some((e) => e.value === baseEncoder)) encoders.unshift({ label: baseEncoder, value: baseEncoder });
+  let encoder = await pick(2, images ? vscode.l10n.t('Encoder (turns images into vectors)') : vscode.l10n.t('Encoder (turns texts into vectors)'), encoders, baseEncoder);
   if (encoder === undefined) return undefined;
   if (encoder === 'hf:') {
     const id = await vscode.window.showInputBox({
@@ -411,8 +420,9 @@ async function askQuickOptions(memento: vscode.Memento, dataset: string): Promis
       case 'epochs': v = await num(i, vscode.l10n.t('Maximum number of epochs'), base.epochs, int(1, 1000)); break;
       case 'learningRate': v = await num(i, vscode.l10n.t('Learning rate (Adam)'), base.learningRate, (n) => (n > 0 && n <= 10 ? undefined : vscode.l10n.t('Enter a number above 0 and at most 10.'))); break;
       case 'batchSize': v = await num(i, vscode.l10n.t('Mini-batch size'), base.batchSize, int(1, 65536)); break;
+      case 'augmentFlip': v = await onOff(i, vscode.l10n.t('Augmentation: also flip the copies left–right (probability 0.5)'), base.augmentFlip ?? false); break;
       case 'augment':
-        v = await pick<number>(i, vscode.l10n.t('Augmentation: synonym variants per training text'), [0, 1, 2, 3, 5, 10].map((n) => ({
+        v = await pick<number>(i, images ? vscode.l10n.t('Augmentation: RandomAffine copies per training image') : vscode.l10n.t('Augmentation: synonym variants per training text'), [0, 1, 2, 3, 5, 10].map((n) => ({
           label: String(n), value: n, detail: n === 0 ? vscode.l10n.t('Off') : undefined,
         })), base.augment);
         break;
@@ -428,4 +438,34 @@ async function askQuickOptions(memento: vscode.Memento, dataset: string): Promis
   if (seed === undefined) return undefined;
   chosen.seed = seed;
   return chosen;
+}
+
+/**
+ * An image dataset trains with the image encoder: a text encoder chosen in the settings (not in `overrides`) gives
+ * way to 'auto' (EfficientNet-Lite0), and text-only settings are ignored. Returns the overrides to train with and a
+ * log line for each setting set aside; an encoder chosen in `overrides` is kept (the trainer refuses a text one).
+ */
+/** Whether a dataset is an image folder dataset, told as findDatasets tells it (by its files' first bytes). */
+export async function isImageDatasetFolder(dataset: string): Promise<boolean> {
+  const { findDatasets } = await import('../../core/datasets');
+  try {
+    return (await findDatasets(dataset, { maxDepth: 0 })).some((r) => r.root === dataset && r.media === 'images');
+  } catch {
+    return false;
+  }
+}
+
+export function imageOverrides(dataset: string, overrides: TrainOverrides): { overrides: TrainOverrides; notes: string[] } {
+  const s = vscode.workspace.getConfiguration('fewshot.train', vscode.Uri.file(dataset));
+  const notes: string[] = [];
+  const out: TrainOverrides = { ...overrides };
+  const encoder = s.get<string>('encoder', 'auto');
+  if (overrides.encoder === undefined && encoder !== 'auto' && !isImageEncoderSpec(encoder)) {
+    out.encoder = 'auto';
+    notes.push(vscode.l10n.t('{0} holds images: the text encoder "{1}" of fewshot.train.encoder is not used; the image encoder (auto: EfficientNet-Lite0) is.', path.basename(dataset), encoder));
+  }
+  for (const key of ['textColumn', 'labelColumn'] as const) {
+    if (s.get<string>(key)?.trim()) notes.push(vscode.l10n.t('{0} holds images: the text setting fewshot.train.{1} is ignored.', path.basename(dataset), key));
+  }
+  return { overrides: out, notes };
 }

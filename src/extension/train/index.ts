@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import type { Host } from '../host';
 import { TrainingManager, showUntrusted, type StartOptions, type TrainResult, type TrainingSession } from './manager';
-import { askTrainOptions, type TrainOverrides } from './config';
+import { askTrainOptions, imageOverrides, isImageDatasetFolder, type TrainOverrides } from './config';
 import { DatasetsTreeProvider, type DatasetNode } from '../views/datasetsTree';
 import { RunsTreeProvider, type RunNode } from '../views/runsTree';
 import { registerRunCommands } from '../views/runCommands';
@@ -55,6 +55,11 @@ export function activateTrain(host: Host): TrainApi {
       const o = await askTrainOptions(ctx.workspaceState, dataset, host);
       if (!o) return undefined;
       overrides = o;
+    }
+    if (await isImageFolder(dataset, datasetsProvider)) {
+      const adjusted = imageOverrides(dataset, overrides);
+      for (const n of adjusted.notes) host.output.appendLine(n);
+      overrides = adjusted.overrides;
     }
     // Fine-tuning: the interpreter sources only VS Code knows (the setting, the Python extension's) go to the trainer.
     const python = overrides.method === 'finetune'
@@ -109,6 +114,12 @@ export function datasetOfArg(arg: unknown): string | undefined {
   return undefined;
 }
 
+/** Whether a dataset is an image folder dataset (as the Datasets view and findDatasets tell it: by its files' first bytes). */
+async function isImageFolder(dataset: string, provider: DatasetsTreeProvider): Promise<boolean> {
+  const listed = (await provider.listDatasets()).find((r) => r.root === dataset);
+  return listed ? listed.media === 'images' : isImageDatasetFolder(dataset);
+}
+
 /** Dataset path from a command argument (datasetOfArg) or a quick pick. */
 async function resolveDataset(arg: unknown, provider: DatasetsTreeProvider): Promise<string | undefined> {
   const named = datasetOfArg(arg);
@@ -119,9 +130,9 @@ async function resolveDataset(arg: unknown, provider: DatasetsTreeProvider): Pro
   const activePath = activeFile?.scheme === 'file' ? activeFile.fsPath : undefined;
   type Item = vscode.QuickPickItem & { root?: string; browse?: boolean };
   const items: Item[] = list.map((r) => ({
-    label: `$(${r.format === 'folders' ? 'folder-library' : 'table'}) ${r.name}`,
+    label: `$(${r.media === 'images' ? 'file-media' : r.format === 'folders' ? 'folder-library' : 'table'}) ${r.name}`,
     description: vscode.workspace.asRelativePath(r.root, false),
-    detail: r.format === 'folders' ? vscode.l10n.t('Folder layout') : r.format.toUpperCase(),
+    detail: r.media === 'images' ? vscode.l10n.t('Image folders') : r.format === 'folders' ? vscode.l10n.t('Folder layout') : r.format.toUpperCase(),
     root: r.root,
   }));
   // The dataset of the active editor first.

@@ -23,9 +23,13 @@ export interface ClassEntry {
   count: number;
   /** Folder of the class (folder layouts). */
   folder?: string;
-  /** First MAX_LISTED items: a file (folders) or a record at a line (tables). */
-  items: { file: string; line?: number; text?: string }[];
+  /** First MAX_LISTED items: a file (folders) or a record at a line (tables); images carry their size and format. */
+  items: { file: string; line?: number; text?: string; image?: ImageItem }[];
+  /** Image datasets: the class's files that were skipped or warned about (file + the loader's message). */
+  problems?: { file: string; message: string; skipped: boolean }[];
 }
+
+export interface ImageItem { format: string; bytes: number }
 
 export interface SplitEntry {
   split: SplitName;
@@ -43,7 +47,7 @@ export type DatasetNode =
   | { kind: 'dataset'; ref: DatasetRef }
   | { kind: 'split'; ref: DatasetRef; split: SplitEntry; all: SplitEntry[] }
   | { kind: 'class'; ref: DatasetRef; split: SplitEntry; entry: ClassEntry; warning?: string; summary?: ClassSummary }
-  | { kind: 'file'; ref: DatasetRef; file: string; line?: number; text?: string }
+  | { kind: 'file'; ref: DatasetRef; file: string; line?: number; text?: string; image?: ImageItem }
   | { kind: 'more'; count: number; folder?: string }
   | { kind: 'message'; text: string; error?: boolean }
   // the label tools' lists under a dataset (Check Labels, Suggest What to Label Next): nodes of src/extension/labels/tree.ts
@@ -68,12 +72,42 @@ async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {
   }
 }
 
-/** Class folders of one split folder: counts via readdir only (no file is read). */
-async function scanClassFolders(splitDir: string): Promise<ClassEntry[]> {
+/** Images larger than this are skipped by the image loader (IMAGE_DEFAULTS.maxImageBytes of src/core/images/dataset.ts). */
+const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
+
+/**
+ * The files of an image class folder, told by their first bytes (no image is decoded: the extension host loads no
+ * image library). Empty, oversized and non-image files are the class's problems; corrupt or truncated images are
+ * found when the images are decoded (training, the dataset diagnostics).
+ */
+async function scanImageClass(folder: string, files: string[]): Promise<Pick<ClassEntry, 'count' | 'items' | 'problems'>> {
+  const { readHead, sniffImageFormat } = await import('../../core/datasets/sniff');
+  const { mapLimit } = await import('../../core/util/async');
+  const read = await mapLimit(files, 16, async (name) => {
+    const file = path.join(folder, name);
+    try {
+      const st = await fsp.stat(file);
+      if (st.size === 0) return { file, problem: vscode.l10n.t('{0} is empty (0 bytes): skipped.', file) };
+      if (st.size > MAX_IMAGE_BYTES) return { file, problem: vscode.l10n.t('{0} is larger than {1} MB: skipped.', file, MAX_IMAGE_BYTES / 1024 / 1024) };
+      const format = sniffImageFormat(await readHead(file));
+      if (!format || format === 'gif') return { file, problem: vscode.l10n.t('{0} is not a PNG, JPEG, WebP, BMP or TIFF image: skipped.', file) };
+      return { file, image: { format, bytes: st.size } };
+    } catch (e) {
+      return { file, problem: vscode.l10n.t('{0} cannot be read: {1}', file, e instanceof Error ? e.message : String(e)) };
+    }
+  });
+  const images = read.filter((r) => r.image);
+  const problems = read.flatMap((r) => (r.problem ? [{ file: r.file, message: r.problem, skipped: true }] : []));
+  return { count: images.length, items: images.slice(0, MAX_LISTED).map((r) => ({ file: r.file, image: r.image })), ...(problems.length ? { problems } : {}) };
+}
+
+/** Class folders of one split folder: counts via readdir only (no file is read; images: their first bytes). */
+async function scanClassFolders(splitDir: string, images = false): Promise<ClassEntry[]> {
   const dirs = (await listDir(splitDir)).filter((e) => e.isDirectory() && !isHidden(e.name) && !/^unlabell?ed$/i.test(e.name)); // unlabeled/: unlabelled texts, never a class (core isUnlabeledFolderName)
-  const out = await Promise.all(dirs.map(async (d) => {
+  const out = await Promise.all(dirs.map(async (d): Promise<ClassEntry> => {
     const folder = path.join(splitDir, d.name);
     const files = (await listDir(folder)).filter((e) => e.isFile() && !isHidden(e.name)).map((e) => e.name).sort();
+    if (images) return { label: d.name.normalize('NFC'), folder, ...(await scanImageClass(folder, files)) };
     return { label: d.name.normalize('NFC'), count: files.length, folder, items: files.slice(0, MAX_LISTED).map((f) => ({ file: path.join(folder, f) })) };
   }));
   return out.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
@@ -85,9 +119,10 @@ export async function scanDataset(ref: DatasetRef): Promise<DatasetScan> {
       const ents = (await listDir(ref.root)).filter((e) => e.isDirectory());
       const train = ents.find((e) => TRAIN_DIRS.includes(e.name.toLowerCase()));
       const test = ents.find((e) => TEST_DIRS.includes(e.name.toLowerCase()));
-      if (!train) return { splits: [{ split: 'unsplit', classes: await scanClassFolders(ref.root) }] };
-      const splits: SplitEntry[] = [{ split: 'train', classes: await scanClassFolders(path.join(ref.root, train.name)) }];
-      if (test) splits.push({ split: 'test', classes: await scanClassFolders(path.join(ref.root, test.name)) });
+      const images = ref.media === 'images';
+      if (!train) return { splits: [{ split: 'unsplit', classes: await scanClassFolders(ref.root, images) }] };
+      const splits: SplitEntry[] = [{ split: 'train', classes: await scanClassFolders(path.join(ref.root, train.name), images) }];
+      if (test) splits.push({ split: 'test', classes: await scanClassFolders(path.join(ref.root, test.name), images) });
       return { splits };
     }
     // Table formats: the loader parses the file (async) and knows the columns and split.
@@ -262,7 +297,7 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         }));
       }
       case 'class': {
-        const items: DatasetNode[] = node.entry.items.map((it) => ({ kind: 'file', ref: node.ref, file: it.file, line: it.line, text: it.text }));
+        const items: DatasetNode[] = node.entry.items.map((it) => ({ kind: 'file', ref: node.ref, file: it.file, line: it.line, text: it.text, image: it.image }));
         if (node.entry.count > node.entry.items.length) items.push({ kind: 'more', count: node.entry.count - node.entry.items.length, folder: node.entry.folder });
         return items;
       }
@@ -278,8 +313,8 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         const it = new vscode.TreeItem(node.ref.name, C.Collapsed);
         it.id = `dataset:${node.ref.root}`;
         it.contextValue = 'dataset';
-        it.iconPath = new vscode.ThemeIcon(formatIcon(node.ref.format));
-        it.description = `${formatLabel(node.ref.format)} · ${vscode.workspace.asRelativePath(node.ref.root, false)}`;
+        it.iconPath = new vscode.ThemeIcon(node.ref.media === 'images' ? 'file-media' : formatIcon(node.ref.format));
+        it.description = `${node.ref.media === 'images' ? vscode.l10n.t('images') : formatLabel(node.ref.format)} · ${vscode.workspace.asRelativePath(node.ref.root, false)}`;
         const s = this.summaries.get(path.resolve(node.ref.root));
         it.tooltip = new vscode.MarkdownString(`**${node.ref.name}**  \n${node.ref.root}` + (s?.problemCount ? `  \n$(warning) ${vscode.l10n.t('{0} problems found by the dataset checks', s.problemCount)}` : ''), true);
         it.resourceUri = vscode.Uri.file(node.ref.root);
@@ -299,15 +334,24 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         const it = new vscode.TreeItem(node.entry.label, hasChildren ? C.Collapsed : C.None);
         it.id = `class:${node.ref.root}:${node.split.split}:${node.entry.label}`;
         it.contextValue = 'datasetClass';
-        it.description = String(node.entry.count);
+        const skipped = node.entry.problems?.filter((p) => p.skipped).length ?? 0;
+        it.description = skipped ? vscode.l10n.t('{0} · {1} skipped', node.entry.count, skipped) : String(node.entry.count);
         const serverProblems = node.summary && node.summary.severity && node.summary.severity !== 'info' ? node.summary.problems : [];
-        const warn = node.warning || serverProblems.length;
+        const warn = node.warning || serverProblems.length || node.entry.problems?.length;
         it.iconPath = warn
           ? new vscode.ThemeIcon('warning', new vscode.ThemeColor(node.summary?.severity === 'error' ? 'list.errorForeground' : 'list.warningForeground'))
           : new vscode.ThemeIcon('symbol-enum-member');
         const md = new vscode.MarkdownString(`**${node.entry.label}** — ${vscode.l10n.t('{0} samples ({1})', node.entry.count, splitLabel(node.split.split))}`, true);
         if (node.warning) md.appendMarkdown(`\n\n$(warning) ${node.warning}`);
         for (const p of serverProblems) md.appendMarkdown(`\n\n$(warning) ${p}`);
+        const problems = node.entry.problems ?? [];
+        if (problems.length) {
+          md.appendMarkdown(`\n\n$(warning) ${vscode.l10n.t('{0} images skipped, {1} with warnings:', skipped, problems.length - skipped)}`);
+          for (const p of problems.slice(0, 10)) md.appendMarkdown(`\n- ${escapeMd(p.message)}`);
+          if (problems.length > 10) md.appendMarkdown(`\n- ${vscode.l10n.t('… {0} more', problems.length - 10)}`);
+        }
+        const first = node.entry.items[0];
+        if (first?.image) md.appendMarkdown(`\n\n${thumbnailMd(first.file, 96)}`);
         it.tooltip = md;
         if (node.entry.folder) it.resourceUri = vscode.Uri.file(node.entry.folder);
         return it;
@@ -317,7 +361,12 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         const it = new vscode.TreeItem(node.text !== undefined ? preview(node.text) : path.basename(node.file), C.None);
         it.id = `file:${node.file}:${node.line ?? ''}`;
         it.contextValue = 'datasetFile';
-        if (node.line !== undefined) {
+        if (node.image) {
+          const { format, bytes } = node.image;
+          it.resourceUri = uri;
+          it.description = `${format.toUpperCase()} · ${formatBytes(bytes)}`;
+          it.tooltip = new vscode.MarkdownString(`**${escapeMd(path.basename(node.file))}** — ${format.toUpperCase()}, ${formatBytes(bytes)}\n\n${thumbnailMd(node.file, 160)}`);
+        } else if (node.line !== undefined) {
           it.description = `${path.basename(node.file)}:${node.line}`;
           it.iconPath = new vscode.ThemeIcon('symbol-string');
           it.tooltip = node.text;
@@ -361,6 +410,22 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
     if (this.debounce) clearTimeout(this.debounce);
     for (const d of this.disposables.splice(0)) d.dispose();
   }
+}
+
+/**
+ * A thumbnail in a markdown tooltip: the image file itself, scaled to `width` px by VS Code's `|width=` suffix (its
+ * markdown renderer maps file URIs to resource URLs, also in the browser and remote).
+ */
+export function thumbnailMd(file: string, width: number): string {
+  return `![${escapeMd(path.basename(file))}](${vscode.Uri.file(file).toString().replace(/\(/g, '%28').replace(/\)/g, '%29')}|width=${width})`;
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+!<>|]/g, '\\$&');
+}
+
+function formatBytes(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function preview(t: string): string {
