@@ -300,7 +300,7 @@ export function settingsDiff(runs: LoadedRun[], onlyDiffering = false): Settings
   add('dataset.test', (r) => (r.dataset?.counts ? Object.values(r.dataset.counts.test).reduce((a, b) => a + b, 0) : undefined));
   const cfgKeys = new Set<string>();
   for (const r of recs) if (r) for (const k of Object.keys(r.config)) cfgKeys.add(k);
-  const order = ['dataset', 'encoder', 'head', 'epochs', 'learningRate', 'batchSize', 'seed', 'augment', 'passages', 'classNames', 'classWeighting', 'patience', 'validationFraction', 'backend'];
+  const order = ['dataset', 'encoder', 'head', 'epochs', 'learningRate', 'batchSize', 'seed', 'augment', 'augmentFlip', 'passages', 'classNames', 'classWeighting', 'patience', 'validationFraction', 'backend'];
   const keys = [...order.filter((k) => cfgKeys.has(k)), ...[...cfgKeys].filter((k) => !order.includes(k)).sort()];
   for (const k of keys) add(`config.${k}`, (r) => (r.config as unknown as Record<string, unknown>)[k]);
   add('encoder.id', (r) => r.encoder?.id);
