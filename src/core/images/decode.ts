@@ -68,17 +68,81 @@ export function imageHeader(buf: Uint8Array): ImageHeader {
   return { format, width, height };
 }
 
-function jpegSize(b: Buffer): { width: number; height: number } {
-  let i = 2;
+interface JpegInfo { width: number; height: number; comps: { h: number; v: number }[]; adobeTransform?: number }
+
+/** A JPEG's frame header (size, components' sampling factors) and its Adobe colour transform flag, if any. */
+function jpegInfo(b: Buffer): JpegInfo {
+  let i = 2, adobeTransform: number | undefined;
   while (i + 9 < b.length) {
     if (b[i] !== 0xff) throw new Error(`bad JPEG marker at byte ${i}`);
     const m = b[i + 1];
     if (m === 0xff) { i++; continue; }
+    if (m === 0xee && b.toString('latin1', i + 4, i + 9) === 'Adobe') adobeTransform = b[i + 15];
     // SOF0..SOF15 except DHT (C4), JPG (C8), DAC (CC)
-    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return { height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) };
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      const n = b[i + 9] ?? 0;
+      const comps = Array.from({ length: n }, (_, k) => ({ h: (b[i + 11 + 3 * k] ?? 0) >> 4, v: (b[i + 11 + 3 * k] ?? 0) & 15 }));
+      return { height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7), comps, adobeTransform };
+    }
     i += 2 + b.readUInt16BE(i + 2);
   }
   throw new Error('no JPEG frame header');
+}
+
+function jpegSize(b: Buffer): { width: number; height: number } {
+  const { width, height } = jpegInfo(b);
+  return { width, height };
+}
+
+/** libjpeg's YCbCr → RGB tables (jdcolor.c, 16-bit fixed point). */
+const FIX = (x: number) => Math.floor(x * 65536 + 0.5);
+const CR_R = new Int32Array(256), CB_B = new Int32Array(256), CR_G = new Int32Array(256), CB_G = new Int32Array(256);
+for (let i = 0; i < 256; i++) {
+  const x = i - 128;
+  CR_R[i] = (FIX(1.402) * x + 32768) >> 16;
+  CB_B[i] = (FIX(1.772) * x + 32768) >> 16;
+  CR_G[i] = -FIX(0.71414) * x;
+  CB_G[i] = -FIX(0.34414) * x + 32768;
+}
+const clampByte = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+
+/**
+ * Chroma upsampled as libjpeg-turbo does by default ("fancy": a triangle filter, jdsample.c h2v1/h2v2), then
+ * YCbCr → RGB with libjpeg's tables, from jpeg-js's output without colour transform (its nearest-neighbour
+ * upsampling keeps every chroma sample at even x and y). jpeg-js's own upsampling puts up to ~100 levels
+ * different pixels at colour edges of 4:2:0 JPEGs than Pillow (libjpeg-turbo), which moved EfficientNet features
+ * to cosine 0.96; with this, pixels stay within a few levels of libjpeg-turbo.
+ */
+function fancyYccToRgb(ycc: Uint8Array, W: number, H: number, hs: 1 | 2, vs: 1 | 2): Uint8Array {
+  const cw = Math.ceil(W / hs), ch = Math.ceil(H / vs);
+  const up = [1, 2].map((c) => {
+    const plane = new Int32Array(cw * ch);
+    for (let j = 0; j < ch; j++) for (let i = 0; i < cw; i++) plane[j * cw + i] = ycc[((j * vs) * W + i * hs) * 3 + c];
+    const out = new Uint8Array(W * H);
+    const col = new Int32Array(cw);
+    for (let y = 0; y < H; y++) {
+      const j = y >> (vs - 1);
+      if (vs === 2) {
+        // the nearer neighbouring row: above for even output rows, below for odd ones (edges replicated)
+        const nb = y & 1 ? Math.min(j + 1, ch - 1) : Math.max(j - 1, 0);
+        for (let i = 0; i < cw; i++) col[i] = plane[j * cw + i] * 3 + plane[nb * cw + i];
+      } else for (let i = 0; i < cw; i++) col[i] = plane[j * cw + i];
+      for (let x = 0; x < W; x++) {
+        if (hs === 1) { out[y * W + x] = vs === 2 ? (col[x] + 2) >> 2 : col[x]; continue; }
+        const k = x >> 1, odd = x & 1, nk = odd ? Math.min(k + 1, cw - 1) : Math.max(k - 1, 0);
+        out[y * W + x] = vs === 2 ? (col[k] * 3 + col[nk] + (odd ? 7 : 8)) >> 4 : (col[k] * 3 + col[nk] + (odd ? 2 : 1)) >> 2;
+      }
+    }
+    return out;
+  });
+  const rgb = new Uint8Array(W * H * 3);
+  for (let p = 0; p < W * H; p++) {
+    const yv = ycc[3 * p], cb = up[0][p], cr = up[1][p];
+    rgb[3 * p] = clampByte(yv + CR_R[cr]);
+    rgb[3 * p + 1] = clampByte(yv + ((CB_G[cb] + CR_G[cr]) >> 16));
+    rgb[3 * p + 2] = clampByte(yv + CB_B[cb]);
+  }
+  return rgb;
 }
 
 /** EXIF orientation (1–8) of a JPEG's APP1 segment; 1 when there is none. */
@@ -146,9 +210,15 @@ export function decodeImage(buf: Uint8Array, maxPixels = Infinity): RawImage {
     case 'jpeg': {
       const eoi = b.lastIndexOf(Buffer.from([0xff, 0xd9]));
       if (eoi < 0 || eoi < b.lastIndexOf(Buffer.from([0xff, 0xda]))) throw new Error('truncated JPEG data (no end-of-image marker after the scan)');
-      const j = jpegjs().decode(b, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false,
+      // YCbCr with 4:4:4, 4:2:2 or 4:2:0 chroma: colours converted here, as libjpeg-turbo (Pillow) does
+      const { comps, adobeTransform } = jpegInfo(b);
+      const [yc, cb, cr] = comps;
+      const ycc = comps.length === 3 && adobeTransform !== 0 && cb.h === 1 && cb.v === 1 && cr.h === 1 && cr.v === 1 &&
+        (yc.h === 1 || yc.h === 2) && (yc.v === 1 || yc.v === 2) ? { hs: yc.h as 1 | 2, vs: yc.v as 1 | 2 } : undefined;
+      const j = jpegjs().decode(b, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, ...(ycc ? { colorTransform: false } : {}),
         maxResolutionInMP: Math.max(1, maxPixels / 1e6), maxMemoryUsageInMB: 2048 });
-      return applyOrientation({ data: j.data, width: j.width, height: j.height, channels: 3 }, jpegOrientation(b));
+      const data = ycc ? fancyYccToRgb(j.data, j.width, j.height, ycc.hs, ycc.vs) : j.data;
+      return applyOrientation({ data, width: j.width, height: j.height, channels: 3 }, jpegOrientation(b));
     }
     case 'webp': {
       const w = webp().decode(b);
