@@ -4,7 +4,7 @@
  */
 import * as assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { applyOrientation, decodeImage, imageHeader, jpegOrientation, pngFromRaw, toRgbOnWhite, type RawImage } from '../../src/core/images/decode';
+import { applyOrientation, decodeImage, imageHeader, jpegOrientation, loadImageDecoders, pngFromRaw, toRgbOnWhite, type RawImage } from '../../src/core/images/decode';
 import { bmp24 } from './helpers/images';
 
 /** A 7 × 4 RGB image whose every pixel differs (so a wrong turn or flip shows). */
@@ -21,6 +21,7 @@ describe('images: decoding without libvips (decode.ts)', function () {
   this.timeout(20_000);
 
   it('decodes lossless PNG, WebP, TIFF and BMP to the exact pixels, and reads sizes from the header alone', async () => {
+    assert.doesNotThrow(() => loadImageDecoders());
     const p = pattern();
     const files: [string, Buffer][] = [
       ['png', await raw(p).png().toBuffer()],

@@ -8,6 +8,7 @@
  * before anything is decoded (decompression bombs). toRgbOnWhite composites alpha on white exactly as Pillow's
  * Image.alpha_composite does (what the conversion script and the fine-tuning worker do).
  */
+import { FewShotError, errorMessage } from '../errors';
 import { sniffImageFormat, type ImageFormat } from '../datasets/sniff';
 
 /** 8-bit interleaved pixels. */
@@ -36,6 +37,19 @@ const webp = lazy(() => require('@cwasm/webp') as { decode(b: Uint8Array): { dat
 interface Ifd { [tag: string]: unknown; width?: number; height?: number; data?: Uint8Array }
 const utif = lazy(() => require('utif2') as { decode(b: Uint8Array): Ifd[]; decodeImage(b: Uint8Array, ifd: Ifd): void; toRGBA8(ifd: Ifd): Uint8Array });
 /* eslint-enable @typescript-eslint/no-require-imports */
+
+/**
+ * Loads every decoder now (they load lazily otherwise); a build or install without them gets one clear error,
+ * code 'image-decoders-missing' (what loadSharp's 'sharp-missing' was for sharp).
+ */
+export function loadImageDecoders(): void {
+  try {
+    pngjs(); jpegjs(); utif(); webp();
+  } catch (e) {
+    throw new FewShotError(`The image decoders could not be loaded (${errorMessage(e).split('\n')[0]}).`, {
+      code: 'image-decoders-missing', fix: 'Reinstall the extension, or run `npm ci` in the Few-Shot Lab folder.' });
+  }
+}
 
 /** The format and size from an image's header, without decoding pixels. Throws with a reason for bad headers. */
 export function imageHeader(buf: Uint8Array): ImageHeader {

@@ -11,5 +11,5 @@ export type { AffineOptions, AffineParams, AugmentedImage } from './augment';
 export { dHash, hammingDistance, findDuplicates, NEAR_DUPLICATE_BITS } from './phash';
 export type { DuplicatePair, Duplicates, HashableImage } from './phash';
 export { loadSharp, openImage } from './sharp';
-export { decodeImage, decodeBmp, imageHeader, toRgbOnWhite, pngFromRaw, applyOrientation } from './decode';
+export { loadImageDecoders, decodeImage, decodeBmp, imageHeader, toRgbOnWhite, pngFromRaw, applyOrientation } from './decode';
 export type { RawImage, ImageHeader } from './decode';
