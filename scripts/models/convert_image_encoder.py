@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Converts a pretrained ImageNet CNN carried by PyPI packages into the offline image encoder folder that
-Few-Shot Lab keeps under models/<name>/: fp32 ONNX feature extractor + licence + provenance + preprocessing + parity.
+Few-Shot Lab keeps under models/<name>/: the ONNX feature extractor (packed: graph.onnx + weights.hilo, pack_onnx_hilo.py) + licence + provenance + preprocessing + parity.
 
 Re-run (Python 3.11, PyPI reachable; the fine-tuning worker's pinned stack plus Pillow):
     python -m venv /tmp/conv && /tmp/conv/bin/pip install -r python/requirements.txt -c python/constraints.txt
@@ -315,7 +315,12 @@ def main() -> None:
         }, indent=1) + "\n")
         if total > MAX_BYTES:
             sys.exit(f"{out} is {total / 2**20:.1f} MiB > {MAX_BYTES / 2**20:.0f} MiB")
-        print(f"wrote {out} ({total / 2**20:.1f} MiB)")
+        # the form that ships: fp16 + int8 residual weights, rebuilt by Node at first use (60 MB .vsix budget)
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import pack_onnx_hilo
+        packed = pack_onnx_hilo.pack(out)
+        pack_onnx_hilo.update_provenance(out, pack_onnx_hilo.parity(out, packed["weights"]))
+        print(f"wrote {out} ({total / 2**20:.1f} MiB as fp32; shipped form {sum(f.stat().st_size for f in out.rglob('*') if f.is_file()) / 2**20:.1f} MiB)")
 
 
 if __name__ == "__main__":

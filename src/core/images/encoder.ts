@@ -1,6 +1,6 @@
 /**
  * The pretrained offline image encoder: an ImageNet CNN converted to ONNX under models/<folder>/
- * (scripts/models/convert_image_encoder.py: model.onnx, preprocess.json, LICENSE, PROVENANCE.json, parity.json),
+ * (scripts/models/convert_image_encoder.py: graph.onnx + weights.hilo (weights.ts), preprocess.json, LICENSE, PROVENANCE.json, parity.json),
  * run by onnxruntime-node on the CPU. An image becomes the global-average-pooled activations of the network's last
  * convolution (1280 numbers for EfficientNet-Lite0), which the few-shot heads take like text embeddings.
  */
@@ -9,13 +9,14 @@ import { FewShotError, errorMessage } from '../errors';
 import { expectedModelFolder, findModelFolder } from '../util/models';
 import { ImageInput, ImagePreprocess, preprocessImage, readPreprocess } from './preprocess';
 import { IMAGE_MODELS, imageModel, type ImageModel } from './models';
+import { isPackedModel, materialiseModel } from './weights';
 
 export { IMAGE_MODELS, imageModel } from './models';
 export type { ImageModel } from './models';
 
 /** The folder of an image model; throws a FewShotError naming where it looked when it is missing. */
 export function imageModelFolder(m: ImageModel, start = __dirname): string {
-  const folder = findModelFolder(m.folder, 'model.onnx', start);
+  const folder = findModelFolder(m.folder, 'preprocess.json', start);
   if (folder) return folder;
   const expected = expectedModelFolder(m.folder, start);
   throw new FewShotError(`The image encoder "${m.spec}" is missing (${expected})`, {
@@ -49,6 +50,8 @@ export interface CreateImageEncoderOptions {
   batchSize?: number;
   /** onnxruntime's intra-op threads (default: onnxruntime's, one per core). */
   threads?: number;
+  /** Where a packed model (graph.onnx + weights.hilo) is rebuilt (default: FEWSHOT_MODEL_CACHE or the OS temp folder). */
+  cacheDir?: string;
 }
 
 export async function createImageEncoder(spec = 'efficientnet-lite0', o: CreateImageEncoderOptions = {}): Promise<ImageEncoder> {
@@ -60,7 +63,8 @@ export async function createImageEncoder(spec = 'efficientnet-lite0', o: CreateI
   }
   const folder = o.folder ?? imageModelFolder(m);
   const pre = readPreprocess(folder);
-  const onnxFile = path.join(folder, 'model.onnx');
+  // the shipped form is packed (scripts/models/pack_onnx_hilo.py); a plain model.onnx (development) is loaded as is
+  const onnxFile = isPackedModel(folder) ? materialiseModel(folder, o.cacheDir) : path.join(folder, 'model.onnx');
   process.env.ORT_DISABLE_TELEMETRY = '1';
   // require (not import()): the bundles are CommonJS and keep onnxruntime-node external (scripts/build.mjs)
   // eslint-disable-next-line @typescript-eslint/no-require-imports

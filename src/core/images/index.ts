@@ -10,4 +10,6 @@ export { augmentImage, affineWarp, drawAffineParams, DEFAULT_AFFINE } from './au
 export type { AffineOptions, AffineParams, AugmentedImage } from './augment';
 export { dHash, hammingDistance, findDuplicates, NEAR_DUPLICATE_BITS } from './phash';
 export type { DuplicatePair, Duplicates, HashableImage } from './phash';
-export { loadSharp, openImage, decodeBmp } from './sharp';
+export { loadSharp, openImage } from './sharp';
+export { loadImageDecoders, decodeImage, decodeBmp, imageHeader, toRgbOnWhite, pngFromRaw, applyOrientation } from './decode';
+export type { RawImage, ImageHeader } from './decode';

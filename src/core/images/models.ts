@@ -16,7 +16,7 @@ export const IMAGE_MODELS: readonly ImageModel[] = [
     id: 'efficientnet-lite0-imagenet-1280',
     folder: 'efficientnet-lite0',
     dim: 1280,
-    description: 'EfficientNet-Lite0 ImageNet CNN (1280-d pooled features, fp32 ONNX, Apache-2.0)',
+    description: 'EfficientNet-Lite0 ImageNet CNN (1280-d pooled features; ONNX, weights shipped as fp16 + int8 residual, Apache-2.0)',
   },
 ];
 

@@ -8,15 +8,19 @@
  * under it, unrelated images are around 32).
  */
 import { promises as fsp } from 'node:fs';
-import { openImage } from './sharp';
+import { decodeImage, toRgbOnWhite } from './decode';
+import { resizeRgb } from './preprocess';
 import { compareCodePoints } from '../metrics';
 import { mapLimit } from '../util/async';
 
 export const NEAR_DUPLICATE_BITS = 10;
 
-/** dHash of an image (file contents) as 16 hex digits. Throws when sharp cannot decode it. */
+/** dHash of an image (file contents) as 16 hex digits. Throws when it cannot be decoded. */
 export async function dHash(image: Buffer): Promise<string> {
-  const px = await (await openImage(image)).flatten({ background: '#ffffff' }).grayscale().resize(9, 8, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
+  // RGB on white, resized to 9 × 8 with Pillow's Lanczos filter, then luma (ITU-R 601, as Pillow's "L")
+  const small = resizeRgb(toRgbOnWhite(decodeImage(image)), 9, 8, 'lanczos').data;
+  const px = new Uint8Array(72);
+  for (let i = 0; i < 72; i++) px[i] = (small[3 * i] * 299 + small[3 * i + 1] * 587 + small[3 * i + 2] * 114 + 500) / 1000 | 0;
   let hex = '';
   for (let row = 0; row < 8; row++) {
     let byte = 0;

@@ -1,19 +1,19 @@
 /**
- * The image encoder's preprocessing in Node, done with sharp (libvips), as the model folder's preprocess.json says
+ * The image encoder's preprocessing in Node (decode.ts decodes, in JS/WASM), as the model folder's preprocess.json says
  * (written by scripts/models/convert_image_encoder.py, which does the same with Pillow):
  *   decode → EXIF orientation → alpha composited on white → RGB → resize the shorter side to `resizeShorter`
  *   (bicubic) → centre crop `centerCrop`² → (x − mean) / std per channel on 0..255 values → CHW float32.
- * Alpha: composited on white (sharp's flatten). PIL's plain `convert('RGB')` drops alpha and keeps the stored colour
+ * Alpha: composited on white (Pillow's alpha_composite arithmetic, decode.ts). PIL's plain `convert('RGB')` drops alpha and keeps the stored colour
  * instead, which turns a black glyph on a transparent background into an all-black image; the conversion script and
  * the fine-tuning worker composite on white too, so Node and PyTorch see the same pixels.
- * Resizing is done here in JavaScript, exactly as Pillow does it (resizeRgb), not by sharp: libvips' cubic resize puts
- * different pixels (features differed from PyTorch's by up to 0.6, cosine 0.986, on the parity images), Pillow's are
- * what torchvision gives the PyTorch model. sharp decodes only (through openImage, which reads BMP too).
+ * Resizing is done here in JavaScript, exactly as Pillow does it (resizeRgb): libvips' cubic resize put different
+ * pixels (features differed from PyTorch's by up to 0.6, cosine 0.986, on the parity images), Pillow's are what
+ * torchvision gives the PyTorch model.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FewShotError, errorMessage } from '../errors';
-import { openImage } from './sharp';
+import { decodeImage, toRgbOnWhite } from './decode';
 
 export interface ImagePreprocess {
   inputSize: number;
@@ -34,7 +34,7 @@ export interface RgbImage {
   height: number;
 }
 
-/** Images above this many pixels are refused (decompression bombs); sharp checks it from the header. */
+/** Images above this many pixels are refused (decompression bombs), checked from the header before decoding. */
 export const MAX_IMAGE_PIXELS = 50_000_000;
 
 /** Reads and checks <folder>/preprocess.json. */
@@ -95,19 +95,11 @@ export async function decodeRgb(input: ImageInput, index = 0, maxPixels = MAX_IM
   }
   if (bytes.length === 0) throw fail('the file is empty (0 bytes)');
   try {
-    const { data, info } = await (await openImage(bytes, { failOn: 'error', limitInputPixels: maxPixels }))
-      .rotate()
-      .flatten({ background: { r: 255, g: 255, b: 255 } })
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`${info.channels} channels after conversion to RGB`);
-    return { data, width: info.width, height: info.height };
+    return toRgbOnWhite(decodeImage(bytes, maxPixels));
   } catch (e) {
     const msg = errorMessage(e);
     if (/pixel limit/i.test(msg)) throw fail(`it has more than ${maxPixels.toLocaleString('en-US')} pixels`, 'image-too-large');
-    throw fail(msg.replace(/^Input buffer /, 'the data '));
+    throw fail(msg);
   }
 }
 
@@ -128,7 +120,11 @@ const FILTERS = {
     return 0;
   } },
   bilinear: { support: 1, f: (x: number): number => { x = Math.abs(x); return x < 1 ? 1 - x : 0; } },
+  // Pillow's LANCZOS: sinc(x)·sinc(x/3) on [-3, 3)
+  lanczos: { support: 3, f: (x: number): number => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0) },
 } as const;
+function sinc(x: number): number { if (x === 0) return 1; x *= Math.PI; return Math.sin(x) / x; }
+export type ResizeFilter = keyof typeof FILTERS;
 const PRECISION_BITS = 22;
 
 /** Pillow's precompute_coeffs + normalize_coeffs_8bpc: per output pixel, the first input index and fixed-point weights. */
@@ -173,7 +169,7 @@ export interface CropBox {
  * Pillow's fixed-point weights), so that Node sees the pixels that torchvision/Pillow give the PyTorch model.
  * With `crop`, returns only that box of the resized image (the same pixels, computed for the box alone).
  */
-export function resizeRgb(img: RgbImage, width: number, height: number, interpolation: ImagePreprocess['interpolation'],
+export function resizeRgb(img: RgbImage, width: number, height: number, interpolation: ResizeFilter,
   crop: CropBox = { left: 0, top: 0, width, height }): RgbImage {
   const filter = FILTERS[interpolation];
   const { data: src, width: w, height: h } = img;

@@ -4,6 +4,7 @@
  * rows the few-shot head takes. runTraining's fit stage (src/core/train.ts) does the rest, as for texts.
  */
 import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import type { EncoderInfo } from '../../protocol/run';
 import { FewShotError } from '../errors';
 import { withEmbeddingCache } from '../encoders/cache';
@@ -100,7 +101,7 @@ export async function embedImageDataset(dataset: ImageDataset, o: ImageStageOpti
     o.log(`Augmentation: ${augKeys.reduce((a, v) => a + v.length, 0)} extra training images (RandomAffine degrees 15, translate 0.1, scale 0.9–1.1${o.flip ? ', horizontal flip p = 0.5' : ''})`);
   }
 
-  const enc = await createImageEncoder(model.spec, o.modelFolder ? { folder: o.modelFolder } : {});
+  const enc = await createImageEncoder(model.spec, { cacheDir: path.join(path.dirname(o.cacheDir), 'models'), ...(o.modelFolder ? { folder: o.modelFolder } : {}) });
   const cached = withEmbeddingCache(contentKeyedEncoder(enc, inputs), o.cacheDir);
   try {
     const keys = [...inputs.keys()];

