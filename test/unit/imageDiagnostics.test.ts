@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyseDataset, DatasetIndex, DEFAULT_SETTINGS, type DatasetDesc, type Issue, type LoadedFile } from '../../src/server/analysis';
-import { SHARP_MISSING } from '../../src/server/analysis/images';
+import { DECODERS_MISSING } from '../../src/server/analysis/images';
 import { DiagnosticCodes } from '../../src/protocol/diagnostics';
 import { ImageIssueCodes, NEAR_DUPLICATE_BITS } from '../../src/core/images';
 import { makeBadImageDataset, smooth, write } from './imageDiagnostics.fixtures';
@@ -58,13 +58,14 @@ describe('image diagnostics (language server analysis)', function () {
     assert.equal(trunc.severity, 'error');
     assert.match(trunc.message, /looks like a PNG image but cannot be decoded \(.+\): it is corrupt or truncated.*Copy or export it again/);
     assert.match(one(DiagnosticCodes.imageUnreadable, 'train/circle/garbage.jpg').message, /JPEG image but cannot be decoded/);
-    assert.match(one(DiagnosticCodes.imageUnreadable, 'train/circle/huge-header.bmp').message, /BMP image but cannot be decoded/);
+    // the header claims 30000 × 30000 px: refused from the header, before decoding
+    assert.match(one(DiagnosticCodes.imageTooLarge, 'train/circle/huge-header.bmp').message, /30000 × 30000/);
     assert.match(one(DiagnosticCodes.imageEmpty, 'train/circle/zero.png').message, /empty \(0 bytes\)/);
     assert.match(one(DiagnosticCodes.imageUnsupportedFormat, 'train/circle/anim.gif').message, /GIF.*Convert it to PNG/);
     const txt = one(DiagnosticCodes.imageNotImage, 'train/square/scan.dcm');
     assert.equal(txt.severity, 'warning');
     assert.match(txt.message, /class folder 'square' but is not a PNG, JPEG, WebP, BMP or TIFF image/);
-    assert.equal(byCode(issues(), DiagnosticCodes.imageUnreadable).length, 3);
+    assert.equal(byCode(issues(), DiagnosticCodes.imageUnreadable).length, 2);
   });
 
   it('reports a very small image as Information naming its size', () => {
@@ -143,12 +144,12 @@ describe('image diagnostics (language server analysis)', function () {
     const files = new Map<string, LoadedFile>(desc.members.map((m) => [m.file, {
       file: m.file, mtimeMs: 0, size: 10, encoding: 'image', status: 'ok', text: '', samples: [], skipped: [], parseErrors: [],
       headRange: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
-      image: { skipped: { code: SHARP_MISSING, detail: 'The image library sharp could not be loaded (Cannot find module).' } },
+      image: { skipped: { code: DECODERS_MISSING, detail: 'The image decoders could not be loaded (Cannot find module).' } },
     }]));
     const r = await analyseDataset(desc, files, DEFAULT_SETTINGS);
     const codes = r.issues.map((i) => i.code);
     assert.deepEqual(codes.filter((c) => c.startsWith('fewshot.image-')), [DiagnosticCodes.imageUnreadable]);
-    assert.match(r.issues.find((i) => i.code === DiagnosticCodes.imageUnreadable)!.message, /cannot be checked or trained on: The image library sharp could not be loaded/);
+    assert.match(r.issues.find((i) => i.code === DiagnosticCodes.imageUnreadable)!.message, /cannot be checked or trained on: The image decoders could not be loaded/);
   });
 
   it('finds a class-folders-only image dataset once images land in folders that were empty when they appeared', async () => {

@@ -247,7 +247,7 @@ describe('server: image datasets', function () {
 
 describe('server: bundle boundaries', function () {
   this.timeout(30_000);
-  it('bundles only the core dataset modules from src/core (no encoders, heads, solver or ML packages; sharp only for image datasets)', () => {
+  it('bundles only the core dataset modules from src/core (no encoders, heads, solver or ML packages; the image decoders for image datasets)', () => {
     const repo = path.resolve(__dirname, '..', '..', '..');
     const script = `const r = require('esbuild').buildSync({ entryPoints: ['src/server/server.ts'], bundle: true, platform: 'node', format: 'cjs',
       write: false, metafile: true, outfile: 'server.js', logLevel: 'error', external: ['sharp'] });
@@ -258,9 +258,9 @@ describe('server: bundle boundaries', function () {
     const sources = inputs.filter((i) => !i.includes('node_modules/'));
     const packages = new Set(inputs.map((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(i)?.[1]).filter((p): p is string => !!p));
     assert.ok(sources.includes('src/core/datasets/load.ts'), 'the check sees the core dataset modules');
-    // image datasets: the image reader and the perceptual hash, whose sharp is required lazily (external, never bundled)
-    const allowed = /^src\/(server\/|protocol\/|core\/datasets\/|core\/(errors|metrics)\.ts$|core\/util\/(hash|async|rng)\.ts$|core\/images\/(dataset|phash|sharp)\.ts$)/;
+    // image datasets: the image reader, the decoders (JS/WASM, loaded lazily) and the perceptual hash with its resize
+    const allowed = /^src\/(server\/|protocol\/|core\/datasets\/|core\/(errors|metrics)\.ts$|core\/util\/(hash|async|rng)\.ts$|core\/images\/(dataset|phash|decode|preprocess)\.ts$)/;
     assert.deepEqual(sources.filter((s) => !allowed.test(s)), []);
-    assert.deepEqual([...packages].filter((p) => !/^(vscode-(languageserver|jsonrpc)|sharp$)/.test(p)), []);
+    assert.deepEqual([...packages].filter((p) => !/^(vscode-(languageserver|jsonrpc)|pngjs$|jpeg-js$|utif2$|pako$|@cwasm\/webp$|@canvas\/image-data$)/.test(p)), []);
   });
 });

@@ -10,7 +10,8 @@
  * affine warp are small loops here (vips' affine sized its output to the turned image's bounding box and centred
  * pixels differently).
  */
-import { decodeImage, pngFromRaw } from './decode';
+import { decodeImage, pngFromRaw, toRgbOnWhite } from './decode';
+import { resizeRgb } from './preprocess';
 import { seededRandom } from '../util/rng';
 
 export interface AffineOptions {
@@ -105,21 +106,31 @@ function flop(src: Uint8Array, width: number, height: number, channels: number):
   return out;
 }
 
-/** Raw interleaved 8-bit pixels (what sharp's `.raw()` gives). */
+/** Raw interleaved 8-bit pixels. */
 export interface RawImage { data: Uint8Array; width: number; height: number; channels: number }
 
-/** PNG bytes of raw pixels (sharp for now; the signature stays if the codec underneath changes). */
+/** PNG bytes of raw 8-bit pixels (1–4 channels; grey is expanded to RGB), encoded by decode.ts (pngjs). */
 export async function encodePng(raw: RawImage): Promise<Buffer> {
-  const sharp = await loadSharp();
-  const { width, height } = raw;
-  const channels = raw.channels as 1 | 2 | 3 | 4;
-  return sharp(Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), { raw: { width, height, channels } }).png().toBuffer();
+  const { width, height, channels } = raw;
+  if (channels === 3 || channels === 4) return pngFromRaw({ data: Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), width, height, channels });
+  const alpha = channels === 2;
+  const out = Buffer.alloc(width * height * (alpha ? 4 : 3));
+  for (let i = 0; i < width * height; i++) {
+    const g = raw.data[i * channels];
+    out.fill(g, i * (alpha ? 4 : 3), i * (alpha ? 4 : 3) + 3);
+    if (alpha) out[i * 4 + 3] = raw.data[i * 2 + 1];
+  }
+  return pngFromRaw({ data: out, width, height, channels: alpha ? 4 : 3 });
 }
 
-/** A PNG at most `maxSide` px on its longer side (never enlarged), of an image in any format sharp reads. */
+/**
+ * A PNG at most `maxSide` px on its longer side (never enlarged), of an image in any format the loader reads:
+ * decoded upright (EXIF orientation), transparency on white, resized with Pillow's bicubic filter (resizeRgb).
+ */
 export async function thumbnailPng(image: Buffer, maxSide = 128): Promise<Buffer> {
-  const { data, info } = await (await openImage(image)).autoOrient()
-    .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
-    .raw().toBuffer({ resolveWithObject: true });
-  return encodePng({ data, width: info.width, height: info.height, channels: info.channels });
+  const rgb = toRgbOnWhite(decodeImage(image));
+  const f = Math.min(1, maxSide / Math.max(rgb.width, rgb.height));
+  const w = Math.max(1, Math.round(rgb.width * f)), h = Math.max(1, Math.round(rgb.height * f));
+  const small = f < 1 ? resizeRgb(rgb, w, h, 'bicubic') : rgb;
+  return encodePng({ data: small.data, width: small.width, height: small.height, channels: 3 });
 }

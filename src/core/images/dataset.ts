@@ -3,7 +3,7 @@
  * bytes, never by the file name), with the text datasets' layouts and splits: `train/<class>/` and `test/<class>/`,
  * or `<class>/` folders only (a seeded stratified split: settleSplits, shared with text datasets).
  *
- * Every image is decoded once with sharp while loading, so a corrupt, truncated, empty or over-limit file is found
+ * Every image is decoded once (decode.ts) while loading, so a corrupt, truncated, empty or over-limit file is found
  * here, named in a warning and skipped; it never reaches the encoder. Limits (IMAGE_DEFAULTS): 50 MB per file and
  * 100 megapixels per image (a 10,000 × 10,000 scan); images under 32 px a side are kept with a warning.
  */

@@ -1,11 +1,13 @@
 /**
- * Perceptual hash (dHash, 64 bits) and the duplicate-image diagnostic.
+ * Perceptual hash (a double dHash, 2 × 64 bits) and the duplicate-image diagnostic.
  *
- * dHash: the image in grayscale, resized to 9 × 8 px (ignoring its aspect ratio), one bit per pair of horizontal
- * neighbours (left brighter than right). Re-encoding (JPEG), resizing, small colour or brightness changes keep most
- * bits; a different picture flips about half of them. Two images are near duplicates when their hashes differ in at
- * most NEAR_DUPLICATE_BITS = 10 of the 64 bits (the usual dHash cut-off: re-encoded and resized copies stay well
- * under it, unrelated images are around 32).
+ * dHash: the image in grayscale, resized to 9 × 9 px (ignoring its aspect ratio), one bit per pair of horizontal
+ * neighbours (left brighter than right) over 8 rows, and one per pair of vertical neighbours (top brighter than
+ * bottom) over 8 columns. Re-encoding (JPEG), resizing, small colour or brightness changes keep most bits; a different
+ * picture flips about half of them. Two images are near duplicates when BOTH their horizontal and their vertical
+ * hashes differ in at most NEAR_DUPLICATE_BITS = 10 of 64 bits (the usual dHash cut-off). The horizontal hash alone
+ * called smooth, low-detail pictures (gradients, plane waves) near copies of each other far too often: their
+ * left-right brightness order is the same everywhere; the vertical hash tells them apart.
  */
 import { promises as fsp } from 'node:fs';
 import { decodeImage, toRgbOnWhite } from './decode';
@@ -15,19 +17,22 @@ import { mapLimit } from '../util/async';
 
 export const NEAR_DUPLICATE_BITS = 10;
 
-/** dHash of an image (file contents) as 16 hex digits. Throws when it cannot be decoded. */
+/** dHash of an image (file contents) as 32 hex digits: 16 of the horizontal hash, then 16 of the vertical one. Throws when it cannot be decoded. */
 export async function dHash(image: Buffer): Promise<string> {
-  // RGB on white, resized to 9 × 8 with Pillow's Lanczos filter, then luma (ITU-R 601, as Pillow's "L")
-  const small = resizeRgb(toRgbOnWhite(decodeImage(image)), 9, 8, 'lanczos').data;
-  const px = new Uint8Array(72);
-  for (let i = 0; i < 72; i++) px[i] = (small[3 * i] * 299 + small[3 * i + 1] * 587 + small[3 * i + 2] * 114 + 500) / 1000 | 0;
-  let hex = '';
-  for (let row = 0; row < 8; row++) {
-    let byte = 0;
-    for (let col = 0; col < 8; col++) byte = (byte << 1) | (px[row * 9 + col] > px[row * 9 + col + 1] ? 1 : 0);
-    hex += byte.toString(16).padStart(2, '0');
-  }
-  return hex;
+  // RGB on white, resized to 9 × 9 with Pillow's Lanczos filter, then luma (ITU-R 601, as Pillow's "L")
+  const small = resizeRgb(toRgbOnWhite(decodeImage(image)), 9, 9, 'lanczos').data;
+  const px = new Uint8Array(81);
+  for (let i = 0; i < 81; i++) px[i] = (small[3 * i] * 299 + small[3 * i + 1] * 587 + small[3 * i + 2] * 114 + 500) / 1000 | 0;
+  const bits = (at: (i: number, j: number) => [number, number]) => {
+    let hex = '';
+    for (let i = 0; i < 8; i++) {
+      let byte = 0;
+      for (let j = 0; j < 8; j++) { const [p, q] = at(i, j); byte = (byte << 1) | (px[p] > px[q] ? 1 : 0); }
+      hex += byte.toString(16).padStart(2, '0');
+    }
+    return hex;
+  };
+  return bits((row, col) => [row * 9 + col, row * 9 + col + 1]) + bits((col, row) => [row * 9 + col, (row + 1) * 9 + col]);
 }
 
 function popcount32(x: number): number {
@@ -36,10 +41,18 @@ function popcount32(x: number): number {
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
-/** Number of differing bits between two 64-bit hashes (16 hex digits each). */
+function bits64(a: string, b: string): number {
+  return popcount32(parseInt(a.slice(0, 8), 16) ^ parseInt(b.slice(0, 8), 16)) + popcount32(parseInt(a.slice(8, 16), 16) ^ parseInt(b.slice(8, 16), 16));
+}
+
+/**
+ * Distance between two hashes: for 64-bit ones (16 hex digits) the number of differing bits; for double dHashes
+ * (32 hex digits) the larger of the horizontal and the vertical distance (so "near" needs both to be near).
+ */
 export function hammingDistance(a: string, b: string): number {
-  if (a.length !== 16 || b.length !== 16) throw new Error(`hammingDistance: expected 16 hex digits, got "${a}" and "${b}"`);
-  return popcount32(parseInt(a.slice(0, 8), 16) ^ parseInt(b.slice(0, 8), 16)) + popcount32(parseInt(a.slice(8), 16) ^ parseInt(b.slice(8), 16));
+  if (a.length !== b.length || (a.length !== 16 && a.length !== 32)) throw new Error(`hammingDistance: expected two hashes of 16 or 32 hex digits, got "${a}" and "${b}"`);
+  if (a.length === 16) return bits64(a, b);
+  return Math.max(bits64(a.slice(0, 16), b.slice(0, 16)), bits64(a.slice(16), b.slice(16)));
 }
 
 /** What findDuplicates reads of an image sample (ImageSample fits; `dhash` is computed when missing). */

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { DiagnosticCodes, type ClassSummary, type DatasetSummary, type DiagnosticCode, type FolderBadge } from '../../protocol/diagnostics';
 import { encodingFamily, encodingLabel } from '../../core/datasets';
 import { msg } from './messages';
-import { imageDuplicateIssues, SHARP_MISSING, skippedImageIssue, smallImageMessage } from './images';
+import { imageDuplicateIssues, DECODERS_MISSING, skippedImageIssue, smallImageMessage } from './images';
 import { jaccard, labelKey, positionAt, signatureSimilarity, yieldNow } from './text';
 import type { DatasetDesc, Issue, IssueData, LoadedFile, Range, Sample, Settings, Severity } from './types';
 
@@ -37,7 +37,7 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
   const issues: Issue[] = [];
   const isTable = desc.format !== 'folders';
   const isImages = desc.media === 'images';
-  let sharpMissing: string | undefined;
+  let decodersMissing: string | undefined;
   const rel = (file: string) => {
     const r = path.relative(isTable ? path.dirname(desc.root) : desc.root, file).split(path.sep).join('/');
     return r || path.basename(file);
@@ -57,7 +57,7 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
     if (!lf) continue;
     loaded.push({ lf, label: m.label });
     if (isImages) {
-      if (lf.image?.skipped?.code === SHARP_MISSING) { sharpMissing ??= lf.image.skipped.detail; continue; }
+      if (lf.image?.skipped?.code === DECODERS_MISSING) { decodersMissing ??= lf.image.skipped.detail; continue; }
       const bad = skippedImageIssue(lf, m.label, locale);
       if (bad) { push(bad.code, bad.severity, bad.message, lf.file, zeroRange(), { label: m.label }); continue; }
       const small = smallImageMessage(lf, locale);
@@ -228,9 +228,9 @@ export async function analyseDataset(desc: DatasetDesc, files: Map<string, Loade
   }
 
   // ---- images: the image library is missing (one error on the dataset), exact and near duplicates (perceptual hash)
-  if (sharpMissing !== undefined) {
+  if (decodersMissing !== undefined) {
     const a = datasetAnchor() ?? firstFile.values().next().value;
-    if (a) push(DiagnosticCodes.imageUnreadable, 'error', msg(locale, 'sharpMissing', sharpMissing), a.file, a.range);
+    if (a) push(DiagnosticCodes.imageUnreadable, 'error', msg(locale, 'decodersMissing', decodersMissing), a.file, a.range);
   }
   if (isImages) {
     for (const d of await imageDuplicateIssues(samples, files, rel, locale)) {

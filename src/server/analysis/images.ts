@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { IMAGE_DEFAULTS, ImageIssueCodes, readImageFile } from '../../core/images/dataset';
 import { dHash, findDuplicates, NEAR_DUPLICATE_BITS, type DuplicatePair, type HashableImage } from '../../core/images/phash';
-import { loadSharp } from '../../core/images/sharp';
+import { loadImageDecoders } from '../../core/images/decode';
 import { DiagnosticCodes, type DiagnosticCode } from '../../protocol/diagnostics';
 import { msg } from './messages';
 import { yieldNow } from './text';
@@ -16,8 +16,8 @@ import type { ImageFacts, LoadedFile, MemberFile, Range, Sample, Severity } from
 
 const ZERO: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 
-/** The code a skipped image's diagnostic carries, when sharp itself is missing (no file is to blame). */
-export const SHARP_MISSING = 'sharp-missing';
+/** The code a skipped image's diagnostic carries, when the image decoders themselves are missing (no file is to blame). */
+export const DECODERS_MISSING = 'image-decoders-missing';
 
 function firstMatch(re: RegExp, s: string | undefined): string | undefined {
   return s ? re.exec(s)?.[1] : undefined;
@@ -29,9 +29,9 @@ export async function loadImageMember(m: MemberFile): Promise<LoadedFile> {
   try { mtimeMs = (await fsp.stat(m.file)).mtimeMs; } catch { /* readImageFile reports it */ }
   const lf: LoadedFile = { file: m.file, mtimeMs, size: 0, encoding: 'image', status: 'ok', text: '', samples: [], skipped: [], parseErrors: [], headRange: ZERO };
   try {
-    await loadSharp();
+    loadImageDecoders();
   } catch (e) {
-    lf.image = { skipped: { code: SHARP_MISSING, detail: e instanceof Error ? e.message : String(e) } };
+    lf.image = { skipped: { code: DECODERS_MISSING, detail: e instanceof Error ? e.message : String(e) } };
     return lf;
   }
   const side = m.split === 'test' ? 'test' : 'train';
@@ -76,7 +76,7 @@ function megapixels(n: number): string { return (n / 1e6).toFixed(n >= 1e7 ? 0 :
 /** The diagnostic for an image training skips: code, severity and the message (en or zh). */
 export function skippedImageIssue(lf: LoadedFile, label: string | undefined, locale?: string): { code: DiagnosticCode; severity: Severity; message: string } | undefined {
   const sk = lf.image?.skipped;
-  if (!sk || sk.code === SHARP_MISSING) return undefined;
+  if (!sk || sk.code === DECODERS_MISSING) return undefined;
   const format = (lf.image?.format ?? 'image').toUpperCase();
   switch (sk.code) {
     case ImageIssueCodes.emptyImage:

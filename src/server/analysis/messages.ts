@@ -45,7 +45,7 @@ const en = {
   imageDuplicate: 'The same image, byte for byte, as {0} in the same split. Remove it: duplicates over-weight one example.',
   imageNearDuplicate: 'Near-duplicate of {0} in the same split (their perceptual hashes differ in {1} of 64 bits). If it is a re-encoded or resized copy, remove it: duplicates over-weight one example.',
   imageConflicting: "The same image is labelled '{0}' here and '{1}' in {2}. Keep one label and remove the other file.",
-  sharpMissing: 'The images of this dataset cannot be checked or trained on: {0} Reinstall the extension.',
+  decodersMissing: 'The images of this dataset cannot be checked or trained on: {0} Reinstall the extension.',
   // code action titles
   actionSplit: 'Create a stratified test split',
   actionRemoveRow: 'Remove the duplicate row',
@@ -107,7 +107,7 @@ const zh: Record<Key, string> = {
   imageDuplicate: '与同一划分中的 {0} 逐字节相同。请删除它：重复样本会使某个样例权重过高。',
   imageNearDuplicate: '与同一划分中的 {0} 近似重复（感知哈希的 64 位中有 {1} 位不同）。如果它是重新编码或缩放后的副本，请删除它：重复样本会使某个样例权重过高。',
   imageConflicting: "相同的图像在这里标注为 '{0}'，而在 {2} 中标注为 '{1}'。请保留一个标签并删除另一个文件。",
-  sharpMissing: '无法检查或训练此数据集中的图像：{0} 请重新安装扩展。',
+  decodersMissing: '无法检查或训练此数据集中的图像：{0} 请重新安装扩展。',
   actionSplit: '创建分层测试集',
   actionRemoveRow: '删除重复的行',
   actionRemoveEmptyRow: '删除空行',

@@ -117,7 +117,7 @@ export interface ImageFacts {
   height?: number;
   /** SHA-256 of the bytes (exact duplicates). */
   sha256?: string;
-  /** 64-bit dHash, 16 hex digits (near duplicates); absent when it could not be computed. */
+  /** Double dHash, 32 hex digits (core/images/phash.ts; near duplicates); absent when it could not be computed. */
   dhash?: string;
   /** Why training skips the file: an image issue code (ImageIssueCodes) and the details its message shows. */
   skipped?: { code: string; detail?: string; width?: number; height?: number };

@@ -10,7 +10,7 @@ import {
   sampleText, sniffTableFile, sniffTableText, tableFormatOf, type Dataset, type FolderListing, type Sample as CoreSample, type SplitListing, type TableRead,
 } from '../../core/datasets';
 import { analyseDataset, type AnalysisResult } from './checks';
-import { loadImageMember, SHARP_MISSING } from './images';
+import { loadImageMember, DECODERS_MISSING } from './images';
 import { isImageFile } from '../../core/datasets/sniff';
 import { mapLimit } from '../../core/util/async';
 import { compareCodePoints } from '../../core/metrics';
@@ -19,7 +19,7 @@ import type { DatasetDesc, LoadedFile, MemberFile, Range, Sample, Settings, Spli
 import { DEFAULT_SETTINGS } from './types';
 
 const READ_BATCH = 64;
-/** Images decoded at once (sharp runs its own threads), and per batch between yields. */
+/** Images decoded at once, and per batch between yields. */
 const IMAGE_CONCURRENCY = 2;
 const IMAGE_BATCH = 16;
 
@@ -291,7 +291,7 @@ export class DatasetIndex {
         if (st && memo && memo.mtimeMs === st.mtimeMs && memo.size === st.size) return memo;
         this.reads++;
         const lf = await loadImageMember(m);
-        if (st && lf.image?.skipped?.code !== SHARP_MISSING && lf.mtimeMs === st.mtimeMs && lf.size === st.size) this.imageMemo.set(m.file, lf);
+        if (st && lf.image?.skipped?.code !== DECODERS_MISSING && lf.mtimeMs === st.mtimeMs && lf.size === st.size) this.imageMemo.set(m.file, lf);
         else this.imageMemo.delete(m.file);
         return lf;
       });
