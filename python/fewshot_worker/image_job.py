@@ -205,6 +205,12 @@ def run_image_job(job: Job, channel: Channel, cancel: CancelFlag) -> dict:
     from .device import Dist, choose_device
     from .main import versions
     s = job.settings
+    try:
+        import PIL  # noqa: F401
+        import torchvision  # noqa: F401
+    except ImportError as e:
+        raise WorkerError("internal", f"Image fine-tuning needs torchvision and Pillow in the worker's Python ({e})",
+                          "Run `fewshot setup` (it installs python/requirements.txt), or pip install torchvision pillow.")
     device, report, amp = choose_device(s.device, s.precision, Dist())
     try:
         seed_everything(s.seed)
