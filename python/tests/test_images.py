@@ -191,3 +191,21 @@ def test_worker_end_to_end_and_bad_image(tiny_cnn, images, tmp_path):
     code, msgs, _ = run_worker(write_job(tmp_path, job))
     assert code == 1 and msgs[-1]["type"] == "error" and msgs[-1]["code"] == "bad-job"
     assert str(bad) in msgs[-1]["message"] and "Traceback" not in msgs[-1]["message"]
+
+
+def test_cancel_stops_between_batches(tiny_cnn, images, tmp_path):
+    from fewshot_worker.protocol import Cancelled
+    job = parse_job(image_job(tiny_cnn, tmp_path, images, epochs=5))
+    cancel = CancelFlag()
+
+    class CancelAfterEpoch1(Channel):
+        def send(self, type_, **fields):
+            if type_ == "epoch" and fields["epoch"] == 1:
+                cancel.set()
+            return super().send(type_, **fields)
+
+    ch = CancelAfterEpoch1(None)
+    trainer = ImageTrainer(job, load_image_model(str(tiny_cnn), 2), torch.device("cpu"), None, ch, cancel)
+    with pytest.raises(Cancelled):
+        trainer.run()
+    assert [m["epoch"] for m in ch.sent if m["type"] == "epoch"] == [1]

@@ -726,15 +726,16 @@ async function finetuneStages(dataset: Dataset | ImageDataset, config: TrainConf
     finetune.servedMaxAbsProbDiff = diff;
     if (!(diff <= SERVED_PROB_TOLERANCE)) {
       h.warn(Number.isFinite(diff)
-        ? `The ONNX model served in Node and the worker's PyTorch model disagree on the test texts: max |Δp| = ${diff.toExponential(2)} (> ${SERVED_PROB_TOLERANCE}). The report measures the ONNX model.`
-        : `The worker returned ${d.testProbabilities.length} test probabilities for ${proba.length} test texts; the ONNX model could not be checked against PyTorch.`);
-    } else h.log(`ONNX in Node vs PyTorch on ${proba.length} test texts: max |Δp| = ${diff.toExponential(2)}`);
+        ? `The ONNX model served in Node and the worker's PyTorch model disagree on the test ${images ? 'images' : 'texts'}: max |Δp| = ${diff.toExponential(2)} (> ${SERVED_PROB_TOLERANCE}). The report measures the ONNX model.`
+        : `The worker returned ${d.testProbabilities.length} test probabilities for ${proba.length} test ${images ? 'images' : 'texts'}; the ONNX model could not be checked against PyTorch.`);
+    } else h.log(`ONNX in Node vs PyTorch on ${proba.length} test ${images ? 'images' : 'texts'}: max |Δp| = ${diff.toExponential(2)}`);
     await h.update({ finetune });
     predictions = dataset.test.map((s, i) => toPrediction(row(s), i, proba[i], labels, decision));
     ({ report, decisionText } = decidedReport(predictions, proba.map((p) => argmax(p)), labels, 'test', decision));
     reportNote = `Split: test (${dataset.test.length} ${images ? 'images' : 'examples'}; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
       + `The test split was never used for model selection: the best epoch (${d.bestEpoch} of ${d.epochsRun}) was chosen by validation macro-F1 on the ${validation}.\n`
       + `Algorithm: ${images ? `finetune-cnn (${cnnName(ft.model)}` : `finetune-transformer (${st.model.name}`}, staged unfreezing: ${d.stages.map((s) => `stage ${s.stage} epochs ${s.firstEpoch}–${s.lastEpoch}, ${s.trainableParameters.toLocaleString('en-US')} trainable`).join('; ')}); device ${st.device.kind} (${st.device.name}).\n`
+      + (imagePart ? `Augmentation: RandomAffine(degrees=${imagePart.augment.affine.degrees}, translate=(${imagePart.augment.affine.translate.join(', ')}), scale=(${imagePart.augment.affine.scale.join(', ')}))${imagePart.augment.flip ? ' + horizontal flip' : ''} on every training image, every epoch (torchvision).\n` : '')
       + `Measured with the ONNX export in Node (what predict serves); max |Δp| vs PyTorch: ${Number.isFinite(diff) ? diff.toExponential(2) : 'n/a'}.\n`;
     h.progress('evaluate', dataset.test.length, dataset.test.length);
   } else {
