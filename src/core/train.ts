@@ -707,7 +707,7 @@ async function finetuneStages(dataset: Dataset | ImageDataset, config: TrainConf
   let decisionText = '';
   const tEval = Date.now();
   if (dataset.test.length) {
-    h.progress('evaluate', 0, dataset.test.length, `Evaluating the ONNX model on ${dataset.test.length} test examples in Node`);
+    h.progress('evaluate', 0, dataset.test.length, `Evaluating the ONNX model on ${dataset.test.length} test ${images ? 'images' : 'examples'} in Node`);
     const predictor = await loadPredictor(runDir);
     let proba: number[][];
     try {
