@@ -53,6 +53,7 @@ class ImageTrainer:
         self.val_y = [y for _, y in val]
         w = self.s.classWeights
         self.class_weights = torch.tensor(w, dtype=torch.float32, device=device) if w else None
+        self.scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
         self.best_state, self.best_epoch, self.best_f1, self.best_loss = None, 0, -1.0, float("inf")
         self.history: list[dict] = []
 
@@ -134,8 +135,13 @@ class ImageTrainer:
                         logits = self.model(x)
                     loss = F.cross_entropy(logits.float(), y, weight=self.class_weights)
                     optim.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optim.step()
+                    if self.scaler:
+                        self.scaler.scale(loss).backward()
+                        self.scaler.step(optim)
+                        self.scaler.update()
+                    else:
+                        loss.backward()
+                        optim.step()
                     sched.step()
                     total_loss += loss.item() * len(idx)
                     seen += len(idx)
