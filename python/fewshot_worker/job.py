@@ -51,7 +51,8 @@ class Job:
     path: Path | None = None
     protocol: int = PROTOCOL_VERSION
     extra: dict = field(default_factory=dict)
-    # 'finetune' (a classifier fine-tuned in epochs) or 'setfit' (the body trained on pairs, exported alone)
+    # 'finetune' (a classifier fine-tuned in epochs), 'setfit' (the body trained on pairs, exported alone) or
+    # 'image' (a CNN fine-tuned on image files: rows carry 'file' instead of 'text'; image_job.py)
     kind: str = "finetune"
 
 
@@ -72,21 +73,26 @@ def parse_job(raw: dict, path: Path | str = "job.json") -> Job:
         raise _bad(path, "'labels' must be a list of at least 2 label names")
     n = len(labels)
 
+    kind = raw.get("kind", "finetune")
+    if kind not in ("finetune", "setfit", "image"):
+        raise _bad(path, f"'kind' must be 'finetune', 'setfit' or 'image', got {kind!r}")
+    field_name = "file" if kind == "image" else "text"
+
     def examples(key: str, labelled: bool):
         rows = raw.get(key)
         if not isinstance(rows, list):
             raise _bad(path, f"'{key}' must be a list")
         out = []
         for i, row in enumerate(rows):
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise _bad(path, f"{key}[{i}] needs a string 'text'")
+            if not isinstance(row, dict) or not isinstance(row.get(field_name), str):
+                raise _bad(path, f"{key}[{i}] needs a string '{field_name}'")
             if labelled:
                 y = row.get("label")
                 if not isinstance(y, int) or isinstance(y, bool) or not 0 <= y < n:
                     raise _bad(path, f"{key}[{i}].label must be a class index 0..{n - 1}, got {y!r}")
-                out.append((row["text"], y))
+                out.append((row[field_name], y))
             else:
-                out.append(row["text"])
+                out.append(row[field_name])
         return out
 
     train, val, test = examples("train", True), examples("val", True), examples("test", False)
@@ -98,9 +104,8 @@ def parse_job(raw: dict, path: Path | str = "job.json") -> Job:
     s = raw.get("settings")
     if not isinstance(s, dict) or not isinstance(s.get("model"), str) or not s["model"]:
         raise _bad(path, "'settings.model' must name a model folder or hub id")
-    kind = raw.get("kind", "finetune")
-    if kind not in ("finetune", "setfit"):
-        raise _bad(path, f"'kind' must be 'finetune' or 'setfit', got {kind!r}")
+    if kind == "image" and not isinstance(raw.get("image"), dict):
+        raise _bad(path, "an 'image' job needs 'image' (preprocess, augment)")
     defaults = {**DEFAULTS, **(SETFIT_DEFAULTS if kind == "setfit" else {})}
     values = {k: s.get(k, d) if s.get(k) is not None else d for k, d in defaults.items()}
     settings = Settings(model=s["model"], **values)
@@ -121,7 +126,7 @@ def parse_job(raw: dict, path: Path | str = "job.json") -> Job:
     if not out.is_absolute() and isinstance(path, Path):
         out = path.parent / out
     return Job(labels=labels, train=train, val=val, test=test, output_dir=out, settings=settings,
-               path=Path(path), kind=kind)
+               path=Path(path), kind=kind, extra={"image": raw["image"]} if kind == "image" else {})
 
 
 def load_job(path: str | Path) -> Job:

@@ -24,7 +24,7 @@ def versions() -> dict:
 
     out = {"python": platform.python_version(), "worker": __version__}
     for pkg in ("torch", "transformers", "tokenizers", "safetensors", "onnx", "onnxruntime", "onnxscript", "numpy",
-                "setfit", "sentence-transformers"):
+                "setfit", "sentence-transformers", "torchvision", "pillow"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -125,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["HF_HUB_OFFLINE"] = "1"
             os.environ["TRANSFORMERS_OFFLINE"] = "1"
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        if job.kind == "image":
+            from .image_job import run_image_job
+            run_image_job(job, channel, cancel)
+            return 0
         if job.kind == "setfit":
             if job.settings.device == "cpu":
                 os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the library's trainer would otherwise pick CUDA

@@ -14,6 +14,7 @@ import { decideLabel } from './labels/thresholds';
 import type { DecisionRule } from '../protocol/labels';
 import { createImageEncoder, imageModel } from './images/encoder';
 import { inputName, type ImageInput } from './images/preprocess';
+import { loadFinetunedImageClassifier } from './images/finetuned';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { ImageOutcome } from '../protocol/trainer';
@@ -107,6 +108,7 @@ export async function loadPredictor(runDir: string, opts: EncoderOptions = {}): 
   const model = readRunModelSync(dir);
   const file = runFile(dir, 'model');
   if (model.transformer) return loadTransformerPredictor(dir, model, file);
+  if (model.imageCnn) return loadFinetunedImagePredictor(dir, model, file);
   let head: { dim: number; nClasses: number };
   try {
     head = compileHead(model);
@@ -167,6 +169,27 @@ async function loadTransformerPredictor(dir: string, model: ModelFile, file: str
       if (!texts.length) return [];
       const proba = await clf.predictProba(texts.map((x) => String(x ?? '')));
       return proba.map((p) => toPrediction(p, labels, model.decision));
+    },
+    dispose() { clf.dispose(); },
+  };
+}
+
+/** A fine-tuned image CNN (method 'finetune' on images): its ONNX export in the run folder (src/core/images/finetuned.ts). */
+async function loadFinetunedImagePredictor(dir: string, model: ModelFile, file: string): Promise<Predictor> {
+  const c = model.imageCnn!;
+  if (typeof c.path !== 'string' || typeof c.onnx !== 'string') {
+    throw new FewShotError(`The model file ${file} is invalid: its imageCnn entry needs path and onnx.`, { file, fix: 'Retrain the run with this version of Few-Shot Lab.', code: 'model-invalid' });
+  }
+  const labels = model.labels.slice();
+  const clf = await loadFinetunedImageClassifier(path.resolve(dir, c.path), c.onnx, labels.length);
+  return {
+    labels, encoderId: model.encoder.id, runDir: dir, model, modality: 'image',
+    predict: () => Promise.reject(new FewShotError(`The model in ${dir} classifies images, not texts.`, {
+      file, code: 'wrong-modality', fix: 'Give image files (PNG, JPEG, WebP, BMP or TIFF), e.g. fewshot predict --run <run> scan.png.',
+    })),
+    async predictImages(inputs: ImageInput[]): Promise<Prediction[]> {
+      if (!inputs.length) return [];
+      return (await clf.predictProba(inputs)).map((p) => toPrediction(p, labels, model.decision));
     },
     dispose() { clf.dispose(); },
   };

@@ -34,6 +34,7 @@ import { fitFewShot, type Row } from './fewshot';
 import { denseOf, rowDim } from './fewshot/rows';
 import { argmax, classificationReport, formatReport } from './metrics';
 import { fitFinetune, FINETUNED_DIR } from './finetune/fit';
+import { cnnName, imageFinetuneConfig, imageJobPart } from './finetune/images';
 import { fitSetFit, resolveSetFitBody, SETFIT_BODY_DIR, type SetFitFit } from './finetune/setfit';
 import { loadPredictor } from './predict';
 import { RUN_FORMAT_VERSION } from '../protocol/run';
@@ -123,9 +124,10 @@ export async function runTraining(req: TrainRequest, opts: RunTrainingOptions): 
     // ---------------------------------------------------------------- images: their own load and embedding stage
     if (await isImageDataset(config.dataset)) {
       return await finish(await imageStages(config, req, {
-        signal, log, warn, progress, timings,
+        signal, log, warn, progress, timings, runDir,
         update: async (patch) => { record = await store.update(runId, patch); },
         saveAugmented: async (preview) => { await store.saveAugmented(runId, preview); },
+        writeModel: (model) => store.writeModel(runId, model),
         onEpoch: async (m, total) => {
           epochsSeen++;
           if (timings.firstEpochMs === undefined) timings.firstEpochMs = Date.now() - t0;
@@ -464,6 +466,9 @@ interface ImageHooks {
   update(patch: Partial<RunRecord>): Promise<void>;
   onEpoch(m: EpochMetrics, total: number): Promise<void>;
   timings: RunRecord['timings'];
+  /** Method 'finetune': the run folder and the run store's model writer. */
+  runDir: string;
+  writeModel(model: ModelFile): Promise<void>;
 }
 
 /** A test or training image as the prediction rows show it: the file name as text, the path as file. */
@@ -475,9 +480,9 @@ const imageRow = (s: ImageSample): Sample => ({ text: path.basename(s.file), lab
  * Augmented copies of training images are extra rows of the final fit only (never in the head's cross-validation).
  */
 async function imageStages(config: TrainConfig, req: TrainRequest, h: ImageHooks): Promise<StageResult> {
-  if (config.method && config.method !== 'quick') {
+  if (config.method && config.method !== 'quick' && config.method !== 'finetune') {
     throw new FewShotError(`Method "${config.method}" is not available for image datasets yet (${config.dataset}).`, {
-      file: config.dataset, code: 'config-invalid', fix: 'Use the quick method (the default) for image datasets.',
+      file: config.dataset, code: 'config-invalid', fix: 'Use the quick method (the default) or finetune for image datasets.',
     });
   }
   h.progress('load', 0, 1, `Loading the images of ${config.dataset}`);
@@ -506,6 +511,16 @@ async function imageStages(config: TrainConfig, req: TrainRequest, h: ImageHooks
   };
   await h.update({ dataset: datasetInfo, timings: h.timings, ...(dataProblems.length ? { dataProblems } : {}) });
   h.progress('load', 1, 1, `${dataset.train.length} training and ${dataset.test.length} test images, ${labels.length} labels`);
+  if (config.method === 'finetune') {
+    // the CNN itself is fine-tuned by the PyTorch worker: no embedding stage
+    const c = imageFinetuneConfig(config);
+    if (c !== config) {
+      h.log(`Method finetune on images: learning rate ${c.learningRate} for the new classifier (the CNN body learns at a tenth of it) instead of the text default ${config.learningRate}`);
+      await h.update({ config: c });
+    }
+    const ft = await finetuneStages(dataset, c, req, h.runDir, h);
+    return { ...ft, notApplied: '', dataProblems };
+  }
 
   // ---------------------------------------------------------------- embed (and augment)
   const tEmbed = Date.now();
@@ -653,12 +668,18 @@ export const SERVED_PROB_TOLERANCE = 1e-3;
  * Method 'finetune': split (stratified validation hold-out of the training split) → the PyTorch
  * worker (fit) → the ONNX model evaluated on the test split in Node through loadPredictor, the
  * same code `fewshot predict` runs, and checked against the worker's PyTorch probabilities.
+ * An image dataset fine-tunes a CNN (job kind 'image'; rows are image paths; ModelFile.imageCnn).
  */
-async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainRequest, runDir: string, h: FinetuneHooks): Promise<{
+async function finetuneStages(dataset: Dataset | ImageDataset, config: TrainConfig, req: TrainRequest, runDir: string, h: FinetuneHooks): Promise<{
   outcome: { model: ModelFile; bestEpoch?: number; epochsRun?: number; bestValMacroF1: number | null };
   report: ClassificationReport | null; predictions: TestPrediction[]; reportNote: string; decisionText: string;
 }> {
   const labels = dataset.labels;
+  const images = 'kind' in dataset && dataset.kind === 'images';
+  // what the worker reads (a text or an image path) and what a prediction row shows, per sample
+  const input = (s: Sample | ImageSample): string => ('text' in s ? s.text : s.file);
+  const row = (s: Sample | ImageSample): Sample => ('text' in s ? s : imageRow(s));
+  const algorithm = images ? 'finetune-cnn' : 'finetune-transformer';
   const labelIndex = new Map(labels.map((l, i) => [l, i] as const));
   const y = dataset.train.map((s) => labelIndex.get(s.label)!);
   const counts = labels.map((_, c) => y.filter((v) => v === c).length);
@@ -679,14 +700,16 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
   }
   const ft = config.finetune!;
   h.log(`Method finetune: model ${ft.model}; ${config.epochs} epochs; validation: ${validation}`);
-  await h.update({ algorithm: 'finetune-transformer', progress: { unit: 'epoch', total: config.epochs, validation } });
+  await h.update({ algorithm, progress: { unit: 'epoch', total: config.epochs, validation } });
 
+  const imagePart = images ? imageJobPart(ft.model, config) : undefined;
   const tTrain = Date.now();
   const fit = await fitFinetune({
     runDir, labels, config,
-    train: trainIdx.map((i) => ({ text: dataset.train[i].text, label: y[i] })),
-    val: valIdx.map((i) => ({ text: dataset.train[i].text, label: y[i] })),
-    test: dataset.test.map((s) => s.text),
+    train: trainIdx.map((i) => ({ text: input(dataset.train[i]), label: y[i] })),
+    val: valIdx.map((i) => ({ text: input(dataset.train[i]), label: y[i] })),
+    test: dataset.test.map(input),
+    ...(imagePart ? { image: imagePart } : {}),
     allowRemote: req.hf?.allowRemote === true, python: req.python, signal: h.signal,
     log: h.log, progress: h.progress, onEpoch: (m) => h.onEpoch(m, config.epochs),
   });
@@ -699,12 +722,14 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
   try { hidden = Number((JSON.parse(fs.readFileSync(path.join(outDir, 'config.json'), 'utf8')) as { hidden_size?: number }).hidden_size) || 0; } catch { /* checked by the predictor */ }
   const encoder: EncoderInfo = {
     id: `finetuned:${ft.model}`, requested: ft.model, dim: hidden,
-    reason: `method finetune: ${st.model.name} (${st.model.layers} layers, ${st.model.parameters.toLocaleString('en-US')} parameters) fine-tuned with staged unfreezing; predictions run its ONNX export in Node`,
+    reason: `method finetune: ${st.model.name} (${st.model.layers} ${images ? 'blocks' : 'layers'}, ${st.model.parameters.toLocaleString('en-US')} parameters) fine-tuned with staged unfreezing; predictions run its ONNX export in Node`,
   };
+  // a fine-tuned CNN: Node preprocesses as the worker did (the job's preprocess.json, kept next to the model)
+  if (imagePart) fs.writeFileSync(path.join(outDir, 'preprocess.json'), JSON.stringify(imagePart.preprocess, null, 1));
   const decision = decisionFor(config, labels, y, null, 'fine-tuning computes none', h.warn);
   const model: ModelFile = {
     formatVersion: RUN_FORMAT_VERSION, labels, encoder, head: 'logreg', weights: [],
-    transformer: { path: FINETUNED_DIR, onnx: d.onnx, maxLength: ft.maxLength },
+    ...(images ? { imageCnn: { path: FINETUNED_DIR, onnx: d.onnx } } : { transformer: { path: FINETUNED_DIR, onnx: d.onnx, maxLength: ft.maxLength } }),
     ...(decision ? { decision } : {}),
   };
   await h.writeModel(model);
@@ -721,11 +746,11 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
   let decisionText = '';
   const tEval = Date.now();
   if (dataset.test.length) {
-    h.progress('evaluate', 0, dataset.test.length, `Evaluating the ONNX model on ${dataset.test.length} test examples in Node`);
+    h.progress('evaluate', 0, dataset.test.length, `Evaluating the ONNX model on ${dataset.test.length} test ${images ? 'images' : 'examples'} in Node`);
     const predictor = await loadPredictor(runDir);
     let proba: number[][];
     try {
-      const preds = await predictor.predict(dataset.test.map((s) => s.text));
+      const preds = images ? await predictor.predictImages!(dataset.test.map(input)) : await predictor.predict(dataset.test.map(input));
       proba = preds.map((p) => labels.map((l) => p.probabilities.find((q) => q.label === l)?.p ?? 0));
     } finally {
       predictor.dispose();
@@ -740,15 +765,16 @@ async function finetuneStages(dataset: Dataset, config: TrainConfig, req: TrainR
     finetune.servedMaxAbsProbDiff = diff;
     if (!(diff <= SERVED_PROB_TOLERANCE)) {
       h.warn(Number.isFinite(diff)
-        ? `The ONNX model served in Node and the worker's PyTorch model disagree on the test texts: max |Δp| = ${diff.toExponential(2)} (> ${SERVED_PROB_TOLERANCE}). The report measures the ONNX model.`
-        : `The worker returned ${d.testProbabilities.length} test probabilities for ${proba.length} test texts; the ONNX model could not be checked against PyTorch.`);
-    } else h.log(`ONNX in Node vs PyTorch on ${proba.length} test texts: max |Δp| = ${diff.toExponential(2)}`);
+        ? `The ONNX model served in Node and the worker's PyTorch model disagree on the test ${images ? 'images' : 'texts'}: max |Δp| = ${diff.toExponential(2)} (> ${SERVED_PROB_TOLERANCE}). The report measures the ONNX model.`
+        : `The worker returned ${d.testProbabilities.length} test probabilities for ${proba.length} test ${images ? 'images' : 'texts'}; the ONNX model could not be checked against PyTorch.`);
+    } else h.log(`ONNX in Node vs PyTorch on ${proba.length} test ${images ? 'images' : 'texts'}: max |Δp| = ${diff.toExponential(2)}`);
     await h.update({ finetune });
-    predictions = dataset.test.map((s, i) => toPrediction(s, i, proba[i], labels, decision));
+    predictions = dataset.test.map((s, i) => toPrediction(row(s), i, proba[i], labels, decision));
     ({ report, decisionText } = decidedReport(predictions, proba.map((p) => argmax(p)), labels, 'test', decision));
-    reportNote = `Split: test (${dataset.test.length} examples; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
+    reportNote = `Split: test (${dataset.test.length} ${images ? 'images' : 'examples'}; source: ${dataset.testSource === 'given' ? 'the dataset\'s own test split' : dataset.testSource}).\n`
       + `The test split was never used for model selection: the best epoch (${d.bestEpoch} of ${d.epochsRun}) was chosen by validation macro-F1 on the ${validation}.\n`
-      + `Algorithm: finetune-transformer (${st.model.name}, staged unfreezing: ${d.stages.map((s) => `stage ${s.stage} epochs ${s.firstEpoch}–${s.lastEpoch}, ${s.trainableParameters.toLocaleString('en-US')} trainable`).join('; ')}); device ${st.device.kind} (${st.device.name}).\n`
+      + `Algorithm: ${images ? `finetune-cnn (${cnnName(ft.model)}` : `finetune-transformer (${st.model.name}`}, staged unfreezing: ${d.stages.map((s) => `stage ${s.stage} epochs ${s.firstEpoch}–${s.lastEpoch}, ${s.trainableParameters.toLocaleString('en-US')} trainable`).join('; ')}); device ${st.device.kind} (${st.device.name}).\n`
+      + (imagePart ? `Augmentation: RandomAffine(degrees=${imagePart.augment.affine.degrees}, translate=(${imagePart.augment.affine.translate.join(', ')}), scale=(${imagePart.augment.affine.scale.join(', ')}))${imagePart.augment.flip ? ' + horizontal flip' : ''} on every training image, every epoch (torchvision).\n` : '')
       + `Measured with the ONNX export in Node (what predict serves); max |Δp| vs PyTorch: ${Number.isFinite(diff) ? diff.toExponential(2) : 'n/a'}.\n`;
     h.progress('evaluate', dataset.test.length, dataset.test.length);
   } else {

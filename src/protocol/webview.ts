@@ -303,6 +303,7 @@ export const ALGORITHM_LABELS: Readonly<Record<Algorithm, string>> = {
   'tfjs-mlp': 'MLP, one hidden layer (TensorFlow.js, Adam, epochs)',
   centroid: 'Nearest centroid (no iterations)',
   'finetune-transformer': 'Fine-tuned transformer (PyTorch, AdamW, staged unfreezing, epochs)',
+  'finetune-cnn': 'Fine-tuned CNN (PyTorch, AdamW, staged unfreezing, epochs)',
   'setfit-contrastive': 'SetFit (contrastive pair steps on the sentence-transformer body, then the head)',
 };
 

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FINETUNE_PROTOCOL_VERSION, type FinetuneJob, type WorkerMessage } from '../../protocol/finetune';
+import { FINETUNE_PROTOCOL_VERSION, type FinetuneJob, type ImageFinetuneJob, type WorkerMessage } from '../../protocol/finetune';
 import type { EpochMetrics, TrainConfig } from '../../protocol/run';
 import type { TrainPhase, TrainRequest } from '../../protocol/trainer';
 import { assertFinetuneReady, describeProbe, findPython, probePython, type PythonProbe } from './python';
@@ -14,9 +14,12 @@ import { progressQueue, runWorker, writeJob, type FinetuneDone, type StartedMess
 export interface FinetuneFitArgs {
   runDir: string;
   labels: string[];
+  /** Texts, or with `image` the absolute paths of image files. */
   train: { text: string; label: number }[];
   val: { text: string; label: number }[];
   test: string[];
+  /** An image dataset: the job is of kind 'image' (a CNN, one process), with this preprocessing and augmentation. */
+  image?: ImageFinetuneJob['image'];
   config: TrainConfig;
   allowRemote: boolean;
   python?: TrainRequest['python'];
@@ -61,13 +64,10 @@ export async function fitFinetune(a: FinetuneFitArgs): Promise<FinetuneFit> {
   assertFinetuneReady(probe);
 
   const wantsCuda = ft.device === 'auto' || ft.device === 'cuda';
-  const nproc = wantsCuda && probe.cuda.available && probe.cuda.count > 1 ? probe.cuda.count : 1;
-  const job: FinetuneJob = {
+  const nproc = wantsCuda && probe.cuda.available && probe.cuda.count > 1 && !a.image ? probe.cuda.count : 1;
+  const common = {
     protocol: FINETUNE_PROTOCOL_VERSION,
     labels: a.labels,
-    train: a.train,
-    val: a.val,
-    test: a.test.map((text) => ({ text })),
     outputDir: path.join(a.runDir, FINETUNED_DIR),
     settings: {
       model: ft.model, allowRemote: a.allowRemote, epochs: c.epochs, batchSize: c.batchSize, learningRate: c.learningRate,
@@ -77,6 +77,10 @@ export async function fitFinetune(a: FinetuneFitArgs): Promise<FinetuneFit> {
       ...(c.classWeighting ? { classWeights: classWeights(a.train.map((e) => e.label), a.labels.length) } : {}),
     },
   };
+  const files = (rows: { text: string; label: number }[]): { file: string; label: number }[] => rows.map((e) => ({ file: e.text, label: e.label }));
+  const job: FinetuneJob | ImageFinetuneJob = a.image
+    ? { ...common, kind: 'image', train: files(a.train), val: files(a.val), test: a.test.map((file) => ({ file })), image: a.image }
+    : { ...common, train: a.train, val: a.val, test: a.test.map((text) => ({ text })) };
   fs.mkdirSync(job.outputDir, { recursive: true });
   const jobFile = await writeJob(a.runDir, job);
   a.log(`Fine-tuning worker: ${probe.python.path} -m fewshot_worker${nproc > 1 ? ` through torch.distributed.run on ${nproc} GPUs` : ''} (job ${jobFile})`);

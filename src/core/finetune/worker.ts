@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { FINETUNE_PROTOCOL_VERSION, type FinetuneJob, type WorkerMessage } from '../../protocol/finetune';
+import { FINETUNE_PROTOCOL_VERSION, type FinetuneJob, type ImageFinetuneJob, type WorkerMessage } from '../../protocol/finetune';
 import { FewShotError } from '../errors';
 import { abortError } from '../util/async';
 import { writeJsonAtomic } from '../util/fs';
@@ -114,7 +114,7 @@ export interface RunWorkerOptions extends WorkerHooks {
   batchSize?: number;
 }
 
-export async function writeJob(runDir: string, job: FinetuneJob): Promise<string> {
+export async function writeJob(runDir: string, job: FinetuneJob | ImageFinetuneJob): Promise<string> {
   const file = path.join(runDir, 'finetune', 'job.json');
   await writeJsonAtomic(file, job);
   return file;
