@@ -17,6 +17,7 @@ import { FewShotError, errorMessage, isFewShotError } from '../core/errors';
 import { minRecallHeadProblem, minRecallValueProblem, parseMinRecall, recallTargetClassProblem, resolveConfig, unusedSettings } from '../core/config';
 import { RunStore, escapeControl, readRunAt, resolveRunRef, runFile, runFileExists } from '../core/runs';
 import { ProgressReporter } from './progress';
+import { isImageDataset } from '../core/images/dataset';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -343,6 +344,8 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   } else if (partial.method === 'finetune') {
     if (values.fp16 && values.precision !== undefined && values.precision !== 'fp16') throw new UsageError('--fp16 contradicts --precision; give one of them', 'train');
     partial.finetune = ftGiven as NonNullable<TrainConfig['finetune']>;
+    // image datasets fine-tune the bundled ImageNet CNN unless told otherwise
+    if (!ftGiven.model && await isImageDataset(dataset)) ftGiven.model = 'efficientnet-lite0';
     if (!ftGiven.model) throw new UsageError('--method finetune needs --model <folder|id> (a Hugging Face model folder, or a hub id with --allow-remote)', 'train');
     refuseUnusedSettings(partial, partial.head ?? 'auto');
   } else {

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClassificationReport, RunRecord, TestPrediction } from '../../src/protocol/run';
 import { buildChildBundles, bundleEnv, readJsonl, repoRoot, rmrf, runCli, tempDir, writeCsvDataset, type CliResult } from './helpers/trainerFixtures';
+import { SAMPLES } from './helpers/datasets-fixtures';
 
 
 /** Polls `f` (visible state, no fixed sleeps) until it returns a value. */
@@ -85,6 +86,12 @@ describe('fewshot CLI', function () {
     const noModel = await run(['train', csv, '--method', 'finetune']);
     assert.equal(noModel.code, 2);
     assert.match(noModel.stderr, /needs --model/);
+    // an image folder fine-tunes the bundled ImageNet CNN without --model (here it stops at the missing interpreter)
+    const images = await run(['train', path.join(SAMPLES, 'shapes'), '--method', 'finetune', '--python', path.join(dir, 'no-such-python')]);
+    assert.doesNotMatch(images.stderr, /needs --model/);
+    assert.match(images.stderr, /no-such-python/);
+    const imageRun = JSON.parse(fs.readFileSync(path.join(dir, '.fewshot', 'runs', fs.readdirSync(path.join(dir, '.fewshot', 'runs')).sort().pop()!, 'run.json'), 'utf8'));
+    assert.equal(imageRun.config.finetune.model, 'efficientnet-lite0');
     const quickOnly = await run(['train', csv, '--method', 'finetune', '--model', 'bert-base-chinese', '--head', 'mlp', '--augment', '1']);
     assert.equal(quickOnly.code, 2);
     assert.match(quickOnly.stderr, /--head, --augment are not used by --method finetune/);

