@@ -24,7 +24,7 @@ from .images import DEFAULT_AFFINE, Preprocess, augmentation, load_crop, normali
 from .job import Job
 from .metrics import classification_metrics
 from .protocol import CancelFlag, Channel, WorkerError
-from .train import plan_stages, seed_everything
+from .train import optimizer_step, plan_stages, seed_everything
 
 BODY_LR_FACTOR = 0.1
 PARITY_TOLERANCE = 1e-4
@@ -134,15 +134,7 @@ class ImageTrainer:
                     with self.autocast():
                         logits = self.model(x)
                     loss = F.cross_entropy(logits.float(), y, weight=self.class_weights)
-                    optim.zero_grad(set_to_none=True)
-                    if self.scaler:
-                        self.scaler.scale(loss).backward()
-                        self.scaler.step(optim)
-                        self.scaler.update()
-                    else:
-                        loss.backward()
-                        optim.step()
-                    sched.step()
+                    optimizer_step(loss, optim, sched, self.scaler)
                     total_loss += loss.item() * len(idx)
                     seen += len(idx)
                 train_time = time.perf_counter() - t_train

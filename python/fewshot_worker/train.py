@@ -32,6 +32,20 @@ from .protocol import Cancelled, CancelFlag, Channel
 CACHE_BUDGET_BYTES = 4 * 2**30  # above this the cache is skipped (the frozen part then runs every batch)
 
 
+def optimizer_step(loss, optim, sched, scaler) -> None:
+    """One optimiser step on `loss` (through the fp16 GradScaler when there is one), then the learning-rate schedule:
+    the same step for texts (Trainer) and images (image_job.ImageTrainer)."""
+    optim.zero_grad(set_to_none=True)
+    if scaler:
+        scaler.scale(loss).backward()
+        scaler.step(optim)
+        scaler.update()
+    else:
+        loss.backward()
+        optim.step()
+    sched.step()
+
+
 @dataclass
 class Stage:
     stage: int
@@ -256,15 +270,7 @@ class Trainer:
                     with self.autocast():
                         logits = self.forward(net, self.train_data, idx, first, use_cache)
                     loss = self.loss(logits, y)
-                    optim.zero_grad(set_to_none=True)
-                    if self.scaler:
-                        self.scaler.scale(loss).backward()
-                        self.scaler.step(optim)
-                        self.scaler.update()
-                    else:
-                        loss.backward()
-                        optim.step()
-                    sched.step()
+                    optimizer_step(loss, optim, sched, self.scaler)
                     total_loss += loss.item() * len(idx)
                     seen += len(idx)
                 train_time = time.perf_counter() - t_train

@@ -36,6 +36,8 @@ from pathlib import Path
 
 from provenance import sha256  # scripts/models/provenance.py
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))  # fewshot_worker.images: one Pillow preprocessing
+
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,25 +147,16 @@ def render_parity_images():
 
 
 def to_rgb(im):
-    """EXIF orientation, then alpha composited on white (a transparent glyph stays visible; PIL's plain convert('RGB')
-    would drop alpha and keep the stored colour, black here), then RGB."""
-    from PIL import Image, ImageOps
-    im = ImageOps.exif_transpose(im)
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    return im.convert("RGB")
+    """EXIF orientation, then alpha composited on white, then RGB: the fine-tuning worker's own rule
+    (python/fewshot_worker/images.py), which Node's decodeRgb reproduces."""
+    from fewshot_worker.images import to_rgb as worker_to_rgb
+    return worker_to_rgb(im)
 
 
 def resize_crop(im, spec: dict):
-    """torchvision Resize(resizeShorter, bicubic) + CenterCrop(centerCrop), with Pillow."""
-    from PIL import Image
-    w, h = im.size
-    s, c = spec["resizeShorter"], spec["centerCrop"]
-    nw, nh = (s, int(s * h / w)) if w <= h else (int(s * w / h), s)
-    im = im.resize((nw, nh), Image.BICUBIC)
-    left, top = int(round((nw - c) / 2.0)), int(round((nh - c) / 2.0))
-    return im.crop((left, top, left + c, top + c))
+    """torchvision Resize(resizeShorter, bicubic) + CenterCrop(centerCrop), with Pillow: the worker's resize_crop."""
+    from fewshot_worker.images import Preprocess, resize_crop as worker_resize_crop
+    return worker_resize_crop(im, Preprocess.parse({**spec, "interpolation": spec.get("interpolation", "bicubic")}, "preprocess.json"))
 
 
 def to_tensor(crops, spec: dict) -> np.ndarray:
