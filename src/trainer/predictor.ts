@@ -40,34 +40,34 @@ function load(msg: Extract<ParentToPredictor, { type: 'load' }>): void {
   })();
 }
 
-function predict(msg: Extract<ParentToPredictor, { type: 'predict' }>): void {
+/** Runs a request after the model load and the requests before it; a failure is answered as an error of request `id`. */
+function enqueue(id: Extract<ParentToPredictor, { type: 'predict' }>['id'], work: (p: Predictor, t0: number) => Promise<void>): void {
   queue = queue.then(async () => {
     const t0 = Date.now();
     try {
       await loading;
       if (!predictor) throw new Error('No model is loaded in the predictor.');
-      if (!Array.isArray(msg.texts) || msg.texts.some((t) => typeof t !== 'string')) throw new Error('predict: texts must be an array of strings.');
-      const predictions = await predictor.predict(msg.texts);
-      send({ type: 'result', id: msg.id, predictions, ms: Date.now() - t0 });
+      await work(predictor, t0);
     } catch (e) {
-      send({ type: 'error', id: msg.id, message: errorMessage(e), fix: isFewShotError(e) ? e.opts.fix : undefined });
+      send({ type: 'error', id, message: errorMessage(e), fix: isFewShotError(e) ? e.opts.fix : undefined });
     }
   });
 }
 
+function predict(msg: Extract<ParentToPredictor, { type: 'predict' }>): void {
+  enqueue(msg.id, async (p, t0) => {
+    if (!Array.isArray(msg.texts) || msg.texts.some((t) => typeof t !== 'string')) throw new Error('predict: texts must be an array of strings.');
+    const predictions = await p.predict(msg.texts);
+    send({ type: 'result', id: msg.id, predictions, ms: Date.now() - t0 });
+  });
+}
+
 function predictImages(msg: Extract<ParentToPredictor, { type: 'predictImages' }>): void {
-  queue = queue.then(async () => {
-    const t0 = Date.now();
-    try {
-      await loading;
-      if (!predictor) throw new Error('No model is loaded in the predictor.');
-      if (!Array.isArray(msg.files) || msg.files.some((f) => typeof f !== 'string')) throw new Error('predictImages: files must be an array of paths.');
-      const hits = predictor.imageCache?.hits ?? 0;
-      const outcomes = await predictImagesEach(predictor, msg.files);
-      send({ type: 'imageResult', id: msg.id, outcomes, ms: Date.now() - t0, cacheHits: (predictor.imageCache?.hits ?? 0) - hits });
-    } catch (e) {
-      send({ type: 'error', id: msg.id, message: errorMessage(e), fix: isFewShotError(e) ? e.opts.fix : undefined });
-    }
+  enqueue(msg.id, async (p, t0) => {
+    if (!Array.isArray(msg.files) || msg.files.some((f) => typeof f !== 'string')) throw new Error('predictImages: files must be an array of paths.');
+    const hits = p.imageCache?.hits ?? 0;
+    const outcomes = await predictImagesEach(p, msg.files);
+    send({ type: 'imageResult', id: msg.id, outcomes, ms: Date.now() - t0, cacheHits: (p.imageCache?.hits ?? 0) - hits });
   });
 }
 
