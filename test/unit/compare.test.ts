@@ -6,8 +6,11 @@ import {
   annotateRun, assignColourSlots, bestValues, bestVsLast, buildCompareModel, colourForSlot, decimate, listRuns, loadRun,
   minRecall, parseMetricsJsonl, RUN_PALETTE, settingsDiff, sortRows, tableRow, tableToCsv, tableToMarkdown, type LoadedRun,
 } from '../../src/core/compare';
-import { HEARTBEAT_STALE_MS, RunStore } from '../../src/core/runs';
+import { HEARTBEAT_STALE_MS, RUN_FILES, RunStore } from '../../src/core/runs';
 import type { EpochMetrics } from '../../src/protocol/run';
+import { DEFAULT_CONFIG } from '../../src/core/config';
+import { runTraining } from '../../src/core/train';
+import { shapesDir } from './helpers/imageRun';
 
 // Fixture runs live in the repo; tests copy them to a temp folder before writing.
 function fixturesDir(): string {
@@ -321,5 +324,31 @@ describe('compare: colours and decimation', () => {
     assert.ok(d.some((p) => p.x === 2346 && p.y > 4));
     for (let i = 1; i < d.length; i++) assert.ok(d[i].x > d[i - 1].x);
     assert.equal(decimate(pts.slice(0, 10), 400).length, 10);
+  });
+});
+
+describe('compare: image runs', function () {
+  this.timeout(120_000);
+  it('compares two real image runs: their settings (augmentation, flip) and test figures from their own reports', async () => {
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'fsl-compare-img-'));
+    try {
+      const train = (augment: number, augmentFlip: boolean) =>
+        runTraining({ config: { ...DEFAULT_CONFIG, dataset: shapesDir(), augment, augmentFlip }, storeDir: store }, { onEvent: () => undefined });
+      const plain = await train(0, false);
+      const flipped = await train(1, true);
+      const runs = await Promise.all([plain.id, flipped.id].map((id) => loadRun(path.join(store, 'runs'), id)));
+      const diff = settingsDiff(runs, true);
+      assert.deepEqual(diff.find((r) => r.key === 'config.augment')?.values, ['0', '1']);
+      assert.deepEqual(diff.find((r) => r.key === 'config.augmentFlip')?.values, ['false', 'true']);
+      assert.equal(diff.find((r) => r.key === 'dataset.fingerprint'), undefined, 'the same images: one fingerprint');
+      for (const [i, run] of runs.entries()) {
+        const row = tableRow(run);
+        const report = JSON.parse(fs.readFileSync(path.join(store, 'runs', run.id, RUN_FILES.report), 'utf8')) as { macro: { f1: number } };
+        assert.equal(row.testMacroF1, report.macro.f1, `run ${i}`);
+        assert.equal(run.record?.dataset?.format, 'images');
+      }
+    } finally {
+      fs.rmSync(store, { recursive: true, force: true });
+    }
   });
 });
