@@ -366,6 +366,7 @@ export const DASHBOARD_STRINGS = [
   'MLP, one hidden layer (TensorFlow.js, Adam, epochs)',
   'Nearest centroid (no iterations)',
   'Fine-tuned transformer (PyTorch, AdamW, staged unfreezing, epochs)',
+  'Fine-tuned CNN (PyTorch, AdamW, staged unfreezing, epochs)',
   'SetFit (contrastive pair steps on the sentence-transformer body, then the head)',
   'Loss',
   'Training loss',
