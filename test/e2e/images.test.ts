@@ -61,11 +61,19 @@ describe('e2e: image dataset → Train → dashboard', function () {
     // the class's tooltip: a thumbnail of its first image, loaded by the workbench
     // the row's label carries the workbench's managed hover; Playwright's pointer moves alone did not open it in
     // headless Chromium, the label's own mouse events do (after the hover delay)
-    await circle.hover();
     const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: /circle/ }).first();
     const label = circle.locator('.monaco-icon-label[custom-hover]').first();
-    for (const type of ['mouseenter', 'mouseover', 'mousemove']) await label.dispatchEvent(type);
-    await expectUi(page, 'no tooltip on the class row', hover.waitFor({ state: 'visible', timeout: 30_000 }));
+    // a busy workbench can drop one hover attempt (the pointer leaves before the delay, a re-render): point again
+    // until the tooltip shows, each attempt waiting on the tooltip itself
+    const showHover = async () => {
+      for (let attempt = 1; ; attempt++) {
+        await page.mouse.move(0, 0);
+        await circle.hover();
+        for (const type of ['mouseenter', 'mouseover', 'mousemove']) await label.dispatchEvent(type);
+        try { await hover.waitFor({ state: 'visible', timeout: 5_000 }); return; } catch (e) { if (attempt >= 6) throw e; }
+      }
+    };
+    await expectUi(page, 'no tooltip on the class row', showHover());
     const thumb = hover.locator('img').first();
     await expectUi(page, 'no thumbnail in the class tooltip', thumb.waitFor({ state: 'visible', timeout: 30_000 }));
     await expectUi(page, 'the thumbnail did not load', thumb.evaluate((img: HTMLImageElement) => new Promise<void>((resolve, reject) => {

@@ -99,8 +99,9 @@ describe('labels: Check Labels, quick fixes, Label Review, Suggest', function ()
     assert.equal(p.getChildren(group).filter((n: ReviewNode) => n.kind === 'suspect').length, 2);
     // … and the Datasets view shows the same list under the dataset, after its splits
     const dp = api.train.datasetsProvider;
-    const dsNode = (await dp.getChildren()).find((n) => n.kind === 'dataset' && path.resolve(n.ref.root) === path.resolve(root));
-    assert.ok(dsNode, 'the dataset is in the Datasets view');
+    // the view rescans the workspace after the files appear: wait for it to list the new dataset
+    const dsNode = await until('the dataset is in the Datasets view',
+      async () => (await dp.getChildren()).find((n) => n.kind === 'dataset' && path.resolve(n.ref.root) === path.resolve(root)) ?? false);
     const under = await dp.getChildren(dsNode);
     const dGroup = under.find((n) => n.kind === 'group' && n.group === 'suspects');
     assert.ok(dGroup, `a "Likely label errors" node under the dataset (got ${under.map((n) => n.kind).join(', ')})`);
