@@ -77,6 +77,9 @@ describe('images: decoding without libvips (decode.ts)', function () {
     for (let i = Math.floor(bad.length / 3); i < bad.length - 200; i += 97) bad[i] ^= 0x55;
     assert.throws(() => decodeImage(bad), (e: Error) => /corrupt|marker|premature|huffman/i.test(e.message) && !/ExitStatus|exit\(/.test(e.message));
     assert.deepEqual(Buffer.from(decodeImage(good).data), await sharp(good).raw().toBuffer());
+    // stray bytes before the end-of-image marker only make libjpeg warn ("extraneous bytes"): decoded, as Pillow does
+    const stray = Buffer.concat([good.subarray(0, good.length - 2), Buffer.from([0x00, 0x11, 0x22]), good.subarray(good.length - 2)]);
+    assert.deepEqual(Buffer.from(decodeImage(stray).data), await sharp(good).raw().toBuffer());
   });
 
   it('applies all eight EXIF orientations as sharp (libvips) and Pillow do', async () => {
