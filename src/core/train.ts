@@ -487,7 +487,7 @@ async function imageStages(config: TrainConfig, req: TrainRequest, h: ImageHooks
   }
   h.progress('load', 0, 1, `Loading the images of ${config.dataset}`);
   const tLoad = Date.now();
-  const dataset = await loadImageDataset(config.dataset, { seed: config.seed });
+  const dataset = await loadImageDataset(config.dataset, { seed: config.seed, verifyCacheDir: path.join(req.storeDir, 'cache', 'images') });
   h.timings.loadMs = Date.now() - tLoad;
   throwIfAborted(h.signal);
   const labels = dataset.labels;

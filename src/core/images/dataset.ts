@@ -4,7 +4,8 @@
  * or `<class>/` folders only (a seeded stratified split: settleSplits, shared with text datasets).
  *
  * Every image is decoded once (decode.ts) while loading, so a corrupt, truncated, empty or over-limit file is found
- * here, named in a warning and skipped; it never reaches the encoder. Limits (IMAGE_DEFAULTS): 50 MB per file and
+ * here, named in a warning and skipped; it never reaches the encoder. With a verified-image cache (`verifyCacheDir`,
+ * training uses `<store>/cache/images`), an image whose exact bytes (SHA-256) decoded before is not decoded again. Limits (IMAGE_DEFAULTS): 50 MB per file and
  * 100 megapixels per image (a 10,000 × 10,000 scan); images under 32 px a side are kept with a warning.
  */
 import { promises as fsp } from 'node:fs';
@@ -13,6 +14,7 @@ import { decodeImage, imageHeader } from './decode';
 import { FewShotError } from '../errors';
 import { compareCodePoints } from '../metrics';
 import { mapLimit } from '../util/async';
+import { writeFileAtomic } from '../util/fs';
 import { sha256Hex } from '../util/hash';
 import {
   listFolderDataset, settleSplits, skippedLinkIssue, splitFolders,
@@ -88,6 +90,31 @@ export interface ImageLoadOptions extends Pick<LoadOptions, 'seed' | 'testFracti
   maxImageBytes?: number;
   maxImagePixels?: number;
   minImageSide?: number;
+  /**
+   * A folder of verified images (`<store>/cache/images`): one small JSON file per image content (SHA-256) that decoded
+   * fully once, with its format and size. An image found there is not decoded again; a missing, damaged or
+   * mismatching entry means decoding it again.
+   */
+  verifyCacheDir?: string;
+}
+
+/** Bump when the decoders change what they accept: older entries are then decoded again. */
+const VERIFIED_VERSION = 1;
+interface VerifiedImage { v: number; sha256: string; format: ImageFormat; width: number; height: number }
+const verifiedFile = (dir: string, sha256: string): string => path.join(dir, sha256.slice(0, 2), `${sha256}.json`);
+
+/** Whether the image with these bytes (its SHA-256, format and header size) decoded fully before. */
+async function isVerified(dir: string, e: Omit<VerifiedImage, 'v'>): Promise<boolean> {
+  try {
+    const v = JSON.parse(await fsp.readFile(verifiedFile(dir, e.sha256), 'utf8')) as Partial<VerifiedImage>;
+    return v.v === VERIFIED_VERSION && v.sha256 === e.sha256 && v.format === e.format && v.width === e.width && v.height === e.height;
+  } catch { return false; }
+}
+
+/** Records a fully decoded image; best effort (a read-only or full disk only costs a decode next time). */
+async function markVerified(dir: string, e: Omit<VerifiedImage, 'v'>): Promise<void> {
+  const entry: VerifiedImage = { v: VERIFIED_VERSION, ...e };
+  try { await writeFileAtomic(verifiedFile(dir, e.sha256), JSON.stringify(entry) + '\n'); } catch { /* decoded again next time */ }
 }
 
 /** Every file of a class folder, sorted (the text walk lists images among its `ignored` files). */
@@ -102,7 +129,7 @@ function mb(bytes: number): string { return `${(bytes / 1024 / 1024).toFixed(1)}
 function megapixels(n: number): string { return (n / 1e6).toFixed(n >= 1e7 ? 0 : 2); }
 
 /**
- * Read and fully decode one image file. Never throws for bad content: a zero-byte, non-image, unsupported (GIF),
+ * Read and fully decode one image file (not decoded again when `opts.verifyCacheDir` knows its bytes). Never throws for bad content: a zero-byte, non-image, unsupported (GIF),
  * over-limit, corrupt or truncated file comes back as `sample: null` with a warning that names it and says what to do.
  */
 export async function readImageFile(file: string, split: ImageFileInfo['split'], label: string | undefined, opts: ImageLoadOptions = {}): Promise<ImageRead> {
@@ -148,12 +175,17 @@ export async function readImageFile(file: string, split: ImageFileInfo['split'],
       message: `${file} is ${width} × ${height} px (${megapixels(width * height)} megapixels), over the ${megapixels(maxPixels)}-megapixel limit; it was skipped.`,
       fix: 'Resize the image (the encoder sees 224 × 224 px anyway), or raise the limit.' }, sniffed);
   }
-  // Decode every pixel: truncated and corrupt data fail here.
-  try {
-    decodeImage(buf, maxPixels);
-  } catch (e) { return unreadable(firstLine(e)); }
+  // Decode every pixel (truncated and corrupt data fail here), unless these exact bytes decoded before.
+  const sha256 = sha256Hex(buf);
+  const verified = { sha256, format: sniffed, width, height };
+  if (!opts.verifyCacheDir || !(await isVerified(opts.verifyCacheDir, verified))) {
+    try {
+      decodeImage(buf, maxPixels);
+    } catch (e) { return unreadable(firstLine(e)); }
+    if (opts.verifyCacheDir) await markVerified(opts.verifyCacheDir, verified);
+  }
   const group = groupOfFileName(path.basename(file));
-  const sample: ImageSample = { file, label: label ?? '', bytes, width, height, format: sniffed, sha256: sha256Hex(buf), ...(group ? { group } : {}) };
+  const sample: ImageSample = { file, label: label ?? '', bytes, width, height, format: sniffed, sha256, ...(group ? { group } : {}) };
   return { sample, info: { file, split, label, bytes, format: sniffed, width, height } };
 }
 
