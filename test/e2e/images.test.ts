@@ -51,9 +51,9 @@ describe('e2e: image dataset → Train → dashboard', function () {
     await expectUi(page, 'the Datasets view does not list "shapes"', row.waitFor({ state: 'visible', timeout: 60_000 }));
     assert.match(await row.innerText(), /images · shapes/);
     await row.click();
-    const train = datasetsPane().locator('.monaco-list-row', { hasText: /48 samples, 4 classes/ }).first();
+    const train = datasetsPane().locator('.monaco-list-row', { hasText: /48 images, 4 classes/ }).first();
     await expectUi(page, 'the train split (48 images, 4 classes) is not shown', train.waitFor({ state: 'visible', timeout: 30_000 }));
-    assert.ok(await datasetsPane().locator('.monaco-list-row', { hasText: /24 samples, 4 classes/ }).count(), 'the test split (24 images) is not shown');
+    assert.ok(await datasetsPane().locator('.monaco-list-row', { hasText: /24 images, 4 classes/ }).count(), 'the test split (24 images) is not shown');
     await train.click();
     const circle = treeRow(/^circle$/);
     await expectUi(page, 'the class "circle" is not listed', circle.waitFor({ state: 'visible', timeout: 30_000 }));

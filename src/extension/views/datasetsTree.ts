@@ -326,7 +326,9 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         it.id = `split:${node.ref.root}:${node.split.split}`;
         it.contextValue = 'datasetSplit';
         it.iconPath = new vscode.ThemeIcon(node.split.split === 'test' ? 'beaker' : 'library');
-        it.description = vscode.l10n.t('{0} samples, {1} classes', total, node.split.classes.length) + (node.split.source ? ` · ${sourceLabel(node.split.source)}` : '');
+        it.description = (node.ref.media === 'images'
+          ? vscode.l10n.t('{0} images, {1} classes', total, node.split.classes.length)
+          : vscode.l10n.t('{0} samples, {1} classes', total, node.split.classes.length)) + (node.split.source ? ` · ${sourceLabel(node.split.source)}` : '');
         return it;
       }
       case 'class': {
@@ -341,7 +343,9 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         it.iconPath = warn
           ? new vscode.ThemeIcon('warning', new vscode.ThemeColor(node.summary?.severity === 'error' ? 'list.errorForeground' : 'list.warningForeground'))
           : new vscode.ThemeIcon('symbol-enum-member');
-        const md = new vscode.MarkdownString(`**${node.entry.label}** — ${vscode.l10n.t('{0} samples ({1})', node.entry.count, splitLabel(node.split.split))}`, true);
+        const md = new vscode.MarkdownString(`**${node.entry.label}** — ${node.ref.media === 'images'
+          ? vscode.l10n.t('{0} images ({1})', node.entry.count, splitLabel(node.split.split))
+          : vscode.l10n.t('{0} samples ({1})', node.entry.count, splitLabel(node.split.split))}`, true);
         if (node.warning) md.appendMarkdown(`\n\n$(warning) ${node.warning}`);
         for (const p of serverProblems) md.appendMarkdown(`\n\n$(warning) ${p}`);
         const problems = node.entry.problems ?? [];
