@@ -4,6 +4,16 @@
  */
 import { promises as fsp } from 'node:fs';
 
+/** The image loader's limits (core/images/dataset.ts); here so that code without decoders (the Datasets view) shares them. */
+export const IMAGE_DEFAULTS = {
+  /** Files larger than this are skipped with a warning (bytes). */
+  maxImageBytes: 50 * 1024 * 1024,
+  /** Images with more pixels than this are skipped with a warning (decoding them would take seconds and GBs). */
+  maxImagePixels: 100_000_000,
+  /** Images narrower or lower than this (px) are kept, with a warning: an ImageNet encoder sees little in them. */
+  minImageSide: 32,
+};
+
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'bmp' | 'tiff';
 export const IMAGE_FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp', 'bmp', 'tiff'];
 

@@ -30,7 +30,7 @@ function preprocessFolder(model: string): string {
 /** The job's `image` part: the model's preprocess.json, the seed's RandomAffine, and the flip when config.augmentFlip. */
 export function imageJobPart(model: string, config: TrainConfig): ImageFinetuneJob['image'] {
   const p = readPreprocess(preprocessFolder(model));
-  const flip = (config as TrainConfig & { augmentFlip?: boolean }).augmentFlip === true;
+  const flip = config.augmentFlip === true;
   return {
     preprocess: { inputSize: p.inputSize, resizeShorter: p.resizeShorter, centerCrop: p.centerCrop, interpolation: p.interpolation, mean: [...p.mean], std: [...p.std] },
     augment: { affine: { degrees: DEFAULT_AFFINE.degrees, translate: [...DEFAULT_AFFINE.translate], scale: [...DEFAULT_AFFINE.scale] }, flip },

@@ -11,6 +11,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { decodeImage, imageHeader } from './decode';
+import { IMAGE_DEFAULTS } from '../datasets/sniff';
+export { IMAGE_DEFAULTS } from '../datasets/sniff';
 import { FewShotError } from '../errors';
 import { compareCodePoints } from '../metrics';
 import { mapLimit } from '../util/async';
@@ -25,14 +27,6 @@ import { groupOfFileName } from '../datasets/split';
 import { readHead, sniffImageFormat, type ImageFormat } from '../datasets/sniff';
 export { IMAGE_FORMATS, sniffImageFormat, type ImageFormat } from '../datasets/sniff';
 
-export const IMAGE_DEFAULTS = {
-  /** Files larger than this are skipped with a warning (bytes). */
-  maxImageBytes: 50 * 1024 * 1024,
-  /** Images with more pixels than this are skipped with a warning (decoding them would take seconds and GBs). */
-  maxImagePixels: 100_000_000,
-  /** Images narrower or lower than this (px) are kept, with a warning: an ImageNet encoder sees little in them. */
-  minImageSide: 32,
-};
 
 export const ImageIssueCodes = {
   unreadableImage: 'fewshot.image-unreadable',

@@ -15,19 +15,9 @@ import {
   type SampleColumn, type SampleQuery, type SampleRow, type SampleSplit, type SampleTablePage,
 } from '../../protocol/webview';
 
-/** One row with everything the export needs (the full text, file and line). */
-export interface SampleRecord {
-  id: number;
-  split: SampleSplit;
-  index: number;
+/** One row with everything the export needs: the protocol's row with the full text, file and line. */
+export interface SampleRecord extends Omit<SampleRow, 'text' | 'truncated' | 'where'> {
   text: string;
-  gold: string;
-  predicted: string;
-  probability: number | null;
-  margin: number | null;
-  suspect: boolean;
-  suggested?: string;
-  pSuggested?: number;
   file?: string;
   line?: number;
 }

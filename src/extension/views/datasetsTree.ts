@@ -72,23 +72,21 @@ async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {
   }
 }
 
-/** Images larger than this are skipped by the image loader (IMAGE_DEFAULTS.maxImageBytes of src/core/images/dataset.ts). */
-const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
-
 /**
  * The files of an image class folder, told by their first bytes (no image is decoded: the extension host loads no
  * image library). Empty, oversized and non-image files are the class's problems; corrupt or truncated images are
  * found when the images are decoded (training, the dataset diagnostics).
  */
 async function scanImageClass(folder: string, files: string[]): Promise<Pick<ClassEntry, 'count' | 'items' | 'problems'>> {
-  const { readHead, sniffImageFormat } = await import('../../core/datasets/sniff');
+  const { IMAGE_DEFAULTS, readHead, sniffImageFormat } = await import('../../core/datasets/sniff');
+  const maxBytes = IMAGE_DEFAULTS.maxImageBytes;
   const { mapLimit } = await import('../../core/util/async');
   const read = await mapLimit(files, 16, async (name) => {
     const file = path.join(folder, name);
     try {
       const st = await fsp.stat(file);
       if (st.size === 0) return { file, problem: vscode.l10n.t('{0} is empty (0 bytes): skipped.', file) };
-      if (st.size > MAX_IMAGE_BYTES) return { file, problem: vscode.l10n.t('{0} is larger than {1} MB: skipped.', file, MAX_IMAGE_BYTES / 1024 / 1024) };
+      if (st.size > maxBytes) return { file, problem: vscode.l10n.t('{0} is larger than {1} MB: skipped.', file, maxBytes / 1024 / 1024) };
       const format = sniffImageFormat(await readHead(file));
       if (!format || format === 'gif') return { file, problem: vscode.l10n.t('{0} is not a PNG, JPEG, WebP, BMP or TIFF image: skipped.', file) };
       return { file, image: { format, bytes: st.size } };
@@ -103,7 +101,8 @@ async function scanImageClass(folder: string, files: string[]): Promise<Pick<Cla
 
 /** Class folders of one split folder: counts via readdir only (no file is read; images: their first bytes). */
 async function scanClassFolders(splitDir: string, images = false): Promise<ClassEntry[]> {
-  const dirs = (await listDir(splitDir)).filter((e) => e.isDirectory() && !isHidden(e.name) && !/^unlabell?ed$/i.test(e.name)); // unlabeled/: unlabelled texts, never a class (core isUnlabeledFolderName)
+  const { isUnlabeledFolderName } = await import('../../core/datasets/load');
+  const dirs = (await listDir(splitDir)).filter((e) => e.isDirectory() && !isHidden(e.name) && !isUnlabeledFolderName(e.name)); // unlabeled/: never a class
   const out = await Promise.all(dirs.map(async (d): Promise<ClassEntry> => {
     const folder = path.join(splitDir, d.name);
     const files = (await listDir(folder)).filter((e) => e.isFile() && !isHidden(e.name)).map((e) => e.name).sort();
