@@ -26,7 +26,8 @@ Measured 2026-11-30 on all-MiniLM-L6-v2 (max |Δ| / max cosine distance; parity 
   gptq (bias not refit)                  parity 2.1e-3 / 8.8e-5   held-out 4.0e-3 / 3.4e-4
   gptq + position table fp16             parity 2.2e-3 / 9.2e-5   held-out 3.6e-3 / 3.2e-4
   gptq-fp                                parity 2.1e-3 / 7.2e-5   held-out 3.7e-3 / 2.6e-4
-  rtn, blocks of 16 / 8                  parity 2.9e-3 / 2.3e-3   held-out 4.4e-3 / 3.9e-3
+  rtn, blocks of 16 (max |Δ| only)      parity 2.9e-3            held-out 4.4e-3
+  rtn, blocks of 8 (max |Δ| only)       parity 2.3e-3            held-out 3.9e-3
   rtn, word table fp16                   parity 3.3e-3            held-out 5.0e-3
   rtn, all Linears fp16 (+~9 MB)         parity 8.0e-4 / 1.3e-5   held-out 1.1e-3 / 1.8e-5
 None reaches 1e-3 in the int8 format: smaller blocks barely help, so the error is int8's resolution in the Linears
