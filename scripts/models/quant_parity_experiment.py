@@ -23,7 +23,7 @@ sentences of models/all-MiniLM-L6-v2/parity.json and, with --heldout (a JSON lis
 Measured 2026-11-30 on all-MiniLM-L6-v2 (max |Δ| / max cosine distance; parity = 5 sentences, held-out = 53 texts:
 8 drawn with seed 7 from each of six English benchmark corpora, 5 written; 2 loaded CPU cores):
   rtn (shipped)                          parity 3.3e-3 / 1.8e-4   held-out 5.2e-3 / 4.7e-4
-  gptq (bias not refit)                  parity 2.1e-3 / 8.8e-5   held-out 4.0e-3 / 3.4e-4
+  gptq, bias left as is (*)              parity 2.1e-3 / 8.8e-5   held-out 4.0e-3 / 3.4e-4
   gptq + position table fp16             parity 2.2e-3 / 9.2e-5   held-out 3.6e-3 / 3.2e-4
   gptq-fp                                parity 2.1e-3 / 7.2e-5   held-out 3.7e-3 / 2.6e-4
   rtn, blocks of 16 (max |Δ| only)      parity 2.9e-3            held-out 4.4e-3
@@ -31,7 +31,8 @@ Measured 2026-11-30 on all-MiniLM-L6-v2 (max |Δ| / max cosine distance; parity 
   rtn, word table fp16                   parity 3.3e-3            held-out 5.0e-3
   rtn, all Linears fp16 (+~9 MB)         parity 8.0e-4 / 1.3e-5   held-out 1.1e-3 / 1.8e-5
 None reaches 1e-3 in the int8 format: smaller blocks barely help, so the error is int8's resolution in the Linears
-accumulated over six layers, not the scales.
+accumulated over six layers, not the scales. (*) measured before --methods gptq gained the bias column; that
+variant was not re-run (gptq-fp, which also refits the bias, is no better).
 """
 from __future__ import annotations
 
