@@ -19,7 +19,7 @@
  * format; `--no-cache` uses a fresh one). `--lr-cv` adds scikit-learn LR with C chosen by 4-fold
  * GridSearchCV (slow on the 16k–64k-dim n-gram matrices: tens of minutes). `--heads` also trains the tfjs logreg/mlp heads
  * through the pipeline on every encoder (slow). `--data` takes JSONL files or folders of them;
- * 'npm' adds the corpora built from npm packages (the default when no --data is given).
+ * 'npm' adds the corpora built from npm packages (the default when no --data is given); 'npm:<name>' adds one of them.
  *
  * Quality protocol: K training texts per class, several seeds, a fixed
  * group-aware test set of up to 20 texts per class, macro-F1 mean ± std.
@@ -79,7 +79,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--setfit-model') a.setfitModel = argv[++i];
     else if (v === '--setfit-max-steps') a.setfitMaxSteps = Number(argv[++i]);
     else if (v === '--help') {
-      console.log('usage: npm run bench -- [--quick] [--data file.jsonl|folder|npm]... [--k 4,8,16] [--seeds 5] [--encoders hashing,use] [--heads] [--lr-cv] [--no-cache] [--out dir] [--max-corpora N] [--minilm <spec>] [--setfit --setfit-model <folder> [--setfit-max-steps N]]\n       npm run bench -- --labels [--data …] [--k 8,16] [--seeds 5] [--noise 0.1] [--encoder auto]\n       npm run bench -- --images [--data <image folder>] [--k 4,8,16] [--seeds 5] [--test-per-class 30] [--augment 4] [--pixels 16] [--no-cache]\n       npm run bench -- --finetune --model <model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]');
+      console.log('usage: npm run bench -- [--quick] [--data file.jsonl|folder|npm|npm:<name>]... [--k 4,8,16] [--seeds 5] [--encoders hashing,use] [--heads] [--lr-cv] [--no-cache] [--out dir] [--max-corpora N] [--minilm <spec>] [--setfit --setfit-model <folder> [--setfit-max-steps N]]\n       npm run bench -- --labels [--data …] [--k 8,16] [--seeds 5] [--noise 0.1] [--encoder auto]\n       npm run bench -- --images [--data <image folder>] [--k 4,8,16] [--seeds 5] [--test-per-class 30] [--augment 4] [--pixels 16] [--no-cache]\n       npm run bench -- --finetune --model <model folder> [--data …] [--k 8,32] [--seeds 1] [--max-corpora N] [--no-timing]');
       process.exit(0);
     }
   }
@@ -181,10 +181,19 @@ async function main() {
   const rowLanguage = new Map<string, string>();
 
   const corpora: Corpus[] = [];
-  if (!args.data.length || args.data.includes('npm')) {
-    for (const c of [spamAssassin(args.quick ? 120 : 300), brownGenres(args.quick ? 60 : 120), chinesePoetry(args.quick ? 80 : 200)]) if (c) corpora.push(c);
+  // 'npm' = the three npm corpora; 'npm:<name>' = one of them (e.g. npm:spamassassin-npm)
+  const npmPicks = args.data.filter((d) => d === 'npm' || d.startsWith('npm:'));
+  if (!args.data.length || npmPicks.length) {
+    const builders: [string, () => Corpus | null][] = [
+      ['spamassassin-npm', () => spamAssassin(args.quick ? 120 : 300)], ['brown-genres-npm', () => brownGenres(args.quick ? 60 : 120)], ['chinese-poetry-npm', () => chinesePoetry(args.quick ? 80 : 200)],
+    ];
+    const named = npmPicks.filter((d) => d !== 'npm').map((d) => d.slice(4));
+    const unknown = named.filter((n) => !builders.some(([b]) => b === n));
+    if (unknown.length) throw new Error(`--data npm:${unknown[0]}: no such npm corpus; use one of ${builders.map(([b]) => `npm:${b}`).join(', ')} or npm for all three`);
+    const all = !args.data.length || npmPicks.includes('npm');
+    for (const [name, build] of builders) if (all || named.includes(name)) { const c = build(); if (c) corpora.push(c); }
   }
-  for (const f of args.data.filter((d) => d !== 'npm')) {
+  for (const f of args.data.filter((d) => d !== 'npm' && !d.startsWith('npm:'))) {
     if (fs.statSync(f).isDirectory()) for (const g of fs.readdirSync(f).filter((x) => x.endsWith('.jsonl')).sort()) corpora.push(jsonlCorpus(path.join(f, g)));
     else corpora.push(jsonlCorpus(f));
   }
