@@ -87,6 +87,15 @@ def download(spec: dict, into: Path, wheel: Path | None) -> Path:
     return wheel
 
 
+def round_blocks(wt: np.ndarray, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric round to nearest in blocks of `block` along the last axis of wt [rows, cols]: int8 codes
+    [rows, cols / block, block] and float32 scales [rows, cols / block, 1] (the block's absmax / 127)."""
+    r, c = wt.shape
+    blocks = wt.reshape(r, c // block, block)
+    scale = np.maximum(np.abs(blocks).max(axis=2, keepdims=True), 1e-12) / 127.0
+    return np.clip(np.rint(blocks / scale), -127, 127).astype(np.int8), scale
+
+
 def quantize_weights_int8(src: Path, dst: Path, block: int = BLOCK, min_elements: int = 4096) -> int:
     """Weight-only int8 in blocks: each float initializer of >= min_elements elements that feeds a MatMul/Gemm
     (as the weight) or a Gather (as the table) is stored as int8 with one fp32 scale per `block` consecutive
@@ -111,12 +120,9 @@ def quantize_weights_int8(src: Path, dst: Path, block: int = BLOCK, min_elements
         if w.dtype != np.float32 or w.ndim != 2 or w.size < min_elements:
             continue
         wt = w.T if k == "matmul" else w            # rows = output channels, blocks along the last axis
-        r, c = wt.shape
-        if c % block:
+        if wt.shape[1] % block:
             continue
-        blocks = wt.reshape(r, c // block, block)
-        scale = np.maximum(np.abs(blocks).max(axis=2, keepdims=True), 1e-12) / 127.0
-        q = np.clip(np.rint(blocks / scale), -127, 127).astype(np.int8)
+        q, scale = round_blocks(wt, block)
         if k == "matmul":                            # store in [K/block, block, N] order so Reshape gives [K, N]
             q, scale = q.transpose(1, 2, 0), scale.transpose(1, 2, 0)
         g.initializer.remove(inits[name])

@@ -45,19 +45,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from convert_sentence_encoder import BLOCK, embed_torch, round_blocks  # scripts/models/: the shipped rounding and pooling
+
 ROOT = Path(__file__).resolve().parents[2]
-BLOCK = 32
 
 
 class _Stop(Exception):
     pass
 
 
-def round_blocks(w: torch.Tensor, block: int = BLOCK) -> tuple[torch.Tensor, torch.Tensor]:
-    """Round to nearest: w [rows, cols] → int codes [rows, cols], scales [rows, cols / block]."""
-    b = w.double().reshape(w.shape[0], -1, block)
-    s = b.abs().amax(2, keepdim=True).clamp(min=1e-12) / 127
-    return (b / s).round().clamp(-127, 127).reshape(w.shape), s.squeeze(2)
+def rtn(w: torch.Tensor) -> torch.Tensor:
+    """w [rows, cols] rounded exactly as the converter ships it (int8 codes × fp32 block scales), back in fp32."""
+    q, s = round_blocks(w.float().numpy())
+    return torch.from_numpy((q.astype(np.float32) * s).reshape(w.shape))
 
 
 def dequantize(q: torch.Tensor, s: torch.Tensor, block: int = BLOCK) -> torch.Tensor:
@@ -105,13 +105,7 @@ def main() -> None:
             yield tok(texts[i:i + bs], padding=True, truncation=True, max_length=256, return_tensors="pt")
 
     def embed(m, texts):
-        out = []
-        with torch.no_grad():
-            for b in batches(texts):
-                h = m(**b).last_hidden_state
-                mask = b["attention_mask"].unsqueeze(-1).float()
-                out.append(torch.nn.functional.normalize((h * mask).sum(1) / mask.sum(1), dim=-1))
-        return torch.cat(out).numpy()
+        return np.concatenate([embed_torch(m, tok, texts[i:i + 16], 256) for i in range(0, len(texts), 16)])
 
     refs = {k: embed(base, v) for k, v in sets.items()}
 
@@ -153,12 +147,12 @@ def main() -> None:
         m = copy.deepcopy(base)
         e = m.embeddings
         for t in (e.word_embeddings, e.position_embeddings):
-            t.weight.data = dequantize(*round_blocks(t.weight.data))
+            t.weight.data = rtn(t.weight.data)
         for lf, lq in zip(base.encoder.layer, m.encoder.layer):
             for gf, gq in zip(linears(lf), linears(lq)):
                 if method == "rtn":
                     for lin in gq:
-                        lin.weight.data = dequantize(*round_blocks(lin.weight.data))
+                        lin.weight.data = rtn(lin.weight.data)
                     continue
                 fp_target = method == "gptq-fp"
                 h, c = inputs([base, m] if fp_target else [m], [gf[0], gq[0]] if fp_target else [gq[0]])
